@@ -1,0 +1,163 @@
+// `depot mirror <kind> <upstream-url> <dir>`: one mirror pass, with a progress line on a
+// terminal and a summary line always.
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/progress_line.h"
+#include "core/units.h"
+#include "mirror/engine.h"
+
+namespace depot {
+namespace {
+
+struct MirrorArgs {
+  std::string kind, upstream, dir;
+  std::vector<std::string> subdirs;
+  int concurrency = 0;
+  int retries = 4;
+  double connect_timeout = 10;
+  int stall_timeout = 30;
+  bool no_delete = false, force = false, quiet = false, progress = false;
+  double delete_limit = 0.5;
+  std::string log_format = "text", log_level = "info";
+};
+
+constexpr const char* kExitHelp = R"(
+Exit codes:
+  0  complete: the mirror equals the upstream state, every file verified
+  1  some files failed after their retries (each is named); the previous index stays published
+  2  usage error
+  3  upstream index unreachable, malformed or hostile (unsafe path); nothing was changed
+  4  new index published, but stale-file removal was refused by the --delete-limit guard
+  5  local storage or state-database error
+  6  another depot run holds this directory
+
+State lives in <dir>/.depot/ (state.db, temporary files); nothing else is written outside <dir>.
+)";
+
+void print_summary(const MirrorArgs& a, const MirrorReport& r) {
+  if (a.log_format == "json") {
+    nlohmann::ordered_json j;
+    j["event"] = "summary";
+    j["status"] = r.exit_code == 0 ? "complete" : "failed";
+    j["exit_code"] = r.exit_code;
+    j["upstream"] = a.upstream;
+    j["dir"] = a.dir;
+    j["files_total"] = r.files_total;
+    j["files_downloaded"] = r.files_downloaded;
+    j["bytes_downloaded"] = r.bytes_downloaded;
+    j["files_unchanged"] = r.files_unchanged;
+    j["files_adopted"] = r.files_adopted;
+    j["indexes_written"] = r.indexes_written;
+    j["files_removed"] = r.files_removed;
+    j["stale_kept"] = r.stale_kept;
+    j["indexes_committed"] = r.indexes_committed;
+    j["seconds"] = r.seconds;
+    if (!r.error.empty()) j["error"] = r.error;
+    nlohmann::ordered_json failed = nlohmann::ordered_json::array();
+    for (const auto& f : r.failed) failed.push_back({{"path", f.path}, {"reason", f.reason}});
+    j["failed"] = failed;
+    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::fflush(stdout);
+    return;
+  }
+  for (const auto& f : r.failed) std::printf("failed: %s: %s\n", f.path.c_str(), f.reason.c_str());
+  std::string status = r.exit_code == 0 ? "complete" : "FAILED (exit " + std::to_string(r.exit_code) + ")";
+  std::printf(
+      "depot mirror %s: %s: %llu files, downloaded %llu files (%s), %llu unchanged, %llu "
+      "adopted, %llu indexes written, %llu removed%s in %s; every download verified by digest%s%s\n",
+      a.kind.c_str(), status.c_str(), static_cast<unsigned long long>(r.files_total),
+      static_cast<unsigned long long>(r.files_downloaded), format_bytes(r.bytes_downloaded).c_str(),
+      static_cast<unsigned long long>(r.files_unchanged),
+      static_cast<unsigned long long>(r.files_adopted),
+      static_cast<unsigned long long>(r.indexes_written),
+      static_cast<unsigned long long>(r.files_removed),
+      r.stale_kept ? (", " + std::to_string(r.stale_kept) + " stale kept").c_str() : "",
+      format_duration(std::chrono::duration<double>(r.seconds)).c_str(),
+      r.error.empty() ? "" : "; ", r.error.c_str());
+  std::fflush(stdout);
+}
+
+int run(const MirrorArgs& a) {
+  LogFormat fmt = a.log_format == "json" ? LogFormat::kJson : LogFormat::kText;
+  LogLevel lvl = a.log_level == "debug"  ? LogLevel::kDebug
+                 : a.log_level == "warn" ? LogLevel::kWarn
+                 : a.log_level == "error" ? LogLevel::kError
+                                          : LogLevel::kInfo;
+  Logger logger(lvl, fmt, stderr);
+  bool tty = ::isatty(STDERR_FILENO) == 1;
+  ProgressLine progress(stderr, system_clock(), (tty || a.progress) && !a.quiet && fmt == LogFormat::kText);
+  logger.set_line_hooks([&] { progress.clear(); }, [&] { progress.redraw(); });
+
+  MirrorOptions opts;
+  opts.kind = a.kind;
+  opts.source.upstream = a.upstream;
+  if (!a.subdirs.empty()) opts.source.lists["subdir"] = a.subdirs;
+  opts.dir = a.dir;
+  opts.download.fixed_concurrency = a.concurrency;
+  opts.download.retry.max_attempts = a.retries + 1;
+  opts.download.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.connect_timeout * 1000));
+  opts.download.low_speed_time = std::chrono::seconds(a.stall_timeout);
+  opts.no_delete = a.no_delete;
+  opts.force = a.force;
+  opts.delete_limit = a.delete_limit;
+  MirrorReport report =
+      run_mirror(opts, logger, system_clock(), [&](const MirrorProgress& p) { progress.update(p); });
+  progress.clear();
+  logger.set_line_hooks(nullptr, nullptr);
+  print_summary(a, report);
+  return report.exit_code;
+}
+
+}  // namespace
+
+void add_mirror_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<MirrorArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "mirror", "Mirror a registry into a directory: incremental, verified, never inconsistent");
+  cmd->footer(kExitHelp);
+  cmd->add_option("kind", args->kind, "Registry kind (conda)")->required();
+  cmd->add_option("upstream", args->upstream,
+                  "Upstream URL: a conda subdir, or a channel root with --subdir")
+      ->required();
+  cmd->add_option("dir", args->dir, "Mirror directory (created if missing)")->required();
+  cmd->add_option("--subdir", args->subdirs,
+                  "conda: mirror these subdirs of the channel root (comma-separated)")
+      ->delimiter(',');
+  cmd->add_option("--concurrency", args->concurrency,
+                  "Fixed number of parallel downloads per host (default: scales by itself)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--retries", args->retries,
+                  "Retries of a transient failure per file, with exponential backoff")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100));
+  cmd->add_option("--connect-timeout", args->connect_timeout, "Connect timeout, seconds")
+      ->capture_default_str();
+  cmd->add_option("--stall-timeout", args->stall_timeout,
+                  "Fail (and retry) a transfer that receives nothing for this many seconds")
+      ->capture_default_str();
+  cmd->add_flag("--no-delete", args->no_delete, "Keep files no index names any more");
+  cmd->add_flag("--force", args->force, "Remove stale files even beyond --delete-limit");
+  cmd->add_option("--delete-limit", args->delete_limit,
+                  "Refuse to remove more than this share of the mirror in one run "
+                  "(removals of up to 10 files are always allowed)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--log-format", args->log_format, "Log format on stderr: text or json (one "
+                                                    "JSON object per event; the summary too)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--log-level", args->log_level, "debug, info, warn or error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  cmd->add_flag("--quiet,-q", args->quiet, "No progress line");
+  cmd->add_flag("--progress", args->progress, "Progress line even when stderr is not a terminal");
+  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace depot

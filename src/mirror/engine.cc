@@ -1,0 +1,429 @@
+#include "mirror/engine.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+#include "core/units.h"
+#include "mirror/plan.h"
+#include "mirror/state_db.h"
+#include "storage/target.h"
+
+namespace depot {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Opens the write transaction only when bytes arrive, so a batch of thousands of jobs holds
+// descriptors only for the transfers in flight.
+class LazyTxnSink final : public ByteSink {
+ public:
+  LazyTxnSink(Target& target, RelPath path) : target_(&target), path_(std::move(path)) {}
+
+  Status write(std::span<const std::byte> data) override {
+    DEPOT_TRY(ensure_open());
+    return txn_->write(data);
+  }
+  Status reset() override { return txn_ ? txn_->reset() : ok_status(); }
+  uint64_t bytes_written() const override { return txn_ ? txn_->bytes_written() : 0; }
+
+  // Closes and hands over the transaction (creating an empty file when nothing arrived).
+  Result<std::unique_ptr<WriteTxn>> finish() {
+    DEPOT_TRY(ensure_open());
+    DEPOT_TRY(txn_->close());
+    return std::move(txn_);
+  }
+  void drop() { txn_.reset(); }
+
+ private:
+  Status ensure_open() {
+    if (txn_) return ok_status();
+    DEPOT_ASSIGN_OR_RETURN(txn_, target_->begin_write(path_));
+    return ok_status();
+  }
+  Target* target_;
+  RelPath path_;
+  std::unique_ptr<WriteTxn> txn_;
+};
+
+class DirLock {
+ public:
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status acquire(const fs::path& file) {
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return make_error(ErrorCode::kIo, file.string() + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      return make_error(ErrorCode::kRefused,
+                        file.string() + ": another depot run is using this directory");
+    }
+    return ok_status();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+FileRecord make_record(const Entry& e, uint64_t size, const Digests& actual, int64_t run_id) {
+  FileRecord r;
+  r.path = e.path.str();
+  r.size = size;
+  r.digests = actual;
+  // Keep what upstream declared where we did not compute it (both verified equal otherwise).
+  for (int i = 0; i < kDigestAlgoCount; ++i) {
+    auto a = static_cast<DigestAlgo>(i);
+    if (r.digests.get(a).empty()) r.digests.get(a) = e.digests.get(a);
+  }
+  r.etag = e.etag;
+  r.last_modified = e.last_modified;
+  r.stage = static_cast<int>(e.stage);
+  r.run_id = run_id;
+  return r;
+}
+
+class MirrorRun final : public SnapshotContext {
+ public:
+  MirrorRun(const MirrorOptions& opts, Logger& logger, Clock& clock, const MirrorProgressFn& progress)
+      : opts_(opts), logger_(logger), clock_(clock), progress_(progress) {}
+
+  MirrorReport run();
+
+  // SnapshotContext
+  Result<std::optional<FetchedIndex>> fetch_index(const std::string& url, const RelPath& path,
+                                                  bool optional, const Digests& expected,
+                                                  std::optional<uint64_t> size) override;
+  Logger& logger() override { return logger_; }
+  fs::path scratch_dir() override;
+
+ private:
+  MirrorReport fail(int code, const Error& error);
+  Status download(const std::vector<Entry>& entries, const Plan& plan);
+  Status flush_blobs();
+  Status commit_stage(const std::vector<Entry>& entries, const Plan& plan, Stage stage);
+  void adopt_existing(const std::vector<Entry>& entries, Plan& plan);
+  Status remove_stale(const Plan& plan, size_t mirrored_files);
+  void report_progress(const char* phase, uint64_t files_done, uint64_t files_total,
+                       uint64_t bytes_done, uint64_t bytes_total, int active);
+
+  const MirrorOptions& opts_;
+  Logger& logger_;
+  Clock& clock_;
+  const MirrorProgressFn& progress_;
+  SteadyTime start_;
+  MirrorReport report_;
+  std::unique_ptr<Target> target_;
+  std::optional<StateDb> db_;
+  std::unordered_map<std::string, FileRecord> records_;
+  std::unordered_map<std::string, FileStat> on_disk_;
+  std::unique_ptr<Downloader> downloader_;
+  std::map<std::string, std::unique_ptr<WriteTxn>> index_txns_;
+  std::vector<std::unique_ptr<WriteTxn>> pending_;
+  std::vector<FileRecord> pending_records_;
+  uint64_t pending_bytes_ = 0;
+  SteadyTime last_flush_;
+  int64_t run_id_ = 0;
+  int scratch_count_ = 0;
+};
+
+void MirrorRun::report_progress(const char* phase, uint64_t files_done, uint64_t files_total,
+                                uint64_t bytes_done, uint64_t bytes_total, int active) {
+  if (!progress_) return;
+  MirrorProgress p{phase, files_done, files_total, bytes_done, bytes_total, active};
+  progress_(p);
+}
+
+fs::path MirrorRun::scratch_dir() {
+  fs::path p = opts_.dir / ".depot" / "tmp" / ("scratch-" + std::to_string(::getpid()) + "-" +
+                                               std::to_string(scratch_count_++));
+  std::error_code ec;
+  fs::create_directories(p, ec);
+  return p;
+}
+
+Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& url,
+                                                           const RelPath& path, bool optional,
+                                                           const Digests& expected,
+                                                           std::optional<uint64_t> size) {
+  FetchRequest req;
+  req.url = url;
+  req.expected = expected;
+  req.expected_size = size;
+  const FileRecord* rec = nullptr;
+  if (auto it = records_.find(path.str()); it != records_.end()) {
+    auto disk = on_disk_.find(path.str());
+    if (disk != on_disk_.end() && disk->second.size == it->second.size) {
+      rec = &it->second;
+      req.if_none_match = rec->etag;
+      req.if_modified_since = rec->last_modified;
+    }
+  }
+  DEPOT_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> txn, target_->begin_write(path));
+  auto res = downloader_->fetch(req, *txn);
+  if (!res.ok()) {
+    if (optional && res.error().code == ErrorCode::kNotFound) return std::optional<FetchedIndex>();
+    return res.error();
+  }
+  DEPOT_TRY(txn->close());
+  FetchedIndex out;
+  out.etag = res->etag;
+  out.last_modified = res->last_modified;
+  if (res->not_modified && rec) {
+    out.local = *target_->local_path(path);
+    out.unchanged = true;
+    out.size = rec->size;
+    out.digests = rec->digests;
+    if (out.etag.empty()) out.etag = rec->etag;
+    if (out.last_modified.empty()) out.last_modified = rec->last_modified;
+    return std::optional<FetchedIndex>(std::move(out));
+  }
+  if (res->not_modified) {
+    return make_error(ErrorCode::kHttp, url + ": 304 Not Modified to an unconditional request",
+                      true);
+  }
+  out.size = res->bytes;
+  out.digests = res->digests;
+  out.local = txn->temp_path();
+  // Same bytes as the committed copy (a server without validators): nothing to rewrite.
+  out.unchanged = rec && rec->size == out.size && rec->digests.matches(out.digests);
+  index_txns_[path.str()] = std::move(txn);
+  return std::optional<FetchedIndex>(std::move(out));
+}
+
+MirrorReport MirrorRun::fail(int code, const Error& error) {
+  report_.exit_code = code;
+  report_.error = error.message;
+  report_.seconds = std::chrono::duration<double>(clock_.now() - start_).count();
+  logger_.error("mirror.failed", {{"reason", error.message}, {"code", code}});
+  if (db_ && run_id_) {
+    RunRecord r;
+    r.id = run_id_;
+    r.status = "failed";
+    r.exit_code = code;
+    r.files_total = report_.files_total;
+    r.files_downloaded = report_.files_downloaded;
+    r.bytes_downloaded = report_.bytes_downloaded;
+    r.files_failed = report_.failed.size();
+    r.message = error.message;
+    (void)db_->finish_run(r);
+  }
+  return report_;
+}
+
+Status MirrorRun::flush_blobs() {
+  if (pending_.empty() && pending_records_.empty()) return ok_status();
+  DEPOT_TRY(target_->commit(pending_));
+  DEPOT_TRY(db_->upsert(pending_records_));
+  logger_.debug("mirror.commit_batch", {{"files", static_cast<uint64_t>(pending_.size())}});
+  pending_.clear();
+  pending_records_.clear();
+  pending_bytes_ = 0;
+  last_flush_ = clock_.now();
+  return ok_status();
+}
+
+void MirrorRun::adopt_existing(const std::vector<Entry>& entries, Plan& plan) {
+  for (size_t i : plan.rehash) {
+    const Entry& e = entries[i];
+    auto local = target_->local_path(e.path);
+    auto digests = hash_file(local->string(), Hasher::mask_for(e.digests));
+    if (digests.ok() && e.digests.verify(*digests, e.path.str()).ok()) {
+      pending_records_.push_back(make_record(e, *e.size, *digests, run_id_));
+      ++report_.files_adopted;
+    } else {
+      plan.download.push_back(i);
+      plan.download_bytes += e.size.value_or(0);
+    }
+  }
+}
+
+Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) {
+  std::vector<LazyTxnSink> sinks;
+  std::vector<DownloadJob> jobs;
+  sinks.reserve(plan.download.size());
+  jobs.reserve(plan.download.size());
+  for (size_t i : plan.download) {
+    const Entry& e = entries[i];
+    sinks.emplace_back(*target_, e.path);
+    DownloadJob job;
+    job.request.url = e.url;
+    job.request.expected_size = e.size;
+    job.request.expected = e.digests;
+    jobs.push_back(std::move(job));
+  }
+  for (size_t j = 0; j < jobs.size(); ++j) jobs[j].sink = &sinks[j];
+  Status storage_error;
+  uint64_t done = 0;
+  last_flush_ = clock_.now();
+  auto on_done = [&](size_t j, const Result<FetchResult>& res) {
+    ++done;
+    const Entry& e = entries[plan.download[j]];
+    if (!res.ok()) {
+      sinks[j].drop();
+      report_.failed.push_back({e.path.str(), res.error().to_string()});
+      logger_.warn("mirror.file_failed", {{"path", e.path.str()}, {"reason", res.error().to_string()}});
+      return;
+    }
+    auto txn = sinks[j].finish();
+    if (!txn.ok()) {
+      if (storage_error.ok()) storage_error = txn.error();
+      return;
+    }
+    ++report_.files_downloaded;
+    report_.bytes_downloaded += res->bytes;
+    pending_bytes_ += res->bytes;
+    pending_records_.push_back(make_record(e, res->bytes, res->digests, run_id_));
+    pending_.push_back(std::move(txn).value());
+    if (storage_error.ok() &&
+        (pending_.size() >= opts_.batch_files || pending_bytes_ >= opts_.batch_bytes ||
+         clock_.now() - last_flush_ > std::chrono::seconds(5))) {
+      Status s = flush_blobs();
+      if (!s.ok()) storage_error = s;
+    }
+  };
+  auto on_progress = [&](const DownloadProgress& p) {
+    report_progress("download", p.files_done, p.files_total, p.bytes_done,
+                    std::max(p.bytes_expected, plan.download_bytes), p.active);
+  };
+  if (!jobs.empty()) downloader_->run(jobs, on_done, on_progress);
+  DEPOT_TRY(storage_error);
+  return flush_blobs();
+}
+
+Status MirrorRun::commit_stage(const std::vector<Entry>& entries, const Plan& plan, Stage stage) {
+  std::vector<std::unique_ptr<WriteTxn>> txns;
+  std::vector<FileRecord> records;
+  for (size_t i : plan.write) {
+    const Entry& e = entries[i];
+    if (e.stage != stage) continue;
+    auto it = index_txns_.find(e.path.str());
+    if (it == index_txns_.end()) {
+      return make_error(ErrorCode::kInternal, e.path.str() + ": index content missing");
+    }
+    records.push_back(make_record(e, e.size.value_or(0), e.digests, run_id_));
+    txns.push_back(std::move(it->second));
+    index_txns_.erase(it);
+  }
+  DEPOT_TRY(target_->commit(txns));
+  report_.indexes_written += txns.size();
+  return db_->upsert(records);
+}
+
+Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
+  if (plan.stale.empty()) return ok_status();
+  if (opts_.no_delete) {
+    report_.stale_kept = plan.stale.size();
+    logger_.info("mirror.stale_kept", {{"files", static_cast<uint64_t>(plan.stale.size())}});
+    return ok_status();
+  }
+  double limit = opts_.delete_limit * static_cast<double>(std::max<size_t>(mirrored_files, 1));
+  if (!opts_.force && plan.stale.size() > opts_.delete_floor &&
+      static_cast<double>(plan.stale.size()) > limit) {
+    report_.stale_kept = plan.stale.size();
+    return make_error(ErrorCode::kRefused,
+                      "refusing to remove " + std::to_string(plan.stale.size()) + " of " +
+                          std::to_string(mirrored_files) + " files (limit " +
+                          std::to_string(static_cast<int>(opts_.delete_limit * 100)) +
+                          "%); check the upstream, then re-run with --force or --no-delete");
+  }
+  for (const auto& p : plan.stale) {
+    auto rel = RelPath::parse(p);
+    if (!rel.ok()) continue;
+    DEPOT_TRY(target_->remove(*rel));
+    ++report_.files_removed;
+  }
+  return db_->remove(plan.stale);
+}
+
+MirrorReport MirrorRun::run() {
+  start_ = clock_.now();
+  std::error_code ec;
+  fs::create_directories(opts_.dir / ".depot", ec);
+  if (ec) return fail(kExitStorage, make_error(ErrorCode::kIo, opts_.dir.string() + ": " + ec.message()));
+  DirLock lock;
+  if (auto s = lock.acquire(opts_.dir / ".depot" / "lock"); !s.ok()) {
+    return fail(s.error().code == ErrorCode::kRefused ? kExitBusy : kExitStorage, s.error());
+  }
+  if (auto s = clear_fs_temporaries(opts_.dir); !s.ok()) return fail(kExitStorage, s.error());
+  auto target = open_fs_target(opts_.dir);
+  if (!target.ok()) return fail(kExitStorage, target.error());
+  target_ = std::move(target).value();
+  auto db = StateDb::open(opts_.dir / ".depot" / "state.db");
+  if (!db.ok()) return fail(kExitStorage, db.error());
+  db_.emplace(std::move(db).value());
+  auto records = db_->load_files();
+  if (!records.ok()) return fail(kExitStorage, records.error());
+  records_ = std::move(records).value();
+  auto run_id = db_->begin_run(opts_.kind, opts_.source.upstream);
+  if (!run_id.ok()) return fail(kExitStorage, run_id.error());
+  run_id_ = *run_id;
+  if (auto s = target_->list([&](const RelPath& p, const FileStat& st) { on_disk_[p.str()] = st; });
+      !s.ok()) {
+    return fail(kExitStorage, s.error());
+  }
+  downloader_ = make_curl_downloader(opts_.download, clock_, logger_);
+
+  auto source = make_source(opts_.kind, opts_.source);
+  if (!source.ok()) return fail(kExitUsage, source.error());
+  report_progress("snapshot", 0, 0, 0, 0, 0);
+  auto snap = (*source)->snapshot(*this);
+  if (!snap.ok()) {
+    return fail(snap.error().code == ErrorCode::kIo ? kExitStorage : kExitUpstream, snap.error());
+  }
+  const std::vector<Entry>& entries = snap->entries;
+  report_.files_total = entries.size();
+  auto planned = make_plan(entries, records_, on_disk_);
+  if (!planned.ok()) return fail(kExitUpstream, planned.error());
+  Plan plan = std::move(planned).value();
+  report_.files_unchanged = plan.unchanged.size();
+  logger_.info("mirror.plan", {{"entries", static_cast<uint64_t>(entries.size())},
+                               {"download", static_cast<uint64_t>(plan.download.size())},
+                               {"download_bytes", plan.download_bytes},
+                               {"verify_existing", static_cast<uint64_t>(plan.rehash.size())},
+                               {"indexes", static_cast<uint64_t>(plan.write.size())},
+                               {"stale", static_cast<uint64_t>(plan.stale.size())}});
+  adopt_existing(entries, plan);
+  if (auto s = download(entries, plan); !s.ok()) return fail(kExitStorage, s.error());
+  if (!report_.failed.empty()) {
+    return fail(kExitFilesFailed,
+                make_error(ErrorCode::kRefused,
+                           std::to_string(report_.failed.size()) +
+                               " file(s) failed; the previous index generation stays published"));
+  }
+  report_progress("commit", 0, 0, 0, 0, 0);
+  for (Stage st : {Stage::kBlob, Stage::kIndex, Stage::kRoot}) {
+    if (auto s = commit_stage(entries, plan, st); !s.ok()) return fail(kExitStorage, s.error());
+  }
+  report_.indexes_committed = true;
+  report_progress("cleanup", 0, 0, 0, 0, 0);
+  if (auto s = remove_stale(plan, on_disk_.size()); !s.ok()) {
+    return fail(s.error().code == ErrorCode::kRefused ? kExitDeleteRefused : kExitStorage,
+                s.error());
+  }
+  report_.seconds = std::chrono::duration<double>(clock_.now() - start_).count();
+  RunRecord r;
+  r.id = run_id_;
+  r.status = "complete";
+  r.exit_code = 0;
+  r.files_total = report_.files_total;
+  r.files_downloaded = report_.files_downloaded;
+  r.bytes_downloaded = report_.bytes_downloaded;
+  r.files_removed = report_.files_removed;
+  if (auto s = db_->finish_run(r); !s.ok()) return fail(kExitStorage, s.error());
+  return report_;
+}
+
+}  // namespace
+
+MirrorReport run_mirror(const MirrorOptions& options, Logger& logger, Clock& clock,
+                        const MirrorProgressFn& progress) {
+  MirrorRun run(options, logger, clock, progress);
+  return run.run();
+}
+
+}  // namespace depot

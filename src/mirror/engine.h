@@ -1,0 +1,78 @@
+#pragma once
+// The mirror engine: snapshot -> diff -> transfer -> staged commit -> stale removal -> record.
+// The consistency rule holds at every instant: an index commits only after every file it
+// names is committed and verified; if any file fails, no index of the run commits and the
+// previous generation stays. One run per directory at a time (an flock on .depot/lock).
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/logger.h"
+#include "sources/source.h"
+#include "transfer/downloader.h"
+
+namespace depot {
+
+// Process exit codes of `depot mirror` (documented in --help).
+enum MirrorExit : int {
+  kExitComplete = 0,       // the mirror equals the upstream state
+  kExitFilesFailed = 1,    // some files failed after retries; previous index kept
+  kExitUsage = 2,          // bad command line or configuration
+  kExitUpstream = 3,       // upstream index unreachable, malformed or hostile; nothing changed
+  kExitDeleteRefused = 4,  // new index committed; stale removal refused by the guard
+  kExitStorage = 5,        // local storage or state database failure
+  kExitBusy = 6,           // another run holds the directory lock
+};
+
+struct MirrorOptions {
+  std::string kind;
+  SourceOptions source;
+  std::filesystem::path dir;
+  DownloadOptions download;
+  bool no_delete = false;
+  bool force = false;            // allow removals beyond the guard
+  double delete_limit = 0.5;     // max share of mirrored files one run may remove
+  uint64_t delete_floor = 10;    // removals up to this many files are always allowed
+  size_t batch_files = 2000;     // blob commit batch: files
+  uint64_t batch_bytes = 512ull << 20;  // blob commit batch: bytes
+};
+
+struct FailedFile {
+  std::string path;
+  std::string reason;
+};
+
+struct MirrorReport {
+  int exit_code = kExitComplete;
+  std::string error;  // the run-level reason when exit_code != 0
+  uint64_t files_total = 0;
+  uint64_t files_downloaded = 0;
+  uint64_t bytes_downloaded = 0;
+  uint64_t files_unchanged = 0;
+  uint64_t files_adopted = 0;  // found on disk unrecorded, verified by hashing
+  uint64_t indexes_written = 0;
+  uint64_t files_removed = 0;
+  uint64_t stale_kept = 0;
+  std::vector<FailedFile> failed;
+  bool indexes_committed = false;
+  double seconds = 0;
+};
+
+struct MirrorProgress {
+  const char* phase = "";  // "snapshot", "download", "commit", "cleanup"
+  uint64_t files_done = 0, files_total = 0;
+  uint64_t bytes_done = 0, bytes_total = 0;
+  int active = 0;
+};
+
+using MirrorProgressFn = std::function<void(const MirrorProgress&)>;
+
+// Runs one mirror pass. Never throws for outside failures: they are in the report.
+MirrorReport run_mirror(const MirrorOptions& options, Logger& logger, Clock& clock,
+                        const MirrorProgressFn& progress = nullptr);
+
+}  // namespace depot

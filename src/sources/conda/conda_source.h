@@ -1,0 +1,12 @@
+#pragma once
+// The conda source: mirrors one subdir, or several subdirs of a channel (list "subdir").
+
+#include <memory>
+
+#include "sources/source.h"
+
+namespace depot::conda {
+
+Result<std::unique_ptr<Source>> make_conda_source(const SourceOptions& opts);
+
+}  // namespace depot::conda

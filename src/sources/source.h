@@ -1,0 +1,98 @@
+#pragma once
+// Source: one upstream registry. snapshot() lists every entry of one upstream state. Index
+// files the source downloads to build the list are kept in a temporary store and handed over
+// as entries with local content, so they are never downloaded twice.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/digest.h"
+#include "core/logger.h"
+#include "core/rel_path.h"
+#include "core/result.h"
+
+namespace depot {
+
+// Commit stages, lowest first. An entry commits only after every entry of every lower stage
+// committed and verified. Blobs are the files indexes name; the root is signed/top index.
+enum class Stage : int { kBlob = 0, kIndex = 1, kRoot = 2 };
+
+struct Entry {
+  RelPath path;
+  std::optional<uint64_t> size;  // declared by upstream (verified), when known
+  Digests digests;               // declared by upstream (verified); may be empty for indexes
+  std::string url;               // where to fetch it
+  Stage stage = Stage::kBlob;
+
+  // Set when the source already fetched the content (index files).
+  std::optional<std::filesystem::path> local;
+  // True when the upstream answered 304: the mirrored copy is current, nothing to write.
+  bool unchanged = false;
+  std::string etag;           // validators of the fetched content, for the next run
+  std::string last_modified;
+};
+
+struct Snapshot {
+  std::vector<Entry> entries;
+};
+
+// What an index fetch produced.
+struct FetchedIndex {
+  // Local file holding the current content: a new download in the temporary store, or the
+  // mirrored copy itself when `unchanged`. Read-only for the source.
+  std::filesystem::path local;
+  bool unchanged = false;
+  uint64_t size = 0;
+  Digests digests;
+  std::string etag, last_modified;
+};
+
+// Services the engine gives a source while it takes a snapshot. Not thread-safe.
+class SnapshotContext {
+ public:
+  virtual ~SnapshotContext() = default;
+  // Fetches an index file that will be mirrored at `path`, conditionally (validators of the
+  // mirrored copy), into the temporary store. Verifies `expected` digests/size when given.
+  // With `optional`, a 404 yields nullopt instead of an error.
+  virtual Result<std::optional<FetchedIndex>> fetch_index(const std::string& url,
+                                                          const RelPath& path, bool optional,
+                                                          const Digests& expected = {},
+                                                          std::optional<uint64_t> size = {}) = 0;
+  virtual Logger& logger() = 0;
+  // A fresh private directory for scratch files, removed after the run.
+  virtual std::filesystem::path scratch_dir() = 0;
+};
+
+// Fills entry fields from a fetched index (local content, validators, unchanged).
+Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
+                  const FetchedIndex& fetched);
+
+// Options common to every source, from the command line.
+struct SourceOptions {
+  std::string upstream;  // upstream URL
+  std::map<std::string, std::vector<std::string>> lists;  // e.g. "subdir" -> {"linux-64"}
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual std::string name() const = 0;
+  virtual Result<Snapshot> snapshot(SnapshotContext& ctx) = 0;
+};
+
+using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const SourceOptions&)>;
+
+// Registry of sources by name. Registration happens once, in source_registry.cc.
+Result<std::unique_ptr<Source>> make_source(const std::string& kind, const SourceOptions& opts);
+std::vector<std::string> source_names();
+
+// Joins a base URL and a relative path with exactly one slash.
+std::string join_url(std::string_view base, std::string_view rel);
+
+}  // namespace depot

@@ -1,0 +1,37 @@
+// The one place registries are registered by name.
+
+#include <map>
+
+#include "sources/conda/conda_source.h"
+#include "sources/source.h"
+
+namespace depot {
+namespace {
+
+const std::map<std::string, SourceFactory>& registry() {
+  static const std::map<std::string, SourceFactory> kRegistry = {
+      {"conda", conda::make_conda_source},
+  };
+  return kRegistry;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> make_source(const std::string& kind, const SourceOptions& opts) {
+  auto it = registry().find(kind);
+  if (it == registry().end()) {
+    std::string known;
+    for (const auto& n : source_names()) known += (known.empty() ? "" : ", ") + n;
+    return make_error(ErrorCode::kInvalidArgument,
+                      "unknown registry kind " + quote_untrusted(kind) + " (known: " + known + ")");
+  }
+  return it->second(opts);
+}
+
+std::vector<std::string> source_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : registry()) names.push_back(name);
+  return names;
+}
+
+}  // namespace depot

@@ -1,0 +1,328 @@
+// Local filesystem Target. Temporary files live in <root>/.depot/tmp/ (same filesystem, so a
+// commit is a rename). Directories are walked with O_NOFOLLOW so a symlink planted inside the
+// tree cannot redirect a write or removal outside it.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "storage/target.h"
+
+namespace depot {
+namespace {
+
+namespace fs = std::filesystem;
+
+Error io_error(const std::string& what, int err) {
+  return make_error(ErrorCode::kIo, what + ": " + std::strerror(err),
+                    err == EINTR || err == EAGAIN);
+}
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  ~Fd() { reset(); }
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int get() const { return fd_; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+class FsWriteTxn final : public WriteTxn {
+ public:
+  FsWriteTxn(RelPath path, fs::path temp, int fd)
+      : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {}
+  ~FsWriteTxn() override {
+    fd_.reset();
+    if (!committed_) ::unlink(temp_.c_str());
+  }
+
+  Status write(std::span<const std::byte> data) override {
+    if (fd_.get() < 0) return make_error(ErrorCode::kInternal, temp_.string() + ": write after close");
+    const std::byte* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd_.get(), p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return io_error("writing " + path_.str(), errno);
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    written_ += data.size();
+    return ok_status();
+  }
+
+  Status reset() override {
+    if (fd_.get() < 0) return make_error(ErrorCode::kInternal, temp_.string() + ": reset after close");
+    if (::ftruncate(fd_.get(), 0) != 0 || ::lseek(fd_.get(), 0, SEEK_SET) != 0) {
+      return io_error("truncating " + temp_.string(), errno);
+    }
+    written_ = 0;
+    return ok_status();
+  }
+
+  uint64_t bytes_written() const override { return written_; }
+  const RelPath& path() const override { return path_; }
+  const fs::path& temp_path() const override { return temp_; }
+
+  Status close() override {
+    if (fd_.get() >= 0) {
+      int fd = fd_.release();
+      if (::close(fd) != 0 && errno != EINTR) return io_error("closing " + temp_.string(), errno);
+    }
+    return ok_status();
+  }
+
+  bool closed() const { return fd_.get() < 0; }
+  void mark_committed() { committed_ = true; }
+  void set_written(uint64_t n) { written_ = n; }
+
+ private:
+  RelPath path_;
+  fs::path temp_;
+  Fd fd_;
+  uint64_t written_ = 0;
+  bool committed_ = false;
+};
+
+class FsTargetImpl final : public Target {
+ public:
+  FsTargetImpl(fs::path root, Fd root_fd, Fd tmp_fd)
+      : root_(std::move(root)), root_fd_(std::move(root_fd)), tmp_fd_(std::move(tmp_fd)) {}
+
+  std::string describe() const override { return root_.string(); }
+
+  Result<std::unique_ptr<WriteTxn>> begin_write(const RelPath& path) override {
+    std::string name = temp_name(path);
+    int fd = ::openat(tmp_fd_.get(), name.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) return io_error("creating temporary file for " + path.str(), errno);
+    return std::unique_ptr<WriteTxn>(
+        std::make_unique<FsWriteTxn>(path, tmp_dir() / name, fd));
+  }
+
+  Result<std::unique_ptr<WriteTxn>> adopt(const fs::path& local, const RelPath& path,
+                                          bool keep_source) override {
+    std::string name = temp_name(path);
+    fs::path dest = tmp_dir() / name;
+    struct stat st {};
+    if (::stat(local.c_str(), &st) != 0) return io_error(local.string(), errno);
+    bool placed = false;
+    if (keep_source) {
+      placed = ::link(local.c_str(), dest.c_str()) == 0;
+    } else {
+      placed = ::rename(local.c_str(), dest.c_str()) == 0;
+    }
+    if (!placed) {
+      std::error_code ec;
+      fs::copy_file(local, dest, fs::copy_options::overwrite_existing, ec);
+      if (ec) return make_error(ErrorCode::kIo, "copying " + local.string() + ": " + ec.message());
+      if (!keep_source) fs::remove(local, ec);
+    }
+    auto txn = std::make_unique<FsWriteTxn>(path, dest, -1);
+    txn->set_written(static_cast<uint64_t>(st.st_size));
+    return std::unique_ptr<WriteTxn>(std::move(txn));
+  }
+
+  Status commit(std::vector<std::unique_ptr<WriteTxn>>& txns) override {
+    if (txns.empty()) return ok_status();
+    for (auto& t : txns) {
+      if (!static_cast<FsWriteTxn*>(t.get())->closed()) {
+        return make_error(ErrorCode::kInternal, t->path().str() + ": commit before close");
+      }
+    }
+    // One batched sync makes every temporary file's data durable before any rename.
+    if (::syncfs(tmp_fd_.get()) != 0) return io_error("syncing " + root_.string(), errno);
+    std::map<std::string, Fd> dirs;
+    for (auto& t : txns) {
+      auto* txn = static_cast<FsWriteTxn*>(t.get());
+      std::string parent = txn->path().parent();
+      auto it = dirs.find(parent);
+      if (it == dirs.end()) {
+        DEPOT_ASSIGN_OR_RETURN(Fd dir, open_dir(parent, /*create=*/true));
+        it = dirs.emplace(parent, std::move(dir)).first;
+      }
+      std::string final_name(txn->path().filename());
+      if (::renameat(AT_FDCWD, txn->temp_path().c_str(), it->second.get(), final_name.c_str()) !=
+          0) {
+        return io_error("committing " + txn->path().str(), errno);
+      }
+      txn->mark_committed();
+    }
+    for (auto& [name, fd] : dirs) {
+      if (::fsync(fd.get()) != 0) return io_error("syncing directory of " + name, errno);
+    }
+    if (!created_dirs_.empty()) {
+      // New directories must be durable in their parents too.
+      if (::syncfs(root_fd_.get()) != 0) return io_error("syncing " + root_.string(), errno);
+      created_dirs_.clear();
+    }
+    return ok_status();
+  }
+
+  Result<std::optional<FileStat>> stat(const RelPath& path) override {
+    auto dir = open_dir(path.parent(), /*create=*/false);
+    if (!dir.ok()) {
+      if (dir.error().code == ErrorCode::kNotFound) return std::optional<FileStat>();
+      return dir.error();
+    }
+    struct stat st {};
+    std::string name(path.filename());
+    if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileStat>();
+      return io_error("stat " + path.str(), errno);
+    }
+    if (!S_ISREG(st.st_mode)) return std::optional<FileStat>();
+    return std::optional<FileStat>(
+        FileStat{static_cast<uint64_t>(st.st_size),
+                 static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+  }
+
+  std::optional<fs::path> local_path(const RelPath& path) const override { return root_ / path.str(); }
+
+  Status remove(const RelPath& path) override {
+    auto dir = open_dir(path.parent(), /*create=*/false);
+    if (!dir.ok()) return dir.error().code == ErrorCode::kNotFound ? ok_status() : dir.error();
+    std::string name(path.filename());
+    if (::unlinkat(dir->get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+      return io_error("removing " + path.str(), errno);
+    }
+    // Prune parents that became empty; stop at the first non-empty one.
+    std::string parent = path.parent();
+    while (!parent.empty()) {
+      auto slash = parent.rfind('/');
+      std::string up = slash == std::string::npos ? "" : parent.substr(0, slash);
+      std::string leaf = slash == std::string::npos ? parent : parent.substr(slash + 1);
+      auto updir = open_dir(up, false);
+      if (!updir.ok()) break;
+      if (::unlinkat(updir->get(), leaf.c_str(), AT_REMOVEDIR) != 0) break;
+      parent = up;
+    }
+    return ok_status();
+  }
+
+  Status list(const std::function<void(const RelPath&, const FileStat&)>& fn) override {
+    std::error_code ec;
+    fs::recursive_directory_iterator it(root_, fs::directory_options::none, ec), end;
+    if (ec) return make_error(ErrorCode::kIo, root_.string() + ": " + ec.message());
+    for (; it != end; it.increment(ec)) {
+      if (ec) return make_error(ErrorCode::kIo, root_.string() + ": " + ec.message());
+      if (it.depth() == 0 && it->path().filename().string().starts_with(".depot")) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+      auto rel = RelPath::parse(fs::relative(it->path(), root_).string());
+      if (!rel.ok()) continue;
+      struct stat st {};
+      if (::lstat(it->path().c_str(), &st) != 0) continue;
+      fn(*rel, FileStat{static_cast<uint64_t>(st.st_size),
+                        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+    }
+    return ok_status();
+  }
+
+ private:
+  fs::path tmp_dir() const { return root_ / ".depot" / "tmp"; }
+
+  std::string temp_name(const RelPath& path) {
+    static std::atomic<uint64_t> counter{0};
+    std::string base(path.filename());
+    if (base.size() > 100) base.resize(100);
+    return std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + base + ".part";
+  }
+
+  // Opens directory `rel` ("" = root) walking each component with O_NOFOLLOW; creates missing
+  // components when `create`.
+  Result<Fd> open_dir(const std::string& rel, bool create) {
+    Fd cur(::dup(root_fd_.get()));
+    if (cur.get() < 0) return io_error("dup", errno);
+    size_t start = 0;
+    while (start < rel.size()) {
+      size_t end = rel.find('/', start);
+      if (end == std::string::npos) end = rel.size();
+      std::string comp = rel.substr(start, end - start);
+      int fd = ::openat(cur.get(), comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT && create) {
+        if (::mkdirat(cur.get(), comp.c_str(), 0755) != 0 && errno != EEXIST) {
+          return io_error("creating directory " + rel.substr(0, end), errno);
+        }
+        created_dirs_.push_back(rel.substr(0, end));
+        fd = ::openat(cur.get(), comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      }
+      if (fd < 0) {
+        if (errno == ENOENT) {
+          return make_error(ErrorCode::kNotFound, rel.substr(0, end) + ": no such directory");
+        }
+        if (errno == ELOOP || errno == ENOTDIR) {
+          return make_error(ErrorCode::kUnsafePath,
+                            rel.substr(0, end) + ": not a directory (symlink or file) in " +
+                                root_.string());
+        }
+        return io_error("opening directory " + rel.substr(0, end), errno);
+      }
+      cur = Fd(fd);
+      start = end + 1;
+    }
+    return cur;
+  }
+
+  fs::path root_;
+  Fd root_fd_;
+  Fd tmp_fd_;
+  std::vector<std::string> created_dirs_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Target>> open_fs_target(const fs::path& root) {
+  std::error_code ec;
+  fs::create_directories(root / ".depot" / "tmp", ec);
+  if (ec) return make_error(ErrorCode::kIo, "creating " + (root / ".depot/tmp").string() + ": " + ec.message());
+  fs::path abs = fs::absolute(root, ec);
+  Fd root_fd(::open(abs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (root_fd.get() < 0) return io_error("opening " + abs.string(), errno);
+  Fd tmp_fd(::open((abs / ".depot" / "tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (tmp_fd.get() < 0) return io_error("opening " + (abs / ".depot/tmp").string(), errno);
+  return std::unique_ptr<Target>(
+      std::make_unique<FsTargetImpl>(abs, std::move(root_fd), std::move(tmp_fd)));
+}
+
+Status clear_fs_temporaries(const fs::path& root) {
+  std::error_code ec;
+  fs::path tmp = root / ".depot" / "tmp";
+  if (!fs::exists(tmp, ec)) return ok_status();
+  for (auto& e : fs::directory_iterator(tmp, ec)) {
+    fs::remove_all(e.path(), ec);
+    if (ec) return make_error(ErrorCode::kIo, "removing " + e.path().string() + ": " + ec.message());
+  }
+  return ok_status();
+}
+
+}  // namespace depot
