@@ -529,6 +529,11 @@ void CurlDownloader::run(std::span<DownloadJob> jobs, const DoneFn& on_done,
     if (!host || last_prefix.empty() || !req.url.starts_with(last_prefix) ||
         req.url.size() == last_prefix.size() || req.url[last_prefix.size()] != '/') {
       key = host_key(req.url);
+      if (key.empty()) {
+        finish(i, make_error(ErrorCode::kInvalidArgument, req.url + ": bad URL"));
+        host = nullptr;
+        continue;
+      }
       auto& slot = hosts_[key];
       if (!slot) slot = std::make_unique<Host>(clock_, opts_);
       host = slot.get();

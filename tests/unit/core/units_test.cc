@@ -1,0 +1,33 @@
+#include "core/units.h"
+
+#include <gtest/gtest.h>
+
+namespace depot {
+namespace {
+
+TEST(Units, FormatBytes) {
+  EXPECT_EQ(format_bytes(0), "0 B");
+  EXPECT_EQ(format_bytes(1023), "1023 B");
+  EXPECT_EQ(format_bytes(1536), "1.5 KiB");
+  EXPECT_EQ(format_bytes(50ull << 20), "50.0 MiB");
+}
+
+TEST(Units, ParseBytes) {
+  EXPECT_EQ(parse_bytes("100"), 100u);
+  EXPECT_EQ(parse_bytes("64K"), 65536u);
+  EXPECT_EQ(parse_bytes("1.5GiB"), 1610612736u);
+  EXPECT_EQ(parse_bytes("200G"), 200ull << 30);
+  EXPECT_EQ(parse_bytes("2mb"), 2u << 20);
+  EXPECT_FALSE(parse_bytes("").has_value());
+  EXPECT_FALSE(parse_bytes("G").has_value());
+  EXPECT_FALSE(parse_bytes("5X").has_value());
+}
+
+TEST(Units, FormatDuration) {
+  EXPECT_EQ(format_duration(std::chrono::duration<double>(3.21)), "3.2s");
+  EXPECT_EQ(format_duration(std::chrono::duration<double>(65)), "1m05s");
+  EXPECT_EQ(format_duration(std::chrono::duration<double>(3720)), "1h02m");
+}
+
+}  // namespace
+}  // namespace depot

@@ -1,0 +1,161 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "storage/target.h"
+#include "support/temp_dir.h"
+
+namespace depot {
+namespace {
+
+namespace fs = std::filesystem;
+
+RelPath P(const char* s) { return *RelPath::parse(s); }
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Status write_str(WriteTxn& t, std::string_view s) {
+  return t.write(std::as_bytes(std::span(s.data(), s.size())));
+}
+
+size_t count_files(const fs::path& dir) {
+  size_t n = 0;
+  for (auto& e : fs::recursive_directory_iterator(dir)) n += e.is_regular_file();
+  return n;
+}
+
+TEST(FsTarget, InvisibleUntilCommitThenAtomic) {
+  testing::TempDir dir;
+  auto target = open_fs_target(dir.path());
+  ASSERT_TRUE(target.ok());
+  auto txn = (*target)->begin_write(P("a/b/c.txt"));
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE(write_str(**txn, "hello").ok());
+  ASSERT_TRUE((*txn)->close().ok());
+  EXPECT_FALSE(fs::exists(dir.path() / "a/b/c.txt"));
+  EXPECT_EQ(read((*txn)->temp_path()), "hello");
+  EXPECT_EQ((*txn)->temp_path().parent_path(), dir.path() / ".depot/tmp");
+  std::vector<std::unique_ptr<WriteTxn>> batch;
+  batch.push_back(std::move(txn).value());
+  ASSERT_TRUE((*target)->commit(batch).ok());
+  EXPECT_EQ(read(dir.path() / "a/b/c.txt"), "hello");
+  batch.clear();
+  EXPECT_TRUE(fs::is_empty(dir.path() / ".depot/tmp"));
+  auto st = (*target)->stat(P("a/b/c.txt"));
+  ASSERT_TRUE(st.ok() && st->has_value());
+  EXPECT_EQ((*st)->size, 5u);
+}
+
+TEST(FsTarget, DroppedTransactionLeavesNothing) {
+  testing::TempDir dir;
+  auto target = open_fs_target(dir.path());
+  ASSERT_TRUE(target.ok());
+  {
+    auto txn = (*target)->begin_write(P("x.bin"));
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(write_str(**txn, "partial").ok());
+  }
+  EXPECT_EQ(count_files(dir.path()), 0u);
+}
+
+TEST(FsTarget, ResetDiscardsBytes) {
+  testing::TempDir dir;
+  auto target = open_fs_target(dir.path());
+  auto txn = (*target)->begin_write(P("x.bin"));
+  ASSERT_TRUE(write_str(**txn, "garbage-garbage").ok());
+  ASSERT_TRUE((*txn)->reset().ok());
+  ASSERT_TRUE(write_str(**txn, "ok").ok());
+  EXPECT_EQ((*txn)->bytes_written(), 2u);
+  ASSERT_TRUE((*txn)->close().ok());
+  std::vector<std::unique_ptr<WriteTxn>> batch;
+  batch.push_back(std::move(txn).value());
+  ASSERT_TRUE((*target)->commit(batch).ok());
+  EXPECT_EQ(read(dir.path() / "x.bin"), "ok");
+}
+
+TEST(FsTarget, CommitReplacesExistingFile) {
+  testing::TempDir dir;
+  auto target = open_fs_target(dir.path());
+  { std::ofstream(dir.path() / "r.json") << "old"; }
+  auto txn = (*target)->begin_write(P("r.json"));
+  ASSERT_TRUE(write_str(**txn, "new").ok());
+  ASSERT_TRUE((*txn)->close().ok());
+  std::vector<std::unique_ptr<WriteTxn>> batch;
+  batch.push_back(std::move(txn).value());
+  ASSERT_TRUE((*target)->commit(batch).ok());
+  EXPECT_EQ(read(dir.path() / "r.json"), "new");
+}
+
+TEST(FsTarget, SymlinkedDirectoryCannotRedirectWrites) {
+  testing::TempDir dir;
+  testing::TempDir outside;
+  auto target = open_fs_target(dir.path());
+  fs::create_directory_symlink(outside.path(), dir.path() / "evil");
+  auto txn = (*target)->begin_write(P("evil/owned.txt"));
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE(write_str(**txn, "x").ok());
+  ASSERT_TRUE((*txn)->close().ok());
+  std::vector<std::unique_ptr<WriteTxn>> batch;
+  batch.push_back(std::move(txn).value());
+  auto s = (*target)->commit(batch);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kUnsafePath);
+  EXPECT_FALSE(fs::exists(outside.path() / "owned.txt"));
+  // Removal through the symlink is refused as well.
+  { std::ofstream(outside.path() / "keep.txt") << "k"; }
+  EXPECT_FALSE((*target)->remove(P("evil/keep.txt")).ok());
+  EXPECT_TRUE(fs::exists(outside.path() / "keep.txt"));
+}
+
+TEST(FsTarget, RemovePrunesEmptyParentsAndListSkipsState) {
+  testing::TempDir dir;
+  auto target = open_fs_target(dir.path());
+  fs::create_directories(dir.path() / "a/b");
+  { std::ofstream(dir.path() / "a/b/one") << "1"; }
+  { std::ofstream(dir.path() / "top") << "2"; }
+  { std::ofstream(dir.path() / ".depot/state.db") << "s"; }
+  std::set<std::string> listed;
+  ASSERT_TRUE((*target)->list([&](const RelPath& p, const FileStat&) { listed.insert(p.str()); }).ok());
+  EXPECT_EQ(listed, (std::set<std::string>{"a/b/one", "top"}));
+  ASSERT_TRUE((*target)->remove(P("a/b/one")).ok());
+  EXPECT_FALSE(fs::exists(dir.path() / "a"));
+  EXPECT_TRUE((*target)->remove(P("missing/file")).ok());
+}
+
+TEST(FsTarget, AdoptMovesOrKeepsSource) {
+  testing::TempDir dir;
+  auto target = open_fs_target(dir.path());
+  auto src = dir.path() / ".depot" / "scratch.json";
+  { std::ofstream(src) << "{}"; }
+  auto kept = (*target)->adopt(src, P("copy.json"), /*keep_source=*/true);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(fs::exists(src));
+  auto moved = (*target)->adopt(src, P("moved.json"), /*keep_source=*/false);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_FALSE(fs::exists(src));
+  std::vector<std::unique_ptr<WriteTxn>> batch;
+  batch.push_back(std::move(kept).value());
+  batch.push_back(std::move(moved).value());
+  ASSERT_TRUE((*target)->commit(batch).ok());
+  EXPECT_EQ(read(dir.path() / "copy.json"), "{}");
+  EXPECT_EQ(read(dir.path() / "moved.json"), "{}");
+}
+
+TEST(FsTarget, ClearTemporariesRemovesDebris) {
+  testing::TempDir dir;
+  auto target = open_fs_target(dir.path());
+  auto txn = (*target)->begin_write(P("x"));
+  ASSERT_TRUE(write_str(**txn, "debris").ok());
+  ASSERT_TRUE((*txn)->close().ok());
+  auto temp = (*txn)->temp_path();
+  ASSERT_TRUE(fs::exists(temp));
+  ASSERT_TRUE(clear_fs_temporaries(dir.path()).ok());
+  EXPECT_FALSE(fs::exists(temp));
+}
+
+}  // namespace
+}  // namespace depot
