@@ -25,8 +25,7 @@ constexpr double kGain = 1.05;
 
 }  // namespace
 
-ConcurrencyController::ConcurrencyController(Clock& clock, int initial, int min, int max,
-                                             int fixed)
+ConcurrencyController::ConcurrencyController(Clock& clock, int initial, int min, int max, int fixed)
     : clock_(clock),
       limit_(0),
       min_(std::max(1, min)),
@@ -74,9 +73,9 @@ void ConcurrencyController::maybe_adjust() {
   Duration elapsed = now - window_start_;
   if (elapsed < kWindow) return;
   double seconds = std::chrono::duration<double>(elapsed).count();
-  double rate = (static_cast<double>(window_bytes_) +
-                 static_cast<double>(window_files_) * kFileWeight) /
-                seconds;
+  double rate =
+      (static_cast<double>(window_bytes_) + static_cast<double>(window_files_) * kFileWeight) /
+      seconds;
   bool judged = elapsed <= kStaleWindow && (window_bytes_ > 0 || window_files_ > 0);
   window_start_ = now;
   window_bytes_ = 0;

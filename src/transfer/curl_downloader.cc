@@ -37,8 +37,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// "scheme://host:port" of a URL, lower case, default port filled in; "" when unparsable (curl
-// then reports the URL as malformed).
+// "scheme://host:port" of a URL, lower case, default port filled in; "" when unparsable.
 std::string host_key(std::string_view url) {
   size_t sep = url.find("://");
   if (sep == std::string_view::npos) return "";
@@ -69,8 +68,8 @@ bool header_is(std::string_view line, std::string_view name) {
 std::string_view header_value(std::string_view line, size_t name_len) {
   std::string_view v = line.substr(name_len + 1);
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ' ||
-                        v.back() == '\t')) {
+  while (!v.empty() &&
+         (v.back() == '\r' || v.back() == '\n' || v.back() == ' ' || v.back() == '\t')) {
     v.remove_suffix(1);
   }
   return v;
@@ -94,8 +93,8 @@ Error classify_curl(CURLcode rc, const char* errbuf, const std::string& url) {
     case CURLE_NOT_BUILT_IN:
       return make_error(ErrorCode::kInternal, std::move(message));
     case CURLE_PARTIAL_FILE:
-      return make_error(ErrorCode::kSizeMismatch, url + ": truncated body (" +
-                                                      (errbuf[0] ? errbuf : "partial file") + ")",
+      return make_error(ErrorCode::kSizeMismatch,
+                        url + ": truncated body (" + (errbuf[0] ? errbuf : "partial file") + ")",
                         /*transient=*/true);
     default:  // resets, refusals, timeouts, DNS, TLS handshakes, HTTP/2 stream errors
       return make_error(ErrorCode::kNetwork, std::move(message), /*transient=*/true);
@@ -103,9 +102,12 @@ Error classify_curl(CURLcode rc, const char* errbuf, const std::string& url) {
 }
 
 struct Host {
-  Host(Clock& clock, const DownloadOptions& o)
-      : ctl(clock, o.initial_concurrency, 1, o.max_concurrency, o.fixed_concurrency) {}
+  Host(std::string k, Clock& clock, const DownloadOptions& o)
+      : key(std::move(k)),
+        ctl(clock, o.initial_concurrency, 1, o.max_concurrency, o.fixed_concurrency) {}
+  std::string key;
   ConcurrencyController ctl;
+  int logged_limit = 0;
   int active = 0;
   std::deque<size_t> ready;  // job indices waiting for a slot
 };
@@ -194,8 +196,8 @@ CurlDownloader::CurlDownloader(const DownloadOptions& options, Clock& clock, Log
   multi_ = curl_multi_init();
   share_ = curl_share_init();
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  long per_host = std::max(1, opts_.fixed_concurrency > 0 ? opts_.fixed_concurrency
-                                                          : opts_.max_concurrency);
+  long per_host =
+      std::max(1, opts_.fixed_concurrency > 0 ? opts_.fixed_concurrency : opts_.max_concurrency);
   long total = std::max(64L, per_host * 4);
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
@@ -318,6 +320,12 @@ void CurlDownloader::start(size_t index, Host* host) {
 
 void CurlDownloader::start_ready() {
   for (Host* h : run_hosts_) {
+    if (h->ctl.limit() != h->logged_limit) {
+      h->logged_limit = h->ctl.limit();
+      if (log_.enabled(LogLevel::kDebug)) {
+        log_.debug("host_concurrency", {{"host", h->key}, {"limit", h->logged_limit}});
+      }
+    }
     while (!h->ready.empty() && h->ctl.may_start(h->active)) {
       size_t index = h->ready.front();
       h->ready.pop_front();
@@ -418,8 +426,8 @@ void CurlDownloader::complete(Transfer* t, CURLcode rc) {
       result.digests = t->hasher->finish();
       if (req.expected_size && t->body != *req.expected_size) {
         error = make_error(ErrorCode::kSizeMismatch,
-                           req.url + ": truncated body: got " + std::to_string(t->body) +
-                               " of " + std::to_string(*req.expected_size) + " bytes",
+                           req.url + ": truncated body: got " + std::to_string(t->body) + " of " +
+                               std::to_string(*req.expected_size) + " bytes",
                            /*transient=*/true);
       } else if (Status v = req.expected.verify(result.digests, req.url); !v.ok()) {
         error = v.error();
@@ -441,9 +449,9 @@ void CurlDownloader::fail_or_retry(size_t index, Error error,
   auto delay = opts_.retry.next_delay(st.attempts, error, retry_after, clock_);
   if (delay) {
     if (Status s = jobs_[index].sink->reset(); !s.ok()) {
-      finish(index, make_error(ErrorCode::kIo, jobs_[index].request.url + ": " +
-                                                   s.error().message + " (while retrying after " +
-                                                   error.message + ")"));
+      finish(index,
+             make_error(ErrorCode::kIo, jobs_[index].request.url + ": " + s.error().message +
+                                            " (while retrying after " + error.message + ")"));
       return;
     }
     if (log_.enabled(LogLevel::kDebug)) {
@@ -456,8 +464,8 @@ void CurlDownloader::fail_or_retry(size_t index, Error error,
   }
   if (st.attempts > 1) error.message += " (after " + std::to_string(st.attempts) + " attempts)";
   if (retry_after && *retry_after > opts_.retry.max_retry_after) {
-    error.message += " (Retry-After " + std::to_string(retry_after->count() / 1000) +
-                     " s exceeds the limit)";
+    error.message +=
+        " (Retry-After " + std::to_string(retry_after->count() / 1000) + " s exceeds the limit)";
   }
   finish(index, error);
 }
@@ -535,7 +543,7 @@ void CurlDownloader::run(std::span<DownloadJob> jobs, const DoneFn& on_done,
         continue;
       }
       auto& slot = hosts_[key];
-      if (!slot) slot = std::make_unique<Host>(clock_, opts_);
+      if (!slot) slot = std::make_unique<Host>(key, clock_, opts_);
       host = slot.get();
       if (std::find(run_hosts_.begin(), run_hosts_.end(), host) == run_hosts_.end()) {
         run_hosts_.push_back(host);

@@ -16,8 +16,8 @@ std::optional<std::chrono::milliseconds> RetryPolicy::next_delay(
   if (!error.transient || attempt >= max_attempts) return std::nullopt;
   if (retry_after && *retry_after > max_retry_after) return std::nullopt;
   // Full jitter: uniform in [0, min(max_delay, base * 2^(attempt-1))).
-  double ceiling = static_cast<double>(base_delay.count()) *
-                   std::ldexp(1.0, std::clamp(attempt - 1, 0, 62));
+  double ceiling =
+      static_cast<double>(base_delay.count()) * std::ldexp(1.0, std::clamp(attempt - 1, 0, 62));
   ceiling = std::min(ceiling, static_cast<double>(max_delay.count()));
   auto delay = std::chrono::milliseconds(static_cast<int64_t>(ceiling * clock.random_unit()));
   if (retry_after) delay = std::max(delay, *retry_after);

@@ -1,0 +1,635 @@
+// The curl downloader against a scripted HTTP/1.1 server on 127.0.0.1 (port 0).
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "transfer/downloader.h"
+
+namespace depot {
+namespace {
+
+using std::chrono::milliseconds;
+using Clk = std::chrono::steady_clock;
+
+struct Reply {
+  Reply() = default;
+  Reply(int s, std::string b, std::vector<std::string> h = {})
+      : status(s), body(std::move(b)), headers(std::move(h)) {}
+  int status = 200;
+  std::string body;
+  std::vector<std::string> headers;       // "Name: value"
+  size_t send_limit = std::string::npos;  // body bytes actually sent, then close
+  milliseconds delay{0};                  // before the response
+  milliseconds stall{0};                  // after the first half of the body
+};
+
+struct Seen {
+  Clk::time_point at;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+// Serves scripted replies per path: the n-th request of a path gets script[min(n, size-1)].
+// One thread per connection, keep-alive. Unknown paths get 404.
+class TestServer {
+ public:
+  TestServer() {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(listen_fd_, 128) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on 127.0.0.1";
+    }
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+
+  ~TestServer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    cv_.notify_all();
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    acceptor_.join();
+    ::close(listen_fd_);
+    for (auto& t : workers_) t.join();
+  }
+
+  void route(const std::string& path, std::vector<Reply> script) {
+    std::lock_guard lock(mu_);
+    routes_[path] = std::move(script);
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  std::vector<Seen> requests(const std::string& path) {
+    std::lock_guard lock(mu_);
+    return seen_[path];
+  }
+  int hits(const std::string& path) { return static_cast<int>(requests(path).size()); }
+  int connections() {
+    std::lock_guard lock(mu_);
+    return connections_;
+  }
+  int max_in_flight() {
+    std::lock_guard lock(mu_);
+    return max_in_flight_;
+  }
+
+ private:
+  void accept_loop() {
+    for (;;) {
+      int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        ::close(fd);
+        return;
+      }
+      ++connections_;
+      open_fds_.push_back(fd);
+      workers_.emplace_back([this, fd] { serve(fd); });
+    }
+  }
+
+  // Sleeps unless the server stops first; false when stopping.
+  bool pause(milliseconds d) {
+    std::unique_lock lock(mu_);
+    return !cv_.wait_for(lock, d, [this] { return stopping_; });
+  }
+
+  static bool send_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  void serve(int fd) {
+    std::string buf;
+    char chunk[4096];
+    for (;;) {
+      size_t end;
+      while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+        ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0) return finish(fd);
+        buf.append(chunk, static_cast<size_t>(n));
+      }
+      std::string head = buf.substr(0, end);
+      buf.erase(0, end + 4);
+      size_t sp1 = head.find(' '), sp2 = head.find(' ', sp1 + 1);
+      std::string path = head.substr(sp1 + 1, sp2 - sp1 - 1);
+      Seen seen{Clk::now(), {}};
+      for (size_t pos = head.find("\r\n"); pos != std::string::npos;) {
+        size_t next = head.find("\r\n", pos + 2);
+        std::string line = head.substr(pos + 2, next == std::string::npos ? next : next - pos - 2);
+        size_t colon = line.find(':');
+        std::string name = line.substr(0, colon);
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        seen.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+        pos = next;
+      }
+      Reply r;
+      {
+        std::lock_guard lock(mu_);
+        auto& script = routes_[path];
+        size_t n = seen_[path].size();
+        r = script.empty() ? Reply{404, "no such file", {}}
+                           : script[std::min(n, script.size() - 1)];
+        seen_[path].push_back(std::move(seen));
+        max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+      }
+      bool alive = respond(fd, r);
+      {
+        std::lock_guard lock(mu_);
+        --in_flight_;
+      }
+      if (!alive) return finish(fd);
+    }
+  }
+
+  bool respond(int fd, const Reply& r) {
+    if (r.delay.count() > 0 && !pause(r.delay)) return false;
+    std::string head = "HTTP/1.1 " + std::to_string(r.status) + " X\r\n";
+    if (r.status != 304) {
+      head += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+    }
+    for (const auto& h : r.headers) head += h + "\r\n";
+    head += "\r\n";
+    std::string_view body = std::string_view(r.body).substr(0, r.send_limit);
+    if (r.stall.count() > 0) {
+      if (!send_all(fd, head + std::string(body.substr(0, body.size() / 2)))) return false;
+      if (!pause(r.stall)) return false;
+      return send_all(fd, body.substr(body.size() / 2)) && r.send_limit == std::string::npos;
+    }
+    return send_all(fd, head + std::string(body)) && r.send_limit == std::string::npos;
+  }
+
+  void finish(int fd) {
+    std::lock_guard lock(mu_);
+    std::erase(open_fds_, fd);
+    ::close(fd);
+  }
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+  std::vector<int> open_fds_;
+  std::map<std::string, std::vector<Reply>> routes_;
+  std::map<std::string, std::vector<Seen>> seen_;
+  int connections_ = 0;
+  int in_flight_ = 0;
+  int max_in_flight_ = 0;
+};
+
+class MemorySink final : public ByteSink {
+ public:
+  Status write(std::span<const std::byte> data) override {
+    if (fail_writes) return make_error(ErrorCode::kIo, "/mirror/f: No space left on device");
+    data_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    max_size = std::max(max_size, data_.size());
+    return ok_status();
+  }
+  Status reset() override {
+    ++resets;
+    data_.clear();
+    return ok_status();
+  }
+  uint64_t bytes_written() const override { return data_.size(); }
+  const std::string& data() const { return data_; }
+
+  bool fail_writes = false;
+  int resets = 0;
+  size_t max_size = 0;
+
+ private:
+  std::string data_;
+};
+
+std::string sha256(const std::string& s) {
+  Hasher h(digest_bit(DigestAlgo::kSha256));
+  h.update(s);
+  return h.finish().sha256;
+}
+
+std::string pattern(size_t n, char seed = 'a') {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(seed + (i * 7 + i / 251) % 26);
+  return s;
+}
+
+class CurlDownloaderTest : public ::testing::Test {
+ protected:
+  CurlDownloaderTest() {
+    options.retry.max_attempts = 4;
+    options.retry.base_delay = milliseconds(2);
+    options.retry.max_delay = milliseconds(10);
+  }
+  std::unique_ptr<Downloader> make() {
+    return make_curl_downloader(options, system_clock(), null_logger());
+  }
+  Result<FetchResult> fetch(FetchRequest req) { return make()->fetch(req, sink); }
+  FetchRequest req(const std::string& path, const std::string& body) {
+    FetchRequest r;
+    r.url = server.url(path);
+    r.expected_size = body.size();
+    r.expected.sha256 = sha256(body);
+    return r;
+  }
+
+  TestServer server;
+  DownloadOptions options;
+  MemorySink sink;
+};
+
+TEST_F(CurlDownloaderTest, DownloadsBodyWithDigestsAndValidators) {
+  std::string body = pattern(100000);
+  server.route("/f.conda",
+               {{200, body, {"ETag: \"abc\"", "Last-Modified: Tue, 01 Aug 2023 10:00:00 GMT"}}});
+  FetchRequest r = req("/f.conda", body);
+  auto res = fetch(r);
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->http_status, 200);
+  EXPECT_FALSE(res->not_modified);
+  EXPECT_EQ(res->bytes, body.size());
+  EXPECT_EQ(res->digests.sha256, sha256(body));
+  EXPECT_TRUE(res->digests.md5.empty());
+  EXPECT_EQ(res->etag, "\"abc\"");
+  EXPECT_EQ(res->last_modified, "Tue, 01 Aug 2023 10:00:00 GMT");
+  EXPECT_EQ(res->attempts, 1);
+  EXPECT_EQ(sink.data(), body);
+  EXPECT_EQ(sink.resets, 0);
+  auto seen = server.requests("/f.conda");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].headers.count("accept-encoding"), 0u);  // raw bytes for digests
+  EXPECT_EQ(seen[0].headers["user-agent"], "depot/0.1");
+}
+
+TEST_F(CurlDownloaderTest, ComputesEachExpectedAlgorithm) {
+  std::string body = "hello";
+  server.route("/h", {{200, body}});
+  FetchRequest r;
+  r.url = server.url("/h");
+  r.expected.md5 = "5d41402abc4b2a76b9719d911017c592";
+  auto res = fetch(r);
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->digests.md5, "5d41402abc4b2a76b9719d911017c592");
+  EXPECT_EQ(res->digests.sha256, sha256(body));
+}
+
+TEST_F(CurlDownloaderTest, RetriesServerErrorThenSucceeds) {
+  std::string body = pattern(5000);
+  server.route("/f", {{503, "busy"}, {500, "oops"}, {200, body}});
+  auto res = fetch(req("/f", body));
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->attempts, 3);
+  EXPECT_EQ(sink.resets, 2);
+  EXPECT_EQ(sink.data(), body);  // error pages never reach the sink
+  EXPECT_EQ(server.hits("/f"), 3);
+}
+
+TEST_F(CurlDownloaderTest, ReportsServerErrorAfterAttemptsExhausted) {
+  server.route("/f", {{503, "busy"}});
+  options.retry.max_attempts = 3;
+  auto res = fetch(req("/f", "x"));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::kHttp);
+  EXPECT_TRUE(res.error().transient);
+  EXPECT_EQ(res.error().message, server.url("/f") + ": HTTP 503 (after 3 attempts)");
+  EXPECT_EQ(server.hits("/f"), 3);
+}
+
+TEST_F(CurlDownloaderTest, NotFoundAndClientErrorsAreNotRetried) {
+  server.route("/gone", {{410, "gone"}});
+  server.route("/forbidden", {{403, "no"}});
+  auto missing = fetch(req("/missing", "x"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(missing.error().transient);
+  EXPECT_EQ(missing.error().message, server.url("/missing") + ": HTTP 404");
+  auto gone = fetch(req("/gone", "x"));
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  auto forbidden = fetch(req("/forbidden", "x"));
+  ASSERT_FALSE(forbidden.ok());
+  EXPECT_EQ(forbidden.error().code, ErrorCode::kHttp);
+  EXPECT_FALSE(forbidden.error().transient);
+  EXPECT_EQ(server.hits("/missing") + server.hits("/gone") + server.hits("/forbidden"), 3);
+}
+
+TEST_F(CurlDownloaderTest, TruncatedBodyIsRetried) {
+  std::string body = pattern(20000);
+  Reply cut{200, body};
+  cut.send_limit = 7000;  // Content-Length says 20000, then the server closes
+  server.route("/f", {cut, {200, body}});
+  FetchRequest r = req("/f", body);
+  r.expected_size.reset();  // curl itself must notice the short body
+  auto res = fetch(r);
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->attempts, 2);
+  EXPECT_EQ(sink.resets, 1);
+  EXPECT_EQ(sink.data(), body);
+}
+
+TEST_F(CurlDownloaderTest, PersistentTruncationFailsAsSizeMismatch) {
+  std::string body = pattern(20000);
+  Reply cut{200, body};
+  cut.send_limit = 7000;
+  server.route("/f", {cut});
+  auto res = fetch(req("/f", body));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::kSizeMismatch);
+  EXPECT_TRUE(res.error().transient);
+  EXPECT_NE(res.error().message.find(server.url("/f") + ": truncated"), std::string::npos)
+      << res.error().message;
+  EXPECT_EQ(server.hits("/f"), 4);
+}
+
+TEST_F(CurlDownloaderTest, BodyShorterThanExpectedSizeFails) {
+  std::string body = pattern(100);
+  server.route("/f", {{200, body}});
+  FetchRequest r = req("/f", body);
+  r.expected_size = 200;
+  r.expected.sha256.clear();
+  options.retry.max_attempts = 2;
+  auto res = fetch(r);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::kSizeMismatch);
+  EXPECT_EQ(res.error().message,
+            server.url("/f") + ": truncated body: got 100 of 200 bytes (after 2 attempts)");
+}
+
+TEST_F(CurlDownloaderTest, LongerBodyIsCutOff) {
+  std::string body = pattern(4 << 20);
+  server.route("/f", {{200, body}});
+  FetchRequest r;
+  r.url = server.url("/f");
+  r.expected_size = 1000;
+  options.retry.max_attempts = 2;
+  auto res = fetch(r);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::kSizeMismatch);
+  EXPECT_TRUE(res.error().transient);
+  EXPECT_LE(sink.max_size, 1000u);  // never more than declared reached the sink
+  EXPECT_EQ(server.hits("/f"), 2);
+}
+
+TEST_F(CurlDownloaderTest, CorruptedBytesAreRetried) {
+  std::string body = pattern(30000);
+  std::string bad = body;
+  bad[12345] ^= 1;
+  server.route("/f", {{200, bad}, {200, body}});
+  auto res = fetch(req("/f", body));
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->attempts, 2);
+  EXPECT_EQ(sink.resets, 1);
+  EXPECT_EQ(sink.data(), body);
+}
+
+TEST_F(CurlDownloaderTest, PersistentDigestMismatchNamesBothDigests) {
+  std::string body = pattern(30000);
+  std::string bad = body;
+  bad[0] ^= 1;
+  server.route("/f", {{200, bad}});
+  auto res = fetch(req("/f", body));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::kDigestMismatch);
+  EXPECT_EQ(res.error().message, server.url("/f") + ": sha256 mismatch: expected " + sha256(body) +
+                                     ", got " + sha256(bad) + " (after 4 attempts)");
+}
+
+TEST_F(CurlDownloaderTest, SinkWriteErrorIsPermanent) {
+  server.route("/f", {{200, pattern(1000)}});
+  sink.fail_writes = true;
+  auto res = fetch(req("/f", pattern(1000)));
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::kIo);
+  EXPECT_FALSE(res.error().transient);
+  EXPECT_EQ(res.error().message, server.url("/f") + ": /mirror/f: No space left on device");
+  EXPECT_EQ(server.hits("/f"), 1);
+}
+
+TEST_F(CurlDownloaderTest, BadUrlsAreNotRetried) {
+  for (std::string url : {"ftp://127.0.0.1/f", "http://[::1/f", "nonsense"}) {
+    FetchRequest r;
+    r.url = url;
+    auto res = fetch(r);
+    ASSERT_FALSE(res.ok()) << url;
+    EXPECT_FALSE(res.error().transient) << url << ": " << res.error().message;
+    EXPECT_EQ(res.error().message.rfind(url + ": ", 0), 0u) << res.error().message;
+  }
+}
+
+TEST_F(CurlDownloaderTest, ConnectionRefusedIsRetriedThenReported) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);  // nothing listens there now
+  FetchRequest r;
+  r.url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/f";
+  options.retry.max_attempts = 3;
+  auto res = fetch(r);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::kNetwork);
+  EXPECT_TRUE(res.error().transient);
+  EXPECT_EQ(res.error().message.rfind(r.url + ": ", 0), 0u);
+  EXPECT_TRUE(res.error().message.ends_with("(after 3 attempts)")) << res.error().message;
+}
+
+TEST_F(CurlDownloaderTest, NotModifiedCompletesWithoutBody) {
+  server.route("/repodata.json",
+               {{304, "", {"ETag: \"v2\"", "Last-Modified: Wed, 02 Aug 2023 10:00:00 GMT"}}});
+  FetchRequest r;
+  r.url = server.url("/repodata.json");
+  r.if_none_match = "\"v1\"";
+  r.if_modified_since = "Tue, 01 Aug 2023 10:00:00 GMT";
+  auto res = fetch(r);
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_TRUE(res->not_modified);
+  EXPECT_EQ(res->http_status, 304);
+  EXPECT_EQ(res->bytes, 0u);
+  EXPECT_EQ(res->etag, "\"v2\"");
+  EXPECT_EQ(sink.data(), "");
+  auto seen = server.requests("/repodata.json");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].headers["if-none-match"], "\"v1\"");
+  EXPECT_EQ(seen[0].headers["if-modified-since"], "Tue, 01 Aug 2023 10:00:00 GMT");
+}
+
+TEST_F(CurlDownloaderTest, FollowsRedirectsAndKeepsFinalValidators) {
+  std::string body = pattern(3000);
+  server.route("/old", {{302, "moved", {"Location: /new", "ETag: \"old\""}}});
+  server.route("/new", {{200, body, {"ETag: \"new\""}}});
+  server.route("/loop", {{302, "", {"Location: /loop"}}});
+  auto res = fetch(req("/old", body));
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->etag, "\"new\"");
+  EXPECT_EQ(sink.data(), body);
+  auto loop = fetch(req("/loop", body));
+  ASSERT_FALSE(loop.ok());
+  EXPECT_FALSE(loop.error().transient);
+  EXPECT_EQ(server.hits("/loop"), 11);  // the request and 10 redirects
+}
+
+TEST_F(CurlDownloaderTest, StalledTransferTimesOutAndIsRetried) {
+  std::string body = pattern(10000);
+  Reply stalled{200, body};
+  stalled.stall = milliseconds(5000);
+  server.route("/f", {stalled, {200, body}});
+  options.low_speed_bytes = 100000;  // curl averages over seconds; the first half is 5000 bytes
+  options.low_speed_time = std::chrono::seconds(1);
+  auto start = Clk::now();
+  auto res = fetch(req("/f", body));
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  EXPECT_EQ(res->attempts, 2);
+  EXPECT_EQ(sink.data(), body);
+  EXPECT_LT(Clk::now() - start, milliseconds(4000));
+}
+
+TEST_F(CurlDownloaderTest, KeepsConnectionsAlive) {
+  std::vector<DownloadJob> jobs;
+  std::vector<MemorySink> sinks(30);
+  for (int i = 0; i < 30; ++i) {
+    std::string path = "/f" + std::to_string(i);
+    server.route(path, {{200, pattern(2000 + i)}});
+    jobs.push_back({req(path, pattern(2000 + i)), &sinks[i]});
+  }
+  options.fixed_concurrency = 1;
+  auto d = make();
+  int ok = 0;
+  d->run(jobs, [&](size_t, const Result<FetchResult>& r) { ok += r.ok(); });
+  // A second run reuses the same connection too.
+  d->run(jobs, [&](size_t, const Result<FetchResult>& r) { ok += r.ok(); });
+  EXPECT_EQ(ok, 60);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST_F(CurlDownloaderTest, FixedConcurrencyLimitsRequestsInFlight) {
+  std::vector<DownloadJob> jobs;
+  std::vector<MemorySink> sinks(12);
+  for (int i = 0; i < 12; ++i) {
+    std::string path = "/f" + std::to_string(i);
+    Reply r{200, "x"};
+    r.delay = milliseconds(40);
+    server.route(path, {r});
+    jobs.push_back({req(path, "x"), &sinks[i]});
+  }
+  options.fixed_concurrency = 3;
+  int ok = 0;
+  make()->run(jobs, [&](size_t, const Result<FetchResult>& r) { ok += r.ok(); });
+  EXPECT_EQ(ok, 12);
+  EXPECT_EQ(server.max_in_flight(), 3);
+}
+
+TEST_F(CurlDownloaderTest, StartsSeveralTransfersAtOnce) {
+  std::vector<DownloadJob> jobs;
+  std::vector<MemorySink> sinks(20);
+  for (int i = 0; i < 20; ++i) {
+    std::string path = "/f" + std::to_string(i);
+    Reply r{200, "x"};
+    r.delay = milliseconds(50);
+    server.route(path, {r});
+    jobs.push_back({req(path, "x"), &sinks[i]});
+  }
+  int ok = 0;
+  make()->run(jobs, [&](size_t, const Result<FetchResult>& r) { ok += r.ok(); });
+  EXPECT_EQ(ok, 20);
+  EXPECT_GE(server.max_in_flight(), options.initial_concurrency);
+}
+
+// A 429 with Retry-After pauses its host, and the delayed retry blocks no other host.
+TEST_F(CurlDownloaderTest, RetryAfterPausesHostWithoutBlockingOthers) {
+  TestServer other;
+  server.route("/a", {{429, "slow down", {"Retry-After: 1"}}, {200, "a"}});
+  server.route("/b", {{200, "b"}});
+  std::vector<DownloadJob> jobs;
+  std::vector<MemorySink> sinks(12);
+  jobs.push_back({req("/a", "a"), &sinks[0]});
+  jobs.push_back({req("/b", "b"), &sinks[1]});
+  for (int i = 0; i < 10; ++i) {
+    std::string path = "/o" + std::to_string(i);
+    Reply r{200, "o"};
+    r.delay = milliseconds(30);
+    other.route(path, {r});
+    FetchRequest fr;
+    fr.url = other.url(path);
+    jobs.push_back({fr, &sinks[2 + i]});
+  }
+  options.fixed_concurrency = 1;
+  std::vector<size_t> order;
+  std::vector<int> calls(jobs.size());
+  make()->run(jobs, [&](size_t i, const Result<FetchResult>& r) {
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    order.push_back(i);
+    ++calls[i];
+  });
+  for (int c : calls) EXPECT_EQ(c, 1);
+  auto a = server.requests("/a");
+  auto b = server.requests("/b");
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_GE(a[1].at - a[0].at, milliseconds(950));
+  EXPECT_GE(b[0].at - a[0].at, milliseconds(950));  // host paused
+  // The other host's ten jobs (about 300 ms) all finished during the pause.
+  ASSERT_EQ(order.size(), jobs.size());
+  for (size_t k = 0; k < 10; ++k) EXPECT_GE(order[k], 2u) << k;
+}
+
+TEST_F(CurlDownloaderTest, ReportsProgressAtMostEvery200ms) {
+  std::vector<DownloadJob> jobs;
+  std::vector<MemorySink> sinks(16);
+  for (int i = 0; i < 16; ++i) {
+    std::string path = "/f" + std::to_string(i);
+    Reply r{200, pattern(1000)};
+    r.delay = milliseconds(50);
+    server.route(path, {r});
+    jobs.push_back({req(path, pattern(1000)), &sinks[i]});
+  }
+  jobs.push_back({req("/missing", "x"), &sink});
+  options.fixed_concurrency = 2;
+  std::vector<Clk::time_point> times;
+  DownloadProgress last;
+  int done = 0;
+  make()->run(
+      jobs, [&](size_t, const Result<FetchResult>&) { ++done; },
+      [&](const DownloadProgress& p) {
+        times.push_back(Clk::now());
+        EXPECT_LE(p.active, 2);
+        EXPECT_GE(p.files_done, last.files_done);
+        last = p;
+      });
+  EXPECT_EQ(done, 17);
+  ASSERT_GE(times.size(), 2u);  // the run takes about 450 ms
+  for (size_t i = 1; i < times.size(); ++i) EXPECT_GE(times[i] - times[i - 1], milliseconds(199));
+  EXPECT_EQ(last.files_total, 17u);
+  EXPECT_EQ(last.bytes_expected, 16u * 1000 + 1);
+  EXPECT_GT(last.bytes_done, 0u);
+}
+
+}  // namespace
+}  // namespace depot
