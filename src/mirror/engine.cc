@@ -342,6 +342,8 @@ Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
 
 MirrorReport MirrorRun::run() {
   start_ = clock_.now();
+  auto source = make_source(opts_.kind, opts_.source);
+  if (!source.ok()) return fail(kExitUsage, source.error());
   std::error_code ec;
   fs::create_directories(opts_.dir / ".depot", ec);
   if (ec) return fail(kExitStorage, make_error(ErrorCode::kIo, opts_.dir.string() + ": " + ec.message()));
@@ -368,8 +370,6 @@ MirrorReport MirrorRun::run() {
   }
   downloader_ = make_curl_downloader(opts_.download, clock_, logger_);
 
-  auto source = make_source(opts_.kind, opts_.source);
-  if (!source.ok()) return fail(kExitUsage, source.error());
   report_progress("snapshot", 0, 0, 0, 0, 0);
   auto snap = (*source)->snapshot(*this);
   if (!snap.ok()) {

@@ -24,4 +24,23 @@ std::string join_url(std::string_view base, std::string_view rel) {
   return out;
 }
 
+std::string escape_url_segment(std::string_view segment) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(segment.size());
+  for (unsigned char c : segment) {
+    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                std::string_view("-._~+!$&'()*,;=:@").find(static_cast<char>(c)) !=
+                    std::string_view::npos;
+    if (keep) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace depot

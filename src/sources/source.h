@@ -92,7 +92,10 @@ using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const Source
 Result<std::unique_ptr<Source>> make_source(const std::string& kind, const SourceOptions& opts);
 std::vector<std::string> source_names();
 
-// Joins a base URL and a relative path with exactly one slash.
+// Joins a base URL and a relative path with exactly one slash. `rel` is used as-is.
 std::string join_url(std::string_view base, std::string_view rel);
+// Percent-encodes one path segment (a file name) for use in a URL: everything except
+// RFC 3986 unreserved characters and "+!$&'()*,;=:@" is encoded, including '/', '%', '?', '#'.
+std::string escape_url_segment(std::string_view segment);
 
 }  // namespace depot

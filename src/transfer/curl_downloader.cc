@@ -426,8 +426,8 @@ void CurlDownloader::complete(Transfer* t, CURLcode rc) {
       result.digests = t->hasher->finish();
       if (req.expected_size && t->body != *req.expected_size) {
         error = make_error(ErrorCode::kSizeMismatch,
-                           req.url + ": truncated body: got " + std::to_string(t->body) + " of " +
-                               std::to_string(*req.expected_size) + " bytes",
+                           req.url + ": size mismatch: received " + std::to_string(t->body) +
+                               " bytes, expected " + std::to_string(*req.expected_size),
                            /*transient=*/true);
       } else if (Status v = req.expected.verify(result.digests, req.url); !v.ok()) {
         error = v.error();

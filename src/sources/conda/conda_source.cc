@@ -58,7 +58,7 @@ class CondaSource final : public Source {
         Entry e{.path = std::move(p),
                 .size = rec.size,
                 .digests = rec.digests,
-                .url = join_url(base, rec.filename),
+                .url = join_url(base, escape_url_segment(rec.filename)),
                 .stage = Stage::kBlob,
                 .local = std::nullopt,
                 .unchanged = false,

@@ -188,7 +188,7 @@ TEST_F(CurlDownloaderTest, BodyShorterThanExpectedSizeFails) {
   ASSERT_FALSE(res.ok());
   EXPECT_EQ(res.error().code, ErrorCode::kSizeMismatch);
   EXPECT_EQ(res.error().message,
-            server.url("/f") + ": truncated body: got 100 of 200 bytes (after 2 attempts)");
+            server.url("/f") + ": size mismatch: received 100 bytes, expected 200 (after 2 attempts)");
 }
 
 TEST_F(CurlDownloaderTest, LongerBodyIsCutOff) {
