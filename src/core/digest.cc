@@ -84,12 +84,15 @@ Result<std::string> normalize_hex_digest(DigestAlgo a, std::string_view hex) {
                                              " digest length " + std::to_string(hex.size()));
   }
   std::string out(hex);
+  bool bad = false;
   for (char& c : out) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return make_error(ErrorCode::kParse, std::string("bad ") + digest_algo_name(a) +
-                                               " digest: not hex");
-    }
+    char lc = static_cast<char>(c | 0x20);  // ASCII lower case; digits unaffected
+    bad |= !((c >= '0' && c <= '9') || (lc >= 'a' && lc <= 'f'));
+    c = (c >= '0' && c <= '9') ? c : lc;
+  }
+  if (bad) {
+    return make_error(ErrorCode::kParse, std::string("bad ") + digest_algo_name(a) +
+                                             " digest: not hex");
   }
   return out;
 }

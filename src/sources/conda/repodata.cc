@@ -18,44 +18,45 @@ std::string err_text(simdjson::error_code e) { return simdjson::error_message(e)
 
 Result<PackageRecord> parse_record(std::string_view key, od::object obj, const std::string& source,
                                    const char* section) {
-  std::string where = std::string(section) + " entry " + quote_untrusted(key);
+  // Built only on the error path: the happy path must stay allocation-light.
+  auto where = [&] { return std::string(section) + " entry " + quote_untrusted(key); };
   auto path = RelPath::parse(key);
-  if (!path.ok()) return parse_error(source, where + ": " + path.error().message);
+  if (!path.ok()) return parse_error(source, where() + ": " + path.error().message);
   if (key.find('/') != std::string_view::npos) {
     return make_error(ErrorCode::kUnsafePath,
-                      source + ": " + where + ": package name must be a plain file name");
+                      source + ": " + where() + ": package name must be a plain file name");
   }
   if (is_reserved_index_name(key)) {
     return make_error(ErrorCode::kUnsafePath,
-                      source + ": " + where + ": package name collides with an index file");
+                      source + ": " + where() + ": package name collides with an index file");
   }
   PackageRecord rec;
   rec.filename = std::string(key);
   bool have_size = false;
   for (auto field : obj) {
     std::string_view name;
-    if (auto e = field.unescaped_key().get(name)) return parse_error(source, where + ": " + err_text(e));
+    if (auto e = field.unescaped_key().get(name)) return parse_error(source, where() + ": " + err_text(e));
     if (name == "size") {
       uint64_t size = 0;
       if (auto e = field.value().get_uint64().get(size)) {
-        return parse_error(source, where + ": size is not a non-negative integer (" + err_text(e) + ")");
+        return parse_error(source, where() + ": size is not a non-negative integer (" + err_text(e) + ")");
       }
       rec.size = size;
       have_size = true;
     } else if (name == "sha256" || name == "md5") {
       std::string_view hex;
       if (auto e = field.value().get_string().get(hex)) {
-        return parse_error(source, where + ": " + std::string(name) + " is not a string (" + err_text(e) + ")");
+        return parse_error(source, where() + ": " + std::string(name) + " is not a string (" + err_text(e) + ")");
       }
       DigestAlgo algo = name == "sha256" ? DigestAlgo::kSha256 : DigestAlgo::kMd5;
       auto norm = normalize_hex_digest(algo, hex);
-      if (!norm.ok()) return parse_error(source, where + ": " + norm.error().message);
+      if (!norm.ok()) return parse_error(source, where() + ": " + norm.error().message);
       rec.digests.get(algo) = std::move(norm).value();
     }
   }
-  if (!have_size) return parse_error(source, where + ": missing size");
+  if (!have_size) return parse_error(source, where() + ": missing size");
   if (rec.digests.sha256.empty() && rec.digests.md5.empty()) {
-    return parse_error(source, where + ": missing sha256 and md5");
+    return parse_error(source, where() + ": missing sha256 and md5");
   }
   return rec;
 }
