@@ -9,7 +9,7 @@ PACKAGES=(
   libsimdjson-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libboost-dev libarchive-dev libexpat1-dev libzstd-dev liblzma-dev libbz2-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 curl wget aria2 nginx-light time
+  python3 curl wget aria2 nginx-light time zstd bzip2
 )
 
 missing=()

@@ -42,18 +42,21 @@ void ProgressLine::update(const MirrorProgress& p) {
   line_ = format(p, std::chrono::duration<double>(now - start_).count(), rate_);
   std::fprintf(out_, "\r\033[K%s", line_.c_str());
   std::fflush(out_);
+  drawn_ = true;
 }
 
 void ProgressLine::clear() {
-  if (!enabled_ || line_.empty()) return;
+  if (!enabled_ || !drawn_) return;
   std::fprintf(out_, "\r\033[K");
   std::fflush(out_);
+  drawn_ = false;
 }
 
 void ProgressLine::redraw() {
-  if (!enabled_ || line_.empty()) return;
+  if (!enabled_ || line_.empty() || drawn_) return;
   std::fprintf(out_, "\r\033[K%s", line_.c_str());
   std::fflush(out_);
+  drawn_ = true;
 }
 
 }  // namespace depot

@@ -16,7 +16,8 @@ class ProgressLine {
   ProgressLine(FILE* out, Clock& clock, bool enabled);
   ~ProgressLine();
   void update(const MirrorProgress& p);
-  // Erases the line (before a log line or the summary) / draws it again.
+  // Erases the line (before a log line or the summary) / draws it again. Called from the
+  // thread that calls update().
   void clear();
   void redraw();
 
@@ -31,6 +32,7 @@ class ProgressLine {
   SteadyTime start_;
   SteadyTime last_draw_{};
   std::string line_;
+  bool drawn_ = false;  // the line is on screen
   uint64_t rate_bytes_ = 0;
   SteadyTime rate_time_{};
   double rate_ = 0;
