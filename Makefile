@@ -36,7 +36,10 @@ test-asan: build-asan
 
 test: test-release test-asan
 
-bench: build
+bench: deps $(BUILD)/build.ninja
+	cmake -S . -B $(BUILD) -DDEPOT_BUILD_BENCH=ON
+	ninja -C $(BUILD) -j $(JOBS)
+	$(BUILD)/bench/micro/depot_micro_bench
 	./bench/mirror_bench.sh
 
 clean:

@@ -50,7 +50,8 @@ class Hasher {
   Digests finish();
   void reset();
 
-  // Mask selecting the algorithms needed to verify `expected`, plus sha256 always.
+  // Mask selecting sha256 always, sha512 when expected, and md5/sha1 only when `expected`
+  // has no SHA-2 digest (verifying the weaker one then adds nothing).
   static unsigned mask_for(const Digests& expected);
 
  private:

@@ -85,6 +85,17 @@ TEST(Digests, StrongestAndNormalize) {
   EXPECT_FALSE(normalize_hex_digest(DigestAlgo::kSha256, kAbcMd5).ok());
 }
 
+TEST(Hasher, MaskSkipsWeakDigestsWhenSha2IsKnown) {
+  Digests d;
+  d.md5 = kAbcMd5;
+  EXPECT_EQ(Hasher::mask_for(d), digest_bit(DigestAlgo::kSha256) | digest_bit(DigestAlgo::kMd5));
+  d.sha256 = kAbcSha256;
+  EXPECT_EQ(Hasher::mask_for(d), digest_bit(DigestAlgo::kSha256));
+  d.sha512 = "x";
+  EXPECT_EQ(Hasher::mask_for(d),
+            digest_bit(DigestAlgo::kSha256) | digest_bit(DigestAlgo::kSha512));
+}
+
 TEST(HashFile, HashesContentAndNamesMissingFile) {
   auto path = std::filesystem::temp_directory_path() / "depot_digest_test.txt";
   { std::ofstream(path) << "abc"; }
