@@ -209,6 +209,13 @@ class DepotTestCase(unittest.TestCase):
         return self.depot("mirror", "conda", url or self.url(), dest or self.mirror, *extra,
                           timeout=timeout)
 
+    def establish_good_mirror(self, count=8):
+        """A complete first mirror of a fresh channel; remembers its index and tree."""
+        self.gen(count=count, bz2_variant=True, current=True)
+        self.assertExit(self.mirror_conda(), 0)
+        self.good = mcc.read_repodata(self.updir())
+        self.baseline = self.tree(self.mirror)
+
     def assertExit(self, res, code, why=""):
         codes = code if isinstance(code, (tuple, list, set)) else (code,)
         self.assertIn(res.rc, codes, "%sexpected exit %s%s" % (why + ": " if why else "", code, res))

@@ -14,10 +14,7 @@ FAST = ("--retries", "1")
 class BadIndexAccepted(DepotTestCase):
     def setUp(self):
         super().setUp()
-        self.gen(count=8, bz2_variant=True, current=True)
-        self.assertExit(self.mirror_conda(), 0)
-        self.good = mcc.read_repodata(self.updir())
-        self.baseline = self.tree(self.mirror)
+        self.establish_good_mirror()
 
     def restore(self):
         mcc.write_index(str(self.updir()), self.good)

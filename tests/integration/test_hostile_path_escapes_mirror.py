@@ -14,10 +14,7 @@ DEEP_TARGET = "/tmp/escape-deep-1.0-0.tar.bz2"
 class HostilePathEscapesMirror(DepotTestCase):
     def setUp(self):
         super().setUp()
-        self.gen(count=8, bz2_variant=True, current=True)
-        self.assertExit(self.mirror_conda(), 0)
-        self.good = mcc.read_repodata(self.updir())
-        self.baseline = self.tree(self.mirror)
+        self.establish_good_mirror()
         self.ws_paths = self.all_paths(self.ws) - {p for p in self.all_paths(self.ws)
                                                    if p.startswith("mirror" + os.sep + ".depot")}
         self.up_paths = self.all_paths(self.up)
