@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/units.h"
+#include "mirror/committer.h"
 #include "mirror/plan.h"
 #include "mirror/state_db.h"
 #include "storage/target.h"
@@ -104,7 +105,7 @@ class MirrorRun final : public SnapshotContext {
  private:
   MirrorReport fail(int code, const Error& error);
   Status download(const std::vector<Entry>& entries, const Plan& plan);
-  Status flush_blobs();
+  void flush_blobs();  // hands the pending blobs to the committer
   Status commit_stage(const std::vector<Entry>& entries, const Plan& plan, Stage stage);
   void adopt_existing(const std::vector<Entry>& entries, Plan& plan);
   Status remove_stale(const Plan& plan, size_t mirrored_files);
@@ -122,6 +123,7 @@ class MirrorRun final : public SnapshotContext {
   std::unordered_map<std::string, FileRecord> records_;
   std::unordered_map<std::string, FileStat> on_disk_;
   std::unique_ptr<Downloader> downloader_;
+  std::unique_ptr<BatchCommitter> committer_;  // declared after target_/db_: destroyed first
   std::map<std::string, std::unique_ptr<WriteTxn>> index_txns_;
   std::vector<std::unique_ptr<WriteTxn>> pending_;
   std::vector<FileRecord> pending_records_;
@@ -215,16 +217,13 @@ MirrorReport MirrorRun::fail(int code, const Error& error) {
   return report_;
 }
 
-Status MirrorRun::flush_blobs() {
-  if (pending_.empty() && pending_records_.empty()) return ok_status();
-  DEPOT_TRY(target_->commit(pending_));
-  DEPOT_TRY(db_->upsert(pending_records_));
-  logger_.debug("mirror.commit_batch", {{"files", static_cast<uint64_t>(pending_.size())}});
+void MirrorRun::flush_blobs() {
+  if (pending_.empty() && pending_records_.empty()) return;
+  committer_->submit(std::move(pending_), std::move(pending_records_));
   pending_.clear();
   pending_records_.clear();
   pending_bytes_ = 0;
   last_flush_ = clock_.now();
-  return ok_status();
 }
 
 void MirrorRun::adopt_existing(const std::vector<Entry>& entries, Plan& plan) {
@@ -279,11 +278,9 @@ Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) 
     pending_bytes_ += res->bytes;
     pending_records_.push_back(make_record(e, res->bytes, res->digests, run_id_));
     pending_.push_back(std::move(txn).value());
-    if (storage_error.ok() &&
-        (pending_.size() >= opts_.batch_files || pending_bytes_ >= opts_.batch_bytes ||
-         clock_.now() - last_flush_ > std::chrono::seconds(5))) {
-      Status s = flush_blobs();
-      if (!s.ok()) storage_error = s;
+    if (pending_.size() >= opts_.batch_files || pending_bytes_ >= opts_.batch_bytes ||
+        clock_.now() - last_flush_ > std::chrono::seconds(2)) {
+      flush_blobs();
     }
   };
   auto on_progress = [&](const DownloadProgress& p) {
@@ -291,8 +288,10 @@ Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) 
                     std::max(p.bytes_expected, plan.download_bytes), p.active);
   };
   if (!jobs.empty()) downloader_->run(jobs, on_done, on_progress);
+  flush_blobs();
+  Status committed = committer_->drain();
   DEPOT_TRY(storage_error);
-  return flush_blobs();
+  return committed;
 }
 
 Status MirrorRun::commit_stage(const std::vector<Entry>& entries, const Plan& plan, Stage stage) {
@@ -387,6 +386,7 @@ MirrorReport MirrorRun::run() {
                                {"verify_existing", static_cast<uint64_t>(plan.rehash.size())},
                                {"indexes", static_cast<uint64_t>(plan.write.size())},
                                {"stale", static_cast<uint64_t>(plan.stale.size())}});
+  committer_ = std::make_unique<BatchCommitter>(*target_, *db_, logger_);
   adopt_existing(entries, plan);
   if (auto s = download(entries, plan); !s.ok()) return fail(kExitStorage, s.error());
   if (!report_.failed.empty()) {

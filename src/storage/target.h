@@ -33,6 +33,8 @@ class WriteTxn : public ByteSink {
   virtual const std::filesystem::path& temp_path() const = 0;
 };
 
+// Thread-safety: begin_write() and operations on WriteTxns may run on one thread while
+// commit() runs on another; every other call must not overlap any call.
 class Target {
  public:
   virtual ~Target() = default;
