@@ -2,8 +2,14 @@
 
 namespace depot {
 
-BatchCommitter::BatchCommitter(Target& target, StateDb& db, Logger& logger, size_t max_queued)
-    : target_(target), db_(db), logger_(logger), max_queued_(std::max<size_t>(max_queued, 1)) {
+BatchCommitter::BatchCommitter(Target& target, StateDb& db, Logger& logger, Clock& clock,
+                               BatchLimits limits, size_t max_queued)
+    : target_(target),
+      db_(db),
+      logger_(logger),
+      clock_(clock),
+      limits_(limits),
+      max_queued_(std::max<size_t>(max_queued, 1)) {
   worker_ = std::thread([this] { work(); });
 }
 
@@ -17,17 +23,34 @@ BatchCommitter::~BatchCommitter() {
   worker_.join();
 }
 
-void BatchCommitter::submit(std::vector<std::unique_ptr<WriteTxn>> txns,
-                            std::vector<FileRecord> records) {
-  if (txns.empty() && records.empty()) return;
+void BatchCommitter::add(std::unique_ptr<WriteTxn> txn, FileRecord record) {
   std::unique_lock lock(mu_);
+  if (open_.txns.empty() && open_.records.empty()) open_.opened = clock_.now();
+  open_.bytes += record.size;
+  if (txn) open_.txns.push_back(std::move(txn));
+  open_.records.push_back(std::move(record));
+  if (open_.records.size() >= limits_.files || open_.bytes >= limits_.bytes ||
+      clock_.now() - open_.opened >= limits_.interval) {
+    close_open_batch(lock);
+  }
+}
+
+void BatchCommitter::flush() {
+  std::unique_lock lock(mu_);
+  close_open_batch(lock);
+}
+
+void BatchCommitter::close_open_batch(std::unique_lock<std::mutex>& lock) {
+  if (open_.txns.empty() && open_.records.empty()) return;
   cv_.wait(lock, [&] { return queue_.size() < max_queued_; });
-  queue_.push_back(Batch{std::move(txns), std::move(records)});
+  queue_.push_back(std::move(open_));
+  open_ = Batch();
   cv_.notify_all();
 }
 
 Status BatchCommitter::drain() {
   std::unique_lock lock(mu_);
+  close_open_batch(lock);
   cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
   return first_error_;
 }
@@ -53,7 +76,8 @@ void BatchCommitter::work() {
       s = target_.commit(batch.txns);
       if (s.ok()) s = db_.upsert(batch.records);
       if (s.ok()) {
-        logger_.debug("mirror.commit_batch", {{"files", static_cast<uint64_t>(batch.txns.size())}});
+        logger_.debug("mirror.commit_batch",
+                      {{"files", static_cast<uint64_t>(batch.records.size())}});
       }
     }
     size_t n = batch.txns.size();

@@ -1,13 +1,15 @@
 #pragma once
-// Commits batches of finished blob files on a background thread (batched sync, renames,
-// directory syncs, then the state-DB rows), so the download loop never waits for the disk.
-// Batches commit in submission order. The queue is bounded: submit() blocks while
-// `max_queued` batches wait (back-pressure bounds temporary disk use and memory).
+// Commits finished blob files in batches on a background thread (one batched sync, renames,
+// directory syncs, then the state-DB rows), so neither the download loop nor the disk writer
+// waits for the disk to settle. A batch closes when it reaches `files` or `bytes`, or when a
+// file arrives `interval` after the batch opened. Batches commit in order. At most
+// `max_queued` closed batches wait; add() blocks past that (bounds temporary disk use).
 //
-// Thread-safety: submit() and drain() are called from one thread (the engine's). While any
-// batch is pending, that thread must not use `db`, and may use `target` only for begin_write()
-// and WriteTxn operations (see Target).
+// Thread-safety: add(), flush() and drain() may be called from any thread. While batches are
+// pending, other threads must not use `db`, and may use `target` only for begin_write() and
+// WriteTxn operations (see Target).
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -15,21 +17,32 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/logger.h"
 #include "mirror/state_db.h"
 #include "storage/target.h"
 
 namespace depot {
 
+struct BatchLimits {
+  size_t files = 1000;
+  uint64_t bytes = 64ull << 20;
+  std::chrono::milliseconds interval{2000};
+};
+
 class BatchCommitter {
  public:
-  BatchCommitter(Target& target, StateDb& db, Logger& logger, size_t max_queued = 4);
+  BatchCommitter(Target& target, StateDb& db, Logger& logger, Clock& clock,
+                 BatchLimits limits = {}, size_t max_queued = 4);
   ~BatchCommitter();  // drains
 
-  // Queues one batch. After the first failure every later batch is dropped uncommitted
-  // (its temporary files removed) and drain() reports that failure.
-  void submit(std::vector<std::unique_ptr<WriteTxn>> txns, std::vector<FileRecord> records);
-  // Waits until every submitted batch is committed or dropped; returns the first error.
+  // Adds a closed transaction (or only a record, when `txn` is null) to the open batch.
+  // After the first failure every later batch is dropped uncommitted (temporary files
+  // removed) and drain() reports that failure.
+  void add(std::unique_ptr<WriteTxn> txn, FileRecord record);
+  // Closes the open batch now.
+  void flush();
+  // Flushes, then waits until every batch is committed or dropped; the first error.
   Status drain();
   uint64_t committed_files() const;
 
@@ -37,15 +50,21 @@ class BatchCommitter {
   struct Batch {
     std::vector<std::unique_ptr<WriteTxn>> txns;
     std::vector<FileRecord> records;
+    uint64_t bytes = 0;
+    SteadyTime opened{};
   };
+  void close_open_batch(std::unique_lock<std::mutex>& lock);
   void work();
 
   Target& target_;
   StateDb& db_;
   Logger& logger_;
+  Clock& clock_;
+  BatchLimits limits_;
   size_t max_queued_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  Batch open_;
   std::deque<Batch> queue_;
   bool busy_ = false;
   bool stop_ = false;

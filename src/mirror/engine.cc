@@ -11,6 +11,7 @@
 
 #include "core/units.h"
 #include "mirror/committer.h"
+#include "mirror/disk_writer.h"
 #include "mirror/plan.h"
 #include "mirror/state_db.h"
 #include "storage/target.h"
@@ -19,38 +20,6 @@ namespace depot {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Opens the write transaction only when bytes arrive, so a batch of thousands of jobs holds
-// descriptors only for the transfers in flight.
-class LazyTxnSink final : public ByteSink {
- public:
-  LazyTxnSink(Target& target, RelPath path) : target_(&target), path_(std::move(path)) {}
-
-  Status write(std::span<const std::byte> data) override {
-    DEPOT_TRY(ensure_open());
-    return txn_->write(data);
-  }
-  Status reset() override { return txn_ ? txn_->reset() : ok_status(); }
-  uint64_t bytes_written() const override { return txn_ ? txn_->bytes_written() : 0; }
-
-  // Closes and hands over the transaction (creating an empty file when nothing arrived).
-  Result<std::unique_ptr<WriteTxn>> finish() {
-    DEPOT_TRY(ensure_open());
-    DEPOT_TRY(txn_->close());
-    return std::move(txn_);
-  }
-  void drop() { txn_.reset(); }
-
- private:
-  Status ensure_open() {
-    if (txn_) return ok_status();
-    DEPOT_ASSIGN_OR_RETURN(txn_, target_->begin_write(path_));
-    return ok_status();
-  }
-  Target* target_;
-  RelPath path_;
-  std::unique_ptr<WriteTxn> txn_;
-};
 
 class DirLock {
  public:
@@ -105,7 +74,6 @@ class MirrorRun final : public SnapshotContext {
  private:
   MirrorReport fail(int code, const Error& error);
   Status download(const std::vector<Entry>& entries, const Plan& plan);
-  void flush_blobs();  // hands the pending blobs to the committer
   Status commit_stage(const std::vector<Entry>& entries, const Plan& plan, Stage stage);
   void adopt_existing(const std::vector<Entry>& entries, Plan& plan);
   Status remove_stale(const Plan& plan, size_t mirrored_files);
@@ -125,10 +93,6 @@ class MirrorRun final : public SnapshotContext {
   std::unique_ptr<Downloader> downloader_;
   std::unique_ptr<BatchCommitter> committer_;  // declared after target_/db_: destroyed first
   std::map<std::string, std::unique_ptr<WriteTxn>> index_txns_;
-  std::vector<std::unique_ptr<WriteTxn>> pending_;
-  std::vector<FileRecord> pending_records_;
-  uint64_t pending_bytes_ = 0;
-  SteadyTime last_flush_;
   int64_t run_id_ = 0;
   int scratch_count_ = 0;
 };
@@ -217,22 +181,13 @@ MirrorReport MirrorRun::fail(int code, const Error& error) {
   return report_;
 }
 
-void MirrorRun::flush_blobs() {
-  if (pending_.empty() && pending_records_.empty()) return;
-  committer_->submit(std::move(pending_), std::move(pending_records_));
-  pending_.clear();
-  pending_records_.clear();
-  pending_bytes_ = 0;
-  last_flush_ = clock_.now();
-}
-
 void MirrorRun::adopt_existing(const std::vector<Entry>& entries, Plan& plan) {
   for (size_t i : plan.rehash) {
     const Entry& e = entries[i];
     auto local = target_->local_path(e.path);
     auto digests = hash_file(local->string(), Hasher::mask_for(e.digests));
     if (digests.ok() && e.digests.verify(*digests, e.path.str()).ok()) {
-      pending_records_.push_back(make_record(e, *e.size, *digests, run_id_));
+      committer_->add(nullptr, make_record(e, *e.size, *digests, run_id_));
       ++report_.files_adopted;
     } else {
       plan.download.push_back(i);
@@ -242,53 +197,50 @@ void MirrorRun::adopt_existing(const std::vector<Entry>& entries, Plan& plan) {
 }
 
 Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) {
-  std::vector<LazyTxnSink> sinks;
+  DiskWriter writer(*target_);
+  std::vector<std::unique_ptr<DiskWriter::Sink>> sinks;
   std::vector<DownloadJob> jobs;
   sinks.reserve(plan.download.size());
   jobs.reserve(plan.download.size());
   for (size_t i : plan.download) {
     const Entry& e = entries[i];
-    sinks.emplace_back(*target_, e.path);
+    sinks.push_back(writer.make_sink(e.path));
     DownloadJob job;
     job.request.url = e.url;
     job.request.expected_size = e.size;
     job.request.expected = e.digests;
+    job.sink = sinks.back().get();
     jobs.push_back(std::move(job));
   }
-  for (size_t j = 0; j < jobs.size(); ++j) jobs[j].sink = &sinks[j];
+  std::mutex error_mu;
   Status storage_error;
-  uint64_t done = 0;
-  last_flush_ = clock_.now();
   auto on_done = [&](size_t j, const Result<FetchResult>& res) {
-    ++done;
     const Entry& e = entries[plan.download[j]];
     if (!res.ok()) {
-      sinks[j].drop();
+      sinks[j]->drop();
       report_.failed.push_back({e.path.str(), res.error().to_string()});
       logger_.warn("mirror.file_failed", {{"path", e.path.str()}, {"reason", res.error().to_string()}});
       return;
     }
-    auto txn = sinks[j].finish();
-    if (!txn.ok()) {
-      if (storage_error.ok()) storage_error = txn.error();
-      return;
-    }
     ++report_.files_downloaded;
     report_.bytes_downloaded += res->bytes;
-    pending_bytes_ += res->bytes;
-    pending_records_.push_back(make_record(e, res->bytes, res->digests, run_id_));
-    pending_.push_back(std::move(txn).value());
-    if (pending_.size() >= opts_.batch_files || pending_bytes_ >= opts_.batch_bytes ||
-        clock_.now() - last_flush_ > std::chrono::seconds(2)) {
-      flush_blobs();
-    }
+    sinks[j]->finish([this, &error_mu, &storage_error,
+                      record = make_record(e, res->bytes, res->digests, run_id_)](
+                         Result<std::unique_ptr<WriteTxn>> txn) mutable {
+      if (txn.ok()) {
+        committer_->add(std::move(txn).value(), std::move(record));
+        return;
+      }
+      std::lock_guard lock(error_mu);
+      if (storage_error.ok()) storage_error = txn.error();
+    });
   };
   auto on_progress = [&](const DownloadProgress& p) {
     report_progress("download", p.files_done, p.files_total, p.bytes_done,
                     std::max(p.bytes_expected, plan.download_bytes), p.active);
   };
   if (!jobs.empty()) downloader_->run(jobs, on_done, on_progress);
-  flush_blobs();
+  writer.drain();
   Status committed = committer_->drain();
   DEPOT_TRY(storage_error);
   return committed;
@@ -386,7 +338,9 @@ MirrorReport MirrorRun::run() {
                                {"verify_existing", static_cast<uint64_t>(plan.rehash.size())},
                                {"indexes", static_cast<uint64_t>(plan.write.size())},
                                {"stale", static_cast<uint64_t>(plan.stale.size())}});
-  committer_ = std::make_unique<BatchCommitter>(*target_, *db_, logger_);
+  committer_ = std::make_unique<BatchCommitter>(
+      *target_, *db_, logger_, clock_,
+      BatchLimits{opts_.batch_files, opts_.batch_bytes, std::chrono::milliseconds(2000)});
   adopt_existing(entries, plan);
   if (auto s = download(entries, plan); !s.ok()) return fail(kExitStorage, s.error());
   if (!report_.failed.empty()) {

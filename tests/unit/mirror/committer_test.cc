@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "support/temp_dir.h"
 
@@ -31,24 +32,22 @@ class CommitterTest : public ::testing::Test {
   }
 
   void submit(BatchCommitter& c, const std::vector<std::string>& paths) {
-    std::vector<std::unique_ptr<WriteTxn>> txns;
-    std::vector<FileRecord> records;
     for (const auto& p : paths) {
       auto [t, r] = file(p, "content of " + p);
-      txns.push_back(std::move(t));
-      records.push_back(r);
+      c.add(std::move(t), r);
     }
-    c.submit(std::move(txns), std::move(records));
+    c.flush();
   }
 
   testing::TempDir dir_;
+  FakeClock clock_;
   std::unique_ptr<Target> target_;
   std::optional<StateDb> db_;
 };
 
 TEST_F(CommitterTest, CommitsEveryBatchWithRecords) {
   {
-    BatchCommitter c(*target_, *db_, null_logger(), /*max_queued=*/1);
+    BatchCommitter c(*target_, *db_, null_logger(), clock_, BatchLimits{}, /*max_queued=*/1);
     for (int b = 0; b < 10; ++b) {
       submit(c, {"d" + std::to_string(b) + "/x", "d" + std::to_string(b) + "/y"});
     }
@@ -62,7 +61,7 @@ TEST_F(CommitterTest, CommitsEveryBatchWithRecords) {
 
 TEST_F(CommitterTest, FirstFailureStopsLaterBatchesAndIsReported) {
   { std::ofstream(dir_.path() / "blocker") << "a file where a directory is needed"; }
-  BatchCommitter c(*target_, *db_, null_logger());
+  BatchCommitter c(*target_, *db_, null_logger(), clock_);
   submit(c, {"ok/1"});
   ASSERT_TRUE(c.drain().ok());
   submit(c, {"blocker/2"});
@@ -73,6 +72,35 @@ TEST_F(CommitterTest, FirstFailureStopsLaterBatchesAndIsReported) {
   EXPECT_FALSE(fs::exists(dir_.path() / "later"));
   EXPECT_TRUE(fs::is_empty(dir_.path() / ".depot/tmp"));  // dropped batches leave nothing
   EXPECT_EQ(db_->load_files()->size(), 1u);
+}
+
+TEST_F(CommitterTest, BatchClosesAtFileLimitOrInterval) {
+  BatchCommitter c(*target_, *db_, null_logger(), clock_,
+                   BatchLimits{2, 1ull << 30, std::chrono::milliseconds(1000)});
+  auto [t1, r1] = file("a", "1");
+  c.add(std::move(t1), r1);
+  auto [t2, r2] = file("b", "2");
+  c.add(std::move(t2), r2);  // second file: the batch is full and commits
+  auto [t3, r3] = file("c", "3");
+  c.add(std::move(t3), r3);
+  for (int i = 0; i < 200 && c.committed_files() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(c.committed_files(), 2u);
+  EXPECT_FALSE(fs::exists(dir_.path() / "c"));  // still in the open batch
+  clock_.advance(std::chrono::milliseconds(1500));
+  auto [t4, r4] = file("d", "4");
+  c.add(std::move(t4), r4);  // the open batch is older than the interval: it commits
+  for (int i = 0; i < 200 && c.committed_files() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(c.committed_files(), 4u);
+  FileRecord only;
+  only.path = "record-only";
+  only.size = 1;
+  c.add(nullptr, only);
+  ASSERT_TRUE(c.drain().ok());
+  EXPECT_EQ(db_->load_files()->size(), 5u);
 }
 
 }  // namespace

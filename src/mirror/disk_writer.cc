@@ -1,0 +1,157 @@
+#include "mirror/disk_writer.h"
+
+#include <cstring>
+
+namespace depot {
+namespace {
+
+constexpr size_t kChunk = 256u << 10;
+
+}  // namespace
+
+DiskWriter::DiskWriter(Target& target, size_t max_queued_bytes)
+    : target_(target), max_queued_bytes_(max_queued_bytes) {
+  worker_ = std::thread([this] { work(); });
+}
+
+DiskWriter::~DiskWriter() {
+  drain();
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+std::unique_ptr<DiskWriter::Sink> DiskWriter::make_sink(RelPath path) {
+  return std::make_unique<Sink>(*this, std::move(path));
+}
+
+void DiskWriter::drain() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+}
+
+void DiskWriter::push(Op op) {
+  std::unique_lock lock(mu_);
+  size_t n = op.data.size();
+  cv_.wait(lock, [&] { return queued_bytes_ == 0 || queued_bytes_ + n <= max_queued_bytes_; });
+  queued_bytes_ += n;
+  queue_.push_back(std::move(op));
+  cv_.notify_all();
+}
+
+DiskWriter::Buffer DiskWriter::take_buffer() {
+  {
+    std::lock_guard lock(mu_);
+    if (!pool_.empty()) {
+      Buffer b = std::move(pool_.back());
+      pool_.pop_back();
+      return b;
+    }
+  }
+  Buffer b;
+  b.reserve(kChunk);
+  return b;
+}
+
+void DiskWriter::work() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;
+    Op op = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    execute(op);
+    size_t n = op.data.size();
+    op.done = nullptr;  // release captures outside the lock
+    lock.lock();
+    queued_bytes_ -= n;
+    if (op.data.capacity() == kChunk && pool_.size() < 256) {
+      op.data.clear();
+      pool_.push_back(std::move(op.data));
+    }
+    busy_ = false;
+    cv_.notify_all();
+  }
+}
+
+void DiskWriter::execute(Op& op) {
+  Sink& s = *op.sink;
+  auto ensure_open = [&]() -> bool {
+    if (s.txn_ || !s.error_.ok()) return s.error_.ok();
+    auto txn = target_.begin_write(s.path_);
+    if (!txn.ok()) {
+      s.error_ = txn.error();
+      return false;
+    }
+    s.txn_ = std::move(txn).value();
+    return true;
+  };
+  switch (op.kind) {
+    case OpKind::kWrite:
+      if (ensure_open()) {
+        if (Status w = s.txn_->write(op.data); !w.ok()) s.error_ = w;
+      }
+      break;
+    case OpKind::kReset:
+      if (s.txn_ && s.error_.ok()) {
+        if (Status r = s.txn_->reset(); !r.ok()) s.error_ = r;
+      }
+      break;
+    case OpKind::kFinish:
+      if (ensure_open()) {
+        if (Status c = s.txn_->close(); !c.ok()) s.error_ = c;
+      }
+      if (s.error_.ok()) {
+        op.done(std::move(s.txn_));
+      } else {
+        s.txn_.reset();
+        op.done(s.error_.error());
+      }
+      break;
+    case OpKind::kDrop:
+      s.txn_.reset();
+      s.error_ = Status();
+      break;
+  }
+}
+
+Status DiskWriter::Sink::write(std::span<const std::byte> data) {
+  written_ += data.size();
+  while (!data.empty()) {
+    if (buf_.capacity() == 0) buf_ = writer_.take_buffer();
+    size_t room = kChunk - buf_.size();
+    size_t n = std::min(room, data.size());
+    buf_.insert(buf_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    data = data.subspan(n);
+    if (buf_.size() == kChunk) {
+      writer_.push(Op{this, OpKind::kWrite, std::move(buf_), nullptr});
+      buf_ = Buffer();
+    }
+  }
+  return ok_status();
+}
+
+Status DiskWriter::Sink::reset() {
+  buf_.clear();
+  written_ = 0;
+  writer_.push(Op{this, OpKind::kReset, {}, nullptr});
+  return ok_status();
+}
+
+void DiskWriter::Sink::finish(DoneFn done) {
+  if (!buf_.empty()) writer_.push(Op{this, OpKind::kWrite, std::move(buf_), nullptr});
+  buf_ = Buffer();
+  writer_.push(Op{this, OpKind::kFinish, {}, std::move(done)});
+}
+
+void DiskWriter::Sink::drop() {
+  buf_ = Buffer();
+  writer_.push(Op{this, OpKind::kDrop, {}, nullptr});
+}
+
+}  // namespace depot

@@ -1,0 +1,86 @@
+#pragma once
+// Moves file writes off the download loop: each Sink buffers the bytes it is given and queues
+// them, in order, for one writer thread that opens, writes and closes the write transactions.
+// The loop thread then only receives and hashes; the disk works on the other core.
+//
+// Thread-safety: a Sink's write/reset/finish/drop and make_sink() are called from one thread
+// (the download loop). `done` callbacks run on the writer thread. drain() waits for every
+// queued operation; Sinks must outlive it.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/byte_sink.h"
+#include "storage/target.h"
+
+namespace depot {
+
+class DiskWriter {
+ public:
+  using DoneFn = std::function<void(Result<std::unique_ptr<WriteTxn>>)>;
+  class Sink;
+
+  // `max_queued_bytes` bounds the bytes waiting for the writer; a Sink's write blocks past it.
+  explicit DiskWriter(Target& target, size_t max_queued_bytes = 32u << 20);
+  ~DiskWriter();  // drains
+
+  std::unique_ptr<Sink> make_sink(RelPath path);
+  void drain();
+
+ private:
+  using Buffer = std::vector<std::byte>;
+  enum class OpKind { kWrite, kReset, kFinish, kDrop };
+  struct Op {
+    Sink* sink;
+    OpKind kind;
+    Buffer data;
+    DoneFn done;
+  };
+
+  void push(Op op);
+  Buffer take_buffer();
+  void work();
+  void execute(Op& op);
+
+  Target& target_;
+  size_t max_queued_bytes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Op> queue_;
+  std::vector<Buffer> pool_;
+  size_t queued_bytes_ = 0;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread worker_;
+};
+
+class DiskWriter::Sink final : public ByteSink {
+ public:
+  Sink(DiskWriter& writer, RelPath path) : writer_(writer), path_(std::move(path)) {}
+
+  Status write(std::span<const std::byte> data) override;
+  Status reset() override;
+  uint64_t bytes_written() const override { return written_; }
+  // Queues: after the writes before it, close the file and hand it to `done` (an error when a
+  // write failed); an empty file is created when nothing was written.
+  void finish(DoneFn done);
+  // Queues: discard the file.
+  void drop();
+  const RelPath& path() const { return path_; }
+
+ private:
+  friend class DiskWriter;
+  DiskWriter& writer_;
+  RelPath path_;
+  Buffer buf_;           // loop side: bytes not yet queued
+  uint64_t written_ = 0;  // loop side
+  std::unique_ptr<WriteTxn> txn_;  // writer side
+  Status error_;                   // writer side
+};
+
+}  // namespace depot
