@@ -1,6 +1,8 @@
 #include "mirror/disk_writer.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace depot {
 namespace {
@@ -8,6 +10,35 @@ namespace {
 constexpr size_t kChunk = 256u << 10;
 
 }  // namespace
+
+DiskWriter::Buffer& DiskWriter::Buffer::operator=(Buffer&& o) noexcept {
+  if (this != &o) {
+    std::free(data_);
+    data_ = o.data_;
+    size_ = o.size_;
+    o.data_ = nullptr;
+    o.size_ = 0;
+  }
+  return *this;
+}
+
+DiskWriter::Buffer::~Buffer() { std::free(data_); }
+
+DiskWriter::Buffer DiskWriter::Buffer::allocate() {
+  Buffer b;
+  b.data_ = static_cast<std::byte*>(std::aligned_alloc(kDirectAlignment, kChunk));
+  if (!b.data_) throw std::bad_alloc();
+  return b;
+}
+
+bool DiskWriter::Buffer::full() const { return size_ == kChunk; }
+
+size_t DiskWriter::Buffer::append(std::span<const std::byte> in) {
+  size_t n = std::min(kChunk - size_, in.size());
+  std::memcpy(data_ + size_, in.data(), n);
+  size_ += n;
+  return n;
+}
 
 DiskWriter::DiskWriter(Target& target, size_t max_queued_bytes)
     : target_(target), max_queued_bytes_(max_queued_bytes) {
@@ -51,9 +82,7 @@ DiskWriter::Buffer DiskWriter::take_buffer() {
       return b;
     }
   }
-  Buffer b;
-  b.reserve(kChunk);
-  return b;
+  return Buffer::allocate();
 }
 
 void DiskWriter::work() {
@@ -70,7 +99,7 @@ void DiskWriter::work() {
     op.done = nullptr;  // release captures outside the lock
     lock.lock();
     queued_bytes_ -= n;
-    if (op.data.capacity() == kChunk && pool_.size() < 256) {
+    if (op.data.allocated() && pool_.size() < 256) {
       op.data.clear();
       pool_.push_back(std::move(op.data));
     }
@@ -94,7 +123,10 @@ void DiskWriter::execute(Op& op) {
   switch (op.kind) {
     case OpKind::kWrite:
       if (ensure_open()) {
-        if (Status w = s.txn_->write(op.data); !w.ok()) s.error_ = w;
+        // Only full blocks arrive before the tail, so they qualify for the direct path.
+        Status w = op.data.full() ? s.txn_->write_aligned(op.data.bytes())
+                                  : s.txn_->write(op.data.bytes());
+        if (!w.ok()) s.error_ = w;
       }
       break;
     case OpKind::kReset:
@@ -123,12 +155,9 @@ void DiskWriter::execute(Op& op) {
 Status DiskWriter::Sink::write(std::span<const std::byte> data) {
   written_ += data.size();
   while (!data.empty()) {
-    if (buf_.capacity() == 0) buf_ = writer_.take_buffer();
-    size_t room = kChunk - buf_.size();
-    size_t n = std::min(room, data.size());
-    buf_.insert(buf_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
-    data = data.subspan(n);
-    if (buf_.size() == kChunk) {
+    if (!buf_.allocated()) buf_ = writer_.take_buffer();
+    data = data.subspan(buf_.append(data));
+    if (buf_.full()) {
       writer_.push(Op{this, OpKind::kWrite, std::move(buf_), nullptr});
       buf_ = Buffer();
     }

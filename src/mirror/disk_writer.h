@@ -33,7 +33,27 @@ class DiskWriter {
   void drain();
 
  private:
-  using Buffer = std::vector<std::byte>;
+  // A fixed-capacity, kDirectAlignment-aligned block (full blocks may bypass the page cache).
+  class Buffer {
+   public:
+    Buffer() = default;
+    Buffer(Buffer&& o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr, o.size_ = 0; }
+    Buffer& operator=(Buffer&& o) noexcept;
+    ~Buffer();
+    static Buffer allocate();
+    bool allocated() const { return data_ != nullptr; }
+    size_t size() const { return size_; }
+    bool full() const;
+    bool empty() const { return size_ == 0; }
+    // Appends as much of `in` as fits; returns the count taken.
+    size_t append(std::span<const std::byte> in);
+    void clear() { size_ = 0; }
+    std::span<const std::byte> bytes() const { return {data_, size_}; }
+
+   private:
+    std::byte* data_ = nullptr;
+    size_t size_ = 0;
+  };
   enum class OpKind { kWrite, kReset, kFinish, kDrop };
   struct Op {
     Sink* sink;

@@ -59,28 +59,55 @@ class FsWriteTxn final : public WriteTxn {
   FsWriteTxn(RelPath path, fs::path temp, int fd)
       : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {}
   ~FsWriteTxn() override {
+    direct_fd_.reset();
     fd_.reset();
     if (!committed_) ::unlink(temp_.c_str());
   }
 
-  Status write(std::span<const std::byte> data) override {
-    if (fd_.get() < 0) return make_error(ErrorCode::kInternal, temp_.string() + ": write after close");
+  Status write(std::span<const std::byte> data) override { return write_at(fd_.get(), data, true); }
+
+  Status write_aligned(std::span<const std::byte> data) override {
+    if (direct_fd_.get() < 0 && !direct_failed_ && written_ == 0 && fd_.get() >= 0) {
+      // Same file, second description: bulk blocks skip the page cache; the unaligned tail
+      // still goes through fd_.
+      int fd = ::open(temp_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+      if (fd < 0) {
+        direct_failed_ = true;  // e.g. tmpfs: fall back to buffered writes
+      } else {
+        direct_fd_ = Fd(fd);
+      }
+    }
+    if (direct_fd_.get() >= 0) {
+      Status s = write_at(direct_fd_.get(), data, false);
+      if (s.ok() || direct_failed_) return s;
+    }
+    return write_at(fd_.get(), data, true);
+  }
+
+  // pwrite()s `data` at the current end; `hint` starts write-back of buffered data early.
+  Status write_at(int fd, std::span<const std::byte> data, bool hint) {
+    if (fd < 0) return make_error(ErrorCode::kInternal, temp_.string() + ": write after close");
     const std::byte* p = data.data();
     size_t left = data.size();
     while (left > 0) {
-      ssize_t n = ::write(fd_.get(), p, left);
+      ssize_t n = ::pwrite(fd, p, left, static_cast<off_t>(written_));
       if (n < 0) {
         if (errno == EINTR) continue;
+        if (fd == direct_fd_.get() && errno == EINVAL && !direct_failed_) {
+          direct_failed_ = true;  // the filesystem refuses direct I/O after all
+          direct_fd_.reset();
+          return write_at(fd_.get(), std::span(p, left), hint);
+        }
         return io_error("writing " + path_.str(), errno);
       }
       p += n;
       left -= static_cast<size_t>(n);
+      written_ += static_cast<uint64_t>(n);
     }
-    written_ += data.size();
-    if (written_ - hinted_ >= kWritebackChunk) {
+    if (hint && written_ - hinted_ >= kWritebackChunk) {
       // Start write-back now, asynchronously, so the batched sync before commit finds little
       // left to do and the disk works while the network does.
-      ::sync_file_range(fd_.get(), static_cast<off64_t>(hinted_),
+      ::sync_file_range(fd, static_cast<off64_t>(hinted_),
                         static_cast<off64_t>(written_ - hinted_), SYNC_FILE_RANGE_WRITE);
       hinted_ = written_;
     }
@@ -89,7 +116,7 @@ class FsWriteTxn final : public WriteTxn {
 
   Status reset() override {
     if (fd_.get() < 0) return make_error(ErrorCode::kInternal, temp_.string() + ": reset after close");
-    if (::ftruncate(fd_.get(), 0) != 0 || ::lseek(fd_.get(), 0, SEEK_SET) != 0) {
+    if (::ftruncate(fd_.get(), 0) != 0) {
       return io_error("truncating " + temp_.string(), errno);
     }
     written_ = 0;
@@ -102,6 +129,7 @@ class FsWriteTxn final : public WriteTxn {
   const fs::path& temp_path() const override { return temp_; }
 
   Status close() override {
+    direct_fd_.reset();
     if (fd_.get() >= 0) {
       int fd = fd_.release();
       if (::close(fd) != 0 && errno != EINTR) return io_error("closing " + temp_.string(), errno);
@@ -119,6 +147,8 @@ class FsWriteTxn final : public WriteTxn {
   Fd fd_;
   uint64_t written_ = 0;
   uint64_t hinted_ = 0;  // bytes whose write-back has been started
+  Fd direct_fd_;         // O_DIRECT description of the same file, once write_aligned is used
+  bool direct_failed_ = false;
   bool committed_ = false;
 };
 

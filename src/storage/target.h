@@ -31,7 +31,14 @@ class WriteTxn : public ByteSink {
   virtual Status close() = 0;
   // Local path of the temporary file (readable after close(), until commit or drop).
   virtual const std::filesystem::path& temp_path() const = 0;
+
+  // Like write(), for a block the caller guarantees is kDirectAlignment-aligned in memory and
+  // a multiple of it in size, while every earlier write since the last reset() was such a
+  // block too. The implementation may then bypass the page cache (O_DIRECT), saving a copy.
+  virtual Status write_aligned(std::span<const std::byte> data) { return write(data); }
 };
+
+inline constexpr size_t kDirectAlignment = 4096;
 
 // Thread-safety: begin_write() and operations on WriteTxns may run on one thread while
 // commit() runs on another; every other call must not overlap any call.

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 
@@ -75,6 +77,29 @@ TEST(FsTarget, ResetDiscardsBytes) {
   batch.push_back(std::move(txn).value());
   ASSERT_TRUE((*target)->commit(batch).ok());
   EXPECT_EQ(read(dir.path() / "x.bin"), "ok");
+}
+
+TEST(FsTarget, AlignedBlocksThenTailThenReset) {
+  testing::TempDir dir;
+  auto target = open_fs_target(dir.path());
+  auto txn = (*target)->begin_write(P("big.bin"));
+  ASSERT_TRUE(txn.ok());
+  auto* block = static_cast<std::byte*>(std::aligned_alloc(kDirectAlignment, 2 * kDirectAlignment));
+  std::memset(block, 'A', 2 * kDirectAlignment);
+  std::span<const std::byte> aligned(block, 2 * kDirectAlignment);
+  ASSERT_TRUE((*txn)->write_aligned(aligned).ok());
+  ASSERT_TRUE((*txn)->write_aligned(aligned).ok());
+  ASSERT_TRUE(write_str(**txn, "tail").ok());
+  EXPECT_EQ((*txn)->bytes_written(), 4 * kDirectAlignment + 4);
+  ASSERT_TRUE((*txn)->reset().ok());  // a retry starts over, direct path included
+  ASSERT_TRUE((*txn)->write_aligned(aligned).ok());
+  ASSERT_TRUE(write_str(**txn, "end").ok());
+  ASSERT_TRUE((*txn)->close().ok());
+  std::vector<std::unique_ptr<WriteTxn>> batch;
+  batch.push_back(std::move(txn).value());
+  ASSERT_TRUE((*target)->commit(batch).ok());
+  std::free(block);
+  EXPECT_EQ(read(dir.path() / "big.bin"), std::string(2 * kDirectAlignment, 'A') + "end");
 }
 
 TEST(FsTarget, CommitReplacesExistingFile) {
