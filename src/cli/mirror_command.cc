@@ -19,6 +19,7 @@ struct MirrorArgs {
   std::string kind, upstream, dir;
   std::vector<std::string> subdirs;
   int concurrency = 0;
+  int threads = 2;
   int retries = 4;
   double connect_timeout = 10;
   int stall_timeout = 30;
@@ -100,6 +101,7 @@ int run(const MirrorArgs& a) {
   if (!a.subdirs.empty()) opts.source.lists["subdir"] = a.subdirs;
   opts.dir = a.dir;
   opts.download.fixed_concurrency = a.concurrency;
+  opts.transfer_threads = static_cast<size_t>(a.threads);
   opts.download.retry.max_attempts = a.retries + 1;
   opts.download.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.connect_timeout * 1000));
   opts.download.low_speed_time = std::chrono::seconds(a.stall_timeout);
@@ -132,6 +134,10 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--concurrency", args->concurrency,
                   "Fixed number of parallel downloads per host (default: scales by itself)")
       ->check(CLI::Range(1, 1024));
+  cmd->add_option("--threads", args->threads,
+                  "Download loops, each on its own thread; per-host limits are shared among them")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 16));
   cmd->add_option("--retries", args->retries,
                   "Retries of a transient failure per file, with exponential backoff")
       ->capture_default_str()

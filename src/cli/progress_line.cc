@@ -46,6 +46,7 @@ void ProgressLine::update(const MirrorProgress& p) {
 }
 
 void ProgressLine::clear() {
+  std::lock_guard lock(mu_);
   if (!enabled_ || !drawn_) return;
   std::fprintf(out_, "\r\033[K");
   std::fflush(out_);
@@ -53,6 +54,7 @@ void ProgressLine::clear() {
 }
 
 void ProgressLine::redraw() {
+  std::lock_guard lock(mu_);
   if (!enabled_ || line_.empty() || drawn_) return;
   std::fprintf(out_, "\r\033[K%s", line_.c_str());
   std::fflush(out_);

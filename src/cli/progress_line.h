@@ -16,8 +16,7 @@ class ProgressLine {
   ProgressLine(FILE* out, Clock& clock, bool enabled);
   ~ProgressLine();
   void update(const MirrorProgress& p);
-  // Erases the line (before a log line or the summary) / draws it again. Called from the
-  // thread that calls update().
+  // Erases the line (before a log line or the summary) / draws it again.
   void clear();
   void redraw();
 

@@ -8,6 +8,7 @@ namespace depot {
 namespace {
 
 constexpr size_t kChunk = 256u << 10;
+constexpr size_t kPoolMax = 32;  // recycled blocks kept (8 MiB)
 
 }  // namespace
 
@@ -64,9 +65,11 @@ void DiskWriter::drain() {
   cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
 }
 
+size_t DiskWriter::footprint(const Buffer& b) { return b.allocated() ? kChunk : 0; }
+
 void DiskWriter::push(Op op) {
   std::unique_lock lock(mu_);
-  size_t n = op.data.size();
+  size_t n = footprint(op.data);
   cv_.wait(lock, [&] { return queued_bytes_ == 0 || queued_bytes_ + n <= max_queued_bytes_; });
   queued_bytes_ += n;
   queue_.push_back(std::move(op));
@@ -95,11 +98,11 @@ void DiskWriter::work() {
     busy_ = true;
     lock.unlock();
     execute(op);
-    size_t n = op.data.size();
+    size_t n = footprint(op.data);
     op.done = nullptr;  // release captures outside the lock
     lock.lock();
     queued_bytes_ -= n;
-    if (op.data.allocated() && pool_.size() < 256) {
+    if (op.data.allocated() && pool_.size() < kPoolMax) {
       op.data.clear();
       pool_.push_back(std::move(op.data));
     }

@@ -25,8 +25,9 @@ class DiskWriter {
   using DoneFn = std::function<void(Result<std::unique_ptr<WriteTxn>>)>;
   class Sink;
 
-  // `max_queued_bytes` bounds the bytes waiting for the writer; a Sink's write blocks past it.
-  explicit DiskWriter(Target& target, size_t max_queued_bytes = 32u << 20);
+  // `max_queued_bytes` bounds the memory of blocks waiting for the writer (counted by block
+  // capacity, 256 KiB each); a Sink's write blocks past it.
+  explicit DiskWriter(Target& target, size_t max_queued_bytes = 16u << 20);
   ~DiskWriter();  // drains
 
   std::unique_ptr<Sink> make_sink(RelPath path);
@@ -62,6 +63,8 @@ class DiskWriter {
     DoneFn done;
   };
 
+  // Queued memory is counted by block capacity: a small file's block is mostly empty.
+  static size_t footprint(const Buffer& b);
   void push(Op op);
   Buffer take_buffer();
   void work();

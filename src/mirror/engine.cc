@@ -6,7 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "core/units.h"
@@ -199,47 +202,87 @@ void MirrorRun::adopt_existing(const std::vector<Entry>& entries, Plan& plan) {
 Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) {
   DiskWriter writer(*target_);
   std::vector<std::unique_ptr<DiskWriter::Sink>> sinks;
-  std::vector<DownloadJob> jobs;
   sinks.reserve(plan.download.size());
-  jobs.reserve(plan.download.size());
-  for (size_t i : plan.download) {
-    const Entry& e = entries[i];
-    sinks.push_back(writer.make_sink(e.path));
+  for (size_t i : plan.download) sinks.push_back(writer.make_sink(entries[i].path));
+
+  // Several download loops, each on its own thread with its own connections, share the
+  // receive-and-hash work across cores; the per-host limits are split between them.
+  size_t loops = std::clamp<size_t>(opts_.transfer_threads, 1, 16);
+  if (plan.download.size() < 64) loops = 1;
+  std::vector<std::vector<DownloadJob>> jobs(loops);
+  std::vector<std::vector<size_t>> job_index(loops);  // loop-local job -> sinks/plan index
+  for (size_t j = 0; j < plan.download.size(); ++j) {
+    const Entry& e = entries[plan.download[j]];
     DownloadJob job;
     job.request.url = e.url;
     job.request.expected_size = e.size;
     job.request.expected = e.digests;
-    job.sink = sinks.back().get();
-    jobs.push_back(std::move(job));
+    job.sink = sinks[j].get();
+    jobs[j % loops].push_back(std::move(job));
+    job_index[j % loops].push_back(j);
   }
-  std::mutex error_mu;
+
+  std::mutex mu;  // guards report_, storage_error, progress
   Status storage_error;
+  std::vector<DownloadProgress> progress(loops);
   auto on_done = [&](size_t j, const Result<FetchResult>& res) {
     const Entry& e = entries[plan.download[j]];
     if (!res.ok()) {
       sinks[j]->drop();
-      report_.failed.push_back({e.path.str(), res.error().to_string()});
       logger_.warn("mirror.file_failed", {{"path", e.path.str()}, {"reason", res.error().to_string()}});
+      std::lock_guard lock(mu);
+      report_.failed.push_back({e.path.str(), res.error().to_string()});
       return;
     }
-    ++report_.files_downloaded;
-    report_.bytes_downloaded += res->bytes;
-    sinks[j]->finish([this, &error_mu, &storage_error,
+    {
+      std::lock_guard lock(mu);
+      ++report_.files_downloaded;
+      report_.bytes_downloaded += res->bytes;
+    }
+    sinks[j]->finish([this, &mu, &storage_error,
                       record = make_record(e, res->bytes, res->digests, run_id_)](
                          Result<std::unique_ptr<WriteTxn>> txn) mutable {
       if (txn.ok()) {
         committer_->add(std::move(txn).value(), std::move(record));
         return;
       }
-      std::lock_guard lock(error_mu);
+      std::lock_guard lock(mu);
       if (storage_error.ok()) storage_error = txn.error();
     });
   };
-  auto on_progress = [&](const DownloadProgress& p) {
-    report_progress("download", p.files_done, p.files_total, p.bytes_done,
-                    std::max(p.bytes_expected, plan.download_bytes), p.active);
+  auto run_loop = [&](size_t t, Downloader& d) {
+    d.run(
+        jobs[t], [&](size_t k, const Result<FetchResult>& res) { on_done(job_index[t][k], res); },
+        [&](const DownloadProgress& p) {
+          std::lock_guard lock(mu);
+          progress[t] = p;
+          DownloadProgress sum;
+          for (const auto& q : progress) {
+            sum.files_done += q.files_done;
+            sum.bytes_done += q.bytes_done;
+            sum.active += q.active;
+          }
+          report_progress("download", sum.files_done, plan.download.size(), sum.bytes_done,
+                          plan.download_bytes, sum.active);
+        });
   };
-  if (!jobs.empty()) downloader_->run(jobs, on_done, on_progress);
+  if (loops == 1) {
+    if (!jobs[0].empty()) run_loop(0, *downloader_);
+  } else {
+    DownloadOptions per_loop = opts_.download;
+    auto share = [&](int n) { return n > 0 ? std::max(1, (n + static_cast<int>(loops) - 1) / static_cast<int>(loops)) : 0; };
+    per_loop.fixed_concurrency = share(per_loop.fixed_concurrency);
+    per_loop.initial_concurrency = share(per_loop.initial_concurrency);
+    per_loop.max_concurrency = share(per_loop.max_concurrency);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < loops; ++t) {
+      threads.emplace_back([&, t] {
+        auto d = make_curl_downloader(per_loop, clock_, logger_);
+        run_loop(t, *d);
+      });
+    }
+    for (auto& th : threads) th.join();
+  }
   writer.drain();
   Status committed = committer_->drain();
   DEPOT_TRY(storage_error);

@@ -37,6 +37,8 @@ struct MirrorOptions {
   bool force = false;            // allow removals beyond the guard
   double delete_limit = 0.5;     // max share of mirrored files one run may remove
   uint64_t delete_floor = 10;    // removals up to this many files are always allowed
+  // Download loops (threads, each with its own connections) sharing the per-host limits.
+  size_t transfer_threads = 2;
   size_t batch_files = 1000;     // blob commit batch (committed in the background): files
   uint64_t batch_bytes = 64ull << 20;  // blob commit batch: bytes
 };
