@@ -167,6 +167,27 @@ TEST_F(EngineTest, StaleFilesRemovedAfterIndexWithGuard) {
             (std::set<std::string>{"p0-1-0.conda", "p1-1-0.conda", "repodata.json"}));
 }
 
+TEST_F(EngineTest, SeveralDownloadLoopsShareTheWork) {
+  std::map<std::string, std::string> many;
+  for (int i = 0; i < 150; ++i) many["p" + std::to_string(i) + "-1-0.conda"] = std::string(i * 97, 'z');
+  publish(many);
+  server_.route("/ch/noarch/p77-1-0.conda", {Reply(200, "corrupt")});
+  MirrorReport r = mirror();  // 150 jobs: two loops (transfer_threads defaults to 2)
+  EXPECT_EQ(r.exit_code, kExitFilesFailed);
+  ASSERT_EQ(r.failed.size(), 1u);
+  EXPECT_EQ(r.failed[0].path, "p77-1-0.conda");
+  EXPECT_EQ(r.files_downloaded, 149u);
+  EXPECT_FALSE(fs::exists(m() / "repodata.json"));
+  server_.route("/ch/noarch/p77-1-0.conda", {Reply(200, std::string(77 * 97, 'z'))});
+  MirrorReport fixed = mirror();
+  ASSERT_EQ(fixed.exit_code, kExitComplete) << fixed.error;
+  EXPECT_EQ(fixed.files_downloaded, 1u);
+  EXPECT_EQ(files_outside_state().size(), 151u);
+  for (int i : {0, 1, 76, 149}) {
+    EXPECT_EQ(read(m() / ("p" + std::to_string(i) + "-1-0.conda")), std::string(i * 97, 'z'));
+  }
+}
+
 TEST_F(EngineTest, UnrecordedFileWithRightContentIsAdoptedNotDownloaded) {
   publish({{"a-1-0.conda", "alpha"}});
   fs::create_directories(m());
