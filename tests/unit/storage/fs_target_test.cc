@@ -24,6 +24,13 @@ Status write_str(WriteTxn& t, std::string_view s) {
   return t.write(std::as_bytes(std::span(s.data(), s.size())));
 }
 
+// Commits one transaction (taken out of its Result).
+Status commit_one(Target& target, Result<std::unique_ptr<WriteTxn>>& txn) {
+  std::vector<std::unique_ptr<WriteTxn>> batch;
+  batch.push_back(std::move(txn).value());
+  return target.commit(batch);
+}
+
 size_t count_files(const fs::path& dir) {
   size_t n = 0;
   for (auto& e : fs::recursive_directory_iterator(dir)) n += e.is_regular_file();
@@ -41,11 +48,8 @@ TEST(FsTarget, InvisibleUntilCommitThenAtomic) {
   EXPECT_FALSE(fs::exists(dir.path() / "a/b/c.txt"));
   EXPECT_EQ(read((*txn)->temp_path()), "hello");
   EXPECT_EQ((*txn)->temp_path().parent_path(), dir.path() / ".depot/tmp");
-  std::vector<std::unique_ptr<WriteTxn>> batch;
-  batch.push_back(std::move(txn).value());
-  ASSERT_TRUE((*target)->commit(batch).ok());
+  ASSERT_TRUE(commit_one(**target, txn).ok());
   EXPECT_EQ(read(dir.path() / "a/b/c.txt"), "hello");
-  batch.clear();
   EXPECT_TRUE(fs::is_empty(dir.path() / ".depot/tmp"));
   auto st = (*target)->stat(P("a/b/c.txt"));
   ASSERT_TRUE(st.ok() && st->has_value());
@@ -73,9 +77,7 @@ TEST(FsTarget, ResetDiscardsBytes) {
   ASSERT_TRUE(write_str(**txn, "ok").ok());
   EXPECT_EQ((*txn)->bytes_written(), 2u);
   ASSERT_TRUE((*txn)->close().ok());
-  std::vector<std::unique_ptr<WriteTxn>> batch;
-  batch.push_back(std::move(txn).value());
-  ASSERT_TRUE((*target)->commit(batch).ok());
+  ASSERT_TRUE(commit_one(**target, txn).ok());
   EXPECT_EQ(read(dir.path() / "x.bin"), "ok");
 }
 
@@ -95,9 +97,7 @@ TEST(FsTarget, AlignedBlocksThenTailThenReset) {
   ASSERT_TRUE((*txn)->write_aligned(aligned).ok());
   ASSERT_TRUE(write_str(**txn, "end").ok());
   ASSERT_TRUE((*txn)->close().ok());
-  std::vector<std::unique_ptr<WriteTxn>> batch;
-  batch.push_back(std::move(txn).value());
-  ASSERT_TRUE((*target)->commit(batch).ok());
+  ASSERT_TRUE(commit_one(**target, txn).ok());
   std::free(block);
   EXPECT_EQ(read(dir.path() / "big.bin"), std::string(2 * kDirectAlignment, 'A') + "end");
 }
@@ -109,9 +109,7 @@ TEST(FsTarget, CommitReplacesExistingFile) {
   auto txn = (*target)->begin_write(P("r.json"));
   ASSERT_TRUE(write_str(**txn, "new").ok());
   ASSERT_TRUE((*txn)->close().ok());
-  std::vector<std::unique_ptr<WriteTxn>> batch;
-  batch.push_back(std::move(txn).value());
-  ASSERT_TRUE((*target)->commit(batch).ok());
+  ASSERT_TRUE(commit_one(**target, txn).ok());
   EXPECT_EQ(read(dir.path() / "r.json"), "new");
 }
 
@@ -124,9 +122,7 @@ TEST(FsTarget, SymlinkedDirectoryCannotRedirectWrites) {
   ASSERT_TRUE(txn.ok());
   ASSERT_TRUE(write_str(**txn, "x").ok());
   ASSERT_TRUE((*txn)->close().ok());
-  std::vector<std::unique_ptr<WriteTxn>> batch;
-  batch.push_back(std::move(txn).value());
-  auto s = (*target)->commit(batch);
+  auto s = commit_one(**target, txn);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kUnsafePath);
   EXPECT_FALSE(fs::exists(outside.path() / "owned.txt"));
