@@ -72,7 +72,6 @@ class MirrorRun final : public SnapshotContext {
                                                   bool optional, const Digests& expected,
                                                   std::optional<uint64_t> size) override;
   Logger& logger() override { return logger_; }
-  fs::path scratch_dir() override;
 
  private:
   MirrorReport fail(int code, const Error& error);
@@ -97,7 +96,6 @@ class MirrorRun final : public SnapshotContext {
   std::unique_ptr<BatchCommitter> committer_;  // declared after target_/db_: destroyed first
   std::map<std::string, std::unique_ptr<WriteTxn>> index_txns_;
   int64_t run_id_ = 0;
-  int scratch_count_ = 0;
 };
 
 void MirrorRun::report_progress(const char* phase, uint64_t files_done, uint64_t files_total,
@@ -105,14 +103,6 @@ void MirrorRun::report_progress(const char* phase, uint64_t files_done, uint64_t
   if (!progress_) return;
   MirrorProgress p{phase, files_done, files_total, bytes_done, bytes_total, active};
   progress_(p);
-}
-
-fs::path MirrorRun::scratch_dir() {
-  fs::path p = opts_.dir / ".depot" / "tmp" / ("scratch-" + std::to_string(::getpid()) + "-" +
-                                               std::to_string(scratch_count_++));
-  std::error_code ec;
-  fs::create_directories(p, ec);
-  return p;
 }
 
 Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& url,

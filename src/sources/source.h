@@ -65,8 +65,6 @@ class SnapshotContext {
                                                           const Digests& expected = {},
                                                           std::optional<uint64_t> size = {}) = 0;
   virtual Logger& logger() = 0;
-  // A fresh private directory for scratch files, removed after the run.
-  virtual std::filesystem::path scratch_dir() = 0;
 };
 
 // Fills entry fields from a fetched index (local content, validators, unchanged).

@@ -139,7 +139,6 @@ class FsWriteTxn final : public WriteTxn {
 
   bool closed() const { return fd_.get() < 0; }
   void mark_committed() { committed_ = true; }
-  void set_written(uint64_t n) { written_ = n; }
 
  private:
   RelPath path_;
@@ -166,29 +165,6 @@ class FsTargetImpl final : public Target {
     if (fd < 0) return io_error("creating temporary file for " + path.str(), errno);
     return std::unique_ptr<WriteTxn>(
         std::make_unique<FsWriteTxn>(path, tmp_dir() / name, fd));
-  }
-
-  Result<std::unique_ptr<WriteTxn>> adopt(const fs::path& local, const RelPath& path,
-                                          bool keep_source) override {
-    std::string name = temp_name(path);
-    fs::path dest = tmp_dir() / name;
-    struct stat st {};
-    if (::stat(local.c_str(), &st) != 0) return io_error(local.string(), errno);
-    bool placed = false;
-    if (keep_source) {
-      placed = ::link(local.c_str(), dest.c_str()) == 0;
-    } else {
-      placed = ::rename(local.c_str(), dest.c_str()) == 0;
-    }
-    if (!placed) {
-      std::error_code ec;
-      fs::copy_file(local, dest, fs::copy_options::overwrite_existing, ec);
-      if (ec) return make_error(ErrorCode::kIo, "copying " + local.string() + ": " + ec.message());
-      if (!keep_source) fs::remove(local, ec);
-    }
-    auto txn = std::make_unique<FsWriteTxn>(path, dest, -1);
-    txn->set_written(static_cast<uint64_t>(st.st_size));
-    return std::unique_ptr<WriteTxn>(std::move(txn));
   }
 
   Status commit(std::vector<std::unique_ptr<WriteTxn>>& txns) override {

@@ -52,13 +52,6 @@ class Target {
   // Opens a write transaction for `path`. The file is invisible until commit.
   virtual Result<std::unique_ptr<WriteTxn>> begin_write(const RelPath& path) = 0;
 
-  // Adopts an existing local file (e.g. an index fetched during snapshot) as a closed
-  // transaction for `path`: moved when on the same filesystem, copied otherwise. With
-  // `keep_source`, the source file is left in place (always copied or hard-linked).
-  virtual Result<std::unique_ptr<WriteTxn>> adopt(const std::filesystem::path& local,
-                                                  const RelPath& path,
-                                                  bool keep_source = false) = 0;
-
   // Makes every closed transaction durable with one batched sync, then renames each into
   // place and syncs the directories touched. Each file appears atomically; on error the
   // message names the file, and transactions not yet renamed stay uncommitted (dropped).

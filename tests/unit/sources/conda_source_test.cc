@@ -36,7 +36,6 @@ class FakeContext final : public SnapshotContext {
     return std::optional<FetchedIndex>(f);
   }
   Logger& logger() override { return null_logger(); }
-  fs::path scratch_dir() override { return dir_; }
 
  private:
   fs::path dir_;

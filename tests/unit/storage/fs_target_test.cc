@@ -147,25 +147,6 @@ TEST(FsTarget, RemovePrunesEmptyParentsAndListSkipsState) {
   EXPECT_TRUE((*target)->remove(P("missing/file")).ok());
 }
 
-TEST(FsTarget, AdoptMovesOrKeepsSource) {
-  testing::TempDir dir;
-  auto target = open_fs_target(dir.path());
-  auto src = dir.path() / ".depot" / "scratch.json";
-  { std::ofstream(src) << "{}"; }
-  auto kept = (*target)->adopt(src, P("copy.json"), /*keep_source=*/true);
-  ASSERT_TRUE(kept.ok());
-  EXPECT_TRUE(fs::exists(src));
-  auto moved = (*target)->adopt(src, P("moved.json"), /*keep_source=*/false);
-  ASSERT_TRUE(moved.ok());
-  EXPECT_FALSE(fs::exists(src));
-  std::vector<std::unique_ptr<WriteTxn>> batch;
-  batch.push_back(std::move(kept).value());
-  batch.push_back(std::move(moved).value());
-  ASSERT_TRUE((*target)->commit(batch).ok());
-  EXPECT_EQ(read(dir.path() / "copy.json"), "{}");
-  EXPECT_EQ(read(dir.path() / "moved.json"), "{}");
-}
-
 TEST(FsTarget, ClearTemporariesRemovesDebris) {
   testing::TempDir dir;
   auto target = open_fs_target(dir.path());
