@@ -75,12 +75,14 @@ class MirrorRun final : public SnapshotContext {
 
  private:
   MirrorReport fail(int code, const Error& error);
+  Status record_run(const char* status);  // the run's row, from report_
   Status download(const std::vector<Entry>& entries, const Plan& plan);
   Status commit_stage(const std::vector<Entry>& entries, const Plan& plan, Stage stage);
   void adopt_existing(const std::vector<Entry>& entries, Plan& plan);
   Status remove_stale(const Plan& plan, size_t mirrored_files);
-  void report_progress(const char* phase, uint64_t files_done, uint64_t files_total,
-                       uint64_t bytes_done, uint64_t bytes_total, int active);
+  void report_progress(const MirrorProgress& p) {
+    if (progress_) progress_(p);
+  }
 
   const MirrorOptions& opts_;
   Logger& logger_;
@@ -97,13 +99,6 @@ class MirrorRun final : public SnapshotContext {
   std::map<std::string, std::unique_ptr<WriteTxn>> index_txns_;
   int64_t run_id_ = 0;
 };
-
-void MirrorRun::report_progress(const char* phase, uint64_t files_done, uint64_t files_total,
-                                uint64_t bytes_done, uint64_t bytes_total, int active) {
-  if (!progress_) return;
-  MirrorProgress p{phase, files_done, files_total, bytes_done, bytes_total, active};
-  progress_(p);
-}
 
 Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& url,
                                                            const RelPath& path, bool optional,
@@ -159,19 +154,22 @@ MirrorReport MirrorRun::fail(int code, const Error& error) {
   report_.error = error.message;
   report_.seconds = std::chrono::duration<double>(clock_.now() - start_).count();
   logger_.error("mirror.failed", {{"reason", error.message}, {"code", code}});
-  if (db_ && run_id_) {
-    RunRecord r;
-    r.id = run_id_;
-    r.status = "failed";
-    r.exit_code = code;
-    r.files_total = report_.files_total;
-    r.files_downloaded = report_.files_downloaded;
-    r.bytes_downloaded = report_.bytes_downloaded;
-    r.files_failed = report_.failed.size();
-    r.message = error.message;
-    (void)db_->finish_run(r);
-  }
+  if (db_ && run_id_) (void)record_run("failed");
   return report_;
+}
+
+Status MirrorRun::record_run(const char* status) {
+  RunRecord r;
+  r.id = run_id_;
+  r.status = status;
+  r.exit_code = report_.exit_code;
+  r.files_total = report_.files_total;
+  r.files_downloaded = report_.files_downloaded;
+  r.bytes_downloaded = report_.bytes_downloaded;
+  r.files_failed = report_.failed.size();
+  r.files_removed = report_.files_removed;
+  r.message = report_.error;
+  return db_->finish_run(r);
 }
 
 void MirrorRun::adopt_existing(const std::vector<Entry>& entries, Plan& plan) {
@@ -252,8 +250,12 @@ Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) 
             sum.bytes_done += q.bytes_done;
             sum.active += q.active;
           }
-          report_progress("download", sum.files_done, plan.download.size(), sum.bytes_done,
-                          plan.download_bytes, sum.active);
+          report_progress({.phase = "download",
+                           .files_done = sum.files_done,
+                           .files_total = plan.download.size(),
+                           .bytes_done = sum.bytes_done,
+                           .bytes_total = plan.download_bytes,
+                           .active = sum.active});
         });
   };
   if (loops == 1) {
@@ -354,7 +356,7 @@ MirrorReport MirrorRun::run() {
   }
   downloader_ = make_curl_downloader(opts_.download, clock_, logger_);
 
-  report_progress("snapshot", 0, 0, 0, 0, 0);
+  report_progress({.phase = "snapshot"});
   auto snap = (*source)->snapshot(*this);
   if (!snap.ok()) {
     return fail(snap.error().code == ErrorCode::kIo ? kExitStorage : kExitUpstream, snap.error());
@@ -371,9 +373,7 @@ MirrorReport MirrorRun::run() {
                                {"verify_existing", static_cast<uint64_t>(plan.rehash.size())},
                                {"indexes", static_cast<uint64_t>(plan.write.size())},
                                {"stale", static_cast<uint64_t>(plan.stale.size())}});
-  committer_ = std::make_unique<BatchCommitter>(
-      *target_, *db_, logger_, clock_,
-      BatchLimits{opts_.batch_files, opts_.batch_bytes, std::chrono::milliseconds(2000)});
+  committer_ = std::make_unique<BatchCommitter>(*target_, *db_, logger_, clock_, opts_.batch);
   adopt_existing(entries, plan);
   if (auto s = download(entries, plan); !s.ok()) return fail(kExitStorage, s.error());
   if (!report_.failed.empty()) {
@@ -382,26 +382,18 @@ MirrorReport MirrorRun::run() {
                            std::to_string(report_.failed.size()) +
                                " file(s) failed; the previous index generation stays published"));
   }
-  report_progress("commit", 0, 0, 0, 0, 0);
+  report_progress({.phase = "commit"});
   for (Stage st : {Stage::kBlob, Stage::kIndex, Stage::kRoot}) {
     if (auto s = commit_stage(entries, plan, st); !s.ok()) return fail(kExitStorage, s.error());
   }
   report_.indexes_committed = true;
-  report_progress("cleanup", 0, 0, 0, 0, 0);
+  report_progress({.phase = "cleanup"});
   if (auto s = remove_stale(plan, on_disk_.size()); !s.ok()) {
     return fail(s.error().code == ErrorCode::kRefused ? kExitDeleteRefused : kExitStorage,
                 s.error());
   }
   report_.seconds = std::chrono::duration<double>(clock_.now() - start_).count();
-  RunRecord r;
-  r.id = run_id_;
-  r.status = "complete";
-  r.exit_code = 0;
-  r.files_total = report_.files_total;
-  r.files_downloaded = report_.files_downloaded;
-  r.bytes_downloaded = report_.bytes_downloaded;
-  r.files_removed = report_.files_removed;
-  if (auto s = db_->finish_run(r); !s.ok()) return fail(kExitStorage, s.error());
+  if (auto s = record_run("complete"); !s.ok()) return fail(kExitStorage, s.error());
   return report_;
 }
 

@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/logger.h"
+#include "mirror/committer.h"
 #include "sources/source.h"
 #include "transfer/downloader.h"
 
@@ -39,8 +40,7 @@ struct MirrorOptions {
   uint64_t delete_floor = 10;    // removals up to this many files are always allowed
   // Download loops (threads, each with its own connections) sharing the per-host limits.
   size_t transfer_threads = 2;
-  size_t batch_files = 1000;     // blob commit batch (committed in the background): files
-  uint64_t batch_bytes = 64ull << 20;  // blob commit batch: bytes
+  BatchLimits batch;             // blob commit batches (committed in the background)
 };
 
 struct FailedFile {
