@@ -25,7 +25,7 @@ build-asan: deps $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN) -j $(JOBS)
 
 demo: build
-	./scripts/demo.sh $(BUILD)/depot
+	DEPOT_BIN=$(BUILD)/depot ./scripts/demo.sh
 
 test-release: build
 	cd $(BUILD) && ctest $(CTEST_ARGS)

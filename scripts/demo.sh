@@ -47,12 +47,17 @@ URL="http://127.0.0.1:$PORT/$CHANNEL/noarch"
 MIRROR="$WORK/mirror"
 echo "demo: upstream $URL (server pid $SERVER_PID)"
 
+# mirror_once NAME WHAT: one depot run; its output goes to $WORK/NAME.{out,err}.
+mirror_once() {
+  "$DEPOT" mirror conda "$URL" "$MIRROR" >"$WORK/$1.out" 2>"$WORK/$1.err" || {
+    local rc=$?; cat "$WORK/$1.out" "$WORK/$1.err" >&2; die "$2 exited $rc"; }
+  tail -n 1 "$WORK/$1.out" | sed 's/^/demo:   /'
+}
+
 echo "demo: \$ depot mirror conda $URL $MIRROR"
 t0=$(now)
-"$DEPOT" mirror conda "$URL" "$MIRROR" >"$WORK/run1.out" 2>"$WORK/run1.err" || {
-  rc=$?; cat "$WORK/run1.out" "$WORK/run1.err" >&2; die "first mirror exited $rc"; }
+mirror_once run1 "first mirror"
 t1=$(now)
-tail -n 1 "$WORK/run1.out" | sed 's/^/demo:   /'
 
 curl_log() { "$PY" - "$PORT" <<'PYEOF'
 import json, sys, urllib.request
@@ -67,10 +72,8 @@ FIRST_GETS=$(curl_log)
 
 echo "demo: \$ depot mirror conda $URL $MIRROR   # again: nothing changed upstream"
 t2=$(now)
-"$DEPOT" mirror conda "$URL" "$MIRROR" >"$WORK/run2.out" 2>"$WORK/run2.err" || {
-  rc=$?; cat "$WORK/run2.out" "$WORK/run2.err" >&2; die "no-op re-run exited $rc"; }
+mirror_once run2 "no-op re-run"
 t3=$(now)
-tail -n 1 "$WORK/run2.out" | sed 's/^/demo:   /'
 NOOP_GETS=$(curl_log)
 
 echo "demo: verifying every file's sha256 against upstream"

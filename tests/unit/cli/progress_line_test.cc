@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/mem_stream.h"
+
 namespace depot {
 namespace {
 
@@ -13,35 +15,27 @@ TEST(ProgressLine, FormatShowsFilesBytesRateEta) {
 }
 
 TEST(ProgressLine, NothingWrittenWhenDisabled) {
-  char* buf = nullptr;
-  size_t len = 0;
-  FILE* mem = open_memstream(&buf, &len);
+  testing::MemStream mem;
   FakeClock clock;
   {
-    ProgressLine line(mem, clock, /*enabled=*/false);
+    ProgressLine line(mem.file(), clock, /*enabled=*/false);
     line.update(MirrorProgress{"download", 1, 2, 3, 4, 1});
   }
-  std::fclose(mem);
-  EXPECT_EQ(len, 0u);
-  free(buf);
+  EXPECT_EQ(mem.str().size(), 0u);
 }
 
 TEST(ProgressLine, RedrawsAtMostEvery200ms) {
-  char* buf = nullptr;
-  size_t len = 0;
-  FILE* mem = open_memstream(&buf, &len);
+  testing::MemStream mem;
   FakeClock clock;
   {
-    ProgressLine line(mem, clock, /*enabled=*/true);
+    ProgressLine line(mem.file(), clock, /*enabled=*/true);
     clock.advance(std::chrono::seconds(1));
     line.update(MirrorProgress{"download", 1, 2, 3, 4, 1});
     line.update(MirrorProgress{"download", 2, 2, 4, 4, 1});  // too soon: skipped
     clock.advance(std::chrono::milliseconds(250));
     line.update(MirrorProgress{"download", 2, 2, 4, 4, 0});
   }
-  std::fclose(mem);
-  std::string out(buf, len);
-  free(buf);
+  std::string out = mem.str();
   size_t draws = 0;
   for (size_t pos = 0; (pos = out.find("download", pos)) != std::string::npos; ++pos) ++draws;
   EXPECT_EQ(draws, 2u);

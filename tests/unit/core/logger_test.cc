@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "support/mem_stream.h"
+
 namespace depot {
 namespace {
 
@@ -30,11 +32,9 @@ TEST(Logger, JsonLineParsesWithTypedFields) {
 }
 
 TEST(Logger, LevelFilterAndHooks) {
-  char* buf = nullptr;
-  size_t len = 0;
-  FILE* mem = open_memstream(&buf, &len);
+  testing::MemStream mem;
   {
-    Logger logger(LogLevel::kWarn, LogFormat::kJson, mem);
+    Logger logger(LogLevel::kWarn, LogFormat::kJson, mem.file());
     int hooks = 0;
     logger.set_line_hooks([&] { ++hooks; }, [&] { ++hooks; });
     EXPECT_FALSE(logger.enabled(LogLevel::kInfo));
@@ -42,9 +42,7 @@ TEST(Logger, LevelFilterAndHooks) {
     logger.error("kept", {{"k", "v"}});
     EXPECT_EQ(hooks, 2);
   }
-  std::fclose(mem);
-  std::string out(buf, len);
-  free(buf);
+  std::string out = mem.str();
   EXPECT_EQ(out.find("dropped"), std::string::npos);
   auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["event"], "kept");

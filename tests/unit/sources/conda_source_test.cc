@@ -60,9 +60,13 @@ Result<Snapshot> snap(FakeContext& ctx, const std::string& upstream,
   return (*src)->snapshot(ctx);
 }
 
-TEST(CondaSource, PackagesThenVariantsThenRepodataLast) {
-  testing::TempDir dir;
-  FakeContext ctx(dir.path());
+class CondaSourceTest : public ::testing::Test {
+ protected:
+  testing::TempDir dir_;
+  FakeContext ctx{dir_.path()};
+};
+
+TEST_F(CondaSourceTest, PackagesThenVariantsThenRepodataLast) {
   ctx.files["http://up/ch/noarch/repodata.json"] = repodata({"a-1-0.conda", "b-1-0.conda"});
   ctx.files["http://up/ch/noarch/repodata.json.bz2"] = "BZh";
   ctx.files["http://up/ch/noarch/current_repodata.json"] = repodata({"b-1-0.conda"});
@@ -83,26 +87,20 @@ TEST(CondaSource, PackagesThenVariantsThenRepodataLast) {
   EXPECT_EQ(s->entries.back().etag, "\"e-repodata.json\"");
 }
 
-TEST(CondaSource, MissingRepodataIsAnErrorNamingTheUrl) {
-  testing::TempDir dir;
-  FakeContext ctx(dir.path());
+TEST_F(CondaSourceTest, MissingRepodataIsAnErrorNamingTheUrl) {
   auto s = snap(ctx, "http://up/ch/noarch");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("http://up/ch/noarch/repodata.json"), std::string::npos);
 }
 
-TEST(CondaSource, HostileEntryFailsTheSnapshot) {
-  testing::TempDir dir;
-  FakeContext ctx(dir.path());
+TEST_F(CondaSourceTest, HostileEntryFailsTheSnapshot) {
   ctx.files["http://up/noarch/repodata.json"] = repodata({"ok.conda", "../../evil.conda"});
   auto s = snap(ctx, "http://up/noarch");
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("evil.conda"), std::string::npos);
 }
 
-TEST(CondaSource, ChannelRootWithSubdirsAndBaseUrl) {
-  testing::TempDir dir;
-  FakeContext ctx(dir.path());
+TEST_F(CondaSourceTest, ChannelRootWithSubdirsAndBaseUrl) {
   ctx.files["http://up/ch/noarch/repodata.json"] = repodata({"n-1-0.conda"});
   ctx.files["http://up/ch/linux-64/repodata.json"] =
       R"({"info":{"base_url":"http://cdn/pk"},"packages":{"l-1-0.tar.bz2":{"size":1,"md5":")" +

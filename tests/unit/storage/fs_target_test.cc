@@ -37,54 +37,55 @@ size_t count_files(const fs::path& dir) {
   return n;
 }
 
-TEST(FsTarget, InvisibleUntilCommitThenAtomic) {
-  testing::TempDir dir;
-  auto target = open_fs_target(dir.path());
-  ASSERT_TRUE(target.ok());
-  auto txn = (*target)->begin_write(P("a/b/c.txt"));
+class FsTargetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto target = open_fs_target(dir_.path());
+    ASSERT_TRUE(target.ok()) << target.error().message;
+    target_ = std::move(target).value();
+  }
+  testing::TempDir dir_;
+  std::unique_ptr<Target> target_;
+};
+
+TEST_F(FsTargetTest, InvisibleUntilCommitThenAtomic) {
+  auto txn = target_->begin_write(P("a/b/c.txt"));
   ASSERT_TRUE(txn.ok());
   ASSERT_TRUE(write_str(**txn, "hello").ok());
   ASSERT_TRUE((*txn)->close().ok());
-  EXPECT_FALSE(fs::exists(dir.path() / "a/b/c.txt"));
+  EXPECT_FALSE(fs::exists(dir_.path() / "a/b/c.txt"));
   EXPECT_EQ(read((*txn)->temp_path()), "hello");
-  EXPECT_EQ((*txn)->temp_path().parent_path(), dir.path() / ".depot/tmp");
-  ASSERT_TRUE(commit_one(**target, txn).ok());
-  EXPECT_EQ(read(dir.path() / "a/b/c.txt"), "hello");
-  EXPECT_TRUE(fs::is_empty(dir.path() / ".depot/tmp"));
-  auto st = (*target)->stat(P("a/b/c.txt"));
+  EXPECT_EQ((*txn)->temp_path().parent_path(), dir_.path() / ".depot/tmp");
+  ASSERT_TRUE(commit_one(*target_, txn).ok());
+  EXPECT_EQ(read(dir_.path() / "a/b/c.txt"), "hello");
+  EXPECT_TRUE(fs::is_empty(dir_.path() / ".depot/tmp"));
+  auto st = target_->stat(P("a/b/c.txt"));
   ASSERT_TRUE(st.ok() && st->has_value());
   EXPECT_EQ((*st)->size, 5u);
 }
 
-TEST(FsTarget, DroppedTransactionLeavesNothing) {
-  testing::TempDir dir;
-  auto target = open_fs_target(dir.path());
-  ASSERT_TRUE(target.ok());
+TEST_F(FsTargetTest, DroppedTransactionLeavesNothing) {
   {
-    auto txn = (*target)->begin_write(P("x.bin"));
+    auto txn = target_->begin_write(P("x.bin"));
     ASSERT_TRUE(txn.ok());
     ASSERT_TRUE(write_str(**txn, "partial").ok());
   }
-  EXPECT_EQ(count_files(dir.path()), 0u);
+  EXPECT_EQ(count_files(dir_.path()), 0u);
 }
 
-TEST(FsTarget, ResetDiscardsBytes) {
-  testing::TempDir dir;
-  auto target = open_fs_target(dir.path());
-  auto txn = (*target)->begin_write(P("x.bin"));
+TEST_F(FsTargetTest, ResetDiscardsBytes) {
+  auto txn = target_->begin_write(P("x.bin"));
   ASSERT_TRUE(write_str(**txn, "garbage-garbage").ok());
   ASSERT_TRUE((*txn)->reset().ok());
   ASSERT_TRUE(write_str(**txn, "ok").ok());
   EXPECT_EQ((*txn)->bytes_written(), 2u);
   ASSERT_TRUE((*txn)->close().ok());
-  ASSERT_TRUE(commit_one(**target, txn).ok());
-  EXPECT_EQ(read(dir.path() / "x.bin"), "ok");
+  ASSERT_TRUE(commit_one(*target_, txn).ok());
+  EXPECT_EQ(read(dir_.path() / "x.bin"), "ok");
 }
 
-TEST(FsTarget, AlignedBlocksThenTailThenReset) {
-  testing::TempDir dir;
-  auto target = open_fs_target(dir.path());
-  auto txn = (*target)->begin_write(P("big.bin"));
+TEST_F(FsTargetTest, AlignedBlocksThenTailThenReset) {
+  auto txn = target_->begin_write(P("big.bin"));
   ASSERT_TRUE(txn.ok());
   auto* block = static_cast<std::byte*>(std::aligned_alloc(kDirectAlignment, 2 * kDirectAlignment));
   std::memset(block, 'A', 2 * kDirectAlignment);
@@ -97,65 +98,57 @@ TEST(FsTarget, AlignedBlocksThenTailThenReset) {
   ASSERT_TRUE((*txn)->write_aligned(aligned).ok());
   ASSERT_TRUE(write_str(**txn, "end").ok());
   ASSERT_TRUE((*txn)->close().ok());
-  ASSERT_TRUE(commit_one(**target, txn).ok());
+  ASSERT_TRUE(commit_one(*target_, txn).ok());
   std::free(block);
-  EXPECT_EQ(read(dir.path() / "big.bin"), std::string(2 * kDirectAlignment, 'A') + "end");
+  EXPECT_EQ(read(dir_.path() / "big.bin"), std::string(2 * kDirectAlignment, 'A') + "end");
 }
 
-TEST(FsTarget, CommitReplacesExistingFile) {
-  testing::TempDir dir;
-  auto target = open_fs_target(dir.path());
-  { std::ofstream(dir.path() / "r.json") << "old"; }
-  auto txn = (*target)->begin_write(P("r.json"));
+TEST_F(FsTargetTest, CommitReplacesExistingFile) {
+  { std::ofstream(dir_.path() / "r.json") << "old"; }
+  auto txn = target_->begin_write(P("r.json"));
   ASSERT_TRUE(write_str(**txn, "new").ok());
   ASSERT_TRUE((*txn)->close().ok());
-  ASSERT_TRUE(commit_one(**target, txn).ok());
-  EXPECT_EQ(read(dir.path() / "r.json"), "new");
+  ASSERT_TRUE(commit_one(*target_, txn).ok());
+  EXPECT_EQ(read(dir_.path() / "r.json"), "new");
 }
 
-TEST(FsTarget, SymlinkedDirectoryCannotRedirectWrites) {
-  testing::TempDir dir;
+TEST_F(FsTargetTest, SymlinkedDirectoryCannotRedirectWrites) {
   testing::TempDir outside;
-  auto target = open_fs_target(dir.path());
-  fs::create_directory_symlink(outside.path(), dir.path() / "evil");
-  auto txn = (*target)->begin_write(P("evil/owned.txt"));
+  fs::create_directory_symlink(outside.path(), dir_.path() / "evil");
+  auto txn = target_->begin_write(P("evil/owned.txt"));
   ASSERT_TRUE(txn.ok());
   ASSERT_TRUE(write_str(**txn, "x").ok());
   ASSERT_TRUE((*txn)->close().ok());
-  auto s = commit_one(**target, txn);
+  auto s = commit_one(*target_, txn);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kUnsafePath);
   EXPECT_FALSE(fs::exists(outside.path() / "owned.txt"));
   // Removal through the symlink is refused as well.
   { std::ofstream(outside.path() / "keep.txt") << "k"; }
-  EXPECT_FALSE((*target)->remove(P("evil/keep.txt")).ok());
+  EXPECT_FALSE(target_->remove(P("evil/keep.txt")).ok());
   EXPECT_TRUE(fs::exists(outside.path() / "keep.txt"));
 }
 
-TEST(FsTarget, RemovePrunesEmptyParentsAndListSkipsState) {
-  testing::TempDir dir;
-  auto target = open_fs_target(dir.path());
-  fs::create_directories(dir.path() / "a/b");
-  { std::ofstream(dir.path() / "a/b/one") << "1"; }
-  { std::ofstream(dir.path() / "top") << "2"; }
-  { std::ofstream(dir.path() / ".depot/state.db") << "s"; }
+TEST_F(FsTargetTest, RemovePrunesEmptyParentsAndListSkipsState) {
+  fs::create_directories(dir_.path() / "a/b");
+  { std::ofstream(dir_.path() / "a/b/one") << "1"; }
+  { std::ofstream(dir_.path() / "top") << "2"; }
+  { std::ofstream(dir_.path() / ".depot/state.db") << "s"; }
   std::set<std::string> listed;
-  ASSERT_TRUE((*target)->list([&](const RelPath& p, const FileStat&) { listed.insert(p.str()); }).ok());
+  ASSERT_TRUE(target_->list([&](const RelPath& p, const FileStat&) { listed.insert(p.str()); }).ok());
   EXPECT_EQ(listed, (std::set<std::string>{"a/b/one", "top"}));
-  ASSERT_TRUE((*target)->remove(P("a/b/one")).ok());
-  EXPECT_FALSE(fs::exists(dir.path() / "a"));
-  EXPECT_TRUE((*target)->remove(P("missing/file")).ok());
+  ASSERT_TRUE(target_->remove(P("a/b/one")).ok());
+  EXPECT_FALSE(fs::exists(dir_.path() / "a"));
+  EXPECT_TRUE(target_->remove(P("missing/file")).ok());
 }
 
-TEST(FsTarget, ClearTemporariesRemovesDebris) {
-  testing::TempDir dir;
-  auto target = open_fs_target(dir.path());
-  auto txn = (*target)->begin_write(P("x"));
+TEST_F(FsTargetTest, ClearTemporariesRemovesDebris) {
+  auto txn = target_->begin_write(P("x"));
   ASSERT_TRUE(write_str(**txn, "debris").ok());
   ASSERT_TRUE((*txn)->close().ok());
   auto temp = (*txn)->temp_path();
   ASSERT_TRUE(fs::exists(temp));
-  ASSERT_TRUE(clear_fs_temporaries(dir.path()).ok());
+  ASSERT_TRUE(clear_fs_temporaries(dir_.path()).ok());
   EXPECT_FALSE(fs::exists(temp));
 }
 
