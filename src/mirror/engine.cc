@@ -195,8 +195,12 @@ Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) 
 
   // Several download loops, each on its own thread with its own connections, share the
   // receive-and-hash work across cores; the per-host limits are split between them.
-  size_t loops = std::clamp<size_t>(opts_.transfer_threads, 1, 16);
-  if (plan.download.size() < 64) loops = 1;
+  std::vector<uint64_t> sizes;
+  sizes.reserve(plan.download.size());
+  for (size_t i : plan.download) sizes.push_back(entries[i].size.value_or(0));
+  const std::vector<size_t> loop_of = assign_download_loops(sizes, opts_.transfer_threads);
+  const size_t loops =
+      loop_of.empty() ? 1 : *std::max_element(loop_of.begin(), loop_of.end()) + 1;
   std::vector<std::vector<DownloadJob>> jobs(loops);
   std::vector<std::vector<size_t>> job_index(loops);  // loop-local job -> sinks/plan index
   for (size_t j = 0; j < plan.download.size(); ++j) {
@@ -206,8 +210,8 @@ Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) 
     job.request.expected_size = e.size;
     job.request.expected = e.digests;
     job.sink = sinks[j].get();
-    jobs[j % loops].push_back(std::move(job));
-    job_index[j % loops].push_back(j);
+    jobs[loop_of[j]].push_back(std::move(job));
+    job_index[loop_of[j]].push_back(j);
   }
 
   std::mutex mu;  // guards report_, storage_error, progress

@@ -53,4 +53,23 @@ Result<Plan> make_plan(const std::vector<Entry>& entries,
   return plan;
 }
 
+std::vector<size_t> assign_download_loops(const std::vector<uint64_t>& sizes, size_t threads) {
+  constexpr size_t kSplitFiles = 64;
+  constexpr uint64_t kSplitBytes = 64ull << 20;
+  uint64_t total = 0;
+  for (uint64_t s : sizes) total += s;
+  size_t loops = std::clamp<size_t>(threads, 1, 16);
+  if (sizes.size() < kSplitFiles && total < kSplitBytes) loops = 1;
+  std::vector<size_t> out(sizes.size(), 0);
+  if (loops == 1) return out;
+  std::vector<uint64_t> load(loops, 0);
+  for (size_t j = 0; j < sizes.size(); ++j) {
+    const size_t t =
+        static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[t] += std::max<uint64_t>(sizes[j], 1);
+    out[j] = t;
+  }
+  return out;
+}
+
 }  // namespace depot

@@ -27,6 +27,11 @@ Result<Plan> make_plan(const std::vector<Entry>& entries,
                        const std::unordered_map<std::string, FileRecord>& records,
                        const std::unordered_map<std::string, FileStat>& on_disk);
 
+// Spreads downloads over up to `threads` download loops. Several loops pay off for many files
+// or many bytes (receiving and hashing cost about 1 CPU-s per GB); each file goes to the loop
+// with the fewest bytes so far. Returns the loop of each element of `sizes` (all 0 for one).
+std::vector<size_t> assign_download_loops(const std::vector<uint64_t>& sizes, size_t threads);
+
 // True when `record` describes `entry`'s declared content (size and every shared digest).
 bool record_matches(const FileRecord& record, const Entry& entry);
 

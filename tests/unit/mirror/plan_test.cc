@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace depot {
 namespace {
 
@@ -84,6 +86,27 @@ TEST(Plan, NoDigestNeverTrusted) {
   auto plan = make_plan({e}, {{"x", rec("x", 1, "")}}, {{"x", {1, 0}}});
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->download, (std::vector<size_t>{0}));
+}
+
+TEST(DownloadLoops, FewSmallFilesStayOnOneLoop) {
+  EXPECT_EQ(assign_download_loops({10, 20, 30}, 2), (std::vector<size_t>{0, 0, 0}));
+  EXPECT_TRUE(assign_download_loops({}, 4).empty());
+}
+
+TEST(DownloadLoops, ManyFilesAreSpreadEvenly) {
+  std::vector<uint64_t> sizes(100, 1000);
+  auto loops = assign_download_loops(sizes, 2);
+  EXPECT_EQ(std::count(loops.begin(), loops.end(), 0u), 50);
+  EXPECT_EQ(std::count(loops.begin(), loops.end(), 1u), 50);
+  EXPECT_EQ(assign_download_loops(sizes, 1), std::vector<size_t>(100, 0));
+}
+
+TEST(DownloadLoops, FewLargeFilesAreBalancedByBytes) {
+  const uint64_t mib = 1 << 20;
+  // One big file and three smaller ones: the big one alone on a loop.
+  auto loops = assign_download_loops({60 * mib, 20 * mib, 20 * mib, 20 * mib}, 2);
+  EXPECT_EQ(loops, (std::vector<size_t>{0, 1, 1, 1}));
+  EXPECT_EQ(assign_download_loops({40 * mib, 40 * mib}, 3), (std::vector<size_t>{0, 1}));
 }
 
 }  // namespace
