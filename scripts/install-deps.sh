@@ -10,6 +10,9 @@ PACKAGES=(
   libboost-dev libarchive-dev libexpat1-dev libzstd-dev liblzma-dev libbz2-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl wget aria2 nginx-light time zstd bzip2
+  gpg gpgv dpkg-dev apt-utils python3-venv python3-pip python3-setuptools python3-wheel
+  rpm createrepo-c dnf xz-utils
+  apt-mirror debmirror
 )
 
 missing=()

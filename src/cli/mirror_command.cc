@@ -17,7 +17,10 @@ namespace {
 
 struct MirrorArgs {
   std::string kind, upstream, dir;
-  std::vector<std::string> subdirs;
+  std::vector<std::string> subdirs, dists, components, archs;
+  std::string keyring;
+  bool contents = false;
+  double index_grace_hours = 24;
   int concurrency = 0;
   int threads = 2;
   int retries = 4;
@@ -57,6 +60,7 @@ void print_summary(const MirrorArgs& a, const MirrorReport& r) {
     j["indexes_written"] = r.indexes_written;
     j["files_removed"] = r.files_removed;
     j["stale_kept"] = r.stale_kept;
+    j["stale_in_grace"] = r.stale_in_grace;
     j["indexes_committed"] = r.indexes_committed;
     j["seconds"] = r.seconds;
     if (!r.error.empty()) j["error"] = r.error;
@@ -78,7 +82,9 @@ void print_summary(const MirrorArgs& a, const MirrorReport& r) {
       static_cast<unsigned long long>(r.files_adopted),
       static_cast<unsigned long long>(r.indexes_written),
       static_cast<unsigned long long>(r.files_removed),
-      r.stale_kept ? (", " + std::to_string(r.stale_kept) + " stale kept").c_str() : "",
+      (std::string(r.stale_kept ? ", " + std::to_string(r.stale_kept) + " stale kept" : "") +
+       (r.stale_in_grace ? ", " + std::to_string(r.stale_in_grace) + " superseded kept for the grace period" : ""))
+          .c_str(),
       format_duration(std::chrono::duration<double>(r.seconds)).c_str(),
       r.error.empty() ? "" : "; ", r.error.c_str());
   std::fflush(stdout);
@@ -99,6 +105,12 @@ int run(const MirrorArgs& a) {
   opts.kind = a.kind;
   opts.source.upstream = a.upstream;
   if (!a.subdirs.empty()) opts.source.lists["subdir"] = a.subdirs;
+  if (!a.dists.empty()) opts.source.lists["dist"] = a.dists;
+  if (!a.components.empty()) opts.source.lists["component"] = a.components;
+  if (!a.archs.empty()) opts.source.lists["arch"] = a.archs;
+  if (!a.keyring.empty()) opts.source.values["keyring"] = a.keyring;
+  if (a.contents) opts.source.values["contents"] = "yes";
+  opts.index_grace = std::chrono::seconds(static_cast<int64_t>(a.index_grace_hours * 3600));
   opts.dir = a.dir;
   opts.download.fixed_concurrency = a.concurrency;
   opts.transfer_threads = static_cast<size_t>(a.threads);
@@ -123,14 +135,35 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "mirror", "Mirror a registry into a directory: incremental, verified, never inconsistent");
   cmd->footer(kExitHelp);
-  cmd->add_option("kind", args->kind, "Registry kind (conda)")->required();
+  cmd->add_option("kind", args->kind, "Registry kind: apt or conda")->required();
   cmd->add_option("upstream", args->upstream,
-                  "Upstream URL: a conda subdir, or a channel root with --subdir")
+                  "Upstream URL: an apt archive root; a conda subdir, or a channel root with "
+                  "--subdir")
       ->required();
   cmd->add_option("dir", args->dir, "Mirror directory (created if missing)")->required();
   cmd->add_option("--subdir", args->subdirs,
                   "conda: mirror these subdirs of the channel root (comma-separated)")
       ->delimiter(',');
+  cmd->add_option("--dist", args->dists,
+                  "apt: distributions to mirror, e.g. bookworm,bookworm-updates (required)")
+      ->delimiter(',');
+  cmd->add_option("--component", args->components,
+                  "apt: components, e.g. main,contrib (default: every one the Release lists)")
+      ->delimiter(',');
+  cmd->add_option("--arch", args->archs,
+                  "apt: architectures, e.g. amd64,all; 'source' adds source packages "
+                  "(default: every one the Release lists)")
+      ->delimiter(',');
+  cmd->add_option("--keyring", args->keyring,
+                  "apt: verify InRelease / Release.gpg with gpgv against this keyring (binary or "
+                  "ASCII-armored); a bad or missing signature fails the run")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--contents", args->contents, "apt: mirror Contents-<arch> files too");
+  cmd->add_option("--index-grace", args->index_grace_hours,
+                  "Hours to keep index files no index names any more (superseded by-hash files), "
+                  "so clients holding the previous root can finish; 0 removes them at once")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 24.0 * 365));
   cmd->add_option("--concurrency", args->concurrency,
                   "Fixed number of parallel downloads per host (default: scales by itself)")
       ->check(CLI::Range(1, 1024));

@@ -14,6 +14,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kParse: return "parse";
     case ErrorCode::kUnsafePath: return "unsafe-path";
     case ErrorCode::kRefused: return "refused";
+    case ErrorCode::kSignature: return "signature";
     case ErrorCode::kInternal: return "internal";
   }
   return "unknown";

@@ -20,6 +20,7 @@ enum class ErrorCode {
   kParse,            // malformed index
   kUnsafePath,       // a path that would escape the mirror directory
   kRefused,          // a safety guard declined the operation
+  kSignature,        // missing, bad or untrusted signature
   kInternal,
 };
 

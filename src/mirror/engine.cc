@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -72,12 +73,14 @@ class MirrorRun final : public SnapshotContext {
                                                   bool optional, const Digests& expected,
                                                   std::optional<uint64_t> size) override;
   Logger& logger() override { return logger_; }
+  Result<std::filesystem::path> scratch_dir() override;
 
  private:
   MirrorReport fail(int code, const Error& error);
   Status record_run(const char* status);  // the run's row, from report_
   Status download(const std::vector<Entry>& entries, const Plan& plan);
   Status commit_stage(const std::vector<Entry>& entries, const Plan& plan, Stage stage);
+  Result<std::unique_ptr<WriteTxn>> copy_local(const Entry& e);
   void adopt_existing(const std::vector<Entry>& entries, Plan& plan);
   Status remove_stale(const Plan& plan, size_t mirrored_files);
   void report_progress(const MirrorProgress& p) {
@@ -90,6 +93,7 @@ class MirrorRun final : public SnapshotContext {
   const MirrorProgressFn& progress_;
   SteadyTime start_;
   MirrorReport report_;
+  std::unique_ptr<Source> source_;
   std::unique_ptr<Target> target_;
   std::optional<StateDb> db_;
   std::unordered_map<std::string, FileRecord> records_;
@@ -99,6 +103,14 @@ class MirrorRun final : public SnapshotContext {
   std::map<std::string, std::unique_ptr<WriteTxn>> index_txns_;
   int64_t run_id_ = 0;
 };
+
+Result<std::filesystem::path> MirrorRun::scratch_dir() {
+  fs::path dir = opts_.dir / ".depot" / "tmp" / "scratch";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
+  return dir;
+}
 
 Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& url,
                                                            const RelPath& path, bool optional,
@@ -116,6 +128,21 @@ Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& ur
       req.if_none_match = rec->etag;
       req.if_modified_since = rec->last_modified;
     }
+  }
+  if (rec && !expected.empty() && expected.matches(rec->digests) && (!size || *size == rec->size)) {
+    // The signed root already names exactly the committed copy: nothing to ask upstream.
+    FetchedIndex out;
+    out.local = *target_->local_path(path);
+    out.unchanged = true;
+    out.size = rec->size;
+    out.digests = rec->digests;
+    out.etag = rec->etag;
+    out.last_modified = rec->last_modified;
+    return std::optional<FetchedIndex>(std::move(out));
+  }
+  if (rec && !expected.empty() && !expected.matches(rec->digests)) {
+    req.if_none_match.clear();  // the committed copy is known to be outdated
+    req.if_modified_since.clear();
   }
   DEPOT_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> txn, target_->begin_write(path));
   auto res = downloader_->fetch(req, *txn);
@@ -291,49 +318,111 @@ Status MirrorRun::commit_stage(const std::vector<Entry>& entries, const Plan& pl
   for (size_t i : plan.write) {
     const Entry& e = entries[i];
     if (e.stage != stage) continue;
-    auto it = index_txns_.find(e.path.str());
-    if (it == index_txns_.end()) {
-      return make_error(ErrorCode::kInternal, e.path.str() + ": index content missing");
+    std::unique_ptr<WriteTxn> txn;
+    if (auto it = index_txns_.find(e.path.str()); it != index_txns_.end()) {
+      txn = std::move(it->second);
+      index_txns_.erase(it);
+    } else {
+      // A copy of content fetched under another name (an apt by-hash file). Copied before
+      // any rename below, while a temporary source file still exists.
+      DEPOT_ASSIGN_OR_RETURN(txn, copy_local(e));
     }
     records.push_back(make_record(e, e.size.value_or(0), e.digests, run_id_));
-    txns.push_back(std::move(it->second));
-    index_txns_.erase(it);
+    txns.push_back(std::move(txn));
   }
   DEPOT_TRY(target_->commit(txns));
   report_.indexes_written += txns.size();
   return db_->upsert(records);
 }
 
+Result<std::unique_ptr<WriteTxn>> MirrorRun::copy_local(const Entry& e) {
+  if (!e.local) return make_error(ErrorCode::kInternal, e.path.str() + ": index content missing");
+  DEPOT_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> txn, target_->begin_write(e.path));
+  std::ifstream in(*e.local, std::ios::binary);
+  if (!in) return make_error(ErrorCode::kIo, e.local->string() + ": cannot read");
+  Hasher hasher(Hasher::mask_for(e.digests));
+  std::vector<char> buf(1 << 16);
+  uint64_t size = 0;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    auto n = static_cast<size_t>(in.gcount());
+    if (n == 0) break;
+    std::string_view chunk(buf.data(), n);
+    hasher.update(chunk);
+    DEPOT_TRY(txn->write(std::as_bytes(std::span(chunk.data(), chunk.size()))));
+    size += n;
+  }
+  if (in.bad()) return make_error(ErrorCode::kIo, e.local->string() + ": read error");
+  if (e.size && *e.size != size) {
+    return make_error(ErrorCode::kSizeMismatch, e.path.str() + ": copied content has the wrong size");
+  }
+  DEPOT_TRY(e.digests.verify(hasher.finish(), e.path.str()));
+  DEPOT_TRY(txn->close());
+  return txn;
+}
+
 Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
-  if (plan.stale.empty()) return ok_status();
+  // Recorded index files the source keeps after they are superseded (apt by-hash files) wait
+  // out the grace period; everything else goes at once.
+  DEPOT_ASSIGN_OR_RETURN(auto since, db_->load_stale());
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.wall().time_since_epoch()).count();
+  const int64_t grace = opts_.index_grace.count();
+  std::unordered_map<std::string, int64_t> in_grace;
+  std::vector<std::string> removable;
+  for (const auto& p : plan.stale) {
+    auto rec = records_.find(p);
+    auto rel = RelPath::parse(p);
+    if (grace > 0 && rec != records_.end() && rec->second.stage > static_cast<int>(Stage::kBlob) &&
+        rel.ok() && source_->keeps_superseded(*rel)) {
+      auto it = since.find(p);
+      int64_t first = it == since.end() ? now : it->second;
+      if (now - first < grace) {
+        in_grace[p] = first;
+        continue;
+      }
+    }
+    removable.push_back(p);
+  }
+  report_.stale_in_grace = in_grace.size();
+  if (!in_grace.empty()) {
+    logger_.info("mirror.stale_in_grace", {{"files", static_cast<uint64_t>(in_grace.size())},
+                                           {"grace_seconds", grace}});
+  }
   if (opts_.no_delete) {
-    report_.stale_kept = plan.stale.size();
-    logger_.info("mirror.stale_kept", {{"files", static_cast<uint64_t>(plan.stale.size())}});
+    DEPOT_TRY(db_->replace_stale(in_grace));
+    report_.stale_kept = removable.size();
+    if (!removable.empty()) {
+      logger_.info("mirror.stale_kept", {{"files", static_cast<uint64_t>(removable.size())}});
+    }
     return ok_status();
   }
+  DEPOT_TRY(db_->replace_stale(in_grace));
+  if (removable.empty()) return ok_status();
   double limit = opts_.delete_limit * static_cast<double>(std::max<size_t>(mirrored_files, 1));
-  if (!opts_.force && plan.stale.size() > opts_.delete_floor &&
-      static_cast<double>(plan.stale.size()) > limit) {
-    report_.stale_kept = plan.stale.size();
+  if (!opts_.force && removable.size() > opts_.delete_floor &&
+      static_cast<double>(removable.size()) > limit) {
+    report_.stale_kept = removable.size();
     return make_error(ErrorCode::kRefused,
-                      "refusing to remove " + std::to_string(plan.stale.size()) + " of " +
+                      "refusing to remove " + std::to_string(removable.size()) + " of " +
                           std::to_string(mirrored_files) + " files (limit " +
                           std::to_string(static_cast<int>(opts_.delete_limit * 100)) +
                           "%); check the upstream, then re-run with --force or --no-delete");
   }
-  for (const auto& p : plan.stale) {
+  for (const auto& p : removable) {
     auto rel = RelPath::parse(p);
     if (!rel.ok()) continue;
     DEPOT_TRY(target_->remove(*rel));
     ++report_.files_removed;
   }
-  return db_->remove(plan.stale);
+  return db_->remove(removable);
 }
 
 MirrorReport MirrorRun::run() {
   start_ = clock_.now();
   auto source = make_source(opts_.kind, opts_.source);
   if (!source.ok()) return fail(kExitUsage, source.error());
+  source_ = std::move(source).value();
   std::error_code ec;
   fs::create_directories(opts_.dir / ".depot", ec);
   if (ec) return fail(kExitStorage, make_error(ErrorCode::kIo, opts_.dir.string() + ": " + ec.message()));
@@ -361,7 +450,9 @@ MirrorReport MirrorRun::run() {
   downloader_ = make_curl_downloader(opts_.download, clock_, logger_);
 
   report_progress({.phase = "snapshot"});
-  auto snap = (*source)->snapshot(*this);
+  auto snap = source_->snapshot(*this);
+  std::error_code scratch_ec;
+  fs::remove_all(opts_.dir / ".depot" / "tmp" / "scratch", scratch_ec);
   if (!snap.ok()) {
     return fail(snap.error().code == ErrorCode::kIo ? kExitStorage : kExitUpstream, snap.error());
   }

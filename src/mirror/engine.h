@@ -41,6 +41,9 @@ struct MirrorOptions {
   // Download loops (threads, each with its own connections) sharing the per-host limits.
   size_t transfer_threads = 2;
   BatchLimits batch;             // blob commit batches (committed in the background)
+  // Superseded index files the source keeps (apt: under dists/, by-hash files above all) stay
+  // this long, so a client holding the previous root can still fetch what it names.
+  std::chrono::seconds index_grace = std::chrono::hours(24);
 };
 
 struct FailedFile {
@@ -59,6 +62,7 @@ struct MirrorReport {
   uint64_t indexes_written = 0;
   uint64_t files_removed = 0;
   uint64_t stale_kept = 0;
+  uint64_t stale_in_grace = 0;  // superseded index files kept for the grace period
   std::vector<FailedFile> failed;
   bool indexes_committed = false;
   double seconds = 0;

@@ -23,7 +23,9 @@ Result<Plan> make_plan(const std::vector<Entry>& entries,
       return make_error(ErrorCode::kParse, "upstream names " + e.path.str() + " twice");
     }
     if (e.local) {
-      if (e.unchanged) {
+      auto disk = on_disk.find(e.path.str());
+      bool present = disk != on_disk.end() && (!e.size || disk->second.size == *e.size);
+      if (e.unchanged && present) {
         plan.unchanged.push_back(i);
       } else {
         plan.write.push_back(i);

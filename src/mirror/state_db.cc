@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "state_schema_v1_sql.h"
+#include "state_schema_v2_sql.h"
 
 namespace depot {
 namespace {
@@ -21,7 +22,7 @@ std::string now_iso() {
 
 Result<StateDb> StateDb::open(const std::filesystem::path& file) {
   DEPOT_ASSIGN_OR_RETURN(db::Connection conn, db::Connection::open(file));
-  DEPOT_TRY(conn.migrate({kStateSchemaV1}));
+  DEPOT_TRY(conn.migrate({kStateSchemaV1, kStateSchemaV2}));
   return StateDb(std::move(conn));
 }
 
@@ -82,6 +83,30 @@ Status StateDb::remove(const std::vector<std::string>& paths) {
   DEPOT_ASSIGN_OR_RETURN(db::Statement st, conn_.prepare("DELETE FROM files WHERE path = ?1"));
   for (const auto& p : paths) {
     st.bind(1, p);
+    DEPOT_TRY(st.exec());
+  }
+  return txn.commit();
+}
+
+Result<std::unordered_map<std::string, int64_t>> StateDb::load_stale() {
+  DEPOT_ASSIGN_OR_RETURN(db::Statement st, conn_.prepare("SELECT path, since FROM stale"));
+  std::unordered_map<std::string, int64_t> out;
+  for (;;) {
+    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    out.emplace(st.column_text(0), st.column_int(1));
+  }
+  return out;
+}
+
+Status StateDb::replace_stale(const std::unordered_map<std::string, int64_t>& stale) {
+  db::Transaction txn(conn_);
+  DEPOT_TRY(txn.begin());
+  DEPOT_TRY(conn_.exec("DELETE FROM stale"));
+  DEPOT_ASSIGN_OR_RETURN(db::Statement st,
+                         conn_.prepare("INSERT INTO stale (path, since) VALUES (?1, ?2)"));
+  for (const auto& [path, since] : stale) {
+    st.bind(1, path).bind(2, since);
     DEPOT_TRY(st.exec());
   }
   return txn.commit();

@@ -44,6 +44,11 @@ class StateDb {
   // Deletes the records in one transaction.
   Status remove(const std::vector<std::string>& paths);
 
+  // Superseded files in their grace period: path -> unix seconds when first seen stale.
+  Result<std::unordered_map<std::string, int64_t>> load_stale();
+  // Replaces the whole grace-period table in one transaction.
+  Status replace_stale(const std::unordered_map<std::string, int64_t>& stale);
+
   Result<int64_t> begin_run(const std::string& kind, const std::string& upstream);
   Status finish_run(const RunRecord& run);
   // Most recent runs first.

@@ -43,4 +43,16 @@ std::string escape_url_segment(std::string_view segment) {
   return out;
 }
 
+std::string escape_url_path(std::string_view rel) {
+  std::string out;
+  while (true) {
+    size_t slash = rel.find('/');
+    out += escape_url_segment(rel.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    out += '/';
+    rel.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
 }  // namespace depot

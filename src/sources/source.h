@@ -65,6 +65,8 @@ class SnapshotContext {
                                                           const Digests& expected = {},
                                                           std::optional<uint64_t> size = {}) = 0;
   virtual Logger& logger() = 0;
+  // A private directory for helper files (signature checks, ...), emptied at each run start.
+  virtual Result<std::filesystem::path> scratch_dir() = 0;
 };
 
 // Fills entry fields from a fetched index (local content, validators, unchanged).
@@ -75,6 +77,15 @@ Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
 struct SourceOptions {
   std::string upstream;  // upstream URL
   std::map<std::string, std::vector<std::string>> lists;  // e.g. "subdir" -> {"linux-64"}
+  std::map<std::string, std::string> values;               // e.g. "keyring" -> a file
+  std::vector<std::string> list(const std::string& key) const {
+    auto it = lists.find(key);
+    return it == lists.end() ? std::vector<std::string>{} : it->second;
+  }
+  std::string value(const std::string& key) const {
+    auto it = values.find(key);
+    return it == values.end() ? std::string() : it->second;
+  }
 };
 
 class Source {
@@ -82,6 +93,9 @@ class Source {
   virtual ~Source() = default;
   virtual std::string name() const = 0;
   virtual Result<Snapshot> snapshot(SnapshotContext& ctx) = 0;
+  // True for an index file that, once no longer named, should stay for the grace period
+  // because a client holding the previous root may still ask for it (apt by-hash files).
+  virtual bool keeps_superseded(const RelPath&) const { return false; }
 };
 
 using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const SourceOptions&)>;
@@ -95,5 +109,7 @@ std::string join_url(std::string_view base, std::string_view rel);
 // Percent-encodes one path segment (a file name) for use in a URL: everything except
 // RFC 3986 unreserved characters and "+!$&'()*,;=:@" is encoded, including '/', '%', '?', '#'.
 std::string escape_url_segment(std::string_view segment);
+// escape_url_segment applied to each '/'-separated segment of a relative path.
+std::string escape_url_path(std::string_view rel);
 
 }  // namespace depot

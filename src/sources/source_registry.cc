@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "sources/apt/apt_source.h"
 #include "sources/conda/conda_source.h"
 #include "sources/source.h"
 
@@ -10,6 +11,7 @@ namespace {
 
 const std::map<std::string, SourceFactory>& registry() {
   static const std::map<std::string, SourceFactory> kRegistry = {
+      {"apt", apt::make_apt_source},
       {"conda", conda::make_conda_source},
   };
   return kRegistry;

@@ -69,10 +69,22 @@ TEST(Plan, IndexesWithLocalContent) {
   Entry same = fresh;
   same.path = *RelPath::parse("current_repodata.json");
   same.unchanged = true;
-  auto plan = make_plan({fresh, same}, {}, {});
+  auto plan = make_plan({fresh, same}, {}, {{"current_repodata.json", {5, 0}}});
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->write, (std::vector<size_t>{0}));
   EXPECT_EQ(plan->unchanged, (std::vector<size_t>{1}));
+}
+
+TEST(Plan, UnchangedIndexMissingOnDiskIsWritten) {
+  // An apt by-hash copy of an unchanged index, deleted from the mirror by hand.
+  Entry copy = blob("dists/s/main/by-hash/SHA256/ab", 5, A);
+  copy.local = "/mirror/dists/s/main/Packages";
+  copy.unchanged = true;
+  auto plan = make_plan({copy}, {}, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->write, (std::vector<size_t>{0}));
+  auto wrong_size = make_plan({copy}, {}, {{"dists/s/main/by-hash/SHA256/ab", {4, 0}}});
+  EXPECT_EQ(wrong_size->write, (std::vector<size_t>{0}));
 }
 
 TEST(Plan, DuplicatePathRefused) {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "sources/source.h"
+#include "support/fake_snapshot_context.h"
 #include "support/temp_dir.h"
 
 namespace depot {
@@ -11,35 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Serves URLs from an in-memory map; records what was asked.
-class FakeContext final : public SnapshotContext {
- public:
-  explicit FakeContext(fs::path dir) : dir_(std::move(dir)) {}
-  std::map<std::string, std::string> files;
-  std::vector<std::string> asked;
-
-  Result<std::optional<FetchedIndex>> fetch_index(const std::string& url, const RelPath& path,
-                                                  bool optional, const Digests&,
-                                                  std::optional<uint64_t>) override {
-    asked.push_back(url);
-    auto it = files.find(url);
-    if (it == files.end()) {
-      if (optional) return std::optional<FetchedIndex>();
-      return make_error(ErrorCode::kNotFound, url + ": HTTP 404");
-    }
-    fs::path local = dir_ / std::to_string(asked.size());
-    std::ofstream(local) << it->second;
-    FetchedIndex f;
-    f.local = local;
-    f.size = it->second.size();
-    f.etag = "\"e-" + path.str() + "\"";
-    return std::optional<FetchedIndex>(f);
-  }
-  Logger& logger() override { return null_logger(); }
-
- private:
-  fs::path dir_;
-};
+using FakeContext = testing::FakeSnapshotContext;
 
 std::string repodata(const std::vector<std::string>& names) {
   std::string out = R"({"info":{"subdir":"noarch"},"packages.conda":{)";

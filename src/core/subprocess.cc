@@ -1,0 +1,103 @@
+#include "core/subprocess.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace depot {
+namespace {
+
+struct Pipe {
+  int fd[2] = {-1, -1};
+  ~Pipe() {
+    for (int f : fd) {
+      if (f >= 0) ::close(f);
+    }
+  }
+  void close_end(int i) {
+    if (fd[i] >= 0) ::close(fd[i]);
+    fd[i] = -1;
+  }
+};
+
+Error spawn_error(const std::string& what, const std::string& prog) {
+  return make_error(ErrorCode::kInternal, prog + ": " + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Result<ProcessResult> run_process(const std::vector<std::string>& argv,
+                                  const ProcessOptions& opts) {
+  if (argv.empty()) return make_error(ErrorCode::kInvalidArgument, "run_process: empty argv");
+  const std::string& prog = argv[0];
+  Pipe out, err;
+  if (::pipe2(out.fd, O_CLOEXEC) != 0 || ::pipe2(err.fd, O_CLOEXEC) != 0) {
+    return spawn_error("pipe", prog);
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out.fd[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err.fd[1], 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, prog.c_str(), &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    errno = rc;
+    return spawn_error("cannot start", prog);
+  }
+  out.close_end(1);
+  err.close_end(1);
+
+  ProcessResult result;
+  std::string* bufs[2] = {&result.out, &result.err};
+  int fds[2] = {out.fd[0], err.fd[0]};
+  const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+  std::string failure;
+  char chunk[65536];
+  while ((fds[0] >= 0 || fds[1] >= 0) && failure.empty()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      failure = "timed out after " + std::to_string(opts.timeout.count()) + " ms";
+      break;
+    }
+    pollfd pfd[2];
+    for (int i = 0; i < 2; ++i) pfd[i] = {fds[i], POLLIN, 0};
+    int n = ::poll(pfd, 2, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    if (n < 0 && errno != EINTR) {
+      failure = std::string("poll: ") + std::strerror(errno);
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t r = ::read(fds[i], chunk, sizeof chunk);
+      if (r > 0) {
+        bufs[i]->append(chunk, static_cast<size_t>(r));
+        if (bufs[i]->size() > opts.max_output) failure = "output exceeds the limit";
+      } else if (r == 0 || errno != EINTR) {
+        fds[i] = -1;  // EOF or error; the Pipe closes it
+      }
+    }
+  }
+  if (!failure.empty()) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!failure.empty()) return make_error(ErrorCode::kInternal, prog + ": " + failure);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+}  // namespace depot

@@ -1,0 +1,29 @@
+#pragma once
+// Runs a helper program (gpgv, ...) without a shell and collects its output. Thread-safe
+// (no shared state); the child gets /dev/null as stdin and inherits no other descriptors.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace depot {
+
+struct ProcessResult {
+  int exit_code = -1;  // exit status, or 128 + signal when killed
+  std::string out;     // stdout
+  std::string err;     // stderr
+};
+
+struct ProcessOptions {
+  std::chrono::milliseconds timeout{60000};  // killed (SIGKILL) when exceeded
+  size_t max_output = 16u << 20;              // per stream; more is an error
+};
+
+// Runs argv[0] (looked up in PATH) with `argv`. An error only when it cannot be started, times
+// out or floods its output; a non-zero exit is a normal result.
+Result<ProcessResult> run_process(const std::vector<std::string>& argv,
+                                  const ProcessOptions& opts = {});
+
+}  // namespace depot

@@ -1,0 +1,41 @@
+#pragma once
+// Signature checks of apt roots with gpgv against one keyring file (binary or ASCII-armored),
+// accepting what apt accepts: a good, valid signature by a key in the keyring, made with a
+// hash stronger than SHA-1. Not thread-safe (shares a scratch directory).
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace depot::apt {
+
+class SignatureVerifier {
+ public:
+  // `scratch` is a private directory for gpgv's home and a dearmored keyring copy.
+  static Result<SignatureVerifier> open(const std::filesystem::path& keyring,
+                                        const std::filesystem::path& scratch);
+
+  // Verifies a clearsigned file (InRelease) and returns the text the signature covers.
+  Result<std::string> verify_clearsigned(const std::filesystem::path& file,
+                                         const std::string& name);
+  // Verifies a detached signature `sig` (Release.gpg) over `data` (Release).
+  Status verify_detached(const std::filesystem::path& data, const std::filesystem::path& sig,
+                         const std::string& name);
+
+ private:
+  SignatureVerifier(std::filesystem::path keyring, std::filesystem::path scratch)
+      : keyring_(std::move(keyring)), scratch_(std::move(scratch)) {}
+  Status run(const std::vector<std::string>& files, const std::string& name,
+             const std::filesystem::path* output);
+
+  std::filesystem::path keyring_;  // binary keyring handed to gpgv
+  std::filesystem::path scratch_;
+};
+
+// Decodes an ASCII-armored OpenPGP block sequence into binary packets.
+Result<std::string> dearmor(std::string_view armored, const std::string& name);
+
+}  // namespace depot::apt

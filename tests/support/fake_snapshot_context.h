@@ -1,0 +1,57 @@
+#pragma once
+// A SnapshotContext serving URLs from an in-memory map, for source tests. Verifies the
+// expected size and digests as the engine does; records every URL asked for.
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/digest.h"
+#include "sources/source.h"
+
+namespace depot::testing {
+
+class FakeSnapshotContext final : public SnapshotContext {
+ public:
+  explicit FakeSnapshotContext(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  std::map<std::string, std::string> files;  // url -> body
+  std::vector<std::string> asked;
+
+  Result<std::optional<FetchedIndex>> fetch_index(const std::string& url, const RelPath& path,
+                                                  bool optional, const Digests& expected,
+                                                  std::optional<uint64_t> size) override {
+    asked.push_back(url);
+    auto it = files.find(url);
+    if (it == files.end()) {
+      if (optional) return std::optional<FetchedIndex>();
+      return make_error(ErrorCode::kNotFound, url + ": HTTP 404");
+    }
+    if (size && *size != it->second.size()) {
+      return make_error(ErrorCode::kSizeMismatch, url + ": size differs");
+    }
+    Hasher h(Hasher::mask_for(expected));
+    h.update(it->second);
+    Digests actual = h.finish();
+    DEPOT_TRY(expected.verify(actual, url));
+    std::filesystem::path local = dir_ / ("fetched-" + std::to_string(asked.size()));
+    std::ofstream(local, std::ios::binary) << it->second;
+    FetchedIndex f;
+    f.local = local;
+    f.size = it->second.size();
+    f.digests = actual;
+    f.etag = "\"e-" + path.str() + "\"";
+    return std::optional<FetchedIndex>(f);
+  }
+  Logger& logger() override { return null_logger(); }
+  Result<std::filesystem::path> scratch_dir() override {
+    std::filesystem::create_directories(dir_ / "scratch");
+    return dir_ / "scratch";
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+}  // namespace depot::testing
