@@ -65,6 +65,10 @@ class MirrorRun final : public SnapshotContext {
  public:
   MirrorRun(const MirrorOptions& opts, Logger& logger, Clock& clock, const MirrorProgressFn& progress)
       : opts_(opts), logger_(logger), clock_(clock), progress_(progress) {}
+  ~MirrorRun() override {
+    std::error_code ec;  // the scratch directory lives until every stage committed
+    if (!opts_.dir.empty()) fs::remove_all(opts_.dir / ".depot" / "tmp" / "scratch", ec);
+  }
 
   MirrorReport run();
 
@@ -451,8 +455,6 @@ MirrorReport MirrorRun::run() {
 
   report_progress({.phase = "snapshot"});
   auto snap = source_->snapshot(*this);
-  std::error_code scratch_ec;
-  fs::remove_all(opts_.dir / ".depot" / "tmp" / "scratch", scratch_ec);
   if (!snap.ok()) {
     return fail(snap.error().code == ErrorCode::kIo ? kExitStorage : kExitUpstream, snap.error());
   }

@@ -25,7 +25,11 @@ Result<Plan> make_plan(const std::vector<Entry>& entries,
     if (e.local) {
       auto disk = on_disk.find(e.path.str());
       bool present = disk != on_disk.end() && (!e.size || disk->second.size == *e.size);
-      if (e.unchanged && present) {
+      // Content the source made or fetched that equals the committed copy: nothing to write.
+      auto rec = records.find(e.path.str());
+      bool same = present && rec != records.end() && disk->second.size == rec->second.size &&
+                  record_matches(rec->second, e);
+      if ((e.unchanged && present) || same) {
         plan.unchanged.push_back(i);
       } else {
         plan.write.push_back(i);

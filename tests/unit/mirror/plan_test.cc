@@ -75,6 +75,19 @@ TEST(Plan, IndexesWithLocalContent) {
   EXPECT_EQ(plan->unchanged, (std::vector<size_t>{1}));
 }
 
+TEST(Plan, LocalContentEqualToTheRecordIsNotRewritten) {
+  // A page the source generated again with the same bytes as the committed copy.
+  Entry page = blob("simple/a/index.html", 5, A);
+  page.local = "/scratch/a.html";
+  auto plan = make_plan({page}, {{"simple/a/index.html", rec("simple/a/index.html", 5, A)}},
+                        {{"simple/a/index.html", {5, 0}}});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->unchanged, (std::vector<size_t>{0}));
+  auto changed = make_plan({page}, {{"simple/a/index.html", rec("simple/a/index.html", 5, B)}},
+                           {{"simple/a/index.html", {5, 0}}});
+  EXPECT_EQ(changed->write, (std::vector<size_t>{0}));
+}
+
 TEST(Plan, UnchangedIndexMissingOnDiskIsWritten) {
   // An apt by-hash copy of an unchanged index, deleted from the mirror by hand.
   Entry copy = blob("dists/s/main/by-hash/SHA256/ab", 5, A);
