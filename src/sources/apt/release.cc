@@ -67,7 +67,10 @@ Result<Release> parse_release(std::string_view text, const std::string& name) {
           return make_error(ErrorCode::kParse, name + ": " + section + ": bad size for " +
                                                    std::string(w[2]));
         }
-        DEPOT_ASSIGN_OR_RETURN(std::string hex, normalize_hex_digest(algo, w[0]));
+        auto hex = normalize_hex_digest(algo, w[0]);
+        if (!hex.ok()) {
+          return make_error(ErrorCode::kParse, name + ": " + section + ": " + hex.error().message);
+        }
         std::string path(w[2]);
         auto [it, fresh] = index.try_emplace(path, rel.files.size());
         if (fresh) rel.files.push_back({path, size, {}});
@@ -76,7 +79,7 @@ Result<Release> parse_release(std::string_view text, const std::string& name) {
           return make_error(ErrorCode::kParse,
                             name + ": " + path + " is listed with two different sizes");
         }
-        f.digests.get(algo) = std::move(hex);
+        f.digests.get(algo) = std::move(hex).value();
       }
     }
     if (!any) return make_error(ErrorCode::kParse, name + ": no checksum list (SHA256, ...)");

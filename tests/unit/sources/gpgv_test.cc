@@ -1,0 +1,113 @@
+// Signature checks against keys made in the test with gpg (a throwaway GNUPGHOME).
+
+#include "sources/apt/gpgv.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/subprocess.h"
+#include "support/temp_dir.h"
+
+namespace depot::apt {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Gpgv : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir();
+    for (const char* who : {"good", "other"}) {
+      fs::path home = dir_->path() / who;
+      fs::create_directories(home);
+      fs::permissions(home, fs::perms::owner_all);
+      gpg(who, {"--quick-gen-key", std::string(who) + " <" + who + "@depot.test>", "ed25519",
+                "sign", "never"});
+    }
+    auto armored = gpg("good", {"--armor", "--export"});
+    std::ofstream(dir_->path() / "good.asc") << armored;
+    std::ofstream(dir_->path() / "good.gpg", std::ios::binary) << gpg("good", {"--export"});
+    std::ofstream(dir_->path() / "Release") << "Suite: s\nSHA256:\n " << std::string(64, 'a')
+                                            << " 1 main/x\n";
+    gpg("good", {"--clearsign", "-o", (dir_->path() / "InRelease").string(),
+                 (dir_->path() / "Release").string()});
+    gpg("good", {"--detach-sign", "-o", (dir_->path() / "Release.gpg").string(),
+                 (dir_->path() / "Release").string()});
+    gpg("other", {"--clearsign", "-o", (dir_->path() / "InRelease.other").string(),
+                  (dir_->path() / "Release").string()});
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static std::string gpg(const std::string& who, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"gpg", "--batch", "--yes", "--passphrase", "",
+                                     "--homedir", (dir_->path() / who).string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_process(argv);
+    EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.error().message);
+    return r.ok() ? r->out : "";
+  }
+  static fs::path at(const std::string& name) { return dir_->path() / name; }
+
+  SignatureVerifier verifier(const std::string& keyring) {
+    auto v = SignatureVerifier::open(at(keyring), scratch_.path());
+    EXPECT_TRUE(v.ok()) << v.error().to_string();
+    return std::move(v).value();
+  }
+
+  static testing::TempDir* dir_;
+  testing::TempDir scratch_;
+};
+testing::TempDir* Gpgv::dir_ = nullptr;
+
+TEST_F(Gpgv, GoodClearsignedReturnsTheSignedText) {
+  for (const char* keyring : {"good.gpg", "good.asc"}) {
+    auto v = verifier(keyring);
+    auto text = v.verify_clearsigned(at("InRelease"), "InRelease");
+    ASSERT_TRUE(text.ok()) << keyring << ": " << text.error().to_string();
+    EXPECT_NE(text->find("Suite: s"), std::string::npos);
+    EXPECT_EQ(text->find("BEGIN PGP"), std::string::npos);
+  }
+}
+
+TEST_F(Gpgv, GoodDetachedSignature) {
+  auto v = verifier("good.asc");
+  Status s = v.verify_detached(at("Release"), at("Release.gpg"), "Release.gpg");
+  EXPECT_TRUE(s.ok()) << s.error().to_string();
+}
+
+TEST_F(Gpgv, UnknownKeyIsRefused) {
+  auto v = verifier("good.gpg");
+  auto text = v.verify_clearsigned(at("InRelease.other"), "http://u/InRelease");
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.error().code, ErrorCode::kSignature);
+  EXPECT_NE(text.error().message.find("http://u/InRelease"), std::string::npos);
+  EXPECT_NE(text.error().message.find("not in the keyring"), std::string::npos);
+}
+
+TEST_F(Gpgv, TamperedTextIsRefused) {
+  std::ifstream in(at("InRelease"));
+  std::string doc((std::istreambuf_iterator<char>(in)), {});
+  doc.replace(doc.find("Suite: s"), 8, "Suite: t");
+  std::ofstream(at("InRelease.tampered")) << doc;
+  auto v = verifier("good.gpg");
+  auto text = v.verify_clearsigned(at("InRelease.tampered"), "InRelease");
+  ASSERT_FALSE(text.ok());
+  EXPECT_NE(text.error().message.find("bad signature"), std::string::npos) << text.error().message;
+
+  std::ofstream(at("Release.tampered")) << "Suite: t\n";
+  EXPECT_FALSE(v.verify_detached(at("Release.tampered"), at("Release.gpg"), "R").ok());
+}
+
+TEST_F(Gpgv, UnsignedIsRefused) {
+  auto v = verifier("good.gpg");
+  EXPECT_FALSE(v.verify_clearsigned(at("Release"), "InRelease").ok());
+}
+
+TEST(Dearmor, RefusesGarbage) {
+  EXPECT_FALSE(dearmor("hello", "k").ok());
+  EXPECT_FALSE(dearmor("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!\n-----END PGP PUBLIC KEY BLOCK-----\n", "k").ok());
+}
+
+}  // namespace
+}  // namespace depot::apt
