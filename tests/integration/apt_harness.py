@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from depot_harness import FIXTURES, DepotTestCase, FaultServer, sha256_file  # noqa: F401
+from depot_harness import FIXTURES, DepotTestCase, FaultServer, depot_bin, sha256_file  # noqa: F401
 
 import make_apt_repo as mar  # noqa: E402  (depot_harness put FIXTURES on sys.path)
 
