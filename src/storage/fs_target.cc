@@ -192,13 +192,17 @@ class FsTargetImpl final : public Target {
       }
       txn->mark_committed();
     }
-    for (auto& [name, fd] : dirs) {
-      if (::fsync(fd.get()) != 0) return io_error("syncing directory of " + name, errno);
-    }
-    if (!created_dirs_.empty()) {
-      // New directories must be durable in their parents too.
+    // The renames become durable with a fsync of each directory touched, or, when there are
+    // many (one directory per package in an apt pool) or new directories whose entries in
+    // their parents must be durable too, with one more filesystem-wide sync.
+    constexpr size_t kMaxDirFsyncs = 8;
+    if (dirs.size() > kMaxDirFsyncs || !created_dirs_.empty()) {
       if (::syncfs(root_fd_.get()) != 0) return io_error("syncing " + root_.string(), errno);
       created_dirs_.clear();
+      return ok_status();
+    }
+    for (auto& [name, fd] : dirs) {
+      if (::fsync(fd.get()) != 0) return io_error("syncing directory of " + name, errno);
     }
     return ok_status();
   }
