@@ -1,4 +1,4 @@
-# make demo: install missing deps, build, mirror -> verify round trip on bundled fixtures.
+# make demo: install missing deps, build, mirror -> verify -> real client (apt-get) round trips on bundled fixtures.
 # make test: install missing deps, build (release + ASan/UBSan), run every test in both.
 .PHONY: all deps build build-asan demo test test-release test-asan bench clean
 
@@ -26,6 +26,7 @@ build-asan: deps $(BUILD_ASAN)/build.ninja
 
 demo: build
 	DEPOT_BIN=$(BUILD)/depot ./scripts/demo.sh
+	DEPOT_BIN=$(BUILD)/depot python3 ./scripts/demo_apt.py
 
 test-release: build
 	cd $(BUILD) && ctest $(CTEST_ARGS)

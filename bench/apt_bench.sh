@@ -104,11 +104,11 @@ for rep in $(seq "$REPEAT"); do
   log "rep $rep/$REPEAT"
   for tool in $TOOLS; do
     find "$UP" -type f -print0 | xargs -0 cat >/dev/null # warm the page cache
-    out=$WORK/out/$tool
-    rm -rf -- "$out"
+    # A fresh directory per run, all removed only at the end: ext4 scans inodes deleted in the
+    # last minute on every allocation, which would penalise whichever tool runs after a removal.
+    out=$WORK/out/$rep.$tool
     mkdir -p "$out"
     sync
-    sleep 1 # let ext4 settle after the removal (inode reuse scans penalise whoever goes next)
     case $tool in
       apt-mirror)
         # apt-mirror stores under host:port but reads back under host (it drops the port):
@@ -139,9 +139,9 @@ EOF
         measure "$rep" depot-noop "$out/m/pool" -- "$DEPOT" "${args[@]}"
         ;;
     esac
-    rm -rf -- "$out"
   done
 done
+rm -rf -- "$WORK/out"
 
 # ---------------------------------------------------------------- Packages parsing
 PARSE_TSV=$WORK/parse.tsv
