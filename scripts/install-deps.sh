@@ -12,7 +12,7 @@ PACKAGES=(
   python3 curl wget aria2 nginx-light time zstd bzip2
   gpg gpgv dpkg-dev apt-utils python3-venv python3-pip python3-setuptools python3-wheel
   rpm createrepo-c dnf xz-utils
-  apt-mirror debmirror dctrl-tools
+  apt-mirror debmirror dctrl-tools lz4
 )
 
 missing=()
