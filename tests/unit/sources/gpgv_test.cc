@@ -37,7 +37,12 @@ class Gpgv : public ::testing::Test {
     gpg("other", {"--clearsign", "-o", (dir_->path() / "InRelease.other").string(),
                   (dir_->path() / "Release").string()});
   }
-  static void TearDownTestSuite() { delete dir_; }
+  static void TearDownTestSuite() {
+    for (const char* who : {"good", "other"}) {  // the agents gpg started for these homes
+      (void)run_process({"gpgconf", "--homedir", (dir_->path() / who).string(), "--kill", "gpg-agent"});
+    }
+    delete dir_;
+  }
 
   static std::string gpg(const std::string& who, std::vector<std::string> args) {
     std::vector<std::string> argv = {"gpg", "--batch", "--yes", "--passphrase", "",
