@@ -50,9 +50,9 @@ class YumSource final : public Source {
     }
     // Roots, in the order they commit: key, signature, repomd.xml.
     std::vector<Entry> roots;
-    DEPOT_ASSIGN_OR_RETURN(auto key, fetch(ctx, std::string(kRepomd) + ".key", true));
-    DEPOT_ASSIGN_OR_RETURN(auto asc, fetch(ctx, std::string(kRepomd) + ".asc", true));
     DEPOT_ASSIGN_OR_RETURN(auto repomd_entry, fetch(ctx, kRepomd, false));
+    DEPOT_ASSIGN_OR_RETURN(auto asc, fetch(ctx, std::string(kRepomd) + ".asc", true));
+    DEPOT_ASSIGN_OR_RETURN(auto key, fetch(ctx, std::string(kRepomd) + ".key", true));
     const Entry& root = *repomd_entry;
     if (verifier) {
       if (!asc) {
