@@ -68,8 +68,8 @@ struct PrimaryParser::Impl final : XmlHandler {
       if (const char* n = xml_attr(attrs, "packages")) {
         declared = parse_u64(n);
         if (!declared) {
-          return make_error(ErrorCode::kParse, stream.name() + ": bad metadata@packages " +
-                                                   quote_untrusted(n));
+          return make_error(ErrorCode::kParse,
+                            stream.name() + ": bad metadata@packages " + quote_untrusted(n));
         }
       }
       return ok_status();

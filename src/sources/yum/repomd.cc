@@ -19,8 +19,8 @@ class RepomdHandler final : public XmlHandler {
     path_.emplace_back(el);
     text_.clear();
     if (path_.size() == 1 && el != "repomd") {
-      return make_error(ErrorCode::kParse, at() + ": root element is <" + std::string(el) +
-                                               ">, not <repomd>");
+      return make_error(ErrorCode::kParse,
+                        at() + ": root element is <" + std::string(el) + ">, not <repomd>");
     }
     if (path_.size() == 2 && el == "data") {
       in_data_ = true;
@@ -33,11 +33,12 @@ class RepomdHandler final : public XmlHandler {
     if (!in_data_ || path_.size() != 3) return ok_status();
     if (el == "location") {
       if (xml_attr(attrs, "xml:base")) {
-        return make_error(ErrorCode::kParse, at() + ": " + cur_.type +
-                                                 ": location with xml:base is not supported");
+        return make_error(ErrorCode::kParse,
+                          at() + ": " + cur_.type + ": location with xml:base is not supported");
       }
       const char* href = xml_attr(attrs, "href");
-      if (!href || !*href) return make_error(ErrorCode::kParse, at() + ": " + cur_.type + ": no location@href");
+      if (!href || !*href)
+        return make_error(ErrorCode::kParse, at() + ": " + cur_.type + ": no location@href");
       cur_.href = href;
     } else if (el == "checksum" || el == "open-checksum") {
       const char* type = xml_attr(attrs, "type");
@@ -65,7 +66,8 @@ class RepomdHandler final : public XmlHandler {
     if (!in_data_) return ok_status();
     if (depth == 2 && el == "data") {
       in_data_ = false;
-      if (cur_.href.empty()) return make_error(ErrorCode::kParse, at() + ": " + cur_.type + ": no location");
+      if (cur_.href.empty())
+        return make_error(ErrorCode::kParse, at() + ": " + cur_.type + ": no location");
       if (cur_.checksum.empty()) {
         return make_error(ErrorCode::kParse, at() + ": " + cur_.type + ": no checksum");
       }
@@ -75,11 +77,13 @@ class RepomdHandler final : public XmlHandler {
     if (depth != 3) return ok_status();
     if (el == "checksum" || el == "open-checksum") {
       auto hex = normalize_hex_digest(algo_, value);
-      if (!hex.ok()) return make_error(ErrorCode::kParse, at() + ": " + cur_.type + ": " + hex.error().message);
+      if (!hex.ok())
+        return make_error(ErrorCode::kParse, at() + ": " + cur_.type + ": " + hex.error().message);
       (el == "checksum" ? cur_.checksum : cur_.open_checksum).get(algo_) = std::move(hex).value();
     } else if (el == "size" || el == "open-size") {
       auto n = parse_u64(value);
-      if (!n) return make_error(ErrorCode::kParse, at() + ": " + cur_.type + ": bad " + std::string(el));
+      if (!n)
+        return make_error(ErrorCode::kParse, at() + ": " + cur_.type + ": bad " + std::string(el));
       (el == "size" ? cur_.size : cur_.open_size) = n;
     }
     return ok_status();
@@ -91,9 +95,7 @@ class RepomdHandler final : public XmlHandler {
     if (b == std::string::npos) return {};
     return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
   }
-  std::string at() const {
-    return name_ + ": line " + std::to_string(stream ? stream->line() : 0);
-  }
+  std::string at() const { return name_ + ": line " + std::to_string(stream ? stream->line() : 0); }
 
   const std::string& name_;
   Repomd& out_;

@@ -14,11 +14,11 @@
 namespace depot::yum {
 
 struct RepomdData {
-  std::string type;               // "primary", "filelists", ...
-  std::string href;               // location@href, relative to the repository root
-  Digests checksum;               // of the file as stored (required)
-  std::optional<uint64_t> size;   // of the file as stored, when given
-  Digests open_checksum;          // of the decompressed content, when given
+  std::string type;              // "primary", "filelists", ...
+  std::string href;              // location@href, relative to the repository root
+  Digests checksum;              // of the file as stored (required)
+  std::optional<uint64_t> size;  // of the file as stored, when given
+  Digests open_checksum;         // of the decompressed content, when given
   std::optional<uint64_t> open_size;
 };
 

@@ -55,9 +55,9 @@ XmlStream::XmlStream(std::string name, XmlHandler& handler)
                         const XML_Char*, const XML_Char*, const XML_Char*) {
         auto* s = static_cast<XmlStream*>(self);
         if (!s->impl_->error) {
-          s->impl_->error = make_error(ErrorCode::kParse, s->name_ + ": line " +
-                                                              std::to_string(s->line()) +
-                                                              ": entity declarations refused");
+          s->impl_->error =
+              make_error(ErrorCode::kParse, s->name_ + ": line " + std::to_string(s->line()) +
+                                                ": entity declarations refused");
         }
         XML_StopParser(s->impl_->parser, XML_FALSE);
       });
@@ -91,9 +91,9 @@ Status XmlStream::parse(std::string_view bytes, bool final) {
   if (XML_Parse(impl_->parser, bytes.data(), static_cast<int>(bytes.size()),
                 final ? XML_TRUE : XML_FALSE) != XML_STATUS_OK) {
     if (impl_->error) return *impl_->error;
-    return make_error(ErrorCode::kParse,
-                      name_ + ": malformed XML at line " + std::to_string(line()) + ": " +
-                          XML_ErrorString(XML_GetErrorCode(impl_->parser)));
+    return make_error(ErrorCode::kParse, name_ + ": malformed XML at line " +
+                                             std::to_string(line()) + ": " +
+                                             XML_ErrorString(XML_GetErrorCode(impl_->parser)));
   }
   if (impl_->error) return *impl_->error;
   return ok_status();

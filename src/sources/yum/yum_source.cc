@@ -70,8 +70,7 @@ class YumSource final : public Source {
     size_t primary_at = 0;  // in indexes
     for (const auto& d : repomd.data) {
       auto rel = RelPath::parse(d.href);
-      if (!rel.ok() || !rel->str().starts_with("repodata/") ||
-          rel->str().starts_with(kRepomd)) {
+      if (!rel.ok() || !rel->str().starts_with("repodata/") || rel->str().starts_with(kRepomd)) {
         return make_error(ErrorCode::kUnsafePath,
                           root.url + ": " + d.type + ": refusing location " +
                               quote_untrusted(d.href) + " (must be a file under repodata/)");
@@ -135,7 +134,8 @@ class YumSource final : public Source {
         }
         return ok_status();
       }
-      std::string url = join_url(p.base.empty() ? upstream_ : p.base, escape_url_path(p.path.str()));
+      std::string url =
+          join_url(p.base.empty() ? upstream_ : p.base, escape_url_path(p.path.str()));
       snap.entries.push_back(Entry{.path = std::move(p.path),
                                    .size = p.size,
                                    .digests = std::move(p.digests),
@@ -156,9 +156,9 @@ class YumSource final : public Source {
     }));
     DEPOT_TRY(parser.finish());
     if (data.open_size && *data.open_size != open_size) {
-      return make_error(ErrorCode::kSizeMismatch, primary.url + ": decompressed size " +
-                                                      std::to_string(open_size) + ", repomd.xml says " +
-                                                      std::to_string(*data.open_size));
+      return make_error(ErrorCode::kSizeMismatch,
+                        primary.url + ": decompressed size " + std::to_string(open_size) +
+                            ", repomd.xml says " + std::to_string(*data.open_size));
     }
     if (!data.open_checksum.empty()) {
       DEPOT_TRY(data.open_checksum.verify(hasher.finish(), primary.url + " (decompressed)"));
@@ -179,8 +179,9 @@ Result<std::unique_ptr<Source>> make_yum_source(const SourceOptions& opts) {
   }
   for (const char* key : {"subdir", "dist", "component", "arch"}) {
     if (!opts.list(key).empty()) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        std::string("yum: --") + key + " does not apply (mirror one repository root)");
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          std::string("yum: --") + key + " does not apply (mirror one repository root)");
     }
   }
   std::string keyring = opts.value("keyring");

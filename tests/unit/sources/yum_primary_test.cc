@@ -1,8 +1,8 @@
-#include "sources/yum/primary.h"
-
 #include <gtest/gtest.h>
 
 #include <vector>
+
+#include "sources/yum/primary.h"
 
 namespace depot::yum {
 namespace {
@@ -12,18 +12,24 @@ const std::string kUrl = "http://up/repodata/abc-primary.xml.gz";
 std::string package(const std::string& name, const std::string& location,
                     const std::string& checksum = "", const std::string& size = "") {
   return R"(<package type="rpm">
-  <name>)" + name + R"(</name>
+  <name>)" +
+         name + R"(</name>
   <arch>noarch</arch>
   <version epoch="0" ver="1.0" rel="1"/>
-  )" + (checksum.empty() ? "<checksum type=\"sha256\" pkgid=\"YES\">" + std::string(64, 'c') + "</checksum>"
-                         : checksum) +
+  )" +
+         (checksum.empty()
+              ? "<checksum type=\"sha256\" pkgid=\"YES\">" + std::string(64, 'c') + "</checksum>"
+              : checksum) +
          R"(
   <summary>s</summary>
-  )" + (size.empty() ? "<size package=\"6139\" installed=\"1024\" archive=\"1288\"/>" : size) + R"(
-  )" + location + R"(
+  )" + (size.empty() ? "<size package=\"6139\" installed=\"1024\" archive=\"1288\"/>" : size) +
+         R"(
+  )" + location +
+         R"(
   <format>
     <rpm:license>MIT</rpm:license>
-    <rpm:provides><rpm:entry name=")" + name + R"(" flags="EQ" epoch="0" ver="1.0" rel="1"/></rpm:provides>
+    <rpm:provides><rpm:entry name=")" +
+         name + R"(" flags="EQ" epoch="0" ver="1.0" rel="1"/></rpm:provides>
     <file>/usr/share/x/checksum</file>
   </format>
 </package>
@@ -59,9 +65,11 @@ Parsed parse(const std::string& xml, size_t chunk) {
 TEST(YumPrimary, PackagesFromAnyChunking) {
   std::string xml = metadata(
       package("alpha", R"(<location href="Packages/a/alpha-1.0-1.noarch.rpm"/>)") +
-          package("c++lib", R"(<location xml:base="https://cdn.example/r" href="Packages/c/c++lib-1.0-1.noarch.rpm"/>)",
-                  "<checksum type=\"sha\">" + std::string(40, 'D') + "</checksum>",
-                  "<size package=\"17\"/>"),
+          package(
+              "c++lib",
+              R"(<location xml:base="https://cdn.example/r" href="Packages/c/c++lib-1.0-1.noarch.rpm"/>)",
+              "<checksum type=\"sha\">" + std::string(40, 'D') + "</checksum>",
+              "<size package=\"17\"/>"),
       2);
   for (size_t chunk : {size_t{1}, size_t{3}, size_t{7}, size_t{64}, xml.size()}) {
     Parsed r = parse(xml, chunk);
@@ -80,10 +88,11 @@ TEST(YumPrimary, PackagesFromAnyChunking) {
 }
 
 TEST(YumPrimary, ChecksumTypes) {
-  const std::pair<std::string, std::string> kTypes[] = {
-      {"sha256", std::string(64, 'a')}, {"sha512", std::string(128, 'b')},
-      {"sha1", std::string(40, 'c')},   {"sha", std::string(40, 'd')},
-      {"md5", std::string(32, 'e')}};
+  const std::pair<std::string, std::string> kTypes[] = {{"sha256", std::string(64, 'a')},
+                                                        {"sha512", std::string(128, 'b')},
+                                                        {"sha1", std::string(40, 'c')},
+                                                        {"sha", std::string(40, 'd')},
+                                                        {"md5", std::string(32, 'e')}};
   for (const auto& [type, hex] : kTypes) {
     Parsed r = parse(metadata(package("p", R"(<location href="p.rpm"/>)",
                                       "<checksum type=\"" + type + "\">" + hex + "</checksum>")),
@@ -93,9 +102,10 @@ TEST(YumPrimary, ChecksumTypes) {
     const Digests& d = r.packages[0].digests;
     EXPECT_EQ(d.sha256 + d.sha512 + d.sha1 + d.md5, hex) << type;
   }
-  Parsed r = parse(metadata(package("p", R"(<location href="p.rpm"/>)",
-                                    "<checksum type=\"sha384\">" + std::string(96, 'a') + "</checksum>")),
-                   5);
+  Parsed r =
+      parse(metadata(package("p", R"(<location href="p.rpm"/>)",
+                             "<checksum type=\"sha384\">" + std::string(96, 'a') + "</checksum>")),
+            5);
   ASSERT_FALSE(r.status.ok());
   EXPECT_NE(r.status.error().message.find("sha384"), std::string::npos);
 }
@@ -105,14 +115,15 @@ void expect_error(const std::string& xml, const std::vector<std::string>& needle
   ASSERT_FALSE(r.status.ok()) << "accepted:\n" << xml;
   const std::string& m = r.status.error().message;
   EXPECT_NE(m.find(kUrl), std::string::npos) << m;
-  for (const auto& n : needles) EXPECT_NE(m.find(n), std::string::npos) << "no '" << n << "' in: " << m;
+  for (const auto& n : needles)
+    EXPECT_NE(m.find(n), std::string::npos) << "no '" << n << "' in: " << m;
 }
 
 TEST(YumPrimary, HostileLocationsNameFileAndPackage) {
-  const char* kHostile[] = {"/etc/passwd",        "../../outside.rpm",      "Packages/../../x.rpm",
-                            "http://evil/x.rpm",  "file:x.rpm",             "a//b.rpm",
-                            "repodata/repomd.xml", "repodata/evil.rpm",     "repodata",
-                            ".depot/state.db",    "Packages/a\\b.rpm",      "Packages/./x.rpm"};
+  const char* kHostile[] = {"/etc/passwd",         "../../outside.rpm", "Packages/../../x.rpm",
+                            "http://evil/x.rpm",   "file:x.rpm",        "a//b.rpm",
+                            "repodata/repomd.xml", "repodata/evil.rpm", "repodata",
+                            ".depot/state.db",     "Packages/a\\b.rpm", "Packages/./x.rpm"};
   for (const char* href : kHostile) {
     SCOPED_TRACE(href);
     expect_error(metadata(package("ok", R"(<location href="ok.rpm"/>)") +
@@ -126,15 +137,20 @@ TEST(YumPrimary, HostileLocationsNameFileAndPackage) {
 TEST(YumPrimary, MissingPartsNameThePackage) {
   expect_error(metadata(package("nolocation", "")), {"nolocation", "no location"});
   expect_error(metadata(package("nohref", "<location/>")), {"nohref", "location without href"});
-  expect_error(metadata(package("nosize", R"(<location href="a.rpm"/>)", "", "<size installed=\"1\"/>")),
-               {"nosize", "size"});
-  expect_error(metadata(package("badsize", R"(<location href="a.rpm"/>)", "", "<size package=\"x1\"/>")),
-               {"badsize", "size"});
-  expect_error(metadata(package("nosum", R"(<location href="a.rpm"/>)", "<checksum type=\"sha256\"></checksum>")),
+  expect_error(
+      metadata(package("nosize", R"(<location href="a.rpm"/>)", "", "<size installed=\"1\"/>")),
+      {"nosize", "size"});
+  expect_error(
+      metadata(package("badsize", R"(<location href="a.rpm"/>)", "", "<size package=\"x1\"/>")),
+      {"badsize", "size"});
+  expect_error(metadata(package("nosum", R"(<location href="a.rpm"/>)",
+                                "<checksum type=\"sha256\"></checksum>")),
                {"nosum"});
-  expect_error(metadata(package("notype", R"(<location href="a.rpm"/>)", "<checksum>ab</checksum>")),
-               {"notype", "type"});
-  expect_error(metadata(package("short", R"(<location href="a.rpm"/>)", "<checksum type=\"sha256\">abcd</checksum>")),
+  expect_error(
+      metadata(package("notype", R"(<location href="a.rpm"/>)", "<checksum>ab</checksum>")),
+      {"notype", "type"});
+  expect_error(metadata(package("short", R"(<location href="a.rpm"/>)",
+                                "<checksum type=\"sha256\">abcd</checksum>")),
                {"short"});
 }
 

@@ -1,6 +1,6 @@
-#include "sources/yum/repomd.h"
-
 #include <gtest/gtest.h>
+
+#include "sources/yum/repomd.h"
 
 namespace depot::yum {
 namespace {
@@ -15,19 +15,22 @@ std::string repomd(const std::string& body) {
   return R"(<?xml version="1.0" encoding="UTF-8"?>
 <repomd xmlns="http://linux.duke.edu/metadata/repo" xmlns:rpm="http://linux.duke.edu/metadata/rpm">
   <revision>1700000000</revision>
-)" + body + "</repomd>\n";
+)" + body +
+         "</repomd>\n";
 }
 
 TEST(YumRepomd, ParsesCreaterepoOutput) {
   std::string xml = repomd(data("primary", R"(
-    <checksum type="sha256">)" + std::string(64, 'A') + R"(</checksum>
+    <checksum type="sha256">)" + std::string(64, 'A') +
+                                               R"(</checksum>
     <open-checksum type="sha256">)" + kSha + R"(</open-checksum>
     <location href="repodata/x-primary.xml.gz"/>
     <timestamp>1700000000</timestamp>
     <size>732</size>
     <open-size>2966</open-size>)") +
-                           data("updateinfo", R"(<checksum type="sha">)" + std::string(40, 'b') +
-                                                  R"(</checksum><location href="repodata/u.xml.xz"/>)"));
+                           data("updateinfo",
+                                R"(<checksum type="sha">)" + std::string(40, 'b') +
+                                    R"(</checksum><location href="repodata/u.xml.xz"/>)"));
   auto r = parse_repomd(xml, "http://up/repodata/repomd.xml");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->revision, "1700000000");

@@ -38,8 +38,9 @@ class YumSourceTest : public ::testing::Test {
   // Publishes `files` (type -> (href, body)) under kUp with a repomd.xml naming them.
   void publish(const std::vector<std::tuple<std::string, std::string, std::string>>& files,
                const std::string& extra_data = "") {
-    std::string xml = "<?xml version=\"1.0\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\">"
-                      "<revision>7</revision>";
+    std::string xml =
+        "<?xml version=\"1.0\"?>\n<repomd xmlns=\"http://linux.duke.edu/metadata/repo\">"
+        "<revision>7</revision>";
     for (const auto& [type, href, body] : files) {
       ctx.files[kUp + "/" + href] = body;
       xml += "<data type=\"" + type + "\"><checksum type=\"sha256\">" + sha256(body) +
@@ -59,8 +60,9 @@ class YumSourceTest : public ::testing::Test {
 
 TEST_F(YumSourceTest, PackagesThenMetadataThenRepomdLast) {
   const std::string a(64, 'a'), b(64, 'b');
-  std::string prim = primary(pkg("a", "Packages/a/a-1.rpm", a) + pkg("b", "Packages/b/b 1+x.rpm", b, 20) +
-                             pkg("a", "Packages/a/a-1.rpm", a));
+  std::string prim =
+      primary(pkg("a", "Packages/a/a-1.rpm", a) + pkg("b", "Packages/b/b 1+x.rpm", b, 20) +
+              pkg("a", "Packages/a/a-1.rpm", a));
   publish({{"primary", "repodata/1-primary.xml", prim},
            {"filelists", "repodata/2-filelists.xml", "<filelists/>"},
            {"updateinfo", "repodata/3-updateinfo.xml.xz", "not parsed"}});
@@ -99,11 +101,13 @@ TEST_F(YumSourceTest, SignatureAndKeyAreOptional) {
 }
 
 TEST_F(YumSourceTest, MetadataCheckedAgainstRepomd) {
-  publish({{"primary", "repodata/p.xml", primary("")}, {"other", "repodata/o.xml", "<otherdata/>"}});
+  publish(
+      {{"primary", "repodata/p.xml", primary("")}, {"other", "repodata/o.xml", "<otherdata/>"}});
   ctx.files[kUp + "/repodata/o.xml"] = "<otherdata/>!";  // upstream changed it after repomd
   auto s = snap();
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find(kUp + "/repodata/o.xml"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find(kUp + "/repodata/o.xml"), std::string::npos)
+      << s.error().message;
 }
 
 TEST_F(YumSourceTest, MissingRepomdOrPrimaryFails) {
@@ -117,7 +121,8 @@ TEST_F(YumSourceTest, MissingRepomdOrPrimaryFails) {
 }
 
 TEST_F(YumSourceTest, MetadataOutsideRepodataRefused) {
-  for (const char* href : {"../p.xml", "Packages/p.xml", "repodata/repomd.xml", "/repodata/p.xml"}) {
+  for (const char* href :
+       {"../p.xml", "Packages/p.xml", "repodata/repomd.xml", "/repodata/p.xml"}) {
     SCOPED_TRACE(href);
     ctx.files.clear();
     publish({{"primary", "repodata/p.xml", primary("")}},
@@ -135,13 +140,15 @@ TEST_F(YumSourceTest, HostilePackageNamesFileAndPackage) {
                     pkg("evil", "../../../etc/cron.d/x", std::string(64, 'b')))}});
   auto s = snap();
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find(kUp + "/repodata/p.xml"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find(kUp + "/repodata/p.xml"), std::string::npos)
+      << s.error().message;
   EXPECT_NE(s.error().message.find("evil"), std::string::npos) << s.error().message;
 }
 
 TEST_F(YumSourceTest, SamePathDifferentChecksumFails) {
   publish({{"primary", "repodata/p.xml",
-            primary(pkg("a", "a.rpm", std::string(64, 'a')) + pkg("a", "a.rpm", std::string(64, 'b')))}});
+            primary(pkg("a", "a.rpm", std::string(64, 'a')) +
+                    pkg("a", "a.rpm", std::string(64, 'b')))}});
   auto s = snap();
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("a.rpm"), std::string::npos) << s.error().message;
