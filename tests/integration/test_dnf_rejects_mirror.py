@@ -1,10 +1,9 @@
 """The real dnf must accept what depot mirrors: a yum repository built with rpmbuild and
-createrepo_c, mirrored through the fault-injecting upstream and served by a plain static server,
-is a repository dnf downloads from (checksums checked against primary) before and after an
-upstream update; a no-op re-run asks upstream for repomd.xml only; superseded metadata stays
+createrepo_c, mirrored through the fault-injecting upstream (dropped, failed, truncated and
+corrupted transfers retried) and served by a plain static server, is a repository dnf
+downloads from (checksums checked against primary) before and after an upstream update; a no-op re-run asks upstream for repomd.xml only; superseded metadata stays
 for the grace period and goes after it; gz, xz, bz2 (sqlite) and zstd metadata all work."""
 
-import subprocess
 import unittest
 
 from yum_harness import ROOT_FILES, YumTestCase, myr
@@ -13,9 +12,18 @@ from yum_harness import ROOT_FILES, YumTestCase, myr
 class DnfRejectsMirror(YumTestCase):
     def test_dnf_downloads_from_mirror_across_generations(self):
         self.build_upstream(self.packages(5), compress="gz")
+        # Transient upstream faults on the way: retried, never published half-done.
+        self.server.set_rules([
+            {"glob": "/repodata/*-primary.xml.gz", "action": "drop", "times": 1},
+            {"glob": "/Packages/p/pkg01-*", "action": "error", "status": 503, "times": 1},
+            {"glob": "/Packages/p/pkg02-*", "action": "truncate", "times": 1},
+            {"glob": "/Packages/p/pkg03-*", "action": "corrupt", "times": 1}])
         res = self.mirror_yum()
         self.assertExit(res, 0)
         self.assertMirrorIsUpstream(res)
+        self.assertFalse([r for r in self.server.rules() if r["remaining"]],
+                         "a fault was never hit%s" % res)
+        self.server.clear_rules()
 
         dnf = self.dnf()
         ok, out = dnf.download("pkg01", "pkg03")
