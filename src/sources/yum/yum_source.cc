@@ -48,8 +48,8 @@ class YumSource final : public Source {
                              apt::SignatureVerifier::open(keyring_, scratch / "gpgv"));
       verifier.emplace(std::move(v));
     }
-    // Roots, in the order they commit: key, signature, repomd.xml.
-    std::vector<Entry> roots;
+    // repomd.xml first: a failure names the root. Without --keyring nothing ties the .asc
+    // fetched next to it; with it, a pair from two upstream generations fails the check.
     DEPOT_ASSIGN_OR_RETURN(auto repomd_entry, fetch(ctx, kRepomd, false));
     DEPOT_ASSIGN_OR_RETURN(auto asc, fetch(ctx, std::string(kRepomd) + ".asc", true));
     DEPOT_ASSIGN_OR_RETURN(auto key, fetch(ctx, std::string(kRepomd) + ".key", true));
@@ -95,6 +95,7 @@ class YumSource final : public Source {
     DEPOT_TRY(add_packages(indexes[primary_at], *primary_data, snap, packages));
     size_t blobs = snap.entries.size();
     for (auto& e : indexes) snap.entries.push_back(std::move(e));
+    // Roots, in the order they commit: key, signature, repomd.xml.
     for (auto* f : {&key, &asc}) {
       if (*f) snap.entries.push_back(std::move(**f));
     }
