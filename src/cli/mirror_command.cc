@@ -135,10 +135,10 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "mirror", "Mirror a registry into a directory: incremental, verified, never inconsistent");
   cmd->footer(kExitHelp);
-  cmd->add_option("kind", args->kind, "Registry kind: apt or conda")->required();
+  cmd->add_option("kind", args->kind, "Registry kind: apt, conda or yum")->required();
   cmd->add_option("upstream", args->upstream,
                   "Upstream URL: an apt archive root; a conda subdir, or a channel root with "
-                  "--subdir")
+                  "--subdir; a yum repository root (the directory holding repodata/)")
       ->required();
   cmd->add_option("dir", args->dir, "Mirror directory (created if missing)")->required();
   cmd->add_option("--subdir", args->subdirs,
@@ -155,8 +155,9 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
                   "(default: every one the Release lists)")
       ->delimiter(',');
   cmd->add_option("--keyring", args->keyring,
-                  "apt: verify InRelease / Release.gpg with gpgv against this keyring (binary or "
-                  "ASCII-armored); a bad or missing signature fails the run")
+                  "apt: verify InRelease / Release.gpg, yum: repodata/repomd.xml.asc, with gpgv "
+                  "against this keyring (binary or ASCII-armored); a bad or missing signature "
+                  "fails the run")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--contents", args->contents, "apt: mirror Contents-<arch> files too");
   cmd->add_option("--index-grace", args->index_grace_hours,

@@ -5,6 +5,7 @@
 #include "sources/apt/apt_source.h"
 #include "sources/conda/conda_source.h"
 #include "sources/source.h"
+#include "sources/yum/yum_source.h"
 
 namespace depot {
 namespace {
@@ -13,6 +14,7 @@ const std::map<std::string, SourceFactory>& registry() {
   static const std::map<std::string, SourceFactory> kRegistry = {
       {"apt", apt::make_apt_source},
       {"conda", conda::make_conda_source},
+      {"yum", yum::make_yum_source},
   };
   return kRegistry;
 }

@@ -1,0 +1,195 @@
+// yum: repodata/repomd.xml (with .key and .asc when upstream has them) commits last; every
+// metadata file it lists commits before it, checked against its checksum and size; the
+// packages primary.xml names are blobs, checked against primary's checksum and size.
+
+#include "sources/yum/yum_source.h"
+
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "sources/apt/gpgv.h"
+#include "sources/decompress.h"
+#include "sources/yum/primary.h"
+#include "sources/yum/repomd.h"
+
+namespace depot::yum {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kRepomd = "repodata/repomd.xml";
+
+Result<std::string> read_file(const fs::path& p, const std::string& name) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return make_error(ErrorCode::kIo, name + ": cannot read " + p.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class YumSource final : public Source {
+ public:
+  YumSource(std::string upstream, std::string keyring)
+      : upstream_(std::move(upstream)), keyring_(std::move(keyring)) {}
+
+  std::string name() const override { return "yum"; }
+  // Superseded metadata stays for the grace period: a client holding the previous repomd.xml
+  // still finds the files it names.
+  bool keeps_superseded(const RelPath& path) const override {
+    return path.str().starts_with("repodata/");
+  }
+
+  Result<Snapshot> snapshot(SnapshotContext& ctx) override {
+    std::optional<apt::SignatureVerifier> verifier;
+    if (!keyring_.empty()) {
+      DEPOT_ASSIGN_OR_RETURN(fs::path scratch, ctx.scratch_dir());
+      DEPOT_ASSIGN_OR_RETURN(apt::SignatureVerifier v,
+                             apt::SignatureVerifier::open(keyring_, scratch / "gpgv"));
+      verifier.emplace(std::move(v));
+    }
+    // repomd.xml first: a failure names the root. Without --keyring nothing ties the .asc
+    // fetched next to it; with it, a pair from two upstream generations fails the check.
+    DEPOT_ASSIGN_OR_RETURN(auto repomd_entry, fetch(ctx, kRepomd, false));
+    DEPOT_ASSIGN_OR_RETURN(auto asc, fetch(ctx, std::string(kRepomd) + ".asc", true));
+    DEPOT_ASSIGN_OR_RETURN(auto key, fetch(ctx, std::string(kRepomd) + ".key", true));
+    const Entry& root = *repomd_entry;
+    if (verifier) {
+      if (!asc) {
+        return make_error(ErrorCode::kSignature, root.url + ": unsigned (no repomd.xml.asc)");
+      }
+      DEPOT_TRY(verifier->verify_detached(*root.local, *asc->local, asc->url));
+    }
+    DEPOT_ASSIGN_OR_RETURN(std::string xml, read_file(*root.local, root.url));
+    DEPOT_ASSIGN_OR_RETURN(Repomd repomd, parse_repomd(xml, root.url));
+
+    Snapshot snap;
+    std::vector<Entry> indexes;
+    std::unordered_map<std::string, const RepomdData*> seen;
+    const RepomdData* primary_data = nullptr;
+    size_t primary_at = 0;  // in indexes
+    for (const auto& d : repomd.data) {
+      auto rel = RelPath::parse(d.href);
+      if (!rel.ok() || !rel->str().starts_with("repodata/") || rel->str().starts_with(kRepomd)) {
+        return make_error(ErrorCode::kUnsafePath,
+                          root.url + ": " + d.type + ": refusing location " +
+                              quote_untrusted(d.href) + " (must be a file under repodata/)");
+      }
+      auto [it, fresh] = seen.try_emplace(rel->str(), &d);
+      if (!fresh) {
+        if (!it->second->checksum.matches(d.checksum)) {
+          return make_error(ErrorCode::kParse, root.url + ": " + rel->str() +
+                                                   " listed twice with different checksums");
+        }
+        continue;
+      }
+      DEPOT_ASSIGN_OR_RETURN(auto e, fetch(ctx, rel->str(), false, d.checksum, d.size));
+      if (d.type == "primary") {
+        primary_data = &d;
+        primary_at = indexes.size();
+      }
+      indexes.push_back(std::move(*e));
+    }
+    if (!primary_data) return make_error(ErrorCode::kParse, root.url + ": no primary metadata");
+    uint64_t packages = 0;
+    DEPOT_TRY(add_packages(indexes[primary_at], *primary_data, snap, packages));
+    size_t blobs = snap.entries.size();
+    for (auto& e : indexes) snap.entries.push_back(std::move(e));
+    // Roots, in the order they commit: key, signature, repomd.xml.
+    for (auto* f : {&key, &asc}) {
+      if (*f) snap.entries.push_back(std::move(**f));
+    }
+    snap.entries.push_back(std::move(*repomd_entry));
+    ctx.logger().info("yum.repo", {{"revision", repomd.revision},
+                                   {"metadata", static_cast<uint64_t>(repomd.data.size())},
+                                   {"packages", packages},
+                                   {"files", static_cast<uint64_t>(blobs)},
+                                   {"signed", asc ? (verifier ? "verified" : "yes") : "no"}});
+    return snap;
+  }
+
+ private:
+  // Fetches a metadata file into an Entry (stage kRoot for repomd.xml and its companions).
+  Result<std::optional<Entry>> fetch(SnapshotContext& ctx, const std::string& rel, bool optional,
+                                     const Digests& expected = {},
+                                     std::optional<uint64_t> size = {}) {
+    DEPOT_ASSIGN_OR_RETURN(RelPath path, RelPath::parse(rel));
+    std::string url = join_url(upstream_, escape_url_path(rel));
+    DEPOT_ASSIGN_OR_RETURN(auto f, ctx.fetch_index(url, path, optional, expected, size));
+    if (!f) return std::optional<Entry>();
+    Stage stage = rel.starts_with(kRepomd) ? Stage::kRoot : Stage::kIndex;
+    return std::optional<Entry>(index_entry(path, url, stage, *f));
+  }
+
+  // Streams primary (any compression), checking its open-checksum, into package blobs.
+  Status add_packages(const Entry& primary, const RepomdData& data, Snapshot& snap,
+                      uint64_t& count) {
+    std::unordered_map<std::string, size_t> by_path;  // path -> position in snap.entries
+    PrimaryParser parser(primary.url, [&](Package&& p) -> Status {
+      auto [it, fresh] = by_path.try_emplace(p.path.str(), snap.entries.size());
+      if (!fresh) {
+        const Entry& prev = snap.entries[it->second];
+        if (prev.size != p.size || !prev.digests.matches(p.digests)) {
+          return make_error(ErrorCode::kParse, primary.url + ": " + p.path.str() +
+                                                   " is listed twice with different content");
+        }
+        return ok_status();
+      }
+      std::string url =
+          join_url(p.base.empty() ? upstream_ : p.base, escape_url_path(p.path.str()));
+      snap.entries.push_back(Entry{.path = std::move(p.path),
+                                   .size = p.size,
+                                   .digests = std::move(p.digests),
+                                   .url = std::move(url),
+                                   .stage = Stage::kBlob,
+                                   .local = std::nullopt,
+                                   .unchanged = false,
+                                   .etag = {},
+                                   .last_modified = {}});
+      return ok_status();
+    });
+    Hasher hasher(data.open_checksum.empty() ? 0u : Hasher::mask_for(data.open_checksum));
+    uint64_t open_size = 0;
+    DEPOT_TRY(read_decompressed(*primary.local, primary.url, [&](std::string_view chunk) {
+      open_size += chunk.size();
+      if (!data.open_checksum.empty()) hasher.update(chunk);
+      return parser.feed(chunk);
+    }));
+    DEPOT_TRY(parser.finish());
+    if (data.open_size && *data.open_size != open_size) {
+      return make_error(ErrorCode::kSizeMismatch,
+                        primary.url + ": decompressed size " + std::to_string(open_size) +
+                            ", repomd.xml says " + std::to_string(*data.open_size));
+    }
+    if (!data.open_checksum.empty()) {
+      DEPOT_TRY(data.open_checksum.verify(hasher.finish(), primary.url + " (decompressed)"));
+    }
+    count = parser.packages();
+    return ok_status();
+  }
+
+  std::string upstream_;
+  std::string keyring_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> make_yum_source(const SourceOptions& opts) {
+  if (opts.upstream.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "yum: an upstream URL is required");
+  }
+  for (const char* key : {"subdir", "dist", "component", "arch"}) {
+    if (!opts.list(key).empty()) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          std::string("yum: --") + key + " does not apply (mirror one repository root)");
+    }
+  }
+  std::string keyring = opts.value("keyring");
+  if (!keyring.empty() && !fs::is_regular_file(keyring)) {
+    return make_error(ErrorCode::kInvalidArgument, "yum: --keyring " + keyring + ": not a file");
+  }
+  return std::unique_ptr<Source>(std::make_unique<YumSource>(opts.upstream, std::move(keyring)));
+}
+
+}  // namespace depot::yum
