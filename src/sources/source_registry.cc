@@ -4,6 +4,7 @@
 
 #include "sources/apt/apt_source.h"
 #include "sources/conda/conda_source.h"
+#include "sources/pypi/pypi_source.h"
 #include "sources/source.h"
 
 namespace depot {
@@ -13,6 +14,7 @@ const std::map<std::string, SourceFactory>& registry() {
   static const std::map<std::string, SourceFactory> kRegistry = {
       {"apt", apt::make_apt_source},
       {"conda", conda::make_conda_source},
+      {"pypi", pypi::make_pypi_source},
   };
   return kRegistry;
 }
