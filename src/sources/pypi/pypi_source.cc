@@ -28,7 +28,8 @@ Result<std::string> read_file(const fs::path& file, const std::string& url) {
   std::error_code ec;
   auto size = fs::file_size(file, ec);
   if (ec) return make_error(ErrorCode::kIo, file.string() + ": " + ec.message());
-  if (size > kMaxPageBytes) return make_error(ErrorCode::kParse, url + ": page larger than 512 MiB");
+  if (size > kMaxPageBytes)
+    return make_error(ErrorCode::kParse, url + ": page larger than 512 MiB");
   std::ifstream in(file, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
@@ -107,12 +108,10 @@ class PypiSource final : public Source {
     // Fetched under a name no entry uses, so it is never published.
     DEPOT_ASSIGN_OR_RETURN(RelPath private_path,
                            RelPath::parse("simple/" + project + "/.upstream-page"));
-    DEPOT_ASSIGN_OR_RETURN(auto fetched,
-                           ctx.fetch_index(url, private_path, true, {}, {}, kAccept));
+    DEPOT_ASSIGN_OR_RETURN(auto fetched, ctx.fetch_index(url, private_path, true, {}, {}, kAccept));
     if (!fetched) {
-      return make_error(ErrorCode::kNotFound,
-                        "pypi: project " + quote_untrusted(project) + " not found upstream (" +
-                            url + ")");
+      return make_error(ErrorCode::kNotFound, "pypi: project " + quote_untrusted(project) +
+                                                  " not found upstream (" + url + ")");
     }
     DEPOT_ASSIGN_OR_RETURN(std::string body, read_file(fetched->local, url));
     const bool json = looks_like_json(body);

@@ -136,7 +136,8 @@ Status add_file(DistFile f, const std::string& url, ProjectPage& page,
 Result<std::string> sha256_from_pair(std::string_view value, const std::string& what) {
   if (!iequals_prefix(value, 0, "sha256=")) return std::string();
   auto hex = normalize_hex_digest(DigestAlgo::kSha256, value.substr(7));
-  if (!hex.ok()) return make_error(ErrorCode::kParse, what + ": bad sha256 " + quote_untrusted(value));
+  if (!hex.ok())
+    return make_error(ErrorCode::kParse, what + ": bad sha256 " + quote_untrusted(value));
   return hex;
 }
 
@@ -214,15 +215,20 @@ Result<std::string> resolve_url(std::string_view base, std::string_view ref) {
     }
   }
   auto b = split_absolute(base);
-  if (!b) return make_error(ErrorCode::kInvalidArgument, quote_untrusted(base) + ": not an absolute URL");
+  if (!b)
+    return make_error(ErrorCode::kInvalidArgument, quote_untrusted(base) + ": not an absolute URL");
   UrlParts out;
   if (has_scheme(ref)) {
     auto r = split_absolute(ref);
-    if (!r) return make_error(ErrorCode::kUnsafePath, std::string(base) + ": link " + quote_untrusted(ref) + " is not a URL");
+    if (!r)
+      return make_error(ErrorCode::kUnsafePath,
+                        std::string(base) + ": link " + quote_untrusted(ref) + " is not a URL");
     out = *r;
   } else if (ref.starts_with("//")) {
     auto r = split_absolute(b->scheme + ":" + std::string(ref));
-    if (!r) return make_error(ErrorCode::kUnsafePath, std::string(base) + ": link " + quote_untrusted(ref) + " is not a URL");
+    if (!r)
+      return make_error(ErrorCode::kUnsafePath,
+                        std::string(base) + ": link " + quote_untrusted(ref) + " is not a URL");
     out = *r;
   } else {
     out.scheme = b->scheme;
@@ -240,8 +246,8 @@ Result<std::string> resolve_url(std::string_view base, std::string_view ref) {
     }
   }
   if (out.scheme != "http" && out.scheme != "https") {
-    return make_error(ErrorCode::kUnsafePath, std::string(base) + ": link " +
-                                                  quote_untrusted(ref) + " is not http(s)");
+    return make_error(ErrorCode::kUnsafePath,
+                      std::string(base) + ": link " + quote_untrusted(ref) + " is not http(s)");
   }
   if (out.authority.empty()) {
     return make_error(ErrorCode::kUnsafePath,
@@ -300,7 +306,8 @@ Result<ProjectPage> parse_project_json(std::string_view body, const std::string&
     DistFile f;
     f.filename = fn->get<std::string>();
     const std::string what = url + ": " + quote_untrusted(f.filename);
-    if (u == jf.end() || !u->is_string()) return make_error(ErrorCode::kParse, what + " has no url");
+    if (u == jf.end() || !u->is_string())
+      return make_error(ErrorCode::kParse, what + " has no url");
     if (hashes == jf.end() || !hashes->is_object()) {
       return make_error(ErrorCode::kParse, what + " has no \"hashes\" object");
     }
@@ -336,9 +343,9 @@ Result<ProjectPage> parse_project_json(std::string_view body, const std::string&
       } else if (md->is_object()) {
         f.has_metadata = true;
         if (auto h = md->find("sha256"); h != md->end()) {
-          auto hex = h->is_string()
-                         ? normalize_hex_digest(DigestAlgo::kSha256, h->get_ref<const std::string&>())
-                         : Result<std::string>(make_error(ErrorCode::kParse, ""));
+          auto hex = h->is_string() ? normalize_hex_digest(DigestAlgo::kSha256,
+                                                           h->get_ref<const std::string&>())
+                                    : Result<std::string>(make_error(ErrorCode::kParse, ""));
           if (!hex.ok()) return make_error(ErrorCode::kParse, what + ": bad core-metadata sha256");
           f.metadata_sha256 = *hex;
         }
@@ -360,7 +367,8 @@ Result<ProjectPage> parse_project_html(std::string_view s, const std::string& ur
   while ((pos = s.find('<', pos)) != std::string_view::npos) {
     if (s.compare(pos, 4, "<!--") == 0) {
       size_t end = s.find("-->", pos + 4);
-      if (end == std::string_view::npos) return make_error(ErrorCode::kParse, url + ": unterminated HTML comment");
+      if (end == std::string_view::npos)
+        return make_error(ErrorCode::kParse, url + ": unterminated HTML comment");
       pos = end + 3;
       continue;
     }
@@ -384,7 +392,8 @@ Result<ProjectPage> parse_project_html(std::string_view s, const std::string& ur
       continue;
     }
     size_t close = pos;
-    while ((close = s.find("</", close)) != std::string_view::npos && !iequals_prefix(s, close, "</a"))
+    while ((close = s.find("</", close)) != std::string_view::npos &&
+           !iequals_prefix(s, close, "</a"))
       close += 2;
     if (close == std::string_view::npos) {
       return make_error(ErrorCode::kParse, url + ": unterminated <a> element");
@@ -395,8 +404,9 @@ Result<ProjectPage> parse_project_html(std::string_view s, const std::string& ur
     DistFile f;
     DEPOT_ASSIGN_OR_RETURN(f.url, resolve_url(base, href->second));
     if (size_t hash = href->second.find('#'); hash != std::string::npos) {
-      DEPOT_ASSIGN_OR_RETURN(f.sha256, sha256_from_pair(std::string_view(href->second).substr(hash + 1),
-                                                        url + ": " + quote_untrusted(text)));
+      DEPOT_ASSIGN_OR_RETURN(f.sha256,
+                             sha256_from_pair(std::string_view(href->second).substr(hash + 1),
+                                              url + ": " + quote_untrusted(text)));
     }
     f.filename = text;
     if (f.filename.empty()) {
@@ -404,14 +414,16 @@ Result<ProjectPage> parse_project_html(std::string_view s, const std::string& ur
       if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
       f.filename = std::string(path.substr(path.rfind('/') + 1));
     }
-    if (auto rp = attrs.find("data-requires-python"); rp != attrs.end()) f.requires_python = rp->second;
+    if (auto rp = attrs.find("data-requires-python"); rp != attrs.end())
+      f.requires_python = rp->second;
     if (auto y = attrs.find("data-yanked"); y != attrs.end()) f.yanked = y->second;
     auto md = attrs.find("data-core-metadata");
     if (md == attrs.end()) md = attrs.find("data-dist-info-metadata");
     if (md != attrs.end() && md->second != "false") {
       f.has_metadata = true;
-      DEPOT_ASSIGN_OR_RETURN(f.metadata_sha256,
-                             sha256_from_pair(md->second, url + ": " + quote_untrusted(f.filename)));
+      DEPOT_ASSIGN_OR_RETURN(
+          f.metadata_sha256,
+          sha256_from_pair(md->second, url + ": " + quote_untrusted(f.filename)));
     }
     DEPOT_TRY(add_file(std::move(f), url, page, seen));
   }
@@ -427,12 +439,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -462,14 +485,16 @@ std::string html_unescape(std::string_view text) {
     if (rest.starts_with("#")) {
       size_t semi = rest.find(';');
       bool hex = rest.size() > 1 && (rest[1] == 'x' || rest[1] == 'X');
-      std::string_view digits = semi == std::string_view::npos ? "" : rest.substr(hex ? 2 : 1, semi - (hex ? 2 : 1));
+      std::string_view digits =
+          semi == std::string_view::npos ? "" : rest.substr(hex ? 2 : 1, semi - (hex ? 2 : 1));
       if (!digits.empty() && digits.size() <= 8) {
         uint32_t cp = 0;
         bool ok = true;
         for (char c : digits) {
-          int d = (c >= '0' && c <= '9') ? c - '0'
+          int d = (c >= '0' && c <= '9')        ? c - '0'
                   : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-                  : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+                  : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                : -1;
           if (d < 0) {
             ok = false;
             break;

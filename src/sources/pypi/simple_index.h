@@ -15,13 +15,13 @@ namespace depot::pypi {
 // One distribution file a project page lists.
 struct DistFile {
   std::string filename;
-  std::string url;     // absolute http(s) URL, resolved against the page URL, no fragment
-  std::string sha256;  // lower-case hex; never empty after a successful parse
-  std::optional<uint64_t> size;           // PEP 700 "size", when given
+  std::string url;               // absolute http(s) URL, resolved against the page URL, no fragment
+  std::string sha256;            // lower-case hex; never empty after a successful parse
+  std::optional<uint64_t> size;  // PEP 700 "size", when given
   std::optional<std::string> requires_python;  // unescaped text
-  std::optional<std::string> yanked;      // set when yanked; the reason, possibly empty
-  bool has_metadata = false;              // PEP 658: <url>.metadata exists
-  std::string metadata_sha256;            // its sha256 when declared; may be empty
+  std::optional<std::string> yanked;           // set when yanked; the reason, possibly empty
+  bool has_metadata = false;                   // PEP 658: <url>.metadata exists
+  std::string metadata_sha256;                 // its sha256 when declared; may be empty
 };
 
 struct ProjectPage {

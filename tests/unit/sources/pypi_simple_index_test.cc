@@ -31,8 +31,7 @@ TEST(PypiNormalize, ValidNames) {
 }
 
 TEST(PypiResolveUrl, RelativeAbsoluteAndDotSegments) {
-  EXPECT_EQ(*resolve_url(kPage, "../../files/x.whl#sha256=00"),
-            "https://up.example/files/x.whl");
+  EXPECT_EQ(*resolve_url(kPage, "../../files/x.whl#sha256=00"), "https://up.example/files/x.whl");
   EXPECT_EQ(*resolve_url(kPage, "x.whl"), "https://up.example/simple/demo/x.whl");
   EXPECT_EQ(*resolve_url(kPage, "/p/x.whl"), "https://up.example/p/x.whl");
   EXPECT_EQ(*resolve_url(kPage, "//cdn.example/p/x.whl"), "https://cdn.example/p/x.whl");
@@ -64,13 +63,14 @@ TEST(PypiFilename, RefusesHostileNames) {
 
 TEST(PypiJson, ParsesFilesYankedMetadataAndSize) {
   std::string body = R"({"meta":{"api-version":"1.1"},"name":"demo","files":[
-    {"filename":"demo-1.0.whl","url":"../../f/demo-1.0.whl","hashes":{"sha256":")" + kSha +
+    {"filename":"demo-1.0.whl","url":"../../f/demo-1.0.whl","hashes":{"sha256":")" +
+                     kSha +
                      R"("},"size":12,"requires-python":">=3.8","core-metadata":{"sha256":")" +
                      kSha2 + R"("}},
     {"filename":"demo-1.1.whl","url":"https://files.example/demo-1.1.whl","hashes":{"sha256":")" +
                      kSha2 + R"(","md5":"x"},"yanked":"bad","dist-info-metadata":true},
-    {"filename":"demo-1.2.whl","url":"/demo-1.2.whl","hashes":{"sha256":")" + kSha +
-                     R"("},"yanked":true,"core-metadata":false}]})";
+    {"filename":"demo-1.2.whl","url":"/demo-1.2.whl","hashes":{"sha256":")" +
+                     kSha + R"("},"yanked":true,"core-metadata":false}]})";
   auto page = parse_project_page(body, kPage);
   ASSERT_TRUE(page.ok()) << page.error().message;
   ASSERT_EQ(page->files.size(), 3u);
@@ -100,20 +100,19 @@ TEST(PypiJson, Malformed) {
       R"("filename":"d.whl","url":"d.whl","hashes":{"sha256":")" + kSha + "\"}";
   ASSERT_TRUE(parse_project_json(file(ok_fields), kPage).ok());
   for (const std::string& body : {
-           std::string("{\"meta\":"),                                   // truncated
-           std::string("[]"),                                           // not an object
-           std::string(R"({"files":[]})"),                              // no meta
-           std::string(R"({"meta":{"api-version":"2.0"},"files":[]})"),  // unknown major
-           std::string(R"({"meta":{"api-version":"1.0"}})"),             // no files
-           file(R"("url":"d.whl","hashes":{"sha256":")" + kSha + "\"}"),  // no filename
-           file(R"("filename":"d.whl","hashes":{"sha256":")" + kSha + "\"}"),  // no url
-           file(R"("filename":"d.whl","url":"d.whl","hashes":{"md5":"00"})"),  // no sha256
+           std::string("{\"meta\":"),                                             // truncated
+           std::string("[]"),                                                     // not an object
+           std::string(R"({"files":[]})"),                                        // no meta
+           std::string(R"({"meta":{"api-version":"2.0"},"files":[]})"),           // unknown major
+           std::string(R"({"meta":{"api-version":"1.0"}})"),                      // no files
+           file(R"("url":"d.whl","hashes":{"sha256":")" + kSha + "\"}"),          // no filename
+           file(R"("filename":"d.whl","hashes":{"sha256":")" + kSha + "\"}"),     // no url
+           file(R"("filename":"d.whl","url":"d.whl","hashes":{"md5":"00"})"),     // no sha256
            file(R"("filename":"d.whl","url":"d.whl","hashes":{"sha256":"zz"})"),  // bad hex
            file(ok_fields + R"(,"size":-1)"),
            file(ok_fields + R"(,"yanked":3)"),
            file(R"("filename":"../d.whl","url":"d.whl","hashes":{"sha256":")" + kSha + "\"}"),
-           file(R"("filename":"d.whl","url":"file:///d.whl","hashes":{"sha256":")" + kSha +
-                "\"}"),
+           file(R"("filename":"d.whl","url":"file:///d.whl","hashes":{"sha256":")" + kSha + "\"}"),
        }) {
     auto page = parse_project_json(body, kPage);
     EXPECT_FALSE(page.ok()) << body;
@@ -127,27 +126,34 @@ TEST(PypiJson, DuplicateFileNames) {
   auto entry = [&](const std::string& sha) {
     return R"({"filename":"d.whl","url":"d.whl","hashes":{"sha256":")" + sha + "\"}}";
   };
-  std::string same = R"({"meta":{"api-version":"1.0"},"files":[)" + entry(kSha) + "," +
-                     entry(kSha) + "]}";
+  std::string same =
+      R"({"meta":{"api-version":"1.0"},"files":[)" + entry(kSha) + "," + entry(kSha) + "]}";
   auto page = parse_project_json(same, kPage);
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->files.size(), 1u);
-  std::string differ = R"({"meta":{"api-version":"1.0"},"files":[)" + entry(kSha) + "," +
-                       entry(kSha2) + "]}";
+  std::string differ =
+      R"({"meta":{"api-version":"1.0"},"files":[)" + entry(kSha) + "," + entry(kSha2) + "]}";
   EXPECT_FALSE(parse_project_json(differ, kPage).ok());
 }
 
 TEST(PypiHtml, ParsesAnchorsAttributesAndEntities) {
-  std::string body = "<!DOCTYPE html><html><body><!-- <a href=\"skip.whl\">skip.whl</a> -->\n"
-                     "<h1>Links</h1>\n"
-                     "<A HREF=\"../../f/demo-1.0.whl#sha256=" + kSha +
-                     "\" data-requires-python=\"&gt;=3.8,&lt;4&#x2c;!=3.9.*\" "
-                     "data-core-metadata=\"sha256=" + kSha2 + "\">demo-1.0.whl</A><br/>\n"
-                     "<a data-yanked href='demo-1.1.whl#sha256=" + kSha2 +
-                     "' data-dist-info-metadata=true> demo-1.1.whl </a>\n"
-                     "<a href=demo-1.2.whl#SHA256=" + kSha + " data-yanked=\"old &amp; bad\">"
-                     "demo-1.2.whl</a>\n"
-                     "<a name=\"no-href\">nothing</a></body></html>";
+  std::string body =
+      "<!DOCTYPE html><html><body><!-- <a href=\"skip.whl\">skip.whl</a> -->\n"
+      "<h1>Links</h1>\n"
+      "<A HREF=\"../../f/demo-1.0.whl#sha256=" +
+      kSha +
+      "\" data-requires-python=\"&gt;=3.8,&lt;4&#x2c;!=3.9.*\" "
+      "data-core-metadata=\"sha256=" +
+      kSha2 +
+      "\">demo-1.0.whl</A><br/>\n"
+      "<a data-yanked href='demo-1.1.whl#sha256=" +
+      kSha2 +
+      "' data-dist-info-metadata=true> demo-1.1.whl </a>\n"
+      "<a href=demo-1.2.whl#SHA256=" +
+      kSha +
+      " data-yanked=\"old &amp; bad\">"
+      "demo-1.2.whl</a>\n"
+      "<a name=\"no-href\">nothing</a></body></html>";
   auto page = parse_project_page(body, kPage);
   ASSERT_TRUE(page.ok()) << page.error().message;
   ASSERT_EQ(page->files.size(), 3u);
@@ -165,8 +171,10 @@ TEST(PypiHtml, ParsesAnchorsAttributesAndEntities) {
 }
 
 TEST(PypiHtml, BaseHrefAndEmptyPage) {
-  std::string body = "<html><head><base href=\"https://cdn.example/x/\"></head><body>"
-                     "<a href=\"d.whl#sha256=" + kSha + "\">d.whl</a></body></html>";
+  std::string body =
+      "<html><head><base href=\"https://cdn.example/x/\"></head><body>"
+      "<a href=\"d.whl#sha256=" +
+      kSha + "\">d.whl</a></body></html>";
   auto page = parse_project_html(body, kPage);
   ASSERT_TRUE(page.ok()) << page.error().message;
   EXPECT_EQ(page->files[0].url, "https://cdn.example/x/d.whl");
@@ -178,13 +186,13 @@ TEST(PypiHtml, BaseHrefAndEmptyPage) {
 TEST(PypiHtml, Malformed) {
   for (const std::string& body : {
            "<a href=\"d.whl#sha256=" + kSha + "\">d.whl",              // no </a>
-           "<a href=\"d.whl#sha256=" + kSha,                             // unterminated tag
-           std::string("<!-- <a href=x>x</a>"),                          // unterminated comment
-           std::string("<a href=\"d.whl\">d.whl</a>"),                   // no sha256
-           std::string("<a href=\"d.whl#md5=00\">d.whl</a>"),            // no sha256 either
-           std::string("<a href=\"d.whl#sha256=xyz\">d.whl</a>"),        // bad hex
-           "<a href=\"../d.whl#sha256=" + kSha + "\">../d.whl</a>",      // hostile name
-           "<a href=\"file:///d.whl#sha256=" + kSha + "\">d.whl</a>",     // not http(s)
+           "<a href=\"d.whl#sha256=" + kSha,                           // unterminated tag
+           std::string("<!-- <a href=x>x</a>"),                        // unterminated comment
+           std::string("<a href=\"d.whl\">d.whl</a>"),                 // no sha256
+           std::string("<a href=\"d.whl#md5=00\">d.whl</a>"),          // no sha256 either
+           std::string("<a href=\"d.whl#sha256=xyz\">d.whl</a>"),      // bad hex
+           "<a href=\"../d.whl#sha256=" + kSha + "\">../d.whl</a>",    // hostile name
+           "<a href=\"file:///d.whl#sha256=" + kSha + "\">d.whl</a>",  // not http(s)
        }) {
     auto page = parse_project_html(body, kPage);
     EXPECT_FALSE(page.ok()) << body;

@@ -20,7 +20,8 @@ const std::string kShaM(64, 'd');
 std::string json_page() {
   return R"({"meta":{"api-version":"1.1"},"name":"Demo","files":[
     {"filename":"demo-1.0-py3-none-any.whl","url":"https://files.up/p/demo-1.0-py3-none-any.whl",
-     "hashes":{"sha256":")" + kShaA + R"("},"size":5,"core-metadata":{"sha256":")" + kShaM +
+     "hashes":{"sha256":")" +
+         kShaA + R"("},"size":5,"core-metadata":{"sha256":")" + kShaM +
          R"("}},
     {"filename":"demo 1.1.tar.gz","url":"../../f/demo%201.1.tar.gz?x=1","hashes":{"sha256":")" +
          kShaB + R"("},"yanked":"bad"}]})";
@@ -57,16 +58,15 @@ TEST_F(PypiSourceTest, FilesThenProjectPagesThenRootLast) {
   for (const auto& e : s->entries) got.emplace_back(e.path.str(), e.stage);
   const std::string a = "packages/aa/aa/" + std::string(60, 'a') + "/demo-1.0-py3-none-any.whl";
   const std::string b = "packages/bb/cc/" + std::string(60, 'c') + "/demo 1.1.tar.gz";
-  std::vector<std::pair<std::string, Stage>> want = {
-      {a, Stage::kBlob},
-      {a + ".metadata", Stage::kBlob},
-      {b, Stage::kBlob},
-      {"simple/demo/index.html", Stage::kIndex},
-      {"simple/demo/index.v1_html", Stage::kIndex},
-      {"simple/demo/index.v1_json", Stage::kIndex},
-      {"simple/index.html", Stage::kRoot},
-      {"simple/index.v1_html", Stage::kRoot},
-      {"simple/index.v1_json", Stage::kRoot}};
+  std::vector<std::pair<std::string, Stage>> want = {{a, Stage::kBlob},
+                                                     {a + ".metadata", Stage::kBlob},
+                                                     {b, Stage::kBlob},
+                                                     {"simple/demo/index.html", Stage::kIndex},
+                                                     {"simple/demo/index.v1_html", Stage::kIndex},
+                                                     {"simple/demo/index.v1_json", Stage::kIndex},
+                                                     {"simple/index.html", Stage::kRoot},
+                                                     {"simple/index.v1_html", Stage::kRoot},
+                                                     {"simple/index.v1_json", Stage::kRoot}};
   EXPECT_EQ(got, want);
   EXPECT_EQ(s->entries[0].url, "https://files.up/p/demo-1.0-py3-none-any.whl");
   EXPECT_EQ(s->entries[0].digests.sha256, kShaA);
@@ -94,12 +94,12 @@ TEST_F(PypiSourceTest, FilesThenProjectPagesThenRootLast) {
   EXPECT_NE(html.find("demo%201.1.tar.gz#sha256="), std::string::npos) << html;
   EXPECT_NE(html.find("data-yanked=\"bad\""), std::string::npos);
   EXPECT_EQ(read(*s->entries[4].local), html);
-  auto reparsed = pypi::parse_project_json(read(*s->entries[5].local),
-                                           "http://mirror/simple/demo/");
+  auto reparsed =
+      pypi::parse_project_json(read(*s->entries[5].local), "http://mirror/simple/demo/");
   ASSERT_TRUE(reparsed.ok()) << reparsed.error().message;
   EXPECT_EQ(reparsed->files[1].filename, "demo 1.1.tar.gz");
-  EXPECT_EQ(reparsed->files[1].url, "http://mirror/" + std::string(b.substr(0, b.rfind('/'))) +
-                                        "/demo%201.1.tar.gz");
+  EXPECT_EQ(reparsed->files[1].url,
+            "http://mirror/" + std::string(b.substr(0, b.rfind('/'))) + "/demo%201.1.tar.gz");
   EXPECT_NE(read(*s->entries[6].local).find("<a href=\"demo/\">demo</a>"), std::string::npos);
 }
 
