@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -17,7 +18,8 @@ namespace {
 
 struct MirrorArgs {
   std::string kind, upstream, dir;
-  std::vector<std::string> subdirs, dists, components, archs;
+  std::vector<std::string> subdirs, dists, components, archs, projects;
+  std::string projects_from;
   std::string keyring;
   bool contents = false;
   double index_grace_hours = 24;
@@ -90,6 +92,23 @@ void print_summary(const MirrorArgs& a, const MirrorReport& r) {
   std::fflush(stdout);
 }
 
+// Appends the project names of `file` (one per line; '#' starts a comment) to `out`.
+bool read_projects_file(const std::string& file, std::vector<std::string>& out) {
+  std::ifstream in(file);
+  if (!in) {
+    std::fprintf(stderr, "depot mirror: --projects-from %s: cannot read\n", file.c_str());
+    return false;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    out.push_back(line.substr(first, line.find_last_not_of(" \t\r") + 1 - first));
+  }
+  return true;
+}
+
 int run(const MirrorArgs& a) {
   LogFormat fmt = a.log_format == "json" ? LogFormat::kJson : LogFormat::kText;
   LogLevel lvl = a.log_level == "debug"  ? LogLevel::kDebug
@@ -108,6 +127,11 @@ int run(const MirrorArgs& a) {
   if (!a.dists.empty()) opts.source.lists["dist"] = a.dists;
   if (!a.components.empty()) opts.source.lists["component"] = a.components;
   if (!a.archs.empty()) opts.source.lists["arch"] = a.archs;
+  std::vector<std::string> projects = a.projects;
+  if (!a.projects_from.empty() && !read_projects_file(a.projects_from, projects)) {
+    return kExitUsage;
+  }
+  if (!projects.empty()) opts.source.lists["project"] = projects;
   if (!a.keyring.empty()) opts.source.values["keyring"] = a.keyring;
   if (a.contents) opts.source.values["contents"] = "yes";
   opts.index_grace = std::chrono::seconds(static_cast<int64_t>(a.index_grace_hours * 3600));
@@ -135,10 +159,11 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "mirror", "Mirror a registry into a directory: incremental, verified, never inconsistent");
   cmd->footer(kExitHelp);
-  cmd->add_option("kind", args->kind, "Registry kind: apt, conda or yum")->required();
+  cmd->add_option("kind", args->kind, "Registry kind: apt, conda, pypi or yum")->required();
   cmd->add_option("upstream", args->upstream,
                   "Upstream URL: an apt archive root; a conda subdir, or a channel root with "
-                  "--subdir; a yum repository root (the directory holding repodata/)")
+                  "--subdir; a PyPI host such as https://pypi.org (or its .../simple index); a "
+                  "yum repository root (the directory holding repodata/)")
       ->required();
   cmd->add_option("dir", args->dir, "Mirror directory (created if missing)")->required();
   cmd->add_option("--subdir", args->subdirs,
@@ -160,6 +185,14 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
                   "fails the run")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--contents", args->contents, "apt: mirror Contents-<arch> files too");
+  cmd->add_option("--project", args->projects,
+                  "pypi: projects to mirror, e.g. requests,numpy (comma-separated, repeatable; "
+                  "names are normalised per PEP 503). The mirror dir is then a PyPI index at "
+                  "<url of dir>/simple/")
+      ->delimiter(',');
+  cmd->add_option("--projects-from", args->projects_from,
+                  "pypi: file naming projects to mirror, one per line; '#' starts a comment")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--index-grace", args->index_grace_hours,
                   "Hours to keep index files no index names any more (superseded by-hash files), "
                   "so clients holding the previous root can finish; 0 removes them at once")

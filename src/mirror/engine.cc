@@ -75,7 +75,8 @@ class MirrorRun final : public SnapshotContext {
   // SnapshotContext
   Result<std::optional<FetchedIndex>> fetch_index(const std::string& url, const RelPath& path,
                                                   bool optional, const Digests& expected,
-                                                  std::optional<uint64_t> size) override;
+                                                  std::optional<uint64_t> size,
+                                                  const std::string& accept) override;
   Logger& logger() override { return logger_; }
   Result<std::filesystem::path> scratch_dir() override;
 
@@ -119,9 +120,11 @@ Result<std::filesystem::path> MirrorRun::scratch_dir() {
 Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& url,
                                                            const RelPath& path, bool optional,
                                                            const Digests& expected,
-                                                           std::optional<uint64_t> size) {
+                                                           std::optional<uint64_t> size,
+                                                           const std::string& accept) {
   FetchRequest req;
   req.url = url;
+  req.accept = accept;
   req.expected = expected;
   req.expected_size = size;
   const FileRecord* rec = nullptr;

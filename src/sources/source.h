@@ -59,11 +59,13 @@ class SnapshotContext {
   virtual ~SnapshotContext() = default;
   // Fetches an index file that will be mirrored at `path`, conditionally (validators of the
   // mirrored copy), into the temporary store. Verifies `expected` digests/size when given.
-  // With `optional`, a 404 yields nullopt instead of an error.
+  // With `optional`, a 404 yields nullopt instead of an error. A non-empty `accept` is sent
+  // as the Accept header (content negotiation, e.g. PEP 691).
   virtual Result<std::optional<FetchedIndex>> fetch_index(const std::string& url,
                                                           const RelPath& path, bool optional,
                                                           const Digests& expected = {},
-                                                          std::optional<uint64_t> size = {}) = 0;
+                                                          std::optional<uint64_t> size = {},
+                                                          const std::string& accept = {}) = 0;
   virtual Logger& logger() = 0;
   // A private directory for helper files (signature checks, ...), emptied at each run start.
   virtual Result<std::filesystem::path> scratch_dir() = 0;

@@ -4,6 +4,7 @@
 
 #include "sources/apt/apt_source.h"
 #include "sources/conda/conda_source.h"
+#include "sources/pypi/pypi_source.h"
 #include "sources/source.h"
 #include "sources/yum/yum_source.h"
 
@@ -14,6 +15,7 @@ const std::map<std::string, SourceFactory>& registry() {
   static const std::map<std::string, SourceFactory> kRegistry = {
       {"apt", apt::make_apt_source},
       {"conda", conda::make_conda_source},
+      {"pypi", pypi::make_pypi_source},
       {"yum", yum::make_yum_source},
   };
   return kRegistry;

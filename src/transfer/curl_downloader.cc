@@ -265,10 +265,10 @@ void CurlDownloader::start(size_t index, Host* host) {
   const FetchRequest& req = job.request;
   JobState& st = states_[index];
   ++st.attempts;
-  for (const std::string* v : {&req.if_none_match, &req.if_modified_since}) {
+  for (const std::string* v : {&req.if_none_match, &req.if_modified_since, &req.accept}) {
     if (v->find_first_of("\r\n") != std::string::npos) {
       finish(index, make_error(ErrorCode::kInvalidArgument,
-                               req.url + ": line break in a conditional request header"));
+                               req.url + ": line break in a request header"));
       return;
     }
   }
@@ -300,6 +300,9 @@ void CurlDownloader::start(size_t index, Host* host) {
   if (!req.if_modified_since.empty()) {
     t->headers =
         curl_slist_append(t->headers, ("If-Modified-Since: " + req.if_modified_since).c_str());
+  }
+  if (!req.accept.empty()) {
+    t->headers = curl_slist_append(t->headers, ("Accept: " + req.accept).c_str());
   }
   CURL* e = t->easy;
   curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());

@@ -32,6 +32,8 @@ struct FetchRequest {
   // bytes written to the sink.
   std::string if_none_match;
   std::string if_modified_since;
+  // Accept header value; empty sends curl's default.
+  std::string accept;
   // A 404/410 answer is reported as kNotFound and never retried.
 };
 

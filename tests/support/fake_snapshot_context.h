@@ -18,11 +18,14 @@ class FakeSnapshotContext final : public SnapshotContext {
   explicit FakeSnapshotContext(std::filesystem::path dir) : dir_(std::move(dir)) {}
   std::map<std::string, std::string> files;  // url -> body
   std::vector<std::string> asked;
+  std::vector<std::string> accepts;  // the Accept value of each request, in order
 
   Result<std::optional<FetchedIndex>> fetch_index(const std::string& url, const RelPath& path,
                                                   bool optional, const Digests& expected,
-                                                  std::optional<uint64_t> size) override {
+                                                  std::optional<uint64_t> size,
+                                                  const std::string& accept = {}) override {
     asked.push_back(url);
+    accepts.push_back(accept);
     auto it = files.find(url);
     if (it == files.end()) {
       if (optional) return std::optional<FetchedIndex>();

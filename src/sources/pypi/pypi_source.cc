@@ -1,0 +1,196 @@
+// pypi: for each chosen project, the upstream page (PEP 691 JSON preferred, PEP 503 HTML
+// accepted) names files and their PEP 658 .metadata; those are blobs, stored content-addressed
+// at packages/<sha[0:2]>/<sha[2:4]>/<sha[4:]>/<filename>. The mirror writes its own pages with
+// relative links: simple/<project>/index.{html,v1_html,v1_json} (kIndex), then the root
+// simple/index.{html,v1_html,v1_json} (kRoot). Upstream pages themselves are not published.
+
+#include "sources/pypi/pypi_source.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "sources/pypi/simple_index.h"
+#include "sources/pypi/simple_pages.h"
+
+namespace depot::pypi {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kAccept =
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.1";
+constexpr uint64_t kMaxPageBytes = 512ull << 20;
+
+Result<std::string> read_file(const fs::path& file, const std::string& url) {
+  std::error_code ec;
+  auto size = fs::file_size(file, ec);
+  if (ec) return make_error(ErrorCode::kIo, file.string() + ": " + ec.message());
+  if (size > kMaxPageBytes)
+    return make_error(ErrorCode::kParse, url + ": page larger than 512 MiB");
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (!in && !in.eof()) return make_error(ErrorCode::kIo, file.string() + ": read error");
+  return ss.str();
+}
+
+// Writes generated `content` to `file` and returns it as an entry with local content.
+Result<Entry> generated_entry(const fs::path& file, const std::string& content,
+                              const std::string& path, Stage stage) {
+  DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(path));
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.close();
+    if (!out) return make_error(ErrorCode::kIo, file.string() + ": cannot write");
+  }
+  Hasher h(digest_bit(DigestAlgo::kSha256));
+  h.update(content);
+  return Entry{.path = std::move(rel),
+               .size = content.size(),
+               .digests = h.finish(),
+               .url = {},
+               .stage = stage,
+               .local = file,
+               .unchanged = false,
+               .etag = {},
+               .last_modified = {}};
+}
+
+// Three names for one page: index.html for plain static servers; index.v1_html and
+// index.v1_json for servers that negotiate on Accept.
+Status add_pages(const fs::path& dir, const std::string& prefix, const std::string& html,
+                 const std::string& json, Stage stage, Snapshot& snap) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
+  for (const char* name : {"index.html", "index.v1_html", "index.v1_json"}) {
+    const std::string& content = std::string_view(name) == "index.v1_json" ? json : html;
+    DEPOT_ASSIGN_OR_RETURN(Entry e, generated_entry(dir / name, content, prefix + name, stage));
+    snap.entries.push_back(std::move(e));
+  }
+  return ok_status();
+}
+
+std::string metadata_url(const std::string& url) {
+  size_t q = url.find('?');
+  if (q == std::string::npos) return url + ".metadata";
+  return url.substr(0, q) + ".metadata" + url.substr(q);
+}
+
+class PypiSource final : public Source {
+ public:
+  PypiSource(std::string index_url, std::vector<std::string> projects)
+      : index_url_(std::move(index_url)), projects_(std::move(projects)) {}
+
+  std::string name() const override { return "pypi"; }
+
+  Result<Snapshot> snapshot(SnapshotContext& ctx) override {
+    DEPOT_ASSIGN_OR_RETURN(fs::path scratch, ctx.scratch_dir());
+    scratch /= "pypi";
+    Snapshot snap;
+    std::set<std::string> blobs;
+    for (const auto& project : projects_) {
+      DEPOT_TRY(snapshot_project(ctx, project, scratch / project, snap, blobs));
+    }
+    DEPOT_TRY(add_pages(scratch, "simple/", root_html(projects_), root_json(projects_),
+                        Stage::kRoot, snap));
+    return snap;
+  }
+
+ private:
+  Status snapshot_project(SnapshotContext& ctx, const std::string& project, const fs::path& dir,
+                          Snapshot& snap, std::set<std::string>& blobs) {
+    const std::string url = index_url_ + "/" + project + "/";
+    // Fetched under a name no entry uses, so it is never published.
+    DEPOT_ASSIGN_OR_RETURN(RelPath private_path,
+                           RelPath::parse("simple/" + project + "/.upstream-page"));
+    DEPOT_ASSIGN_OR_RETURN(auto fetched, ctx.fetch_index(url, private_path, true, {}, {}, kAccept));
+    if (!fetched) {
+      return make_error(ErrorCode::kNotFound, "pypi: project " + quote_untrusted(project) +
+                                                  " not found upstream (" + url + ")");
+    }
+    DEPOT_ASSIGN_OR_RETURN(std::string body, read_file(fetched->local, url));
+    const bool json = looks_like_json(body);
+    DEPOT_ASSIGN_OR_RETURN(ProjectPage page, parse_project_page(body, url));
+    std::vector<ListedFile> listed;
+    listed.reserve(page.files.size());
+    for (auto& f : page.files) {
+      const std::string& sha = f.sha256;
+      const std::string dir_part =
+          "packages/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha.substr(4) + "/";
+      auto rel = RelPath::parse(dir_part + f.filename);
+      if (!rel.ok()) {
+        return make_error(ErrorCode::kUnsafePath, "pypi: project " + quote_untrusted(project) +
+                                                      ": refusing file name " +
+                                                      quote_untrusted(f.filename));
+      }
+      if (blobs.insert(rel->str()).second) {
+        Entry e{.path = *rel,
+                .size = f.size,
+                .digests = {},
+                .url = f.url,
+                .stage = Stage::kBlob,
+                .local = std::nullopt,
+                .unchanged = false,
+                .etag = {},
+                .last_modified = {}};
+        e.digests.sha256 = sha;
+        snap.entries.push_back(e);
+        if (f.has_metadata) {
+          DEPOT_ASSIGN_OR_RETURN(e.path, RelPath::parse(rel->str() + ".metadata"));
+          e.size.reset();
+          e.digests = Digests{};
+          e.digests.sha256 = f.metadata_sha256;
+          e.url = metadata_url(f.url);
+          snap.entries.push_back(std::move(e));
+        }
+      }
+      listed.push_back({std::move(f), "../../" + dir_part + escape_url_segment(rel->filename())});
+    }
+    ctx.logger().info("pypi.project", {{"project", project},
+                                       {"files", static_cast<uint64_t>(listed.size())},
+                                       {"format", json ? "json" : "html"}});
+    return add_pages(dir, "simple/" + project + "/", project_html(project, listed),
+                     project_json(project, listed), Stage::kIndex, snap);
+  }
+
+  std::string index_url_;              // ".../simple", no trailing slash
+  std::vector<std::string> projects_;  // normalised, sorted, unique
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> make_pypi_source(const SourceOptions& opts) {
+  std::string index = opts.upstream;
+  if (!index.starts_with("http://") && !index.starts_with("https://")) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "pypi: the upstream must be an http(s) URL, got " + quote_untrusted(index));
+  }
+  while (index.ends_with("/")) index.pop_back();
+  if (!index.ends_with("/simple")) index += "/simple";
+  std::set<std::string> projects;
+  for (const auto& raw : opts.list("project")) {
+    std::string_view name = raw;
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (name.empty()) continue;
+    if (!valid_project_name(name)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "pypi: invalid project name " + quote_untrusted(raw));
+    }
+    projects.insert(normalize_name(name));
+  }
+  if (projects.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "pypi: name the projects to mirror with --project or --projects-from "
+                      "(mirroring all of PyPI is not supported)");
+  }
+  return std::unique_ptr<Source>(std::make_unique<PypiSource>(
+      std::move(index), std::vector<std::string>(projects.begin(), projects.end())));
+}
+
+}  // namespace depot::pypi

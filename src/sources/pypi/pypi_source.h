@@ -1,0 +1,13 @@
+#pragma once
+// The PyPI source: mirrors the chosen projects (list "project") of a PEP 503/691 simple index.
+// The upstream URL is the index host (".../simple" is appended) or the simple index itself.
+
+#include <memory>
+
+#include "sources/source.h"
+
+namespace depot::pypi {
+
+Result<std::unique_ptr<Source>> make_pypi_source(const SourceOptions& opts);
+
+}  // namespace depot::pypi
