@@ -186,6 +186,9 @@ class FsTargetImpl final : public Target {
         it = dirs.emplace(parent, std::move(dir)).first;
       }
       std::string final_name(txn->path().filename());
+      // The modification time is the moment the file becomes visible: static servers report it
+      // as Last-Modified, and each published generation must look newer than the one before.
+      (void)::utimensat(AT_FDCWD, txn->temp_path().c_str(), nullptr, 0);
       if (::renameat(AT_FDCWD, txn->temp_path().c_str(), it->second.get(), final_name.c_str()) !=
           0) {
         return io_error("committing " + txn->path().str(), errno);

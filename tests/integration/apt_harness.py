@@ -74,7 +74,6 @@ class AptTestCase(DepotTestCase):
         self.gnupg = self.tmp / "gnupg"
         self.keyring = self.tmp / "archive-key.gpg"
         mar.make_key(self.gnupg, self.keyring)
-        self.mirror_server = None
 
     # -- upstream --------------------------------------------------------------------------
     def packages(self, count, version="1.0", start=0):
@@ -96,14 +95,6 @@ class AptTestCase(DepotTestCase):
                           "--keyring", self.keyring, *extra, timeout=timeout)
 
     # -- the mirror as a repository -------------------------------------------------------
-    def serve_mirror(self):
-        if self.mirror_server is None:
-            wd = self.tmp / "mirror-server"
-            wd.mkdir(exist_ok=True)
-            self.mirror_server = FaultServer(self.mirror, wd).start()
-            self.addCleanup(self.mirror_server.stop)
-        return self.mirror_server
-
     def client(self, name="client"):
         srv = self.serve_mirror()
         return AptClient(self.tmp / name, srv.base, self.keyring)

@@ -160,6 +160,7 @@ class DepotTestCase(unittest.TestCase):
         self.known = {}          # (subdir, name) -> set of sha256 ever offered upstream
         self.server = FaultServer(self.up, self.tmp).start()
         self.addCleanup(self.server.stop)
+        self.mirror_server = None
         binary = depot_bin()
         if not os.access(binary, os.X_OK):
             self.fail("depot binary not found at %s (set DEPOT_BIN)" % binary)
@@ -224,6 +225,16 @@ class DepotTestCase(unittest.TestCase):
         """A final summary line is always printed on stdout."""
         lines = [l for l in res.out.splitlines() if l.strip()]
         self.assertTrue(lines, "no summary line on stdout%s" % res)
+
+    def serve_mirror(self):
+        """The mirror directory served by its own fault_server.py (a plain static server with a
+        request log), started on first use."""
+        if self.mirror_server is None:
+            wd = self.tmp / "mirror-server"
+            wd.mkdir(exist_ok=True)
+            self.mirror_server = FaultServer(self.mirror, wd).start()
+            self.addCleanup(self.mirror_server.stop)
+        return self.mirror_server
 
     # -- inspecting the mirror -----------------------------------------------------------
     @staticmethod

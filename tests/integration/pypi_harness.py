@@ -69,13 +69,11 @@ class PypiTestCase(DepotTestCase):
         return out
 
     def serve_mirror(self, plain=False):
-        """Serves the mirror dir: fault_server (negotiates index.v1_json) or http.server."""
-        if plain:
-            srv = PlainStaticServer(self.mirror).start()
-        else:
-            work = self.tmp / ("mirror-server-%d" % time.monotonic_ns())
-            work.mkdir()
-            srv = FaultServer(self.mirror, work).start()
+        """The mirror dir served by fault_server (negotiates index.v1_json), or with plain=True
+        by python3 -m http.server (a new one each call)."""
+        if not plain:
+            return super().serve_mirror()
+        srv = PlainStaticServer(self.mirror).start()
         self.addCleanup(srv.stop)
         return srv
 

@@ -44,7 +44,17 @@ class AptUpdateFailsDuringResync(AptTestCase):
                          "first failure:\n%s" % (len(failures), runs, failures[:1]))
         self.assertGreaterEqual(runs - after, 3, "the resync was too fast to overlap any update")
         ok, out = apt.download("pkg0023")
-        self.assertTrue(ok, out)
+        if not ok:
+            lists = apt.root / "var/lib/apt/lists"
+            names = sorted(p.name for p in lists.iterdir())
+            pk = [p for p in lists.iterdir() if p.name.endswith("_Packages")]
+            has = [("pkg0023" in p.read_text()) for p in pk]
+            tail = self.mirror_server.log()[-12:]
+            self.fail("%s\nlists: %s\npackages lists have pkg0023: %s\nmirror Packages has it: %s"
+                      "\nlast mirror requests: %s\n%s" % (
+                          out, names, has,
+                          "pkg0023" in (self.mirror / "dists/stable/main/binary-amd64/Packages").read_text(),
+                          tail, res_text))
         self.assertIn("pkg0023_2.0_amd64.deb", apt.downloaded())
 
 

@@ -52,7 +52,6 @@ class YumTestCase(DepotTestCase):
 
     def setUp(self):
         super().setUp()
-        self.mirror_server = None
 
     # -- upstream --------------------------------------------------------------------------
     @staticmethod
@@ -73,14 +72,6 @@ class YumTestCase(DepotTestCase):
                           timeout=timeout)
 
     # -- the mirror as a repository -------------------------------------------------------
-    def serve_mirror(self):
-        if self.mirror_server is None:
-            wd = self.tmp / "mirror-server"
-            wd.mkdir(exist_ok=True)
-            self.mirror_server = FaultServer(self.mirror, wd).start()
-            self.addCleanup(self.mirror_server.stop)
-        return self.mirror_server
-
     def dnf(self, name="dnf"):
         return DnfClient(self.tmp / name, self.serve_mirror().base + "/")
 

@@ -5,10 +5,9 @@
 
 #include "sources/apt/apt_source.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "core/file_io.h"
 #include "sources/apt/gpgv.h"
 #include "sources/apt/packages.h"
 #include "sources/apt/release.h"
@@ -17,14 +16,6 @@ namespace depot::apt {
 namespace {
 
 namespace fs = std::filesystem;
-
-Result<std::string> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kIo, p.string() + ": cannot read");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Lower is parsed first: cheapest to decompress.
 int parse_preference(std::string_view name) {
@@ -108,7 +99,7 @@ class AptSource final : public Source {
       if (verifier_) {
         DEPOT_ASSIGN_OR_RETURN(text, verifier_->verify_clearsigned(inrelease->index.local, inrelease->url));
       } else {
-        DEPOT_ASSIGN_OR_RETURN(std::string raw, read_file(inrelease->index.local));
+        DEPOT_ASSIGN_OR_RETURN(std::string raw, read_whole_file(inrelease->index.local, inrelease->url));
         DEPOT_ASSIGN_OR_RETURN(text, clearsigned_text(raw, inrelease->url));
       }
       DEPOT_ASSIGN_OR_RETURN(Release r, parse_release(text, inrelease->url));
@@ -126,7 +117,7 @@ class AptSource final : public Source {
                                                release_gpg->url));
         }
       }
-      DEPOT_ASSIGN_OR_RETURN(std::string raw, read_file(release->index.local));
+      DEPOT_ASSIGN_OR_RETURN(std::string raw, read_whole_file(release->index.local, release->url));
       DEPOT_ASSIGN_OR_RETURN(Release r, parse_release(raw, release->url));
       from_release = std::move(r);
     }

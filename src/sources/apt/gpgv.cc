@@ -2,31 +2,14 @@
 
 #include <openssl/evp.h>
 
-#include <fstream>
-#include <sstream>
 
+#include "core/file_io.h"
 #include "core/subprocess.h"
 
 namespace depot::apt {
 namespace {
 
 namespace fs = std::filesystem;
-
-Result<std::string> read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kIo, p.string() + ": cannot read");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Status write_all(const fs::path& p, std::string_view data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
-  if (!out) return make_error(ErrorCode::kIo, p.string() + ": cannot write");
-  return ok_status();
-}
 
 std::vector<std::string_view> split_words(std::string_view line) {
   std::vector<std::string_view> out;
@@ -88,7 +71,7 @@ Result<std::string> dearmor(std::string_view armored, const std::string& name) {
 }
 
 Result<SignatureVerifier> SignatureVerifier::open(const fs::path& keyring, const fs::path& scratch) {
-  DEPOT_ASSIGN_OR_RETURN(std::string data, read_all(keyring));
+  DEPOT_ASSIGN_OR_RETURN(std::string data, read_whole_file(keyring, keyring.string()));
   std::error_code ec;
   fs::create_directories(scratch / "gnupg", ec);
   if (ec) return make_error(ErrorCode::kIo, scratch.string() + ": " + ec.message());
@@ -97,7 +80,7 @@ Result<SignatureVerifier> SignatureVerifier::open(const fs::path& keyring, const
   if (first != std::string::npos && std::string_view(data).substr(first).starts_with("-----BEGIN PGP")) {
     DEPOT_ASSIGN_OR_RETURN(std::string bin, dearmor(data, keyring.string()));
     fs::path copy = scratch / "keyring.gpg";
-    DEPOT_TRY(write_all(copy, bin));
+    DEPOT_TRY(write_whole_file(copy, bin));
     return SignatureVerifier(copy, scratch);
   }
   if (data.empty()) return make_error(ErrorCode::kInvalidArgument, keyring.string() + ": empty keyring");
@@ -164,7 +147,7 @@ Result<std::string> SignatureVerifier::verify_clearsigned(const fs::path& file,
                                                           const std::string& name) {
   fs::path out = scratch_ / "signed.txt";
   DEPOT_TRY(run({file.string()}, name, &out));
-  return read_all(out);
+  return read_whole_file(out, name);
 }
 
 Status SignatureVerifier::verify_detached(const fs::path& data, const fs::path& sig,

@@ -4,6 +4,7 @@
 // relative links: simple/<project>/index.{html,v1_html,v1_json} (kIndex), then the root
 // simple/index.{html,v1_html,v1_json} (kRoot). Upstream pages themselves are not published.
 
+#include "core/file_io.h"
 #include "sources/pypi/pypi_source.h"
 
 #include <algorithm>
@@ -24,29 +25,11 @@ constexpr const char* kAccept =
     "text/html;q=0.1";
 constexpr uint64_t kMaxPageBytes = 512ull << 20;
 
-Result<std::string> read_file(const fs::path& file, const std::string& url) {
-  std::error_code ec;
-  auto size = fs::file_size(file, ec);
-  if (ec) return make_error(ErrorCode::kIo, file.string() + ": " + ec.message());
-  if (size > kMaxPageBytes)
-    return make_error(ErrorCode::kParse, url + ": page larger than 512 MiB");
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in && !in.eof()) return make_error(ErrorCode::kIo, file.string() + ": read error");
-  return ss.str();
-}
-
 // Writes generated `content` to `file` and returns it as an entry with local content.
 Result<Entry> generated_entry(const fs::path& file, const std::string& content,
                               const std::string& path, Stage stage) {
   DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(path));
-  {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.close();
-    if (!out) return make_error(ErrorCode::kIo, file.string() + ": cannot write");
-  }
+  DEPOT_TRY(write_whole_file(file, content));
   Hasher h(digest_bit(DigestAlgo::kSha256));
   h.update(content);
   return Entry{.path = std::move(rel),
@@ -113,7 +96,7 @@ class PypiSource final : public Source {
       return make_error(ErrorCode::kNotFound, "pypi: project " + quote_untrusted(project) +
                                                   " not found upstream (" + url + ")");
     }
-    DEPOT_ASSIGN_OR_RETURN(std::string body, read_file(fetched->local, url));
+    DEPOT_ASSIGN_OR_RETURN(std::string body, read_whole_file(fetched->local, url, kMaxPageBytes));
     const bool json = looks_like_json(body);
     DEPOT_ASSIGN_OR_RETURN(ProjectPage page, parse_project_page(body, url));
     std::vector<ListedFile> listed;

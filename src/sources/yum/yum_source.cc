@@ -2,6 +2,7 @@
 // metadata file it lists commits before it, checked against its checksum and size; the
 // packages primary.xml names are blobs, checked against primary's checksum and size.
 
+#include "core/file_io.h"
 #include "sources/yum/yum_source.h"
 
 #include <fstream>
@@ -19,14 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kRepomd = "repodata/repomd.xml";
-
-Result<std::string> read_file(const fs::path& p, const std::string& name) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kIo, name + ": cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class YumSource final : public Source {
  public:
@@ -60,7 +53,7 @@ class YumSource final : public Source {
       }
       DEPOT_TRY(verifier->verify_detached(*root.local, *asc->local, asc->url));
     }
-    DEPOT_ASSIGN_OR_RETURN(std::string xml, read_file(*root.local, root.url));
+    DEPOT_ASSIGN_OR_RETURN(std::string xml, read_whole_file(*root.local, root.url));
     DEPOT_ASSIGN_OR_RETURN(Repomd repomd, parse_repomd(xml, root.url));
 
     Snapshot snap;

@@ -64,6 +64,19 @@ TEST_F(FsTargetTest, InvisibleUntilCommitThenAtomic) {
   EXPECT_EQ((*st)->size, 5u);
 }
 
+TEST_F(FsTargetTest, ModificationTimeIsTheCommitTime) {
+  // Written long before it is published (an index fetched at the start of a run).
+  auto txn = target_->begin_write(P("dists/s/InRelease"));
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE(write_str(**txn, "root").ok());
+  ASSERT_TRUE((*txn)->close().ok());
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  fs::last_write_time((*txn)->temp_path(), old);
+  const auto before = fs::file_time_type::clock::now() - std::chrono::seconds(1);
+  ASSERT_TRUE(commit_one(*target_, txn).ok());
+  EXPECT_GE(fs::last_write_time(dir_.path() / "dists/s/InRelease"), before);
+}
+
 TEST_F(FsTargetTest, DroppedTransactionLeavesNothing) {
   {
     auto txn = target_->begin_write(P("x.bin"));

@@ -1,0 +1,34 @@
+#include "core/file_io.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace depot {
+
+Result<std::string> read_whole_file(const std::filesystem::path& file, std::string_view name,
+                                    uint64_t max_bytes) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(file, ec);
+  if (ec) return make_error(ErrorCode::kIo, std::string(name) + ": " + file.string() + ": " + ec.message());
+  if (size > max_bytes) {
+    return make_error(ErrorCode::kParse, std::string(name) + ": larger than " +
+                                             std::to_string(max_bytes) + " bytes");
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (!in && !in.eof()) {
+    return make_error(ErrorCode::kIo, std::string(name) + ": cannot read " + file.string());
+  }
+  return ss.str();
+}
+
+Status write_whole_file(const std::filesystem::path& file, std::string_view data) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (!out) return make_error(ErrorCode::kIo, file.string() + ": cannot write");
+  return ok_status();
+}
+
+}  // namespace depot

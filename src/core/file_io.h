@@ -1,0 +1,22 @@
+#pragma once
+// Whole-file reads and writes for small local files (fetched index pages, signatures,
+// generated pages). Thread-safe (no shared state).
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace depot {
+
+// Reads `file` whole. `name` (the URL or path the content came from) leads every error;
+// a file larger than `max_bytes` is refused.
+Result<std::string> read_whole_file(const std::filesystem::path& file, std::string_view name,
+                                    uint64_t max_bytes = 512ull << 20);
+
+// Creates or truncates `file` and writes `data`.
+Status write_whole_file(const std::filesystem::path& file, std::string_view data);
+
+}  // namespace depot
