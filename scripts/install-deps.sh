@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 curl wget aria2 nginx-light time zstd bzip2
   gpg gpgv dpkg-dev apt-utils python3-venv python3-pip python3-setuptools python3-wheel
-  rpm createrepo-c dnf xz-utils
+  rpm createrepo-c dnf dnf-plugins-core xz-utils
   apt-mirror debmirror dctrl-tools lz4
 )
 

@@ -18,8 +18,8 @@ ROOT_FILES = ("/repodata/repomd.xml", "/repodata/repomd.xml.asc", "/repodata/rep
 
 class DnfClient:
     """dnf with everything private to one test: its own installroot, cache and repo list (no
-    system repositories), no plugins, one repository given by URL. Debian's dnf has no
-    `download` plugin; `install --downloadonly --destdir` fetches and verifies the same way."""
+    system repositories), one repository given by URL; `dnf download` comes from
+    dnf-plugins-core and checks each rpm against primary's checksum."""
 
     def __init__(self, root, url):
         self.root = Path(root)
@@ -37,7 +37,7 @@ class DnfClient:
                "--setopt=retries=1",
                "--setopt=keepcache=0",
                "--repofrompath=m,%s" % self.url, "--repo=m",
-               "install", "--downloadonly", "--destdir", str(self.root / "out")] + list(packages)
+               "download", "--destdir", str(self.root / "out")] + list(packages)
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            stdin=subprocess.DEVNULL, timeout=timeout,
                            env=dict(os.environ, LC_ALL="C.UTF-8"))
