@@ -14,7 +14,7 @@ SEED=${SEED:-1}
 KEEP=${KEEP:-0}
 DEPOT=${DEPOT:-$ROOT/build/depot}
 PARSE_BENCH=${PARSE_BENCH:-$ROOT/build/bench/micro/depot_apt_parse_bench}
-TOOLS=${TOOLS:-apt-mirror debmirror depot}
+TOOLS=${TOOLS:-cp apt-mirror debmirror depot}
 PACKAGES_FILE=${PACKAGES_FILE:-$(ls /var/lib/apt/lists/*debian_dists_bookworm_main_binary-amd64_Packages* 2>/dev/null | head -n 1 || true)}
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
@@ -110,6 +110,11 @@ for rep in $(seq "$REPEAT"); do
     mkdir -p "$out"
     sync
     case $tool in
+      cp)
+        # The floor: the same directories and files made by a local copy, no network, no
+        # verification, no sync.
+        measure "$rep" cp "$out/pool" -- cp -r "$UP/debian/pool" "$out/pool"
+        ;;
       apt-mirror)
         # apt-mirror stores under host:port but reads back under host (it drops the port):
         # a symlink bridges the two.
