@@ -8,7 +8,7 @@
 #include <set>
 
 #include "core/file_io.h"
-#include "sources/apt/gpgv.h"
+#include "sources/gpgv.h"
 #include "sources/apt/packages.h"
 #include "sources/apt/release.h"
 

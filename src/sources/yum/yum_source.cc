@@ -9,7 +9,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "sources/apt/gpgv.h"
+#include "sources/gpgv.h"
 #include "sources/decompress.h"
 #include "sources/yum/primary.h"
 #include "sources/yum/repomd.h"
@@ -34,11 +34,11 @@ class YumSource final : public Source {
   }
 
   Result<Snapshot> snapshot(SnapshotContext& ctx) override {
-    std::optional<apt::SignatureVerifier> verifier;
+    std::optional<SignatureVerifier> verifier;
     if (!keyring_.empty()) {
       DEPOT_ASSIGN_OR_RETURN(fs::path scratch, ctx.scratch_dir());
-      DEPOT_ASSIGN_OR_RETURN(apt::SignatureVerifier v,
-                             apt::SignatureVerifier::open(keyring_, scratch / "gpgv"));
+      DEPOT_ASSIGN_OR_RETURN(SignatureVerifier v,
+                             SignatureVerifier::open(keyring_, scratch / "gpgv"));
       verifier.emplace(std::move(v));
     }
     // repomd.xml first: a failure names the root. Without --keyring nothing ties the .asc

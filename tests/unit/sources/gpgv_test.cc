@@ -1,6 +1,6 @@
 // Signature checks against keys made in the test with gpg (a throwaway GNUPGHOME).
 
-#include "sources/apt/gpgv.h"
+#include "sources/gpgv.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include "core/subprocess.h"
 #include "support/temp_dir.h"
 
-namespace depot::apt {
+namespace depot {
 namespace {
 
 namespace fs = std::filesystem;
@@ -115,4 +115,4 @@ TEST(Dearmor, RefusesGarbage) {
 }
 
 }  // namespace
-}  // namespace depot::apt
+}  // namespace depot

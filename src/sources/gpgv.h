@@ -1,7 +1,8 @@
 #pragma once
-// Signature checks of apt roots with gpgv against one keyring file (binary or ASCII-armored),
-// accepting what apt accepts: a good, valid signature by a key in the keyring, made with a
-// hash stronger than SHA-1. Not thread-safe (shares a scratch directory).
+// Signature checks of signed roots (apt InRelease / Release.gpg, yum repomd.xml.asc) with gpgv
+// against one keyring file (binary or ASCII-armored), accepting what apt accepts: a good, valid
+// signature by a key in the keyring, made with a hash stronger than SHA-1. Not thread-safe
+// (shares a scratch directory).
 
 #include <filesystem>
 #include <string>
@@ -10,7 +11,7 @@
 
 #include "core/result.h"
 
-namespace depot::apt {
+namespace depot {
 
 class SignatureVerifier {
  public:
@@ -38,4 +39,4 @@ class SignatureVerifier {
 // Decodes an ASCII-armored OpenPGP block sequence into binary packets.
 Result<std::string> dearmor(std::string_view armored, const std::string& name);
 
-}  // namespace depot::apt
+}  // namespace depot

@@ -1,4 +1,4 @@
-#include "sources/apt/gpgv.h"
+#include "sources/gpgv.h"
 
 #include <openssl/evp.h>
 
@@ -6,7 +6,7 @@
 #include "core/file_io.h"
 #include "core/subprocess.h"
 
-namespace depot::apt {
+namespace depot {
 namespace {
 
 namespace fs = std::filesystem;
@@ -155,4 +155,4 @@ Status SignatureVerifier::verify_detached(const fs::path& data, const fs::path& 
   return run({sig.string(), data.string()}, name, nullptr);
 }
 
-}  // namespace depot::apt
+}  // namespace depot
