@@ -59,6 +59,14 @@ Status PoolCollector::add_binary(const Stanza& s, const std::string& name) {
     }
   }
   if (d.empty()) return make_error(ErrorCode::kParse, at + ": no checksum for " + std::string(*filename));
+  if (!d.sha256.empty() || !d.sha512.empty()) {
+    // Only SHA-2 is verified then (Hasher::mask_for); not keeping the rest saves memory on
+    // archives of a million files.
+    d.md5.clear();
+    d.md5.shrink_to_fit();
+    d.sha1.clear();
+    d.sha1.shrink_to_fit();
+  }
   return add(*filename, n, std::move(d), at);
 }
 
