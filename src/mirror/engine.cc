@@ -369,8 +369,8 @@ Result<std::unique_ptr<WriteTxn>> MirrorRun::copy_local(const Entry& e) {
 }
 
 Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
-  // Recorded index files the source keeps after they are superseded (apt by-hash files) wait
-  // out the grace period; everything else goes at once.
+  // Recorded index files (never roots) the source keeps after they are superseded (apt by-hash
+  // files) wait out the grace period; everything else goes at once.
   DEPOT_ASSIGN_OR_RETURN(auto since, db_->load_stale());
   const int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(clock_.wall().time_since_epoch()).count();
@@ -380,7 +380,8 @@ Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
   for (const auto& p : plan.stale) {
     auto rec = records_.find(p);
     auto rel = RelPath::parse(p);
-    if (grace > 0 && rec != records_.end() && rec->second.stage > static_cast<int>(Stage::kBlob) &&
+    // Roots never wait: a signature or root upstream dropped must not sit beside the new root.
+    if (grace > 0 && rec != records_.end() && rec->second.stage == static_cast<int>(Stage::kIndex) &&
         rel.ok() && source_->keeps_superseded(*rel)) {
       auto it = since.find(p);
       int64_t first = it == since.end() ? now : it->second;

@@ -71,5 +71,22 @@ class AptClientRejectsMirror(AptTestCase):
         self.assertTmpEmpty(res=res)
 
 
+class DroppedSignatureOutlivesItsRoot(AptTestCase):
+    def test_release_gpg_dropped_upstream_goes_with_the_old_root(self):
+        """Upstream stops shipping Release.gpg: the old one must not stay beside the new
+        Release (roots get no grace period), or Release-only clients see a bad signature."""
+        self.build_upstream(self.packages(3))
+        self.assertExit(self.mirror_apt(), 0)
+        self.assertTrue((self.mirror / "dists/stable/Release.gpg").exists())
+        self.build_upstream(self.packages(4))
+        (self.up / "dists/stable/Release.gpg").unlink()
+        res = self.mirror_apt()
+        self.assertExit(res, 0)
+        self.assertFalse((self.mirror / "dists/stable/Release.gpg").exists(),
+                         "a Release.gpg of the previous generation beside the new Release%s" % res)
+        ok, out = self.client().update()
+        self.assertTrue(ok, out)
+
+
 if __name__ == "__main__":
     unittest.main()

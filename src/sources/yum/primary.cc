@@ -146,9 +146,12 @@ struct PrimaryParser::Impl final : XmlHandler {
     if (rel->str() == "repodata" || rel->str().starts_with("repodata/")) {
       return refuse("a package may not live under repodata/");
     }
-    if (!base.empty() && !base.starts_with("http://") && !base.starts_with("https://")) {
+    if (!base.empty()) {
+      // The published primary would still send clients to that host, and depot would fetch
+      // from wherever upstream points.
       return make_error(ErrorCode::kUnsafePath, where() + ": refusing xml:base " +
-                                                    quote_untrusted(base) + " (not http/https)");
+                                                    quote_untrusted(base) +
+                                                    " (packages must live in the repository)");
     }
     return sink(Package{.name = std::move(name),
                         .path = std::move(rel).value(),

@@ -50,6 +50,18 @@ XmlStream::XmlStream(std::string name, XmlHandler& handler)
     auto* s = static_cast<XmlStream*>(self);
     if (!s->impl_->error) s->handler_.text(std::string_view(t, static_cast<size_t>(len)));
   });
+  // Repository metadata has no DTD; one could default attributes or swallow undefined
+  // entities, so that depot would read another document than a client.
+  XML_SetStartDoctypeDeclHandler(
+      impl_->parser, [](void* self, const XML_Char*, const XML_Char*, const XML_Char*, int) {
+        auto* s = static_cast<XmlStream*>(self);
+        if (!s->impl_->error) {
+          s->impl_->error = make_error(ErrorCode::kParse, s->name_ + ": line " +
+                                                              std::to_string(s->line()) +
+                                                              ": DOCTYPE declarations refused");
+        }
+        XML_StopParser(s->impl_->parser, XML_FALSE);
+      });
   XML_SetEntityDeclHandler(
       impl_->parser, [](void* self, const XML_Char*, int, const XML_Char*, int, const XML_Char*,
                         const XML_Char*, const XML_Char*, const XML_Char*) {

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <set>
 #include <unordered_map>
 
 #include "sources/gpgv.h"
@@ -61,7 +62,13 @@ class YumSource final : public Source {
     std::unordered_map<std::string, const RepomdData*> seen;
     const RepomdData* primary_data = nullptr;
     size_t primary_at = 0;  // in indexes
+    std::set<std::string> types;
     for (const auto& d : repomd.data) {
+      // Clients take the first entry of a type; a second one could name other packages.
+      if (!types.insert(d.type).second) {
+        return make_error(ErrorCode::kParse,
+                          root.url + ": metadata type '" + d.type + "' listed twice");
+      }
       auto rel = RelPath::parse(d.href);
       if (!rel.ok() || !rel->str().starts_with("repodata/") || rel->str().starts_with(kRepomd)) {
         return make_error(ErrorCode::kUnsafePath,
@@ -70,11 +77,8 @@ class YumSource final : public Source {
       }
       auto [it, fresh] = seen.try_emplace(rel->str(), &d);
       if (!fresh) {
-        if (!it->second->checksum.matches(d.checksum)) {
-          return make_error(ErrorCode::kParse, root.url + ": " + rel->str() +
-                                                   " listed twice with different checksums");
-        }
-        continue;
+        return make_error(ErrorCode::kParse, root.url + ": " + rel->str() +
+                                                 " is the location of two metadata types");
       }
       DEPOT_ASSIGN_OR_RETURN(auto e, fetch(ctx, rel->str(), false, d.checksum, d.size));
       if (d.type == "primary") {

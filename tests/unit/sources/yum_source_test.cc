@@ -155,16 +155,21 @@ TEST_F(YumSourceTest, SamePathDifferentChecksumFails) {
   EXPECT_NE(s.error().message.find("different content"), std::string::npos) << s.error().message;
 }
 
-TEST_F(YumSourceTest, XmlBaseFetchesFromThere) {
+TEST_F(YumSourceTest, XmlBaseRefused) {
   publish({{"primary", "repodata/p.xml",
             primary("<package><name>c</name><checksum type=\"md5\">" + std::string(32, 'f') +
                     "</checksum><size package=\"1\"/><location xml:base=\"https://cdn.example/x/\" "
                     "href=\"c.rpm\"/></package>")}});
   auto s = snap();
-  ASSERT_TRUE(s.ok()) << s.error().message;
-  EXPECT_EQ(s->entries[0].path.str(), "c.rpm");
-  EXPECT_EQ(s->entries[0].url, "https://cdn.example/x/c.rpm");
-  EXPECT_EQ(s->entries[0].digests.md5, std::string(32, 'f'));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("xml:base"), std::string::npos) << s.error().message;
+}
+
+TEST_F(YumSourceTest, RepeatedMetadataTypeRefused) {
+  publish({{"primary", "repodata/p.xml", primary("")}, {"primary", "repodata/q.xml", primary("")}});
+  auto s = snap();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("listed twice"), std::string::npos) << s.error().message;
 }
 
 TEST_F(YumSourceTest, KeepsSupersededRepodataOnly) {
