@@ -4,14 +4,15 @@
 // relative links: simple/<project>/index.{html,v1_html,v1_json} (kIndex), then the root
 // simple/index.{html,v1_html,v1_json} (kRoot). Upstream pages themselves are not published.
 
-#include "core/file_io.h"
 #include "sources/pypi/pypi_source.h"
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
+#include "core/file_io.h"
 #include "sources/pypi/simple_index.h"
 #include "sources/pypi/simple_pages.h"
 
@@ -75,7 +76,7 @@ class PypiSource final : public Source {
     DEPOT_ASSIGN_OR_RETURN(fs::path scratch, ctx.scratch_dir());
     scratch /= "pypi";
     Snapshot snap;
-    std::set<std::string> blobs;
+    Blobs blobs;
     for (const auto& project : projects_) {
       DEPOT_TRY(snapshot_project(ctx, project, scratch / project, snap, blobs));
     }
@@ -85,8 +86,12 @@ class PypiSource final : public Source {
   }
 
  private:
+  // Mirrored files by path, with the metadata file decided when the path was first listed: a
+  // file two projects list is mirrored once, and every page describes that one copy.
+  using Blobs = std::map<std::string, std::pair<bool, std::string>>;
+
   Status snapshot_project(SnapshotContext& ctx, const std::string& project, const fs::path& dir,
-                          Snapshot& snap, std::set<std::string>& blobs) {
+                          Snapshot& snap, Blobs& blobs) {
     const std::string url = index_url_ + "/" + project + "/";
     // Fetched under a name no entry uses, so it is never published.
     DEPOT_ASSIGN_OR_RETURN(RelPath private_path,
@@ -111,7 +116,11 @@ class PypiSource final : public Source {
                                                       ": refusing file name " +
                                                       quote_untrusted(f.filename));
       }
-      if (blobs.insert(rel->str()).second) {
+      auto [known, fresh] = blobs.try_emplace(rel->str(), f.has_metadata, f.metadata_sha256);
+      if (!fresh) {
+        f.has_metadata = known->second.first;
+        f.metadata_sha256 = known->second.second;
+      } else {
         Entry e{.path = *rel,
                 .size = f.size,
                 .digests = {},

@@ -2,16 +2,16 @@
 // metadata file it lists commits before it, checked against its checksum and size; the
 // packages primary.xml names are blobs, checked against primary's checksum and size.
 
-#include "core/file_io.h"
 #include "sources/yum/yum_source.h"
 
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 
-#include "sources/gpgv.h"
+#include "core/file_io.h"
 #include "sources/decompress.h"
+#include "sources/gpgv.h"
 #include "sources/yum/primary.h"
 #include "sources/yum/repomd.h"
 

@@ -155,5 +155,35 @@ TEST_F(PypiSourceTest, OptionsAreChecked) {
   EXPECT_TRUE(ctx.asked.empty());
 }
 
+TEST_F(PypiSourceTest, FileListedByTwoProjectsIsDescribedAsMirrored) {
+  // "demo" lists the wheel with core metadata; "other" lists the same wheel without, and
+  // "third" with a different metadata hash. Every page must describe the one mirrored copy.
+  ctx.files["http://up/simple/demo/"] = json_page();
+  std::string other = json_page();
+  other.replace(other.find(",\"core-metadata\""), std::string(",\"core-metadata\":{\"sha256\":\"").size() + 64 + 2, "");
+  ctx.files["http://up/simple/other/"] = other;
+  std::string third = json_page();
+  third.replace(third.find(kShaM), 64, std::string(64, 'e'));
+  ctx.files["http://up/simple/third/"] = third;
+  auto s = snap(ctx, {"demo", "other", "third"});
+  ASSERT_TRUE(s.ok()) << s.error().to_string();
+  int metadata_entries = 0;
+  for (const auto& e : s->entries) {
+    if (e.path.str().ends_with(".whl.metadata")) {
+      ++metadata_entries;
+      EXPECT_EQ(e.digests.sha256, kShaM);
+    }
+  }
+  EXPECT_EQ(metadata_entries, 1);
+  for (const char* project : {"other", "third"}) {
+    for (const auto& e : s->entries) {
+      if (e.path.str() != std::string("simple/") + project + "/index.v1_json") continue;
+      std::string page = read(*e.local);
+      EXPECT_NE(page.find(kShaM), std::string::npos) << project << ": " << page;
+      EXPECT_EQ(page.find(std::string(64, 'e')), std::string::npos) << project;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace depot
