@@ -127,6 +127,7 @@ Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& ur
   req.accept = accept;
   req.expected = expected;
   req.expected_size = size;
+  req.max_size = opts_.max_index_size;  // index files of undeclared size
   const FileRecord* rec = nullptr;
   if (auto it = records_.find(path.str()); it != records_.end()) {
     auto disk = on_disk_.find(path.str());

@@ -44,6 +44,8 @@ struct MirrorOptions {
   // Superseded index files the source keeps (apt: under dists/, by-hash files above all) stay
   // this long, so a client holding the previous root can still fetch what it names.
   std::chrono::seconds index_grace = std::chrono::hours(24);
+  // Cap on an index file whose size the source does not know (roots, PyPI pages).
+  uint64_t max_index_size = 2ull << 30;
 };
 
 struct FailedFile {

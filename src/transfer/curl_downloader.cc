@@ -285,7 +285,7 @@ void CurlDownloader::start(size_t index, Host* host) {
   if (!hasher) hasher = std::make_unique<Hasher>(mask);
   hasher->reset();
   t->hasher = hasher.get();
-  t->max_body = req.expected_size.value_or(std::numeric_limits<uint64_t>::max());
+  t->max_body = req.expected_size.value_or(req.max_size.value_or(opts_.max_unknown_size));
   t->body = 0;
   t->status_known = false;
   t->body_wanted = false;
@@ -398,11 +398,14 @@ void CurlDownloader::complete(Transfer* t, CURLcode rc) {
   std::optional<milliseconds> retry_after;
   if (t->abort == Abort::kSink) {
     error = make_error(ErrorCode::kIo, req.url + ": " + t->sink_error.message);
-  } else if (t->abort == Abort::kTooLong) {
+  } else if (t->abort == Abort::kTooLong && req.expected_size) {
     error = make_error(ErrorCode::kSizeMismatch,
                        req.url + ": body longer than the expected " +
                            std::to_string(*req.expected_size) + " bytes",
                        /*transient=*/true);
+  } else if (t->abort == Abort::kTooLong) {
+    error = make_error(ErrorCode::kSizeMismatch, req.url + ": body larger than the limit of " +
+                                                     std::to_string(t->max_body) + " bytes");
   } else if (rc != CURLE_OK) {
     error = classify_curl(rc, t->errbuf, req.url);
     if (rc == CURLE_OPERATION_TIMEDOUT) host->ctl.on_overload();

@@ -26,6 +26,9 @@ struct FetchRequest {
   std::string url;
   // When set: a longer body is cut off and fails (kSizeMismatch); a shorter one fails too.
   std::optional<uint64_t> expected_size;
+  // Without expected_size: a body longer than this is cut off and fails for good (a hostile or
+  // broken upstream must not fill the disk). Unset: DownloadOptions::max_unknown_size.
+  std::optional<uint64_t> max_size;
   // Every digest set here is verified while bytes stream; sha256 is always computed.
   Digests expected;
   // Conditional request validators; a 304 answer completes with not_modified = true and no
@@ -70,6 +73,8 @@ struct DownloadOptions {
   std::chrono::seconds low_speed_time{30};
   std::string user_agent = "depot/0.1";
   RetryPolicy retry;
+  // Cap on a body whose size nobody declared (FetchRequest::max_size overrides).
+  uint64_t max_unknown_size = 16ull << 30;
 };
 
 class Downloader {

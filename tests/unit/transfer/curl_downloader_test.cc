@@ -206,6 +206,29 @@ TEST_F(CurlDownloaderTest, LongerBodyIsCutOff) {
   EXPECT_EQ(server.hits("/f"), 2);
 }
 
+TEST_F(CurlDownloaderTest, UndeclaredSizeIsCappedForGood) {
+  std::string body = pattern(4 << 20);
+  server.route("/f", {{200, body}});
+  FetchRequest r;
+  r.url = server.url("/f");
+  r.max_size = 100000;
+  options.retry.max_attempts = 3;
+  auto res = fetch(r);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::kSizeMismatch);
+  EXPECT_FALSE(res.error().transient);
+  EXPECT_NE(res.error().message.find("limit of 100000"), std::string::npos) << res.error().message;
+  EXPECT_LE(sink.max_size, 100000u);
+  EXPECT_EQ(server.hits("/f"), 1);
+
+  options.max_unknown_size = 5000;  // the default cap, when the request sets none
+  FetchRequest plain;
+  plain.url = server.url("/f");
+  auto capped = fetch(plain);
+  ASSERT_FALSE(capped.ok());
+  EXPECT_NE(capped.error().message.find("limit of 5000"), std::string::npos);
+}
+
 TEST_F(CurlDownloaderTest, CorruptedBytesAreRetried) {
   std::string body = pattern(30000);
   std::string bad = body;
