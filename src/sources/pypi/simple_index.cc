@@ -10,6 +10,29 @@
 namespace depot::pypi {
 namespace {
 
+// "%2B" -> "+"; a malformed escape is kept as it is (the name checks refuse what is unsafe).
+std::string percent_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    int h = i + 2 < s.size() && s[i] == '%' ? hex(s[i + 1]) : -1;
+    int l = h >= 0 ? hex(s[i + 2]) : -1;
+    if (h >= 0 && l >= 0) {
+      out += static_cast<char>(h * 16 + l);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -412,7 +435,7 @@ Result<ProjectPage> parse_project_html(std::string_view s, const std::string& ur
     if (f.filename.empty()) {
       std::string_view path = f.url;
       if (size_t q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
-      f.filename = std::string(path.substr(path.rfind('/') + 1));
+      f.filename = percent_decode(path.substr(path.rfind('/') + 1));
     }
     if (auto rp = attrs.find("data-requires-python"); rp != attrs.end())
       f.requires_python = rp->second;

@@ -183,6 +183,15 @@ TEST(PypiHtml, BaseHrefAndEmptyPage) {
   EXPECT_TRUE(empty->files.empty());
 }
 
+TEST(PypiHtml, NameFromAnEmptyAnchorIsPercentDecoded) {
+  auto page = parse_project_html(
+      "<a href=\"foo-1.0%2Bx.tar.gz#sha256=" + kSha + "\"></a>", kPage);
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  EXPECT_EQ(page->files[0].filename, "foo-1.0+x.tar.gz");
+  auto slash = parse_project_html("<a href=\"x%2F..%2Fevil.whl#sha256=" + kSha + "\"></a>", kPage);
+  EXPECT_FALSE(slash.ok());
+}
+
 TEST(PypiHtml, Malformed) {
   for (const std::string& body : {
            "<a href=\"d.whl#sha256=" + kSha + "\">d.whl",              // no </a>
