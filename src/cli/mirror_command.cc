@@ -143,6 +143,7 @@ int run(const MirrorArgs& a) {
   opts.download.low_speed_time = std::chrono::seconds(a.stall_timeout);
   opts.no_delete = a.no_delete;
   opts.force = a.force;
+  if (a.force) opts.source.values["allow-older"] = "yes";
   opts.delete_limit = a.delete_limit;
   MirrorReport report =
       run_mirror(opts, logger, system_clock(), [&](const MirrorProgress& p) { progress.update(p); });
@@ -215,7 +216,9 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
                   "Fail (and retry) a transfer that receives nothing for this many seconds")
       ->capture_default_str();
   cmd->add_flag("--no-delete", args->no_delete, "Keep files no index names any more");
-  cmd->add_flag("--force", args->force, "Remove stale files even beyond --delete-limit");
+  cmd->add_flag("--force", args->force,
+                "Remove stale files even beyond --delete-limit; apt: accept an upstream Release "
+                "dated before the mirrored one");
   cmd->add_option("--delete-limit", args->delete_limit,
                   "Refuse to remove more than this share of the mirror in one run "
                   "(removals of up to 10 files are always allowed)")

@@ -79,6 +79,14 @@ class MirrorRun final : public SnapshotContext {
                                                   const std::string& accept) override;
   Logger& logger() override { return logger_; }
   Result<std::filesystem::path> scratch_dir() override;
+  std::optional<std::filesystem::path> committed(const RelPath& path) override {
+    auto rec = records_.find(path.str());
+    auto disk = on_disk_.find(path.str());
+    if (rec == records_.end() || disk == on_disk_.end() || disk->second.size != rec->second.size) {
+      return std::nullopt;
+    }
+    return target_->local_path(path);
+  }
 
  private:
   MirrorReport fail(int code, const Error& error);

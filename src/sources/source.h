@@ -69,6 +69,8 @@ class SnapshotContext {
   virtual Logger& logger() = 0;
   // A private directory for helper files (signature checks, ...), emptied at each run start.
   virtual Result<std::filesystem::path> scratch_dir() = 0;
+  // The committed copy of `path` from an earlier run (to compare generations), if any.
+  virtual std::optional<std::filesystem::path> committed(const RelPath& path) = 0;
 };
 
 // Fills entry fields from a fetched index (local content, validators, unchanged).

@@ -1,10 +1,12 @@
 """Tampered apt metadata must never reach the mirror: a modified InRelease, a root signed by
 a key outside the keyring, an unsigned root, a Packages file whose hash differs from Release,
-a .deb whose sha256 differs from Packages, and a hostile Filename each fail the run with a
-message naming the file, and the published generation stays exactly as it was."""
+a .deb whose sha256 differs from Packages, a hostile Filename and a replayed older root each
+fail the run with a message naming the file, and the published generation stays exactly as it was."""
 
 import lzma
 import os
+import shutil
+import time
 import unittest
 
 from apt_harness import DIST, AptTestCase, mar
@@ -90,6 +92,25 @@ class AptTamperedMetadataAccepted(AptTestCase):
         self.assertEqual(os.listdir(self.outside), [])
         self.assertGenerationKept(res)
 
+
+    def test_replayed_older_root(self):
+        """A validly signed but older generation (a lagging upstream, or a replay) must not
+        take the mirror back in time; --force accepts it."""
+        saved = self.tmp / "old-dists"
+        shutil.copytree(self.dists, saved)
+        time.sleep(1.1)  # Release dates have one-second resolution
+        self.next_generation()
+        self.assertExit(self.mirror_apt(), 0)
+        self.baseline = self.tree(self.mirror)
+        shutil.rmtree(self.dists)
+        shutil.copytree(saved, self.dists)
+        res = self.mirror_apt()
+        self.assertExit(res, 3)
+        self.assertIn("older than the mirrored", res.text)
+        self.assertGenerationKept(res)
+        res = self.mirror_apt("--force")
+        self.assertExit(res, 0)
+        self.assertFalse((self.mirror / mar.pool_path("newpkg", "1.0", "amd64")).exists())
 
 if __name__ == "__main__":
     unittest.main()

@@ -48,6 +48,12 @@ class FakeSnapshotContext final : public SnapshotContext {
     return std::optional<FetchedIndex>(f);
   }
   Logger& logger() override { return null_logger(); }
+  std::map<std::string, std::filesystem::path> committed_files;  // mirror path -> local file
+  std::optional<std::filesystem::path> committed(const RelPath& path) override {
+    auto it = committed_files.find(path.str());
+    if (it == committed_files.end()) return std::nullopt;
+    return it->second;
+  }
   Result<std::filesystem::path> scratch_dir() override {
     std::filesystem::create_directories(dir_ / "scratch");
     return dir_ / "scratch";

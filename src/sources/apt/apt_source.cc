@@ -44,11 +44,12 @@ bool same_files(const Release& a, const Release& b) {
 class AptSource final : public Source {
  public:
   AptSource(std::string upstream, std::vector<std::string> dists, Selection sel,
-            std::string keyring)
+            std::string keyring, bool allow_older)
       : upstream_(std::move(upstream)),
         dists_(std::move(dists)),
         sel_(std::move(sel)),
-        keyring_(std::move(keyring)) {}
+        keyring_(std::move(keyring)),
+        allow_older_(allow_older) {}
 
   std::string name() const override { return "apt"; }
   // Everything under dists/: by-hash files first of all; dropped variants are harmless since
@@ -126,11 +127,46 @@ class AptSource final : public Source {
                                                " list different files (upstream mid-update?)",
                         true);
     }
+    const Release& fresh = from_inrelease ? *from_inrelease : *from_release;
+    DEPOT_TRY(refuse_older(ctx, dir, fresh, inrelease ? inrelease->url : release->url));
     // Release, Release.gpg, InRelease: the order the root stage commits them in.
     for (auto* f : {&release, &release_gpg, &inrelease}) {
       if (*f) roots.push_back(index_entry((*f)->path, (*f)->url, Stage::kRoot, (*f)->index));
     }
     return from_inrelease ? std::move(*from_inrelease) : std::move(*from_release);
+  }
+
+  // An upstream root older than the mirrored one (a lagging mirror in a rotation, or a replay
+  // of old signed metadata) would take the mirror back in time: refused unless allowed.
+  Status refuse_older(SnapshotContext& ctx, const std::string& dir, const Release& fresh,
+                      const std::string& url) {
+    if (allow_older_) return ok_status();
+    auto new_date = parse_release_date(fresh.date);
+    if (!new_date) return ok_status();
+    for (const char* name : {"InRelease", "Release"}) {
+      DEPOT_ASSIGN_OR_RETURN(RelPath path, RelPath::parse(dir + name));
+      auto local = ctx.committed(path);
+      if (!local) continue;
+      auto raw = read_whole_file(*local, local->string());
+      if (!raw.ok()) continue;
+      std::string text = *raw;
+      if (std::string_view(name) == "InRelease") {
+        auto signed_text = clearsigned_text(text, local->string());
+        if (!signed_text.ok()) continue;
+        text = std::move(signed_text).value();
+      }
+      auto old = parse_release(text, local->string());
+      if (!old.ok()) continue;
+      auto old_date = parse_release_date(old->date);
+      if (old_date && *new_date < *old_date) {
+        return make_error(ErrorCode::kRefused,
+                          url + ": dated " + fresh.date + ", older than the mirrored " + name +
+                              " (" + old->date + "); refusing to go back in time (a lagging "
+                              "or replayed upstream); --force accepts it");
+      }
+      return ok_status();
+    }
+    return ok_status();
   }
 
   Status snapshot_dist(SnapshotContext& ctx, const std::string& dist, PoolCollector& pool,
@@ -234,6 +270,7 @@ class AptSource final : public Source {
   std::vector<std::string> dists_;
   Selection sel_;
   std::string keyring_;
+  bool allow_older_;
   std::optional<SignatureVerifier> verifier_;
 };
 
@@ -271,7 +308,8 @@ Result<std::unique_ptr<Source>> make_apt_source(const SourceOptions& opts) {
     return make_error(ErrorCode::kInvalidArgument, "apt: --keyring " + keyring + ": not a file");
   }
   return std::unique_ptr<Source>(
-      std::make_unique<AptSource>(opts.upstream, std::move(dists), std::move(sel), std::move(keyring)));
+      std::make_unique<AptSource>(opts.upstream, std::move(dists), std::move(sel),
+                                  std::move(keyring), opts.value("allow-older") == "yes"));
 }
 
 }  // namespace depot::apt

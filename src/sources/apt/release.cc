@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <unordered_map>
 
 #include "sources/apt/deb822.h"
@@ -216,6 +217,28 @@ IndexKind classify_index(std::string_view path, const Selection& sel) {
     return listed(sel.archs, arch) ? IndexKind::kOther : IndexKind::kSkip;
   }
   return IndexKind::kSkip;
+}
+
+std::optional<int64_t> parse_release_date(std::string_view date) {
+  std::string text(date);
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+  if (!end) return std::nullopt;
+  int64_t t = static_cast<int64_t>(::timegm(&tm));
+  std::string_view zone(end);
+  while (!zone.empty() && zone.front() == ' ') zone.remove_prefix(1);
+  if (zone.size() == 5 && (zone[0] == '+' || zone[0] == '-')) {
+    int hh = 0, mm = 0;
+    auto digits = zone.substr(1);
+    if (digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    hh = (digits[0] - '0') * 10 + (digits[1] - '0');
+    mm = (digits[2] - '0') * 10 + (digits[3] - '0');
+    int64_t off = (hh * 60 + mm) * 60;
+    t += zone[0] == '+' ? -off : off;
+  } else if (!zone.empty() && zone != "UTC" && zone != "GMT" && zone != "Z") {
+    return std::nullopt;
+  }
+  return t;
 }
 
 }  // namespace depot::apt

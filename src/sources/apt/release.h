@@ -3,6 +3,7 @@
 // needs and the checksum lists (MD5Sum, SHA1, SHA256, SHA512) of the index files. No I/O.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,10 @@ struct Release {
 // `name` prefixes errors. Conflicting sizes for one file, malformed checksum lines and a
 // missing checksum list are errors.
 Result<Release> parse_release(std::string_view text, const std::string& name);
+
+// Seconds since the epoch of a Release `Date:` ("Sat, 21 Nov 2026 22:55:15 UTC", also with a
+// numeric zone), or nullopt when it does not parse.
+std::optional<int64_t> parse_release_date(std::string_view date);
 
 // What to mirror of one distribution.
 struct Selection {

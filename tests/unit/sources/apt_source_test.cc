@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 
 #include "core/digest.h"
@@ -27,7 +28,8 @@ class AptSourceTest : public ::testing::Test {
   // Publishes dists/s with one Packages file (and Release listing it, by-hash when asked).
   void publish(const std::string& packages, bool by_hash, bool lie = false) {
     std::string listed = lie ? packages + "x" : packages;
-    std::string release = std::string("Suite: s\nArchitectures: amd64\nComponents: main\n") +
+    std::string release = std::string("Suite: s\nDate: ") + date_ +
+                          "\nArchitectures: amd64\nComponents: main\n" +
                           (by_hash ? "Acquire-By-Hash: yes\n" : "") + "SHA256:\n " +
                           sha256(listed) + " " + std::to_string(listed.size()) +
                           " main/binary-amd64/Packages\n " + std::string(64, 'f') +
@@ -35,8 +37,9 @@ class AptSourceTest : public ::testing::Test {
     ctx_.files[U + "/dists/s/Release"] = release;
     ctx_.files[U + "/dists/s/main/binary-amd64/Packages"] = packages;
   }
-  Result<Snapshot> snapshot(std::vector<std::string> archs = {"amd64"}) {
+  Result<Snapshot> snapshot(std::vector<std::string> archs = {"amd64"}, bool force = false) {
     SourceOptions o;
+    if (force) o.values["allow-older"] = "yes";
     o.upstream = U;
     o.lists["dist"] = {"s"};
     o.lists["arch"] = archs;
@@ -51,6 +54,7 @@ class AptSourceTest : public ::testing::Test {
   }
   testing::TempDir dir_;
   testing::FakeSnapshotContext ctx_{dir_.path()};
+  std::string date_ = "Sat, 21 Nov 2026 22:55:15 UTC";
 };
 
 const std::string kPackages = "Package: a\nFilename: pool/main/a/a.deb\nSize: 3\nSHA256: " +
@@ -111,6 +115,26 @@ TEST_F(AptSourceTest, HostilePoolPathRefused) {
   auto s = snapshot();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kUnsafePath);
+}
+
+TEST_F(AptSourceTest, RootOlderThanTheMirroredOneIsRefusedUnlessForced) {
+  publish(kPackages, false);
+  const std::filesystem::path committed = dir_.path() / "committed-Release";
+  {
+    std::ofstream out(committed);
+    out << "Suite: s\nDate: Sun, 22 Nov 2026 06:00:00 UTC\nSHA256:\n " << std::string(64, 'a')
+        << " 1 main/binary-amd64/Packages\n";
+  }
+  ctx_.committed_files["dists/s/Release"] = committed;
+  auto s = snapshot();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("older than the mirrored Release"), std::string::npos)
+      << s.error().message;
+  EXPECT_NE(s.error().message.find("http://u/debian/dists/s/Release"), std::string::npos);
+  EXPECT_TRUE(snapshot({"amd64"}, /*force=*/true).ok());
+  date_ = "Sun, 22 Nov 2026 06:00:00 UTC";  // the same generation again: fine
+  publish(kPackages, false);
+  EXPECT_TRUE(snapshot().ok());
 }
 
 TEST(AptSourceOptions, BadOptionsRefused) {

@@ -93,5 +93,14 @@ TEST(Release, ClassifyIndexSelectsComponentsAndArchitectures) {
             IndexKind::kPackages);
 }
 
+TEST(Release, DatesParseWithAnyZone) {
+  EXPECT_EQ(parse_release_date("Sat, 21 Nov 2026 22:55:15 UTC"), 1795301715);
+  EXPECT_EQ(parse_release_date("Sat, 21 Nov 2026 22:55:15 +0000"), 1795301715);
+  EXPECT_EQ(parse_release_date("Sat, 21 Nov 2026 23:55:15 +0100"), 1795301715);
+  EXPECT_EQ(parse_release_date("Sat, 21 Nov 2026 21:55:15 -0100"), 1795301715);
+  EXPECT_FALSE(parse_release_date("yesterday").has_value());
+  EXPECT_FALSE(parse_release_date("Sat, 21 Nov 2026 22:55:15 CET").has_value());
+}
+
 }  // namespace
 }  // namespace depot::apt
