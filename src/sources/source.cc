@@ -15,6 +15,43 @@ Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
                .last_modified = fetched.last_modified};
 }
 
+Entry blob_entry(RelPath path, std::optional<uint64_t> size, Digests digests, std::string url) {
+  return Entry{.path = std::move(path),
+               .size = size,
+               .digests = std::move(digests),
+               .url = std::move(url),
+               .stage = Stage::kBlob,
+               .local = std::nullopt,
+               .unchanged = false,
+               .etag = {},
+               .last_modified = {}};
+}
+
+Status BlobCollector::add(Entry entry, const std::string& where) {
+  auto [it, fresh] = index_.try_emplace(entry.path.str(), out_.size());
+  if (fresh) {
+    out_.push_back(std::move(entry));
+    return ok_status();
+  }
+  const Entry& prev = out_[it->second];
+  if (prev.size != entry.size || !prev.digests.matches(entry.digests)) {
+    return make_error(ErrorCode::kParse,
+                      where + ": " + entry.path.str() + " is listed twice with different content");
+  }
+  return ok_status();
+}
+
+Result<std::optional<FetchedFile>> fetch_relative(SnapshotContext& ctx, std::string_view base_url,
+                                                  const std::string& rel, bool optional,
+                                                  const Digests& expected,
+                                                  std::optional<uint64_t> size) {
+  DEPOT_ASSIGN_OR_RETURN(RelPath path, RelPath::parse(rel));
+  std::string url = join_url(base_url, escape_url_path(rel));
+  DEPOT_ASSIGN_OR_RETURN(auto f, ctx.fetch_index(url, path, optional, expected, size));
+  if (!f) return std::optional<FetchedFile>();
+  return std::optional<FetchedFile>(FetchedFile{std::move(path), std::move(url), std::move(*f)});
+}
+
 std::string join_url(std::string_view base, std::string_view rel) {
   std::string out(base);
   while (!out.empty() && out.back() == '/') out.pop_back();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/digest.h"
@@ -76,6 +77,37 @@ class SnapshotContext {
 // Fills entry fields from a fetched index (local content, validators, unchanged).
 Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
                   const FetchedIndex& fetched);
+
+// A file to download and verify (Stage kBlob).
+Entry blob_entry(RelPath path, std::optional<uint64_t> size, Digests digests, std::string url);
+
+// Collects blob entries into `out`, once per path: a path named again with the same size and
+// digests is skipped, with different ones it is an error naming the path and `where`. Not
+// thread-safe.
+class BlobCollector {
+ public:
+  explicit BlobCollector(std::vector<Entry>& out) : out_(out) {}
+  Status add(Entry entry, const std::string& where);
+  size_t size() const { return index_.size(); }
+
+ private:
+  std::vector<Entry>& out_;
+  std::unordered_map<std::string, size_t> index_;  // path -> position in out_
+};
+
+// An index file fetched at `rel` below `base_url` (the path it is mirrored at).
+struct FetchedFile {
+  RelPath path;
+  std::string url;
+  FetchedIndex index;
+  Entry entry(Stage stage) const { return index_entry(path, url, stage, index); }
+};
+
+// ctx.fetch_index for `rel` (checked with RelPath, escaped into the URL) below `base_url`.
+Result<std::optional<FetchedFile>> fetch_relative(SnapshotContext& ctx, std::string_view base_url,
+                                                  const std::string& rel, bool optional,
+                                                  const Digests& expected = {},
+                                                  std::optional<uint64_t> size = {});
 
 // Options common to every source, from the command line.
 struct SourceOptions {

@@ -73,20 +73,10 @@ class AptSource final : public Source {
   }
 
  private:
-  struct Fetched {
-    RelPath path;
-    std::string url;
-    FetchedIndex index;
-  };
-
-  Result<std::optional<Fetched>> fetch(SnapshotContext& ctx, const std::string& rel, bool optional,
-                                       const Digests& expected = {},
-                                       std::optional<uint64_t> size = {}) {
-    DEPOT_ASSIGN_OR_RETURN(RelPath path, RelPath::parse(rel));
-    std::string url = join_url(upstream_, escape_url_path(rel));
-    DEPOT_ASSIGN_OR_RETURN(auto f, ctx.fetch_index(url, path, optional, expected, size));
-    if (!f) return std::optional<Fetched>();
-    return std::optional<Fetched>(Fetched{std::move(path), std::move(url), std::move(*f)});
+  Result<std::optional<FetchedFile>> fetch(SnapshotContext& ctx, const std::string& rel,
+                                           bool optional, const Digests& expected = {},
+                                           std::optional<uint64_t> size = {}) {
+    return fetch_relative(ctx, upstream_, rel, optional, expected, size);
   }
 
   // Fetches and authenticates the root of `dist`; returns the parsed Release.
@@ -131,7 +121,7 @@ class AptSource final : public Source {
     DEPOT_TRY(refuse_older(ctx, dir, fresh, inrelease ? inrelease->url : release->url));
     // Release, Release.gpg, InRelease: the order the root stage commits them in.
     for (auto* f : {&release, &release_gpg, &inrelease}) {
-      if (*f) roots.push_back(index_entry((*f)->path, (*f)->url, Stage::kRoot, (*f)->index));
+      if (*f) roots.push_back((*f)->entry(Stage::kRoot));
     }
     return from_inrelease ? std::move(*from_inrelease) : std::move(*from_release);
   }
@@ -214,7 +204,7 @@ class AptSource final : public Source {
         }
       }
       if (rel.acquire_by_hash) DEPOT_TRY(add_by_hash(dir, file, *f, by_hash_done, snap));
-      snap.entries.push_back(index_entry(f->path, f->url, Stage::kIndex, f->index));
+      snap.entries.push_back(f->entry(Stage::kIndex));
     }
     for (const auto& c : sel_.components.empty() ? rel.components : sel_.components) {
       for (const auto& a : sel_.archs.empty() ? rel.architectures : sel_.archs) {
@@ -247,7 +237,7 @@ class AptSource final : public Source {
 
   // dists/<dist>/<dir>/by-hash/<ALGO>/<hex>: the same bytes under their digest, so a client
   // holding an older or newer root always finds the index it names.
-  Status add_by_hash(const std::string& dir, const ReleaseFile& file, const Fetched& f,
+  Status add_by_hash(const std::string& dir, const ReleaseFile& file, const FetchedFile& f,
                      std::set<std::string>& done, Snapshot& snap) {
     size_t slash = file.path.rfind('/');
     std::string parent = dir + (slash == std::string::npos ? "" : file.path.substr(0, slash + 1));

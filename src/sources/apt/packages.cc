@@ -121,27 +121,9 @@ Status PoolCollector::add(std::string_view path, uint64_t size, Digests digests,
     return make_error(ErrorCode::kUnsafePath,
                       at + ": a package may not live under dists/: " + quote_untrusted(path));
   }
-  auto [it, fresh] = index_.try_emplace(rel->str(), out_.size());
-  if (!fresh) {
-    const Entry& prev = out_[it->second];
-    if (prev.size != size || !prev.digests.matches(digests)) {
-      return make_error(ErrorCode::kParse, at + ": " + rel->str() +
-                                               " is listed twice with different content");
-    }
-    return ok_status();
-  }
   std::string url = join_url(base_url_, escape_url_path(rel->str()));
-  Entry e{.path = std::move(rel).value(),
-          .size = size,
-          .digests = std::move(digests),
-          .url = std::move(url),
-          .stage = Stage::kBlob,
-          .local = std::nullopt,
-          .unchanged = false,
-          .etag = {},
-          .last_modified = {}};
-  out_.push_back(std::move(e));
-  return ok_status();
+  return blobs_.add(blob_entry(std::move(rel).value(), size, std::move(digests), std::move(url)),
+                    at);
 }
 
 }  // namespace depot::apt

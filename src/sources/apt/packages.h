@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "sources/apt/deb822.h"
@@ -16,7 +15,7 @@ class PoolCollector {
  public:
   // `base_url` is the archive root; pool paths are relative to it.
   PoolCollector(std::string base_url, std::vector<Entry>& out)
-      : base_url_(std::move(base_url)), out_(out) {}
+      : base_url_(std::move(base_url)), blobs_(out) {}
 
   // Streams a (possibly compressed) Packages or Sources file. `name` is its URL, for errors.
   Status add_packages_file(const std::filesystem::path& file, const std::string& name);
@@ -26,14 +25,13 @@ class PoolCollector {
   Status add_binary(const Stanza& s, const std::string& name);
   Status add_source(const Stanza& s, const std::string& name);
 
-  size_t files() const { return index_.size(); }
+  size_t files() const { return blobs_.size(); }
 
  private:
   Status add(std::string_view path, uint64_t size, Digests digests, const std::string& where);
 
   std::string base_url_;
-  std::vector<Entry>& out_;
-  std::unordered_map<std::string, size_t> index_;  // path -> position in out_
+  BlobCollector blobs_;
 };
 
 }  // namespace depot::apt

@@ -55,16 +55,8 @@ class CondaSource final : public Source {
       for (const auto& rec : rd.packages) {
         if (!names.insert(rec.filename).second) continue;
         DEPOT_ASSIGN_OR_RETURN(RelPath p, RelPath::parse(prefix + rec.filename));
-        Entry e{.path = std::move(p),
-                .size = rec.size,
-                .digests = rec.digests,
-                .url = join_url(base, escape_url_segment(rec.filename)),
-                .stage = Stage::kBlob,
-                .local = std::nullopt,
-                .unchanged = false,
-                .etag = {},
-                .last_modified = {}};
-        snap.entries.push_back(std::move(e));
+        snap.entries.push_back(blob_entry(std::move(p), rec.size, rec.digests,
+                                          join_url(base, escape_url_segment(rec.filename))));
       }
       return ok_status();
     };

@@ -121,24 +121,15 @@ class PypiSource final : public Source {
         f.has_metadata = known->second.first;
         f.metadata_sha256 = known->second.second;
       } else {
-        Entry e{.path = *rel,
-                .size = f.size,
-                .digests = {},
-                .url = f.url,
-                .stage = Stage::kBlob,
-                .local = std::nullopt,
-                .unchanged = false,
-                .etag = {},
-                .last_modified = {}};
-        e.digests.sha256 = sha;
-        snap.entries.push_back(e);
+        Digests digests;
+        digests.sha256 = sha;
+        snap.entries.push_back(blob_entry(*rel, f.size, std::move(digests), f.url));
         if (f.has_metadata) {
-          DEPOT_ASSIGN_OR_RETURN(e.path, RelPath::parse(rel->str() + ".metadata"));
-          e.size.reset();
-          e.digests = Digests{};
-          e.digests.sha256 = f.metadata_sha256;
-          e.url = metadata_url(f.url);
-          snap.entries.push_back(std::move(e));
+          DEPOT_ASSIGN_OR_RETURN(RelPath md, RelPath::parse(rel->str() + ".metadata"));
+          Digests md_digests;
+          md_digests.sha256 = f.metadata_sha256;
+          snap.entries.push_back(
+              blob_entry(std::move(md), std::nullopt, std::move(md_digests), metadata_url(f.url)));
         }
       }
       listed.push_back({std::move(f), "../../" + dir_part + escape_url_segment(rel->filename())});

@@ -110,40 +110,20 @@ class YumSource final : public Source {
   Result<std::optional<Entry>> fetch(SnapshotContext& ctx, const std::string& rel, bool optional,
                                      const Digests& expected = {},
                                      std::optional<uint64_t> size = {}) {
-    DEPOT_ASSIGN_OR_RETURN(RelPath path, RelPath::parse(rel));
-    std::string url = join_url(upstream_, escape_url_path(rel));
-    DEPOT_ASSIGN_OR_RETURN(auto f, ctx.fetch_index(url, path, optional, expected, size));
+    DEPOT_ASSIGN_OR_RETURN(auto f, fetch_relative(ctx, upstream_, rel, optional, expected, size));
     if (!f) return std::optional<Entry>();
-    Stage stage = rel.starts_with(kRepomd) ? Stage::kRoot : Stage::kIndex;
-    return std::optional<Entry>(index_entry(path, url, stage, *f));
+    return std::optional<Entry>(f->entry(rel.starts_with(kRepomd) ? Stage::kRoot : Stage::kIndex));
   }
 
   // Streams primary (any compression), checking its open-checksum, into package blobs.
   Status add_packages(const Entry& primary, const RepomdData& data, Snapshot& snap,
                       uint64_t& count) {
-    std::unordered_map<std::string, size_t> by_path;  // path -> position in snap.entries
+    BlobCollector blobs(snap.entries);
     PrimaryParser parser(primary.url, [&](Package&& p) -> Status {
-      auto [it, fresh] = by_path.try_emplace(p.path.str(), snap.entries.size());
-      if (!fresh) {
-        const Entry& prev = snap.entries[it->second];
-        if (prev.size != p.size || !prev.digests.matches(p.digests)) {
-          return make_error(ErrorCode::kParse, primary.url + ": " + p.path.str() +
-                                                   " is listed twice with different content");
-        }
-        return ok_status();
-      }
       std::string url =
           join_url(p.base.empty() ? upstream_ : p.base, escape_url_path(p.path.str()));
-      snap.entries.push_back(Entry{.path = std::move(p.path),
-                                   .size = p.size,
-                                   .digests = std::move(p.digests),
-                                   .url = std::move(url),
-                                   .stage = Stage::kBlob,
-                                   .local = std::nullopt,
-                                   .unchanged = false,
-                                   .etag = {},
-                                   .last_modified = {}});
-      return ok_status();
+      return blobs.add(blob_entry(std::move(p.path), p.size, std::move(p.digests), std::move(url)),
+                       primary.url);
     });
     Hasher hasher(data.open_checksum.empty() ? 0u : Hasher::mask_for(data.open_checksum));
     uint64_t open_size = 0;
