@@ -80,15 +80,20 @@ class MirrorRun final : public SnapshotContext {
   Logger& logger() override { return logger_; }
   Result<std::filesystem::path> scratch_dir() override;
   std::optional<std::filesystem::path> committed(const RelPath& path) override {
-    auto rec = records_.find(path.str());
-    auto disk = on_disk_.find(path.str());
-    if (rec == records_.end() || disk == on_disk_.end() || disk->second.size != rec->second.size) {
-      return std::nullopt;
-    }
+    if (!committed_record(path)) return std::nullopt;
     return target_->local_path(path);
   }
 
  private:
+  // The record of `path` when the file on disk still has the recorded size, else null.
+  const FileRecord* committed_record(const RelPath& path) const {
+    auto rec = records_.find(path.str());
+    auto disk = on_disk_.find(path.str());
+    if (rec == records_.end() || disk == on_disk_.end() || disk->second.size != rec->second.size) {
+      return nullptr;
+    }
+    return &rec->second;
+  }
   MirrorReport fail(int code, const Error& error);
   Status record_run(const char* status);  // the run's row, from report_
   Status download(const std::vector<Entry>& entries, const Plan& plan);
@@ -136,14 +141,10 @@ Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& ur
   req.expected = expected;
   req.expected_size = size;
   req.max_size = opts_.max_index_size;  // index files of undeclared size
-  const FileRecord* rec = nullptr;
-  if (auto it = records_.find(path.str()); it != records_.end()) {
-    auto disk = on_disk_.find(path.str());
-    if (disk != on_disk_.end() && disk->second.size == it->second.size) {
-      rec = &it->second;
-      req.if_none_match = rec->etag;
-      req.if_modified_since = rec->last_modified;
-    }
+  const FileRecord* rec = committed_record(path);
+  if (rec) {
+    req.if_none_match = rec->etag;
+    req.if_modified_since = rec->last_modified;
   }
   if (rec && !expected.empty() && expected.matches(rec->digests) && (!size || *size == rec->size)) {
     // The signed root already names exactly the committed copy: nothing to ask upstream.
@@ -406,15 +407,14 @@ Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
     logger_.info("mirror.stale_in_grace", {{"files", static_cast<uint64_t>(in_grace.size())},
                                            {"grace_seconds", grace}});
   }
+  DEPOT_TRY(db_->replace_stale(in_grace));
   if (opts_.no_delete) {
-    DEPOT_TRY(db_->replace_stale(in_grace));
     report_.stale_kept = removable.size();
     if (!removable.empty()) {
       logger_.info("mirror.stale_kept", {{"files", static_cast<uint64_t>(removable.size())}});
     }
     return ok_status();
   }
-  DEPOT_TRY(db_->replace_stale(in_grace));
   if (removable.empty()) return ok_status();
   double limit = opts_.delete_limit * static_cast<double>(std::max<size_t>(mirrored_files, 1));
   if (!opts_.force && removable.size() > opts_.delete_floor &&
