@@ -20,6 +20,8 @@ RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
 log() { printf '[apt-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 2; }
+# shellcheck source=bench/nginx.sh
+source "$HERE/nginx.sh"
 
 for tool in nginx python3 /usr/bin/time apt-ftparchive gpg gpgv; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
@@ -31,13 +33,9 @@ mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 UP=$WORK/upstream
 NGX=$WORK/nginx
-NGINX_PID=
 cleanup() {
   local rc=$?
-  if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    kill "$NGINX_PID" 2>/dev/null || true
-    wait "$NGINX_PID" 2>/dev/null || true
-  fi
+  stop_nginx
   if [[ $KEEP == 1 || -n ${BENCH_DIR:-} ]]; then
     rm -rf -- "$WORK/out"
     log "left $WORK"
@@ -65,19 +63,7 @@ EXPECT_DEBS=$(find "$UP/debian/pool" -name '*.deb' | wc -l)
 EXPECT_BYTES=$(find "$UP/debian/pool" -name '*.deb' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 
 # ---------------------------------------------------------------- nginx
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$NGX/tmp"
-USER_LINE=""
-[[ $(id -u) == 0 ]] && USER_LINE="user $(id -un) $(id -gn);"
-sed -e "s|@PREFIX@|$NGX|g" -e "s|@ROOT@|$UP|g" -e "s|@PORT@|$PORT|g" \
-  -e "s|@USER_LINE@|$USER_LINE|" "$HERE/nginx.conf.in" >"$NGX/nginx.conf"
-nginx -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" -g 'daemon off;' &
-NGINX_PID=$!
-BASE=http://127.0.0.1:$PORT
-for _ in $(seq 100); do
-  curl -sf -o /dev/null "$BASE/debian/dists/stable/InRelease" && break
-  sleep 0.1
-done
+start_nginx "$UP" "$NGX" debian/dists/stable/InRelease
 log "nginx pid $NGINX_PID on $BASE; $EXPECT_DEBS .debs, $EXPECT_BYTES bytes"
 
 # ---------------------------------------------------------------- runs

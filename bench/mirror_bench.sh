@@ -21,6 +21,8 @@ RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 2; }
+# shellcheck source=bench/nginx.sh
+source "$HERE/nginx.sh"
 
 for tool in nginx python3 /usr/bin/time; do
   command -v "$tool" >/dev/null || die "$tool not found (the 'time' package provides /usr/bin/time)"
@@ -48,15 +50,11 @@ UP=$WORK/upstream
 OUT=$WORK/out
 NGX=$WORK/nginx
 LOGS=$WORK/logs
-NGINX_PID=
 
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
   local rc=$?
-  if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    kill "$NGINX_PID" 2>/dev/null || true
-    wait "$NGINX_PID" 2>/dev/null || true
-  fi
+  stop_nginx
   if [[ $KEEP == 1 ]]; then
     log "KEEP=1: leaving $WORK"
   else
@@ -100,24 +98,7 @@ else
 fi
 
 # ---------------------------------------------------------------- nginx
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$NGX/tmp"
-if [[ $(id -u) == 0 ]]; then
-  USER_LINE="user $(id -un) $(id -gn);" # workers must read the 0700 temp dir
-else
-  USER_LINE=""
-fi
-sed -e "s|@PREFIX@|$NGX|g" -e "s|@ROOT@|$UP|g" -e "s|@PORT@|$PORT|g" \
-  -e "s|@USER_LINE@|$USER_LINE|" "$HERE/nginx.conf.in" >"$NGX/nginx.conf"
-nginx -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" -g 'daemon off;' &
-NGINX_PID=$!
-BASE=http://127.0.0.1:$PORT
-for _ in $(seq 100); do
-  curl -sf -o /dev/null "$BASE/small/noarch/repodata.json" && break
-  kill -0 "$NGINX_PID" 2>/dev/null || { cat "$NGX/error.log" >&2; die "nginx exited"; }
-  sleep 0.1
-done
-curl -sf -o /dev/null "$BASE/small/noarch/repodata.json" || die "nginx not answering on $BASE"
+start_nginx "$UP" "$NGX" small/noarch/repodata.json
 log "nginx pid $NGINX_PID serving $UP on $BASE"
 
 # ---------------------------------------------------------------- per-set file lists
