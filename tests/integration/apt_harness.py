@@ -89,10 +89,14 @@ class AptTestCase(DepotTestCase):
         return self.server.base
 
     # -- depot -----------------------------------------------------------------------------
+    def mirror_apt_args(self, *extra):
+        """The depot command line mirroring the upstream (main, amd64, checked signatures)."""
+        return [depot_bin(), "mirror", "apt", self.apt_url(), str(self.mirror), "--dist", DIST,
+                "--component", "main", "--arch", "amd64", "--keyring", str(self.keyring),
+                *map(str, extra)]
+
     def mirror_apt(self, *extra, timeout=180):
-        return self.depot("mirror", "apt", self.apt_url(), self.mirror, "--dist", DIST,
-                          "--component", "main", "--arch", "amd64",
-                          "--keyring", self.keyring, *extra, timeout=timeout)
+        return self.depot(*self.mirror_apt_args(*extra)[1:], timeout=timeout)
 
     # -- the mirror as a repository -------------------------------------------------------
     def client(self, name="client"):

@@ -6,7 +6,7 @@ import subprocess
 import time
 import unittest
 
-from apt_harness import AptTestCase, depot_bin
+from apt_harness import AptTestCase
 
 
 class AptUpdateFailsDuringResync(AptTestCase):
@@ -20,9 +20,7 @@ class AptUpdateFailsDuringResync(AptTestCase):
         # Generation 2: every package at 2.0, each pool file served slowly.
         self.build_upstream(self.packages(24, version="2.0"))
         self.server.set_rules([{"glob": "/pool/*", "action": "delay", "seconds": 0.25}])
-        cmd = [depot_bin(), "mirror", "apt", self.apt_url(), str(self.mirror), "--dist", "stable",
-               "--component", "main", "--arch", "amd64", "--keyring", str(self.keyring),
-               "--concurrency", "2", "--threads", "1"]
+        cmd = self.mirror_apt_args("--concurrency", "2", "--threads", "1")
         log = open(self.tmp / "resync.log", "wb")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
