@@ -90,8 +90,7 @@ Result<std::unique_ptr<Source>> make_conda_source(const SourceOptions& opts) {
   if (opts.upstream.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "conda: an upstream URL is required");
   }
-  std::vector<std::string> subdirs;
-  if (auto it = opts.lists.find("subdir"); it != opts.lists.end()) subdirs = it->second;
+  std::vector<std::string> subdirs = opts.list("subdir");
   for (const auto& sd : subdirs) {
     auto p = RelPath::parse(sd);
     if (!p.ok() || sd.find('/') != std::string::npos) {
