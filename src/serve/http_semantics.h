@@ -1,0 +1,74 @@
+#pragma once
+// HTTP/1.1 semantics that do not depend on the server: Range (RFC 9110 §14), conditional
+// requests (§13), validators, dates and Content-Type by file name. Pure functions; thread-safe.
+
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace depot {
+
+// Content-Type for a file name (last path component), e.g. ".deb" ->
+// "application/vnd.debian.binary-package", "InRelease" -> "text/plain; charset=utf-8",
+// ".whl" -> "application/zip", ".rpm" -> "application/x-rpm", ".json" -> "application/json",
+// ".html" -> "text/html; charset=utf-8", ".xml" -> "application/xml", ".gz" ->
+// "application/gzip", ".xz" -> "application/x-xz", ".bz2" -> "application/x-bzip2", ".zst" ->
+// "application/zstd", ".conda" and unknown -> "application/octet-stream". Also covers the apt
+// index names without extension (Release, Packages, Sources, Contents-*, Translation-*),
+// ".gpg"/".asc"/".key", ".dsc", ".tgz", ".crate", PyPI ".metadata" (text/plain).
+std::string_view content_type_for(std::string_view filename);
+
+// Strong validator from size and mtime: "\"<mtime seconds hex>-<size hex>\"" (as nginx does).
+std::string make_etag(uint64_t size, int64_t mtime_sec);
+
+// IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string format_http_date(std::time_t t);
+// Parses IMF-fixdate, RFC 850 and asctime forms; nullopt when malformed.
+std::optional<std::time_t> parse_http_date(std::string_view text);
+
+// Outcome of a request's preconditions, in RFC 9110 §13.2.2 order:
+// If-Match, If-Unmodified-Since (only without If-Match), If-None-Match, If-Modified-Since (only
+// for GET/HEAD and only without If-None-Match). Empty header values mean "absent".
+enum class Precondition { kProceed, kNotModified /*304*/, kFailed /*412*/ };
+struct Validators {
+  std::string_view etag;       // the representation's current strong ETag, quoted
+  std::time_t last_modified = 0;
+};
+struct ConditionalHeaders {
+  std::string_view if_match;
+  std::string_view if_none_match;
+  std::string_view if_modified_since;
+  std::string_view if_unmodified_since;
+};
+Precondition evaluate_preconditions(const ConditionalHeaders& h, const Validators& v,
+                                    bool get_or_head);
+
+// A single byte range, inclusive bounds, already clipped to the representation size.
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  uint64_t length() const { return last - first + 1; }
+};
+enum class RangeKind {
+  kNone,           // no usable Range: send 200 with the whole body (absent, malformed, a unit
+                   // other than bytes, several ranges, or If-Range did not match)
+  kSatisfiable,    // send 206 with `range`
+  kUnsatisfiable,  // send 416 with "Content-Range: bytes */<size>"
+};
+struct RangeDecision {
+  RangeKind kind = RangeKind::kNone;
+  ByteRange range;
+};
+// Evaluates "Range" (and "If-Range", empty when absent) against a representation of `size` bytes
+// with validators `v`. Forms: "bytes=a-b", "bytes=a-", "bytes=-n". A first byte at or beyond the
+// size is unsatisfiable; a last byte beyond it is clipped; "bytes=-0" is unsatisfiable. An
+// If-Range that is a date or an ETag not equal to v.etag (strong comparison) yields kNone.
+RangeDecision evaluate_range(std::string_view range, std::string_view if_range, uint64_t size,
+                             const Validators& v);
+
+// "bytes <first>-<last>/<size>".
+std::string content_range(const ByteRange& r, uint64_t size);
+
+}  // namespace depot

@@ -1,0 +1,52 @@
+#pragma once
+// Counters and gauges of `depot serve`, rendered in the Prometheus text exposition format
+// (version 0.0.4). Every member is a relaxed atomic: safe to update from any thread.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace depot {
+
+// How a request was answered, for metrics and the access log.
+enum class CacheOutcome {
+  kNone,         // not a file answer (error, redirect, listing, metrics)
+  kMirror,       // served from the mirrored tree; never goes upstream
+  kHit,          // fresh cached copy
+  kRevalidated,  // cached copy confirmed by a conditional upstream request (304)
+  kMiss,         // this request started the upstream download
+  kCoalesced,    // attached to a download another request started
+  kStale,        // cached copy served because upstream failed or its circuit is open
+};
+constexpr int kCacheOutcomeCount = 7;
+const char* cache_outcome_name(CacheOutcome o);  // "-", "MIRROR", "HIT", "REVALIDATED", ...
+
+struct ServeMetrics {
+  using Counter = std::atomic<uint64_t>;
+  // Requests by status class: index 1..5 for 1xx..5xx (0 unused).
+  std::array<Counter, 6> requests_by_class{};
+  std::array<Counter, kCacheOutcomeCount> outcomes{};  // indexed by CacheOutcome
+  Counter bytes_sent{0};             // body bytes written to clients
+  Counter upstream_requests{0};      // upstream fetches started (including revalidations)
+  Counter upstream_errors{0};        // upstream fetches that failed (network, 5xx, digest)
+  Counter upstream_bytes{0};         // body bytes received from upstream
+  Counter revalidations{0};          // conditional requests sent upstream
+  Counter negative_hits{0};          // 404 answered from the negative cache
+  Counter evictions{0};              // files removed by the size cap or an upstream 404
+  std::atomic<int64_t> inflight_downloads{0};  // gauge
+  std::atomic<int64_t> open_connections{0};    // gauge
+  std::atomic<int64_t> cache_bytes{0};         // gauge: bytes in the cache directory
+  std::atomic<int64_t> cache_files{0};         // gauge
+  std::atomic<int64_t> cache_limit_bytes{0};   // gauge: --cache-size, 0 = unlimited
+};
+
+// Renders every metric with HELP and TYPE lines, names prefixed "depot_serve_", e.g.
+//   depot_serve_requests_total{code="2xx"} 12
+//   depot_serve_cache_requests_total{outcome="hit"} 7
+//   depot_serve_sent_bytes_total 123
+//   depot_serve_upstream_inflight 0
+//   depot_serve_cache_size_bytes 4096
+std::string render_prometheus(const ServeMetrics& m);
+
+}  // namespace depot
