@@ -19,7 +19,7 @@
 namespace depot {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 constexpr uint64_t kMaxRootSize = 64ull << 20;
 constexpr std::string_view kPypiJson = "application/vnd.pypi.simple.v1+json";
 
@@ -30,7 +30,7 @@ int64_t now_unix() {
 }
 
 int64_t now_steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
       .count();
 }
 
@@ -170,7 +170,7 @@ void CacheService::tick() {
   metrics_.cache_files = static_cast<int64_t>(store_->file_count());
   metrics_.evictions = store_->evictions();
   std::lock_guard lock(mu_);
-  auto now = Clock::now();
+  auto now = Steady::now();
   for (auto it = negative_.begin(); it != negative_.end();) {
     it = it->second <= now ? negative_.erase(it) : std::next(it);
   }
@@ -240,7 +240,7 @@ bool CacheService::negative(const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = negative_.find(key);
   if (it == negative_.end()) return false;
-  if (it->second > Clock::now()) return true;
+  if (it->second > Steady::now()) return true;
   negative_.erase(it);
   return false;
 }
@@ -536,7 +536,7 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
       (void)store_->remove(key);
       {
         std::lock_guard lock(mu_);
-        negative_[key] = Clock::now() + opts_.negative_ttl;
+        negative_[key] = Steady::now() + opts_.negative_ttl;
       }
       f->download->finish_failed(404, e.message);
     } else {

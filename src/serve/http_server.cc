@@ -193,7 +193,11 @@ class Session : public std::enable_shared_from_this<Session> {
     h.version(version_);
     h.set(http::field::server, "depot");
     h.set(http::field::date, date_now());
-    h.keep_alive(keep_alive_);
+    if (version_ >= 11) {
+      if (!keep_alive_) h.set(http::field::connection, "close");
+    } else if (keep_alive_) {
+      h.set(http::field::connection, "keep-alive");
+    }
     status_ = status;
   }
 
@@ -210,11 +214,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_error(int status, std::string text,
                   std::initializer_list<std::pair<const char*, const char*>> extra = {}) {
     small_ = {};
+    if (status >= 400 && status != 404 && status != 405 && status != 416) keep_alive_ = false;
     base_headers(small_.base(), status);
     for (const auto& [k, v] : extra) small_.set(k, v);
     small_.set(http::field::content_type, "text/plain; charset=utf-8");
-    if (status >= 400 && status != 404 && status != 405 && status != 416) keep_alive_ = false;
-    small_.keep_alive(keep_alive_);
     small_.body() = head_only_ ? std::string() : text + "\n";
     small_.content_length(text.size() + 1);
     write_small();
