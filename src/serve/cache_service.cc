@@ -507,6 +507,7 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
     store_->discard_partial(std::move(f->partial));
     (void)store_->mark_validated(key, r->etag, r->last_modified, now_unix());
     circuit.open_until = 0;
+    forget(f);
     f->download->finish_not_modified();
   } else if (r.ok()) {
     Download::Snapshot s = f->download->snapshot();
@@ -528,6 +529,7 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
     }
     if (root_changed) evict_root_siblings(key);
     circuit.open_until = 0;
+    forget(f);  // later requests find the stored file
     f->download->finish_complete(UniqueFd(), r->bytes, s.content_type);
   } else {
     store_->discard_partial(std::move(f->partial));
@@ -538,6 +540,7 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
         std::lock_guard lock(mu_);
         negative_[key] = Steady::now() + opts_.negative_ttl;
       }
+      forget(f);
       f->download->finish_failed(404, e.message);
     } else {
       metrics_.upstream_errors++;
@@ -549,11 +552,15 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
         if (e.message.find("imeout") != std::string::npos) status = 504;
       }
       log_.warn("upstream_failed", {{"path", key}, {"error", e.message}});
+      forget(f);
       f->download->finish_failed(status, e.message);
     }
   }
+}
+
+void CacheService::forget(const std::shared_ptr<Fetch>& f) {
   std::lock_guard lock(mu_);
-  auto it = inflight_.find(key);
+  auto it = inflight_.find(f->key);
   if (it != inflight_.end() && it->second == f->download) inflight_.erase(it);
 }
 

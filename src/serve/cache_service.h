@@ -111,6 +111,7 @@ class CacheService {
                               std::optional<NamedIndex> expected,
                               const std::optional<CachedMeta>& cached, const Later& later);
   void finish(const std::shared_ptr<Fetch>& fetch, const Result<FetchResult>& result);
+  void forget(const std::shared_ptr<Fetch>& fetch);  // drops it from inflight_
   Answer answer_from(const std::shared_ptr<Download>& d, const std::string& key,
                      CacheOutcome outcome, bool have_cached, bool stale_ok);
   void evict_root_siblings(const std::string& key);
