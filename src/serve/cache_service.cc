@@ -340,7 +340,7 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   }
   FileClass cls = classify_path(key);
   std::optional<NamedIndex> expected = by_hash_expectation(key);
-  if (!expected && cls == FileClass::kIndex) expected = named_by_root(key);
+  if (!expected && cls != FileClass::kRoot) expected = named_by_root(key);
   if (!expected) expected = page_digest(key);
   std::optional<CachedMeta> meta = store_->lookup(key);
   if (meta) {
