@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_map>
 
 #include "core/file_io.h"
 #include "serve/directory_listing.h"
@@ -142,8 +143,42 @@ struct CacheService::Fetch {
   FetchRequest request;
 };
 
+namespace {
+
+std::atomic<uint64_t> next_service_id{1};
+
+// Per server thread, so lookups take no lock.
+struct OpenFileCache {
+  uint64_t owner = 0;
+  std::unordered_map<std::string, std::pair<Answer, Steady::time_point>> entries;
+};
+thread_local OpenFileCache open_files;
+constexpr size_t kMaxOpenFiles = 4096;
+
+}  // namespace
+
 CacheService::CacheService(const ServiceOptions& options, ServeMetrics& metrics, Logger& logger)
-    : opts_(options), metrics_(metrics), log_(logger) {}
+    : id_(next_service_id++), opts_(options), metrics_(metrics), log_(logger) {}
+
+std::optional<Answer> CacheService::open_file_cached(const std::string& rel) {
+  if (open_files.owner != id_) return std::nullopt;
+  auto it = open_files.entries.find(rel);
+  if (it == open_files.entries.end()) return std::nullopt;
+  if (it->second.second <= Steady::now()) {
+    open_files.entries.erase(it);
+    return std::nullopt;
+  }
+  return it->second.first;
+}
+
+void CacheService::remember_open_file(const std::string& rel, const Answer& answer) {
+  if (open_files.owner != id_) {
+    open_files.owner = id_;
+    open_files.entries.clear();
+  }
+  if (open_files.entries.size() >= kMaxOpenFiles) open_files.entries.clear();
+  open_files.entries[rel] = {answer, Steady::now() + opts_.open_file_ttl};
+}
 
 CacheService::~CacheService() {
   pool_.reset();  // joins the workers before the store and the maps go
@@ -201,6 +236,10 @@ std::optional<Answer> CacheService::resolve(const ServeRequest& request, const L
 
 std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
                                                   bool* fall_through) {
+  bool use_cache = opts_.open_file_ttl.count() > 0 && !request.trailing_slash;
+  if (use_cache) {
+    if (auto a = open_file_cached(request.rel)) return a;
+  }
   auto opened = open_beneath(root_fd_.get(), request.rel);
   if (!opened.ok()) {
     if (opened.error().code == ErrorCode::kUnsafePath) {
@@ -215,7 +254,9 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
   }
   if (S_ISREG(opened->st.st_mode)) {
     if (request.trailing_slash) return error_answer(404, "not found");
-    return file_answer(std::move(*opened), CacheOutcome::kMirror, base_name(request.rel));
+    Answer a = file_answer(std::move(*opened), CacheOutcome::kMirror, base_name(request.rel));
+    if (use_cache) remember_open_file(request.rel, a);
+    return a;
   }
   // A directory.
   if (!request.trailing_slash && !request.rel.empty()) {

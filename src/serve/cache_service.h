@@ -38,6 +38,9 @@ struct ServiceOptions {
   std::chrono::seconds negative_ttl{60};
   std::chrono::seconds circuit_cooldown{30};
   bool autoindex = false;
+  // Open descriptors of served-tree files are reused for this long (like nginx's
+  // open_file_cache): a replaced file may be served in its old version for that long. 0: off.
+  std::chrono::milliseconds open_file_ttl{1000};
   int upstream_workers = 16;
   DownloadOptions download;         // retry policy, timeouts, user agent for upstream fetches
 };
@@ -117,6 +120,10 @@ class CacheService {
   bool negative(const std::string& key);
   bool circuit_open(size_t upstream) const;
 
+  std::optional<Answer> open_file_cached(const std::string& rel);
+  void remember_open_file(const std::string& rel, const Answer& answer);
+
+  const uint64_t id_;  // tells this service's entries in the per-thread open-file cache
   ServiceOptions opts_;
   ServeMetrics& metrics_;
   Logger& log_;

@@ -79,20 +79,34 @@ class Session : public std::enable_shared_from_this<Session> {
     sock_.set_option(tcp::no_delay(true), ec);
     sock_.native_non_blocking(true, ec);
     remote_ = sock_.remote_endpoint(ec).address().to_string(ec);
+    watchdog();
     read_request();
   }
 
   ~Session() { srv_.metrics.open_connections--; }
 
  private:
+  // Deadlines cost no syscall per request: arm() and disarm() only mark the session, and one
+  // periodic watchdog per connection closes it when the client has kept it waiting too long.
   void arm() {
-    timer_.expires_after(srv_.opts.idle_timeout);
+    waiting_client_ = true;
+    activity_ = std::chrono::steady_clock::now();
+  }
+  void disarm() { waiting_client_ = false; }
+
+  void watchdog() {
+    auto period = std::max<std::chrono::milliseconds>(srv_.opts.idle_timeout / 4,
+                                                      std::chrono::milliseconds(50));
+    timer_.expires_after(period);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->timer_.expiry() > asio::steady_timer::clock_type::now()) return;
-      self->close();
+      if (ec || !self->sock_.is_open()) return;
+      if (self->waiting_client_ &&
+          std::chrono::steady_clock::now() - self->activity_ >= self->srv_.opts.idle_timeout) {
+        return self->close();
+      }
+      self->watchdog();
     });
   }
-  void disarm() { timer_.cancel(); }
 
   void close() {
     beast::error_code ec;
@@ -127,11 +141,13 @@ class Session : public std::enable_shared_from_this<Session> {
       method_ = "-";
       target_ = "-";
       if (ec == http::error::header_limit) {
-        // Beast cannot tell the request line from the headers: no line end yet means the
-        // request line alone is too long.
+        // Beast reports both as header_limit. It consumes the request line once it has parsed
+        // it (the target is then set); otherwise the line is still in the buffer, and without
+        // a line end the request line alone is too long.
         auto data = buf_.cdata();
         std::string_view seen(static_cast<const char*>(data.data()), data.size());
-        bool line_done = seen.find("\r\n") != std::string_view::npos;
+        bool line_done = !parser_->get().target().empty() ||
+                         seen.find("\r\n") != std::string_view::npos;
         send_error(line_done ? 431 : 414, line_done ? "request headers too large"
                                                     : "request line too long");
       } else if (ec == http::error::unexpected_body || ec == http::error::body_limit) {
@@ -415,6 +431,8 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_only_ = false;
+  bool waiting_client_ = false;
+  std::chrono::steady_clock::time_point activity_;
   std::chrono::steady_clock::time_point started_;
   std::time_t started_wall_ = 0;
   http::response<http::string_body> small_;

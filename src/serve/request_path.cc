@@ -116,7 +116,8 @@ Result<OpenedFile> open_beneath(int root_fd, std::string_view rel) {
     return make_error(ErrorCode::kUnsafePath, "path contains NUL: " + quote_untrusted(rel));
   }
   open_how how{};
-  // O_NONBLOCK keeps a fifo from blocking the open; it is cleared below for the types we keep.
+  // O_NONBLOCK keeps a fifo from blocking the open; it has no effect on the regular files and
+  // directories that are kept (and saves two fcntl calls per request).
   how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   long fd = -1;
@@ -149,10 +150,6 @@ Result<OpenedFile> open_beneath(int root_fd, std::string_view rel) {
   }
   if (!S_ISREG(out.st.st_mode) && !S_ISDIR(out.st.st_mode)) {
     return make_error(ErrorCode::kNotFound, quote_untrusted(rel) + ": not a regular file");
-  }
-  int fl = ::fcntl(out.fd.get(), F_GETFL);
-  if (fl < 0 || ::fcntl(out.fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) {
-    return make_error(ErrorCode::kIo, quote_untrusted(rel) + ": fcntl: " + std::strerror(errno));
   }
   return out;
 }

@@ -39,7 +39,8 @@ struct OpenedFile {
 // followed only when it stays beneath root_fd. Regular files and directories are returned
 // (check st.st_mode); anything else (fifo, socket, device) is kNotFound.
 // Errors: kNotFound (ENOENT/ENOTDIR/ENAMETOOLONG/ENXIO/other types), kUnsafePath (EXDEV/ELOOP:
-// the path or a symlink leaves the root), kIo otherwise. O_NONBLOCK is not set; O_CLOEXEC is.
+// the path or a symlink leaves the root), kIo otherwise. O_CLOEXEC and O_NONBLOCK are set (the latter
+// has no effect on regular files and directories).
 Result<OpenedFile> open_beneath(int root_fd, std::string_view rel);
 
 }  // namespace depot
