@@ -1,0 +1,92 @@
+"""The real pip through `depot serve --upstream` must not make upstream send any file twice:
+a PyPI fixture upstream; `pip download --no-deps --no-cache-dir` twice through the cache (fresh
+destination each time): the wheels are right, no file (.whl, .metadata) leaves upstream twice,
+and the second run, inside --index-ttl, asks upstream nothing at all.
+
+HTML project pages link files relatively ("../../files/..."), so they work under any prefix.
+The fixture's PEP 691 JSON pages link files by absolute path ("/files/..."): through a prefix
+such as /pypi those URLs leave the prefix, so the JSON case mounts the upstream at /simple and
+/files. A cached project page must keep matching what each client asked for (JSON for pip,
+HTML for an HTML-only client)."""
+
+import json
+import os
+import unittest
+from collections import Counter
+
+from depot_harness import sha256_file
+from pypi_harness import ALL_PROJECTS, PypiTestCase
+from serve_harness import ServeMixin, fetch, media_type
+
+WHEELS = ["tiny_alpha-1.0-py3-none-any.whl", "tiny_beta-2.0-py3-none-any.whl",
+          "tiny_gamma-0.1-py3-none-any.whl"]
+PIP_ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
+              "text/html; q=0.01")
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+
+
+class PipThroughCacheRefetches(ServeMixin, PypiTestCase):
+    def pip_download(self, index_url, dest):
+        ok, out = self.pip("download", "--no-deps", "--index-url", index_url, "-d",
+                           self.tmp / dest, *ALL_PROJECTS)
+        self.assertTrue(ok, "pip download through depot failed:\n%s%s" % (out, self.serve_info()))
+        got = sorted(os.listdir(self.tmp / dest))
+        self.assertEqual(got, WHEELS, out)
+        want = {f["filename"]: f["sha256"] for files in self.index.values() for f in files}
+        for fn in got:
+            self.assertEqual(sha256_file(self.tmp / dest / fn), want[fn], fn)
+        return out
+
+    def check_two_runs(self, index_url):
+        self.server.clear_log()
+        out1 = self.pip_download(index_url, "dl1")
+        run1 = self.server.log()
+        self.assertTrue(any(e["path"].endswith(".whl") for e in run1),
+                        "pip did not get the wheels through depot: %s\n%s" % (run1, out1))
+        self.server.clear_log()
+        out2 = self.pip_download(index_url, "dl2")
+        run2 = self.server.log()
+        files = Counter(e["path"] for e in run1 + run2 if e["path"].startswith("/files/"))
+        twice = {p: n for p, n in files.items() if n > 1}
+        self.assertEqual(twice, {}, "files requested upstream more than once\nrun1: %s\nrun2: %s"
+                         % (run1, run2))
+        self.assertEqual(run2, [], "the second pip run (inside --index-ttl) went upstream\n"
+                         "run2: %s\n%s" % (run2, out2))
+        return run1
+
+    def test_html_pages_under_a_prefix(self):
+        self.gen_index(json_pages=False)
+        srv = self.start_serve(self.mirror, "--upstream", "/pypi=" + self.server.base)
+        run1 = self.check_two_runs(srv.base + "/pypi/simple/")
+        self.assertFalse([e for e in run1 if e["path"].startswith("/pypi")],
+                         "the /pypi prefix was not stripped for upstream: %s" % run1)
+
+    def test_json_pages_and_metadata(self):
+        self.gen_index(json_pages=True)
+        srv = self.start_serve(self.mirror, "--upstream", "/simple=%s/simple" % self.server.base,
+                               "--upstream", "/files=%s/files" % self.server.base)
+        run1 = self.check_two_runs(srv.base + "/simple/")
+        self.assertTrue(any(e["path"].endswith(".whl.metadata") for e in run1),
+                        "pip did not read PEP 658 metadata through depot: %s" % run1)
+
+        # One cached page, two kinds of client: each gets what it accepts, labelled as it is.
+        for accept in (PIP_ACCEPT, "text/html", None, PIP_ACCEPT):
+            with self.subTest(accept=accept):
+                r = fetch(srv.base, "/simple/tiny-alpha/",
+                          headers={"Accept": accept} if accept else {})
+                self.assertEqual(r.status, 200, r)
+                ctype = media_type(r.header("Content-Type"))
+                if ctype == JSON_TYPE:
+                    self.assertEqual(accept, PIP_ACCEPT, "JSON page sent to a client that did "
+                                     "not ask for JSON: %r" % r)
+                    doc = json.loads(r.body)
+                    self.assertEqual(doc["name"], "tiny-alpha")
+                else:
+                    self.assertIn(ctype, ("text/html", "application/vnd.pypi.simple.v1+html"), r)
+                    self.assertIn(b"tiny_alpha-1.0-py3-none-any.whl", r.body)
+                    self.assertFalse(r.body.lstrip().startswith(b"{"),
+                                     "JSON body labelled %s: %r" % (ctype, r.body[:200]))
+
+
+if __name__ == "__main__":
+    unittest.main()
