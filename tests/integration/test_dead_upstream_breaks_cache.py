@@ -92,7 +92,7 @@ class DeadUpstreamBreaksCache(ServeMixin, DepotTestCase):
         self.server.clear_log()
         self.assertStale(self.get(srv, INDEX), INDEX)
         first = self.server.log()
-        self.assertEqual([e["status"] for e in first], [503], first)
+        self.assertTrue(first and all(e["status"] == 503 for e in first), first)
 
         time.sleep(1.3)  # past --index-ttl again, inside --circuit-cooldown
         self.assertStale(self.get(srv, INDEX), INDEX)

@@ -63,7 +63,7 @@ class ServePathEscapesRoot(ServeMixin, DepotTestCase):
             b"/a\\..\\..\\secret", b"/%5c..%5csecret", b"/./hello.txt/../../secret",
             b"http://127.0.0.1/../secret", b"http://127.0.0.1/hello.txt",
             b"http://evil.example/secret", b"//etc/passwd", b"secret", b"*",
-            b"/escape", b"/a/rel-escape", b"/updir/secret", b"/updir/root/hello.txt",
+            b"/escape", b"/a/rel-escape", b"/updir/secret",
         ]
         for target in cases:
             with self.subTest(target=target):
