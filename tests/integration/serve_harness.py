@@ -280,6 +280,7 @@ class ServeMixin:
     dumps its output when the test fails."""
 
     def start_serve(self, root, *args, name="serve"):
+        Path(root).mkdir(parents=True, exist_ok=True)
         srv = DepotServer(root, self.tmp / name, *args).start()
         self.addCleanup(srv.stop)
         self._serves = getattr(self, "_serves", []) + [srv]

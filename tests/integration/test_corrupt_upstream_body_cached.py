@@ -46,8 +46,16 @@ class CorruptUpstreamBodyCached(ServeMixin, AptTestCase):
         if r.status == 200:
             self.assertLess(len(r.body), len(right), r)
 
-    def assertRecovered(self, rel):
-        """The fault is gone: the next request fetches again (nothing was stored)."""
+    def by_hash_paths(self, rel):
+        """The by-hash paths upstream holds for the content of index `rel`."""
+        data = (self.up / rel).read_bytes()
+        d = rel.rsplit("/", 1)[0] + "/by-hash/"
+        return {"/" + d + "SHA256/" + hashlib.sha256(data).hexdigest(),
+                "/" + d + "SHA512/" + hashlib.sha512(data).hexdigest()}
+
+    def assertRecovered(self, rel, aliases=()):
+        """The fault is gone: the next request fetches again (nothing was stored). `aliases`:
+        other upstream paths of the same content (by-hash) depot may fetch instead."""
         self.server.clear_rules()
         time.sleep(1.2)
         self.server.clear_log()
@@ -56,22 +64,41 @@ class CorruptUpstreamBodyCached(ServeMixin, AptTestCase):
         self.assertTrue(r.complete, r)
         self.assertEqual(r.body, (self.up / rel).read_bytes(), rel)
         self.assertCacheHeader(r, "MISS", "%s after a failed download" % rel)
-        fetched = [e for e in self.server.log() if e["path"] == "/" + rel]
+        fetched = [e for e in self.server.log() if e["path"] in {"/" + rel, *aliases}]
         self.assertEqual(len(fetched), 1, self.server.log())
         self.assertCacheHeader(self.get(rel), "HIT", rel)
 
+    def check_corrupt_index(self, name, rules_for):
+        rel = DIST_DIR + "/main/binary-amd64/" + name
+        aliases = self.by_hash_paths(rel)
+        self.server.set_rules([{"glob": g, "action": "corrupt", "flips": 3}
+                               for g in rules_for(rel, aliases)])
+        for attempt in range(2):
+            self.assertFailed(self.get(rel), rel, "corrupt body #%d" % attempt)
+        asked = {e["path"] for e in self.server.log()}
+        self.assertTrue(asked & ({"/" + rel} | aliases), "depot never fetched %s: %s"
+                        % (rel, self.server.log()))
+        self.assertRecovered(rel, aliases)
+
     def test_index_not_matching_inrelease(self):
+        """Acquire-By-Hash: no: depot fetches the index by name and knows its sha256 only
+        from the cached InRelease."""
+        self.build_upstream(self.packages(4), by_hash=False)
         r = self.get(DIST_DIR + "/InRelease")
         self.assertEqual(r.status, 200, r)
-        release = r.body.decode()
-        self.assertIn(" main/binary-amd64/Packages\n", release)
+        self.assertNotIn("Acquire-By-Hash: yes", r.body.decode())
+        self.assertIn(" main/binary-amd64/Packages\n", r.body.decode())
         for name in ("Packages", "Packages.xz"):
-            rel = DIST_DIR + "/main/binary-amd64/" + name
             with self.subTest(index=name):
-                self.server.set_rules([{"glob": "/" + rel, "action": "corrupt", "flips": 3}])
-                for attempt in range(2):
-                    self.assertFailed(self.get(rel), rel, "corrupt body #%d" % attempt)
-                self.assertRecovered(rel)
+                self.check_corrupt_index(name, lambda rel, aliases: ["/" + rel])
+
+    def test_index_named_by_a_by_hash_root(self):
+        """Acquire-By-Hash: yes: depot may fetch the index by name or by hash; both corrupt."""
+        r = self.get(DIST_DIR + "/InRelease")
+        self.assertEqual(r.status, 200, r)
+        for name in ("Packages", "Packages.gz"):
+            with self.subTest(index=name):
+                self.check_corrupt_index(name, lambda rel, aliases: ["/" + rel, *aliases])
 
     def test_by_hash_not_matching_its_name(self):
         release = (self.up / DIST_DIR / "Release").read_text()

@@ -69,24 +69,39 @@ class PipThroughCacheRefetches(ServeMixin, PypiTestCase):
         self.assertTrue(any(e["path"].endswith(".whl.metadata") for e in run1),
                         "pip did not read PEP 658 metadata through depot: %s" % run1)
 
-        # One cached page, two kinds of client: each gets what it accepts, labelled as it is.
-        for accept in (PIP_ACCEPT, "text/html", None, PIP_ACCEPT):
-            with self.subTest(accept=accept):
-                r = fetch(srv.base, "/simple/tiny-alpha/",
-                          headers={"Accept": accept} if accept else {})
+        self.check_page_labels(srv, "/simple/tiny-alpha/", json_pages=True)
+
+    def check_page_labels(self, srv, path, json_pages):
+        """One cached page, several kinds of client, first and later requests: each answer's
+        Content-Type says what its body is, and JSON goes only to clients that asked for it."""
+        for accept in (PIP_ACCEPT, PIP_ACCEPT, "text/html", None, "text/html", PIP_ACCEPT):
+            with self.subTest(accept=accept, json_pages=json_pages):
+                r = fetch(srv.base, path, headers={"Accept": accept} if accept else {})
                 self.assertEqual(r.status, 200, r)
                 ctype = media_type(r.header("Content-Type"))
-                if ctype == JSON_TYPE:
+                is_json = r.body.lstrip().startswith(b"{")
+                self.assertEqual(ctype == JSON_TYPE, is_json, "Content-Type %s on a %s body "
+                                 "(X-Depot-Cache %s, Accept %r): %r"
+                                 % (ctype, "JSON" if is_json else "HTML",
+                                    r.header("X-Depot-Cache"), accept, r.body[:60]))
+                if is_json:
                     self.assertEqual(accept, PIP_ACCEPT, "JSON page sent to a client that did "
                                      "not ask for JSON: %r" % r)
-                    doc = json.loads(r.body)
-                    self.assertEqual(doc["name"], "tiny-alpha")
+                    self.assertEqual(json.loads(r.body)["name"], "tiny-alpha")
                 else:
                     self.assertIn(ctype, ("text/html", "application/vnd.pypi.simple.v1+html"), r)
                     self.assertIn(b"tiny_alpha-1.0-py3-none-any.whl", r.body)
-                    self.assertFalse(r.body.lstrip().startswith(b"{"),
-                                     "JSON body labelled %s: %r" % (ctype, r.body[:200]))
+                    if json_pages and accept == PIP_ACCEPT:
+                        self.fail("upstream has JSON pages, pip asked for JSON, got HTML")
 
+    def test_cached_pages_keep_their_type(self):
+        for json_pages in (False, True):
+            self.gen_index(json_pages=json_pages)
+            srv = self.start_serve(self.ws / ("root-%s" % json_pages),
+                                   "--upstream", "/pypi=" + self.server.base,
+                                   name="serve-%s" % json_pages)
+            self.check_page_labels(srv, "/pypi/simple/tiny-alpha/", json_pages)
+            srv.stop()
 
 if __name__ == "__main__":
     unittest.main()
