@@ -196,9 +196,14 @@ int run(const ServeArgs& a) {
                                 {"upstreams", static_cast<int>(so.upstreams.size())}});
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   server.run();
+  // Downloads still running hold connections of the stopped server: persist what matters and
+  // leave without unwinding them (their partial files are removed at the next start).
+  (*service)->tick();
   access.reset();
-  if (access_fd > STDERR_FILENO) ::close(access_fd);
-  return kExitComplete;
+  logger.info("serve_stopped", {});
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::_exit(kExitComplete);
 }
 
 }  // namespace

@@ -110,6 +110,18 @@ Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name) {
   return a;
 }
 
+// Content-Type of a cached file: pages keep what upstream said (an HTML-only index answers a
+// JSON request with HTML); other files are typed by name, upstream's type filling in unknowns.
+std::string pick_content_type(std::string_view key, const std::string& upstream_type) {
+  std::string_view name = base_name(key);
+  bool page = name == "index.html" || name == "index.v1_json";
+  if (page && !upstream_type.empty()) return upstream_type;
+  if (name == "index.v1_json") return std::string(kPypiJson);
+  std::string by_name(content_type_for(name));
+  if (by_name == "application/octet-stream" && !upstream_type.empty()) return upstream_type;
+  return by_name;
+}
+
 bool is_root_name(std::string_view name) {
   return name == "InRelease" || name == "Release" || name == "Release.gpg" ||
          name == "repomd.xml" || name == "repomd.xml.asc" || name == "repomd.xml.key";
@@ -123,6 +135,10 @@ struct CacheService::Fetch {
   CacheStore::Partial partial;
   std::shared_ptr<Download> download;
   std::optional<CachedMeta> cached;  // the copy being revalidated
+  bool page = false;                 // a PyPI simple page: rewritten before it is stored
+  UniqueFd page_fd;                  // the rewritten page (a dup for readers)
+  uint64_t page_size = 0;
+  std::string page_sha256;
   FetchRequest request;
 };
 
@@ -256,12 +272,7 @@ std::optional<Answer> CacheService::open_cached(const std::string& key, CacheOut
   if (!f.ok() || !S_ISREG(f->st.st_mode)) return std::nullopt;
   auto meta = store_->lookup(key);
   Answer a = file_answer(std::move(*f), outcome, base_name(key));
-  if (meta && !meta->content_type.empty() && !base_name(key).starts_with("index.")) {
-    // The name decides for known registry files; upstream's type fills in the rest.
-    if (a.content_type == "application/octet-stream") a.content_type = meta->content_type;
-  }
-  if (base_name(key) == "index.v1_json") a.content_type = std::string(kPypiJson);
-  if (base_name(key) == "index.html") a.content_type = "text/html; charset=utf-8";
+  a.content_type = pick_content_type(key, meta ? meta->content_type : std::string());
   a.body->pin = std::move(pin);
   a.stale = stale;
   return a;
@@ -329,7 +340,8 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   }
   FileClass cls = classify_path(key);
   std::optional<NamedIndex> expected = by_hash_expectation(key);
-  if (!expected && cls == FileClass::kIndex) expected = named_by_root(key);
+  if (!expected && cls != FileClass::kRoot) expected = named_by_root(key);
+  if (!expected) expected = page_digest(key);
   std::optional<CachedMeta> meta = store_->lookup(key);
   if (meta) {
     bool fresh;
@@ -383,7 +395,8 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
         return error_answer(500, "cannot create a cache file");
       }
       FileClass cls = classify_path(key);
-      d = std::make_shared<Download>(key, UniqueFd(dup_fd), cls != FileClass::kRoot);
+      bool page = base_name(key) == "index.html" || base_name(key) == "index.v1_json";
+      d = std::make_shared<Download>(key, UniqueFd(dup_fd), cls != FileClass::kRoot && !page);
       f = std::make_shared<Fetch>();
       f->key = key;
       f->upstream = up;
@@ -401,7 +414,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
         if (!bh.empty() && bh.front() == '/') bh.erase(0, 1);
         url_rest = bh;
       }
-      bool page = base_name(key) == "index.html" || base_name(key) == "index.v1_json";
+      f->page = page;
       if (page) url_rest = parent_dir(rest) + (parent_dir(rest).empty() ? "" : "/");
       f->request.url = u.url + "/" + escape_path_for_url(url_rest);
       if (page && url_rest.empty()) f->request.url = u.url + "/";
@@ -447,10 +460,7 @@ Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::
       a.outcome = outcome;
       a.download = d;
       a.size = static_cast<uint64_t>(s.total);
-      a.content_type = std::string(content_type_for(name));
-      if (a.content_type == "application/octet-stream" && !s.content_type.empty()) {
-        a.content_type = s.content_type;
-      }
+      a.content_type = pick_content_type(key, s.content_type);
       if (auto t = parse_http_date(s.last_modified)) {
         a.mtime = *t;
         a.last_modified = format_http_date(*t);
@@ -469,11 +479,7 @@ Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::
       Answer a = file_answer(std::move(of), outcome, name);
       a.body->download = d;
       a.body->pin = store_->pin(key);
-      if (a.content_type == "application/octet-stream" && !s.content_type.empty()) {
-        a.content_type = s.content_type;
-      }
-      if (name == "index.v1_json") a.content_type = std::string(kPypiJson);
-      if (name == "index.html") a.content_type = "text/html; charset=utf-8";
+      a.content_type = pick_content_type(key, s.content_type);
       return a;
     }
     case Download::State::kNotModified:
@@ -507,12 +513,17 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
     store_->discard_partial(std::move(f->partial));
     (void)store_->mark_validated(key, r->etag, r->last_modified, now_unix());
     circuit.open_until = 0;
+    forget(f);
     f->download->finish_not_modified();
+  } else if (r.ok() && f->page && !rewrite_page(f, *r)) {
+    metrics_.upstream_errors++;
+    forget(f);
+    f->download->finish_failed(502, f->request.url + ": malformed simple page");
   } else if (r.ok()) {
     Download::Snapshot s = f->download->snapshot();
     CachedMeta meta;
-    meta.size = r->bytes;
-    meta.sha256 = r->digests.sha256;
+    meta.size = f->page ? f->page_size : r->bytes;
+    meta.sha256 = f->page ? f->page_sha256 : r->digests.sha256;
     meta.etag = r->etag;
     meta.last_modified = r->last_modified;
     meta.content_type = s.content_type;
@@ -528,7 +539,8 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
     }
     if (root_changed) evict_root_siblings(key);
     circuit.open_until = 0;
-    f->download->finish_complete(UniqueFd(), r->bytes, s.content_type);
+    forget(f);  // later requests find the stored file
+    f->download->finish_complete(std::move(f->page_fd), meta.size, s.content_type);
   } else {
     store_->discard_partial(std::move(f->partial));
     const Error& e = r.error();
@@ -538,6 +550,7 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
         std::lock_guard lock(mu_);
         negative_[key] = Steady::now() + opts_.negative_ttl;
       }
+      forget(f);
       f->download->finish_failed(404, e.message);
     } else {
       metrics_.upstream_errors++;
@@ -549,11 +562,60 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
         if (e.message.find("imeout") != std::string::npos) status = 504;
       }
       log_.warn("upstream_failed", {{"path", key}, {"error", e.message}});
+      forget(f);
       f->download->finish_failed(status, e.message);
     }
   }
+}
+
+bool CacheService::rewrite_page(const std::shared_ptr<Fetch>& f, const FetchResult& r) {
+  constexpr uint64_t kMaxPage = 256ull << 20;
+  if (r.bytes > kMaxPage) return false;
+  std::string body(r.bytes, '\0');
+  if (::pread(f->partial.fd.get(), body.data(), body.size(), 0) !=
+      static_cast<ssize_t>(body.size())) {
+    return false;
+  }
+  std::string type = f->download->snapshot().content_type;
+  bool json = type.find("json") != std::string::npos ||
+              (type.empty() && base_name(f->key) == "index.v1_json");
+  auto page = rewrite_simple_page(body, json, f->request.url, opts_.upstreams);
+  if (!page.ok()) {
+    log_.warn("page_rewrite_failed", {{"url", f->request.url}, {"error", page.error().message}});
+    return false;
+  }
+  auto out = store_->create_partial();
+  if (!out.ok()) return false;
+  const std::string& text = page->body;
+  if (::pwrite(out->fd.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    store_->discard_partial(std::move(*out));
+    return false;
+  }
+  Hasher h(1u << static_cast<unsigned>(DigestAlgo::kSha256));
+  h.update(std::string_view(text));
+  f->page_sha256 = h.finish().sha256;
+  f->page_size = text.size();
+  f->page_fd.reset(::fcntl(out->fd.get(), F_DUPFD_CLOEXEC, 0));
+  store_->discard_partial(std::move(f->partial));
+  f->partial = std::move(*out);
   std::lock_guard lock(mu_);
-  auto it = inflight_.find(key);
+  if (page_digests_.size() > 1000000) page_digests_.clear();
+  for (auto& [rel, sha] : page->digests) page_digests_[rel] = sha;
+  return true;
+}
+
+std::optional<NamedIndex> CacheService::page_digest(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = page_digests_.find(key);
+  if (it == page_digests_.end()) return std::nullopt;
+  NamedIndex n;
+  n.digests.sha256 = it->second;
+  return n;
+}
+
+void CacheService::forget(const std::shared_ptr<Fetch>& f) {
+  std::lock_guard lock(mu_);
+  auto it = inflight_.find(f->key);
   if (it != inflight_.end() && it->second == f->download) inflight_.erase(it);
 }
 

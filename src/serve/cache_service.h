@@ -21,17 +21,13 @@
 #include "serve/cache_store.h"
 #include "serve/download.h"
 #include "serve/metrics.h"
+#include "serve/page_rewrite.h"
 #include "serve/root_index.h"
 #include "transfer/downloader.h"
 
 namespace depot {
 
 class UpstreamPool;
-
-struct UpstreamConfig {
-  std::string prefix;  // request path prefix without slashes, e.g. "debian" ("" = everything)
-  std::string url;     // base URL without a trailing slash
-};
 
 struct ServiceOptions {
   std::filesystem::path root;
@@ -111,6 +107,10 @@ class CacheService {
                               std::optional<NamedIndex> expected,
                               const std::optional<CachedMeta>& cached, const Later& later);
   void finish(const std::shared_ptr<Fetch>& fetch, const Result<FetchResult>& result);
+  void forget(const std::shared_ptr<Fetch>& fetch);  // drops it from inflight_
+  // Rewrites a fetched simple page into a new partial and records its file digests.
+  bool rewrite_page(const std::shared_ptr<Fetch>& fetch, const FetchResult& result);
+  std::optional<NamedIndex> page_digest(const std::string& key);
   Answer answer_from(const std::shared_ptr<Download>& d, const std::string& key,
                      CacheOutcome outcome, bool have_cached, bool stale_ok);
   void evict_root_siblings(const std::string& key);
@@ -128,6 +128,7 @@ class CacheService {
   std::mutex mu_;  // guards inflight_ and negative_
   std::map<std::string, std::shared_ptr<Download>, std::less<>> inflight_;
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> negative_;
+  std::map<std::string, std::string, std::less<>> page_digests_;  // rel -> sha256 from pages
 };
 
 }  // namespace depot

@@ -63,7 +63,7 @@ std::shared_ptr<RootIndex::Parsed> RootIndex::parse(const std::string& root_rel,
                                                     std::string_view text) {
   auto parsed = std::make_shared<Parsed>();
   std::string_view dir = parent_of(root_rel);
-  std::string_view name = root_rel.substr(dir.empty() ? 0 : dir.size() + 1);
+  std::string_view name = std::string_view(root_rel).substr(dir.empty() ? 0 : dir.size() + 1);
   if (name == "repomd.xml") {
     auto repomd = yum::parse_repomd(text, root_rel);
     if (!repomd.ok()) return parsed;

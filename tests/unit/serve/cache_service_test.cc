@@ -251,6 +251,22 @@ TEST_F(CacheServiceTest, IndexIsServedOnlyInTheGenerationOfTheServedRoot) {
   EXPECT_EQ(server_.hits("/up/dists/s/main/binary-amd64/Packages"), 0);
 }
 
+TEST_F(CacheServiceTest, SimplePageLinksAreRewrittenAndTheirDigestsEnforced) {
+  std::string page = "<a href=\"../../files/w-1.whl#sha256=" + sha256_hex("right") +
+                     "\">w</a>";
+  server_.route("/up/simple/w/", {Reply(200, page, {"Content-Type: text/html"})});
+  server_.route("/up/files/w-1.whl", {Reply(200, "wrong"), Reply(200, "right")});
+  start();
+  Answer a = get("u/simple/w", true);
+  EXPECT_EQ(body(a), "<a href=\"/u/files/w-1.whl#sha256=" + sha256_hex("right") + "\">w</a>");
+  EXPECT_EQ(a.content_type, "text/html");
+  Answer bad = get("u/files/w-1.whl");
+  bool failed = bad.kind == Answer::Kind::kError ||
+                bad.download->snapshot().state == Download::State::kFailed;
+  EXPECT_TRUE(failed);
+  EXPECT_EQ(body(get("u/files/w-1.whl")), "right");
+}
+
 TEST_F(CacheServiceTest, PathsOutsideEveryUpstreamAreNotFound) {
   start();
   Answer a = get("elsewhere/file");
