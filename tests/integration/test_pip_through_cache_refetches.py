@@ -3,11 +3,11 @@ a PyPI fixture upstream; `pip download --no-deps --no-cache-dir` twice through t
 destination each time): the wheels are right, no file (.whl, .metadata) leaves upstream twice,
 and the second run, inside --index-ttl, asks upstream nothing at all.
 
-HTML project pages link files relatively ("../../files/..."), so they work under any prefix.
-The fixture's PEP 691 JSON pages link files by absolute path ("/files/..."): through a prefix
-such as /pypi those URLs leave the prefix, so the JSON case mounts the upstream at /simple and
-/files. A cached project page must keep matching what each client asked for (JSON for pip,
-HTML for an HTML-only client)."""
+HTML project pages link files relatively ("../../files/..."); the fixture's PEP 691 JSON pages
+by absolute path ("/files/..."), which leaves a /pypi prefix unless depot rewrites the links;
+pages may also link by absolute upstream URL (as pypi.org does), which pip would fetch around
+the cache. A cached project page must keep matching what each client asked for (JSON for pip,
+HTML for an HTML-only client), labelled as what it is."""
 
 import json
 import os
@@ -63,13 +63,30 @@ class PipThroughCacheRefetches(ServeMixin, PypiTestCase):
 
     def test_json_pages_and_metadata(self):
         self.gen_index(json_pages=True)
-        srv = self.start_serve(self.mirror, "--upstream", "/simple=%s/simple" % self.server.base,
-                               "--upstream", "/files=%s/files" % self.server.base)
-        run1 = self.check_two_runs(srv.base + "/simple/")
+        srv = self.start_serve(self.mirror, "--upstream", "/pypi=" + self.server.base)
+        run1 = self.check_two_runs(srv.base + "/pypi/simple/")
         self.assertTrue(any(e["path"].endswith(".whl.metadata") for e in run1),
                         "pip did not read PEP 658 metadata through depot: %s" % run1)
+        self.check_page_labels(srv, "/pypi/simple/tiny-alpha/", json_pages=True)
 
-        self.check_page_labels(srv, "/simple/tiny-alpha/", json_pages=True)
+    def test_json_pages_at_the_root(self):
+        self.gen_index(json_pages=True)
+        srv = self.start_serve(self.mirror, "--upstream", "/simple=%s/simple" % self.server.base,
+                               "--upstream", "/files=%s/files" % self.server.base)
+        self.check_two_runs(srv.base + "/simple/")
+
+    def test_absolute_upstream_urls_stay_in_the_cache(self):
+        """Pages that link files by absolute upstream URL (as pypi.org does): pip must still
+        get every file through depot (else the second run fetches them upstream again)."""
+        self.gen_index(json_pages=True)
+        for page in (self.up / "simple").rglob("index.*"):
+            text = page.read_text()
+            text = text.replace('"../../files/', '"%s/files/' % self.server.base)
+            text = text.replace('"/files/', '"%s/files/' % self.server.base)
+            page.write_text(text)
+        self.assertIn(self.server.base, (self.up / "simple/tiny-alpha/index.json").read_text())
+        srv = self.start_serve(self.mirror, "--upstream", "/pypi=" + self.server.base)
+        self.check_two_runs(srv.base + "/pypi/simple/")
 
     def check_page_labels(self, srv, path, json_pages):
         """One cached page, several kinds of client, first and later requests: each answer's
