@@ -11,6 +11,7 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", "depot 0.1.0");
   int exit_code = 0;
   add_mirror_command(app, exit_code);
+  add_serve_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,5 +13,7 @@ int run_cli(int argc, char** argv);
 
 // Registers `depot mirror`; `exit_code` receives the subcommand's result.
 void add_mirror_command(CLI::App& app, int& exit_code);
+// Registers `depot serve`.
+void add_serve_command(CLI::App& app, int& exit_code);
 
 }  // namespace depot

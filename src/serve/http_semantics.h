@@ -33,14 +33,15 @@ std::optional<std::time_t> parse_http_date(std::string_view text);
 // for GET/HEAD and only without If-None-Match). Empty header values mean "absent".
 enum class Precondition { kProceed, kNotModified /*304*/, kFailed /*412*/ };
 struct Validators {
-  std::string_view etag;       // the representation's current strong ETag, quoted
+  std::string_view etag{};     // the representation's current strong ETag, quoted
   std::time_t last_modified = 0;
 };
+// Default member initializers let callers use designated initializers under -Wextra.
 struct ConditionalHeaders {
-  std::string_view if_match;
-  std::string_view if_none_match;
-  std::string_view if_modified_since;
-  std::string_view if_unmodified_since;
+  std::string_view if_match{};
+  std::string_view if_none_match{};
+  std::string_view if_modified_since{};
+  std::string_view if_unmodified_since{};
 };
 Precondition evaluate_preconditions(const ConditionalHeaders& h, const Validators& v,
                                     bool get_or_head);

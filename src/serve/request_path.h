@@ -38,8 +38,8 @@ struct OpenedFile {
 // directory `root_fd`, with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): a symlink is
 // followed only when it stays beneath root_fd. Regular files and directories are returned
 // (check st.st_mode); anything else (fifo, socket, device) is kNotFound.
-// Errors: kNotFound (ENOENT/ENOTDIR/other types), kUnsafePath (EXDEV/ELOOP: the path or a
-// symlink leaves the root), kIo otherwise. O_NONBLOCK is not set; O_CLOEXEC is.
+// Errors: kNotFound (ENOENT/ENOTDIR/ENAMETOOLONG/ENXIO/other types), kUnsafePath (EXDEV/ELOOP:
+// the path or a symlink leaves the root), kIo otherwise. O_NONBLOCK is not set; O_CLOEXEC is.
 Result<OpenedFile> open_beneath(int root_fd, std::string_view rel);
 
 }  // namespace depot

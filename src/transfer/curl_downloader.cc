@@ -366,6 +366,19 @@ size_t CurlDownloader::on_write(char* data, size_t size, size_t n, void* user) {
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     t->status_known = true;
     t->body_wanted = status >= 200 && status < 300;
+    if (t->body_wanted && t->dj->request.on_start) {
+      ResponseStart start;
+      start.http_status = status;
+      curl_off_t length = -1;
+      curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+      start.content_length = length;
+      const char* type = nullptr;
+      curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
+      if (type) start.content_type = type;
+      start.etag = t->etag;
+      start.last_modified = t->last_modified;
+      t->dj->request.on_start(start);
+    }
   }
   if (!t->body_wanted) return len;  // an error page: read to keep the connection, discard
   if (len > t->max_body - t->body) {

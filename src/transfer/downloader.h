@@ -22,6 +22,15 @@
 
 namespace depot {
 
+// What a 2xx response declared, before its first body byte.
+struct ResponseStart {
+  long http_status = 0;
+  int64_t content_length = -1;  // -1: not declared
+  std::string content_type;
+  std::string etag;
+  std::string last_modified;
+};
+
 struct FetchRequest {
   std::string url;
   // When set: a longer body is cut off and fails (kSizeMismatch); a shorter one fails too.
@@ -37,6 +46,9 @@ struct FetchRequest {
   std::string if_modified_since;
   // Accept header value; empty sends curl's default.
   std::string accept;
+  // Called on the downloader's thread before the first body byte of each 2xx attempt (again
+  // after a retry). An empty body never calls it. Must not throw.
+  std::function<void(const ResponseStart&)> on_start;
   // A 404/410 answer is reported as kNotFound and never retried.
 };
 

@@ -1,0 +1,257 @@
+// `depot serve DIR`: serve a directory over HTTP and act as a pull-through cache for upstreams.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/file_io.h"
+#include "core/logger.h"
+#include "core/units.h"
+#include "mirror/engine.h"
+#include "serve/access_log.h"
+#include "serve/cache_service.h"
+#include "serve/http_server.h"
+
+namespace depot {
+namespace {
+
+struct ServeArgs {
+  std::string dir;
+  std::string listen = "127.0.0.1:8080";
+  std::string port_file;
+  std::vector<std::string> upstreams;
+  std::string cache_dir;
+  std::string cache_size = "0";
+  double index_ttl = 300;
+  double negative_ttl = 60;
+  double circuit_cooldown = 30;
+  double idle_timeout = 60;
+  double connect_timeout = 10;
+  double stall_timeout = 30;
+  int retries = 1;
+  int threads = 0;
+  int upstream_workers = 32;
+  bool autoindex = false;
+  std::string access_log;
+  std::string access_log_format = "text";
+  std::string log_format = "text";
+  std::string log_level = "info";
+};
+
+std::chrono::seconds seconds_of(double s) {
+  return std::chrono::seconds(static_cast<int64_t>(s < 0 ? 0 : s));
+}
+
+// "PREFIX=URL" -> UpstreamConfig; the prefix loses its slashes, the URL its trailing slash.
+bool parse_upstream(const std::string& text, UpstreamConfig& out, std::string& why) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos) {
+    why = "expected PREFIX=URL";
+    return false;
+  }
+  std::string prefix = text.substr(0, eq), url = text.substr(eq + 1);
+  while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    why = "the URL must start with http:// or https://";
+    return false;
+  }
+  if (prefix.find("..") != std::string::npos || prefix.starts_with(".depot")) {
+    why = "unsafe prefix";
+    return false;
+  }
+  out.prefix = prefix;
+  out.url = url;
+  return true;
+}
+
+bool parse_listen(const std::string& text, ServerOptions& out) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = text.substr(0, colon), port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos) {
+    return false;
+  }
+  unsigned long p = std::stoul(port);
+  if (p > 65535) return false;
+  out.host = host;
+  out.port = static_cast<uint16_t>(p);
+  return true;
+}
+
+int run(const ServeArgs& a) {
+  LogFormat fmt = a.log_format == "json" ? LogFormat::kJson : LogFormat::kText;
+  LogLevel lvl = a.log_level == "debug"  ? LogLevel::kDebug
+                 : a.log_level == "warn" ? LogLevel::kWarn
+                 : a.log_level == "error" ? LogLevel::kError
+                                          : LogLevel::kInfo;
+  Logger logger(lvl, fmt, stderr);
+  auto usage = [&](const std::string& what) {
+    logger.error("usage", {{"error", what}});
+    return kExitUsage;
+  };
+
+  ServiceOptions so;
+  so.root = a.dir;
+  for (const std::string& u : a.upstreams) {
+    UpstreamConfig cfg;
+    std::string why;
+    if (!parse_upstream(u, cfg, why)) return usage("--upstream " + u + ": " + why);
+    so.upstreams.push_back(cfg);
+  }
+  so.cache_dir = a.cache_dir;
+  auto size = parse_bytes(a.cache_size);
+  if (!size) return usage("--cache-size: not a size: " + a.cache_size);
+  so.cache_size = *size;
+  so.index_ttl = seconds_of(a.index_ttl);
+  so.negative_ttl = seconds_of(a.negative_ttl);
+  so.circuit_cooldown = seconds_of(a.circuit_cooldown);
+  so.autoindex = a.autoindex;
+  so.upstream_workers = a.upstream_workers;
+  so.download.retry.max_attempts = a.retries + 1;
+  so.download.retry.base_delay = std::chrono::milliseconds(200);
+  so.download.retry.max_delay = std::chrono::milliseconds(2000);
+  so.download.connect_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(a.connect_timeout * 1000));
+  so.download.low_speed_time = seconds_of(a.stall_timeout);
+  so.download.user_agent = "depot-serve/0.1";
+
+  ServerOptions server_opts;
+  if (!parse_listen(a.listen, server_opts)) return usage("--listen: expected HOST:PORT");
+  server_opts.threads = a.threads > 0 ? a.threads
+                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server_opts.idle_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(a.idle_timeout * 1000));
+
+  std::error_code ec;
+  if (!std::filesystem::is_directory(a.dir, ec)) return usage(a.dir + ": not a directory");
+
+  ::signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM are handled by the server's signal_set; block them in every other thread.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  ServeMetrics metrics;
+  auto service = CacheService::create(so, metrics, logger);
+  if (!service.ok()) {
+    logger.error("serve_failed", {{"error", service.error().message}});
+    return kExitStorage;
+  }
+  std::unique_ptr<AccessLog> access;
+  int access_fd = -1;
+  if (!a.access_log.empty()) {
+    AccessLogFormat af = a.access_log_format == "json" ? AccessLogFormat::kJson
+                                                       : AccessLogFormat::kText;
+    if (a.access_log == "-") {
+      access_fd = STDOUT_FILENO;
+    } else {
+      access_fd = ::open(a.access_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (access_fd < 0) {
+        return usage("--access-log " + a.access_log + ": " + std::strerror(errno));
+      }
+    }
+    access = std::make_unique<AccessLog>(access_fd, af);
+  }
+  HttpServer server(server_opts, **service, metrics, access.get(), logger);
+  auto port = server.listen();
+  if (!port.ok()) {
+    logger.error("listen_failed", {{"error", port.error().message}});
+    return kExitStorage;
+  }
+  if (!a.port_file.empty()) {
+    std::string tmp = a.port_file + ".tmp";
+    if (Status st = write_whole_file(tmp, std::to_string(*port) + "\n"); !st.ok() ||
+        std::rename(tmp.c_str(), a.port_file.c_str()) != 0) {
+      logger.error("port_file_failed", {{"path", a.port_file}});
+      return kExitStorage;
+    }
+  }
+  std::string shown_host = server_opts.host.find(':') != std::string::npos
+                               ? "[" + server_opts.host + "]"
+                               : server_opts.host;
+  std::printf("listening on http://%s:%u/\n", shown_host.c_str(), static_cast<unsigned>(*port));
+  std::fflush(stdout);
+  logger.info("serve_started", {{"dir", a.dir},
+                                {"port", static_cast<int>(*port)},
+                                {"threads", server_opts.threads},
+                                {"upstreams", static_cast<int>(so.upstreams.size())}});
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  server.run();
+  access.reset();
+  if (access_fd > STDERR_FILENO) ::close(access_fd);
+  return kExitComplete;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Serve a directory over HTTP; a pull-through cache for each --upstream prefix");
+  cmd->add_option("dir", args->dir, "Directory to serve (a depot mirror or any tree)")->required();
+  cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--port-file", args->port_file, "Write the bound port to this file");
+  cmd->add_option("--upstream", args->upstreams,
+                  "PREFIX=URL: requests under /PREFIX/ missing from DIR are fetched from URL "
+                  "and cached (repeatable)");
+  cmd->add_option("--cache-dir", args->cache_dir, "Cache directory (default DIR/.depot-cache)");
+  cmd->add_option("--cache-size", args->cache_size,
+                  "Cache size cap with least-recently-used eviction, e.g. 200G (0: no cap)")
+      ->capture_default_str();
+  cmd->add_option("--index-ttl", args->index_ttl,
+                  "Seconds before an index file is revalidated upstream")
+      ->capture_default_str();
+  cmd->add_option("--negative-ttl", args->negative_ttl,
+                  "Seconds an upstream 404 is remembered")
+      ->capture_default_str();
+  cmd->add_option("--circuit-cooldown", args->circuit_cooldown,
+                  "Seconds upstream is left alone after it failed (stale copies are served)")
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", args->idle_timeout,
+                  "Seconds before an idle, slow or stuck connection is closed")
+      ->capture_default_str();
+  cmd->add_option("--connect-timeout", args->connect_timeout, "Upstream connect timeout, seconds")
+      ->capture_default_str();
+  cmd->add_option("--stall-timeout", args->stall_timeout,
+                  "Seconds without upstream progress before a download fails")
+      ->capture_default_str();
+  cmd->add_option("--retries", args->retries, "Upstream retries per download")
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Server threads (default: one per core)");
+  cmd->add_option("--upstream-workers", args->upstream_workers,
+                  "Upstream downloads that may run at once")
+      ->capture_default_str();
+  cmd->add_flag("--autoindex", args->autoindex, "HTML listings of directories");
+  cmd->add_option("--access-log", args->access_log, "Access log file, or - for stdout");
+  cmd->add_option("--access-log-format", args->access_log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--log-format", args->log_format, "Log format on stderr: text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--log-level", args->log_level, "debug, info, warn or error")
+      ->capture_default_str();
+  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace depot

@@ -1,0 +1,560 @@
+#include "serve/cache_service.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/file_io.h"
+#include "serve/directory_listing.h"
+#include "serve/file_class.h"
+#include "serve/http_semantics.h"
+#include "serve/request_path.h"
+#include "serve/upstream_pool.h"
+
+namespace depot {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+constexpr uint64_t kMaxRootSize = 64ull << 20;
+constexpr std::string_view kPypiJson = "application/vnd.pypi.simple.v1+json";
+
+int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t now_steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
+      .count();
+}
+
+// True when the client prefers the PEP 691 JSON form (listed, with a q not lower than HTML's).
+bool prefers_pypi_json(std::string_view accept) {
+  auto q_of = [&](std::string_view type) -> double {
+    size_t pos = accept.find(type);
+    if (pos == std::string_view::npos) return -1;
+    size_t end = accept.find(',', pos);
+    std::string_view item = accept.substr(pos, end == std::string_view::npos ? accept.npos : end - pos);
+    size_t q = item.find(";q=");
+    if (q == std::string_view::npos) return 1;
+    return std::atof(std::string(item.substr(q + 3)).c_str());
+  };
+  double json = q_of(kPypiJson);
+  double html = std::max(q_of("text/html"), q_of("application/vnd.pypi.simple.v1+html"));
+  return json > 0 && json >= html;
+}
+
+std::string parent_dir(std::string_view rel) {
+  size_t slash = rel.rfind('/');
+  return slash == std::string_view::npos ? std::string() : std::string(rel.substr(0, slash));
+}
+
+std::string_view base_name(std::string_view rel) {
+  size_t slash = rel.rfind('/');
+  return slash == std::string_view::npos ? rel : rel.substr(slash + 1);
+}
+
+std::string join_rel(std::string_view dir, std::string_view name) {
+  if (dir.empty()) return std::string(name);
+  return std::string(dir) + "/" + std::string(name);
+}
+
+// Expected digest of a by-hash file, from its path (".../by-hash/SHA256/<hex>").
+std::optional<NamedIndex> by_hash_expectation(std::string_view key) {
+  size_t pos = key.find("/by-hash/");
+  if (pos == std::string_view::npos && !key.starts_with("by-hash/")) return std::nullopt;
+  std::string_view rest = key.substr(pos == std::string_view::npos ? 8 : pos + 9);
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string_view algo = rest.substr(0, slash), hex = rest.substr(slash + 1);
+  NamedIndex n;
+  if (algo == "SHA256") {
+    auto h = normalize_hex_digest(DigestAlgo::kSha256, hex);
+    if (!h.ok()) return std::nullopt;
+    n.digests.sha256 = *h;
+  } else if (algo == "SHA512") {
+    auto h = normalize_hex_digest(DigestAlgo::kSha512, hex);
+    if (!h.ok()) return std::nullopt;
+    n.digests.sha512 = *h;
+  } else {
+    return std::nullopt;
+  }
+  return n;
+}
+
+Answer error_answer(int status, std::string text) {
+  Answer a;
+  a.kind = Answer::Kind::kError;
+  a.status = status;
+  a.text = std::move(text);
+  return a;
+}
+
+Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name) {
+  Answer a;
+  a.kind = Answer::Kind::kFile;
+  a.outcome = outcome;
+  a.size = static_cast<uint64_t>(f.st.st_size);
+  a.mtime = f.st.st_mtim.tv_sec;
+  a.etag = make_etag(a.size, a.mtime);
+  a.last_modified = format_http_date(a.mtime);
+  a.content_type = std::string(content_type_for(name));
+  a.body = std::make_shared<OpenBody>();
+  a.body->fd = std::move(f.fd);
+  return a;
+}
+
+bool is_root_name(std::string_view name) {
+  return name == "InRelease" || name == "Release" || name == "Release.gpg" ||
+         name == "repomd.xml" || name == "repomd.xml.asc" || name == "repomd.xml.key";
+}
+
+}  // namespace
+
+struct CacheService::Fetch {
+  std::string key;
+  size_t upstream = 0;
+  CacheStore::Partial partial;
+  std::shared_ptr<Download> download;
+  std::optional<CachedMeta> cached;  // the copy being revalidated
+  FetchRequest request;
+};
+
+CacheService::CacheService(const ServiceOptions& options, ServeMetrics& metrics, Logger& logger)
+    : opts_(options), metrics_(metrics), log_(logger) {}
+
+CacheService::~CacheService() {
+  pool_.reset();  // joins the workers before the store and the maps go
+}
+
+Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions& options,
+                                                           ServeMetrics& metrics,
+                                                           Logger& logger) {
+  std::unique_ptr<CacheService> s(new CacheService(options, metrics, logger));
+  int fd = ::open(options.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return make_error(ErrorCode::kIo,
+                      options.root.string() + ": cannot open the served directory: " +
+                          std::strerror(errno));
+  }
+  s->root_fd_.reset(fd);
+  if (!options.upstreams.empty()) {
+    CacheStore::Options co;
+    co.dir = options.cache_dir.empty() ? options.root / ".depot-cache" : options.cache_dir;
+    co.max_bytes = options.cache_size;
+    auto store = CacheStore::open(co, logger);
+    if (!store.ok()) return store.error();
+    s->store_ = std::move(*store);
+    s->pool_ = std::make_unique<UpstreamPool>(options.upstream_workers, options.download, logger);
+    for (size_t i = 0; i < options.upstreams.size(); ++i) {
+      s->circuits_.push_back(std::make_unique<Circuit>());
+    }
+    metrics.cache_limit_bytes = static_cast<int64_t>(options.cache_size);
+  }
+  s->tick();
+  return s;
+}
+
+void CacheService::tick() {
+  if (!store_) return;
+  if (Status st = store_->flush_access_times(); !st.ok()) {
+    log_.warn("cache_flush_failed", {{"error", st.error().message}});
+  }
+  metrics_.cache_bytes = static_cast<int64_t>(store_->total_bytes());
+  metrics_.cache_files = static_cast<int64_t>(store_->file_count());
+  metrics_.evictions = store_->evictions();
+  std::lock_guard lock(mu_);
+  auto now = Steady::now();
+  for (auto it = negative_.begin(); it != negative_.end();) {
+    it = it->second <= now ? negative_.erase(it) : std::next(it);
+  }
+}
+
+std::optional<Answer> CacheService::resolve(const ServeRequest& request, const Later& later) {
+  bool fall_through = false;
+  if (auto local = resolve_local(request, &fall_through)) return local;
+  if (!fall_through) return error_answer(404, "not found");
+  return resolve_cached(request, later);
+}
+
+std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
+                                                  bool* fall_through) {
+  auto opened = open_beneath(root_fd_.get(), request.rel);
+  if (!opened.ok()) {
+    if (opened.error().code == ErrorCode::kUnsafePath) {
+      return error_answer(403, "the path leaves the served directory");
+    }
+    if (opened.error().code != ErrorCode::kNotFound) {
+      log_.warn("serve_open_failed", {{"path", request.rel}, {"error", opened.error().message}});
+      return error_answer(500, "cannot open the file");
+    }
+    *fall_through = true;
+    return std::nullopt;
+  }
+  if (S_ISREG(opened->st.st_mode)) {
+    if (request.trailing_slash) return error_answer(404, "not found");
+    return file_answer(std::move(*opened), CacheOutcome::kMirror, base_name(request.rel));
+  }
+  // A directory.
+  if (!request.trailing_slash && !request.rel.empty()) {
+    Answer a;
+    a.kind = Answer::Kind::kRedirect;
+    a.status = 301;
+    a.location = "/" + escape_path_for_url(request.rel) + "/";
+    return a;
+  }
+  std::vector<std::pair<std::string, std::string>> candidates;
+  if (prefers_pypi_json(request.accept)) {
+    candidates.emplace_back("index.v1_json", std::string(kPypiJson));
+  }
+  candidates.emplace_back("index.html", "text/html; charset=utf-8");
+  for (const auto& [name, type] : candidates) {
+    auto f = open_beneath(root_fd_.get(), join_rel(request.rel, name));
+    if (f.ok() && S_ISREG(f->st.st_mode)) {
+      Answer a = file_answer(std::move(*f), CacheOutcome::kMirror, name);
+      a.content_type = type;
+      return a;
+    }
+  }
+  if (opts_.autoindex) {
+    auto listing = render_directory_listing(opened->fd.get(), request.rel);
+    if (listing.ok()) {
+      Answer a;
+      a.kind = Answer::Kind::kText;
+      a.content_type = "text/html; charset=utf-8";
+      a.text = std::move(*listing);
+      return a;
+    }
+  }
+  *fall_through = true;
+  return std::nullopt;
+}
+
+bool CacheService::negative(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = negative_.find(key);
+  if (it == negative_.end()) return false;
+  if (it->second > Steady::now()) return true;
+  negative_.erase(it);
+  return false;
+}
+
+bool CacheService::circuit_open(size_t upstream) const {
+  return circuits_[upstream]->open_until.load(std::memory_order_relaxed) > now_steady_ns();
+}
+
+std::optional<Answer> CacheService::open_cached(const std::string& key, CacheOutcome outcome,
+                                                bool stale) {
+  CacheStore::Pin pin = store_->pin(key);
+  auto f = open_beneath(store_->files_dir_fd(), key);
+  if (!f.ok() || !S_ISREG(f->st.st_mode)) return std::nullopt;
+  auto meta = store_->lookup(key);
+  Answer a = file_answer(std::move(*f), outcome, base_name(key));
+  if (meta && !meta->content_type.empty() && !base_name(key).starts_with("index.")) {
+    // The name decides for known registry files; upstream's type fills in the rest.
+    if (a.content_type == "application/octet-stream") a.content_type = meta->content_type;
+  }
+  if (base_name(key) == "index.v1_json") a.content_type = std::string(kPypiJson);
+  if (base_name(key) == "index.html") a.content_type = "text/html; charset=utf-8";
+  a.body->pin = std::move(pin);
+  a.stale = stale;
+  return a;
+}
+
+std::optional<NamedIndex> CacheService::named_by_root(const std::string& key) {
+  for (const std::string& root : candidate_roots(key)) {
+    // The served tree's root wins over a cached one, as its files do.
+    auto local = open_beneath(root_fd_.get(), root);
+    int dir_fd = -1;
+    std::optional<OpenedFile> file;
+    std::string version;
+    if (local.ok() && S_ISREG(local->st.st_mode)) {
+      file = std::move(*local);
+      version = "mirror:";
+    } else {
+      auto meta = store_->lookup(root);
+      if (!meta) continue;
+      auto cached = open_beneath(store_->files_dir_fd(), root);
+      if (!cached.ok()) continue;
+      file = std::move(*cached);
+      version = "cache:" + meta->sha256 + ":";
+    }
+    (void)dir_fd;
+    version += std::to_string(file->st.st_ino) + ":" + std::to_string(file->st.st_size) + ":" +
+               std::to_string(file->st.st_mtim.tv_sec) + "." +
+               std::to_string(file->st.st_mtim.tv_nsec);
+    bool parsed = false;
+    auto hit = roots_.lookup_parsed(root, version, key, &parsed);
+    if (!parsed) {
+      if (static_cast<uint64_t>(file->st.st_size) > kMaxRootSize) continue;
+      std::string text(static_cast<size_t>(file->st.st_size), '\0');
+      ssize_t got = ::pread(file->fd.get(), text.data(), text.size(), 0);
+      if (got != static_cast<ssize_t>(text.size())) continue;
+      hit = roots_.lookup(root, version, text, key);
+    }
+    return hit;  // the best root present decides, even when it does not name the key
+  }
+  return std::nullopt;
+}
+
+std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
+                                                   const Later& later) {
+  size_t up = opts_.upstreams.size();
+  for (size_t i = 0; i < opts_.upstreams.size(); ++i) {
+    const std::string& p = opts_.upstreams[i].prefix;
+    if (p.empty() || request.rel == p || request.rel.starts_with(p + "/")) {
+      if (up == opts_.upstreams.size() ||
+          p.size() > opts_.upstreams[up].prefix.size()) {
+        up = i;
+      }
+    }
+  }
+  if (up == opts_.upstreams.size()) return error_answer(404, "not found");
+  std::string key = request.rel;
+  std::string accept;
+  if (request.trailing_slash || request.rel == opts_.upstreams[up].prefix) {
+    bool json = prefers_pypi_json(request.accept);
+    key = join_rel(request.rel, json ? "index.v1_json" : "index.html");
+    accept = json ? std::string(kPypiJson) : "text/html";
+  }
+  if (negative(key)) {
+    metrics_.negative_hits++;
+    return error_answer(404, "not found upstream (remembered)");
+  }
+  FileClass cls = classify_path(key);
+  std::optional<NamedIndex> expected = by_hash_expectation(key);
+  if (!expected && cls == FileClass::kIndex) expected = named_by_root(key);
+  std::optional<CachedMeta> meta = store_->lookup(key);
+  if (meta) {
+    bool fresh;
+    bool generation_check = expected && !expected->digests.sha256.empty();
+    if (generation_check) {
+      fresh = meta->sha256 == expected->digests.sha256;
+    } else if (cls == FileClass::kBlob) {
+      fresh = true;
+    } else {
+      fresh = now_unix() - meta->validated_at < opts_.index_ttl.count();
+    }
+    if (fresh) {
+      if (auto a = open_cached(key, CacheOutcome::kHit, false)) return a;
+      meta.reset();  // vanished (evicted) between lookup and open
+    } else if (!generation_check && circuit_open(up)) {
+      if (auto a = open_cached(key, CacheOutcome::kStale, true)) return a;
+      meta.reset();
+    } else if (generation_check) {
+      meta.reset();  // another generation: never served, never revalidated
+    }
+  }
+  if (!meta && circuit_open(up)) {
+    return error_answer(502, "upstream " + opts_.upstreams[up].url +
+                                 " is failing; not asking again for a while");
+  }
+  return fetch(key, up, accept, std::move(expected), meta, later);
+}
+
+std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
+                                          const std::string& accept,
+                                          std::optional<NamedIndex> expected,
+                                          const std::optional<CachedMeta>& cached,
+                                          const Later& later) {
+  std::shared_ptr<Download> d;
+  CacheOutcome outcome = CacheOutcome::kCoalesced;
+  std::shared_ptr<Fetch> f;
+  {
+    std::lock_guard lock(mu_);
+    auto it = inflight_.find(key);
+    if (it != inflight_.end()) {
+      d = it->second;
+    } else {
+      auto partial = store_->create_partial();
+      if (!partial.ok()) {
+        log_.error("cache_partial_failed", {{"error", partial.error().message}});
+        return error_answer(500, "cannot create a cache file");
+      }
+      int dup_fd = ::fcntl(partial->fd.get(), F_DUPFD_CLOEXEC, 0);
+      if (dup_fd < 0) {
+        store_->discard_partial(std::move(*partial));
+        return error_answer(500, "cannot create a cache file");
+      }
+      FileClass cls = classify_path(key);
+      d = std::make_shared<Download>(key, UniqueFd(dup_fd), cls != FileClass::kRoot);
+      f = std::make_shared<Fetch>();
+      f->key = key;
+      f->upstream = up;
+      f->partial = std::move(*partial);
+      f->download = d;
+      f->cached = cached;
+      const UpstreamConfig& u = opts_.upstreams[up];
+      std::string rest = key.substr(std::min(key.size(), u.prefix.size()));
+      if (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
+      std::string url_rest = rest;
+      if (expected && !expected->by_hash_rel.empty()) {
+        // The immutable copy of exactly the generation the served root names.
+        std::string bh = expected->by_hash_rel.substr(std::min(expected->by_hash_rel.size(),
+                                                               u.prefix.size()));
+        if (!bh.empty() && bh.front() == '/') bh.erase(0, 1);
+        url_rest = bh;
+      }
+      bool page = base_name(key) == "index.html" || base_name(key) == "index.v1_json";
+      if (page) url_rest = parent_dir(rest) + (parent_dir(rest).empty() ? "" : "/");
+      f->request.url = u.url + "/" + escape_path_for_url(url_rest);
+      if (page && url_rest.empty()) f->request.url = u.url + "/";
+      f->request.accept = accept;
+      if (expected) {
+        f->request.expected = expected->digests;
+        f->request.expected_size = expected->size;
+      }
+      if (cached && !expected) {
+        f->request.if_none_match = cached->etag;
+        f->request.if_modified_since = cached->last_modified;
+        if (!cached->etag.empty() || !cached->last_modified.empty()) metrics_.revalidations++;
+      }
+      f->request.on_start = [d](const ResponseStart& s) { d->on_start(s); };
+      inflight_[key] = d;
+      outcome = CacheOutcome::kMiss;
+    }
+  }
+  if (f) {
+    metrics_.upstream_requests++;
+    metrics_.inflight_downloads++;
+    log_.debug("upstream_fetch", {{"path", key}, {"url", f->request.url}});
+    pool_->submit(f->request, f->download.get(),
+                  [this, f](const Result<FetchResult>& r) { finish(f, r); });
+  }
+  bool have_cached = cached.has_value();
+  bool stale_ok = have_cached && !(expected && !expected->digests.sha256.empty());
+  d->wait(Download::State::kPending, 0, [this, d, key, outcome, have_cached, stale_ok, later] {
+    later(answer_from(d, key, outcome, have_cached, stale_ok));
+  });
+  return std::nullopt;
+}
+
+Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::string& key,
+                                 CacheOutcome outcome, bool have_cached, bool stale_ok) {
+  Download::Snapshot s = d->snapshot();
+  std::string_view name = base_name(key);
+  switch (s.state) {
+    case Download::State::kPending:  // not reached: wait() fires on a change
+    case Download::State::kStreaming: {
+      Answer a;
+      a.kind = Answer::Kind::kStream;
+      a.outcome = outcome;
+      a.download = d;
+      a.size = static_cast<uint64_t>(s.total);
+      a.content_type = std::string(content_type_for(name));
+      if (a.content_type == "application/octet-stream" && !s.content_type.empty()) {
+        a.content_type = s.content_type;
+      }
+      if (auto t = parse_http_date(s.last_modified)) {
+        a.mtime = *t;
+        a.last_modified = format_http_date(*t);
+        a.etag = make_etag(a.size, *t);
+      }
+      return a;
+    }
+    case Download::State::kComplete: {
+      int fd = ::fcntl(d->body_fd(), F_DUPFD_CLOEXEC, 0);
+      struct stat st {};
+      if (fd < 0 || ::fstat(fd, &st) != 0) {
+        if (fd >= 0) ::close(fd);
+        return error_answer(500, "cannot read the downloaded file");
+      }
+      OpenedFile of{UniqueFd(fd), st};
+      Answer a = file_answer(std::move(of), outcome, name);
+      a.body->download = d;
+      a.body->pin = store_->pin(key);
+      if (a.content_type == "application/octet-stream" && !s.content_type.empty()) {
+        a.content_type = s.content_type;
+      }
+      if (name == "index.v1_json") a.content_type = std::string(kPypiJson);
+      if (name == "index.html") a.content_type = "text/html; charset=utf-8";
+      return a;
+    }
+    case Download::State::kNotModified:
+      if (auto a = open_cached(key, CacheOutcome::kRevalidated, false)) return std::move(*a);
+      return error_answer(502, "the cached copy vanished during revalidation");
+    case Download::State::kFailed:
+      if (s.status == 404) return error_answer(404, "not found upstream");
+      if (have_cached && stale_ok) {
+        if (auto a = open_cached(key, CacheOutcome::kStale, true)) return std::move(*a);
+      }
+      return error_answer(s.status ? s.status : 502, s.error);
+  }
+  return error_answer(500, "unreachable");
+}
+
+void CacheService::evict_root_siblings(const std::string& key) {
+  std::string dir = parent_dir(key);
+  for (std::string_view name : {"InRelease", "Release", "Release.gpg", "repomd.xml",
+                                "repomd.xml.asc", "repomd.xml.key"}) {
+    std::string sibling = join_rel(dir, name);
+    if (sibling != key) (void)store_->remove(sibling);
+  }
+}
+
+void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchResult>& r) {
+  const std::string& key = f->key;
+  Circuit& circuit = *circuits_[f->upstream];
+  metrics_.inflight_downloads--;
+  if (r.ok()) metrics_.upstream_bytes += r->bytes;
+  if (r.ok() && r->not_modified) {
+    store_->discard_partial(std::move(f->partial));
+    (void)store_->mark_validated(key, r->etag, r->last_modified, now_unix());
+    circuit.open_until = 0;
+    f->download->finish_not_modified();
+  } else if (r.ok()) {
+    Download::Snapshot s = f->download->snapshot();
+    CachedMeta meta;
+    meta.size = r->bytes;
+    meta.sha256 = r->digests.sha256;
+    meta.etag = r->etag;
+    meta.last_modified = r->last_modified;
+    meta.content_type = s.content_type;
+    meta.fetched_at = meta.validated_at = now_unix();
+    if (auto t = parse_http_date(r->last_modified)) {
+      struct timespec times[2] = {{0, UTIME_OMIT}, {*t, 0}};
+      ::futimens(f->partial.fd.get(), times);
+    }
+    bool root_changed = is_root_name(base_name(key)) && f->cached &&
+                        f->cached->sha256 != meta.sha256;
+    if (Status st = store_->commit(std::move(f->partial), key, meta); !st.ok()) {
+      log_.warn("cache_store_failed", {{"path", key}, {"error", st.error().message}});
+    }
+    if (root_changed) evict_root_siblings(key);
+    circuit.open_until = 0;
+    f->download->finish_complete(UniqueFd(), r->bytes, s.content_type);
+  } else {
+    store_->discard_partial(std::move(f->partial));
+    const Error& e = r.error();
+    if (e.code == ErrorCode::kNotFound) {
+      (void)store_->remove(key);
+      {
+        std::lock_guard lock(mu_);
+        negative_[key] = Steady::now() + opts_.negative_ttl;
+      }
+      f->download->finish_failed(404, e.message);
+    } else {
+      metrics_.upstream_errors++;
+      int status = 502;
+      if (e.code == ErrorCode::kNetwork || e.code == ErrorCode::kHttp) {
+        circuit.open_until = now_steady_ns() +
+                             std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 opts_.circuit_cooldown).count();
+        if (e.message.find("imeout") != std::string::npos) status = 504;
+      }
+      log_.warn("upstream_failed", {{"path", key}, {"error", e.message}});
+      f->download->finish_failed(status, e.message);
+    }
+  }
+  std::lock_guard lock(mu_);
+  auto it = inflight_.find(key);
+  if (it != inflight_.end() && it->second == f->download) inflight_.erase(it);
+}
+
+}  // namespace depot

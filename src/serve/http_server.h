@@ -1,0 +1,48 @@
+#pragma once
+// HttpServer: the event-driven HTTP/1.1 front of `depot serve` (Boost.Beast on Asio). One
+// io_context and one thread per configured thread; connections are spread over them round-robin
+// and each connection stays on its thread. Keep-alive and pipelining (answered in order), GET and
+// HEAD, Range and conditional requests, sendfile for file bodies, /metrics, access log.
+// Boost headers stay inside http_server.cc.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/logger.h"
+#include "core/result.h"
+#include "serve/access_log.h"
+#include "serve/cache_service.h"
+#include "serve/metrics.h"
+
+namespace depot {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0: any free port
+  int threads = 1;
+  std::chrono::milliseconds idle_timeout{60000};
+};
+
+class HttpServer {
+ public:
+  // `access_log` may be null. Everything passed must outlive the server.
+  HttpServer(const ServerOptions& options, CacheService& service, ServeMetrics& metrics,
+             AccessLog* access_log, Logger& logger);
+  ~HttpServer();
+
+  // Binds and listens; returns the bound port.
+  Result<uint16_t> listen();
+  // Serves until SIGINT/SIGTERM or stop(); blocks.
+  void run();
+  // Thread-safe.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace depot

@@ -1,0 +1,109 @@
+#include "serve/metrics.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace depot {
+namespace {
+
+constexpr const char* kOutcomeLabels[kCacheOutcomeCount] = {
+    "none", "mirror", "hit", "revalidated", "miss", "coalesced", "stale"};
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP depot_serve_";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE depot_serve_";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void sample(std::string& out, const char* name, const char* labels, uint64_t value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " %" PRIu64 "\n", value);
+  out += "depot_serve_";
+  out += name;
+  out += labels;
+  out += buf;
+}
+
+void sample(std::string& out, const char* name, int64_t value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " %" PRId64 "\n", value);
+  out += "depot_serve_";
+  out += name;
+  out += buf;
+}
+
+void counter(std::string& out, const char* name, const char* help, const ServeMetrics::Counter& c) {
+  header(out, name, "counter", help);
+  sample(out, name, "", c.load(std::memory_order_relaxed));
+}
+
+void gauge(std::string& out, const char* name, const char* help, const std::atomic<int64_t>& g) {
+  header(out, name, "gauge", help);
+  sample(out, name, g.load(std::memory_order_relaxed));
+}
+
+}  // namespace
+
+const char* cache_outcome_name(CacheOutcome o) {
+  switch (o) {
+    case CacheOutcome::kNone:
+      return "-";
+    case CacheOutcome::kMirror:
+      return "MIRROR";
+    case CacheOutcome::kHit:
+      return "HIT";
+    case CacheOutcome::kRevalidated:
+      return "REVALIDATED";
+    case CacheOutcome::kMiss:
+      return "MISS";
+    case CacheOutcome::kCoalesced:
+      return "COALESCED";
+    case CacheOutcome::kStale:
+      return "STALE";
+  }
+  return "-";
+}
+
+std::string render_prometheus(const ServeMetrics& m) {
+  std::string out;
+  out.reserve(4096);
+  header(out, "requests_total", "counter", "HTTP requests answered, by status class.");
+  for (int cls = 1; cls <= 5; ++cls) {
+    char labels[32];
+    std::snprintf(labels, sizeof labels, "{code=\"%dxx\"}", cls);
+    sample(out, "requests_total", labels, m.requests_by_class[cls].load(std::memory_order_relaxed));
+  }
+  header(out, "cache_requests_total", "counter",
+         "Requests by how they were answered (mirror tree, cache hit, miss, ...).");
+  for (int i = 0; i < kCacheOutcomeCount; ++i) {
+    std::string labels = std::string("{outcome=\"") + kOutcomeLabels[i] + "\"}";
+    sample(out, "cache_requests_total", labels.c_str(),
+           m.outcomes[i].load(std::memory_order_relaxed));
+  }
+  counter(out, "sent_bytes_total", "Body bytes written to clients.", m.bytes_sent);
+  counter(out, "upstream_requests_total", "Upstream fetches started, revalidations included.",
+          m.upstream_requests);
+  counter(out, "upstream_errors_total", "Upstream fetches that failed.", m.upstream_errors);
+  counter(out, "upstream_received_bytes_total", "Body bytes received from upstream.",
+          m.upstream_bytes);
+  counter(out, "revalidations_total", "Conditional requests sent upstream.", m.revalidations);
+  counter(out, "negative_cache_hits_total", "404 answers served from the negative cache.",
+          m.negative_hits);
+  counter(out, "evictions_total", "Cached files removed by the size cap or an upstream 404.",
+          m.evictions);
+  gauge(out, "upstream_inflight", "Upstream downloads in progress.", m.inflight_downloads);
+  gauge(out, "open_connections", "Client connections open.", m.open_connections);
+  gauge(out, "cache_size_bytes", "Bytes in the cache directory.", m.cache_bytes);
+  gauge(out, "cache_files", "Files in the cache directory.", m.cache_files);
+  gauge(out, "cache_limit_bytes", "Cache size limit in bytes (0 = unlimited).",
+        m.cache_limit_bytes);
+  return out;
+}
+
+}  // namespace depot

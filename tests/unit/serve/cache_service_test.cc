@@ -1,0 +1,261 @@
+#include "serve/cache_service.h"
+
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "support/temp_dir.h"
+#include "support/test_http_server.h"
+
+namespace depot {
+namespace {
+
+using testing::Reply;
+using testing::TempDir;
+using testing::TestServer;
+namespace fs = std::filesystem;
+
+std::string sha256_hex(std::string_view s) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : md) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+std::string read_fd(int fd, uint64_t size) {
+  std::string out(size, '\0');
+  EXPECT_EQ(::pread(fd, out.data(), size, 0), static_cast<ssize_t>(size));
+  return out;
+}
+
+class CacheServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(dir_.path() / "root");
+    opts_.root = dir_.path() / "root";
+    opts_.cache_dir = dir_.path() / "cache";
+    opts_.upstreams = {{"u", server_.url("/up")}};
+    opts_.download.retry.max_attempts = 1;
+    opts_.upstream_workers = 4;
+  }
+  void start() {
+    auto s = CacheService::create(opts_, metrics_, logger_);
+    ASSERT_TRUE(s.ok()) << s.error().to_string();
+    service_ = std::move(*s);
+  }
+  // Resolves and waits for the answer; a streaming answer is waited on until it ends.
+  Answer get(const std::string& rel, bool slash = false, bool* sync = nullptr) {
+    ServeRequest r;
+    r.rel = rel;
+    r.trailing_slash = slash;
+    auto promise = std::make_shared<std::promise<Answer>>();
+    auto fut = promise->get_future();
+    auto now = service_->resolve(r, [promise](Answer a) { promise->set_value(std::move(a)); });
+    if (sync) *sync = now.has_value();
+    Answer a;
+    if (now) {
+      a = std::move(*now);
+    } else {
+      EXPECT_EQ(fut.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+      a = fut.get();
+    }
+    if (a.kind == Answer::Kind::kStream) {
+      for (;;) {
+        auto snap = a.download->snapshot();
+        if (snap.state == Download::State::kComplete || snap.state == Download::State::kFailed) {
+          break;
+        }
+        std::promise<void> moved;
+        auto f = moved.get_future();
+        a.download->wait(snap.state, snap.sendable(), [&moved] { moved.set_value(); });
+        f.wait();
+      }
+    }
+    return a;
+  }
+  std::string body(const Answer& a) {
+    if (a.kind == Answer::Kind::kFile) return read_fd(a.body->fd.get(), a.size);
+    if (a.kind == Answer::Kind::kStream &&
+        a.download->snapshot().state == Download::State::kComplete) {
+      return read_fd(a.download->body_fd(), a.size);
+    }
+    return "<no body>";
+  }
+  void write_root(const std::string& rel, const std::string& text) {
+    fs::create_directories((opts_.root / rel).parent_path());
+    std::ofstream(opts_.root / rel) << text;
+  }
+
+  TempDir dir_;
+  TestServer server_;
+  ServiceOptions opts_;
+  ServeMetrics metrics_;
+  Logger logger_{LogLevel::kError};
+  std::unique_ptr<CacheService> service_;
+};
+
+TEST_F(CacheServiceTest, MirrorFilesAreServedAndNeverGoUpstream) {
+  write_root("u/pool/a.deb", "local bytes");
+  start();
+  bool sync = false;
+  Answer a = get("u/pool/a.deb", false, &sync);
+  EXPECT_TRUE(sync);
+  ASSERT_EQ(a.kind, Answer::Kind::kFile);
+  EXPECT_EQ(a.outcome, CacheOutcome::kMirror);
+  EXPECT_EQ(body(a), "local bytes");
+  EXPECT_EQ(a.content_type, "application/vnd.debian.binary-package");
+  EXPECT_EQ(server_.hits("/up/pool/a.deb"), 0);
+}
+
+TEST_F(CacheServiceTest, MissIsFetchedOnceThenHit) {
+  server_.route("/up/pool/b.deb", {Reply(200, "remote bytes")});
+  start();
+  Answer a = get("u/pool/b.deb");
+  EXPECT_EQ(a.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(body(a), "remote bytes");
+  bool sync = false;
+  Answer b = get("u/pool/b.deb", false, &sync);
+  EXPECT_TRUE(sync);
+  EXPECT_EQ(b.outcome, CacheOutcome::kHit);
+  EXPECT_EQ(body(b), "remote bytes");
+  EXPECT_EQ(server_.hits("/up/pool/b.deb"), 1);
+  EXPECT_TRUE(fs::exists(opts_.cache_dir / "files/u/pool/b.deb"));
+}
+
+TEST_F(CacheServiceTest, ConcurrentRequestsShareOneDownload) {
+  Reply slow(200, std::string(100000, 'x'));
+  slow.delay = std::chrono::milliseconds(300);
+  server_.route("/up/pool/c.deb", {slow});
+  start();
+  auto f1 = std::async(std::launch::async, [&] { return get("u/pool/c.deb"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto f2 = std::async(std::launch::async, [&] { return get("u/pool/c.deb"); });
+  Answer a = f1.get(), b = f2.get();
+  EXPECT_EQ(a.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(b.outcome, CacheOutcome::kCoalesced);
+  EXPECT_EQ(body(a), std::string(100000, 'x'));
+  EXPECT_EQ(body(b), std::string(100000, 'x'));
+  EXPECT_EQ(server_.hits("/up/pool/c.deb"), 1);
+}
+
+TEST_F(CacheServiceTest, TruncatedDownloadFailsAndIsNotCached) {
+  Reply cut(200, std::string(50000, 'y'));
+  cut.send_limit = 20000;
+  server_.route("/up/pool/d.deb", {cut, Reply(200, std::string(50000, 'y'))});
+  start();
+  Answer a = get("u/pool/d.deb");
+  bool failed = a.kind == Answer::Kind::kError ||
+                (a.kind == Answer::Kind::kStream &&
+                 a.download->snapshot().state == Download::State::kFailed);
+  EXPECT_TRUE(failed);
+  EXPECT_FALSE(fs::exists(opts_.cache_dir / "files/u/pool/d.deb"));
+  Answer b = get("u/pool/d.deb");
+  EXPECT_EQ(b.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(body(b), std::string(50000, 'y'));
+}
+
+TEST_F(CacheServiceTest, NotFoundIsRememberedForTheNegativeTtl) {
+  start();
+  Answer a = get("u/pool/missing.deb");
+  EXPECT_EQ(a.kind, Answer::Kind::kError);
+  EXPECT_EQ(a.status, 404);
+  bool sync = false;
+  Answer b = get("u/pool/missing.deb", false, &sync);
+  EXPECT_TRUE(sync);
+  EXPECT_EQ(b.status, 404);
+  EXPECT_EQ(server_.hits("/up/pool/missing.deb"), 1);
+  EXPECT_EQ(metrics_.negative_hits.load(), 1u);
+}
+
+TEST_F(CacheServiceTest, ExpiredIndexIsRevalidatedWithItsValidators) {
+  opts_.index_ttl = std::chrono::seconds(0);
+  server_.route("/up/simple/p/", {Reply(200, "<html>v1</html>", {"ETag: \"v1\""}),
+                                  Reply(304, "", {"ETag: \"v1\""})});
+  start();
+  Answer a = get("u/simple/p", true);
+  EXPECT_EQ(a.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(body(a), "<html>v1</html>");
+  Answer b = get("u/simple/p", true);
+  EXPECT_EQ(b.outcome, CacheOutcome::kRevalidated);
+  EXPECT_EQ(body(b), "<html>v1</html>");
+  auto seen = server_.requests("/up/simple/p/");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].headers["if-none-match"], "\"v1\"");
+  EXPECT_EQ(b.content_type, "text/html; charset=utf-8");
+}
+
+TEST_F(CacheServiceTest, FailingUpstreamServesStaleAndOpensTheCircuit) {
+  opts_.index_ttl = std::chrono::seconds(0);
+  server_.route("/up/repodata.json", {Reply(200, "{}"), Reply(503, "down")});
+  start();
+  EXPECT_EQ(body(get("u/repodata.json")), "{}");
+  Answer b = get("u/repodata.json");
+  EXPECT_EQ(b.outcome, CacheOutcome::kStale);
+  EXPECT_TRUE(b.stale);
+  EXPECT_EQ(body(b), "{}");
+  bool sync = false;
+  Answer c = get("u/repodata.json", false, &sync);
+  EXPECT_TRUE(sync);  // the circuit is open: upstream is not asked
+  EXPECT_EQ(c.outcome, CacheOutcome::kStale);
+  EXPECT_EQ(server_.hits("/up/repodata.json"), 2);
+  // An uncached path fails fast while the circuit is open.
+  Answer d = get("u/other.json", false, &sync);
+  EXPECT_TRUE(sync);
+  EXPECT_EQ(d.status, 502);
+}
+
+TEST_F(CacheServiceTest, ByHashBodyWithTheWrongDigestIsRefused) {
+  std::string want = sha256_hex("right");
+  std::string rel = "/dists/s/main/binary-amd64/by-hash/SHA256/" + want;
+  server_.route("/up" + rel, {Reply(200, "wrong"), Reply(200, "right")});
+  start();
+  Answer a = get("u" + rel);
+  bool failed = a.kind == Answer::Kind::kError ||
+                a.download->snapshot().state == Download::State::kFailed;
+  EXPECT_TRUE(failed);
+  EXPECT_FALSE(fs::exists(opts_.cache_dir / ("files/u" + rel)));
+  EXPECT_EQ(body(get("u" + rel)), "right");
+}
+
+TEST_F(CacheServiceTest, IndexIsServedOnlyInTheGenerationOfTheServedRoot) {
+  std::string p1 = "packages v1\n", p2 = "packages v2 longer\n";
+  auto release = [](const std::string& p) {
+    return "Suite: s\nAcquire-By-Hash: yes\nSHA256:\n " + sha256_hex(p) + " " +
+           std::to_string(p.size()) + " main/binary-amd64/Packages\n";
+  };
+  std::string bh = "/up/dists/s/main/binary-amd64/by-hash/SHA256/";
+  server_.route("/up/dists/s/Release", {Reply(200, release(p1)), Reply(200, release(p2))});
+  server_.route(bh + sha256_hex(p1), {Reply(200, p1)});
+  server_.route(bh + sha256_hex(p2), {Reply(200, p2)});
+  opts_.index_ttl = std::chrono::seconds(0);
+  start();
+  EXPECT_EQ(body(get("u/dists/s/Release")), release(p1));
+  EXPECT_EQ(body(get("u/dists/s/main/binary-amd64/Packages")), p1);
+  bool sync = false;
+  Answer hit = get("u/dists/s/main/binary-amd64/Packages", false, &sync);
+  EXPECT_TRUE(sync);  // named by the served root: no revalidation despite the TTL
+  EXPECT_EQ(hit.outcome, CacheOutcome::kHit);
+  EXPECT_EQ(body(get("u/dists/s/Release")), release(p2));  // a new generation
+  Answer fresh = get("u/dists/s/main/binary-amd64/Packages");
+  EXPECT_EQ(fresh.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(body(fresh), p2);
+  EXPECT_EQ(server_.hits("/up/dists/s/main/binary-amd64/Packages"), 0);
+}
+
+TEST_F(CacheServiceTest, PathsOutsideEveryUpstreamAreNotFound) {
+  start();
+  Answer a = get("elsewhere/file");
+  EXPECT_EQ(a.status, 404);
+}
+
+}  // namespace
+}  // namespace depot
