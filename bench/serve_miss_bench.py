@@ -7,7 +7,10 @@ benchmarks").
 Upstream: a private nginx (bench/nginx_serve.conf.in) serving one SIZE_MB file of random bytes
 at RATE per connection (`limit_rate`), with an access log: the number of upstream requests for
 the file is counted there after each run (the proxy is stopped first, so an unfinished upstream
-request is logged too).
+request is logged too). A relay in this script sits between the proxies and that nginx and
+holds the first answer bytes after each request for LATENCY seconds (a distant mirror's round
+trip; LATENCY=0: no relay), so the leader's time to first byte is not a loopback millisecond
+that any scheduling noise would double.
 
 For each repetition and each proxy (order rotating by one each repetition), with a fresh, empty
 cache every time:
@@ -19,7 +22,8 @@ cache every time:
                    UPSTREAM/debian/"
 the clients are spread over CLIENT_PROCS processes (asyncio each), connect first, then send
 their GET at one agreed instant. Each records, on the shared monotonic clock, when it sent its
-request, when the first body byte arrived, when the body was complete, and the body's sha256.
+request, when the first body byte arrived, when the body was complete, and whether the body
+equals the upstream file byte for byte (cheaper than hashing 100 bodies, and stricter).
 
 Reported per proxy (medians over the repetitions): upstream requests; leader time to first byte
 (the leader is the client whose first body byte came first); followers' TTFB (median and max);
@@ -29,9 +33,10 @@ leader's. Results: bench/results/serve_miss_last.json. Exit 0 whatever the resul
 STRICT=1 (then 1 when a target is MISS).
 
 Environment (or the matching --options): CLIENTS (100), SIZE_MB (64), RATE (nginx limit_rate,
-16m = 16 MiB/s), REPEAT (3), SERVERS ("depot nginx apt-cacher-ng"), CLIENT_PROCS (4), DEPOT
-(build/depot), BENCH_DIR (work dir, default a new temp dir), KEEP (1 = keep the work dir),
-STRICT, RESULTS_DIR (bench/results).
+16m = 16 MiB/s), LATENCY (0.1 s), REPEAT (3), SERVERS ("depot nginx apt-cacher-ng direct";
+"direct" is the client floor: the file straight from a plain nginx without rate limit, no
+target), CLIENT_PROCS (4), DEPOT (build/depot), BENCH_DIR (work dir, default a new temp dir),
+KEEP (1 = keep the work dir), STRICT, RESULTS_DIR (bench/results).
 """
 
 import argparse
@@ -153,11 +158,12 @@ http {
 
 
 CLIENT_TIMEOUT = 600.0
+EXPECTED = b""  # the upstream file; set before the client processes fork, compared byte for byte
 
 
 async def one_client(reader, writer, host, port, start):
     """One GET of PATH on an open connection at the instant start; a record of its timings."""
-    r = {"status": 0, "bytes": 0, "sha256": "", "t_send": None, "t_first": None, "t_done": None,
+    r = {"status": 0, "bytes": 0, "identical": False, "t_send": None, "t_first": None, "t_done": None,
          "cache": "", "error": ""}
     req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: serve_miss_bench\r\n"
            "Connection: close\r\n\r\n" % (PATH, host, port)).encode()
@@ -188,8 +194,8 @@ async def exchange(reader, writer, req, r):
             k, v = line.split(":", 1)
             headers[k.strip().lower()] = v.strip()
     r["cache"] = headers.get("x-depot-cache") or headers.get("x-cache-status") or ""
-    h = hashlib.sha256()
     n = 0
+    same = True
     if headers.get("transfer-encoding", "").lower() == "chunked":
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
@@ -202,7 +208,7 @@ async def exchange(reader, writer, req, r):
                     raise EOFError("short chunk")
                 if r["t_first"] is None:
                     r["t_first"] = time.monotonic()
-                h.update(chunk)
+                same = same and chunk == EXPECTED[n:n + len(chunk)]
                 n += len(chunk)
                 left -= len(chunk)
             await reader.readexactly(2)
@@ -214,10 +220,10 @@ async def exchange(reader, writer, req, r):
                 break
             if r["t_first"] is None:
                 r["t_first"] = time.monotonic()
-            h.update(chunk)
+            same = same and chunk == EXPECTED[n:n + len(chunk)]
             n += len(chunk)
     r["bytes"] = n
-    r["sha256"] = h.hexdigest()
+    r["identical"] = same and n == len(EXPECTED)
 
 
 def client_worker(conn, host, port, count):
@@ -259,8 +265,8 @@ def run_clients(port, clients, procs):
 
 
 class Proxy:
-    def __init__(self, kind, work, up_port, depot):
-        self.kind, self.work, self.up_port, self.depot = kind, work, up_port, depot
+    def __init__(self, kind, work, up_port, up_root, depot):
+        self.kind, self.work, self.up_port, self.up_root, self.depot = kind, work, up_port, up_root, depot
         self.proc = None
         self.port = None
 
@@ -281,6 +287,16 @@ class Proxy:
                     raise SystemExit("depot serve did not start:\n" + open(out.name).read())
                 time.sleep(0.05)
             self.port = int(open(pf).read())
+        elif self.kind == "direct":
+            # The client floor: the same file from a plain nginx, no proxy, no rate limit.
+            self.port = free_port()
+            os.makedirs(os.path.join(self.work, "tmp"))
+            conf = os.path.join(self.work, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(nginx_conf(os.path.join(HERE, "nginx_serve.conf.in"), self.work, self.up_root,
+                                   self.port, os.cpu_count(), "off", "0"))
+            self.proc = subprocess.Popen(["nginx", "-p", self.work, "-e", os.path.join(self.work, "error.log"),
+                                          "-c", conf, "-g", "daemon off;"], stdout=out, stderr=out)
         elif self.kind == "nginx":
             self.port = free_port()
             os.makedirs(os.path.join(self.work, "tmp"))
@@ -323,9 +339,10 @@ def upstream_log(access_log):
 
 
 class LatencyRelay:
-    """A loopback TCP relay in front of the upstream that holds each connection's first answer
-    bytes for `latency` seconds (a distant mirror's round trip and think time), then relays both
-    ways unchanged. Runs its own event loop in a thread."""
+    """A loopback TCP relay in front of the upstream that holds the first answer bytes after each
+    request for `latency` seconds (a distant mirror's round trip and think time; on a reused
+    keep-alive connection too), then relays both ways unchanged. Runs its own event loop in a
+    thread."""
 
     def __init__(self, up_port, latency, port):
         self.up_port, self.latency, self.port = up_port, latency, port
@@ -341,15 +358,17 @@ class LatencyRelay:
         ready.set()
         self.loop.run_forever()
 
-    async def _pipe(self, reader, writer, delay):
+    async def _pipe(self, reader, writer, state, is_answer):
         try:
             while True:
                 data = await reader.read(1 << 16)
                 if not data:
                     break
-                if delay:
-                    await asyncio.sleep(delay)
-                    delay = 0
+                if not is_answer:
+                    state["asked"] = True
+                elif state["asked"]:
+                    state["asked"] = False
+                    await asyncio.sleep(self.latency)
                 writer.write(data)
                 await writer.drain()
         except OSError:
@@ -363,17 +382,18 @@ class LatencyRelay:
         except OSError:
             cwriter.close()
             return
-        await asyncio.gather(self._pipe(creader, uwriter, 0), self._pipe(ureader, cwriter, self.latency))
+        state = {"asked": False}
+        await asyncio.gather(self._pipe(creader, uwriter, state, False),
+                             self._pipe(ureader, cwriter, state, True))
 
     def close(self):
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
 
-def summarise(start, results, sha, size):
+def summarise(start, results, size):
     ok = [r for r in results if r["t_first"] is not None and r["t_send"] is not None]
-    complete = all(not r["error"] and r["status"] == 200 and r["bytes"] == size and r["sha256"] == sha
-                   for r in results)
+    complete = all(not r["error"] and r["status"] == 200 and r["identical"] for r in results)
     if not ok:
         return {"complete": False, "clients": len(results), "errors": [r["error"] for r in results][:3]}
     leader = min(ok, key=lambda r: r["t_first"])
@@ -382,7 +402,7 @@ def summarise(start, results, sha, size):
     out = {
         "clients": len(results),
         "complete": complete,
-        "incomplete_clients": sum(1 for r in results if r["error"] or r["bytes"] != size or r["sha256"] != sha),
+        "incomplete_clients": sum(1 for r in results if r["error"] or not r["identical"]),
         "statuses": sorted(set(r["status"] for r in results)),
         "cache_headers": sorted(set(r["cache"] for r in results)),
         "leader_ttfb_s": round(ttfb(leader), 4),
@@ -405,7 +425,7 @@ def main():
     ap.add_argument("--rate", default=env("RATE", "16m"))
     ap.add_argument("--latency", type=float, default=float(env("LATENCY", 0.1)))
     ap.add_argument("--repeat", type=int, default=int(env("REPEAT", 3)))
-    ap.add_argument("--servers", default=env("SERVERS", "depot nginx apt-cacher-ng"))
+    ap.add_argument("--servers", default=env("SERVERS", "depot nginx apt-cacher-ng direct"))
     ap.add_argument("--client-procs", type=int, default=int(env("CLIENT_PROCS", 4)))
     ap.add_argument("--depot", default=env("DEPOT", os.path.join(ROOT, "build", "depot")))
     ap.add_argument("--work", default=env("BENCH_DIR"))
@@ -446,6 +466,9 @@ def main():
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
         sha = h.hexdigest()
+        global EXPECTED
+        with open(big, "rb") as f:
+            EXPECTED = f.read()
         ngx = os.path.join(work, "upstream")
         os.makedirs(os.path.join(ngx, "tmp"), exist_ok=True)
         access_log = os.path.join(ngx, "access.log")
@@ -472,7 +495,7 @@ def main():
             for kind in order:
                 pdir = os.path.join(work, "run", "%d.%s" % (rep, kind))
                 shutil.rmtree(pdir, ignore_errors=True)
-                proxy = Proxy(kind, pdir, proxy_up_port, a.depot)
+                proxy = Proxy(kind, pdir, proxy_up_port, os.path.join(work, "up"), a.depot)
                 proxy.start()
                 before = upstream_log(access_log)
                 try:
@@ -481,7 +504,7 @@ def main():
                 finally:
                     proxy.stop()
                 time.sleep(0.2)
-                s = summarise(start, results, sha, size)
+                s = summarise(start, results, size)
                 after = upstream_log(access_log)
                 s.update(rep=rep, server=kind, upstream_requests=after[0] - before[0],
                          upstream_mib=round((after[1] - before[1]) / 1048576, 1))
@@ -521,7 +544,7 @@ def report(runs, a, sha, size):
     print("\n%-14s %9s %9s %10s %12s %12s %8s %9s" % ("server", "upstream", "up MiB", "leader s", "follow med s",
                                                   "follow max s", "total s", "complete"))
     med = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
-    for kind in ("depot", "nginx", "apt-cacher-ng"):
+    for kind in ("depot", "nginx", "apt-cacher-ng", "direct"):
         rs = [r for r in runs if r["server"] == kind]
         if not rs:
             continue
@@ -543,7 +566,8 @@ def report(runs, a, sha, size):
         print("%-14s %9s %9s %10s %12s %12s %8s %9s" % (kind, m["upstream_requests"], m["upstream_mib"], fmt(m["leader_ttfb_s"]),
                                                     fmt(m["follower_ttfb_median_s"]), fmt(m["follower_ttfb_max_s"]),
                                                     fmt(m["total_s"]), "yes" if m["complete"] else "NO"))
-    print("(medians over %d repetitions; the upstream alone takes %.1f s for the file)\n"
+    print("(medians over %d repetitions; the upstream alone takes %.1f s for the file; \"direct\" is\n"
+          " the client floor: the file from a plain nginx without rate limit or proxy, not a peer)\n"
           % (a.repeat, out["meta"]["upstream_download_s"]))
 
     def target(name, value, ok, goal):
