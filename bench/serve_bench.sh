@@ -166,8 +166,8 @@ fi
 
 if [[ " $SERVERS " == *" apt-cacher-ng "* ]]; then
   # apt-cacher-ng 3.7 keeps ports in a signed 16-bit integer: both of its ports stay below 32768.
-  NGINX_PORT=$(free_port 20000 32000) NGINX_WORKERS=1 NGINX_ACCESS_LOG="$WORK/upstream/access.log bench" \
-    start_nginx "$TREE" "$WORK/upstream" "${PROBE#/}" "$HERE/nginx_serve.conf.in"
+  NGINX_PORT=$(free_port 20000 32000) NGINX_WORKERS=1 \
+    NGINX_ACCESS_LOG="$WORK/upstream/access.log bench" start_nginx "$TREE" "$WORK/upstream" "${PROBE#/}" "$HERE/nginx_serve.conf.in"
   UP_PID=$NGINX_PID UP_BASE=$BASE
   ACNG_PORT=$(free_port 20000 32000)
   mkdir -p "$WORK/acng/conf" "$WORK/acng/cache" "$WORK/acng/log"
@@ -201,17 +201,19 @@ EOF
     done <"$WORK/paths.$size"
   done
   for size in $SIZES; do
-    while read -r p; do curl -sf -o /dev/null "$ACNG_BASE/bench$p" || die "apt-cacher-ng: GET $p"; done <"$WORK/paths.$size"
+    while read -r p; do
+      curl -sf -o /dev/null "$ACNG_BASE/bench$p" || die "apt-cacher-ng: GET $p"
+    done <"$WORK/paths.$size"
   done
   fetched=$(($(wc -l <"$WORK/upstream/access.log") - before))
-  [[ $fetched == "$nfiles" ]] || die "apt-cacher-ng fetched $fetched files upstream for $nfiles (2 passes); expected $nfiles"
+  [[ $fetched == "$nfiles" ]] || die "apt-cacher-ng made $fetched upstream requests for $nfiles files (2 passes)"
   stop_nginx_pid "$UP_PID"
   for size in $SIZES; do
     p=$(head -n 1 "$WORK/paths.$size")
     check_file "$ACNG_BASE/bench$p" "$p"
   done
   BASES[apt-cacher-ng]=$ACNG_BASE
-  log "apt-cacher-ng pid $ACNG_PID on $ACNG_BASE: $nfiles files cached (one upstream fetch each), upstream stopped"
+  log "apt-cacher-ng pid $ACNG_PID on $ACNG_BASE: $nfiles files cached, one upstream fetch each; upstream stopped"
 fi
 
 # ---------------------------------------------------------------- runs
@@ -236,7 +238,8 @@ for rep in $(seq "$REPEAT"); do
       fi
       out=$WORK/wrk.$rep.$size.$server
       "${CLIENT_WRAP[@]}" wrk -t "$WRK_THREADS" -c "$CONNS" -d "${DURATION}s" --timeout 30s \
-        -s "$HERE/wrk_paths.lua" "$base" -- "$list" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed against $server"; }
+        -s "$HERE/wrk_paths.lua" "$base" -- "$list" >"$out" 2>&1 ||
+        { cat "$out" >&2; die "wrk failed against $server"; }
       python3 - "$out" "$rep" "$size" "$server" >>"$TSV" <<'PY'
 import json, sys
 out, rep, size, server = sys.argv[1:]

@@ -107,14 +107,30 @@ def stop(proc):
             proc.wait()
 
 
-def nginx_conf(template, prefix, root, port, workers, access_log, limit_rate):
-    user = "user root root;" if os.getuid() == 0 else ""
-    with open(template) as f:
+def user_line():
+    """Workers must read the 0700 temp dirs when nginx runs as root."""
+    return "user root root;" if os.getuid() == 0 else ""
+
+
+def static_conf(prefix, root, port, access_log, limit_rate):
+    """bench/nginx_serve.conf.in filled in: a worker per core serving root."""
+    with open(os.path.join(HERE, "nginx_serve.conf.in")) as f:
         s = f.read()
-    for k, v in (("@PREFIX@", prefix), ("@ROOT@", root), ("@PORT@", str(port)), ("@USER_LINE@", user),
-                 ("@WORKERS@", str(workers)), ("@ACCESS_LOG@", access_log), ("@LIMIT_RATE@", limit_rate)):
+    for k, v in (("@PREFIX@", prefix), ("@ROOT@", root), ("@PORT@", str(port)), ("@USER_LINE@", user_line()),
+                 ("@WORKERS@", str(os.cpu_count())), ("@ACCESS_LOG@", access_log),
+                 ("@LIMIT_RATE@", limit_rate)):
         s = s.replace(k, v)
     return s
+
+
+def start_nginx(prefix, conf, out=None):
+    """Writes conf to prefix/nginx.conf and starts nginx on it in the foreground."""
+    os.makedirs(os.path.join(prefix, "tmp"), exist_ok=True)
+    path = os.path.join(prefix, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return subprocess.Popen(["nginx", "-p", prefix, "-e", os.path.join(prefix, "error.log"), "-c", path,
+                             "-g", "daemon off;"], stdout=out, stderr=out)
 
 
 PROXY_CONF = """\
@@ -266,7 +282,8 @@ def run_clients(port, clients, procs):
 
 class Proxy:
     def __init__(self, kind, work, up_port, up_root, depot):
-        self.kind, self.work, self.up_port, self.up_root, self.depot = kind, work, up_port, up_root, depot
+        self.kind, self.work, self.depot = kind, work, depot
+        self.up_port, self.up_root = up_port, up_root
         self.proc = None
         self.port = None
 
@@ -290,24 +307,14 @@ class Proxy:
         elif self.kind == "direct":
             # The client floor: the same file from a plain nginx, no proxy, no rate limit.
             self.port = free_port()
-            os.makedirs(os.path.join(self.work, "tmp"))
-            conf = os.path.join(self.work, "nginx.conf")
-            with open(conf, "w") as f:
-                f.write(nginx_conf(os.path.join(HERE, "nginx_serve.conf.in"), self.work, self.up_root,
-                                   self.port, os.cpu_count(), "off", "0"))
-            self.proc = subprocess.Popen(["nginx", "-p", self.work, "-e", os.path.join(self.work, "error.log"),
-                                          "-c", conf, "-g", "daemon off;"], stdout=out, stderr=out)
+            conf = static_conf(self.work, self.up_root, self.port, "off", "0")
+            self.proc = start_nginx(self.work, conf, out)
         elif self.kind == "nginx":
             self.port = free_port()
-            os.makedirs(os.path.join(self.work, "tmp"))
-            conf = os.path.join(self.work, "nginx.conf")
-            with open(conf, "w") as f:
-                f.write(PROXY_CONF % {"user": "user root root;" if os.getuid() == 0 else "",
-                                      "workers": os.cpu_count(), "prefix": self.work,
-                                      "cache": os.path.join(self.work, "cache"),
-                                      "up_port": self.up_port, "port": self.port})
-            self.proc = subprocess.Popen(["nginx", "-p", self.work, "-e", os.path.join(self.work, "error.log"),
-                                          "-c", conf, "-g", "daemon off;"], stdout=out, stderr=out)
+            conf = PROXY_CONF % {"user": user_line(), "workers": os.cpu_count(), "prefix": self.work,
+                                 "cache": os.path.join(self.work, "cache"), "up_port": self.up_port,
+                                 "port": self.port}
+            self.proc = start_nginx(self.work, conf, out)
         else:
             # apt-cacher-ng 3.7 keeps ports in a signed 16-bit integer: stay below 32768.
             self.port = free_port(20000, 32000)
@@ -354,7 +361,8 @@ class LatencyRelay:
 
     def _run(self, ready):
         asyncio.set_event_loop(self.loop)
-        self.server = self.loop.run_until_complete(asyncio.start_server(self._conn, "127.0.0.1", self.port))
+        self.server = self.loop.run_until_complete(
+            asyncio.start_server(self._conn, "127.0.0.1", self.port))
         ready.set()
         self.loop.run_forever()
 
@@ -470,14 +478,10 @@ def main():
         with open(big, "rb") as f:
             EXPECTED = f.read()
         ngx = os.path.join(work, "upstream")
-        os.makedirs(os.path.join(ngx, "tmp"), exist_ok=True)
         access_log = os.path.join(ngx, "access.log")
         up_port = free_port(20000, 32000)
-        with open(os.path.join(ngx, "nginx.conf"), "w") as f:
-            f.write(nginx_conf(os.path.join(HERE, "nginx_serve.conf.in"), ngx, os.path.join(work, "up"),
-                               up_port, 1, access_log + " bench", a.rate))
-        upstream = subprocess.Popen(["nginx", "-p", ngx, "-e", os.path.join(ngx, "error.log"), "-c",
-                                     os.path.join(ngx, "nginx.conf"), "-g", "daemon off;"])
+        upstream = start_nginx(ngx, static_conf(ngx, os.path.join(work, "up"), up_port, access_log + " bench",
+                                                a.rate))
         wait_http("http://127.0.0.1:%d/probe" % up_port, upstream, "upstream nginx")
         proxy_up_port = up_port
         if a.latency > 0:
@@ -509,7 +513,8 @@ def main():
                 s.update(rep=rep, server=kind, upstream_requests=after[0] - before[0],
                          upstream_mib=round((after[1] - before[1]) / 1048576, 1))
                 runs.append(s)
-                log("%-13s upstream=%s (%s MiB) leader=%.3fs followers median=%.3fs max=%.3fs total=%.2fs complete=%s %s"
+                log("%-13s upstream=%s (%s MiB) leader=%.3fs followers median=%.3fs max=%.3fs "
+                    "total=%.2fs complete=%s %s"
                     % (kind, s["upstream_requests"], s["upstream_mib"], s.get("leader_ttfb_s", -1),
                        s.get("follower_ttfb_median_s") or -1, s.get("follower_ttfb_max_s") or -1,
                        s.get("total_s", -1), s["complete"], s.get("errors", "")))
@@ -541,7 +546,8 @@ def report(runs, a, sha, size):
                     "loadavg": os.getloadavg()[0],
                     "upstream_download_s": round(size / rate_bytes(a.rate), 2)},
            "servers": {}, "targets": [], "runs": runs}
-    print("\n%-14s %9s %9s %10s %12s %12s %8s %9s" % ("server", "upstream", "up MiB", "leader s", "follow med s",
+    row = "%-14s %9s %9s %10s %12s %12s %8s %9s"
+    print("\n" + row % ("server", "upstream", "up MiB", "leader s", "follow med s",
                                                   "follow max s", "total s", "complete"))
     med = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
     for kind in ("depot", "nginx", "apt-cacher-ng", "direct"):
@@ -549,22 +555,23 @@ def report(runs, a, sha, size):
         if not rs:
             continue
         good = [r for r in rs if "leader_ttfb_s" in r]
+        followed = [r for r in good if r["follower_ttfb_max_s"] is not None]
         m = {
             "upstream_requests": med([r["upstream_requests"] for r in rs]),
             "upstream_requests_max": max(r["upstream_requests"] for r in rs),
             "upstream_mib": med([r["upstream_mib"] for r in rs]),
             "leader_ttfb_s": med([r["leader_ttfb_s"] for r in good]),
-            "follower_ttfb_median_s": med([r["follower_ttfb_median_s"] for r in good if r["follower_ttfb_median_s"] is not None]),
-            "follower_ttfb_max_s": med([r["follower_ttfb_max_s"] for r in good if r["follower_ttfb_max_s"] is not None]),
+            "follower_ttfb_median_s": med([r["follower_ttfb_median_s"] for r in followed]),
+            "follower_ttfb_max_s": med([r["follower_ttfb_max_s"] for r in followed]),
             "follower_max_over_leader": med([r["follower_ttfb_max_s"] / max(r["leader_ttfb_s"], 1e-6)
-                                             for r in good if r["follower_ttfb_max_s"] is not None]),
+                                             for r in followed]),
             "total_s": med([r["total_s"] for r in good]),
             "complete": all(r["complete"] for r in rs),
         }
         out["servers"][kind] = m
         fmt = lambda v: "-" if v is None else "%.3f" % v  # noqa: E731
-        print("%-14s %9s %9s %10s %12s %12s %8s %9s" % (kind, m["upstream_requests"], m["upstream_mib"], fmt(m["leader_ttfb_s"]),
-                                                    fmt(m["follower_ttfb_median_s"]), fmt(m["follower_ttfb_max_s"]),
+        print(row % (kind, m["upstream_requests"], m["upstream_mib"], fmt(m["leader_ttfb_s"]),
+                     fmt(m["follower_ttfb_median_s"]), fmt(m["follower_ttfb_max_s"]),
                                                     fmt(m["total_s"]), "yes" if m["complete"] else "NO"))
     print("(medians over %d repetitions; the upstream alone takes %.1f s for the file; \"direct\" is\n"
           " the client floor: the file from a plain nginx without rate limit or proxy, not a peer)\n"
@@ -586,7 +593,8 @@ def report(runs, a, sha, size):
                m["upstream_requests_max"] == 1 and m["upstream_requests"] == 1, "== 1")
         r = m["follower_max_over_leader"]
         target("%s: max follower TTFB / leader TTFB" % kind, None if r is None else round(r, 2),
-               r is not None and r <= FOLLOWER_RATIO_MAX and m["complete"], "<= %.1f" % FOLLOWER_RATIO_MAX)
+               r is not None and r <= FOLLOWER_RATIO_MAX and m["complete"],
+               "<= %.1f" % FOLLOWER_RATIO_MAX)
         target("%s: every body complete and identical" % kind, m["complete"], m["complete"], "yes")
     os.makedirs(a.results_dir, exist_ok=True)
     with open(os.path.join(a.results_dir, "serve_miss_last.json"), "w") as f:
