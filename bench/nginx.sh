@@ -1,20 +1,47 @@
-# Sourced by the bench scripts: a private nginx serving a directory on a free loopback port.
+# Sourced by the bench scripts: private nginx instances serving a directory on free loopback ports.
 # Needs log/die and HERE (the bench directory) from the caller.
 
 NGINX_PID=
+NGINX_PIDS=()
 
-# start_nginx ROOT NGXDIR PROBE: serves ROOT from a config in NGXDIR; sets PORT, BASE and
-# NGINX_PID, and waits until BASE/PROBE answers.
+# free_port [LO HI]: prints a loopback TCP port that is free now, from LO..HI if given (else any).
+free_port() {
+  python3 - "$@" <<'PY'
+import random, socket, sys
+lo, hi = (int(sys.argv[1]), int(sys.argv[2])) if len(sys.argv) > 2 else (0, 0)
+for _ in range(200):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randint(lo, hi) if hi else 0))
+    except OSError:
+        continue
+    print(s.getsockname()[1])
+    break
+else:
+    sys.exit("no free port")
+PY
+}
+
+# start_nginx ROOT NGXDIR PROBE [TEMPLATE]: serves ROOT from a config made from TEMPLATE
+# (default $HERE/nginx.conf.in) in NGXDIR, on NGINX_PORT if set, else a free port; sets PORT,
+# BASE and NGINX_PID, and waits until BASE/PROBE answers. Template variables: @PREFIX@ (NGXDIR),
+# @ROOT@, @PORT@, @USER_LINE@, @WORKERS@ (NGINX_WORKERS, default the core count), @ACCESS_LOG@
+# (NGINX_ACCESS_LOG, default off), @LIMIT_RATE@ (NGINX_LIMIT_RATE, default 0 = none). NGINX_WRAP
+# is put before the nginx command (e.g. "taskset -c 0"). May be called several times; every
+# instance is stopped by stop_nginx.
 start_nginx() {
-  local root=$1 ngx=$2 probe=$3 user_line=""
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  local root=$1 ngx=$2 probe=$3 template=${4:-$HERE/nginx.conf.in} user_line=""
+  PORT=${NGINX_PORT:-$(free_port)}
   mkdir -p "$ngx/tmp"
   # Workers must read the 0700 temp dirs when running as root.
   [[ $(id -u) == 0 ]] && user_line="user $(id -un) $(id -gn);"
   sed -e "s|@PREFIX@|$ngx|g" -e "s|@ROOT@|$root|g" -e "s|@PORT@|$PORT|g" \
-    -e "s|@USER_LINE@|$user_line|" "$HERE/nginx.conf.in" >"$ngx/nginx.conf"
-  nginx -p "$ngx" -e "$ngx/error.log" -c "$ngx/nginx.conf" -g 'daemon off;' &
+    -e "s|@USER_LINE@|$user_line|" -e "s|@WORKERS@|${NGINX_WORKERS:-$(nproc)}|g" \
+    -e "s|@ACCESS_LOG@|${NGINX_ACCESS_LOG:-off}|g" -e "s|@LIMIT_RATE@|${NGINX_LIMIT_RATE:-0}|g" \
+    "$template" >"$ngx/nginx.conf"
+  ${NGINX_WRAP:-} nginx -p "$ngx" -e "$ngx/error.log" -c "$ngx/nginx.conf" -g 'daemon off;' &
   NGINX_PID=$!
+  NGINX_PIDS+=("$NGINX_PID")
   BASE=http://127.0.0.1:$PORT
   for _ in $(seq 100); do
     curl -sf -o /dev/null "$BASE/$probe" && break
@@ -24,10 +51,16 @@ start_nginx() {
   curl -sf -o /dev/null "$BASE/$probe" || die "nginx not answering on $BASE"
 }
 
-# stop_nginx: ends the nginx start_nginx started (by its PID), if it runs.
-stop_nginx() {
-  if [[ -n $NGINX_PID ]] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    kill "$NGINX_PID" 2>/dev/null || true
-    wait "$NGINX_PID" 2>/dev/null || true
+# stop_nginx_pid PID: ends one nginx start_nginx started, if it runs.
+stop_nginx_pid() {
+  if [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; then
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
   fi
+}
+
+# stop_nginx: ends every nginx start_nginx started (by their PIDs).
+stop_nginx() {
+  local pid
+  for pid in "${NGINX_PIDS[@]}"; do stop_nginx_pid "$pid"; done
 }

@@ -13,6 +13,7 @@ PACKAGES=(
   gpg gpgv dpkg-dev apt-utils python3-venv python3-pip python3-setuptools python3-wheel
   rpm createrepo-c dnf dnf-plugins-core xz-utils
   apt-mirror debmirror dctrl-tools lz4
+  wrk apt-cacher-ng
 )
 
 missing=()
@@ -31,7 +32,8 @@ echo "install-deps: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-# nginx must not start a system service; tests start their own instances.
+# nginx and apt-cacher-ng must not start a system service; tests and benchmarks start their own
+# instances (policy-rc.d 101 = "do not start").
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
   $SUDO chmod +x /usr/sbin/policy-rc.d
@@ -39,3 +41,13 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Where policy-rc.d was already there but allowed starts, a system apt-cacher-ng may have started
+# (it would hold port 3142): stop only that daemon, by the PID in its own pidfile.
+for pidfile in /run/apt-cacher-ng/pid /var/run/apt-cacher-ng/pid; do
+  if [ -s "$pidfile" ]; then
+    pid=$(cat "$pidfile")
+    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = apt-cacher-ng ]; then
+      $SUDO kill "$pid" || true
+    fi
+  fi
+done

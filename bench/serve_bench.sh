@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# Macro benchmark, cache hits: `depot serve` against nginx and apt-cacher-ng serving the same
+# files, measured by wrk in one run. See bench/README.md ("Serving benchmarks").
+#
+# A tree of FILES pseudo-random files per size (4 KiB, 256 KiB, 8 MiB by default), named
+# pool/main/b/bench-SIZE/bench-SIZE-N_1.0_all.deb so apt-cacher-ng treats them as immutable
+# packages, is served by
+#   nginx          sendfile, open_file_cache, no access log, a worker per core, keep-alive
+#                  (bench/nginx_serve.conf.in)
+#   depot          build/depot serve TREE --listen 127.0.0.1:0 --port-file F (no access log)
+#   apt-cacher-ng  a private instance (own config, cache and log dirs in the work dir), remapping
+#                  /bench to a second nginx as its upstream; its cache is filled first (each file
+#                  fetched from upstream exactly once, checked in the upstream's access log), then
+#                  that upstream is stopped, so every request of the run is a cache hit (a miss
+#                  would be an error in wrk's count).
+# For each repetition, size and server: the size's files are read once (hot page cache), then
+#   wrk -t WRK_THREADS -c CONNS -d DURATION --timeout 30s -s bench/wrk_paths.lua URL -- LIST
+# requests the size's files round-robin. Server order rotates by one each repetition. Medians
+# over REPEAT go to bench/results/serve_last.{tsv,json} (bench/serve_report.py) with targets:
+# depot >= 0.9x nginx requests/s and >= 3x apt-cacher-ng requests/s, for every size.
+#
+# Pinning: PIN=0 (default) pins nothing; servers and wrk share every core, as on a busy host.
+# PIN=1 runs each server on SERVER_CPUS (default 0) with one worker/thread per CPU there, and
+# wrk on CLIENT_CPUS (default 1), via taskset.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+
+SIZES=${SIZES:-4k 256k 8m}
+FILES=${FILES:-8}
+DURATION=${DURATION:-10}
+REPEAT=${REPEAT:-3}
+CONNS=${CONNS:-64}
+WRK_THREADS=${WRK_THREADS:-2}
+SERVERS=${SERVERS:-nginx depot apt-cacher-ng}
+PIN=${PIN:-0}
+SERVER_CPUS=${SERVER_CPUS:-0}
+CLIENT_CPUS=${CLIENT_CPUS:-1}
+KEEP=${KEEP:-0}
+STRICT=${STRICT:-0}
+DEPOT=${DEPOT:-$ROOT/build/depot}
+RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
+
+log() { printf '[serve-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 2; }
+# shellcheck source=bench/nginx.sh
+source "$HERE/nginx.sh"
+
+for tool in nginx wrk apt-cacher-ng curl python3 sha256sum; do
+  command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
+done
+
+SERVER_WRAP=() CLIENT_WRAP=() THREADS=$(nproc)
+if [[ $PIN == 1 ]]; then
+  command -v taskset >/dev/null || die "taskset not found (util-linux)"
+  SERVER_WRAP=(taskset -c "$SERVER_CPUS") CLIENT_WRAP=(taskset -c "$CLIENT_CPUS")
+  THREADS=$(python3 -c 'import sys
+n = 0
+for part in sys.argv[1].split(","):
+    a, _, b = part.partition("-")
+    n += int(b or a) - int(a) + 1
+print(n)' "$SERVER_CPUS")
+fi
+
+WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/depot-serve-bench.XXXXXX")}
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+TREE=$WORK/tree
+DEPOT_PID= ACNG_PID=
+stop_pid() {
+  if [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; then
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+  fi
+}
+cleanup() {
+  local rc=$?
+  stop_pid "$DEPOT_PID"
+  stop_pid "$ACNG_PID"
+  stop_nginx
+  if [[ $KEEP == 1 || -n ${BENCH_DIR:-} ]]; then
+    log "left $WORK"
+  else
+    rm -rf -- "$WORK"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+HAVE_DEPOT=0
+if [[ " $SERVERS " == *" depot "* ]]; then
+  if [[ -x $DEPOT ]]; then
+    # A private copy: a rebuild during the run cannot swap the binary half-way.
+    cp "$DEPOT" "$WORK/depot"
+    HAVE_DEPOT=1
+  else
+    log "$DEPOT not built: the depot leg is skipped and its targets report MISS"
+  fi
+fi
+
+# ---------------------------------------------------------------- tree
+bytes_of() {
+  case $1 in
+    *k) echo $((${1%k} * 1024)) ;;
+    *m) echo $((${1%m} * 1024 * 1024)) ;;
+    *) echo "$1" ;;
+  esac
+}
+STAMP="sizes=$SIZES files=$FILES"
+if [[ -f $TREE/.stamp && $(cat "$TREE/.stamp") == "$STAMP" ]]; then
+  log "reusing tree in $TREE ($STAMP)"
+else
+  rm -rf -- "$TREE"
+  log "generating tree ($STAMP)"
+  for size in $SIZES; do
+    dir=$TREE/pool/main/b/bench-$size
+    mkdir -p "$dir"
+    for i in $(seq -w "$FILES"); do
+      head -c "$(bytes_of "$size")" /dev/urandom >"$dir/bench-$size-${i}_1.0_all.deb"
+    done
+  done
+  echo "$STAMP" >"$TREE/.stamp"
+fi
+for size in $SIZES; do
+  (cd "$TREE" && find "pool/main/b/bench-$size" -name '*.deb' | sort | sed 's|^|/|') >"$WORK/paths.$size"
+  sed 's|^|/bench|' "$WORK/paths.$size" >"$WORK/paths.acng.$size"
+done
+FIRST_SIZE=${SIZES%% *}
+PROBE=$(head -n 1 "$WORK/paths.$FIRST_SIZE")
+
+# check_file URL PATH: the body at URL equals TREE/PATH.
+check_file() {
+  local got want
+  got=$(curl -sf "$1" | sha256sum | cut -d' ' -f1) || die "GET $1 failed"
+  want=$(sha256sum "$TREE$2" | cut -d' ' -f1)
+  [[ $got == "$want" ]] || die "GET $1: body differs from $TREE$2"
+}
+
+# ---------------------------------------------------------------- servers
+declare -A BASES
+if [[ " $SERVERS " == *" nginx "* ]]; then
+  NGINX_WORKERS=$THREADS NGINX_WRAP="${SERVER_WRAP[*]}" \
+    start_nginx "$TREE" "$WORK/nginx" "${PROBE#/}" "$HERE/nginx_serve.conf.in"
+  BASES[nginx]=$BASE
+  log "nginx pid $NGINX_PID on $BASE ($THREADS workers)"
+fi
+
+if [[ $HAVE_DEPOT == 1 ]]; then
+  threads_arg=()
+  [[ $PIN == 1 ]] && threads_arg=(--threads "$THREADS")
+  "${SERVER_WRAP[@]}" "$WORK/depot" serve "$TREE" --listen 127.0.0.1:0 --port-file "$WORK/depot.port" \
+    "${threads_arg[@]}" >"$WORK/depot.out" 2>"$WORK/depot.err" &
+  DEPOT_PID=$!
+  for _ in $(seq 100); do
+    [[ -s $WORK/depot.port ]] && break
+    kill -0 "$DEPOT_PID" 2>/dev/null || { cat "$WORK/depot.err" >&2; die "depot serve exited"; }
+    sleep 0.1
+  done
+  [[ -s $WORK/depot.port ]] || die "depot serve wrote no port file"
+  BASES[depot]=http://127.0.0.1:$(cat "$WORK/depot.port")
+  check_file "${BASES[depot]}$PROBE" "$PROBE"
+  log "depot pid $DEPOT_PID on ${BASES[depot]}"
+fi
+
+if [[ " $SERVERS " == *" apt-cacher-ng "* ]]; then
+  # apt-cacher-ng 3.7 keeps ports in a signed 16-bit integer: both of its ports stay below 32768.
+  NGINX_PORT=$(free_port 20000 32000) NGINX_WORKERS=1 \
+    NGINX_ACCESS_LOG="$WORK/upstream/access.log bench" start_nginx "$TREE" "$WORK/upstream" "${PROBE#/}" "$HERE/nginx_serve.conf.in"
+  UP_PID=$NGINX_PID UP_BASE=$BASE
+  ACNG_PORT=$(free_port 20000 32000)
+  mkdir -p "$WORK/acng/conf" "$WORK/acng/cache" "$WORK/acng/log"
+  cat >"$WORK/acng/conf/acng.conf" <<EOF
+CacheDir: $WORK/acng/cache
+LogDir: $WORK/acng/log
+SupportDir: /usr/lib/apt-cacher-ng
+Port: $ACNG_PORT
+BindAddress: 127.0.0.1
+SocketPath: $WORK/acng/socket
+PidFile: $WORK/acng/pid
+ForeGround: 1
+ExThreshold: 4
+Remap-bench: /bench ; $UP_BASE/
+EOF
+  "${SERVER_WRAP[@]}" apt-cacher-ng -c "$WORK/acng/conf" >"$WORK/acng/out" 2>&1 &
+  ACNG_PID=$!
+  ACNG_BASE=http://127.0.0.1:$ACNG_PORT
+  for _ in $(seq 100); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$ACNG_BASE/" || true) != 000 ]] && break
+    kill -0 "$ACNG_PID" 2>/dev/null || { cat "$WORK/acng/out" >&2; die "apt-cacher-ng exited"; }
+    sleep 0.1
+  done
+  # Fill its cache: every file once through it, then once more (must not reach upstream).
+  before=$(wc -l <"$WORK/upstream/access.log")
+  nfiles=0
+  for size in $SIZES; do
+    while read -r p; do
+      check_file "$ACNG_BASE/bench$p" "$p"
+      nfiles=$((nfiles + 1))
+    done <"$WORK/paths.$size"
+  done
+  for size in $SIZES; do
+    while read -r p; do
+      curl -sf -o /dev/null "$ACNG_BASE/bench$p" || die "apt-cacher-ng: GET $p"
+    done <"$WORK/paths.$size"
+  done
+  fetched=$(($(wc -l <"$WORK/upstream/access.log") - before))
+  [[ $fetched == "$nfiles" ]] || die "apt-cacher-ng made $fetched upstream requests for $nfiles files (2 passes)"
+  stop_nginx_pid "$UP_PID"
+  for size in $SIZES; do
+    p=$(head -n 1 "$WORK/paths.$size")
+    check_file "$ACNG_BASE/bench$p" "$p"
+  done
+  BASES[apt-cacher-ng]=$ACNG_BASE
+  log "apt-cacher-ng pid $ACNG_PID on $ACNG_BASE: $nfiles files cached, one upstream fetch each; upstream stopped"
+fi
+
+# ---------------------------------------------------------------- runs
+TSV=$WORK/results.tsv
+printf 'rep\tsize\tserver\tseconds\trequests\tbytes\terrors\tp50_us\tp99_us\n' >"$TSV"
+read -r -a order <<<"$SERVERS"
+for rep in $(seq "$REPEAT"); do
+  log "rep $rep/$REPEAT"
+  for size in $SIZES; do
+    for server in "${order[@]}"; do
+      base=${BASES[$server]:-}
+      if [[ -z $base ]]; then
+        continue
+      fi
+      list=$WORK/paths.$size
+      [[ $server == apt-cacher-ng ]] && list=$WORK/paths.acng.$size
+      # Hot page cache for the files this server reads (its cache copy for apt-cacher-ng).
+      if [[ $server == apt-cacher-ng ]]; then
+        cat "$WORK/acng/cache/bench/pool/main/b/bench-$size"/*.deb >/dev/null
+      else
+        cat "$TREE/pool/main/b/bench-$size"/*.deb >/dev/null
+      fi
+      out=$WORK/wrk.$rep.$size.$server
+      "${CLIENT_WRAP[@]}" wrk -t "$WRK_THREADS" -c "$CONNS" -d "${DURATION}s" --timeout 30s \
+        -s "$HERE/wrk_paths.lua" "$base" -- "$list" >"$out" 2>&1 ||
+        { cat "$out" >&2; die "wrk failed against $server"; }
+      python3 - "$out" "$rep" "$size" "$server" >>"$TSV" <<'PY'
+import json, sys
+out, rep, size, server = sys.argv[1:]
+line = [l for l in open(out) if l.startswith('{"duration_us"')][-1]
+r = json.loads(line)
+errors = sum(r["errors"].values())
+print("\t".join(map(str, [rep, size, server, r["duration_us"] / 1e6, r["requests"], r["bytes"],
+                          errors, r["latency_us"]["p50"], r["latency_us"]["p99"]])))
+PY
+      log "$(tail -n 1 "$TSV" | awk -F'\t' '{printf "%-5s %-14s %10.0f req/s %9.1f MiB/s errors=%s", $2, $3, $5/$4, $6/$4/1048576, $7}')"
+      case $server in
+        depot) kill -0 "$DEPOT_PID" 2>/dev/null || { cat "$WORK/depot.err" >&2; die "depot serve died"; } ;;
+        apt-cacher-ng) kill -0 "$ACNG_PID" 2>/dev/null || die "apt-cacher-ng died" ;;
+      esac
+    done
+  done
+  order=("${order[@]:1}" "${order[0]}")
+done
+
+mkdir -p "$RESULTS_DIR"
+cp "$TSV" "$RESULTS_DIR/serve_last.tsv"
+rc=0
+python3 "$HERE/serve_report.py" "$TSV" --json "$RESULTS_DIR/serve_last.json" \
+  --meta sizes="$SIZES" files="$FILES" duration_s="$DURATION" repeat="$REPEAT" conns="$CONNS" \
+  wrk_threads="$WRK_THREADS" pin="$PIN" server_cpus="$([[ $PIN == 1 ]] && echo "$SERVER_CPUS" || echo all)" \
+  client_cpus="$([[ $PIN == 1 ]] && echo "$CLIENT_CPUS" || echo all)" server_threads="$THREADS" \
+  cores="$(nproc)" loadavg="$(cut -d' ' -f1 /proc/loadavg)" depot="$HAVE_DEPOT" || rc=$?
+[[ $STRICT == 1 ]] && exit "$rc"
+exit 0
