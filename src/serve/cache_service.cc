@@ -168,16 +168,47 @@ std::optional<Answer> CacheService::open_file_cached(const std::string& rel) {
     open_files.entries.erase(it);
     return std::nullopt;
   }
-  return it->second.first;
+  const Answer& proto = it->second.first;
+  Answer a;  // lean copy: the strings stay in `prepared`
+  a.kind = Answer::Kind::kFile;
+  a.outcome = proto.outcome;
+  a.body = proto.body;
+  a.size = proto.size;
+  a.mtime = proto.mtime;
+  a.prepared = proto.prepared;
+  return a;
 }
 
 void CacheService::remember_open_file(const std::string& rel, const Answer& answer) {
+  constexpr uint64_t kMaxKeptBody = 32 * 1024;
   if (open_files.owner != id_) {
     open_files.owner = id_;
     open_files.entries.clear();
   }
   if (open_files.entries.size() >= kMaxOpenFiles) open_files.entries.clear();
-  open_files.entries[rel] = {answer, Steady::now() + opts_.open_file_ttl};
+  auto prepared = std::make_shared<PreparedFile>();
+  prepared->content_type = answer.content_type;
+  prepared->etag = answer.etag;
+  prepared->last_modified = answer.last_modified;
+  prepared->fields = "Content-Type: " + answer.content_type + "\r\nETag: " + answer.etag +
+                     "\r\nLast-Modified: " + answer.last_modified +
+                     "\r\nAccept-Ranges: bytes\r\nX-Depot-Cache: " +
+                     cache_outcome_name(answer.outcome) +
+                     "\r\nContent-Length: " + std::to_string(answer.size) + "\r\n";
+  if (answer.size <= kMaxKeptBody) {
+    prepared->bytes.resize(answer.size);
+    prepared->has_bytes = ::pread(answer.body->fd.get(), prepared->bytes.data(), answer.size,
+                                  0) == static_cast<ssize_t>(answer.size);
+    if (!prepared->has_bytes) prepared->bytes.clear();
+  }
+  Answer proto;
+  proto.kind = Answer::Kind::kFile;
+  proto.outcome = answer.outcome;
+  proto.body = answer.body;
+  proto.size = answer.size;
+  proto.mtime = answer.mtime;
+  proto.prepared = std::move(prepared);
+  open_files.entries[rel] = {std::move(proto), Steady::now() + opts_.open_file_ttl};
 }
 
 CacheService::~CacheService() {

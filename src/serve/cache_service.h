@@ -58,6 +58,17 @@ struct OpenBody {
   std::shared_ptr<Download> download;  // keeps a finished download's file alive
 };
 
+// A served-tree file as the open-file cache keeps it: its header fields rendered once, and the
+// body itself when it is small. Immutable once built; shared between threads.
+struct PreparedFile {
+  std::string content_type, etag, last_modified;
+  // "Content-Type: ...\r\nETag: ...\r\nLast-Modified: ...\r\nAccept-Ranges: bytes\r\n"
+  // "X-Depot-Cache: MIRROR\r\nContent-Length: N\r\n"
+  std::string fields;
+  bool has_bytes = false;
+  std::string bytes;  // the whole body when has_bytes
+};
+
 struct Answer {
   enum class Kind {
     kFile,      // a complete file: body->fd, size, mtime
@@ -79,6 +90,9 @@ struct Answer {
   std::string last_modified;
   std::string text;
   std::string location;
+  // Set for open-file cache hits; content_type/etag/last_modified are then empty here and
+  // live in `prepared`.
+  std::shared_ptr<const PreparedFile> prepared;
 };
 
 class CacheService {

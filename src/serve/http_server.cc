@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <optional>
@@ -273,6 +274,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void respond_file() {
     const auto& req = parser_->get();
+    if (answer_.prepared) {
+      if (plain_request(req)) return respond_prepared();
+      answer_.content_type = answer_.prepared->content_type;
+      answer_.etag = answer_.prepared->etag;
+      answer_.last_modified = answer_.prepared->last_modified;
+    }
     Validators v{answer_.etag, static_cast<std::time_t>(answer_.mtime)};
     ConditionalHeaders ch{header_or_empty(req, http::field::if_match),
                           header_or_empty(req, http::field::if_none_match),
@@ -327,6 +334,48 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     body_fd_ = answer_.body->fd.get();
     write_head_then_body();
+  }
+
+  static bool plain_request(const http::request<http::empty_body>& req) {
+    for (http::field f : {http::field::range, http::field::if_none_match,
+                          http::field::if_modified_since, http::field::if_match,
+                          http::field::if_unmodified_since}) {
+      if (req.find(f) != req.end()) return false;
+    }
+    return true;
+  }
+
+  // A whole file from the open-file cache: the header is its pre-rendered fields plus the
+  // status line, Date and Connection; a small body goes out in the same write.
+  void respond_prepared() {
+    const PreparedFile& p = *answer_.prepared;
+    status_ = 200;
+    head_.clear();
+    head_ += version_ >= 11 ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.0 200 OK\r\n";
+    head_ += "Server: depot\r\nDate: ";
+    head_ += date_now();
+    head_ += "\r\n";
+    head_ += p.fields;
+    if (version_ >= 11) {
+      if (!keep_alive_) head_ += "Connection: close\r\n";
+    } else if (keep_alive_) {
+      head_ += "Connection: keep-alive\r\n";
+    }
+    head_ += "\r\n";
+    bool body_now = !head_only_ && p.has_bytes;
+    std::array<asio::const_buffer, 2> bufs{
+        asio::buffer(head_), body_now ? asio::buffer(p.bytes) : asio::const_buffer()};
+    arm();
+    asio::async_write(sock_, bufs,
+                      [self = shared_from_this(), body_now](beast::error_code ec, size_t) {
+                        if (ec) return self->close();
+                        if (body_now) self->sent_ += self->answer_.size;
+                        if (self->head_only_ || body_now) return self->done_response();
+                        self->offset_ = 0;
+                        self->end_ = self->answer_.size;
+                        self->body_fd_ = self->answer_.body->fd.get();
+                        self->send_body();
+                      });
   }
 
   void respond_stream() {
@@ -436,6 +485,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point started_;
   std::time_t started_wall_ = 0;
   http::response<http::string_body> small_;
+  std::string head_;  // the pre-rendered header of respond_prepared(); capacity reused
   std::optional<http::serializer<false, http::string_body>> sr_;
   Answer answer_;
   int body_fd_ = -1;
