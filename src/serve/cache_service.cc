@@ -22,7 +22,6 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 constexpr uint64_t kMaxRootSize = 64ull << 20;
-constexpr std::string_view kPypiJson = "application/vnd.pypi.simple.v1+json";
 
 int64_t now_unix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -33,22 +32,6 @@ int64_t now_unix() {
 int64_t now_steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
       .count();
-}
-
-// True when the client prefers the PEP 691 JSON form (listed, with a q not lower than HTML's).
-bool prefers_pypi_json(std::string_view accept) {
-  auto q_of = [&](std::string_view type) -> double {
-    size_t pos = accept.find(type);
-    if (pos == std::string_view::npos) return -1;
-    size_t end = accept.find(',', pos);
-    std::string_view item = accept.substr(pos, end == std::string_view::npos ? accept.npos : end - pos);
-    size_t q = item.find(";q=");
-    if (q == std::string_view::npos) return 1;
-    return std::atof(std::string(item.substr(q + 3)).c_str());
-  };
-  double json = q_of(kPypiJson);
-  double html = std::max(q_of("text/html"), q_of("application/vnd.pypi.simple.v1+html"));
-  return json > 0 && json >= html;
 }
 
 std::string parent_dir(std::string_view rel) {
@@ -64,29 +47,6 @@ std::string_view base_name(std::string_view rel) {
 std::string join_rel(std::string_view dir, std::string_view name) {
   if (dir.empty()) return std::string(name);
   return std::string(dir) + "/" + std::string(name);
-}
-
-// Expected digest of a by-hash file, from its path (".../by-hash/SHA256/<hex>").
-std::optional<NamedIndex> by_hash_expectation(std::string_view key) {
-  size_t pos = key.find("/by-hash/");
-  if (pos == std::string_view::npos && !key.starts_with("by-hash/")) return std::nullopt;
-  std::string_view rest = key.substr(pos == std::string_view::npos ? 8 : pos + 9);
-  size_t slash = rest.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  std::string_view algo = rest.substr(0, slash), hex = rest.substr(slash + 1);
-  NamedIndex n;
-  if (algo == "SHA256") {
-    auto h = normalize_hex_digest(DigestAlgo::kSha256, hex);
-    if (!h.ok()) return std::nullopt;
-    n.digests.sha256 = *h;
-  } else if (algo == "SHA512") {
-    auto h = normalize_hex_digest(DigestAlgo::kSha512, hex);
-    if (!h.ok()) return std::nullopt;
-    n.digests.sha512 = *h;
-  } else {
-    return std::nullopt;
-  }
-  return n;
 }
 
 Answer error_answer(int status, std::string text) {
@@ -117,7 +77,7 @@ std::string pick_content_type(std::string_view key, const std::string& upstream_
   std::string_view name = base_name(key);
   bool page = name == "index.html" || name == "index.v1_json";
   if (page && !upstream_type.empty()) return upstream_type;
-  if (name == "index.v1_json") return std::string(kPypiJson);
+  if (name == "index.v1_json") return std::string(kPypiSimpleJson);
   std::string by_name(content_type_for(name));
   if (by_name == "application/octet-stream" && !upstream_type.empty()) return upstream_type;
   return by_name;
@@ -143,73 +103,8 @@ struct CacheService::Fetch {
   FetchRequest request;
 };
 
-namespace {
-
-std::atomic<uint64_t> next_service_id{1};
-
-// Per server thread, so lookups take no lock.
-struct OpenFileCache {
-  uint64_t owner = 0;
-  std::unordered_map<std::string, std::pair<Answer, Steady::time_point>> entries;
-};
-thread_local OpenFileCache open_files;
-constexpr size_t kMaxOpenFiles = 4096;
-
-}  // namespace
-
 CacheService::CacheService(const ServiceOptions& options, ServeMetrics& metrics, Logger& logger)
-    : id_(next_service_id++), opts_(options), metrics_(metrics), log_(logger) {}
-
-std::optional<Answer> CacheService::open_file_cached(const std::string& rel) {
-  if (open_files.owner != id_) return std::nullopt;
-  auto it = open_files.entries.find(rel);
-  if (it == open_files.entries.end()) return std::nullopt;
-  if (it->second.second <= Steady::now()) {
-    open_files.entries.erase(it);
-    return std::nullopt;
-  }
-  const Answer& proto = it->second.first;
-  Answer a;  // lean copy: the strings stay in `prepared`
-  a.kind = Answer::Kind::kFile;
-  a.outcome = proto.outcome;
-  a.body = proto.body;
-  a.size = proto.size;
-  a.mtime = proto.mtime;
-  a.prepared = proto.prepared;
-  return a;
-}
-
-void CacheService::remember_open_file(const std::string& rel, const Answer& answer) {
-  constexpr uint64_t kMaxKeptBody = 32 * 1024;
-  if (open_files.owner != id_) {
-    open_files.owner = id_;
-    open_files.entries.clear();
-  }
-  if (open_files.entries.size() >= kMaxOpenFiles) open_files.entries.clear();
-  auto prepared = std::make_shared<PreparedFile>();
-  prepared->content_type = answer.content_type;
-  prepared->etag = answer.etag;
-  prepared->last_modified = answer.last_modified;
-  prepared->fields = "Content-Type: " + answer.content_type + "\r\nETag: " + answer.etag +
-                     "\r\nLast-Modified: " + answer.last_modified +
-                     "\r\nAccept-Ranges: bytes\r\nX-Depot-Cache: " +
-                     cache_outcome_name(answer.outcome) +
-                     "\r\nContent-Length: " + std::to_string(answer.size) + "\r\n";
-  if (answer.size <= kMaxKeptBody) {
-    prepared->bytes.resize(answer.size);
-    prepared->has_bytes = ::pread(answer.body->fd.get(), prepared->bytes.data(), answer.size,
-                                  0) == static_cast<ssize_t>(answer.size);
-    if (!prepared->has_bytes) prepared->bytes.clear();
-  }
-  Answer proto;
-  proto.kind = Answer::Kind::kFile;
-  proto.outcome = answer.outcome;
-  proto.body = answer.body;
-  proto.size = answer.size;
-  proto.mtime = answer.mtime;
-  proto.prepared = std::move(prepared);
-  open_files.entries[rel] = {std::move(proto), Steady::now() + opts_.open_file_ttl};
-}
+    : opts_(options), open_files_(options.open_file_ttl), metrics_(metrics), log_(logger) {}
 
 CacheService::~CacheService() {
   pool_.reset();  // joins the workers before the store and the maps go
@@ -269,7 +164,7 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
                                                   bool* fall_through) {
   bool use_cache = opts_.open_file_ttl.count() > 0 && !request.trailing_slash;
   if (use_cache) {
-    if (auto a = open_file_cached(request.rel)) return a;
+    if (auto a = open_files_.find(request.rel)) return a;
   }
   auto opened = open_beneath(root_fd_.get(), request.rel);
   if (!opened.ok()) {
@@ -286,7 +181,7 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
   if (S_ISREG(opened->st.st_mode)) {
     if (request.trailing_slash) return error_answer(404, "not found");
     Answer a = file_answer(std::move(*opened), CacheOutcome::kMirror, base_name(request.rel));
-    if (use_cache) remember_open_file(request.rel, a);
+    if (use_cache) open_files_.remember(request.rel, a);
     return a;
   }
   // A directory.
@@ -299,7 +194,7 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
   }
   std::vector<std::pair<std::string, std::string>> candidates;
   if (prefers_pypi_json(request.accept)) {
-    candidates.emplace_back("index.v1_json", std::string(kPypiJson));
+    candidates.emplace_back("index.v1_json", std::string(kPypiSimpleJson));
   }
   candidates.emplace_back("index.html", "text/html; charset=utf-8");
   for (const auto& [name, type] : candidates) {
@@ -404,7 +299,7 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   if (request.trailing_slash || request.rel == opts_.upstreams[up].prefix) {
     bool json = prefers_pypi_json(request.accept);
     key = join_rel(request.rel, json ? "index.v1_json" : "index.html");
-    accept = json ? std::string(kPypiJson) : "text/html";
+    accept = json ? std::string(kPypiSimpleJson) : "text/html";
   }
   if (negative(key)) {
     metrics_.negative_hits++;

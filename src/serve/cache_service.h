@@ -19,8 +19,10 @@
 #include "core/result.h"
 #include "core/unique_fd.h"
 #include "serve/cache_store.h"
+#include "serve/answer.h"
 #include "serve/download.h"
 #include "serve/metrics.h"
+#include "serve/open_file_cache.h"
 #include "serve/page_rewrite.h"
 #include "serve/root_index.h"
 #include "transfer/downloader.h"
@@ -49,50 +51,6 @@ struct ServeRequest {
   std::string rel;             // from parse_request_target
   bool trailing_slash = false;
   std::string accept;          // the client's Accept header
-};
-
-// An open file kept alive for as long as the answer is being sent.
-struct OpenBody {
-  UniqueFd fd;
-  CacheStore::Pin pin;
-  std::shared_ptr<Download> download;  // keeps a finished download's file alive
-};
-
-// A served-tree file as the open-file cache keeps it: its header fields rendered once, and the
-// body itself when it is small. Immutable once built; shared between threads.
-struct PreparedFile {
-  std::string content_type, etag, last_modified;
-  // "Content-Type: ...\r\nETag: ...\r\nLast-Modified: ...\r\nAccept-Ranges: bytes\r\n"
-  // "X-Depot-Cache: MIRROR\r\nContent-Length: N\r\n"
-  std::string fields;
-  bool has_bytes = false;
-  std::string bytes;  // the whole body when has_bytes
-};
-
-struct Answer {
-  enum class Kind {
-    kFile,      // a complete file: body->fd, size, mtime
-    kStream,    // a download in progress: follow `download` (Content-Length = size)
-    kText,      // a generated body (listing): text
-    kRedirect,  // 301 to `location`
-    kError,     // status + text (a short message)
-  };
-  Kind kind = Kind::kError;
-  int status = 200;
-  CacheOutcome outcome = CacheOutcome::kNone;
-  bool stale = false;
-  std::shared_ptr<OpenBody> body;
-  std::shared_ptr<Download> download;
-  uint64_t size = 0;
-  int64_t mtime = 0;  // seconds; 0 when unknown
-  std::string content_type;
-  std::string etag;   // set for kFile; for kStream when upstream declared Last-Modified
-  std::string last_modified;
-  std::string text;
-  std::string location;
-  // Set for open-file cache hits; content_type/etag/last_modified are then empty here and
-  // live in `prepared`.
-  std::shared_ptr<const PreparedFile> prepared;
 };
 
 class CacheService {
@@ -134,11 +92,8 @@ class CacheService {
   bool negative(const std::string& key);
   bool circuit_open(size_t upstream) const;
 
-  std::optional<Answer> open_file_cached(const std::string& rel);
-  void remember_open_file(const std::string& rel, const Answer& answer);
-
-  const uint64_t id_;  // tells this service's entries in the per-thread open-file cache
   ServiceOptions opts_;
+  OpenFileCache open_files_;
   ServeMetrics& metrics_;
   Logger& log_;
   UniqueFd root_fd_;

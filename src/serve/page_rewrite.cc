@@ -83,6 +83,21 @@ bool is_hex64(std::string_view s) {
 
 }  // namespace
 
+bool prefers_pypi_json(std::string_view accept) {
+  auto q_of = [&](std::string_view type) -> double {
+    size_t pos = accept.find(type);
+    if (pos == std::string_view::npos) return -1;
+    size_t end = accept.find(',', pos);
+    std::string_view item = accept.substr(pos, end == std::string_view::npos ? accept.npos : end - pos);
+    size_t q = item.find(";q=");
+    if (q == std::string_view::npos) return 1;
+    return std::atof(std::string(item.substr(q + 3)).c_str());
+  };
+  double json = q_of(kPypiSimpleJson);
+  double html = std::max(q_of("text/html"), q_of("application/vnd.pypi.simple.v1+html"));
+  return json > 0 && json >= html;
+}
+
 std::string resolve_url(std::string_view base, std::string_view ref) {
   if (ref.starts_with("http://") || ref.starts_with("https://")) return std::string(ref);
   std::string_view origin = origin_of(base);

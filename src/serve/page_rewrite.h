@@ -18,6 +18,11 @@ struct UpstreamConfig {
   std::string url;     // base URL without a trailing slash
 };
 
+inline constexpr std::string_view kPypiSimpleJson = "application/vnd.pypi.simple.v1+json";
+
+// True when an Accept header prefers the PEP 691 JSON form (listed, q not below HTML's).
+bool prefers_pypi_json(std::string_view accept);
+
 struct RewrittenPage {
   std::string body;
   std::vector<std::pair<std::string, std::string>> digests;  // local rel -> sha256 hex

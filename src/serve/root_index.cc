@@ -135,4 +135,26 @@ std::optional<NamedIndex> RootIndex::lookup(const std::string& root_rel,
   return f->second;
 }
 
+std::optional<NamedIndex> by_hash_expectation(std::string_view key) {
+  size_t pos = key.find("/by-hash/");
+  if (pos == std::string_view::npos && !key.starts_with("by-hash/")) return std::nullopt;
+  std::string_view rest = key.substr(pos == std::string_view::npos ? 8 : pos + 9);
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string_view algo = rest.substr(0, slash), hex = rest.substr(slash + 1);
+  NamedIndex n;
+  if (algo == "SHA256") {
+    auto h = normalize_hex_digest(DigestAlgo::kSha256, hex);
+    if (!h.ok()) return std::nullopt;
+    n.digests.sha256 = *h;
+  } else if (algo == "SHA512") {
+    auto h = normalize_hex_digest(DigestAlgo::kSha512, hex);
+    if (!h.ok()) return std::nullopt;
+    n.digests.sha512 = *h;
+  } else {
+    return std::nullopt;
+  }
+  return n;
+}
+
 }  // namespace depot

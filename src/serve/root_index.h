@@ -27,6 +27,10 @@ struct NamedIndex {
 // files themselves, by-hash files and anything else get none.
 std::vector<std::string> candidate_roots(std::string_view rel);
 
+// What a by-hash path (".../by-hash/SHA256/<hex>" or SHA512) says of its own content;
+// nullopt for other paths or a malformed digest.
+std::optional<NamedIndex> by_hash_expectation(std::string_view rel);
+
 class RootIndex {
  public:
   // What the root `root_rel`, whose current bytes are `root_text` and whose version is

@@ -68,3 +68,19 @@ TEST(PageRewrite, JsonFileUrlsPointAtTheCache) {
 
 }  // namespace
 }  // namespace depot
+
+namespace depot {
+namespace {
+
+TEST(PageRewrite, NegotiatesTheJsonFormOnlyWhenPreferred) {
+  EXPECT_TRUE(prefers_pypi_json("application/vnd.pypi.simple.v1+json"));
+  EXPECT_TRUE(prefers_pypi_json(
+      "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+      "text/html;q=0.01"));
+  EXPECT_FALSE(prefers_pypi_json("text/html"));
+  EXPECT_FALSE(prefers_pypi_json(""));
+  EXPECT_FALSE(prefers_pypi_json("application/vnd.pypi.simple.v1+json;q=0.1, text/html"));
+}
+
+}  // namespace
+}  // namespace depot

@@ -75,3 +75,20 @@ TEST(RootIndex, RepomdNamesRepodataFiles) {
 
 }  // namespace
 }  // namespace depot
+
+namespace depot {
+namespace {
+
+TEST(RootIndex, ByHashPathsNameTheirOwnDigest) {
+  std::string hex(64, 'a');
+  auto n = by_hash_expectation("d/dists/s/main/binary-amd64/by-hash/SHA256/" + hex);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(n->digests.sha256, hex);
+  EXPECT_TRUE(by_hash_expectation("by-hash/SHA512/" + std::string(128, 'b')).has_value());
+  EXPECT_FALSE(by_hash_expectation("d/by-hash/SHA256/xyz").has_value());
+  EXPECT_FALSE(by_hash_expectation("d/by-hash/MD5Sum/" + std::string(32, 'c')).has_value());
+  EXPECT_FALSE(by_hash_expectation("d/pool/a.deb").has_value());
+}
+
+}  // namespace
+}  // namespace depot
