@@ -5,6 +5,16 @@
 
 namespace depot {
 
+void add_log_options(CLI::App& cmd, std::string& format, std::string& level,
+                     const char* format_help) {
+  cmd.add_option("--log-format", format, format_help)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd.add_option("--log-level", level, "debug, info, warn or error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+}
+
 int run_cli(int argc, char** argv) {
   CLI::App app{"depot: mirror, cache, publish and distribute software-package repositories"};
   app.require_subcommand(1);

@@ -2,6 +2,8 @@
 // Entry point of the `depot` command line. Each subcommand lives in its own file and
 // registers itself on the CLI11 app (CLI11 stays inside src/cli/*.cc).
 
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -13,6 +15,10 @@ int run_cli(int argc, char** argv);
 
 // Registers `depot mirror`; `exit_code` receives the subcommand's result.
 void add_mirror_command(CLI::App& app, int& exit_code);
+// Adds --log-format (text|json) and --log-level (debug|info|warn|error) to a subcommand.
+void add_log_options(CLI::App& cmd, std::string& format, std::string& level,
+                     const char* format_help);
+
 // Registers `depot serve`.
 void add_serve_command(CLI::App& app, int& exit_code);
 

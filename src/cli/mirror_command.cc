@@ -110,11 +110,8 @@ bool read_projects_file(const std::string& file, std::vector<std::string>& out) 
 }
 
 int run(const MirrorArgs& a) {
-  LogFormat fmt = a.log_format == "json" ? LogFormat::kJson : LogFormat::kText;
-  LogLevel lvl = a.log_level == "debug"  ? LogLevel::kDebug
-                 : a.log_level == "warn" ? LogLevel::kWarn
-                 : a.log_level == "error" ? LogLevel::kError
-                                          : LogLevel::kInfo;
+  LogFormat fmt = parse_log_format(a.log_format);
+  LogLevel lvl = parse_log_level(a.log_level);
   Logger logger(lvl, fmt, stderr);
   bool tty = ::isatty(STDERR_FILENO) == 1;
   ProgressLine progress(stderr, system_clock(), (tty || a.progress) && !a.quiet && fmt == LogFormat::kText);
@@ -224,13 +221,9 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
                   "(removals of up to 10 files are always allowed)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--log-format", args->log_format, "Log format on stderr: text or json (one "
-                                                    "JSON object per event; the summary too)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"text", "json"}));
-  cmd->add_option("--log-level", args->log_level, "debug, info, warn or error")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  add_log_options(*cmd, args->log_format, args->log_level,
+                  "Log format on stderr: text or json (one JSON object per event; the summary "
+                  "too)");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress line");
   cmd->add_flag("--progress", args->progress, "Progress line even when stderr is not a terminal");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });

@@ -96,11 +96,8 @@ bool parse_listen(const std::string& text, ServerOptions& out) {
 }
 
 int run(const ServeArgs& a) {
-  LogFormat fmt = a.log_format == "json" ? LogFormat::kJson : LogFormat::kText;
-  LogLevel lvl = a.log_level == "debug"  ? LogLevel::kDebug
-                 : a.log_level == "warn" ? LogLevel::kWarn
-                 : a.log_level == "error" ? LogLevel::kError
-                                          : LogLevel::kInfo;
+  LogFormat fmt = parse_log_format(a.log_format);
+  LogLevel lvl = parse_log_level(a.log_level);
   Logger logger(lvl, fmt, stderr);
   auto usage = [&](const std::string& what) {
     logger.error("usage", {{"error", what}});
@@ -251,11 +248,8 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--access-log-format", args->access_log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  cmd->add_option("--log-format", args->log_format, "Log format on stderr: text or json")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
-  cmd->add_option("--log-level", args->log_level, "debug, info, warn or error")
-      ->capture_default_str();
+  add_log_options(*cmd, args->log_format, args->log_level,
+                  "Log format on stderr: text or json (one JSON object per event)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

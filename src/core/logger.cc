@@ -108,4 +108,15 @@ Logger& null_logger() {
   return logger;
 }
 
+LogLevel parse_log_level(std::string_view text) {
+  return text == "debug"   ? LogLevel::kDebug
+         : text == "warn"  ? LogLevel::kWarn
+         : text == "error" ? LogLevel::kError
+                           : LogLevel::kInfo;
+}
+
+LogFormat parse_log_format(std::string_view text) {
+  return text == "json" ? LogFormat::kJson : LogFormat::kText;
+}
+
 }  // namespace depot

@@ -30,6 +30,11 @@ struct LogField {
   bool is_number;
 };
 
+// "debug", "info", "warn", "error" (anything else: info).
+LogLevel parse_log_level(std::string_view text);
+// "json" or "text" (anything else: text).
+LogFormat parse_log_format(std::string_view text);
+
 class Logger {
  public:
   // Writes to `out` (not owned; stderr by default).

@@ -124,6 +124,7 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
   if (!options.upstreams.empty()) {
     CacheStore::Options co;
     co.dir = options.cache_dir.empty() ? options.root / ".depot-cache" : options.cache_dir;
+    s->opts_.cache_dir = co.dir;
     co.max_bytes = options.cache_size;
     auto store = CacheStore::open(co, logger);
     if (!store.ok()) return store.error();
@@ -146,6 +147,7 @@ void CacheService::tick() {
   metrics_.cache_bytes = static_cast<int64_t>(store_->total_bytes());
   metrics_.cache_files = static_cast<int64_t>(store_->file_count());
   metrics_.evictions = store_->evictions();
+  metrics_.known_pool_files = static_cast<int64_t>(debs_.size());
   std::lock_guard lock(mu_);
   auto now = Steady::now();
   for (auto it = negative_.begin(); it != negative_.end();) {
@@ -309,6 +311,7 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   std::optional<NamedIndex> expected = by_hash_expectation(key);
   if (!expected && cls != FileClass::kRoot) expected = named_by_root(key);
   if (!expected) expected = page_digest(key);
+  if (!expected && cls == FileClass::kBlob) expected = debs_.find(key);
   std::optional<CachedMeta> meta = store_->lookup(key);
   if (meta) {
     bool fresh;
@@ -501,13 +504,24 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
     }
     bool root_changed = is_root_name(base_name(key)) && f->cached &&
                         f->cached->sha256 != meta.sha256;
+    bool stored = true;
     if (Status st = store_->commit(std::move(f->partial), key, meta); !st.ok()) {
+      stored = false;
       log_.warn("cache_store_failed", {{"path", key}, {"error", st.error().message}});
     }
     if (root_changed) evict_root_siblings(key);
     circuit.open_until = 0;
     forget(f);  // later requests find the stored file
     f->download->finish_complete(std::move(f->page_fd), meta.size, s.content_type);
+    if (stored && PoolIndex::may_be_packages(key)) {
+      // After the readers are released: what this index names is verified when fetched.
+      auto learnt = debs_.learn(key, meta.sha256, cache_path(key));
+      if (learnt.ok()) {
+        log_.debug("pool_index_learnt", {{"path", key}, {"files", static_cast<uint64_t>(*learnt)}});
+      } else {
+        log_.debug("pool_index_skipped", {{"path", key}, {"error", learnt.error().message}});
+      }
+    }
   } else {
     store_->discard_partial(std::move(f->partial));
     const Error& e = r.error();
@@ -578,6 +592,10 @@ std::optional<NamedIndex> CacheService::page_digest(const std::string& key) {
   NamedIndex n;
   n.digests.sha256 = it->second;
   return n;
+}
+
+std::filesystem::path CacheService::cache_path(const std::string& key) const {
+  return opts_.cache_dir / "files" / key;
 }
 
 void CacheService::forget(const std::shared_ptr<Fetch>& f) {

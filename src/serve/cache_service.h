@@ -24,6 +24,7 @@
 #include "serve/metrics.h"
 #include "serve/open_file_cache.h"
 #include "serve/page_rewrite.h"
+#include "serve/pool_index.h"
 #include "serve/root_index.h"
 #include "transfer/downloader.h"
 
@@ -83,6 +84,7 @@ class CacheService {
                               const std::optional<CachedMeta>& cached, const Later& later);
   void finish(const std::shared_ptr<Fetch>& fetch, const Result<FetchResult>& result);
   void forget(const std::shared_ptr<Fetch>& fetch);  // drops it from inflight_
+  std::filesystem::path cache_path(const std::string& key) const;
   // Rewrites a fetched simple page into a new partial and records its file digests.
   bool rewrite_page(const std::shared_ptr<Fetch>& fetch, const FetchResult& result);
   std::optional<NamedIndex> page_digest(const std::string& key);
@@ -100,6 +102,7 @@ class CacheService {
   std::unique_ptr<CacheStore> store_;
   std::unique_ptr<UpstreamPool> pool_;
   RootIndex roots_;
+  PoolIndex debs_;  // .deb digests from the Packages files that passed through
   std::vector<std::unique_ptr<Circuit>> circuits_;
   std::mutex mu_;  // guards inflight_ and negative_
   std::map<std::string, std::shared_ptr<Download>, std::less<>> inflight_;

@@ -103,6 +103,9 @@ std::string render_prometheus(const ServeMetrics& m) {
   gauge(out, "cache_files", "Files in the cache directory.", m.cache_files);
   gauge(out, "cache_limit_bytes", "Cache size limit in bytes (0 = unlimited).",
         m.cache_limit_bytes);
+  gauge(out, "known_pool_files",
+        "Pool files whose digest is known from a Packages index that passed through.",
+        m.known_pool_files);
   return out;
 }
 

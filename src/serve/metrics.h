@@ -39,6 +39,7 @@ struct ServeMetrics {
   std::atomic<int64_t> cache_bytes{0};         // gauge: bytes in the cache directory
   std::atomic<int64_t> cache_files{0};         // gauge
   std::atomic<int64_t> cache_limit_bytes{0};   // gauge: --cache-size, 0 = unlimited
+  std::atomic<int64_t> known_pool_files{0};    // gauge: .debs whose digest the cache knows
 };
 
 // Renders every metric with HELP and TYPE lines, names prefixed "depot_serve_", e.g.

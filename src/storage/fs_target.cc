@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 
+#include "core/unique_fd.h"
 #include "storage/target.h"
 
 namespace depot {
@@ -25,34 +26,7 @@ Error io_error(const std::string& what, int err) {
                     err == EINTR || err == EAGAIN);
 }
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.fd_;
-      o.fd_ = -1;
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 class FsWriteTxn final : public WriteTxn {
  public:

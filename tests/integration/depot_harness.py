@@ -50,6 +50,23 @@ def is_package_path(path):
     return path.endswith(".tar.bz2") or path.endswith(".conda")
 
 
+def terminate(proc, timeout=5):
+    """Ends a child we started, by its PID: SIGTERM, then SIGKILL after `timeout` s.
+    Returns its exit status, or None when it had to be killed."""
+    if proc.poll() is not None:
+        return proc.returncode
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+        return None
+
+
 class FaultServer:
     """A fault_server.py child process.  Stopped by its PID only."""
 
@@ -84,17 +101,7 @@ class FaultServer:
     def stop(self):
         if self.proc is None:
             return
-        pid = self.proc.pid
-        if self.proc.poll() is None:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+        terminate(self.proc)
         self.proc.stdout.close()
         self.stderr.close()
         self.proc = None

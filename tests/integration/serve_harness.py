@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from depot_harness import depot_bin
+from depot_harness import depot_bin, terminate
 
 STARTUP_TIMEOUT = 20.0
 
@@ -81,20 +81,10 @@ class DepotServer:
         """SIGTERM, then SIGKILL after `timeout` s; returns the exit status (None if killed)."""
         if self.proc is None:
             return self.returncode
-        pid = self.proc.pid
-        if self.proc.poll() is None:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-                self.returncode = None
-                self.proc = None
-                return None
+        if terminate(self.proc, timeout) is None:
+            self.returncode = None
+            self.proc = None
+            return None
         self.returncode = self.proc.returncode
         self.proc = None
         return self.returncode

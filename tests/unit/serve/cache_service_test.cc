@@ -275,3 +275,37 @@ TEST_F(CacheServiceTest, PathsOutsideEveryUpstreamAreNotFound) {
 
 }  // namespace
 }  // namespace depot
+
+namespace depot {
+namespace {
+
+TEST_F(CacheServiceTest, DebsAreCheckedAgainstThePackagesIndexThatNamedThem) {
+  std::string deb = "a real deb";
+  std::string packages = "Package: a\nVersion: 1\nArchitecture: all\nFilename: pool/main/a/a_1_all.deb\n"
+                         "Size: " + std::to_string(deb.size()) + "\nSHA256: " + sha256_hex(deb) +
+                         "\n\n";
+  std::string release = "Suite: s\nSHA256:\n " + sha256_hex(packages) + " " +
+                        std::to_string(packages.size()) + " main/binary-all/Packages\n";
+  server_.route("/up/dists/s/Release", {Reply(200, release)});
+  server_.route("/up/dists/s/main/binary-all/Packages", {Reply(200, packages)});
+  server_.route("/up/pool/main/a/a_1_all.deb", {Reply(200, "a fake deb"), Reply(200, deb)});
+  start();
+  EXPECT_EQ(body(get("u/dists/s/Release")), release);
+  EXPECT_EQ(body(get("u/dists/s/main/binary-all/Packages")), packages);
+  // The index is read after its readers were released: wait until it is known.
+  for (int i = 0; i < 500 && metrics_.known_pool_files.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    service_->tick();
+  }
+  ASSERT_EQ(metrics_.known_pool_files.load(), 1);
+  Answer bad = get("u/pool/main/a/a_1_all.deb");
+  bool failed = bad.kind == Answer::Kind::kError ||
+                (bad.kind == Answer::Kind::kStream &&
+                 bad.download->snapshot().state == Download::State::kFailed);
+  EXPECT_TRUE(failed) << "a .deb that differs from Packages was served whole";
+  EXPECT_FALSE(fs::exists(opts_.cache_dir / "files/u/pool/main/a/a_1_all.deb"));
+  EXPECT_EQ(body(get("u/pool/main/a/a_1_all.deb")), deb);
+}
+
+}  // namespace
+}  // namespace depot

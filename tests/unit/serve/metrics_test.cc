@@ -72,11 +72,12 @@ TEST(Metrics, RendersEveryMetricAtZero) {
                           "depot_serve_open_connections",
                           "depot_serve_cache_size_bytes",
                           "depot_serve_cache_files",
-                          "depot_serve_cache_limit_bytes"}) {
+                          "depot_serve_cache_limit_bytes",
+                          "depot_serve_known_pool_files"}) {
     ASSERT_TRUE(s.count(key)) << key;
     EXPECT_EQ(s[key], "0") << key;
   }
-  EXPECT_EQ(s.size(), 5u + 7u + 7u + 5u);
+  EXPECT_EQ(s.size(), 5u + 7u + 7u + 6u);
 }
 
 TEST(Metrics, ReflectsUpdates) {
