@@ -429,6 +429,8 @@ Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::
       a.kind = Answer::Kind::kStream;
       a.outcome = outcome;
       a.download = d;
+      a.body = std::make_shared<OpenBody>();  // no fd: the pin keeps the stored file
+      a.body->pin = store_->pin(key);
       a.size = static_cast<uint64_t>(s.total);
       a.content_type = pick_content_type(key, s.content_type);
       if (auto t = parse_http_date(s.last_modified)) {

@@ -309,3 +309,27 @@ TEST_F(CacheServiceTest, DebsAreCheckedAgainstThePackagesIndexThatNamedThem) {
 
 }  // namespace
 }  // namespace depot
+
+namespace depot {
+namespace {
+
+TEST_F(CacheServiceTest, CacheSizeEvictsTheLeastRecentlyUsedButNeverAFileBeingSent) {
+  server_.route("/up/pool/1.deb", {Reply(200, std::string(60, '1'))});
+  server_.route("/up/pool/2.deb", {Reply(200, std::string(60, '2'))});
+  server_.route("/up/pool/3.deb", {Reply(200, std::string(60, '3'))});
+  opts_.cache_size = 130;
+  start();
+  Answer held = get("u/pool/1.deb");   // kept while "being sent"
+  get("u/pool/2.deb");
+  Answer third = get("u/pool/3.deb");  // over the cap: 2.deb goes, 1.deb is pinned
+  EXPECT_TRUE(fs::exists(opts_.cache_dir / "files/u/pool/1.deb"));
+  EXPECT_FALSE(fs::exists(opts_.cache_dir / "files/u/pool/2.deb"));
+  EXPECT_TRUE(fs::exists(opts_.cache_dir / "files/u/pool/3.deb"));
+  EXPECT_EQ(body(held), std::string(60, '1'));
+  service_->tick();
+  EXPECT_GE(metrics_.evictions.load(), 1u);
+  EXPECT_LE(metrics_.cache_bytes.load(), 130);
+}
+
+}  // namespace
+}  // namespace depot
