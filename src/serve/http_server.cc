@@ -378,18 +378,39 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // A body still downloading. A single Range is honoured (a resuming client waits for the bytes
+  // it asked for); conditional headers are not evaluated against a body that is not complete.
   void respond_stream() {
+    const auto& req = parser_->get();
     small_ = {};
     auto& h = small_.base();
-    base_headers(h, 200);
+    Validators v{answer_.etag, static_cast<std::time_t>(answer_.mtime)};
+    RangeDecision rd = evaluate_range(header_or_empty(req, http::field::range),
+                                      header_or_empty(req, http::field::if_range),
+                                      answer_.size, v);
+    if (rd.kind == RangeKind::kUnsatisfiable) {
+      base_headers(h, 416);
+      h.set(http::field::content_range, "bytes */" + std::to_string(answer_.size));
+      small_.content_length(0);
+      return write_small();
+    }
+    offset_ = 0;
+    end_ = answer_.size;
+    if (rd.kind == RangeKind::kSatisfiable) {
+      base_headers(h, 206);
+      h.set(http::field::content_range, content_range(rd.range, answer_.size));
+      offset_ = rd.range.first;
+      end_ = rd.range.last + 1;
+    } else {
+      base_headers(h, 200);
+    }
     h.set(http::field::content_type, answer_.content_type);
     if (!answer_.etag.empty()) h.set(http::field::etag, answer_.etag);
     if (!answer_.last_modified.empty()) h.set(http::field::last_modified, answer_.last_modified);
+    h.set(http::field::accept_ranges, "bytes");
     cache_headers(h);
-    small_.content_length(answer_.size);
+    small_.content_length(end_ - offset_);
     if (head_only_) return write_small();
-    offset_ = 0;
-    end_ = answer_.size;
     body_fd_ = answer_.download->body_fd();
     write_head_then_body();
   }
@@ -412,11 +433,14 @@ class Session : public std::enable_shared_from_this<Session> {
       if (answer_.kind == Answer::Kind::kStream) {
         Download::Snapshot snap = answer_.download->snapshot();
         if (snap.state == Download::State::kFailed) return close();
-        limit = std::min<uint64_t>(end_, snap.sendable());
+        // The last byte asked for (of a range, too) waits until the download is verified.
+        uint64_t cap = snap.state == Download::State::kComplete || end_ == 0 ? end_ : end_ - 1;
+        limit = std::min<uint64_t>(cap, snap.sendable());
         if (offset_ >= limit && offset_ < end_) {
           disarm();
           auto self = shared_from_this();
-          answer_.download->wait(snap.state, offset_, [self] {
+          uint64_t seen = std::max<uint64_t>(offset_, snap.sendable());
+          answer_.download->wait(snap.state, seen, [self] {
             asio::post(self->sock_.get_executor(), [self] { self->send_body(); });
           });
           return;

@@ -108,6 +108,36 @@ class StampedeHitsUpstreamManyTimes(ServeMixin, DepotTestCase):
                          "whole file (waited for the download instead of streaming it); "
                          "(index, seconds after the first completion)")
 
+    def test_ranges_while_downloading(self):
+        """A resuming client (Range) attached to a running download gets 206 with exactly the
+        bytes it asked for, including the file's last byte once the download is verified."""
+        size = 16 << 20
+        make_big_file(self.up / REL, size)
+        data = (self.up / REL).read_bytes()
+        self.server.set_rules([{"glob": "/" + REL, "action": "slow", "bps": 8 << 20}])
+        srv = self.start_serve(self.mirror, "--upstream", "/debian=" + self.server.base)
+        self.server.clear_log()
+        leader = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        leader.request("GET", "/debian/" + REL)
+        lr = leader.getresponse()
+        self.assertEqual(lr.status, 200)
+        lr.read(1024)
+        for first, last in ((100, 199), (size - 1000, size - 1), (5 << 20, None)):
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+            spec = "bytes=%d-%s" % (first, "" if last is None else last)
+            conn.request("GET", "/debian/" + REL, headers={"Range": spec})
+            r = conn.getresponse()
+            body = r.read()
+            end = size - 1 if last is None else last
+            self.assertEqual(r.status, 206, spec)
+            self.assertEqual(r.getheader("Content-Range"), "bytes %d-%d/%d" % (first, end, size))
+            self.assertEqual(body, data[first:end + 1], spec)
+            conn.close()
+        self.assertEqual(len(lr.read()), size - 1024)
+        leader.close()
+        ups = [e for e in self.server.log() if e["path"] == "/" + REL]
+        self.assertEqual(len(ups), 1, "upstream requests for the file: %s" % ups)
+
 
 if __name__ == "__main__":
     unittest.main()
