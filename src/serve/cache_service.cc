@@ -107,6 +107,10 @@ CacheService::CacheService(const ServiceOptions& options, ServeMetrics& metrics,
     : opts_(options), open_files_(options.open_file_ttl), metrics_(metrics), log_(logger) {}
 
 CacheService::~CacheService() {
+  if (relearn_.joinable()) {
+    relearn_.request_stop();
+    relearn_.join();
+  }
   pool_.reset();  // joins the workers before the store and the maps go
 }
 
@@ -134,6 +138,22 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
       s->circuits_.push_back(std::make_unique<Circuit>());
     }
     metrics.cache_limit_bytes = static_cast<int64_t>(options.cache_size);
+    // What the cached Packages files name is verified again after a restart; read in the
+    // background so that serving starts at once.
+    auto indexes = s->store_->find_paths(
+        [](std::string_view rel) { return PoolIndex::may_be_packages(rel); });
+    if (!indexes.empty()) {
+      CacheService* self = s.get();
+      s->relearn_ = std::jthread([self, indexes](std::stop_token stop) {
+        for (const auto& [rel, sha256] : indexes) {
+          if (stop.stop_requested()) return;
+          (void)self->debs_.learn(rel, sha256, self->cache_path(rel));
+        }
+        self->log_.info("pool_index_loaded",
+                        {{"indexes", static_cast<uint64_t>(indexes.size())},
+                         {"files", static_cast<uint64_t>(self->debs_.size())}});
+      });
+    }
   }
   s->tick();
   return s;

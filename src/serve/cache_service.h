@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/logger.h"
@@ -103,6 +104,7 @@ class CacheService {
   std::unique_ptr<UpstreamPool> pool_;
   RootIndex roots_;
   PoolIndex debs_;  // .deb digests from the Packages files that passed through
+  std::jthread relearn_;  // reads the Packages files already cached at start
   std::vector<std::unique_ptr<Circuit>> circuits_;
   std::mutex mu_;  // guards inflight_ and negative_
   std::map<std::string, std::shared_ptr<Download>, std::less<>> inflight_;

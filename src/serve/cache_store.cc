@@ -471,6 +471,16 @@ uint64_t CacheStore::file_count() const {
   return impl_->lru.size();
 }
 
+std::vector<std::pair<std::string, std::string>> CacheStore::find_paths(
+    const std::function<bool(std::string_view)>& keep) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::lock_guard lock(impl_->mu);
+  for (const Node& n : impl_->lru) {
+    if (keep(n.rel)) out.emplace_back(n.rel, n.meta.sha256);
+  }
+  return out;
+}
+
 uint64_t CacheStore::evictions() const {
   std::lock_guard lock(impl_->mu);
   return impl_->evicted;

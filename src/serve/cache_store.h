@@ -11,10 +11,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/logger.h"
 #include "core/result.h"
@@ -99,6 +102,10 @@ class CacheStore {
 
   uint64_t total_bytes() const;
   uint64_t file_count() const;
+  // Every stored path (with its sha256) for which `keep` returns true; `keep` runs under the
+  // store's lock and must be cheap. Does not count as a use.
+  std::vector<std::pair<std::string, std::string>> find_paths(
+      const std::function<bool(std::string_view)>& keep) const;
   uint64_t evictions() const;   // files removed by the size cap since open
   uint64_t max_bytes() const;
 

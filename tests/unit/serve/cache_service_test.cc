@@ -333,3 +333,34 @@ TEST_F(CacheServiceTest, CacheSizeEvictsTheLeastRecentlyUsedButNeverAFileBeingSe
 
 }  // namespace
 }  // namespace depot
+
+namespace depot {
+namespace {
+
+TEST_F(CacheServiceTest, PackagesCachedBeforeARestartStillGuardTheirDebs) {
+  std::string deb = "the deb";
+  std::string packages = "Package: b\nVersion: 1\nArchitecture: all\nFilename: pool/b_1_all.deb\n"
+                         "Size: " + std::to_string(deb.size()) + "\nSHA256: " + sha256_hex(deb) +
+                         "\n\n";
+  server_.route("/up/dists/s/main/binary-all/Packages", {Reply(200, packages)});
+  server_.route("/up/pool/b_1_all.deb", {Reply(200, "not the deb"), Reply(200, deb)});
+  start();
+  EXPECT_EQ(body(get("u/dists/s/main/binary-all/Packages")), packages);
+  service_.reset();  // a restart: what was learnt in memory is gone
+  metrics_.known_pool_files = 0;
+  start();
+  for (int i = 0; i < 500 && metrics_.known_pool_files.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    service_->tick();
+  }
+  ASSERT_EQ(metrics_.known_pool_files.load(), 1);
+  Answer bad = get("u/pool/b_1_all.deb");
+  bool failed = bad.kind == Answer::Kind::kError ||
+                (bad.kind == Answer::Kind::kStream &&
+                 bad.download->snapshot().state == Download::State::kFailed);
+  EXPECT_TRUE(failed);
+  EXPECT_EQ(body(get("u/pool/b_1_all.deb")), deb);
+}
+
+}  // namespace
+}  // namespace depot

@@ -495,3 +495,21 @@ TEST(CacheStore, ConcurrentStress) {
 
 }  // namespace
 }  // namespace depot
+
+namespace depot {
+namespace {
+
+TEST(CacheStore, FindPathsListsWhatTheFilterKeeps) {
+  testing::TempDir tmp;
+  auto store = open_store(tmp.path());
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(put(*store, "d/dists/s/main/binary-all/Packages", "p").ok());
+  ASSERT_TRUE(put(*store, "d/pool/a.deb", "a").ok());
+  auto found = store->find_paths([](std::string_view rel) { return rel.find("dists/") != rel.npos; });
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].first, "d/dists/s/main/binary-all/Packages");
+  EXPECT_EQ(found[0].second, store->lookup("d/dists/s/main/binary-all/Packages")->sha256);
+}
+
+}  // namespace
+}  // namespace depot
