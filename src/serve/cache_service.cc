@@ -138,20 +138,20 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
       s->circuits_.push_back(std::make_unique<Circuit>());
     }
     metrics.cache_limit_bytes = static_cast<int64_t>(options.cache_size);
-    // What the cached Packages files name is verified again after a restart; read in the
+    // The packages the cached indexes name stay verified after a restart; read in the
     // background so that serving starts at once.
     auto indexes = s->store_->find_paths(
-        [](std::string_view rel) { return PoolIndex::may_be_packages(rel); });
+        [](std::string_view rel) { return PoolIndex::may_name_packages(rel); });
     if (!indexes.empty()) {
       CacheService* self = s.get();
       s->relearn_ = std::jthread([self, indexes](std::stop_token stop) {
         for (const auto& [rel, sha256] : indexes) {
           if (stop.stop_requested()) return;
-          (void)self->debs_.learn(rel, sha256, self->cache_path(rel));
+          (void)self->packages_.learn(rel, sha256, self->cache_path(rel));
         }
         self->log_.info("pool_index_loaded",
                         {{"indexes", static_cast<uint64_t>(indexes.size())},
-                         {"files", static_cast<uint64_t>(self->debs_.size())}});
+                         {"files", static_cast<uint64_t>(self->packages_.size())}});
       });
     }
   }
@@ -167,7 +167,7 @@ void CacheService::tick() {
   metrics_.cache_bytes = static_cast<int64_t>(store_->total_bytes());
   metrics_.cache_files = static_cast<int64_t>(store_->file_count());
   metrics_.evictions = store_->evictions();
-  metrics_.known_pool_files = static_cast<int64_t>(debs_.size());
+  metrics_.known_pool_files = static_cast<int64_t>(packages_.size());
   std::lock_guard lock(mu_);
   auto now = Steady::now();
   for (auto it = negative_.begin(); it != negative_.end();) {
@@ -331,7 +331,7 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   std::optional<NamedIndex> expected = by_hash_expectation(key);
   if (!expected && cls != FileClass::kRoot) expected = named_by_root(key);
   if (!expected) expected = page_digest(key);
-  if (!expected && cls == FileClass::kBlob) expected = debs_.find(key);
+  if (!expected && cls == FileClass::kBlob) expected = packages_.find(key);
   std::optional<CachedMeta> meta = store_->lookup(key);
   if (meta) {
     bool fresh;
@@ -535,9 +535,10 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
     circuit.open_until = 0;
     forget(f);  // later requests find the stored file
     f->download->finish_complete(std::move(f->page_fd), meta.size, s.content_type);
-    if (stored && PoolIndex::may_be_packages(key)) {
-      // After the readers are released: what this index names is verified when fetched.
-      auto learnt = debs_.learn(key, meta.sha256, cache_path(key));
+    if (stored && PoolIndex::may_name_packages(key)) {
+      // After the readers are released: the packages this index names are verified when
+      // fetched.
+      auto learnt = packages_.learn(key, meta.sha256, cache_path(key));
       if (learnt.ok()) {
         log_.debug("pool_index_learnt", {{"path", key}, {"files", static_cast<uint64_t>(*learnt)}});
       } else {

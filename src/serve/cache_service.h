@@ -103,8 +103,8 @@ class CacheService {
   std::unique_ptr<CacheStore> store_;
   std::unique_ptr<UpstreamPool> pool_;
   RootIndex roots_;
-  PoolIndex debs_;  // .deb digests from the Packages files that passed through
-  std::jthread relearn_;  // reads the Packages files already cached at start
+  PoolIndex packages_;  // package digests from the indexes that passed through
+  std::jthread relearn_;  // reads the package indexes already cached at start
   std::vector<std::unique_ptr<Circuit>> circuits_;
   std::mutex mu_;  // guards inflight_ and negative_
   std::map<std::string, std::shared_ptr<Download>, std::less<>> inflight_;

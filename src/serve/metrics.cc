@@ -104,7 +104,7 @@ std::string render_prometheus(const ServeMetrics& m) {
   gauge(out, "cache_limit_bytes", "Cache size limit in bytes (0 = unlimited).",
         m.cache_limit_bytes);
   gauge(out, "known_pool_files",
-        "Pool files whose digest is known from a Packages index that passed through.",
+        "Package files whose digest is known from an index that passed through.",
         m.known_pool_files);
   return out;
 }

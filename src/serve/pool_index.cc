@@ -1,23 +1,61 @@
 #include "serve/pool_index.h"
 
+#include <utility>
 #include <vector>
 
 #include "sources/apt/packages.h"
+#include "sources/conda/repodata.h"
+#include "sources/decompress.h"
+#include "sources/yum/primary.h"
 
 namespace depot {
+namespace {
 
-bool PoolIndex::may_be_packages(std::string_view key) {
-  size_t dists = key.find("dists/");
-  if (dists == std::string_view::npos || (dists != 0 && key[dists - 1] != '/')) return false;
+std::string_view base_name(std::string_view key) {
   size_t slash = key.rfind('/');
-  std::string_view name = key.substr(slash == std::string_view::npos ? 0 : slash + 1);
-  if (name.starts_with("Packages")) return !name.ends_with(".diff") && name != "Packages.diff";
-  size_t by_hash = key.find("/by-hash/");
-  if (by_hash == std::string_view::npos) return false;
-  std::string_view dir = key.substr(0, by_hash);
-  size_t dir_slash = dir.rfind('/');
-  return dir.substr(dir_slash == std::string_view::npos ? 0 : dir_slash + 1)
-      .starts_with("binary-");
+  return key.substr(slash == std::string_view::npos ? 0 : slash + 1);
+}
+
+std::string_view parent(std::string_view key) {
+  size_t slash = key.rfind('/');
+  return slash == std::string_view::npos ? std::string_view() : key.substr(0, slash);
+}
+
+std::string join(std::string_view dir, std::string_view name) {
+  return dir.empty() ? std::string(name) : std::string(dir) + "/" + std::string(name);
+}
+
+struct Found {
+  std::string rel;
+  std::optional<uint64_t> size;
+  Digests digests;
+};
+
+}  // namespace
+
+PackageIndexKind PoolIndex::kind_of(std::string_view key) {
+  std::string_view name = base_name(key);
+  std::string_view dir = parent(key);
+  size_t dists = key.find("dists/");
+  if (dists != std::string_view::npos && (dists == 0 || key[dists - 1] == '/')) {
+    if (name.starts_with("Packages")) {
+      return name.find(".diff") == std::string_view::npos ? PackageIndexKind::kAptPackages
+                                                          : PackageIndexKind::kNone;
+    }
+    size_t by_hash = key.find("/by-hash/");
+    if (by_hash != std::string_view::npos &&
+        base_name(key.substr(0, by_hash)).starts_with("binary-")) {
+      return PackageIndexKind::kAptPackages;
+    }
+    return PackageIndexKind::kNone;
+  }
+  if (base_name(dir) == "repodata" && name.find("primary.xml") != std::string_view::npos) {
+    return PackageIndexKind::kYumPrimary;
+  }
+  if (name.starts_with("repodata.json") || name.starts_with("current_repodata.json")) {
+    return PackageIndexKind::kCondaRepodata;
+  }
+  return PackageIndexKind::kNone;
 }
 
 Result<size_t> PoolIndex::learn(std::string_view key, const std::string& sha256,
@@ -26,26 +64,62 @@ Result<size_t> PoolIndex::learn(std::string_view key, const std::string& sha256,
     std::lock_guard lock(mu_);
     if (!sha256.empty() && read_.count(sha256)) return size_t{0};
   }
-  size_t dists = key.find("dists/");
-  std::string root(key.substr(0, dists));  // "" or "<prefix>/"
-  std::vector<Entry> entries;
-  apt::PoolCollector collector("", entries);
-  if (Status st = collector.add_packages_file(file, std::string(key)); !st.ok()) {
-    return st.error();
+  const std::string name(key);
+  std::vector<Found> found;
+  switch (kind_of(key)) {
+    case PackageIndexKind::kNone:
+      return make_error(ErrorCode::kParse, name + ": not a package index");
+    case PackageIndexKind::kAptPackages: {
+      std::string root(key.substr(0, key.find("dists/")));  // "" or "<prefix>/"
+      std::vector<Entry> entries;
+      apt::PoolCollector collector("", entries);
+      if (Status st = collector.add_packages_file(file, name); !st.ok()) return st.error();
+      for (Entry& e : entries) found.push_back({root + e.path.str(), e.size, std::move(e.digests)});
+      break;
+    }
+    case PackageIndexKind::kYumPrimary: {
+      std::string_view repo = parent(parent(key));
+      yum::PrimaryParser parser(name, [&](yum::Package&& p) {
+        if (p.base.empty()) found.push_back({join(repo, p.path.str()), p.size, std::move(p.digests)});
+        return Status{};
+      });
+      Status st = read_decompressed(file, name, [&](std::string_view chunk) {
+        return parser.feed(chunk);
+      });
+      if (st.ok()) st = parser.finish();
+      if (!st.ok()) return st.error();
+      break;
+    }
+    case PackageIndexKind::kCondaRepodata: {
+      std::string json;
+      Status st = read_decompressed(file, name, [&](std::string_view chunk) {
+        json.append(chunk);
+        return Status{};
+      });
+      if (!st.ok()) return st.error();
+      auto repodata = conda::parse_repodata(json, name);
+      if (!repodata.ok()) return repodata.error();
+      if (!repodata->base_url.empty()) break;  // the packages live elsewhere
+      std::string_view subdir = parent(key);
+      for (auto& p : repodata->packages) {
+        found.push_back({join(subdir, p.filename), p.size, std::move(p.digests)});
+      }
+      break;
+    }
   }
   std::lock_guard lock(mu_);
-  if (files_.size() + entries.size() > kMaxFiles) {
+  if (files_.size() + found.size() > kMaxFiles) {
     files_.clear();
     read_.clear();
   }
-  for (Entry& e : entries) {
+  for (Found& f : found) {
     NamedIndex n;
-    n.size = e.size;
-    n.digests = std::move(e.digests);
-    files_[root + e.path.str()] = std::move(n);
+    n.size = f.size;
+    n.digests = std::move(f.digests);
+    files_[std::move(f.rel)] = std::move(n);
   }
   if (!sha256.empty()) read_.insert(sha256);
-  return entries.size();
+  return found.size();
 }
 
 std::optional<NamedIndex> PoolIndex::find(std::string_view rel) const {

@@ -1,6 +1,7 @@
 #pragma once
-// PoolIndex: size and digests of apt pool files, learnt from the binary Packages indexes that
-// pass through the cache, so a .deb fetched later is verified like an index is. Thread-safe.
+// PoolIndex: size and digests of package files, learnt from the indexes that pass through the
+// cache (apt Packages, yum primary.xml, conda repodata.json), so a package fetched later is
+// verified like an index is. Thread-safe.
 
 #include <cstddef>
 #include <filesystem>
@@ -16,16 +17,25 @@
 
 namespace depot {
 
+enum class PackageIndexKind {
+  kNone,
+  kAptPackages,    // ".../dists/**/Packages*", or a by-hash file in a "binary-*" directory;
+                   // names files relative to the archive root (the part before "dists/")
+  kYumPrimary,     // "<repo>/repodata/*primary.xml*"; names files relative to <repo>
+  kCondaRepodata,  // "<subdir>/repodata.json" (also .bz2/.zst, current_repodata.json);
+                   // names files in <subdir>
+};
+
 class PoolIndex {
  public:
-  // True for cached files under ".../dists/" that may hold a binary Packages index: a
-  // "Packages*" file, or a by-hash file in a "binary-*" directory.
-  static bool may_be_packages(std::string_view key);
+  static PackageIndexKind kind_of(std::string_view key);
+  static bool may_name_packages(std::string_view key) {
+    return kind_of(key) != PackageIndexKind::kNone;
+  }
 
-  // Reads the Packages file `file` (any compression) cached as `key`, whose body has digest
-  // `sha256` (a version already read is skipped), and records every file it names under the
-  // archive root of `key` (the part before "dists/"). Returns how many it recorded. A file that
-  // is not a Packages index is a kParse error and records nothing.
+  // Reads the index `file` (any compression) cached as `key`, whose body has digest `sha256`
+  // (a version already read is skipped), and records every package file it names. Returns how
+  // many it recorded. A file that is not such an index is an error and records nothing.
   Result<size_t> learn(std::string_view key, const std::string& sha256,
                        const std::filesystem::path& file);
 

@@ -10,12 +10,18 @@ namespace depot {
 namespace {
 
 TEST(PoolIndex, RecognisesPackagesIndexes) {
-  EXPECT_TRUE(PoolIndex::may_be_packages("d/dists/s/main/binary-amd64/Packages.xz"));
-  EXPECT_TRUE(PoolIndex::may_be_packages("dists/s/main/binary-amd64/Packages"));
-  EXPECT_TRUE(PoolIndex::may_be_packages("d/dists/s/main/binary-amd64/by-hash/SHA256/ab"));
-  EXPECT_FALSE(PoolIndex::may_be_packages("d/dists/s/main/i18n/by-hash/SHA256/ab"));
-  EXPECT_FALSE(PoolIndex::may_be_packages("d/dists/s/InRelease"));
-  EXPECT_FALSE(PoolIndex::may_be_packages("d/pool/main/Packages"));
+  EXPECT_TRUE(PoolIndex::may_name_packages("d/dists/s/main/binary-amd64/Packages.xz"));
+  EXPECT_TRUE(PoolIndex::may_name_packages("dists/s/main/binary-amd64/Packages"));
+  EXPECT_TRUE(PoolIndex::may_name_packages("d/dists/s/main/binary-amd64/by-hash/SHA256/ab"));
+  EXPECT_FALSE(PoolIndex::may_name_packages("d/dists/s/main/i18n/by-hash/SHA256/ab"));
+  EXPECT_FALSE(PoolIndex::may_name_packages("d/dists/s/InRelease"));
+  EXPECT_FALSE(PoolIndex::may_name_packages("d/pool/main/Packages"));
+  EXPECT_EQ(PoolIndex::kind_of("el9/repodata/abc-primary.xml.zst"), PackageIndexKind::kYumPrimary);
+  EXPECT_EQ(PoolIndex::kind_of("el9/repodata/abc-filelists.xml.zst"), PackageIndexKind::kNone);
+  EXPECT_EQ(PoolIndex::kind_of("c/noarch/repodata.json.zst"), PackageIndexKind::kCondaRepodata);
+  EXPECT_EQ(PoolIndex::kind_of("c/noarch/current_repodata.json"),
+            PackageIndexKind::kCondaRepodata);
+  EXPECT_EQ(PoolIndex::kind_of("c/noarch/x.conda"), PackageIndexKind::kNone);
 }
 
 TEST(PoolIndex, LearnsTheFilesAPackagesIndexNamesUnderItsArchiveRoot) {
@@ -36,6 +42,30 @@ TEST(PoolIndex, LearnsTheFilesAPackagesIndexNamesUnderItsArchiveRoot) {
   auto again = idx.learn("deb/dists/s/main/binary-all/Packages", "v1", dir.path() / "Packages");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, 0u);  // this version was read already
+}
+
+TEST(PoolIndex, LearnsYumAndCondaPackages) {
+  testing::TempDir dir;
+  std::string hex(64, 'd');
+  std::ofstream(dir.path() / "primary.xml")
+      << "<?xml version=\"1.0\"?>\n<metadata xmlns=\"http://linux.duke.edu/metadata/common\" "
+         "packages=\"1\"><package type=\"rpm\"><name>a</name>"
+         "<checksum type=\"sha256\" pkgid=\"YES\">" << hex << "</checksum>"
+         "<size package=\"42\"/><location href=\"Packages/a.rpm\"/></package></metadata>\n";
+  std::ofstream(dir.path() / "repodata.json")
+      << "{\"info\":{\"subdir\":\"noarch\"},\"packages\":{\"b-1-0.tar.bz2\":{\"size\":7,"
+         "\"sha256\":\"" << hex << "\"}},\"packages.conda\":{}}";
+  PoolIndex idx;
+  auto y = idx.learn("el/repodata/x-primary.xml", "y", dir.path() / "primary.xml");
+  ASSERT_TRUE(y.ok()) << y.error().message;
+  EXPECT_EQ(*y, 1u);
+  ASSERT_TRUE(idx.find("el/Packages/a.rpm").has_value());
+  EXPECT_EQ(idx.find("el/Packages/a.rpm")->size, 42u);
+  auto c = idx.learn("ch/noarch/repodata.json", "c", dir.path() / "repodata.json");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(*c, 1u);
+  ASSERT_TRUE(idx.find("ch/noarch/b-1-0.tar.bz2").has_value());
+  EXPECT_EQ(idx.find("ch/noarch/b-1-0.tar.bz2")->digests.sha256, hex);
 }
 
 TEST(PoolIndex, SomethingElseIsNotLearnt) {
