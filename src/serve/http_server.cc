@@ -296,29 +296,9 @@ class Session : public std::enable_shared_from_this<Session> {
       cache_headers(h);
       return write_small();
     }
-    RangeDecision rd = evaluate_range(header_or_empty(req, http::field::range),
-                                      header_or_empty(req, http::field::if_range),
-                                      answer_.size, v);
-    if (rd.kind == RangeKind::kUnsatisfiable) {
-      base_headers(h, 416);
-      h.set(http::field::content_range, "bytes */" + std::to_string(answer_.size));
-      small_.content_length(0);
-      return write_small();
-    }
-    offset_ = 0;
-    end_ = answer_.size;
-    if (rd.kind == RangeKind::kSatisfiable) {
-      base_headers(h, 206);
-      h.set(http::field::content_range, content_range(rd.range, answer_.size));
-      offset_ = rd.range.first;
-      end_ = rd.range.last + 1;
-    } else {
-      base_headers(h, 200);
-    }
-    h.set(http::field::content_type, answer_.content_type);
+    if (!start_ranged_answer(req, v)) return write_small();  // 416
     h.set(http::field::etag, answer_.etag);
     h.set(http::field::last_modified, answer_.last_modified);
-    h.set(http::field::accept_ranges, "bytes");
     cache_headers(h);
     small_.content_length(end_ - offset_);
     if (head_only_) return write_small();
@@ -334,6 +314,35 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     body_fd_ = answer_.body->fd.get();
     write_head_then_body();
+  }
+
+  // Status line, Content-Range, Content-Type and Accept-Ranges of a file answer, and the byte
+  // span [offset_, end_) to send. False when the Range is unsatisfiable: small_ then holds a
+  // complete 416.
+  bool start_ranged_answer(const http::request<http::empty_body>& req, const Validators& v) {
+    auto& h = small_.base();
+    RangeDecision rd = evaluate_range(header_or_empty(req, http::field::range),
+                                      header_or_empty(req, http::field::if_range),
+                                      answer_.size, v);
+    if (rd.kind == RangeKind::kUnsatisfiable) {
+      base_headers(h, 416);
+      h.set(http::field::content_range, "bytes */" + std::to_string(answer_.size));
+      small_.content_length(0);
+      return false;
+    }
+    offset_ = 0;
+    end_ = answer_.size;
+    if (rd.kind == RangeKind::kSatisfiable) {
+      base_headers(h, 206);
+      h.set(http::field::content_range, content_range(rd.range, answer_.size));
+      offset_ = rd.range.first;
+      end_ = rd.range.last + 1;
+    } else {
+      base_headers(h, 200);
+    }
+    h.set(http::field::content_type, answer_.content_type);
+    h.set(http::field::accept_ranges, "bytes");
+    return true;
   }
 
   static bool plain_request(const http::request<http::empty_body>& req) {
@@ -385,29 +394,9 @@ class Session : public std::enable_shared_from_this<Session> {
     small_ = {};
     auto& h = small_.base();
     Validators v{answer_.etag, static_cast<std::time_t>(answer_.mtime)};
-    RangeDecision rd = evaluate_range(header_or_empty(req, http::field::range),
-                                      header_or_empty(req, http::field::if_range),
-                                      answer_.size, v);
-    if (rd.kind == RangeKind::kUnsatisfiable) {
-      base_headers(h, 416);
-      h.set(http::field::content_range, "bytes */" + std::to_string(answer_.size));
-      small_.content_length(0);
-      return write_small();
-    }
-    offset_ = 0;
-    end_ = answer_.size;
-    if (rd.kind == RangeKind::kSatisfiable) {
-      base_headers(h, 206);
-      h.set(http::field::content_range, content_range(rd.range, answer_.size));
-      offset_ = rd.range.first;
-      end_ = rd.range.last + 1;
-    } else {
-      base_headers(h, 200);
-    }
-    h.set(http::field::content_type, answer_.content_type);
+    if (!start_ranged_answer(req, v)) return write_small();  // 416
     if (!answer_.etag.empty()) h.set(http::field::etag, answer_.etag);
     if (!answer_.last_modified.empty()) h.set(http::field::last_modified, answer_.last_modified);
-    h.set(http::field::accept_ranges, "bytes");
     cache_headers(h);
     small_.content_length(end_ - offset_);
     if (head_only_) return write_small();

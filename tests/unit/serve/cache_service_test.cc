@@ -90,6 +90,21 @@ class CacheServiceTest : public ::testing::Test {
     }
     return "<no body>";
   }
+  // Package indexes are read after their readers were released: waits until `n` package files
+  // are known.
+  bool wait_for_known_packages(int64_t n) {
+    for (int i = 0; i < 500 && metrics_.known_pool_files.load() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      service_->tick();
+    }
+    return metrics_.known_pool_files.load() == n;
+  }
+  // The answer failed: an error, or a download that ended in failure.
+  static bool failed(const Answer& a) {
+    return a.kind == Answer::Kind::kError ||
+           (a.kind == Answer::Kind::kStream &&
+            a.download->snapshot().state == Download::State::kFailed);
+  }
   void write_root(const std::string& rel, const std::string& text) {
     fs::create_directories((opts_.root / rel).parent_path());
     std::ofstream(opts_.root / rel) << text;
@@ -153,10 +168,7 @@ TEST_F(CacheServiceTest, TruncatedDownloadFailsAndIsNotCached) {
   server_.route("/up/pool/d.deb", {cut, Reply(200, std::string(50000, 'y'))});
   start();
   Answer a = get("u/pool/d.deb");
-  bool failed = a.kind == Answer::Kind::kError ||
-                (a.kind == Answer::Kind::kStream &&
-                 a.download->snapshot().state == Download::State::kFailed);
-  EXPECT_TRUE(failed);
+  EXPECT_TRUE(failed(a));
   EXPECT_FALSE(fs::exists(opts_.cache_dir / "files/u/pool/d.deb"));
   Answer b = get("u/pool/d.deb");
   EXPECT_EQ(b.outcome, CacheOutcome::kMiss);
@@ -219,9 +231,7 @@ TEST_F(CacheServiceTest, ByHashBodyWithTheWrongDigestIsRefused) {
   server_.route("/up" + rel, {Reply(200, "wrong"), Reply(200, "right")});
   start();
   Answer a = get("u" + rel);
-  bool failed = a.kind == Answer::Kind::kError ||
-                a.download->snapshot().state == Download::State::kFailed;
-  EXPECT_TRUE(failed);
+  EXPECT_TRUE(failed(a));
   EXPECT_FALSE(fs::exists(opts_.cache_dir / ("files/u" + rel)));
   EXPECT_EQ(body(get("u" + rel)), "right");
 }
@@ -261,9 +271,7 @@ TEST_F(CacheServiceTest, SimplePageLinksAreRewrittenAndTheirDigestsEnforced) {
   EXPECT_EQ(body(a), "<a href=\"/u/files/w-1.whl#sha256=" + sha256_hex("right") + "\">w</a>");
   EXPECT_EQ(a.content_type, "text/html");
   Answer bad = get("u/files/w-1.whl");
-  bool failed = bad.kind == Answer::Kind::kError ||
-                bad.download->snapshot().state == Download::State::kFailed;
-  EXPECT_TRUE(failed);
+  EXPECT_TRUE(failed(bad));
   EXPECT_EQ(body(get("u/files/w-1.whl")), "right");
 }
 
@@ -293,16 +301,9 @@ TEST_F(CacheServiceTest, DebsAreCheckedAgainstThePackagesIndexThatNamedThem) {
   EXPECT_EQ(body(get("u/dists/s/Release")), release);
   EXPECT_EQ(body(get("u/dists/s/main/binary-all/Packages")), packages);
   // The index is read after its readers were released: wait until it is known.
-  for (int i = 0; i < 500 && metrics_.known_pool_files.load() == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    service_->tick();
-  }
-  ASSERT_EQ(metrics_.known_pool_files.load(), 1);
+  ASSERT_TRUE(wait_for_known_packages(1));
   Answer bad = get("u/pool/main/a/a_1_all.deb");
-  bool failed = bad.kind == Answer::Kind::kError ||
-                (bad.kind == Answer::Kind::kStream &&
-                 bad.download->snapshot().state == Download::State::kFailed);
-  EXPECT_TRUE(failed) << "a .deb that differs from Packages was served whole";
+  EXPECT_TRUE(failed(bad)) << "a .deb that differs from Packages was served whole";
   EXPECT_FALSE(fs::exists(opts_.cache_dir / "files/u/pool/main/a/a_1_all.deb"));
   EXPECT_EQ(body(get("u/pool/main/a/a_1_all.deb")), deb);
 }
@@ -349,16 +350,9 @@ TEST_F(CacheServiceTest, PackagesCachedBeforeARestartStillGuardTheirDebs) {
   service_.reset();  // a restart: what was learnt in memory is gone
   metrics_.known_pool_files = 0;
   start();
-  for (int i = 0; i < 500 && metrics_.known_pool_files.load() == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    service_->tick();
-  }
-  ASSERT_EQ(metrics_.known_pool_files.load(), 1);
+  ASSERT_TRUE(wait_for_known_packages(1));
   Answer bad = get("u/pool/b_1_all.deb");
-  bool failed = bad.kind == Answer::Kind::kError ||
-                (bad.kind == Answer::Kind::kStream &&
-                 bad.download->snapshot().state == Download::State::kFailed);
-  EXPECT_TRUE(failed);
+  EXPECT_TRUE(failed(bad));
   EXPECT_EQ(body(get("u/pool/b_1_all.deb")), deb);
 }
 
