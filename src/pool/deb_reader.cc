@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "core/digest.h"
 #include "core/unique_fd.h"
@@ -54,8 +55,7 @@ constexpr std::array<Compression, 5> kControlCompressions{{
     {".zst", ARCHIVE_FILTER_ZSTD, "zstd"},
     {".bz2", ARCHIVE_FILTER_BZIP2, "bzip2"},
 }};
-constexpr std::array<std::string_view, 6> kDataSuffixes{"", ".gz", ".xz", ".zst", ".bz2",
-                                                        ".lzma"};
+constexpr std::array<std::string_view, 6> kDataSuffixes{"", ".gz", ".xz", ".zst", ".bz2", ".lzma"};
 
 // Feeds libarchive from a descriptor and hashes every byte on the way, so the file is read
 // once. Without a skip callback libarchive reads (never seeks) past what it skips.
@@ -64,7 +64,8 @@ struct HashingReader {
   Hasher hasher{digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
                 digest_bit(DigestAlgo::kSha256) | digest_bit(DigestAlgo::kSha512)};
   uint64_t size = 0;
-  std::array<char, 1 << 16> buf;
+  int error = 0;  // errno of a failed read
+  std::vector<char> buf = std::vector<char>(1 << 16);
 
   // Bytes read, 0 at the end, -1 with errno set.
   ssize_t next() {
@@ -84,7 +85,8 @@ la_ssize_t read_callback(archive* a, void* user, const void** out) {
   auto* r = static_cast<HashingReader*>(user);
   ssize_t n = r->next();
   if (n < 0) {
-    archive_set_error(a, errno, "read: %s", std::strerror(errno));
+    r->error = errno;
+    archive_set_error(a, r->error, "read: %s", std::strerror(r->error));
     return -1;
   }
   *out = r->buf.data();
@@ -102,6 +104,9 @@ class DebReader {
     return make_error(ErrorCode::kParse, name_ + ": " + what);
   }
   Error archive_error(archive* a, const std::string& what) const {
+    if (reader_.error) {
+      return make_error(ErrorCode::kIo, name_ + ": " + std::strerror(reader_.error));
+    }
     const char* msg = archive_error_string(a);
     return parse_error(what + (msg ? std::string(": ") + msg : std::string()));
   }
@@ -109,18 +114,18 @@ class DebReader {
   // The current member's bytes (at most `max`, else an error naming `member`).
   Result<std::string> read_data(archive* a, uint64_t max, const std::string& member);
   Status check_debian_binary(archive* a);
-  Status read_control_member(archive* a, const std::string& member,
-                             const Compression& compression);
+  Status read_control_member(archive* a, const std::string& member, const Compression& compression);
   Status parse_control(std::string_view text, const std::string& where);
 
   std::filesystem::path file_;
   std::string name_;
+  HashingReader reader_;
   Package pkg_;
 };
 
 Result<std::string> DebReader::read_data(archive* a, uint64_t max, const std::string& member) {
   std::string out;
-  std::array<char, 1 << 16> buf;
+  std::vector<char> buf(1 << 16);
   for (;;) {
     la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
     if (n == 0) return out;
@@ -192,15 +197,15 @@ Status DebReader::read_control_member(archive* outer, const std::string& member,
     }
     // Read (not skip) the other entries: bounds the work on a decompression bomb and finds
     // truncation anywhere in the member.
-    std::array<char, 1 << 16> buf;
+    std::vector<char> buf(1 << 16);
     for (;;) {
       la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
       if (n == 0) break;
       if (n < 0) return archive_error(a.get(), "truncated or corrupt " + member);
       unpacked += static_cast<uint64_t>(n);
       if (unpacked > kMaxControlTarBytes) {
-        return parse_error(member + " unpacks to more than " +
-                           std::to_string(kMaxControlTarBytes) + " bytes");
+        return parse_error(member + " unpacks to more than " + std::to_string(kMaxControlTarBytes) +
+                           " bytes");
       }
     }
   }
@@ -285,7 +290,7 @@ Result<Package> DebReader::read() {
   if (!S_ISREG(st.st_mode)) return make_error(ErrorCode::kIo, name_ + ": not a regular file");
   if (st.st_size == 0) return parse_error("empty file, not a Debian package");
 
-  HashingReader reader;
+  HashingReader& reader = reader_;
   reader.fd = fd.get();
   ArchivePtr a(archive_read_new(), archive_read_free);
   if (!a) return make_error(ErrorCode::kInternal, name_ + ": archive_read_new failed");

@@ -90,8 +90,8 @@ class DebReader : public ::testing::Test {
     fs::create_directories(d);
     spit(d / "control", control);
     fs::path tar = d.string() + ".tar";
-    run_ok({"tar", "-C", d.string(), "--format=gnu", "--owner=0", "--group=0", "-cf",
-            tar.string(), "./control"});
+    run_ok({"tar", "-C", d.string(), "--format=gnu", "--owner=0", "--group=0", "-cf", tar.string(),
+            "./control"});
     if (compressor == "none") return slurp(tar);
     run_ok({compressor, "-q", "-f", tar.string()});
     for (const char* ext : {".gz", ".xz", ".bz2", ".zst"}) {
@@ -141,8 +141,7 @@ class DebReader : public ::testing::Test {
         {"Depends", "libc6 (>= 2.34), foo | bar"},
         {"Section", "utils"},
         {"Priority", "optional"},
-        {"Description",
-         "a test package\n It has a long description\n .\n over several lines."},
+        {"Description", "a test package\n It has a long description\n .\n over several lines."},
     };
     EXPECT_EQ(pkg->fields, fields);
     const std::string bytes = slurp(deb);
@@ -159,8 +158,7 @@ class DebReader : public ::testing::Test {
     auto pkg = read_deb(deb);
     ASSERT_FALSE(pkg.ok()) << deb;
     EXPECT_EQ(pkg.error().code, ErrorCode::kParse) << pkg.error().to_string();
-    EXPECT_NE(pkg.error().message.find(deb.string()), std::string::npos)
-        << pkg.error().message;
+    EXPECT_NE(pkg.error().message.find(deb.string()), std::string::npos) << pkg.error().message;
     EXPECT_NE(pkg.error().message.find(what), std::string::npos) << pkg.error().message;
   }
 
@@ -213,6 +211,12 @@ TEST_F(DebReader, MissingFileIsNotFound) {
   auto pkg = read_deb(dir_.path() / "absent.deb");
   ASSERT_FALSE(pkg.ok());
   EXPECT_EQ(pkg.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DebReader, DirectoryIsAnIoError) {
+  auto pkg = read_deb(dir_.path());
+  ASSERT_FALSE(pkg.ok());
+  EXPECT_EQ(pkg.error().code, ErrorCode::kIo);
 }
 
 TEST_F(DebReader, EmptyFile) {
@@ -298,15 +302,14 @@ TEST_F(DebReader, UnsupportedFormatOrCompression) {
                  "unsupported package format version '3.0'");
   expect_refused(ar("lz4.deb", {{"debian-binary", "2.0\n"}, {"control.tar.lz4", ctl}}),
                  "unsupported compression of member control.tar.lz4");
-  expect_refused(ar("dlz4.deb", {{"debian-binary", "2.0\n"},
-                                 {"control.tar.gz", ctl},
-                                 {"data.tar.lz4", "x"}}),
-                 "unsupported compression of member data.tar.lz4");
+  expect_refused(
+      ar("dlz4.deb", {{"debian-binary", "2.0\n"}, {"control.tar.gz", ctl}, {"data.tar.lz4", "x"}}),
+      "unsupported compression of member data.tar.lz4");
   // A gzip stream under an .xz name is refused, as dpkg would.
-  expect_refused(ar("liar.deb", {{"debian-binary", "2.0\n"},
-                                 {"control.tar.xz", ctl},
-                                 {"data.tar", data_tar()}}),
-                 "is not xz");
+  expect_refused(
+      ar("liar.deb",
+         {{"debian-binary", "2.0\n"}, {"control.tar.xz", ctl}, {"data.tar", data_tar()}}),
+      "is not xz");
   expect_refused(ar("garbage.deb", {{"debian-binary", "2.0\n"},
                                     {"control.tar.gz", "not gzip at all"},
                                     {"data.tar", data_tar()}}),
@@ -325,8 +328,8 @@ TEST_F(DebReader, ControlFileMissing) {
 }
 
 TEST_F(DebReader, ControlWithIndexFieldsRefused) {
-  for (const char* field : {"Filename: pool/x.deb", "Size: 10", "MD5sum: 00", "SHA256: 00",
-                            "sha1: 00", "SHA512: 00"}) {
+  for (const char* field :
+       {"Filename: pool/x.deb", "Size: 10", "MD5sum: 00", "SHA256: 00", "sha1: 00", "SHA512: 00"}) {
     SCOPED_TRACE(field);
     std::string control = std::string(kControl) + field + "\n";
     expect_refused(handmade(std::string("idx-") + std::to_string(counter_) + ".deb", control),
@@ -347,8 +350,9 @@ TEST_F(DebReader, RequiredFieldsAndTheirSyntax) {
 }
 
 TEST_F(DebReader, MalformedParagraphs) {
-  expect_refused(handmade("two.deb", "Package: ab\nVersion: 1\nArchitecture: all\n\n"
-                                     "Package: cd\n"),
+  expect_refused(handmade("two.deb",
+                          "Package: ab\nVersion: 1\nArchitecture: all\n\n"
+                          "Package: cd\n"),
                  "more than one paragraph");
   expect_refused(handmade("noline.deb", "Package: ab\nnot a field\n"), "expected 'Field: value'");
   expect_refused(handmade("dup.deb", "Package: ab\nVersion: 1\nversion: 2\nArchitecture: all\n"),
@@ -450,9 +454,10 @@ TEST(DebVersion, ValidSyntax) {
                         "1.2-3-4", "0:1", "10:1.0a", "2147483647:1", "1.0-0~bpo1"}) {
     EXPECT_TRUE(valid_version(v)) << v;
   }
-  for (const char* v : {"", "abc", "1.0 beta", ":1.0", "1:", "1.0-", "a:1.0", "1_0", "-1",
-                        "1.0-1_2", "2147483648:1", "99999999999:1", "1:a1", "1:2:3", "1.0\n",
-                        "1.0/1", "~1", "1.0-1:2", " 1.0", "1.0-1-"}) {
+  for (const char* v :
+       {"",   "abc",     "1.0 beta",     ":1.0",          "1:",   "1.0-",  "a:1.0", "1_0",
+        "-1", "1.0-1_2", "2147483648:1", "99999999999:1", "1:a1", "1:2:3", "1.0\n", "1.0/1",
+        "~1", "1.0-1:2", " 1.0",         "1.0-1-"}) {
     EXPECT_FALSE(valid_version(v)) << v;
   }
 }
