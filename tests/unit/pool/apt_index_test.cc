@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "core/digest.h"
@@ -377,6 +378,250 @@ TEST(AptIndex, SigningErrorNamesKeyAndGpgStderr) {
   EXPECT_NE(r.error().message.find("NO-SUCH-KEY-1234"), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("No secret key"), std::string::npos) << r.error().message;
   (void)run_process({"gpgconf", "--homedir", (tmp.path() / "gnupg").string(), "--kill", "all"});
+}
+
+// Runs `argv`; a failure to start or a non-zero exit fails the test with the output.
+std::string must_run(const std::vector<std::string>& argv) {
+  std::string cmd;
+  for (const auto& a : argv) cmd += a + " ";
+  auto r = run_process(argv, ProcessOptions{.timeout = std::chrono::seconds(120)});
+  if (!r.ok()) {
+    ADD_FAILURE() << cmd << ": " << r.error().to_string();
+    return "";
+  }
+  EXPECT_EQ(r->exit_code, 0) << cmd << "\n" << r->out << r->err;
+  return r->out;
+}
+
+bool have_tool(const std::string& tool) {
+  auto r = run_process({"sh", "-c", "command -v " + tool});
+  return r.ok() && r->exit_code == 0;
+}
+
+// A private GNUPGHOME whose gpg-agent is stopped at the end.
+class GnupgHome {
+ public:
+  explicit GnupgHome(std::filesystem::path dir) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+    std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
+  }
+  ~GnupgHome() { (void)run_process({"gpgconf", "--homedir", dir_.string(), "--kill", "all"}); }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Makes a throwaway ed25519 signing key; returns its fingerprint.
+  std::string make_key() {
+    must_run({"gpg", "--homedir", dir_.string(), "--batch", "--passphrase", "", "--quick-gen-key",
+              "depot test <test@depot.test>", "ed25519", "sign", "never"});
+    std::string list = must_run(
+        {"gpg", "--homedir", dir_.string(), "--batch", "--with-colons", "--list-secret-keys"});
+    size_t fpr = list.find("\nfpr:");
+    if (fpr == std::string::npos) return "";
+    std::string line = list.substr(fpr + 1, list.find('\n', fpr + 1) - fpr - 1);
+    std::vector<std::string> cols;
+    for (size_t pos = 0;; pos = line.find(':', pos) + 1) {
+      cols.push_back(line.substr(pos, line.find(':', pos) - pos));
+      if (line.find(':', pos) == std::string::npos) break;
+    }
+    return cols.size() > 9 ? cols[9] : "";
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+// Builds a .deb from `fields` with dpkg-deb; returns the Package record for it, filled by hand
+// from the same fields and the file's digests (what an import would store).
+Package build_deb(const std::filesystem::path& work,
+                  std::vector<std::pair<std::string, std::string>> fields) {
+  Package p;
+  p.format = "deb";
+  std::string control;
+  for (const auto& [name, value] : fields) {
+    control += name + ": " + value + "\n";
+    if (name == "Package") p.name = value;
+    if (name == "Version") p.version = value;
+    if (name == "Architecture") p.architecture = value;
+  }
+  p.fields = std::move(fields);
+  std::string version = p.version.substr(p.version.find(':') + 1);
+  p.file.filename = p.name + "_" + version + "_" + p.architecture + ".deb";
+  auto tree = work / p.name;
+  std::filesystem::create_directories(tree / "DEBIAN");
+  std::filesystem::create_directories(tree / "usr/share" / p.name);
+  EXPECT_TRUE(write_whole_file(tree / "DEBIAN/control", control).ok());
+  EXPECT_TRUE(write_whole_file(tree / "usr/share" / p.name / "data", "data of " + p.name).ok());
+  auto deb = work / p.file.filename;
+  must_run({"dpkg-deb", "--root-owner-group", "-Zgzip", "--build", tree.string(), deb.string()});
+  p.file.size = std::filesystem::file_size(deb);
+  auto d = hash_file(deb.string(), kAllDigests);
+  EXPECT_TRUE(d.ok());
+  if (d.ok()) p.file.digests = *d;
+  return p;
+}
+
+// `path` with every byte other than [A-Za-z0-9/._-] as %xx (the TestServer does not decode).
+std::string percent_encoded(const std::string& path, const char* hex_format) {
+  std::string out;
+  for (char c : path) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._-", c) != nullptr) {
+      out += c;
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, hex_format, static_cast<unsigned char>(c));
+      out += '%';
+      out += buf;
+    }
+  }
+  return out;
+}
+
+TEST(AptIndex, AptGetUpdatesAndDownloadsFromSignedPublication) {
+  for (const char* tool : {"apt-get", "dpkg-deb", "gpg", "gpgconf", "env"}) {
+    if (!have_tool(tool)) GTEST_SKIP() << tool << " is not installed";
+  }
+  TempDir tmp;
+  GnupgHome gnupg(tmp.path() / "gnupg");
+  std::string fpr = gnupg.make_key();
+  ASSERT_EQ(fpr.size(), 40u);
+  auto keyring = tmp.path() / "key.gpg";
+  must_run({"gpg", "--homedir", gnupg.dir().string(), "--batch", "--yes", "--output",
+            keyring.string(), "--export", fpr});
+
+  auto work = tmp.path() / "build";
+  const std::string maint = "depot tests <test@depot.test>";
+  std::vector<Package> pkgs = {
+      build_deb(work, {{"Package", "depot-hello"},
+                       {"Version", "1.0-1"},
+                       {"Architecture", "amd64"},
+                       {"Maintainer", maint},
+                       {"Depends", "depot-data, libdepot1 (>= 2.0)"},
+                       {"Description", "hello from depot\n A tiny test package."}}),
+      build_deb(work, {{"Package", "libdepot1"},
+                       {"Source", "depot-src (2.0)"},
+                       {"Version", "2.0-1+b1"},
+                       {"Architecture", "amd64"},
+                       {"Maintainer", maint},
+                       {"Description", "depot library"}}),
+      build_deb(work, {{"Package", "depot-data"},
+                       {"Version", "1:0.5"},
+                       {"Architecture", "all"},
+                       {"Maintainer", maint},
+                       {"Description", "depot data"}}),
+  };
+  ASSERT_FALSE(HasFailure());
+
+  ReleaseInfo info = test_info();
+  info.architectures = {"amd64", "arm64"};
+  std::vector<ComponentPackages> comps = {{"main", ptrs(pkgs)}};
+  PublishOptions opts;
+  opts.xz.threads = 2;
+  opts.signing = SigningKey{gnupg.dir(), fpr};
+  auto pub = build_publication(info, comps, opts);
+  ASSERT_TRUE(pub.ok()) << pub.error().to_string();
+  auto root = tmp.path() / "public";
+  auto st = write_publication(*pub, root);
+  ASSERT_TRUE(st.ok()) << st.error().to_string();
+  for (const Package& p : pkgs) {
+    auto target = root / pool_path(p, "main");
+    std::filesystem::create_directories(target.parent_path());
+    std::filesystem::copy_file(work / p.file.filename, target);
+  }
+  EXPECT_TRUE(std::filesystem::exists(root / "pool/main/d/depot-src/libdepot1_2.0-1+b1_amd64.deb"));
+
+  depot::testing::TestServer server;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    if (!e.is_regular_file()) continue;
+    auto body = read_whole_file(e.path(), e.path().string());
+    ASSERT_TRUE(body.ok());
+    std::string path = "/" + e.path().lexically_relative(root).string();
+    server.route(path, {{200, *body}});
+    server.route(percent_encoded(path, "%02x"), {{200, *body}});  // apt asks for "1.0-1%2bb1"
+    server.route(percent_encoded(path, "%02X"), {{200, *body}});
+  }
+
+  // apt-get with every directory private to this test (as tests/integration/apt_harness.py).
+  auto apt = tmp.path() / "apt";
+  for (const char* d : {"etc/apt/sources.list.d", "etc/apt/preferences.d", "etc/apt/apt.conf.d",
+                        "etc/apt/trusted.gpg.d", "var/lib/apt/lists/partial",
+                        "var/cache/apt/archives/partial", "var/lib/dpkg", "log", "download"}) {
+    std::filesystem::create_directories(apt / d);
+  }
+  const std::string a = apt.string();
+  ASSERT_TRUE(write_whole_file(apt / "var/lib/dpkg/status", "").ok());
+  ASSERT_TRUE(write_whole_file(
+                  apt / "etc/apt/sources.list",
+                  "deb [signed-by=" + keyring.string() + "] " + server.url("/") + " stable main\n")
+                  .ok());
+  ASSERT_TRUE(write_whole_file(apt / "apt.conf", "Dir \"" + a +
+                                                     "/\";\n"
+                                                     "Dir::State::status \"" +
+                                                     a +
+                                                     "/var/lib/dpkg/status\";\n"
+                                                     "Dir::Etc::main \"" +
+                                                     a +
+                                                     "/etc/apt/apt.conf\";\n"
+                                                     "Dir::Etc::Parts \"" +
+                                                     a +
+                                                     "/etc/apt/apt.conf.d\";\n"
+                                                     "Dir::Etc::TrustedParts \"" +
+                                                     a +
+                                                     "/etc/apt/trusted.gpg.d\";\n"
+                                                     "Dir::Log \"" +
+                                                     a +
+                                                     "/log\";\n"
+                                                     "APT::Architecture \"amd64\";\n"
+                                                     "APT::Sandbox::User \"root\";\n"
+                                                     "Debug::NoLocking \"true\";\n"
+                                                     "Acquire::Languages \"none\";\n"
+                                                     "Acquire::Retries \"0\";\n")
+                  .ok());
+  auto apt_get = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {
+        "env", "-C", a + "/download", "APT_CONFIG=" + a + "/apt.conf", "LC_ALL=C", "apt-get", "-q"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_process(argv, ProcessOptions{.timeout = std::chrono::seconds(120)});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : ProcessResult{};
+  };
+
+  ProcessResult update = apt_get({"update"});
+  std::string output = update.out + update.err;
+  EXPECT_EQ(update.exit_code, 0) << output;
+  for (const char* bad : {"\nE:", "\nW:", "\nErr:"}) {
+    EXPECT_EQ(("\n" + output).find(bad), std::string::npos) << output;
+  }
+  EXPECT_GE(server.hits("/dists/stable/InRelease"), 1);
+  auto xz = by_path(*pub).at("dists/stable/main/binary-amd64/Packages.xz");
+  EXPECT_GE(server.hits("/dists/stable/main/binary-amd64/by-hash/SHA256/" + digests_of(*xz).sha256),
+            1)
+      << "apt did not fetch Packages.xz by hash";
+
+  // The signature is really checked: an altered InRelease is refused.
+  std::string inrelease = *by_path(*pub).at("dists/stable/InRelease");
+  size_t label = inrelease.find("Label: depot test");
+  ASSERT_NE(label, std::string::npos);
+  std::string tampered = inrelease;
+  tampered.replace(label, 17, "Label: depot TEST");
+  server.route("/dists/stable/InRelease", {{200, tampered}});
+  ProcessResult refused = apt_get({"update"});
+  std::string refused_out = "\n" + refused.out + refused.err;
+  EXPECT_TRUE(refused_out.find("\nE:") != std::string::npos ||
+              refused_out.find("\nW:") != std::string::npos)
+      << refused_out;
+  server.route("/dists/stable/InRelease", {{200, inrelease}});
+
+  ProcessResult download = apt_get({"download", "depot-hello", "libdepot1", "depot-data"});
+  EXPECT_EQ(download.exit_code, 0) << download.out << download.err;
+  std::vector<std::string> got, want;
+  for (const auto& e : std::filesystem::directory_iterator(apt / "download")) {
+    auto body = read_whole_file(e.path(), e.path().string());
+    ASSERT_TRUE(body.ok());
+    got.push_back(digests_of(*body).sha256);
+  }
+  for (const Package& p : pkgs) want.push_back(p.file.digests.sha256);
+  std::sort(got.begin(), got.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace
