@@ -1,0 +1,404 @@
+#include "pool/pool_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/unique_fd.h"
+#include "db/sqlite.h"
+#include "pool_schema_v1_sql.h"
+
+namespace depot::pool {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kCopyChunk = 1 << 20;
+
+Error io_error(const std::string& what) {
+  return make_error(ErrorCode::kIo, what + ": " + std::strerror(errno));
+}
+
+int64_t now_unix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool is_sha256_hex(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Status fsync_dir(const fs::path& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) return io_error(dir.string() + ": fsync");
+  return {};
+}
+
+std::string fields_json(const Package& p) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& [k, v] : p.fields) a.push_back({k, v});
+  return a.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+struct PoolStore::Impl {
+  Impl(fs::path r, db::Connection c, Logger& l)
+      : root(std::move(r)), conn(std::move(c)), log(l) {}
+  fs::path root;
+  db::Connection conn;
+  Logger& log;
+
+  fs::path pool_dir() const { return root / "pool"; }
+  fs::path tmp_dir() const { return root / "pool" / ".tmp"; }
+
+  Result<int64_t> repo_id(std::string_view name);
+  Result<StoredPackage> row_to_package(db::Statement& st);
+  Status copy_verified(const Package& pkg, const fs::path& src, const fs::path& dst_tmp);
+};
+
+PoolStore::PoolStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PoolStore::~PoolStore() = default;
+
+Result<std::unique_ptr<PoolStore>> PoolStore::open(const fs::path& root, Logger& logger) {
+  std::error_code ec;
+  fs::create_directories(root / "pool" / ".tmp", ec);
+  if (ec) return make_error(ErrorCode::kIo, (root / "pool").string() + ": " + ec.message());
+  DEPOT_ASSIGN_OR_RETURN(db::Connection conn, db::Connection::open(root / "depot.db"));
+  DEPOT_TRY(conn.migrate({kPoolSchemaV1}));
+  return std::unique_ptr<PoolStore>(
+      new PoolStore(std::make_unique<Impl>(root, std::move(conn), logger)));
+}
+
+fs::path PoolStore::blob_path(std::string_view sha256) const {
+  std::string h(sha256);
+  return impl_->pool_dir() / h.substr(0, 2) / h.substr(2, 2) / h;
+}
+
+bool PoolStore::valid_repo_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '+' && c != '-'))) return false;
+  }
+  return true;
+}
+
+Status PoolStore::Impl::copy_verified(const Package& pkg, const fs::path& src,
+                                      const fs::path& dst_tmp) {
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return io_error(src.string());
+  UniqueFd out(::open(dst_tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+  if (!out.valid()) return io_error(dst_tmp.string());
+  Hasher hasher((1u << static_cast<unsigned>(DigestAlgo::kMd5)) |
+                (1u << static_cast<unsigned>(DigestAlgo::kSha1)) |
+                (1u << static_cast<unsigned>(DigestAlgo::kSha256)) |
+                (1u << static_cast<unsigned>(DigestAlgo::kSha512)));
+  std::string buf(kCopyChunk, '\0');
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return io_error(src.string());
+    if (n == 0) break;
+    hasher.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = ::write(out.get(), buf.data() + off, static_cast<size_t>(n - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return io_error(dst_tmp.string());
+      off += w;
+    }
+    total += static_cast<uint64_t>(n);
+  }
+  if (total != pkg.file.size) {
+    return make_error(ErrorCode::kSizeMismatch,
+                      src.string() + ": " + std::to_string(total) + " bytes, expected " +
+                          std::to_string(pkg.file.size));
+  }
+  DEPOT_TRY(pkg.file.digests.verify(hasher.finish(), src.string()));
+  if (::fsync(out.get()) != 0) return io_error(dst_tmp.string() + ": fsync");
+  return {};
+}
+
+Result<int64_t> PoolStore::import(const Package& pkg, const fs::path& file) {
+  const std::string& sha = pkg.file.digests.sha256;
+  if (!is_sha256_hex(sha)) {
+    return make_error(ErrorCode::kInvalidArgument, file.string() + ": no valid sha256");
+  }
+  db::Connection& c = impl_->conn;
+  // Idempotence and conflicts first: nothing is copied for a package that is already there.
+  {
+    DEPOT_ASSIGN_OR_RETURN(auto st, c.prepare("SELECT id, sha256 FROM packages WHERE format = ?1 "
+                                              "AND name = ?2 AND version = ?3 AND architecture = ?4"));
+    st.bind(1, pkg.format).bind(2, pkg.name).bind(3, pkg.version).bind(4, pkg.architecture);
+    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+    if (row) {
+      if (st.column_text(1) == sha) return st.column_int(0);
+      return make_error(ErrorCode::kRefused,
+                        file.string() + ": " + pkg.name + " " + pkg.version + " " +
+                            pkg.architecture + " is already in the pool with other content (sha256 " +
+                            st.column_text(1) + ", this file " + sha + ")");
+    }
+  }
+  fs::path dst = blob_path(sha);
+  struct stat existing {};
+  if (::stat(dst.c_str(), &existing) != 0 || static_cast<uint64_t>(existing.st_size) != pkg.file.size) {
+    fs::path tmp = impl_->tmp_dir() / (sha + "." + std::to_string(::getpid()));
+    ::unlink(tmp.c_str());
+    Status copied = impl_->copy_verified(pkg, file, tmp);
+    if (!copied.ok()) {
+      ::unlink(tmp.c_str());
+      return copied.error();
+    }
+    std::error_code ec;
+    fs::create_directories(dst.parent_path(), ec);
+    if (ec) return make_error(ErrorCode::kIo, dst.parent_path().string() + ": " + ec.message());
+    if (::rename(tmp.c_str(), dst.c_str()) != 0) {
+      Error e = io_error(dst.string());
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    DEPOT_TRY(fsync_dir(dst.parent_path()));
+  }
+  db::Transaction txn(c);
+  DEPOT_TRY(txn.begin());
+  {
+    DEPOT_ASSIGN_OR_RETURN(auto st, c.prepare("INSERT OR IGNORE INTO blobs (sha256, size) VALUES (?1, ?2)"));
+    st.bind(1, sha).bind(2, static_cast<int64_t>(pkg.file.size));
+    DEPOT_TRY(st.exec());
+  }
+  DEPOT_ASSIGN_OR_RETURN(
+      auto st, c.prepare("INSERT INTO packages (format, name, version, architecture, filename, size, "
+                         "md5, sha1, sha256, sha512, fields, imported_at) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+  st.bind(1, pkg.format).bind(2, pkg.name).bind(3, pkg.version).bind(4, pkg.architecture);
+  st.bind(5, pkg.file.filename).bind(6, static_cast<int64_t>(pkg.file.size));
+  st.bind(7, pkg.file.digests.md5).bind(8, pkg.file.digests.sha1).bind(9, sha);
+  st.bind(10, pkg.file.digests.sha512).bind(11, fields_json(pkg)).bind(12, now_unix());
+  DEPOT_TRY(st.exec());
+  int64_t id = c.last_insert_rowid();
+  DEPOT_TRY(txn.commit());
+  return id;
+}
+
+Result<int64_t> PoolStore::Impl::repo_id(std::string_view name) {
+  DEPOT_ASSIGN_OR_RETURN(auto st, conn.prepare("SELECT id FROM repos WHERE name = ?1"));
+  st.bind(1, name);
+  DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+  if (!row) return make_error(ErrorCode::kNotFound, "no repository named " + std::string(name));
+  return st.column_int(0);
+}
+
+Status PoolStore::create_repo(std::string_view name) {
+  if (!valid_repo_name(name)) {
+    return make_error(ErrorCode::kInvalidArgument, "not a valid repository name: " + std::string(name));
+  }
+  if (impl_->repo_id(name).ok()) {
+    return make_error(ErrorCode::kRefused, "repository " + std::string(name) + " exists");
+  }
+  DEPOT_ASSIGN_OR_RETURN(auto st, impl_->conn.prepare(
+                                      "INSERT INTO repos (name, created_at) VALUES (?1, ?2)"));
+  st.bind(1, name).bind(2, now_unix());
+  return st.exec();
+}
+
+Result<std::vector<std::string>> PoolStore::repos() {
+  DEPOT_ASSIGN_OR_RETURN(auto st, impl_->conn.prepare("SELECT name FROM repos ORDER BY name"));
+  std::vector<std::string> out;
+  for (;;) {
+    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    out.push_back(st.column_text(0));
+  }
+  return out;
+}
+
+Status PoolStore::change_membership(std::string_view repo, const std::vector<int64_t>& add,
+                                    const std::vector<int64_t>& remove) {
+  db::Connection& c = impl_->conn;
+  db::Transaction txn(c);
+  DEPOT_TRY(txn.begin());
+  DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
+  DEPOT_ASSIGN_OR_RETURN(auto blob_of, c.prepare("SELECT sha256 FROM packages WHERE id = ?1"));
+  DEPOT_ASSIGN_OR_RETURN(auto ins, c.prepare("INSERT OR IGNORE INTO repo_packages (repo_id, "
+                                             "package_id) VALUES (?1, ?2)"));
+  DEPOT_ASSIGN_OR_RETURN(auto del, c.prepare("DELETE FROM repo_packages WHERE repo_id = ?1 AND "
+                                             "package_id = ?2"));
+  DEPOT_ASSIGN_OR_RETURN(auto ref, c.prepare("UPDATE blobs SET refcount = refcount + ?1 WHERE "
+                                             "sha256 = ?2"));
+  auto adjust = [&](db::Statement& change, int64_t id, int64_t delta) -> Status {
+    blob_of.reset();
+    blob_of.bind(1, id);
+    DEPOT_ASSIGN_OR_RETURN(bool row, blob_of.step());
+    if (!row) return make_error(ErrorCode::kNotFound, "no package with id " + std::to_string(id));
+    std::string sha = blob_of.column_text(0);
+    change.reset();
+    change.bind(1, rid).bind(2, id);
+    DEPOT_TRY(change.exec());
+    if (c.changes() == 0) return {};  // already so
+    ref.reset();
+    ref.bind(1, delta).bind(2, sha);
+    return ref.exec();
+  };
+  for (int64_t id : remove) DEPOT_TRY(adjust(del, id, -1));
+  for (int64_t id : add) DEPOT_TRY(adjust(ins, id, +1));
+  return txn.commit();
+}
+
+Result<StoredPackage> PoolStore::Impl::row_to_package(db::Statement& st) {
+  StoredPackage sp;
+  sp.id = st.column_int(0);
+  Package& p = sp.package;
+  p.format = st.column_text(1);
+  p.name = st.column_text(2);
+  p.version = st.column_text(3);
+  p.architecture = st.column_text(4);
+  p.file.filename = st.column_text(5);
+  p.file.size = static_cast<uint64_t>(st.column_int(6));
+  p.file.digests.md5 = st.column_text(7);
+  p.file.digests.sha1 = st.column_text(8);
+  p.file.digests.sha256 = st.column_text(9);
+  p.file.digests.sha512 = st.column_text(10);
+  nlohmann::json a = nlohmann::json::parse(st.column_text(11), nullptr, false);
+  if (!a.is_array()) {
+    return make_error(ErrorCode::kParse, conn.path() + ": package " + std::to_string(sp.id) +
+                                             ": malformed fields");
+  }
+  for (const auto& kv : a) {
+    if (kv.is_array() && kv.size() == 2 && kv[0].is_string() && kv[1].is_string()) {
+      p.fields.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+    }
+  }
+  return sp;
+}
+
+constexpr const char* kPackageColumns =
+    "p.id, p.format, p.name, p.version, p.architecture, p.filename, p.size, p.md5, p.sha1, "
+    "p.sha256, p.sha512, p.fields";
+
+Result<std::vector<StoredPackage>> PoolStore::list(std::string_view repo) {
+  DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
+  DEPOT_ASSIGN_OR_RETURN(
+      auto st, impl_->conn.prepare(std::string("SELECT ") + kPackageColumns +
+                                   " FROM repo_packages rp JOIN packages p ON p.id = "
+                                   "rp.package_id WHERE rp.repo_id = ?1 ORDER BY p.name, "
+                                   "p.version, p.architecture"));
+  st.bind(1, rid);
+  std::vector<StoredPackage> out;
+  for (;;) {
+    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    DEPOT_ASSIGN_OR_RETURN(StoredPackage sp, impl_->row_to_package(st));
+    out.push_back(std::move(sp));
+  }
+  return out;
+}
+
+Result<StoredPackage> PoolStore::get(int64_t id) {
+  DEPOT_ASSIGN_OR_RETURN(auto st, impl_->conn.prepare(std::string("SELECT ") + kPackageColumns +
+                                                      " FROM packages p WHERE p.id = ?1"));
+  st.bind(1, id);
+  DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+  if (!row) return make_error(ErrorCode::kNotFound, "no package with id " + std::to_string(id));
+  return impl_->row_to_package(st);
+}
+
+Result<GcReport> PoolStore::gc(bool dry_run) {
+  GcReport report;
+  db::Connection& c = impl_->conn;
+  db::Transaction txn(c);
+  DEPOT_TRY(txn.begin());
+  // 1. Refcounts recomputed from the memberships.
+  const char* kCounted =
+      "(SELECT COUNT(*) FROM repo_packages rp JOIN packages p ON p.id = rp.package_id "
+      "WHERE p.sha256 = blobs.sha256)";
+  {
+    DEPOT_ASSIGN_OR_RETURN(auto st, c.prepare(std::string("SELECT COUNT(*) FROM blobs WHERE "
+                                                          "refcount != ") + kCounted));
+    DEPOT_TRY(st.step());
+    report.refcounts_repaired = static_cast<uint64_t>(st.column_int(0));
+  }
+  if (!dry_run && report.refcounts_repaired) {
+    DEPOT_TRY(c.exec(std::string("UPDATE blobs SET refcount = ") + kCounted));
+  }
+  // 2. Unreferenced blobs.
+  std::vector<std::pair<std::string, uint64_t>> dead;
+  std::set<std::string> known;
+  {
+    DEPOT_ASSIGN_OR_RETURN(auto st, c.prepare(std::string("SELECT sha256, size, ") + kCounted +
+                                              " FROM blobs"));
+    for (;;) {
+      DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+      if (!row) break;
+      std::string sha = st.column_text(0);
+      if (st.column_int(2) == 0) {
+        dead.emplace_back(sha, static_cast<uint64_t>(st.column_int(1)));
+      } else {
+        known.insert(sha);
+      }
+    }
+  }
+  for (const auto& [sha, size] : dead) {
+    DEPOT_ASSIGN_OR_RETURN(auto count, c.prepare("SELECT COUNT(*) FROM packages WHERE sha256 = ?1"));
+    count.bind(1, sha);
+    DEPOT_TRY(count.step());
+    report.packages_removed += static_cast<uint64_t>(count.column_int(0));
+    report.blobs_removed++;
+    report.bytes_removed += size;
+    if (dry_run) continue;
+    DEPOT_ASSIGN_OR_RETURN(auto dp, c.prepare("DELETE FROM packages WHERE sha256 = ?1"));
+    dp.bind(1, sha);
+    DEPOT_TRY(dp.exec());
+    DEPOT_ASSIGN_OR_RETURN(auto db, c.prepare("DELETE FROM blobs WHERE sha256 = ?1"));
+    db.bind(1, sha);
+    DEPOT_TRY(db.exec());
+  }
+  // 3. Rows whose file is gone.
+  for (const std::string& sha : known) {
+    struct stat st {};
+    if (::stat(blob_path(sha).c_str(), &st) != 0) report.missing.push_back(sha);
+  }
+  DEPOT_TRY(txn.commit());
+  // Files go only after the rows are gone: a crash here leaves strays, never rows without files.
+  if (!dry_run) {
+    for (const auto& [sha, size] : dead) ::unlink(blob_path(sha).c_str());
+  }
+  // 4. Strays and temporaries.
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(impl_->pool_dir(), ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::directory_entry& e = *it;
+    if (e.is_directory(ec) && !e.is_symlink(ec)) continue;
+    std::string name = e.path().filename().string();
+    bool in_tmp = e.path().parent_path() == impl_->tmp_dir();
+    bool dead_blob = std::any_of(dead.begin(), dead.end(),
+                                 [&](const auto& d) { return d.first == name; });
+    if (!in_tmp && (known.count(name) || dead_blob) && e.path() == blob_path(name)) continue;
+    report.strays_removed++;
+    if (!dry_run) fs::remove(e.path(), ec);
+  }
+  if (!report.clean()) {
+    impl_->log.info("pool_gc", {{"blobs_removed", report.blobs_removed},
+                                {"bytes_removed", report.bytes_removed},
+                                {"strays_removed", report.strays_removed},
+                                {"refcounts_repaired", report.refcounts_repaired},
+                                {"missing", static_cast<uint64_t>(report.missing.size())},
+                                {"dry_run", dry_run ? "yes" : "no"}});
+  }
+  return report;
+}
+
+}  // namespace depot::pool

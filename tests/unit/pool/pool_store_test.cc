@@ -1,0 +1,179 @@
+#include "pool/pool_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "db/sqlite.h"
+#include "support/temp_dir.h"
+
+namespace depot::pool {
+namespace {
+
+namespace fs = std::filesystem;
+using depot::testing::TempDir;
+
+Digests digests_of(std::string_view data) {
+  Hasher h((1u << static_cast<unsigned>(DigestAlgo::kMd5)) |
+           (1u << static_cast<unsigned>(DigestAlgo::kSha1)) |
+           (1u << static_cast<unsigned>(DigestAlgo::kSha256)) |
+           (1u << static_cast<unsigned>(DigestAlgo::kSha512)));
+  h.update(data);
+  return h.finish();
+}
+
+class PoolStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+  void reopen() {
+    store_.reset();
+    auto s = PoolStore::open(dir_.path() / "root", logger_);
+    ASSERT_TRUE(s.ok()) << s.error().to_string();
+    store_ = std::move(*s);
+  }
+  // Writes a package file with `data` and returns its metadata.
+  Package make(const std::string& name, const std::string& version, const std::string& data,
+               const std::string& arch = "amd64") {
+    Package p;
+    p.format = "deb";
+    p.name = name;
+    p.version = version;
+    p.architecture = arch;
+    p.fields = {{"Package", name}, {"Version", version}, {"Description", "x\n more"}};
+    p.file.filename = name + "_" + version + "_" + arch + ".deb";
+    p.file.size = data.size();
+    p.file.digests = digests_of(data);
+    std::ofstream(dir_.path() / p.file.filename) << data;
+    return p;
+  }
+  int64_t import(const Package& p) {
+    auto id = store_->import(p, dir_.path() / p.file.filename);
+    EXPECT_TRUE(id.ok()) << id.error().to_string();
+    return id.ok() ? *id : -1;
+  }
+  TempDir dir_;
+  Logger logger_{LogLevel::kError};
+  std::unique_ptr<PoolStore> store_;
+};
+
+TEST_F(PoolStoreTest, ImportStoresOneVerifiedReadOnlyCopy) {
+  Package a = make("jq", "1.6-2", "deb bytes");
+  int64_t id = import(a);
+  fs::path blob = store_->blob_path(a.file.digests.sha256);
+  std::ifstream in(blob);
+  std::string got((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(got, "deb bytes");
+  struct stat st {};
+  ASSERT_EQ(::stat(blob.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0222, 0u);
+  auto back = store_->get(id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->package.name, "jq");
+  EXPECT_EQ(back->package.fields, a.fields);
+  EXPECT_EQ(back->package.file.digests, a.file.digests);
+  EXPECT_EQ(import(a), id);  // again: the same id, nothing copied
+}
+
+TEST_F(PoolStoreTest, SameNameVersionWithOtherContentIsRefused) {
+  import(make("jq", "1.6-2", "one"));
+  Package other = make("jq", "1.6-2", "two!");
+  auto r = store_->import(other, dir_.path() / other.file.filename);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kRefused);
+  EXPECT_NE(r.error().message.find(other.file.digests.sha256), std::string::npos);
+}
+
+TEST_F(PoolStoreTest, FileThatDiffersFromItsMetadataIsNotStored) {
+  Package p = make("jq", "1.6-2", "declared");
+  std::ofstream(dir_.path() / p.file.filename) << "tampered";
+  auto r = store_->import(p, dir_.path() / p.file.filename);
+  ASSERT_FALSE(r.ok());
+  EXPECT_FALSE(fs::exists(store_->blob_path(p.file.digests.sha256)));
+  auto report = store_->gc(true);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->clean());
+}
+
+TEST_F(PoolStoreTest, SharedContentIsStoredOnceAndCountedPerMembership) {
+  ASSERT_TRUE(store_->create_repo("unstable").ok());
+  ASSERT_TRUE(store_->create_repo("stable").ok());
+  EXPECT_FALSE(store_->create_repo("stable").ok());
+  EXPECT_FALSE(store_->create_repo("Bad Name").ok());
+  Package a = make("a", "1", "same bytes", "all");
+  Package b = make("b", "1", "same bytes", "all");  // another package, same content
+  int64_t ia = import(a), ib = import(b);
+  ASSERT_TRUE(store_->change_membership("unstable", {ia, ib}, {}).ok());
+  ASSERT_TRUE(store_->change_membership("stable", {ia}, {}).ok());
+  auto list = store_->list("unstable");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].package.name, "a");
+  // Dropping from one repository keeps the file for the other.
+  ASSERT_TRUE(store_->change_membership("unstable", {}, {ia, ib}).ok());
+  auto report = store_->gc();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->blobs_removed, 0u);
+  EXPECT_TRUE(fs::exists(store_->blob_path(a.file.digests.sha256)));
+  ASSERT_TRUE(store_->change_membership("stable", {}, {ia}).ok());
+  report = store_->gc();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->blobs_removed, 1u);
+  EXPECT_EQ(report->packages_removed, 2u);
+  EXPECT_FALSE(fs::exists(store_->blob_path(a.file.digests.sha256)));
+  EXPECT_TRUE(store_->gc()->clean());
+}
+
+TEST_F(PoolStoreTest, FailedMembershipChangeChangesNothing) {
+  ASSERT_TRUE(store_->create_repo("r").ok());
+  int64_t id = import(make("a", "1", "x"));
+  Status st = store_->change_membership("r", {id, 9999}, {});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->list("r")->empty());
+  EXPECT_TRUE(store_->gc(true)->refcounts_repaired == 0);
+  EXPECT_EQ(store_->change_membership("nope", {id}, {}).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(PoolStoreTest, GcRepairsWhatACrashLeaves) {
+  ASSERT_TRUE(store_->create_repo("r").ok());
+  Package kept = make("kept", "1", "kept bytes");
+  int64_t id = import(kept);
+  ASSERT_TRUE(store_->change_membership("r", {id}, {}).ok());
+  // A crash between copy and commit: a file in the pool without a row, and a temporary.
+  fs::path stray = store_->blob_path(std::string(64, 'e'));
+  fs::create_directories(stray.parent_path());
+  std::ofstream(stray) << "orphan";
+  std::ofstream(dir_.path() / "root" / "pool" / ".tmp" / "partial") << "half";
+  reopen();
+  auto dry = store_->gc(true);
+  ASSERT_TRUE(dry.ok());
+  EXPECT_EQ(dry->strays_removed, 2u);
+  EXPECT_TRUE(fs::exists(stray));
+  auto report = store_->gc();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->strays_removed, 2u);
+  EXPECT_FALSE(fs::exists(stray));
+  EXPECT_TRUE(fs::exists(store_->blob_path(kept.file.digests.sha256)));
+  EXPECT_TRUE(store_->gc()->clean());
+  // Refcounts that drifted (a crash between two writers, a hand edit) are recomputed.
+  {
+    auto conn = db::Connection::open(dir_.path() / "root" / "depot.db");
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(conn->exec("UPDATE blobs SET refcount = 7").ok());
+  }
+  auto drift = store_->gc();
+  ASSERT_TRUE(drift.ok());
+  EXPECT_EQ(drift->refcounts_repaired, 1u);
+  EXPECT_EQ(drift->blobs_removed, 0u);
+  EXPECT_TRUE(store_->gc()->clean());
+  // A row whose file vanished is reported, not hidden.
+  fs::remove(store_->blob_path(kept.file.digests.sha256));
+  auto missing = store_->gc(true);
+  ASSERT_TRUE(missing.ok());
+  ASSERT_EQ(missing->missing.size(), 1u);
+  EXPECT_EQ(missing->missing[0], kept.file.digests.sha256);
+}
+
+}  // namespace
+}  // namespace depot::pool
