@@ -13,7 +13,9 @@
 
 #include "core/unique_fd.h"
 #include "db/sqlite.h"
+#include "pool/pool_store_impl.h"
 #include "pool_schema_v1_sql.h"
+#include "pool_schema_v2_sql.h"
 
 namespace depot::pool {
 namespace fs = std::filesystem;
@@ -54,21 +56,6 @@ std::string fields_json(const Package& p) {
 
 }  // namespace
 
-struct PoolStore::Impl {
-  Impl(fs::path r, db::Connection c, Logger& l)
-      : root(std::move(r)), conn(std::move(c)), log(l) {}
-  fs::path root;
-  db::Connection conn;
-  Logger& log;
-
-  fs::path pool_dir() const { return root / "pool"; }
-  fs::path tmp_dir() const { return root / "pool" / ".tmp"; }
-
-  Result<int64_t> repo_id(std::string_view name);
-  Result<StoredPackage> row_to_package(db::Statement& st);
-  Status copy_verified(const Package& pkg, const fs::path& src, const fs::path& dst_tmp);
-};
-
 PoolStore::PoolStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PoolStore::~PoolStore() = default;
 
@@ -77,7 +64,7 @@ Result<std::unique_ptr<PoolStore>> PoolStore::open(const fs::path& root, Logger&
   fs::create_directories(root / "pool" / ".tmp", ec);
   if (ec) return make_error(ErrorCode::kIo, (root / "pool").string() + ": " + ec.message());
   DEPOT_ASSIGN_OR_RETURN(db::Connection conn, db::Connection::open(root / "depot.db"));
-  DEPOT_TRY(conn.migrate({kPoolSchemaV1}));
+  DEPOT_TRY(conn.migrate({kPoolSchemaV1, kPoolSchemaV2}));
   return std::unique_ptr<PoolStore>(
       new PoolStore(std::make_unique<Impl>(root, std::move(conn), logger)));
 }
@@ -228,10 +215,16 @@ Result<std::vector<std::string>> PoolStore::repos() {
 
 Status PoolStore::change_membership(std::string_view repo, const std::vector<int64_t>& add,
                                     const std::vector<int64_t>& remove) {
-  db::Connection& c = impl_->conn;
-  db::Transaction txn(c);
+  db::Transaction txn(impl_->conn);
   DEPOT_TRY(txn.begin());
   DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
+  DEPOT_TRY(impl_->apply_membership(rid, add, remove));
+  return txn.commit();
+}
+
+Status PoolStore::Impl::apply_membership(int64_t rid, const std::vector<int64_t>& add,
+                                         const std::vector<int64_t>& remove) {
+  db::Connection& c = conn;
   DEPOT_ASSIGN_OR_RETURN(auto blob_of, c.prepare("SELECT sha256 FROM packages WHERE id = ?1"));
   DEPOT_ASSIGN_OR_RETURN(auto ins, c.prepare("INSERT OR IGNORE INTO repo_packages (repo_id, "
                                              "package_id) VALUES (?1, ?2)"));
@@ -255,7 +248,7 @@ Status PoolStore::change_membership(std::string_view repo, const std::vector<int
   };
   for (int64_t id : remove) DEPOT_TRY(adjust(del, id, -1));
   for (int64_t id : add) DEPOT_TRY(adjust(ins, id, +1));
-  return txn.commit();
+  return {};
 }
 
 Result<StoredPackage> PoolStore::Impl::row_to_package(db::Statement& st) {
@@ -289,22 +282,26 @@ constexpr const char* kPackageColumns =
     "p.id, p.format, p.name, p.version, p.architecture, p.filename, p.size, p.md5, p.sha1, "
     "p.sha256, p.sha512, p.fields";
 
-Result<std::vector<StoredPackage>> PoolStore::list(std::string_view repo) {
-  DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
-  DEPOT_ASSIGN_OR_RETURN(
-      auto st, impl_->conn.prepare(std::string("SELECT ") + kPackageColumns +
-                                   " FROM repo_packages rp JOIN packages p ON p.id = "
-                                   "rp.package_id WHERE rp.repo_id = ?1 ORDER BY p.name, "
-                                   "p.version, p.architecture"));
-  st.bind(1, rid);
+Result<std::vector<StoredPackage>> PoolStore::Impl::load_packages(std::string_view from_where,
+                                                                   int64_t key) {
+  DEPOT_ASSIGN_OR_RETURN(auto st, conn.prepare(std::string("SELECT ") + kPackageColumns + " " +
+                                               std::string(from_where) +
+                                               " ORDER BY p.name, p.version, p.architecture"));
+  st.bind(1, key);
   std::vector<StoredPackage> out;
   for (;;) {
     DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
     if (!row) break;
-    DEPOT_ASSIGN_OR_RETURN(StoredPackage sp, impl_->row_to_package(st));
+    DEPOT_ASSIGN_OR_RETURN(StoredPackage sp, row_to_package(st));
     out.push_back(std::move(sp));
   }
   return out;
+}
+
+Result<std::vector<StoredPackage>> PoolStore::list(std::string_view repo) {
+  DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
+  return impl_->load_packages(
+      "FROM repo_packages rp JOIN packages p ON p.id = rp.package_id WHERE rp.repo_id = ?1", rid);
 }
 
 Result<StoredPackage> PoolStore::get(int64_t id) {
@@ -321,10 +318,11 @@ Result<GcReport> PoolStore::gc(bool dry_run) {
   db::Connection& c = impl_->conn;
   db::Transaction txn(c);
   DEPOT_TRY(txn.begin());
-  // 1. Refcounts recomputed from the memberships.
+  // 1. Refcounts recomputed from the repository and snapshot memberships.
   const char* kCounted =
-      "(SELECT COUNT(*) FROM repo_packages rp JOIN packages p ON p.id = rp.package_id "
-      "WHERE p.sha256 = blobs.sha256)";
+      "((SELECT COUNT(*) FROM repo_packages rp JOIN packages p ON p.id = rp.package_id "
+      "WHERE p.sha256 = blobs.sha256) + (SELECT COUNT(*) FROM snapshot_packages sp JOIN "
+      "packages p ON p.id = sp.package_id WHERE p.sha256 = blobs.sha256))";
   {
     DEPOT_ASSIGN_OR_RETURN(auto st, c.prepare(std::string("SELECT COUNT(*) FROM blobs WHERE "
                                                           "refcount != ") + kCounted));

@@ -5,10 +5,12 @@
 // Layout under the root:
 //   pool/<sha256[0:2]>/<sha256[2:4]>/<sha256>   package files, read-only, one per content
 //   pool/.tmp/                                  imports in progress (emptied by gc)
-//   depot.db                                    SQLite, schema in pool_schema_v1.sql
+//   depot.db                                    SQLite, schema in pool_schema_v1.sql and
+//                                               its migrations (v2: snapshots)
 // A file is stored once however many packages and repositories name it. Reference counts
-// (blobs.refcount = repository memberships of the packages in that file) change in the same
-// transaction as the memberships. Not thread-safe: one owner (the daemon's mutation lane).
+// (blobs.refcount = repository and snapshot memberships of the packages in that file) change in
+// the same transaction as the memberships. Not thread-safe: one owner (the daemon's mutation
+// lane).
 
 #include <cstdint>
 #include <filesystem>
@@ -42,6 +44,30 @@ struct GcReport {
   }
 };
 
+// One package as a membership change names it.
+struct PackageRef {
+  int64_t id = 0;
+  std::string name;
+  std::string version;
+  std::string architecture;
+  bool operator==(const PackageRef&) const = default;
+};
+
+// What pull, promote and rollback changed in the destination, each list ordered by name,
+// architecture, version.
+struct ChangeReport {
+  std::vector<PackageRef> added;
+  std::vector<PackageRef> removed;
+  bool empty() const { return added.empty() && removed.empty(); }
+};
+
+struct SnapshotInfo {
+  std::string name;
+  std::string repo;
+  int64_t created_at = 0;  // unix seconds
+  uint64_t packages = 0;
+};
+
 class PoolStore {
  public:
   // Creates the layout and database if missing.
@@ -72,8 +98,43 @@ class PoolStore {
 
   std::filesystem::path blob_path(std::string_view sha256) const;
 
+  // --- Repository operations (repo_ops.cc). Each is one transaction: on any failure nothing
+  // changes. Versions are compared with compare_versions (dpkg ordering); a package's identity
+  // for replacement is (format, name, architecture).
+
+  // For every (format, name, architecture) of `src` whose newest version there is newer than
+  // every version `dest` holds (or dest holds none): adds that version to dest and removes
+  // dest's versions of it. Dest versions that are newer or equal stay. kNotFound for an
+  // unknown repository.
+  Result<ChangeReport> pull(std::string_view dest, std::string_view src);
+
+  // Promotes the newest version in `src` of each named package, for every architecture src has
+  // it in, and with `with_deps` the closure of their Depends and Pre-Depends resolved inside
+  // src (see repo_ops.cc for the rules: first alternative src satisfies, newest version meeting
+  // the constraint, Provides count, arch qualifiers :any/:native). Each is added to dest with
+  // pull's replacement rule. A dependency src cannot satisfy is accepted only when dest, as it
+  // will be after the change, satisfies it; otherwise kRefused naming the package and the
+  // relation. A name src does not hold: kNotFound. A malformed relation field: kParse.
+  Result<ChangeReport> promote(std::string_view dest, std::string_view src,
+                               const std::vector<std::string>& names, bool with_deps);
+
+  // Records the current membership of `repo` as an immutable snapshot and returns its name.
+  // An empty `name` becomes "<repo>-YYYYMMDD-HHMMSS" (UTC) with "-2", "-3"... appended when
+  // taken. Names follow the repository name rules, at most 128 bytes, and are unique across
+  // repositories (kRefused when taken). Snapshot memberships hold blob references.
+  Result<std::string> snapshot(std::string_view repo, std::string_view name = {});
+  // Snapshots of `repo`, oldest first.
+  Result<std::vector<SnapshotInfo>> snapshots(std::string_view repo);
+  // The packages of a snapshot, ordered as list() orders them.
+  Result<std::vector<StoredPackage>> snapshot_list(std::string_view snapshot);
+  // Replaces the membership of `repo` with that of `snapshot`, which must be one of repo's
+  // (kRefused otherwise, kNotFound when unknown).
+  Result<ChangeReport> rollback(std::string_view repo, std::string_view snapshot);
+  // Deletes a snapshot and releases its references (gc then removes files nothing else names).
+  Status drop_snapshot(std::string_view snapshot);
+
   // Removes unreferenced files and their rows, stray files and temporaries, and recomputes
-  // every refcount from the memberships (repairing drift after a crash). With `dry_run`, only
+  // every refcount from the repository and snapshot memberships (repairing drift after a crash). With `dry_run`, only
   // reports.
   Result<GcReport> gc(bool dry_run = false);
 

@@ -1,0 +1,39 @@
+#pragma once
+// Private to the pool library: PoolStore's state, shared by pool_store.cc and repo_ops.cc.
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+#include <vector>
+
+#include "core/logger.h"
+#include "core/result.h"
+#include "db/sqlite.h"
+#include "pool/pool_store.h"
+
+namespace depot::pool {
+
+struct PoolStore::Impl {
+  Impl(std::filesystem::path r, db::Connection c, Logger& l)
+      : root(std::move(r)), conn(std::move(c)), log(l) {}
+  std::filesystem::path root;
+  db::Connection conn;
+  Logger& log;
+
+  std::filesystem::path pool_dir() const { return root / "pool"; }
+  std::filesystem::path tmp_dir() const { return root / "pool" / ".tmp"; }
+
+  Result<int64_t> repo_id(std::string_view name);
+  Result<StoredPackage> row_to_package(db::Statement& st);
+  // Packages selected by `from_where` (a FROM ... WHERE ... clause over `packages p` with one
+  // parameter ?1 = key), ordered by name, version text, architecture.
+  Result<std::vector<StoredPackage>> load_packages(std::string_view from_where, int64_t key);
+  // Adds and removes repository memberships with their refcounts, inside the caller's
+  // transaction. kNotFound for an unknown package id.
+  Status apply_membership(int64_t repo_id, const std::vector<int64_t>& add,
+                          const std::vector<int64_t>& remove);
+  Status copy_verified(const Package& pkg, const std::filesystem::path& src,
+                       const std::filesystem::path& dst_tmp);
+};
+
+}  // namespace depot::pool
