@@ -22,6 +22,8 @@ int run_cli(int argc, char** argv) {
   int exit_code = 0;
   add_mirror_command(app, exit_code);
   add_serve_command(app, exit_code);
+  add_daemon_command(app, exit_code);
+  add_repo_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,6 +19,11 @@ void add_mirror_command(CLI::App& app, int& exit_code);
 void add_log_options(CLI::App& cmd, std::string& format, std::string& level,
                      const char* format_help);
 
+// Registers `depot daemon`.
+void add_daemon_command(CLI::App& app, int& exit_code);
+// Registers `depot repo ...` and `depot jobs` (clients of the daemon).
+void add_repo_command(CLI::App& app, int& exit_code);
+
 // Registers `depot serve`.
 void add_serve_command(CLI::App& app, int& exit_code);
 

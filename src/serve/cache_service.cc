@@ -184,7 +184,11 @@ std::optional<Answer> CacheService::resolve(const ServeRequest& request, const L
 
 std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
                                                   bool* fall_through) {
-  bool use_cache = opts_.open_file_ttl.count() > 0 && !request.trailing_slash;
+  // Only immutable files are served from the open-file cache: a root or an index replaced on
+  // disk is served in its new version at once, so a client never pairs a new InRelease with an
+  // old Packages (or the reverse).
+  bool use_cache = opts_.open_file_ttl.count() > 0 && !request.trailing_slash &&
+                   classify_path(request.rel) == FileClass::kBlob;
   if (use_cache) {
     if (auto a = open_files_.find(request.rel)) return a;
   }

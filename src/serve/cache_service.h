@@ -42,8 +42,9 @@ struct ServiceOptions {
   std::chrono::seconds negative_ttl{60};
   std::chrono::seconds circuit_cooldown{30};
   bool autoindex = false;
-  // Open descriptors of served-tree files are reused for this long (like nginx's
-  // open_file_cache): a replaced file may be served in its old version for that long. 0: off.
+  // Open descriptors of served-tree blobs (.deb, .rpm, by-hash files, ...: never replaced in
+  // place) are reused for this long, like nginx's open_file_cache. Indexes and roots are always
+  // opened afresh. 0: off.
   std::chrono::milliseconds open_file_ttl{1000};
   int upstream_workers = 16;
   DownloadOptions download;         // retry policy, timeouts, user agent for upstream fetches

@@ -1,7 +1,8 @@
 #pragma once
 // OpenFileCache: open descriptors of served-tree files, kept per server thread for a short TTL
 // (like nginx's open_file_cache), with each file's header fields rendered once and its body kept
-// when small. A file replaced on disk may be served in its old version for up to the TTL.
+// when small. A file replaced on disk may be served in its old version for up to the TTL, so
+// the caller keeps only immutable files (blobs) here.
 // find() and remember() touch only the calling thread's entries: no lock.
 
 #include <chrono>

@@ -1,0 +1,203 @@
+// `depot daemon`: the publishing daemon (pool, jobs, control socket, incoming directory).
+
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <fstream>
+#include <filesystem>
+#include <thread>
+
+#include "cli/commands.h"
+#include "mirror/engine.h"
+#include "pool/control_api.h"
+#include "pool/daemon.h"
+
+namespace depot {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DaemonArgs {
+  std::string root, socket = "/run/depot.sock";
+  unsigned workers = 2;
+  std::string signing_key, gnupg_home;
+  double grace = 3600;
+  std::vector<std::string> archs;
+  bool no_xz = false;
+  unsigned xz_threads = 0;
+  std::string incoming, incoming_repo;
+  std::string log_format = "text", log_level = "info";
+};
+
+// Imports every complete .deb that appears in `dir` (closed after writing, or renamed in) into
+// `repo`; imported files move to dir/.imported/, refused ones to dir/.failed/ with a .error note.
+class IncomingWatcher {
+ public:
+  IncomingWatcher(fs::path dir, std::string repo, pool::Daemon& daemon, Logger& log)
+      : dir_(std::move(dir)), repo_(std::move(repo)), daemon_(daemon), log_(log) {}
+  ~IncomingWatcher() { stop(); }
+
+  Status start() {
+    std::error_code ec;
+    fs::create_directories(dir_ / ".imported", ec);
+    fs::create_directories(dir_ / ".failed", ec);
+    fd_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd_ < 0 || ::inotify_add_watch(fd_, dir_.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+      return make_error(ErrorCode::kIo, dir_.string() + ": cannot watch the incoming directory");
+    }
+    if (::pipe2(wake_, O_CLOEXEC) != 0) return make_error(ErrorCode::kIo, "pipe");
+    thread_ = std::thread([this] { run(); });
+    return {};
+  }
+  void stop() {
+    if (thread_.joinable()) {
+      (void)!::write(wake_[1], "x", 1);
+      thread_.join();
+    }
+    for (int fd : {fd_, wake_[0], wake_[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    fd_ = wake_[0] = wake_[1] = -1;
+  }
+
+ private:
+  void take(const fs::path& file) {
+    std::string name = file.filename().string();
+    if (name.starts_with(".") || !name.ends_with(".deb")) return;
+    auto id = daemon_.submit_import(repo_, {fs::absolute(file).string()});
+    if (!id.ok()) return log_.error("incoming_failed", {{"file", file.string()}});
+    auto job = daemon_.jobs().wait(*id, std::chrono::hours(1));
+    bool ok = job.ok() && job->state == pool::JobState::kDone;
+    fs::path to = dir_ / (ok ? ".imported" : ".failed") / name;
+    std::error_code ec;
+    fs::rename(file, to, ec);
+    if (!ok) {
+      std::ofstream(to.string() + ".error") << (job.ok() ? job->message : job.error().message)
+                                            << "\n";
+    }
+    log_.info("incoming", {{"file", name}, {"result", ok ? "imported" : "failed"}});
+  }
+  void run() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir_, ec)) {
+      if (e.is_regular_file()) take(e.path());
+    }
+    alignas(inotify_event) char buf[8192];
+    for (;;) {
+      pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      if (fds[1].revents) return;
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      for (ssize_t off = 0; n > 0 && off < n;) {
+        auto* ev = reinterpret_cast<inotify_event*>(buf + off);
+        if (ev->len > 0) take(dir_ / ev->name);
+        off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+      }
+    }
+  }
+
+  fs::path dir_;
+  std::string repo_;
+  pool::Daemon& daemon_;
+  Logger& log_;
+  int fd_ = -1;
+  int wake_[2] = {-1, -1};
+  std::thread thread_;
+};
+
+int run(const DaemonArgs& a) {
+  Logger logger(parse_log_level(a.log_level), parse_log_format(a.log_format), stderr);
+  pool::DaemonOptions opts;
+  opts.root = a.root;
+  opts.workers = a.workers;
+  opts.publish.public_dir = fs::path(a.root) / "public";
+  opts.publish.grace = std::chrono::seconds(static_cast<int64_t>(a.grace));
+  opts.publish.architectures = a.archs;
+  opts.publish.index.write_xz = !a.no_xz;
+  opts.publish.index.xz.threads = a.xz_threads;
+  if (!a.signing_key.empty()) {
+    opts.publish.index.signing = pool::SigningKey{a.gnupg_home, a.signing_key};
+  }
+  if (!a.incoming.empty() && a.incoming_repo.empty()) {
+    logger.error("usage", {{"error", "--incoming needs --incoming-repo"}});
+    return kExitUsage;
+  }
+  // SIGINT/SIGTERM are taken by one thread with sigwait; block them everywhere else.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto daemon = pool::Daemon::open(opts, logger);
+  if (!daemon.ok()) {
+    logger.error("daemon_failed", {{"error", daemon.error().message}});
+    return kExitStorage;
+  }
+  pool::Daemon& d = **daemon;
+  if (Status st = d.start(); !st.ok()) {
+    logger.error("daemon_failed", {{"error", st.error().message}});
+    return kExitStorage;
+  }
+  auto server = pool::ControlServer::listen(
+      a.socket, [&d](const pool::ControlRequest& r) { return d.handle(r); }, logger);
+  if (!server.ok()) {
+    logger.error("daemon_failed", {{"error", server.error().message}});
+    return kExitBusy;
+  }
+  std::unique_ptr<IncomingWatcher> incoming;
+  if (!a.incoming.empty()) {
+    incoming = std::make_unique<IncomingWatcher>(a.incoming, a.incoming_repo, d, logger);
+    if (Status st = incoming->start(); !st.ok()) {
+      logger.error("daemon_failed", {{"error", st.error().message}});
+      return kExitStorage;
+    }
+  }
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    logger.info("daemon_stopping", {{"signal", sig}});
+    (*server)->stop();
+  });
+  signals.detach();  // ends with the process
+  logger.info("daemon_started", {{"root", a.root}, {"socket", a.socket}});
+  (*server)->run();
+  if (incoming) incoming->stop();
+  d.stop();
+  server->reset();
+  return kExitComplete;
+}
+
+}  // namespace
+
+void add_daemon_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<DaemonArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "daemon", "Run the publishing daemon: pool, job queue and control socket");
+  cmd->add_option("--root", args->root, "Root directory (pool/, depot.db, jobs.db, public/)")
+      ->required();
+  cmd->add_option("--socket", args->socket, "Control socket path")->capture_default_str();
+  cmd->add_option("--workers", args->workers, "Worker-lane threads")->capture_default_str();
+  cmd->add_option("--signing-key", args->signing_key, "gpg key id that signs Release files");
+  cmd->add_option("--gnupg-home", args->gnupg_home, "gpg home holding the signing key");
+  cmd->add_option("--grace", args->grace,
+                  "Seconds an older publication stays reachable after it is replaced")
+      ->capture_default_str();
+  cmd->add_option("--arch", args->archs, "Architectures to publish (default: the packages')")
+      ->delimiter(',');
+  cmd->add_flag("--no-xz", args->no_xz, "Do not write Packages.xz");
+  cmd->add_option("--xz-threads", args->xz_threads, "xz threads (0: one per core)");
+  cmd->add_option("--incoming", args->incoming, "Directory whose new .debs are imported");
+  cmd->add_option("--incoming-repo", args->incoming_repo, "Repository --incoming imports into");
+  add_log_options(*cmd, args->log_format, args->log_level,
+                  "Log format on stderr: text or json (one JSON object per event)");
+  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace depot

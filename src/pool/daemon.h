@@ -1,0 +1,79 @@
+#pragma once
+// Daemon: the publishing service behind `depot daemon`. It owns the pool store, the job queue
+// and the publisher settings, and turns control API requests into jobs.
+//
+// Every state change is a job on the mutation lane (one at a time, in order, persisted, re-run
+// after a crash: each handler is idempotent), ending with a publication of the repositories it
+// changed. Reads are answered from a second connection to the database and never wait for a
+// running job. handle() is thread-safe.
+//
+// Routes (JSON bodies; POST requests wait for their job unless "wait": false is given):
+//   GET  /status                              daemon and queue summary
+//   GET  /repos                               repository names
+//   POST /repos                {"name"}       create
+//   GET  /repos/R/packages                    packages of R
+//   POST /repos/R/import       {"files": []}  import .debs into R and publish R
+//   POST /repos/R/publish                     publish R again
+//   POST /repos/R/pull         {"from"}       pull newer versions from another repository
+//   POST /repos/R/promote      {"from", "packages": [], "with_deps"}
+//   GET  /repos/R/snapshots                   snapshots of R
+//   POST /repos/R/snapshots    {"name"?}      take a snapshot
+//   POST /repos/R/rollback     {"snapshot"}   republish R as a snapshot had it
+//   POST /gc                   {"dry_run"?}   remove unreferenced pool files, repair drift
+//   GET  /jobs?state=S&limit=N                jobs, newest first
+//   GET  /jobs/ID                             one job
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/logger.h"
+#include "core/result.h"
+#include "pool/control_api.h"
+#include "pool/job_queue.h"
+#include "pool/pool_store.h"
+#include "pool/publisher.h"
+
+namespace depot::pool {
+
+struct DaemonOptions {
+  std::filesystem::path root;  // pool/, depot.db, jobs.db, public/
+  unsigned workers = 2;
+  PublishSettings publish;     // public_dir defaults to <root>/public
+};
+
+class Daemon {
+ public:
+  static Result<std::unique_ptr<Daemon>> open(const DaemonOptions& options, Logger& logger);
+  ~Daemon();
+
+  Status start();  // starts the job lanes: jobs queued before a crash run now
+  void stop();     // running jobs finish; queued ones stay queued
+
+  ControlResponse handle(const ControlRequest& request);
+
+  // Queues an import of `files` into `repo` (the incoming directory uses it).
+  Result<int64_t> submit_import(const std::string& repo, const std::vector<std::string>& files);
+  JobQueue& jobs() { return *jobs_; }
+
+ private:
+  Daemon(const DaemonOptions& options, Logger& logger);
+  Status register_handlers();
+  ControlResponse submit_and_maybe_wait(const std::string& kind, const std::string& args,
+                                        bool wait);
+  Result<std::string> publish(const std::string& repo);  // under store_mu_
+
+  DaemonOptions opts_;
+  Logger& log_;
+  std::mutex store_mu_;                // the mutation lane's store (jobs run one at a time)
+  std::unique_ptr<PoolStore> store_;
+  std::mutex read_mu_;                 // the read connection, for GET requests
+  std::unique_ptr<PoolStore> reader_;
+  std::unique_ptr<JobQueue> jobs_;
+};
+
+}  // namespace depot::pool
