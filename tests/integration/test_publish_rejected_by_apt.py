@@ -75,6 +75,30 @@ class PublishRejectedByApt(PublishTestCase):
                          % "\n----\n".join(failures[:3]))
         self.assertAptSees("live", {"pkg": "11"}, name="apt-live-final")
 
+    def test_kill_during_import_leaves_a_consistent_root(self):
+        d = self.daemon
+        d.repo("create", "crash")
+        files = [str(self.deb("c%02d" % i, "1.0")) for i in range(30)]
+        rc, out = d.repo("import", "crash", *files, "--no-wait")
+        self.assertEqual(rc, 0, out)
+        job = out["job"]
+        for _ in range(200):  # kill it while the job runs, or right after
+            rc, state = d.repo("jobs", check=False)
+            if rc == 0 and any(j["id"] == job and j["state"] != "queued" for j in state):
+                break
+        d.kill9()
+        d.start()  # the job left running is queued again and runs to the end
+        for _ in range(600):
+            rc, jobs = d.repo("jobs")
+            mine = [j for j in jobs if j["id"] == job]
+            if mine and mine[0]["state"] in ("done", "failed"):
+                break
+        self.assertEqual(mine[0]["state"], "done", mine)
+        rc, report = d.repo("gc", "--dry-run")
+        r = report["result"]
+        self.assertEqual((r["refcounts_repaired"], r["missing"]), (0, []), report)
+        self.assertAptSees("crash", {"c00": "1.0", "c29": "1.0"})
+
 
 if __name__ == "__main__":
     unittest.main()
