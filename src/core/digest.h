@@ -53,6 +53,8 @@ class Hasher {
   // Mask selecting sha256 always, sha512 when expected, and md5/sha1 only when `expected`
   // has no SHA-2 digest (verifying the weaker one then adds nothing).
   static unsigned mask_for(const Digests& expected);
+  // Mask of md5, sha1, sha256 and sha512 together (what apt's indexes list).
+  static constexpr unsigned kAllAlgorithms = (1u << kDigestAlgoCount) - 1;
 
  private:
   struct Impl;

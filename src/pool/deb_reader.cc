@@ -61,8 +61,7 @@ constexpr std::array<std::string_view, 6> kDataSuffixes{"", ".gz", ".xz", ".zst"
 // once. Without a skip callback libarchive reads (never seeks) past what it skips.
 struct HashingReader {
   int fd = -1;
-  Hasher hasher{digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
-                digest_bit(DigestAlgo::kSha256) | digest_bit(DigestAlgo::kSha512)};
+  Hasher hasher{Hasher::kAllAlgorithms};
   uint64_t size = 0;
   int error = 0;  // errno of a failed read
   std::vector<char> buf = std::vector<char>(1 << 16);

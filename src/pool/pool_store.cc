@@ -90,10 +90,7 @@ Status PoolStore::Impl::copy_verified(const Package& pkg, const fs::path& src,
   if (!in.valid()) return io_error(src.string());
   UniqueFd out(::open(dst_tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
   if (!out.valid()) return io_error(dst_tmp.string());
-  Hasher hasher((1u << static_cast<unsigned>(DigestAlgo::kMd5)) |
-                (1u << static_cast<unsigned>(DigestAlgo::kSha1)) |
-                (1u << static_cast<unsigned>(DigestAlgo::kSha256)) |
-                (1u << static_cast<unsigned>(DigestAlgo::kSha512)));
+  Hasher hasher(Hasher::kAllAlgorithms);
   std::string buf(kCopyChunk, '\0');
   uint64_t total = 0;
   for (;;) {

@@ -12,6 +12,7 @@
 #include "core/subprocess.h"
 #include "sources/apt/release.h"
 #include "sources/decompress.h"
+#include "support/pool_packages.h"
 #include "support/temp_dir.h"
 #include "support/test_http_server.h"
 
@@ -20,13 +21,7 @@ namespace {
 
 using depot::testing::TempDir;
 
-constexpr unsigned kAllDigests = (1u << kDigestAlgoCount) - 1;
-
-Digests digests_of(std::string_view data) {
-  Hasher h(kAllDigests);
-  h.update(data);
-  return h.finish();
-}
+Digests digests_of(std::string_view data) { return depot::testing::all_digests(data); }
 
 Package make_pkg(std::string name, std::string version, std::string arch,
                  std::vector<std::pair<std::string, std::string>> extra = {}) {
@@ -453,7 +448,7 @@ Package build_deb(const std::filesystem::path& work,
   auto deb = work / p.file.filename;
   must_run({"dpkg-deb", "--root-owner-group", "-Zgzip", "--build", tree.string(), deb.string()});
   p.file.size = std::filesystem::file_size(deb);
-  auto d = hash_file(deb.string(), kAllDigests);
+  auto d = hash_file(deb.string(), Hasher::kAllAlgorithms);
   EXPECT_TRUE(d.ok());
   if (d.ok()) p.file.digests = *d;
   return p;

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "support/pool_packages.h"
 #include "support/temp_dir.h"
 
 namespace depot::pool {
@@ -38,12 +39,7 @@ class PublisherTest : public ::testing::Test {
                 {"Description", "test"}};
     p.file.filename = name + "_1.0_amd64.deb";
     p.file.size = data.size();
-    Hasher h((1u << static_cast<unsigned>(DigestAlgo::kMd5)) |
-             (1u << static_cast<unsigned>(DigestAlgo::kSha1)) |
-             (1u << static_cast<unsigned>(DigestAlgo::kSha256)) |
-             (1u << static_cast<unsigned>(DigestAlgo::kSha512)));
-    h.update(data);
-    p.file.digests = h.finish();
+    p.file.digests = depot::testing::all_digests(data);
     std::ofstream(dir_.path() / p.file.filename) << data;
     auto id = store_->import(p, dir_.path() / p.file.filename);
     EXPECT_TRUE(id.ok()) << id.error().to_string();

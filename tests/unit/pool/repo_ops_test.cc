@@ -5,6 +5,7 @@
 
 #include "db/sqlite.h"
 #include "pool/pool_store.h"
+#include "support/pool_packages.h"
 #include "support/temp_dir.h"
 
 namespace depot::pool {
@@ -14,14 +15,7 @@ namespace fs = std::filesystem;
 using depot::testing::TempDir;
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
-Digests digests_of(std::string_view data) {
-  Hasher h((1u << static_cast<unsigned>(DigestAlgo::kMd5)) |
-           (1u << static_cast<unsigned>(DigestAlgo::kSha1)) |
-           (1u << static_cast<unsigned>(DigestAlgo::kSha256)) |
-           (1u << static_cast<unsigned>(DigestAlgo::kSha512)));
-  h.update(data);
-  return h.finish();
-}
+Digests digests_of(std::string_view data) { return depot::testing::all_digests(data); }
 
 class RepoOpsTest : public ::testing::Test {
  protected:

@@ -1,0 +1,17 @@
+#pragma once
+// Test helpers for the package pool: digests of in-memory content.
+
+#include <string_view>
+
+#include "core/digest.h"
+
+namespace depot::testing {
+
+// md5, sha1, sha256 and sha512 of `data`.
+inline Digests all_digests(std::string_view data) {
+  Hasher h(Hasher::kAllAlgorithms);
+  h.update(data);
+  return h.finish();
+}
+
+}  // namespace depot::testing
