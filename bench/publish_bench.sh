@@ -75,7 +75,7 @@ mkdir -p "$GNUPGHOME"
 chmod 700 "$GNUPGHOME"
 gpg --batch --passphrase '' --quick-gen-key 'depot publish bench <bench@depot.invalid>' \
   ed25519 sign never >/dev/null 2>&1
-KEY=$(gpg --batch --with-colons --list-secret-keys | awk -F: '$1 == "fpr" {print $10; exit}')
+KEY=$(gpg --batch --with-colons --list-secret-keys 2>/dev/null | awk -F: '$1 == "fpr" {print $10; exit}')
 
 sync
 for tool in $TOOLS; do
