@@ -6,12 +6,14 @@
 //   depot_publish_bench --root DIR --packages FILE [--limit N]   (real Packages metadata, a
 //                                                                 64-byte stand-in file each)
 //   depot_publish_bench --root DIR --debs DIR [--change-deb F]... (real .deb files, read_deb)
-//   common: [--repeat N] [--xz-threads T] [--gnupghome H --key ID] [--repo NAME]
+//   common: [--breakdown] [--repeat N] [--xz-threads T] [--gnupghome H --key ID] [--repo NAME]
 //
 // Phases: "import" (once), then per repetition "publish_noxz" (Packages, .gz, Release,
 // signatures) and "publish_xz" (plus Packages.xz), each into a fresh public directory, "change"
 // (one package replaced by a new version: the rep-th --change-deb, or a generated one) and
-// "republish" (with xz) over that repetition's xz publication. Without --key a throwaway key is made in a private
+// "republish" (with xz) over that repetition's xz publication. --breakdown first times the
+// steps of a publish alone ("step_list", "step_render", "step_gzip<level>", "step_xz<preset>",
+// "step_sign"). Without --key a throwaway key is made in a private
 // GNUPGHOME, whose agent is stopped at the end (gpgconf --kill all).
 
 #include <malloc.h>
@@ -171,6 +173,7 @@ int main(int argc, char** argv) {
   std::string key, repo = "bench";
   size_t limit = 0;
   int repeat = 1;
+  bool breakdown = false;
   uint32_t xz_threads = 2;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -188,11 +191,13 @@ int main(int argc, char** argv) {
     else if (a == "--gnupghome") gnupghome = next();
     else if (a == "--key") key = next();
     else if (a == "--repo") repo = next();
+    else if (a == "--breakdown") breakdown = true;
     else die("unknown argument " + a);
   }
   if (root.empty() || packages_file.empty() == debs_dir.empty()) {
     die("usage: --root DIR (--packages FILE [--limit N] | --debs DIR) "
-        "[--change-deb FILE]... [--repeat N] [--xz-threads T] [--gnupghome H --key ID] [--repo NAME]");
+        "[--change-deb FILE]... [--breakdown] [--repeat N] [--xz-threads T] "
+        "[--gnupghome H --key ID] [--repo NAME]");
   }
   if (fs::exists(root) && !fs::is_empty(root)) die(root.string() + " must be empty or absent");
   fs::create_directories(root);
@@ -257,6 +262,41 @@ int main(int argc, char** argv) {
                       ",\"carried_files\":" + std::to_string(r.carried_files));
     });
   };
+
+  // Where a publish spends its time: each step of it alone, once, in a child.
+  if (breakdown) {
+    in_child([&] {
+      auto step = [](const char* name, double t0, size_t bytes) {
+        std::printf("{\"tool\":\"depot\",\"phase\":\"step_%s\",\"rep\":0,\"seconds\":%.4f,"
+                    "\"max_rss_kib\":%ld,\"bytes\":%zu}\n",
+                    name, now_s() - t0, maxrss_kib(), bytes);
+      };
+      double t0 = now_s();
+      auto stored = must(store->list(repo), "list");
+      step("list", t0, stored.size());
+      std::vector<const pool::Package*> ptrs;
+      for (const auto& sp : stored) ptrs.push_back(&sp.package);
+      t0 = now_s();
+      std::string text = pool::render_packages(ptrs, "main");
+      step("render", t0, text.size());
+      for (int level : {9, 6, 1}) {
+        t0 = now_s();
+        std::string gz = must(pool::gzip_compress(text, level), "gzip");
+        step(("gzip" + std::to_string(level)).c_str(), t0, gz.size());
+      }
+      for (uint32_t preset : {6u, 2u}) {
+        pool::XzOptions xo;
+        xo.threads = xz_threads;
+        xo.preset = preset;
+        t0 = now_s();
+        std::string xz = must(pool::xz_compress(text, xo), "xz");
+        step(("xz" + std::to_string(preset)).c_str(), t0, xz.size());
+      }
+      t0 = now_s();
+      (void)must(pool::sign_release("Origin: bench\n", pool::SigningKey{gnupghome, key}), "sign");
+      step("sign", t0, 0);
+    });
+  }
 
   // Per repetition: two full publishes into fresh public directories, then one package
   // changes (a new version replaces the current one) and the xz publication is republished
