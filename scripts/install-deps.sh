@@ -14,6 +14,7 @@ PACKAGES=(
   rpm createrepo-c dnf dnf-plugins-core xz-utils
   apt-mirror debmirror dctrl-tools lz4
   wrk apt-cacher-ng
+  aptly reprepro
 )
 
 missing=()

@@ -1,0 +1,342 @@
+// depot_publish_bench: imports a package set into a fresh PoolStore, puts it all into one
+// repository and times publish_repo. Prints one JSON line per phase with wall seconds and the
+// phase's peak RSS (each publish runs in a forked child, so its ru_maxrss is its own: the
+// parent's resident set at the fork plus what the publish adds).
+//
+//   depot_publish_bench --root DIR --packages FILE [--limit N]   (real Packages metadata, a
+//                                                                 64-byte stand-in file each)
+//   depot_publish_bench --root DIR --debs DIR [--change-deb F]... (real .deb files, read_deb)
+//   common: [--breakdown] [--repeat N] [--xz-threads T] [--gnupghome H --key ID] [--repo NAME]
+//
+// Phases: "import" (once), then per repetition "publish_noxz" (Packages, .gz, Release,
+// signatures) and "publish_xz" (plus Packages.xz), each into a fresh public directory, "change"
+// (one package replaced by a new version: the rep-th --change-deb, or a generated one) and
+// "republish" (with xz) over that repetition's xz publication. --breakdown first times the
+// steps of a publish alone ("step_list", "step_render", "step_gzip<level>", "step_xz<preset>",
+// "step_sign"). Without --key a throwaway key is made in a private
+// GNUPGHOME, whose agent is stopped at the end (gpgconf --kill all).
+
+#include <malloc.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/digest.h"
+#include "core/logger.h"
+#include "core/subprocess.h"
+#include "pool/deb_reader.h"
+#include "pool/pool_store.h"
+#include "pool/publisher.h"
+#include "sources/apt/deb822.h"
+#include "sources/decompress.h"
+
+namespace fs = std::filesystem;
+using namespace depot;
+
+namespace {
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "depot_publish_bench: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+template <class T>
+T must(Result<T> r, const char* what) {
+  if (!r.ok()) die(std::string(what) + ": " + r.error().to_string());
+  return std::move(r).value();
+}
+void must(Status s, const char* what) {
+  if (!s.ok()) die(std::string(what) + ": " + s.error().to_string());
+}
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+long maxrss_kib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+void print_phase(const std::string& phase, int rep, double secs, long rss_kib,
+                 const std::string& extra = "") {
+  std::printf("{\"tool\":\"depot\",\"phase\":\"%s\",\"rep\":%d,\"seconds\":%.4f,"
+              "\"max_rss_kib\":%ld%s}\n",
+              phase.c_str(), rep, secs, rss_kib, extra.c_str());
+  std::fflush(stdout);
+}
+
+// Runs `fn` in a forked child that prints its own phase line; the parent waits.
+void in_child(const std::function<void()>& fn) {
+  std::fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) die("fork failed");
+  if (pid == 0) {
+    fn();
+    std::fflush(stdout);
+    _exit(0);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    die("a publish phase failed");
+  }
+}
+
+std::string deb_name(const pool::Package& p) {
+  std::string v = p.version;
+  if (auto colon = v.find(':'); colon != std::string::npos) v = v.substr(colon + 1);
+  return p.name + "_" + v + "_" + p.architecture + ".deb";
+}
+
+// A unique 64-byte stand-in for the .deb of `p`, written to `dir`; fills p.file.
+void make_stand_in(pool::Package& p, const fs::path& dir) {
+  std::string body = "depot-publish-bench " + p.name + " " + p.version + " " + p.architecture;
+  Hasher h(digest_bit(DigestAlgo::kSha256));
+  h.update(body);
+  body = h.finish().sha256.substr(0, 63) + "\n";  // 64 bytes, unique per package
+  p.file.filename = deb_name(p);
+  const fs::path path = dir / p.file.filename;
+  std::ofstream(path, std::ios::binary) << body;
+  Hasher all(digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
+             digest_bit(DigestAlgo::kSha256) | digest_bit(DigestAlgo::kSha512));
+  all.update(body);
+  p.file.size = body.size();
+  p.file.digests = all.finish();
+}
+
+bool index_field(std::string_view n) {
+  static const char* kDrop[] = {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"};
+  for (const char* d : kDrop) {
+    if (n.size() == std::strlen(d) && strncasecmp(n.data(), d, n.size()) == 0) return true;
+  }
+  return false;
+}
+
+std::vector<pool::Package> load_packages(const fs::path& file, size_t limit) {
+  std::vector<pool::Package> out;
+  apt::Deb822Parser parser(file.string(), [&](const apt::Stanza& s) -> Status {
+    if (limit != 0 && out.size() >= limit) return {};
+    pool::Package p;
+    p.format = "deb";
+    p.name = std::string(s.get("Package").value_or(""));
+    p.version = std::string(s.get("Version").value_or(""));
+    p.architecture = std::string(s.get("Architecture").value_or(""));
+    for (const apt::Field& f : s.fields()) {
+      if (!index_field(f.name)) p.fields.emplace_back(std::string(f.name), std::string(f.value));
+    }
+    out.push_back(std::move(p));
+    return {};
+  });
+  must(read_decompressed(file, file.string(), [&](std::string_view c) { return parser.feed(c); }),
+       "read Packages");
+  must(parser.finish(), "parse Packages");
+  return out;
+}
+
+std::string make_key(const fs::path& home) {
+  fs::create_directories(home);
+  fs::permissions(home, fs::perms::owner_all, fs::perm_options::replace);
+  auto r = must(run_process({"gpg", "--homedir", home.string(), "--batch", "--passphrase", "",
+                             "--quick-gen-key", "depot bench <bench@depot.invalid>", "ed25519",
+                             "sign", "never"}),
+                "gpg");
+  if (r.exit_code != 0) die("gpg --quick-gen-key: " + r.err);
+  r = must(run_process({"gpg", "--homedir", home.string(), "--batch", "--with-colons",
+                        "--list-secret-keys"}),
+           "gpg");
+  auto pos = r.out.find("\nfpr:");
+  if (pos == std::string::npos) die("no fingerprint from gpg");
+  std::string line = r.out.substr(pos + 1, r.out.find('\n', pos + 1) - pos - 1);
+  while (!line.empty() && line.back() == ':') line.pop_back();
+  return line.substr(line.rfind(':') + 1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  fs::path root, packages_file, debs_dir, gnupghome;
+  std::vector<fs::path> change_debs;
+  std::string key, repo = "bench";
+  size_t limit = 0;
+  int repeat = 1;
+  bool breakdown = false;
+  uint32_t xz_threads = 2;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) die("missing value for " + a);
+      return argv[++i];
+    };
+    if (a == "--root") root = next();
+    else if (a == "--packages") packages_file = next();
+    else if (a == "--limit") limit = std::stoul(next());
+    else if (a == "--debs") debs_dir = next();
+    else if (a == "--change-deb") change_debs.emplace_back(next());
+    else if (a == "--repeat") repeat = std::stoi(next());
+    else if (a == "--xz-threads") xz_threads = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--gnupghome") gnupghome = next();
+    else if (a == "--key") key = next();
+    else if (a == "--repo") repo = next();
+    else if (a == "--breakdown") breakdown = true;
+    else die("unknown argument " + a);
+  }
+  if (root.empty() || packages_file.empty() == debs_dir.empty()) {
+    die("usage: --root DIR (--packages FILE [--limit N] | --debs DIR) "
+        "[--change-deb FILE]... [--breakdown] [--repeat N] [--xz-threads T] "
+        "[--gnupghome H --key ID] [--repo NAME]");
+  }
+  if (fs::exists(root) && !fs::is_empty(root)) die(root.string() + " must be empty or absent");
+  fs::create_directories(root);
+  const bool own_key = key.empty();
+  if (own_key) {
+    gnupghome = root / "gnupg";
+    key = make_key(gnupghome);
+  }
+
+  Logger logger(LogLevel::kWarn);
+  auto store = must(pool::PoolStore::open(root / "depot", logger), "open store");
+  must(store->create_repo(repo), "create repo");
+
+  // Import: every package into the pool and the repository.
+  const fs::path stand_ins = root / "stand-ins";
+  uint64_t count = 0;
+  {
+    double t0 = now_s();
+    std::vector<int64_t> ids;
+    if (!packages_file.empty()) {
+      std::vector<pool::Package> pkgs = load_packages(packages_file, limit);
+      fs::create_directories(stand_ins);
+      for (pool::Package& p : pkgs) {
+        make_stand_in(p, stand_ins);
+        ids.push_back(must(store->import(p, stand_ins / p.file.filename), "import"));
+      }
+    } else {
+      std::vector<fs::path> debs;
+      for (const auto& e : fs::directory_iterator(debs_dir)) {
+        if (e.path().extension() == ".deb") debs.push_back(e.path());
+      }
+      std::sort(debs.begin(), debs.end());
+      for (const fs::path& d : debs) {
+        pool::Package p = must(pool::read_deb(d), "read_deb");
+        ids.push_back(must(store->import(p, d), "import"));
+      }
+    }
+    must(store->change_membership(repo, ids, {}), "add to repo");
+    count = ids.size();
+    print_phase("import", 0, now_s() - t0, maxrss_kib(),
+                ",\"packages\":" + std::to_string(count));
+  }
+  malloc_trim(0);
+
+  auto settings = [&](const fs::path& pub, bool xz) {
+    pool::PublishSettings s;
+    s.public_dir = pub;
+    s.architectures = {"amd64"};
+    s.index.write_xz = xz;
+    s.index.xz.threads = xz_threads;
+    s.index.signing = pool::SigningKey{gnupghome, key};
+    return s;
+  };
+  auto publish = [&](const std::string& phase, int rep, const fs::path& pub, bool xz) {
+    in_child([&] {
+      fs::create_directories(pub);
+      double t0 = now_s();
+      pool::PublishReport r = must(pool::publish_repo(*store, repo, settings(pub, xz)), "publish");
+      print_phase(phase, rep, now_s() - t0, maxrss_kib(),
+                  ",\"packages\":" + std::to_string(r.packages) +
+                      ",\"index_files\":" + std::to_string(r.index_files) +
+                      ",\"carried_files\":" + std::to_string(r.carried_files));
+    });
+  };
+
+  // Where a publish spends its time: each step of it alone, once, in a child.
+  if (breakdown) {
+    in_child([&] {
+      auto step = [](const char* name, double t0, size_t bytes) {
+        std::printf("{\"tool\":\"depot\",\"phase\":\"step_%s\",\"rep\":0,\"seconds\":%.4f,"
+                    "\"max_rss_kib\":%ld,\"bytes\":%zu}\n",
+                    name, now_s() - t0, maxrss_kib(), bytes);
+      };
+      double t0 = now_s();
+      auto stored = must(store->list(repo), "list");
+      step("list", t0, stored.size());
+      std::vector<const pool::Package*> ptrs;
+      for (const auto& sp : stored) ptrs.push_back(&sp.package);
+      t0 = now_s();
+      std::string text = pool::render_packages(ptrs, "main");
+      step("render", t0, text.size());
+      for (int level : {9, 6, 1}) {
+        t0 = now_s();
+        std::string gz = must(pool::gzip_compress(text, level), "gzip");
+        step(("gzip" + std::to_string(level)).c_str(), t0, gz.size());
+      }
+      for (uint32_t preset : {6u, 2u}) {
+        pool::XzOptions xo;
+        xo.threads = xz_threads;
+        xo.preset = preset;
+        t0 = now_s();
+        std::string xz = must(pool::xz_compress(text, xo), "xz");
+        step(("xz" + std::to_string(preset)).c_str(), t0, xz.size());
+      }
+      t0 = now_s();
+      (void)must(pool::sign_release("Origin: bench\n", pool::SigningKey{gnupghome, key}), "sign");
+      step("sign", t0, 0);
+    });
+  }
+
+  // Per repetition: two full publishes into fresh public directories, then one package
+  // changes (a new version replaces the current one) and the xz publication is republished
+  // over its previous generation.
+  for (int rep = 1; rep <= repeat; ++rep) {
+    publish("publish_noxz", rep, root / ("public-noxz-" + std::to_string(rep)), false);
+    const fs::path pub = root / ("public-xz-" + std::to_string(rep));
+    publish("publish_xz", rep, pub, true);
+
+    double t0 = now_s();
+    pool::Package p;
+    fs::path file;
+    if (!change_debs.empty()) {
+      file = change_debs[(rep - 1) % change_debs.size()];
+      p = must(pool::read_deb(file), "read_deb");
+    } else {
+      auto listed = must(store->list(repo), "list");
+      p = listed[listed.size() / 2].package;
+      if (auto plus = p.version.find("+bench"); plus != std::string::npos) p.version.resize(plus);
+      p.version += "+bench" + std::to_string(rep);
+      fs::create_directories(stand_ins);
+      make_stand_in(p, stand_ins);
+      file = stand_ins / p.file.filename;
+    }
+    int64_t id = must(store->import(p, file), "import changed");
+    std::vector<int64_t> remove;
+    for (const pool::StoredPackage& sp : must(store->list(repo), "list")) {
+      if (sp.package.name == p.name && sp.package.architecture == p.architecture && sp.id != id) {
+        remove.push_back(sp.id);
+      }
+    }
+    must(store->change_membership(repo, {id}, remove), "change membership");
+    print_phase("change", rep, now_s() - t0, maxrss_kib(),
+                ",\"package\":\"" + p.name + "\",\"removed\":" + std::to_string(remove.size()));
+    malloc_trim(0);
+    publish("republish", rep, pub, true);
+  }
+
+  if (own_key) {
+    (void)run_process({"gpgconf", "--homedir", gnupghome.string(), "--kill", "all"});
+  }
+  return 0;
+}
