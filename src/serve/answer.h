@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/unique_fd.h"
 #include "serve/cache_store.h"
 #include "serve/download.h"
 #include "serve/metrics.h"
+#include "serve/request_path.h"
 
 namespace depot {
 
@@ -57,5 +59,15 @@ struct Answer {
   // live in `prepared`.
   std::shared_ptr<const PreparedFile> prepared;
 };
+
+// An error answer with a short plain-text message.
+Answer error_answer(int status, std::string text);
+// A whole-file answer for `f` (its descriptor moves into the answer), typed by `name`, with an
+// ETag and Last-Modified from its size and mtime.
+Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name);
+// Content-Type of a cached file `key`: PyPI pages keep what upstream said (an HTML-only index
+// answers a JSON request with HTML); other files are typed by name, upstream's type filling in
+// unknown names.
+std::string pick_content_type(std::string_view key, const std::string& upstream_type);
 
 }  // namespace depot

@@ -49,40 +49,6 @@ std::string join_rel(std::string_view dir, std::string_view name) {
   return std::string(dir) + "/" + std::string(name);
 }
 
-Answer error_answer(int status, std::string text) {
-  Answer a;
-  a.kind = Answer::Kind::kError;
-  a.status = status;
-  a.text = std::move(text);
-  return a;
-}
-
-Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name) {
-  Answer a;
-  a.kind = Answer::Kind::kFile;
-  a.outcome = outcome;
-  a.size = static_cast<uint64_t>(f.st.st_size);
-  a.mtime = f.st.st_mtim.tv_sec;
-  a.etag = make_etag(a.size, a.mtime);
-  a.last_modified = format_http_date(a.mtime);
-  a.content_type = std::string(content_type_for(name));
-  a.body = std::make_shared<OpenBody>();
-  a.body->fd = std::move(f.fd);
-  return a;
-}
-
-// Content-Type of a cached file: pages keep what upstream said (an HTML-only index answers a
-// JSON request with HTML); other files are typed by name, upstream's type filling in unknowns.
-std::string pick_content_type(std::string_view key, const std::string& upstream_type) {
-  std::string_view name = base_name(key);
-  bool page = name == "index.html" || name == "index.v1_json";
-  if (page && !upstream_type.empty()) return upstream_type;
-  if (name == "index.v1_json") return std::string(kPypiSimpleJson);
-  std::string by_name(content_type_for(name));
-  if (by_name == "application/octet-stream" && !upstream_type.empty()) return upstream_type;
-  return by_name;
-}
-
 bool is_root_name(std::string_view name) {
   return name == "InRelease" || name == "Release" || name == "Release.gpg" ||
          name == "repomd.xml" || name == "repomd.xml.asc" || name == "repomd.xml.key";

@@ -1,0 +1,48 @@
+#include "serve/answer.h"
+
+#include "serve/http_semantics.h"
+#include "serve/page_rewrite.h"
+
+namespace depot {
+namespace {
+
+std::string_view base_name(std::string_view rel) {
+  size_t slash = rel.rfind('/');
+  return slash == std::string_view::npos ? rel : rel.substr(slash + 1);
+}
+
+}  // namespace
+
+Answer error_answer(int status, std::string text) {
+  Answer a;
+  a.kind = Answer::Kind::kError;
+  a.status = status;
+  a.text = std::move(text);
+  return a;
+}
+
+Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name) {
+  Answer a;
+  a.kind = Answer::Kind::kFile;
+  a.outcome = outcome;
+  a.size = static_cast<uint64_t>(f.st.st_size);
+  a.mtime = f.st.st_mtim.tv_sec;
+  a.etag = make_etag(a.size, a.mtime);
+  a.last_modified = format_http_date(a.mtime);
+  a.content_type = std::string(content_type_for(name));
+  a.body = std::make_shared<OpenBody>();
+  a.body->fd = std::move(f.fd);
+  return a;
+}
+
+std::string pick_content_type(std::string_view key, const std::string& upstream_type) {
+  std::string_view name = base_name(key);
+  bool page = name == "index.html" || name == "index.v1_json";
+  if (page && !upstream_type.empty()) return upstream_type;
+  if (name == "index.v1_json") return std::string(kPypiSimpleJson);
+  std::string by_name(content_type_for(name));
+  if (by_name == "application/octet-stream" && !upstream_type.empty()) return upstream_type;
+  return by_name;
+}
+
+}  // namespace depot
