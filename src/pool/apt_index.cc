@@ -16,78 +16,11 @@
 #include "core/file_io.h"
 #include "core/rel_path.h"
 #include "core/subprocess.h"
+#include "pool/deb_reader.h"
 #include "core/unique_fd.h"
 
 namespace depot::pool {
 namespace {
-
-// dpkg version ordering (deb-version(7)): epoch numerically, then upstream version and
-// revision with verrevcmp. Private stand-in; swap for a shared compare_versions when there is
-// one. Returns <0, 0 or >0.
-int index_version_compare(std::string_view a, std::string_view b);
-
-int order_char(char c) {
-  if (c == '~') return -1;
-  if (std::isdigit(static_cast<unsigned char>(c))) return 0;
-  if (std::isalpha(static_cast<unsigned char>(c))) return static_cast<unsigned char>(c);
-  return static_cast<unsigned char>(c) + 256;
-}
-
-int verrevcmp(std::string_view a, std::string_view b) {
-  size_t i = 0, j = 0;
-  auto digit = [](std::string_view s, size_t k) {
-    return k < s.size() && std::isdigit(static_cast<unsigned char>(s[k]));
-  };
-  while (i < a.size() || j < b.size()) {
-    while ((i < a.size() && !digit(a, i)) || (j < b.size() && !digit(b, j))) {
-      int ac = i < a.size() && !digit(a, i) ? order_char(a[i]) : 0;
-      int bc = j < b.size() && !digit(b, j) ? order_char(b[j]) : 0;
-      if (ac != bc) return ac - bc;
-      if (i < a.size() && !digit(a, i)) ++i;
-      if (j < b.size() && !digit(b, j)) ++j;
-    }
-    while (i < a.size() && a[i] == '0') ++i;
-    while (j < b.size() && b[j] == '0') ++j;
-    size_t ai = i, bj = j;
-    while (digit(a, i)) ++i;
-    while (digit(b, j)) ++j;
-    // Numeric runs of any length: the longer one (leading zeros gone) is larger.
-    if (i - ai != j - bj) return i - ai < j - bj ? -1 : 1;
-    int c = a.substr(ai, i - ai).compare(b.substr(bj, j - bj));
-    if (c != 0) return c;
-  }
-  return 0;
-}
-
-struct SplitVersion {
-  std::string_view epoch, upstream, revision;
-};
-
-SplitVersion split_version(std::string_view v) {
-  SplitVersion s;
-  size_t colon = v.find(':');
-  if (colon != std::string_view::npos) {
-    s.epoch = v.substr(0, colon);
-    v.remove_prefix(colon + 1);
-  }
-  size_t dash = v.rfind('-');
-  s.upstream = v.substr(0, dash);
-  if (dash != std::string_view::npos) s.revision = v.substr(dash + 1);
-  return s;
-}
-
-int index_version_compare(std::string_view a, std::string_view b) {
-  SplitVersion x = split_version(a), y = split_version(b);
-  auto strip = [](std::string_view e) {
-    while (!e.empty() && e.front() == '0') e.remove_prefix(1);
-    return e;
-  };
-  std::string_view ex = strip(x.epoch), ey = strip(y.epoch);
-  if (ex.size() != ey.size()) return ex.size() < ey.size() ? -1 : 1;
-  if (int c = ex.compare(ey); c != 0) return c;
-  if (int c = verrevcmp(x.upstream, y.upstream); c != 0) return c;
-  return verrevcmp(x.revision, y.revision);
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -138,7 +71,7 @@ std::string pool_path(const Package& p, std::string_view component) {
 
 bool package_order_less(const Package& a, const Package& b) {
   if (int c = a.name.compare(b.name); c != 0) return c < 0;
-  if (int c = index_version_compare(a.version, b.version); c != 0) return c < 0;
+  if (int c = compare_versions(a.version, b.version); c != 0) return c < 0;
   if (int c = a.architecture.compare(b.architecture); c != 0) return c < 0;
   return a.file.filename < b.file.filename;
 }
