@@ -53,16 +53,27 @@ Result<RelPath> RelPath::parse(std::string_view text) {
   return RelPath(std::string(text));
 }
 
-std::string_view RelPath::filename() const {
-  auto pos = path_.rfind('/');
-  return pos == std::string::npos ? std::string_view(path_)
-                                  : std::string_view(path_).substr(pos + 1);
+std::string_view rel_filename(std::string_view rel) {
+  auto pos = rel.rfind('/');
+  return pos == std::string_view::npos ? rel : rel.substr(pos + 1);
 }
 
-std::string RelPath::parent() const {
-  auto pos = path_.rfind('/');
-  return pos == std::string::npos ? std::string() : path_.substr(0, pos);
+std::string_view rel_parent(std::string_view rel) {
+  auto pos = rel.rfind('/');
+  return pos == std::string_view::npos ? std::string_view() : rel.substr(0, pos);
 }
+
+std::string rel_join(std::string_view dir, std::string_view name) {
+  if (dir.empty()) return std::string(name);
+  std::string out(dir);
+  out += '/';
+  out += name;
+  return out;
+}
+
+std::string_view RelPath::filename() const { return rel_filename(path_); }
+
+std::string RelPath::parent() const { return std::string(rel_parent(path_)); }
 
 Result<RelPath> RelPath::join(std::string_view suffix) const {
   return parse(path_ + "/" + std::string(suffix));

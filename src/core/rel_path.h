@@ -31,6 +31,12 @@ class RelPath {
   std::string path_;
 };
 
+// String forms of RelPath::filename/parent/joining, for relative paths held as plain strings
+// ("a/b/c"). No validation: callers pass paths they already checked or built.
+std::string_view rel_filename(std::string_view rel);  // "c"; the whole text without a '/'
+std::string_view rel_parent(std::string_view rel);    // "a/b"; "" for a top-level entry
+std::string rel_join(std::string_view dir, std::string_view name);  // "dir/name", or name
+
 // Printable form of untrusted text for error messages (control bytes escaped, length capped).
 std::string quote_untrusted(std::string_view text);
 

@@ -1,18 +1,10 @@
 #include "serve/answer.h"
 
+#include "core/rel_path.h"
 #include "serve/http_semantics.h"
 #include "serve/page_rewrite.h"
 
 namespace depot {
-namespace {
-
-std::string_view base_name(std::string_view rel) {
-  size_t slash = rel.rfind('/');
-  return slash == std::string_view::npos ? rel : rel.substr(slash + 1);
-}
-
-}  // namespace
-
 Answer error_answer(int status, std::string text) {
   Answer a;
   a.kind = Answer::Kind::kError;
@@ -36,7 +28,7 @@ Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name) {
 }
 
 std::string pick_content_type(std::string_view key, const std::string& upstream_type) {
-  std::string_view name = base_name(key);
+  std::string_view name = rel_filename(key);
   bool page = name == "index.html" || name == "index.v1_json";
   if (page && !upstream_type.empty()) return upstream_type;
   if (name == "index.v1_json") return std::string(kPypiSimpleJson);

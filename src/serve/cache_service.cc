@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "core/file_io.h"
+#include "core/rel_path.h"
 #include "serve/directory_listing.h"
 #include "serve/file_class.h"
 #include "serve/http_semantics.h"
@@ -32,21 +33,6 @@ int64_t now_unix() {
 int64_t now_steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
       .count();
-}
-
-std::string parent_dir(std::string_view rel) {
-  size_t slash = rel.rfind('/');
-  return slash == std::string_view::npos ? std::string() : std::string(rel.substr(0, slash));
-}
-
-std::string_view base_name(std::string_view rel) {
-  size_t slash = rel.rfind('/');
-  return slash == std::string_view::npos ? rel : rel.substr(slash + 1);
-}
-
-std::string join_rel(std::string_view dir, std::string_view name) {
-  if (dir.empty()) return std::string(name);
-  return std::string(dir) + "/" + std::string(name);
 }
 
 bool is_root_name(std::string_view name) {
@@ -172,7 +158,7 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
   }
   if (S_ISREG(opened->st.st_mode)) {
     if (request.trailing_slash) return error_answer(404, "not found");
-    Answer a = file_answer(std::move(*opened), CacheOutcome::kMirror, base_name(request.rel));
+    Answer a = file_answer(std::move(*opened), CacheOutcome::kMirror, rel_filename(request.rel));
     if (use_cache) open_files_.remember(request.rel, a);
     return a;
   }
@@ -190,7 +176,7 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
   }
   candidates.emplace_back("index.html", "text/html; charset=utf-8");
   for (const auto& [name, type] : candidates) {
-    auto f = open_beneath(root_fd_.get(), join_rel(request.rel, name));
+    auto f = open_beneath(root_fd_.get(), rel_join(request.rel, name));
     if (f.ok() && S_ISREG(f->st.st_mode)) {
       Answer a = file_answer(std::move(*f), CacheOutcome::kMirror, name);
       a.content_type = type;
@@ -230,7 +216,7 @@ std::optional<Answer> CacheService::open_cached(const std::string& key, CacheOut
   auto f = open_beneath(store_->files_dir_fd(), key);
   if (!f.ok() || !S_ISREG(f->st.st_mode)) return std::nullopt;
   auto meta = store_->lookup(key);
-  Answer a = file_answer(std::move(*f), outcome, base_name(key));
+  Answer a = file_answer(std::move(*f), outcome, rel_filename(key));
   a.content_type = pick_content_type(key, meta ? meta->content_type : std::string());
   a.body->pin = std::move(pin);
   a.stale = stale;
@@ -290,7 +276,7 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   std::string accept;
   if (request.trailing_slash || request.rel == opts_.upstreams[up].prefix) {
     bool json = prefers_pypi_json(request.accept);
-    key = join_rel(request.rel, json ? "index.v1_json" : "index.html");
+    key = rel_join(request.rel, json ? "index.v1_json" : "index.html");
     accept = json ? std::string(kPypiSimpleJson) : "text/html";
   }
   if (negative(key)) {
@@ -355,7 +341,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
         return error_answer(500, "cannot create a cache file");
       }
       FileClass cls = classify_path(key);
-      bool page = base_name(key) == "index.html" || base_name(key) == "index.v1_json";
+      bool page = rel_filename(key) == "index.html" || rel_filename(key) == "index.v1_json";
       d = std::make_shared<Download>(key, UniqueFd(dup_fd), cls != FileClass::kRoot && !page);
       f = std::make_shared<Fetch>();
       f->key = key;
@@ -375,7 +361,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
         url_rest = bh;
       }
       f->page = page;
-      if (page) url_rest = parent_dir(rest) + (parent_dir(rest).empty() ? "" : "/");
+      if (page) url_rest = rel_parent(rest).empty() ? "" : std::string(rel_parent(rest)) + "/";
       f->request.url = u.url + "/" + escape_path_for_url(url_rest);
       if (page && url_rest.empty()) f->request.url = u.url + "/";
       f->request.accept = accept;
@@ -411,7 +397,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
 Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::string& key,
                                  CacheOutcome outcome, bool have_cached, bool stale_ok) {
   Download::Snapshot s = d->snapshot();
-  std::string_view name = base_name(key);
+  std::string_view name = rel_filename(key);
   switch (s.state) {
     case Download::State::kPending:  // not reached: wait() fires on a change
     case Download::State::kStreaming: {
@@ -458,10 +444,10 @@ Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::
 }
 
 void CacheService::evict_root_siblings(const std::string& key) {
-  std::string dir = parent_dir(key);
+  std::string_view dir = rel_parent(key);
   for (std::string_view name : {"InRelease", "Release", "Release.gpg", "repomd.xml",
                                 "repomd.xml.asc", "repomd.xml.key"}) {
-    std::string sibling = join_rel(dir, name);
+    std::string sibling = rel_join(dir, name);
     if (sibling != key) (void)store_->remove(sibling);
   }
 }
@@ -494,7 +480,7 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
       struct timespec times[2] = {{0, UTIME_OMIT}, {*t, 0}};
       ::futimens(f->partial.fd.get(), times);
     }
-    bool root_changed = is_root_name(base_name(key)) && f->cached &&
+    bool root_changed = is_root_name(rel_filename(key)) && f->cached &&
                         f->cached->sha256 != meta.sha256;
     bool stored = true;
     if (Status st = store_->commit(std::move(f->partial), key, meta); !st.ok()) {
@@ -552,7 +538,7 @@ bool CacheService::rewrite_page(const std::shared_ptr<Fetch>& f, const FetchResu
   }
   std::string type = f->download->snapshot().content_type;
   bool json = type.find("json") != std::string::npos ||
-              (type.empty() && base_name(f->key) == "index.v1_json");
+              (type.empty() && rel_filename(f->key) == "index.v1_json");
   auto page = rewrite_simple_page(body, json, f->request.url, opts_.upstreams);
   if (!page.ok()) {
     log_.warn("page_rewrite_failed", {{"url", f->request.url}, {"error", page.error().message}});

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/rel_path.h"
 #include "sources/apt/packages.h"
 #include "sources/conda/repodata.h"
 #include "sources/decompress.h"
@@ -10,20 +11,6 @@
 
 namespace depot {
 namespace {
-
-std::string_view base_name(std::string_view key) {
-  size_t slash = key.rfind('/');
-  return key.substr(slash == std::string_view::npos ? 0 : slash + 1);
-}
-
-std::string_view parent(std::string_view key) {
-  size_t slash = key.rfind('/');
-  return slash == std::string_view::npos ? std::string_view() : key.substr(0, slash);
-}
-
-std::string join(std::string_view dir, std::string_view name) {
-  return dir.empty() ? std::string(name) : std::string(dir) + "/" + std::string(name);
-}
 
 struct Found {
   std::string rel;
@@ -34,8 +21,8 @@ struct Found {
 }  // namespace
 
 PackageIndexKind PoolIndex::kind_of(std::string_view key) {
-  std::string_view name = base_name(key);
-  std::string_view dir = parent(key);
+  std::string_view name = rel_filename(key);
+  std::string_view dir = rel_parent(key);
   size_t dists = key.find("dists/");
   if (dists != std::string_view::npos && (dists == 0 || key[dists - 1] == '/')) {
     if (name.starts_with("Packages")) {
@@ -44,12 +31,12 @@ PackageIndexKind PoolIndex::kind_of(std::string_view key) {
     }
     size_t by_hash = key.find("/by-hash/");
     if (by_hash != std::string_view::npos &&
-        base_name(key.substr(0, by_hash)).starts_with("binary-")) {
+        rel_filename(key.substr(0, by_hash)).starts_with("binary-")) {
       return PackageIndexKind::kAptPackages;
     }
     return PackageIndexKind::kNone;
   }
-  if (base_name(dir) == "repodata" && name.find("primary.xml") != std::string_view::npos) {
+  if (rel_filename(dir) == "repodata" && name.find("primary.xml") != std::string_view::npos) {
     return PackageIndexKind::kYumPrimary;
   }
   if (name.starts_with("repodata.json") || name.starts_with("current_repodata.json")) {
@@ -78,9 +65,9 @@ Result<size_t> PoolIndex::learn(std::string_view key, const std::string& sha256,
       break;
     }
     case PackageIndexKind::kYumPrimary: {
-      std::string_view repo = parent(parent(key));
+      std::string_view repo = rel_parent(rel_parent(key));
       yum::PrimaryParser parser(name, [&](yum::Package&& p) {
-        if (p.base.empty()) found.push_back({join(repo, p.path.str()), p.size, std::move(p.digests)});
+        if (p.base.empty()) found.push_back({rel_join(repo, p.path.str()), p.size, std::move(p.digests)});
         return Status{};
       });
       Status st = read_decompressed(file, name, [&](std::string_view chunk) {
@@ -100,9 +87,9 @@ Result<size_t> PoolIndex::learn(std::string_view key, const std::string& sha256,
       auto repodata = conda::parse_repodata(json, name);
       if (!repodata.ok()) return repodata.error();
       if (!repodata->base_url.empty()) break;  // the packages live elsewhere
-      std::string_view subdir = parent(key);
+      std::string_view subdir = rel_parent(key);
       for (auto& p : repodata->packages) {
-        found.push_back({join(subdir, p.filename), p.size, std::move(p.digests)});
+        found.push_back({rel_join(subdir, p.filename), p.size, std::move(p.digests)});
       }
       break;
     }

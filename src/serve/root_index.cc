@@ -7,19 +7,6 @@
 namespace depot {
 namespace {
 
-std::string_view parent_of(std::string_view rel) {
-  size_t slash = rel.rfind('/');
-  return slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash);
-}
-
-std::string join(std::string_view dir, std::string_view name) {
-  if (dir.empty()) return std::string(name);
-  std::string out(dir);
-  out += '/';
-  out += name;
-  return out;
-}
-
 bool is_apt_root_name(std::string_view name) {
   return name == "InRelease" || name == "Release" || name == "Release.gpg";
 }
@@ -46,15 +33,15 @@ std::vector<std::string> candidate_roots(std::string_view rel) {
     std::string_view sub = r.substr(suite_end + 1);
     if (sub.find('/') == std::string_view::npos && is_apt_root_name(sub)) break;
     std::string_view suite_dir = r.substr(0, suite_end);
-    out.push_back(join(suite_dir, "InRelease"));
-    out.push_back(join(suite_dir, "Release"));
+    out.push_back(rel_join(suite_dir, "InRelease"));
+    out.push_back(rel_join(suite_dir, "Release"));
     break;
   }
   if (!out.empty()) return out;
-  std::string_view dir = parent_of(rel);
+  std::string_view dir = rel_parent(rel);
   std::string_view name = rel.substr(dir.empty() ? 0 : dir.size() + 1);
   if ((dir == "repodata" || dir.ends_with("/repodata")) && !name.starts_with("repomd.xml")) {
-    out.push_back(join(dir, "repomd.xml"));
+    out.push_back(rel_join(dir, "repomd.xml"));
   }
   return out;
 }
@@ -62,19 +49,19 @@ std::vector<std::string> candidate_roots(std::string_view rel) {
 std::shared_ptr<RootIndex::Parsed> RootIndex::parse(const std::string& root_rel,
                                                     std::string_view text) {
   auto parsed = std::make_shared<Parsed>();
-  std::string_view dir = parent_of(root_rel);
+  std::string_view dir = rel_parent(root_rel);
   std::string_view name = std::string_view(root_rel).substr(dir.empty() ? 0 : dir.size() + 1);
   if (name == "repomd.xml") {
     auto repomd = yum::parse_repomd(text, root_rel);
     if (!repomd.ok()) return parsed;
-    std::string_view repo = parent_of(dir);  // the repository root holds repodata/
+    std::string_view repo = rel_parent(dir);  // the repository root holds repodata/
     for (const auto& d : repomd->data) {
       auto path = RelPath::parse(d.href);
       if (!path.ok()) continue;
       NamedIndex named;
       named.size = d.size;
       named.digests = d.checksum;
-      parsed->files[join(repo, path->str())] = std::move(named);
+      parsed->files[rel_join(repo, path->str())] = std::move(named);
     }
     return parsed;
   }
@@ -94,10 +81,10 @@ std::shared_ptr<RootIndex::Parsed> RootIndex::parse(const std::string& root_rel,
     named.size = f.size;
     named.digests = f.digests;
     if (release->acquire_by_hash && !f.digests.sha256.empty()) {
-      std::string_view fdir = parent_of(path->str());
-      named.by_hash_rel = join(dir, join(fdir, "by-hash/SHA256/" + f.digests.sha256));
+      std::string_view fdir = rel_parent(path->str());
+      named.by_hash_rel = rel_join(dir, rel_join(fdir, "by-hash/SHA256/" + f.digests.sha256));
     }
-    parsed->files[join(dir, path->str())] = std::move(named);
+    parsed->files[rel_join(dir, path->str())] = std::move(named);
   }
   return parsed;
 }

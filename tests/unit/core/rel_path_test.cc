@@ -51,3 +51,18 @@ TEST(RelPath, FilenameParentJoin) {
 
 }  // namespace
 }  // namespace depot
+
+namespace depot {
+namespace {
+
+TEST(RelPath, StringFormsOfFilenameParentAndJoin) {
+  EXPECT_EQ(rel_filename("a/b/c.deb"), "c.deb");
+  EXPECT_EQ(rel_filename("top"), "top");
+  EXPECT_EQ(rel_parent("a/b/c.deb"), "a/b");
+  EXPECT_EQ(rel_parent("top"), "");
+  EXPECT_EQ(rel_join("a/b", "c"), "a/b/c");
+  EXPECT_EQ(rel_join("", "c"), "c");
+}
+
+}  // namespace
+}  // namespace depot
