@@ -12,6 +12,14 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::steady_clock::duration;
 
 // Thread-safe.
+// Seconds and milliseconds since the Unix epoch of a wall-clock time.
+inline int64_t unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+inline int64_t unix_millis(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 class Clock {
  public:
   virtual ~Clock() = default;

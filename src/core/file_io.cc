@@ -1,5 +1,10 @@
 #include "core/file_io.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -29,6 +34,30 @@ Status write_whole_file(const std::filesystem::path& file, std::string_view data
   out.close();
   if (!out) return make_error(ErrorCode::kIo, file.string() + ": cannot write");
   return ok_status();
+}
+
+namespace {
+
+// Opens `dir` and applies `op` (fsync or syncfs) to it; `what` names the call in errors.
+Status sync_dir_with(const std::filesystem::path& dir, int (*op)(int), const char* what) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int rc = fd >= 0 ? op(fd) : -1;
+  int err = errno;
+  if (fd >= 0) ::close(fd);
+  if (rc != 0) {
+    return make_error(ErrorCode::kIo, dir.string() + ": " + what + ": " + std::strerror(err));
+  }
+  return {};
+}
+
+}  // namespace
+
+Status fsync_directory(const std::filesystem::path& dir) {
+  return sync_dir_with(dir, ::fsync, "fsync");
+}
+
+Status sync_filesystem(const std::filesystem::path& dir) {
+  return sync_dir_with(dir, ::syncfs, "syncfs");
 }
 
 }  // namespace depot

@@ -19,4 +19,11 @@ Result<std::string> read_whole_file(const std::filesystem::path& file, std::stri
 // Creates or truncates `file` and writes `data`.
 Status write_whole_file(const std::filesystem::path& file, std::string_view data);
 
+// fsync of a directory: makes the renames, links and creations in it durable. Errors are kIo,
+// "<dir>: fsync: <reason>".
+Status fsync_directory(const std::filesystem::path& dir);
+// syncfs of the filesystem holding `dir` (cheaper than fsyncing many files and directories).
+// Errors are kIo, "<dir>: syncfs: <reason>".
+Status sync_filesystem(const std::filesystem::path& dir);
+
 }  // namespace depot

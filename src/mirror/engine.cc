@@ -382,8 +382,7 @@ Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
   // Recorded index files (never roots) the source keeps after they are superseded (apt by-hash
   // files) wait out the grace period; everything else goes at once.
   DEPOT_ASSIGN_OR_RETURN(auto since, db_->load_stale());
-  const int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_.wall().time_since_epoch()).count();
+  const int64_t now = unix_seconds(clock_.wall());
   const int64_t grace = opts_.index_grace.count();
   std::unordered_map<std::string, int64_t> in_grace;
   std::vector<std::string> removable;

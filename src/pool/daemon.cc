@@ -74,9 +74,7 @@ json change_json(const ChangeReport& c) {
 }
 
 json job_json(const Job& j) {
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  int64_t now = unix_millis(std::chrono::system_clock::now());
   json out{{"id", j.id},
            {"kind", j.kind},
            {"lane", job_lane_name(j.lane)},

@@ -102,11 +102,7 @@ struct JobQueue::Impl {
   std::mutex join_mu;  // serializes stop() callers
   std::vector<std::thread> threads;
 
-  int64_t now_ms() const {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               clock.wall().time_since_epoch())
-        .count();
-  }
+  int64_t now_ms() const { return unix_millis(clock.wall()); }
 
   // All below: mu held.
   Result<Job> get_locked(int64_t id);

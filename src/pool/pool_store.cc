@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/clock.h"
+#include "core/file_io.h"
 #include "core/unique_fd.h"
 #include "db/sqlite.h"
 #include "pool/pool_store_impl.h"
@@ -28,24 +30,12 @@ Error io_error(const std::string& what) {
   return make_error(ErrorCode::kIo, what + ": " + std::strerror(errno));
 }
 
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t now_unix() { return unix_seconds(std::chrono::system_clock::now()); }
 
+// A lowercase sha256 hex digest, as every stored path and row uses.
 bool is_sha256_hex(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-Status fsync_dir(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) return io_error(dir.string() + ": fsync");
-  return {};
+  auto hex = normalize_hex_digest(DigestAlgo::kSha256, s);
+  return hex.ok() && *hex == s;
 }
 
 std::string fields_json(const Package& p) {
@@ -155,7 +145,7 @@ Result<int64_t> PoolStore::import(const Package& pkg, const fs::path& file) {
       ::unlink(tmp.c_str());
       return e;
     }
-    DEPOT_TRY(fsync_dir(dst.parent_path()));
+    DEPOT_TRY(fsync_directory(dst.parent_path()));
   }
   db::Transaction txn(c);
   DEPOT_TRY(txn.begin());

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <set>
 
-#include "core/unique_fd.h"
+#include "core/file_io.h"
 
 namespace depot::pool {
 namespace fs = std::filesystem;
@@ -62,18 +62,6 @@ std::chrono::system_clock::time_point mtime_of(const fs::path& p) {
 }
 
 void touch(const fs::path& p) { ::utimensat(AT_FDCWD, p.c_str(), nullptr, 0); }
-
-Status sync_tree(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::syncfs(fd.get()) != 0) return io_error(dir, "syncfs");
-  return {};
-}
-
-Status fsync_dir(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) return io_error(dir, "fsync");
-  return {};
-}
 
 // Files a client of an older generation may still ask for: by-hash indexes and pool files.
 bool carried_kind(const fs::path& rel) {
@@ -151,7 +139,7 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
     }
     if (ec) return abandon(make_error(ErrorCode::kIo, old.string() + ": " + ec.message()));
   }
-  if (Status st = sync_tree(gen); !st.ok()) return abandon(st.error());
+  if (Status st = sync_filesystem(gen); !st.ok()) return abandon(st.error());
   touch(gen);
 
   // The switch: one rename of a symlink.
@@ -164,7 +152,7 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
     fs::remove(tmp_link, ec);
     return abandon(e);
   }
-  DEPOT_TRY(fsync_dir(settings.public_dir));
+  DEPOT_TRY(fsync_directory(settings.public_dir));
   // The previous generation stops being current now: its grace starts.
   if (current != 0) touch(gens / std::to_string(current));
 

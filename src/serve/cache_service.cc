@@ -10,6 +10,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "core/clock.h"
 #include "core/file_io.h"
 #include "core/rel_path.h"
 #include "serve/directory_listing.h"
@@ -24,11 +25,7 @@ namespace {
 using Steady = std::chrono::steady_clock;
 constexpr uint64_t kMaxRootSize = 64ull << 20;
 
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t now_unix() { return unix_seconds(std::chrono::system_clock::now()); }
 
 int64_t now_steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
