@@ -133,11 +133,7 @@ std::optional<Answer> CacheService::resolve(const ServeRequest& request, const L
 
 std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
                                                   bool* fall_through) {
-  // Only immutable files are served from the open-file cache: a root or an index replaced on
-  // disk is served in its new version at once, so a client never pairs a new InRelease with an
-  // old Packages (or the reverse).
-  bool use_cache = opts_.open_file_ttl.count() > 0 && !request.trailing_slash &&
-                   classify_path(request.rel) == FileClass::kBlob;
+  bool use_cache = opts_.open_file_ttl.count() > 0 && !request.trailing_slash;
   if (use_cache) {
     if (auto a = open_files_.find(request.rel)) return a;
   }
@@ -156,7 +152,12 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
   if (S_ISREG(opened->st.st_mode)) {
     if (request.trailing_slash) return error_answer(404, "not found");
     Answer a = file_answer(std::move(*opened), CacheOutcome::kMirror, rel_filename(request.rel));
-    if (use_cache) open_files_.remember(request.rel, a);
+    // Only immutable files enter the open-file cache: a root or an index replaced on disk is
+    // served in its new version at once, so a client never pairs a new InRelease with an old
+    // Packages (or the reverse).
+    if (use_cache && classify_path(request.rel) == FileClass::kBlob) {
+      open_files_.remember(request.rel, a);
+    }
     return a;
   }
   // A directory.
@@ -208,11 +209,15 @@ bool CacheService::circuit_open(size_t upstream) const {
 }
 
 std::optional<Answer> CacheService::open_cached(const std::string& key, CacheOutcome outcome,
-                                                bool stale) {
+                                                bool stale, const CachedMeta* meta) {
   CacheStore::Pin pin = store_->pin(key);
   auto f = open_beneath(store_->files_dir_fd(), key);
   if (!f.ok() || !S_ISREG(f->st.st_mode)) return std::nullopt;
-  auto meta = store_->lookup(key);
+  std::optional<CachedMeta> looked_up;
+  if (!meta) {
+    looked_up = store_->lookup(key);
+    if (looked_up) meta = &*looked_up;
+  }
   Answer a = file_answer(std::move(*f), outcome, rel_filename(key));
   a.content_type = pick_content_type(key, meta ? meta->content_type : std::string());
   a.body->pin = std::move(pin);
@@ -297,10 +302,10 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
       fresh = now_unix() - meta->validated_at < opts_.index_ttl.count();
     }
     if (fresh) {
-      if (auto a = open_cached(key, CacheOutcome::kHit, false)) return a;
+      if (auto a = open_cached(key, CacheOutcome::kHit, false, &*meta)) return a;
       meta.reset();  // vanished (evicted) between lookup and open
     } else if (!generation_check && circuit_open(up)) {
-      if (auto a = open_cached(key, CacheOutcome::kStale, true)) return a;
+      if (auto a = open_cached(key, CacheOutcome::kStale, true, &*meta)) return a;
       meta.reset();
     } else if (generation_check) {
       meta.reset();  // another generation: never served, never revalidated

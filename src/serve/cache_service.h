@@ -80,7 +80,10 @@ class CacheService {
   std::optional<Answer> resolve_local(const ServeRequest& request, bool* fall_through);
   std::optional<Answer> resolve_cached(const ServeRequest& request, const Later& later);
   std::optional<NamedIndex> named_by_root(const std::string& key);
-  std::optional<Answer> open_cached(const std::string& key, CacheOutcome outcome, bool stale);
+  // The stored file `key` as an answer; `meta` is its metadata when the caller already looked
+  // it up (else it is looked up here). nullopt when the file is gone.
+  std::optional<Answer> open_cached(const std::string& key, CacheOutcome outcome, bool stale,
+                                    const CachedMeta* meta = nullptr);
   std::optional<Answer> fetch(const std::string& key, size_t upstream, const std::string& accept,
                               std::optional<NamedIndex> expected,
                               const std::optional<CachedMeta>& cached, const Later& later);
