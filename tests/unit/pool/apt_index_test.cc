@@ -25,15 +25,9 @@ Digests digests_of(std::string_view data) { return depot::testing::all_digests(d
 
 Package make_pkg(std::string name, std::string version, std::string arch,
                  std::vector<std::pair<std::string, std::string>> extra = {}) {
-  Package p;
-  p.format = "deb";
-  p.name = name;
-  p.version = version;
-  p.architecture = arch;
-  p.fields = {{"Package", name}, {"Version", version}, {"Architecture", arch}};
+  Package p = depot::testing::deb_record(name, version, arch);
   p.fields.insert(p.fields.end(), extra.begin(), extra.end());
   p.fields.push_back({"Description", "test package " + name + "\n more text"});
-  p.file.filename = name + "_" + version + "_" + arch + ".deb";
   p.file.size = 1000 + name.size();
   p.file.digests = digests_of(p.file.filename);
   return p;

@@ -29,13 +29,8 @@ class PoolStoreTest : public ::testing::Test {
   // Writes a package file with `data` and returns its metadata.
   Package make(const std::string& name, const std::string& version, const std::string& data,
                const std::string& arch = "amd64") {
-    Package p;
-    p.format = "deb";
-    p.name = name;
-    p.version = version;
-    p.architecture = arch;
-    p.fields = {{"Package", name}, {"Version", version}, {"Description", "x\n more"}};
-    p.file.filename = name + "_" + version + "_" + arch + ".deb";
+    Package p = depot::testing::deb_record(name, version, arch);
+    p.fields.emplace_back("Description", "x\n more");
     p.file.size = data.size();
     p.file.digests = digests_of(data);
     std::ofstream(dir_.path() / p.file.filename) << data;

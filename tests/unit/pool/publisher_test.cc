@@ -30,14 +30,8 @@ class PublisherTest : public ::testing::Test {
     settings_.index.write_xz = false;
   }
   int64_t add(const std::string& name, const std::string& data) {
-    Package p;
-    p.format = "deb";
-    p.name = name;
-    p.version = "1.0";
-    p.architecture = "amd64";
-    p.fields = {{"Package", name}, {"Version", "1.0"}, {"Architecture", "amd64"},
-                {"Description", "test"}};
-    p.file.filename = name + "_1.0_amd64.deb";
+    Package p = depot::testing::deb_record(name, "1.0", "amd64");
+    p.fields.emplace_back("Description", "test");
     p.file.size = data.size();
     p.file.digests = depot::testing::all_digests(data);
     std::ofstream(dir_.path() / p.file.filename) << data;

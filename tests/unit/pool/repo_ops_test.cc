@@ -29,15 +29,9 @@ class RepoOpsTest : public ::testing::Test {
   // Imports a package whose file content is unique to name/version/arch; returns its id.
   int64_t add(const std::string& name, const std::string& version, const std::string& arch,
               const Fields& extra = {}) {
-    Package p;
-    p.format = "deb";
-    p.name = name;
-    p.version = version;
-    p.architecture = arch;
-    p.fields = {{"Package", name}, {"Version", version}, {"Architecture", arch}};
+    Package p = depot::testing::deb_record(name, version, arch);
     p.fields.insert(p.fields.end(), extra.begin(), extra.end());
     std::string data = name + " " + version + " " + arch;
-    p.file.filename = name + "_" + version + "_" + arch + ".deb";
     p.file.size = data.size();
     p.file.digests = digests_of(data);
     std::ofstream(dir_.path() / p.file.filename) << data;

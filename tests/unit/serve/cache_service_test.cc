@@ -1,13 +1,13 @@
 #include "serve/cache_service.h"
 
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <future>
 
+#include "support/digests.h"
 #include "support/temp_dir.h"
 #include "support/test_http_server.h"
 
@@ -19,16 +19,13 @@ using testing::TempDir;
 using testing::TestServer;
 namespace fs = std::filesystem;
 
-std::string sha256_hex(std::string_view s) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : md) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
+using depot::testing::sha256_hex;
+
+// A one-paragraph Packages index naming `filename` with the size and sha256 of `deb`.
+std::string packages_naming(const std::string& name, const std::string& filename,
+                            const std::string& deb) {
+  return "Package: " + name + "\nVersion: 1\nArchitecture: all\nFilename: " + filename +
+         "\nSize: " + std::to_string(deb.size()) + "\nSHA256: " + sha256_hex(deb) + "\n\n";
 }
 
 std::string read_fd(int fd, uint64_t size) {
@@ -281,17 +278,10 @@ TEST_F(CacheServiceTest, PathsOutsideEveryUpstreamAreNotFound) {
   EXPECT_EQ(a.status, 404);
 }
 
-}  // namespace
-}  // namespace depot
-
-namespace depot {
-namespace {
 
 TEST_F(CacheServiceTest, DebsAreCheckedAgainstThePackagesIndexThatNamedThem) {
   std::string deb = "a real deb";
-  std::string packages = "Package: a\nVersion: 1\nArchitecture: all\nFilename: pool/main/a/a_1_all.deb\n"
-                         "Size: " + std::to_string(deb.size()) + "\nSHA256: " + sha256_hex(deb) +
-                         "\n\n";
+  std::string packages = packages_naming("a", "pool/main/a/a_1_all.deb", deb);
   std::string release = "Suite: s\nSHA256:\n " + sha256_hex(packages) + " " +
                         std::to_string(packages.size()) + " main/binary-all/Packages\n";
   server_.route("/up/dists/s/Release", {Reply(200, release)});
@@ -308,11 +298,6 @@ TEST_F(CacheServiceTest, DebsAreCheckedAgainstThePackagesIndexThatNamedThem) {
   EXPECT_EQ(body(get("u/pool/main/a/a_1_all.deb")), deb);
 }
 
-}  // namespace
-}  // namespace depot
-
-namespace depot {
-namespace {
 
 TEST_F(CacheServiceTest, CacheSizeEvictsTheLeastRecentlyUsedButNeverAFileBeingSent) {
   server_.route("/up/pool/1.deb", {Reply(200, std::string(60, '1'))});
@@ -332,17 +317,10 @@ TEST_F(CacheServiceTest, CacheSizeEvictsTheLeastRecentlyUsedButNeverAFileBeingSe
   EXPECT_LE(metrics_.cache_bytes.load(), 130);
 }
 
-}  // namespace
-}  // namespace depot
-
-namespace depot {
-namespace {
 
 TEST_F(CacheServiceTest, PackagesCachedBeforeARestartStillGuardTheirDebs) {
   std::string deb = "the deb";
-  std::string packages = "Package: b\nVersion: 1\nArchitecture: all\nFilename: pool/b_1_all.deb\n"
-                         "Size: " + std::to_string(deb.size()) + "\nSHA256: " + sha256_hex(deb) +
-                         "\n\n";
+  std::string packages = packages_naming("b", "pool/b_1_all.deb", deb);
   server_.route("/up/dists/s/main/binary-all/Packages", {Reply(200, packages)});
   server_.route("/up/pool/b_1_all.deb", {Reply(200, "not the deb"), Reply(200, deb)});
   start();
