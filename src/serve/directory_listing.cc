@@ -10,31 +10,25 @@
 #include <cstring>
 #include <vector>
 
+#include "core/html_text.h"
 #include "serve/http_semantics.h"
 #include "serve/request_path.h"
 
 namespace depot {
 namespace {
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+// Control bytes in a name become U+FFFD; the rest is escaped as HTML text.
+std::string html_name(std::string_view s) {
+  std::string clean;
+  clean.reserve(s.size());
   for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          out += "&#xFFFD;";
-        } else {
-          out += c;
-        }
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      clean += "\xEF\xBF\xBD";
+    } else {
+      clean += c;
     }
   }
-  return out;
+  return html_escape(clean);
 }
 
 struct Item {
@@ -68,12 +62,12 @@ Result<std::string> render_directory_listing(int dir_fd, std::string_view rel) {
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     return a.dir != b.dir ? a.dir : a.name < b.name;
   });
-  std::string title = "Index of /" + html_escape(rel) + (rel.empty() ? "" : "/");
+  std::string title = "Index of /" + html_name(rel) + (rel.empty() ? "" : "/");
   std::string out = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + title +
                     "</title></head>\n<body><h1>" + title + "</h1>\n<pre>\n";
   if (!rel.empty()) out += "<a href=\"../\">../</a>\n";
   for (const Item& it : items) {
-    std::string shown = html_escape(it.name) + (it.dir ? "/" : "");
+    std::string shown = html_name(it.name) + (it.dir ? "/" : "");
     out += "<a href=\"" + html_escape(escape_path_for_url(it.name)) + (it.dir ? "/" : "") +
            "\">" + shown + "</a>";
     out += "  " + format_http_date(it.mtime);

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/html_text.h"
+
 namespace depot {
 namespace {
 
@@ -42,28 +44,6 @@ std::string remove_dot_segments(std::string_view path) {
   }
   if (trailing || result.empty()) result += '/';
   return result;
-}
-
-std::string html_unescape_attr(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '&') {
-      if (s.substr(i).starts_with("&amp;")) { out += '&'; i += 4; continue; }
-      if (s.substr(i).starts_with("&#38;")) { out += '&'; i += 4; continue; }
-    }
-    out += s[i];
-  }
-  return out;
-}
-
-std::string html_escape_attr(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
 }
 
 std::string strip_fragment(std::string_view url, std::string* fragment) {
@@ -211,8 +191,8 @@ Result<RewrittenPage> rewrite_simple_page(std::string_view body, bool json,
       break;
     }
     out.body += rest.substr(0, pos + 6);
-    std::string value = html_unescape_attr(rest.substr(pos + 6, end - pos - 6));
-    out.body += html_escape_attr(map(value, ""));
+    std::string value = html_unescape(rest.substr(pos + 6, end - pos - 6));
+    out.body += html_escape(map(value, ""));
     rest.remove_prefix(end);
   }
   return out;

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/html_text.h"
 #include "core/result.h"
 
 namespace depot::pypi {
@@ -52,9 +53,5 @@ Result<ProjectPage> parse_project_json(std::string_view body, const std::string&
 Result<ProjectPage> parse_project_html(std::string_view body, const std::string& url);
 // JSON or HTML, by looks_like_json.
 Result<ProjectPage> parse_project_page(std::string_view body, const std::string& url);
-
-// HTML text helpers (shared with the page writer).
-std::string html_escape(std::string_view text);
-std::string html_unescape(std::string_view text);
 
 }  // namespace depot::pypi
