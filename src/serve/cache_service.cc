@@ -229,7 +229,6 @@ std::optional<NamedIndex> CacheService::named_by_root(const std::string& key) {
   for (const std::string& root : candidate_roots(key)) {
     // The served tree's root wins over a cached one, as its files do.
     auto local = open_beneath(root_fd_.get(), root);
-    int dir_fd = -1;
     std::optional<OpenedFile> file;
     std::string version;
     if (local.ok() && S_ISREG(local->st.st_mode)) {
@@ -243,7 +242,6 @@ std::optional<NamedIndex> CacheService::named_by_root(const std::string& key) {
       file = std::move(*cached);
       version = "cache:" + meta->sha256 + ":";
     }
-    (void)dir_fd;
     version += std::to_string(file->st.st_ino) + ":" + std::to_string(file->st.st_size) + ":" +
                std::to_string(file->st.st_mtim.tv_sec) + "." +
                std::to_string(file->st.st_mtim.tv_nsec);

@@ -48,8 +48,6 @@ class Download final : public ByteSink {
   // transformed or parsed before they are served).
   Download(std::string key, UniqueFd fd, bool streamable);
 
-  const std::string& key() const { return key_; }
-  bool streamable() const { return streamable_; }
   int body_fd() const;  // valid while the Download lives
 
   // ByteSink. A reset() after bytes were written switches to replay: the repeated bytes of the

@@ -2,8 +2,7 @@
 
 namespace depot {
 
-UpstreamPool::UpstreamPool(int workers, const DownloadOptions& options, Logger& logger)
-    : log_(logger) {
+UpstreamPool::UpstreamPool(int workers, const DownloadOptions& options, Logger& logger) {
   if (workers < 1) workers = 1;
   for (int i = 0; i < workers; ++i) {
     clocks_.push_back(std::make_unique<SystemClock>());

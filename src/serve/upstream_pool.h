@@ -40,7 +40,6 @@ class UpstreamPool {
   };
   void run_worker(Downloader* downloader);
 
-  Logger& log_;
   std::vector<std::unique_ptr<SystemClock>> clocks_;  // one per worker (jitter RNG)
   std::mutex mu_;
   std::condition_variable cv_;
