@@ -10,7 +10,7 @@ TOP=$(cd "$HERE/.." && pwd)
 N=${N:-0}                      # packages; 0 = every paragraph (about 63,000)
 if [ -n "${SMALL:-}" ]; then N=$SMALL; fi
 REPEAT=${REPEAT:-3}
-XZ_THREADS=${XZ_THREADS:-2}
+WORKERS=${WORKERS:-2}
 TOOLS=${TOOLS:-depot aptly reprepro}
 DEPOT_BENCH=${DEPOT_BENCH:-$TOP/build/bench/micro/depot_publish_bench}
 RESULTS_DIR=${RESULTS_DIR:-$TOP/bench/results}
@@ -86,7 +86,7 @@ for tool in $TOOLS; do
     for r in $(seq 1 "$REPEAT"); do changes+=(--change-deb "$SET/change/$r.deb"); done
     log "depot: import $COUNT packages, then $REPEAT repetitions"
     /usr/bin/time -f '%e %M' -o "$WORK/depot.time" "$DEPOT_BENCH" --root "$WORK/depot" \
-      --debs "$SET/debs" "${changes[@]}" --repeat "$REPEAT" --xz-threads "$XZ_THREADS" \
+      --debs "$SET/debs" "${changes[@]}" --repeat "$REPEAT" --workers "$WORKERS" \
       --gnupghome "$GNUPGHOME" --key "$KEY" >"$WORK/depot.jsonl" 2>>"$LOGS/depot.log" || {
       log "depot bench failed"; tail -20 "$LOGS/depot.log" >&2; exit 1; }
     cat "$WORK/depot.jsonl" >>"$RAW"

@@ -6,15 +6,20 @@
 //   depot_publish_bench --root DIR --packages FILE [--limit N]   (real Packages metadata, a
 //                                                                 64-byte stand-in file each)
 //   depot_publish_bench --root DIR --debs DIR [--change-deb F]... (real .deb files, read_deb)
-//   common: [--breakdown] [--repeat N] [--xz-threads T] [--gnupghome H --key ID] [--repo NAME]
+//   common: [--breakdown] [--repeat N] [--workers W] [--xz-preset P] [--gnupghome H --key ID]
+//           [--repo NAME]
 //
-// Phases: "import" (once), then per repetition "publish_noxz" (Packages, .gz, Release,
-// signatures) and "publish_xz" (plus Packages.xz), each into a fresh public directory, "change"
-// (one package replaced by a new version: the rep-th --change-deb, or a generated one) and
-// "republish" (with xz) over that repetition's xz publication. --breakdown first times the
-// steps of a publish alone ("step_list", "step_render", "step_gzip<level>", "step_xz<preset>",
-// "step_sign"). Without --key a throwaway key is made in a private
-// GNUPGHOME, whose agent is stopped at the end (gpgconf --kill all).
+// Phases: "import" (once), then per repetition, each publish into a fresh public directory:
+// "publish_noxz" (Packages, .gz, Release, signatures) and "publish_xz" (plus Packages.xz), both
+// cold (an empty index-chunk cache of their own); "publish_xz_warm" (the same again, with the
+// chunk cache publish_xz left: what publishing unchanged content costs, e.g. a second
+// repository holding the same packages); "change" (one package replaced by a new version: the
+// rep-th --change-deb, or a generated one) and "republish" (with xz) over publish_xz's
+// publication and chunk cache. Publishes use a WorkPool of W - 1 threads plus the caller, as
+// `depot daemon --workers W` does. --breakdown first times the steps of a publish alone
+// ("step_list", "step_render", "step_packages_gz" (render + gzip chunks, no cache),
+// "step_packages_xz<preset>" (render + gzip + xz), "step_sign"). Without --key a throwaway key
+// is made in a private GNUPGHOME, whose agent is stopped at the end (gpgconf --kill all).
 
 #include <malloc.h>
 #include <strings.h>
@@ -36,7 +41,10 @@
 #include "core/digest.h"
 #include "core/logger.h"
 #include "core/subprocess.h"
+#include "core/work_pool.h"
+#include "pool/chunk_cache.h"
 #include "pool/deb_reader.h"
+#include "pool/packages_file.h"
 #include "pool/pool_store.h"
 #include "pool/publisher.h"
 #include "sources/apt/deb822.h"
@@ -174,7 +182,9 @@ int main(int argc, char** argv) {
   size_t limit = 0;
   int repeat = 1;
   bool breakdown = false;
-  uint32_t xz_threads = 2;
+  bool reuse = false;  // --reuse: ROOT holds the store of an earlier run; skip the import
+  unsigned workers = 2;
+  uint32_t xz_preset = 6;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -187,19 +197,29 @@ int main(int argc, char** argv) {
     else if (a == "--debs") debs_dir = next();
     else if (a == "--change-deb") change_debs.emplace_back(next());
     else if (a == "--repeat") repeat = std::stoi(next());
-    else if (a == "--xz-threads") xz_threads = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--workers") workers = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--xz-preset") xz_preset = static_cast<uint32_t>(std::stoul(next()));
     else if (a == "--gnupghome") gnupghome = next();
     else if (a == "--key") key = next();
     else if (a == "--repo") repo = next();
     else if (a == "--breakdown") breakdown = true;
+    else if (a == "--reuse") reuse = true;
     else die("unknown argument " + a);
   }
-  if (root.empty() || packages_file.empty() == debs_dir.empty()) {
+  if (root.empty() || (!reuse && packages_file.empty() == debs_dir.empty())) {
     die("usage: --root DIR (--packages FILE [--limit N] | --debs DIR) "
-        "[--change-deb FILE]... [--breakdown] [--repeat N] [--xz-threads T] "
+        "[--change-deb FILE]... [--breakdown] [--repeat N] [--workers W] [--xz-preset P] "
         "[--gnupghome H --key ID] [--repo NAME]");
   }
-  if (fs::exists(root) && !fs::is_empty(root)) die(root.string() + " must be empty or absent");
+  if (!reuse && fs::exists(root) && !fs::is_empty(root)) {
+    die(root.string() + " must be empty or absent");
+  }
+  if (reuse) {
+    for (const char* d : {"gnupg", "public-noxz-1", "public-xz-1", "public-warm-1", "cache-noxz-1",
+                          "cache-xz-1"}) {
+      fs::remove_all(root / d);
+    }
+  }
   fs::create_directories(root);
   const bool own_key = key.empty();
   if (own_key) {
@@ -209,12 +229,12 @@ int main(int argc, char** argv) {
 
   Logger logger(LogLevel::kWarn);
   auto store = must(pool::PoolStore::open(root / "depot", logger), "open store");
-  must(store->create_repo(repo), "create repo");
+  if (!reuse) must(store->create_repo(repo), "create repo");
 
   // Import: every package into the pool and the repository.
   const fs::path stand_ins = root / "stand-ins";
   uint64_t count = 0;
-  {
+  if (!reuse) {
     double t0 = now_s();
     std::vector<int64_t> ids;
     if (!packages_file.empty()) {
@@ -242,24 +262,41 @@ int main(int argc, char** argv) {
   }
   malloc_trim(0);
 
-  auto settings = [&](const fs::path& pub, bool xz) {
+  // The pool is made in each child (threads do not survive fork).
+  auto settings = [&](const fs::path& pub, bool xz, const pool::ChunkCache* cache,
+                      WorkPool* work) {
     pool::PublishSettings s;
     s.public_dir = pub;
     s.architectures = {"amd64"};
     s.index.write_xz = xz;
-    s.index.xz.threads = xz_threads;
+    s.index.xz_preset = xz_preset;
     s.index.signing = pool::SigningKey{gnupghome, key};
+    s.index.cache = cache;
+    s.index.pool = work;
     return s;
   };
-  auto publish = [&](const std::string& phase, int rep, const fs::path& pub, bool xz) {
+  auto publish = [&](const std::string& phase, int rep, const fs::path& pub, bool xz,
+                     const fs::path& cache_dir) {
     in_child([&] {
       fs::create_directories(pub);
+      pool::ChunkCache cache(cache_dir);
       double t0 = now_s();
-      pool::PublishReport r = must(pool::publish_repo(*store, repo, settings(pub, xz)), "publish");
+      WorkPool work(std::max(1u, workers) - 1);
+      pool::PublishReport r =
+          must(pool::publish_repo(*store, repo, settings(pub, xz, &cache, &work)), "publish");
       print_phase(phase, rep, now_s() - t0, maxrss_kib(),
                   ",\"packages\":" + std::to_string(r.packages) +
                       ",\"index_files\":" + std::to_string(r.index_files) +
-                      ",\"carried_files\":" + std::to_string(r.carried_files));
+                      ",\"pool_links\":" + std::to_string(r.pool_links) +
+                      ",\"chunks_compressed\":" + std::to_string(r.chunks_compressed) +
+                      ",\"chunks_reused\":" + std::to_string(r.chunks_reused) +
+                      ",\"ms\":{\"list\":" + std::to_string(r.ms.list) +
+                      ",\"indexes\":" + std::to_string(r.ms.indexes) +
+                      ",\"write\":" + std::to_string(r.ms.write) +
+                      ",\"links\":" + std::to_string(r.ms.links) +
+                      ",\"carry\":" + std::to_string(r.ms.carry) +
+                      ",\"sync\":" + std::to_string(r.ms.sync) +
+                      ",\"cleanup\":" + std::to_string(r.ms.cleanup) + "}");
     });
   };
 
@@ -272,25 +309,22 @@ int main(int argc, char** argv) {
                     name, now_s() - t0, maxrss_kib(), bytes);
       };
       double t0 = now_s();
-      auto stored = must(store->list(repo), "list");
-      step("list", t0, stored.size());
-      std::vector<const pool::Package*> ptrs;
-      for (const auto& sp : stored) ptrs.push_back(&sp.package);
+      auto texts = must(store->list_texts(repo), "list");
+      step("list", t0, texts.size());
+      std::vector<const pool::PackageText*> ptrs;
+      for (const auto& p : texts) ptrs.push_back(&p);
       t0 = now_s();
-      std::string text = pool::render_packages(ptrs, "main");
+      std::string text = must(pool::render_packages(ptrs, "main"), "render");
       step("render", t0, text.size());
-      for (int level : {9, 6, 1}) {
+      WorkPool work(std::max(1u, workers) - 1);
+      for (bool xz : {false, true}) {
         t0 = now_s();
-        std::string gz = must(pool::gzip_compress(text, level), "gzip");
-        step(("gzip" + std::to_string(level)).c_str(), t0, gz.size());
-      }
-      for (uint32_t preset : {6u, 2u}) {
-        pool::XzOptions xo;
-        xo.threads = xz_threads;
-        xo.preset = preset;
-        t0 = now_s();
-        std::string xz = must(pool::xz_compress(text, xo), "xz");
-        step(("xz" + std::to_string(preset)).c_str(), t0, xz.size());
+        auto f = must(pool::build_packages_file(
+                          ptrs, "main",
+                          {.write_xz = xz, .xz_preset = xz_preset, .pool = &work}),
+                      "packages");
+        step(xz ? ("packages_xz" + std::to_string(xz_preset)).c_str() : "packages_gz", t0,
+             f.gz.size() + f.xz.size());
       }
       t0 = now_s();
       (void)must(pool::sign_release("Origin: bench\n", pool::SigningKey{gnupghome, key}), "sign");
@@ -302,9 +336,11 @@ int main(int argc, char** argv) {
   // changes (a new version replaces the current one) and the xz publication is republished
   // over its previous generation.
   for (int rep = 1; rep <= repeat; ++rep) {
-    publish("publish_noxz", rep, root / ("public-noxz-" + std::to_string(rep)), false);
-    const fs::path pub = root / ("public-xz-" + std::to_string(rep));
-    publish("publish_xz", rep, pub, true);
+    const std::string r = std::to_string(rep);
+    publish("publish_noxz", rep, root / ("public-noxz-" + r), false, root / ("cache-noxz-" + r));
+    const fs::path pub = root / ("public-xz-" + r), cache = root / ("cache-xz-" + r);
+    publish("publish_xz", rep, pub, true, cache);
+    publish("publish_xz_warm", rep, root / ("public-warm-" + r), true, cache);
 
     double t0 = now_s();
     pool::Package p;
@@ -332,7 +368,7 @@ int main(int argc, char** argv) {
     print_phase("change", rep, now_s() - t0, maxrss_kib(),
                 ",\"package\":\"" + p.name + "\",\"removed\":" + std::to_string(remove.size()));
     malloc_trim(0);
-    publish("republish", rep, pub, true);
+    publish("republish", rep, pub, true, cache);
   }
 
   if (own_key) {

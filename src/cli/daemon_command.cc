@@ -24,12 +24,13 @@ namespace fs = std::filesystem;
 
 struct DaemonArgs {
   std::string root, socket = "/run/depot.sock";
-  unsigned workers = 2;
+  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   std::string signing_key, gnupg_home;
   double grace = 3600;
   std::vector<std::string> archs;
   bool no_xz = false;
-  unsigned xz_threads = 0;
+  unsigned xz_preset = 6;
+  int gzip_level = 9;
   std::string incoming, incoming_repo;
   std::string log_format = "text", log_level = "info";
 };
@@ -119,7 +120,8 @@ int run(const DaemonArgs& a) {
   opts.publish.grace = std::chrono::seconds(static_cast<int64_t>(a.grace));
   opts.publish.architectures = a.archs;
   opts.publish.index.write_xz = !a.no_xz;
-  opts.publish.index.xz.threads = a.xz_threads;
+  opts.publish.index.xz_preset = a.xz_preset;
+  opts.publish.index.gzip_level = a.gzip_level;
   if (!a.signing_key.empty()) {
     opts.publish.index.signing = pool::SigningKey{a.gnupg_home, a.signing_key};
   }
@@ -183,7 +185,10 @@ void add_daemon_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--root", args->root, "Root directory (pool/, depot.db, jobs.db, public/)")
       ->required();
   cmd->add_option("--socket", args->socket, "Control socket path")->capture_default_str();
-  cmd->add_option("--workers", args->workers, "Worker-lane threads")->capture_default_str();
+  cmd->add_option("--workers", args->workers,
+                  "Threads for slow work: reading imports, compressing and hashing indexes")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
   cmd->add_option("--signing-key", args->signing_key, "gpg key id that signs Release files");
   cmd->add_option("--gnupg-home", args->gnupg_home, "gpg home holding the signing key");
   cmd->add_option("--grace", args->grace,
@@ -192,7 +197,12 @@ void add_daemon_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--arch", args->archs, "Architectures to publish (default: the packages')")
       ->delimiter(',');
   cmd->add_flag("--no-xz", args->no_xz, "Do not write Packages.xz");
-  cmd->add_option("--xz-threads", args->xz_threads, "xz threads (0: one per core)");
+  cmd->add_option("--xz-preset", args->xz_preset, "Packages.xz compression preset (xz -0..-9)")
+      ->check(CLI::Range(0u, 9u))
+      ->capture_default_str();
+  cmd->add_option("--gzip-level", args->gzip_level, "Packages.gz compression level (1..9)")
+      ->check(CLI::Range(1, 9))
+      ->capture_default_str();
   cmd->add_option("--incoming", args->incoming, "Directory whose new .debs are imported");
   cmd->add_option("--incoming-repo", args->incoming_repo, "Repository --incoming imports into");
   add_log_options(*cmd, args->log_format, args->log_level,

@@ -1,40 +1,25 @@
 #include "pool/apt_index.h"
 
 #include <fcntl.h>
-#include <lzma.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "core/file_io.h"
 #include "core/rel_path.h"
 #include "core/subprocess.h"
-#include "pool/deb_reader.h"
+#include "pool/paragraph.h"
 #include "core/unique_fd.h"
 
 namespace depot::pool {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-bool generated_field(std::string_view name) {
-  for (std::string_view g : {"Package", "Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}) {
-    if (iequals(name, g)) return true;
-  }
-  return false;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -42,132 +27,10 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out += name;
-  out += ':';
-  // A value that starts on the next line ("Conffiles:\n /etc/...") gets no space.
-  if (!value.empty() && value.front() != '\n') out += ' ';
-  out += value;
-  out += '\n';
-}
-
 }  // namespace
 
 std::string pool_path(const Package& p, std::string_view component) {
-  std::string_view dir = p.name;
-  for (const auto& [name, value] : p.fields) {
-    if (!iequals(name, "Source")) continue;
-    std::string_view src = trim(value);
-    src = trim(src.substr(0, src.find('(')));
-    if (!src.empty()) dir = src;
-    break;
-  }
-  std::string_view prefix = dir.substr(0, dir.starts_with("lib") && dir.size() > 3 ? 4 : 1);
-  std::string out = "pool/";
-  out.append(component).append("/").append(prefix).append("/").append(dir).append("/");
-  out += p.file.filename;
-  return out;
-}
-
-bool package_order_less(const Package& a, const Package& b) {
-  if (int c = a.name.compare(b.name); c != 0) return c < 0;
-  if (int c = compare_versions(a.version, b.version); c != 0) return c < 0;
-  if (int c = a.architecture.compare(b.architecture); c != 0) return c < 0;
-  return a.file.filename < b.file.filename;
-}
-
-std::string render_packages(std::span<const Package* const> pkgs, std::string_view component) {
-  std::vector<const Package*> sorted(pkgs.begin(), pkgs.end());
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const Package* a, const Package* b) { return package_order_less(*a, *b); });
-  size_t estimate = 0;
-  for (const Package* p : sorted) {
-    estimate += 300 + p->file.filename.size() * 2;
-    for (const auto& [name, value] : p->fields) estimate += name.size() + value.size() + 3;
-  }
-  std::string out;
-  out.reserve(estimate);
-  for (const Package* p : sorted) {
-    if (!out.empty()) out += '\n';
-    append_field(out, "Package", p->name);
-    for (const auto& [name, value] : p->fields) {
-      if (!generated_field(name)) append_field(out, name, value);
-    }
-    append_field(out, "Filename", pool_path(*p, component));
-    append_field(out, "Size", std::to_string(p->file.size));
-    append_field(out, "MD5sum", p->file.digests.md5);
-    append_field(out, "SHA1", p->file.digests.sha1);
-    append_field(out, "SHA256", p->file.digests.sha256);
-  }
-  return out;
-}
-
-Result<std::string> gzip_compress(std::string_view data, int level) {
-  z_stream z{};
-  // windowBits 15 + 16: a gzip wrapper; zlib's default header has no name and mtime 0.
-  if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return make_error(ErrorCode::kInternal, "gzip: cannot start the compressor");
-  }
-  std::string out;
-  out.resize(deflateBound(&z, static_cast<uLong>(std::min<size_t>(data.size(), 1u << 30))) + 64);
-  size_t produced = 0;
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    if (z.avail_in == 0 && !data.empty()) {
-      size_t n = std::min<size_t>(data.size(), 1u << 30);
-      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-      z.avail_in = static_cast<uInt>(n);
-      data.remove_prefix(n);
-    }
-    if (produced == out.size()) out.resize(out.size() * 2);
-    size_t room = std::min<size_t>(out.size() - produced, 1u << 30);
-    z.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
-    z.avail_out = static_cast<uInt>(room);
-    rc = deflate(&z, data.empty() ? Z_FINISH : Z_NO_FLUSH);
-    produced += room - z.avail_out;
-    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-      deflateEnd(&z);
-      return make_error(ErrorCode::kInternal, "gzip: deflate failed (" + std::to_string(rc) + ")");
-    }
-  }
-  deflateEnd(&z);
-  out.resize(produced);
-  return out;
-}
-
-Result<std::string> xz_compress(std::string_view data, const XzOptions& opts) {
-  lzma_mt mt{};
-  mt.threads = opts.threads == 0 ? std::max<uint32_t>(1, lzma_cputhreads()) : opts.threads;
-  mt.block_size = opts.block_size;
-  mt.timeout = 0;
-  mt.preset = opts.preset;
-  mt.check = LZMA_CHECK_CRC64;
-  lzma_stream s = LZMA_STREAM_INIT;
-  if (lzma_ret r = lzma_stream_encoder_mt(&s, &mt); r != LZMA_OK) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "xz: cannot start the encoder (liblzma error " + std::to_string(r) + ")");
-  }
-  std::string out;
-  out.resize(data.size() / 4 + 4096);
-  size_t produced = 0;
-  s.next_in = reinterpret_cast<const uint8_t*>(data.data());
-  s.avail_in = data.size();
-  for (;;) {
-    if (produced == out.size()) out.resize(out.size() * 2);
-    s.next_out = reinterpret_cast<uint8_t*>(out.data() + produced);
-    s.avail_out = out.size() - produced;
-    lzma_ret r = lzma_code(&s, LZMA_FINISH);
-    produced = out.size() - s.avail_out;
-    if (r == LZMA_STREAM_END) break;
-    if (r != LZMA_OK) {
-      lzma_end(&s);
-      return make_error(ErrorCode::kInternal,
-                        "xz: compression failed (liblzma error " + std::to_string(r) + ")");
-    }
-  }
-  lzma_end(&s);
-  out.resize(produced);
-  return out;
+  return pool_path(package_text(p), component);
 }
 
 std::string format_release_date(std::chrono::system_clock::time_point t) {
@@ -324,7 +187,8 @@ Result<ReleaseSignatures> sign_release(std::string_view release, const SigningKe
 
 Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
                                                      std::span<const ComponentPackages> components,
-                                                     const PublishOptions& opts) {
+                                                     const PublishOptions& opts,
+                                                     PublicationStats* stats) {
   if (!plain_name(info.suite)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "unusable suite name " + quote_untrusted(info.suite));
@@ -342,7 +206,7 @@ Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
       return make_error(ErrorCode::kInvalidArgument, "component " + c.component + " given twice");
     }
     rel.components.push_back(c.component);
-    for (const Package* p : c.packages) archs.insert(p->architecture);
+    for (const PackageText* p : c.packages) archs.insert(p->architecture);
   }
   rel.architectures.clear();
   if (info.architectures.empty()) {
@@ -363,40 +227,66 @@ Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
   }
 
   const std::string dists = "dists/" + info.suite + "/";
+  // Index files in Release order, then their digests (in parallel), then their by-hash names.
+  struct Pending {
+    std::string path;  // relative to dists/<suite>/
+    std::shared_ptr<const std::string> content;
+    Digests digests;
+  };
+  std::vector<Pending> pending;
+  const PackagesOptions packages_opts{.gzip_level = opts.gzip_level,
+                                      .write_xz = opts.write_xz,
+                                      .xz_preset = opts.xz_preset,
+                                      .cache = opts.cache,
+                                      .pool = opts.pool};
+  for (const ComponentPackages& c : components) {
+    for (const std::string& arch : rel.architectures) {
+      std::vector<const PackageText*> selected;
+      for (const PackageText* p : c.packages) {
+        if (p->architecture == arch || p->architecture == "all") selected.push_back(p);
+      }
+      std::string dir = c.component + "/binary-" + arch + "/";
+      DEPOT_ASSIGN_OR_RETURN(PackagesFile pf, build_packages_file(selected, c.component,
+                                                                  packages_opts));
+      if (stats != nullptr) {
+        stats->chunks += pf.chunks;
+        stats->compressed += pf.compressed;
+        stats->reused += pf.reused;
+      }
+      auto shared = [](std::string& s) {
+        return std::make_shared<const std::string>(std::move(s));
+      };
+      pending.push_back({dir + "Packages", shared(pf.text), {}});
+      pending.push_back({dir + "Packages.gz", shared(pf.gz), {}});
+      if (opts.write_xz) pending.push_back({dir + "Packages.xz", shared(pf.xz), {}});
+    }
+  }
+  std::vector<std::function<void()>> hashing;
+  for (Pending& f : pending) {
+    hashing.push_back([&f] {
+      Hasher h(digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
+               digest_bit(DigestAlgo::kSha256));
+      h.update(*f.content);
+      f.digests = h.finish();
+    });
+  }
+  if (opts.pool != nullptr) {
+    opts.pool->run_all(std::move(hashing));
+  } else {
+    for (auto& t : hashing) t();
+  }
   std::vector<PublishedFile> files;
   std::vector<IndexFile> listed;
-  Hasher hasher(digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
-                digest_bit(DigestAlgo::kSha256));
-  auto add = [&](const std::string& dir, const std::string& name, std::string content) {
-    auto shared = std::make_shared<const std::string>(std::move(content));
-    hasher.update(*shared);
-    IndexFile f{dir + name, shared->size(), hasher.finish()};
-    files.push_back({dists + f.path, shared});
+  for (Pending& f : pending) {
+    files.push_back({dists + f.path, f.content});
+    const std::string dir = f.path.substr(0, f.path.rfind('/') + 1);
     for (DigestAlgo a : {DigestAlgo::kMd5, DigestAlgo::kSha1, DigestAlgo::kSha256}) {
       const char* algo = a == DigestAlgo::kMd5    ? "MD5Sum"
                          : a == DigestAlgo::kSha1 ? "SHA1"
                                                   : "SHA256";
-      files.push_back({dists + dir + "by-hash/" + algo + "/" + f.digests.get(a), shared});
+      files.push_back({dists + dir + "by-hash/" + algo + "/" + f.digests.get(a), f.content});
     }
-    listed.push_back(std::move(f));
-  };
-  for (const ComponentPackages& c : components) {
-    for (const std::string& arch : rel.architectures) {
-      std::vector<const Package*> selected;
-      for (const Package* p : c.packages) {
-        if (p->architecture == arch || p->architecture == "all") selected.push_back(p);
-      }
-      std::string dir = c.component + "/binary-" + arch + "/";
-      std::string text = render_packages(selected, c.component);
-      DEPOT_ASSIGN_OR_RETURN(std::string gz, gzip_compress(text, opts.gzip_level));
-      std::string xz;
-      if (opts.write_xz) {
-        DEPOT_ASSIGN_OR_RETURN(xz, xz_compress(text, opts.xz));
-      }
-      add(dir, "Packages", std::move(text));
-      add(dir, "Packages.gz", std::move(gz));
-      if (opts.write_xz) add(dir, "Packages.xz", std::move(xz));
-    }
+    listed.push_back({f.path, f.content->size(), std::move(f.digests)});
   }
   std::string release = render_release(rel, listed);
   if (opts.signing) {

@@ -16,38 +16,15 @@
 
 #include "core/digest.h"
 #include "core/result.h"
+#include "core/work_pool.h"
+#include "pool/chunk_cache.h"
 #include "pool/package.h"
+#include "pool/packages_file.h"
 
 namespace depot::pool {
 
-// The path of `p`'s file relative to the publication root:
-// "pool/<component>/<prefix>/<dir>/<p.file.filename>", where <dir> is the source package name
-// (the "Source" field without its "(version)" suffix) or, without that field, p.name; <prefix>
-// is <dir>'s first four characters when <dir> starts with "lib" and is longer than three, else
-// its first character. Pure string work: names are not validated here.
+// pool_path (packages_file.h) of a package record.
 std::string pool_path(const Package& p, std::string_view component);
-
-// The order of paragraphs in a Packages file: name (bytewise), then version (dpkg ordering),
-// then architecture (bytewise), then file name. A strict weak ordering.
-bool package_order_less(const Package& a, const Package& b);
-
-// A Packages file: one paragraph per package in package_order_less order, each paragraph
-// "Package" first, then p.fields in their stored order (a stored Package, Filename, Size or
-// checksum field is skipped), then Filename (pool_path(p, component)), Size, MD5sum, SHA1 and
-// SHA256; paragraphs separated by one empty line. `pkgs` itself is not reordered.
-std::string render_packages(std::span<const Package* const> pkgs, std::string_view component);
-
-// gzip (RFC 1952) with no file name and mtime 0: identical bytes for identical input and level.
-Result<std::string> gzip_compress(std::string_view data, int level = 9);
-
-struct XzOptions {
-  uint32_t threads = 1;     // liblzma encoder threads; 0 = the number of CPUs
-  uint64_t block_size = 0;  // bytes of input per xz block; 0 = liblzma's default (3 x dict)
-  uint32_t preset = 6;      // 0..9, as xz -0..-9
-};
-// xz with a CRC64 check via lzma_stream_encoder_mt. Identical bytes for identical input and
-// options (the thread count and block size fix the block layout).
-Result<std::string> xz_compress(std::string_view data, const XzOptions& opts = {});
 
 // One file listed in Release.
 struct IndexFile {
@@ -91,14 +68,16 @@ Result<ReleaseSignatures> sign_release(std::string_view release, const SigningKe
 // The packages of one component, of any architectures ("all" included).
 struct ComponentPackages {
   std::string component;
-  std::vector<const Package*> packages;
+  std::vector<const PackageText*> packages;
 };
 
 struct PublishOptions {
   int gzip_level = 9;
   bool write_xz = true;  // Packages.xz (the slow part) can be left out
-  XzOptions xz;
+  uint32_t xz_preset = 6;
   std::optional<SigningKey> signing;  // InRelease and Release.gpg when set
+  const ChunkCache* cache = nullptr;  // compressed chunks of earlier publications
+  WorkPool* pool = nullptr;           // compression and hashing run here (else inline)
 };
 
 // One file of a publication. By-hash copies share `content` with the file they copy.
@@ -108,7 +87,7 @@ struct PublishedFile {
 };
 
 // Every file of one publication of suite `info.suite`, under dists/<suite>/ (pool files are
-// not included):
+// not included), the Packages files built by build_packages_file:
 //   <component>/binary-<arch>/Packages, Packages.gz, Packages.xz (when write_xz),
 //   <component>/binary-<arch>/by-hash/{MD5Sum,SHA1,SHA256}/<hex> copies of those,
 //   Release, and InRelease and Release.gpg when signing.
@@ -119,9 +98,13 @@ struct PublishedFile {
 // (kInvalidArgument) for an unusable suite, component or architecture name, duplicate
 // components, or no architecture at all; signing errors as sign_release. Index files come
 // first in the result, Release and its signatures last.
+struct PublicationStats {
+  uint64_t chunks = 0, compressed = 0, reused = 0;  // summed over the Packages files
+};
 Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
                                                      std::span<const ComponentPackages> components,
-                                                     const PublishOptions& opts = {});
+                                                     const PublishOptions& opts = {},
+                                                     PublicationStats* stats = nullptr);
 
 // Writes `files` under `root` (created as needed; an existing file is unlinked and replaced,
 // never written through). A file sharing its content with one already written is a hard link

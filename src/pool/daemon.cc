@@ -1,6 +1,8 @@
 #include "pool/daemon.h"
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "pool/deb_reader.h"
 
@@ -105,6 +107,10 @@ std::string str(const json& a, const char* key) {
 
 Daemon::Daemon(const DaemonOptions& options, Logger& logger) : opts_(options), log_(logger) {
   if (opts_.publish.public_dir.empty()) opts_.publish.public_dir = opts_.root / "public";
+  work_ = std::make_unique<WorkPool>(std::max(1u, opts_.workers) - 1);
+  chunks_ = std::make_unique<ChunkCache>(opts_.root / "cache" / "index-chunks");
+  opts_.publish.index.pool = work_.get();
+  opts_.publish.index.cache = chunks_.get();
 }
 
 Daemon::~Daemon() { stop(); }
@@ -130,7 +136,14 @@ Result<std::string> Daemon::publish(const std::string& repo) {
   log_.info("published", {{"repo", repo},
                           {"generation", r.generation},
                           {"packages", r.packages},
-                          {"carried", r.carried_files}});
+                          {"pool_links", r.pool_links},
+                          {"carried", r.carried_files},
+                          {"pool_removed", r.pool_removed},
+                          {"chunks_compressed", r.chunks_compressed},
+                          {"chunks_reused", r.chunks_reused}});
+  if (uint64_t n = chunks_->prune(opts_.chunk_cache_ttl); n > 0) {
+    log_.info("chunk_cache_pruned", {{"files", n}});
+  }
   return json{{"repo", repo}, {"generation", r.generation}, {"packages", r.packages}}.dump();
 }
 
@@ -165,12 +178,22 @@ Status Daemon::register_handlers() {
     if (files == a.end() || !files->is_array() || files->empty()) {
       return make_error(ErrorCode::kInvalidArgument, "import: no files given");
     }
-    // Every file is read and checked before anything changes.
-    std::vector<std::pair<Package, std::string>> debs;
+    // Every file is read and checked (in parallel, on the work pool) before anything changes.
+    std::vector<std::string> names;
     for (const auto& f : *files) {
       if (!f.is_string()) return make_error(ErrorCode::kInvalidArgument, "import: bad file name");
-      DEPOT_ASSIGN_OR_RETURN(Package p, read_deb(f.get<std::string>()));
-      debs.emplace_back(std::move(p), f.get<std::string>());
+      names.push_back(f.get<std::string>());
+    }
+    std::vector<std::optional<Result<Package>>> read(names.size());
+    std::vector<std::function<void()>> tasks;
+    for (size_t i = 0; i < names.size(); ++i) {
+      tasks.push_back([&, i] { read[i].emplace(read_deb(names[i])); });
+    }
+    work_->run_all(std::move(tasks));
+    std::vector<std::pair<Package, std::string>> debs;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (!read[i]->ok()) return read[i]->error();
+      debs.emplace_back(std::move(*read[i]).value(), names[i]);
     }
     DEPOT_ASSIGN_OR_RETURN(std::vector<StoredPackage> current, store_->list(repo));
     std::vector<int64_t> add_ids, remove_ids;

@@ -33,6 +33,8 @@
 
 #include "core/logger.h"
 #include "core/result.h"
+#include "core/work_pool.h"
+#include "pool/chunk_cache.h"
 #include "pool/control_api.h"
 #include "pool/job_queue.h"
 #include "pool/pool_store.h"
@@ -41,9 +43,15 @@
 namespace depot::pool {
 
 struct DaemonOptions {
-  std::filesystem::path root;  // pool/, depot.db, jobs.db, public/
+  std::filesystem::path root;  // pool/, depot.db, jobs.db, public/, cache/
+  // Lanes for slow work (reading and hashing imported files, compressing index chunks, hashing
+  // indexes): the running job's thread plus workers - 1 pool threads; also the job queue's
+  // worker-lane threads.
   unsigned workers = 2;
-  PublishSettings publish;     // public_dir defaults to <root>/public
+  // Publication settings; public_dir defaults to <root>/public. index.pool and index.cache are
+  // set by the daemon (its work pool; <root>/cache/index-chunks).
+  PublishSettings publish;
+  std::chrono::seconds chunk_cache_ttl{7 * 24 * 3600};  // unused chunks are pruned after this
 };
 
 class Daemon {
@@ -74,6 +82,8 @@ class Daemon {
   std::mutex read_mu_;                 // the read connection, for GET requests
   std::unique_ptr<PoolStore> reader_;
   std::unique_ptr<JobQueue> jobs_;
+  std::unique_ptr<WorkPool> work_;
+  std::unique_ptr<ChunkCache> chunks_;
 };
 
 }  // namespace depot::pool

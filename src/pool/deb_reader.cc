@@ -16,6 +16,7 @@
 
 #include "core/digest.h"
 #include "core/unique_fd.h"
+#include "pool/paragraph.h"
 #include "sources/apt/deb822.h"
 
 namespace depot::pool {
@@ -31,16 +32,6 @@ using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_lower_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z'); }
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 struct Compression {
   std::string_view suffix;
@@ -225,13 +216,13 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
         for (const apt::Field& f : stanza.fields()) {
           for (std::string_view refused :
                {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}) {
-            if (iequals(f.name, refused)) {
+            if (field_name_equals(f.name, refused)) {
               return parse_error(where + " has a " + std::string(f.name) +
                                  " field, which belongs in a repository index, not a package");
             }
           }
           for (const auto& [name, value] : pkg_.fields) {
-            if (iequals(name, f.name)) {
+            if (field_name_equals(name, f.name)) {
               return parse_error(where + " has field " + std::string(f.name) + " twice");
             }
           }
@@ -246,7 +237,7 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
 
   auto field = [&](std::string_view name) -> const std::string* {
     for (const auto& [n, v] : pkg_.fields) {
-      if (iequals(n, name)) return &v;
+      if (field_name_equals(n, name)) return &v;
     }
     return nullptr;
   };

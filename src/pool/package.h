@@ -29,4 +29,14 @@ struct Package {
   PackageFile file;
 };
 
+// A package as an index lists it, its fields kept as the stored paragraph text
+// (pool/paragraph.h) instead of being split: how a publication reads tens of thousands of them.
+struct PackageText {
+  std::string name;
+  std::string version;
+  std::string architecture;
+  std::string paragraph;  // fields_to_text(Package::fields)
+  PackageFile file;
+};
+
 }  // namespace depot::pool

@@ -15,9 +15,11 @@
 #include "core/file_io.h"
 #include "core/unique_fd.h"
 #include "db/sqlite.h"
+#include "pool/paragraph.h"
 #include "pool/pool_store_impl.h"
 #include "pool_schema_v1_sql.h"
 #include "pool_schema_v2_sql.h"
+#include "pool_schema_v3_sql.h"
 
 namespace depot::pool {
 namespace fs = std::filesystem;
@@ -38,10 +40,42 @@ bool is_sha256_hex(std::string_view s) {
   return hex.ok() && *hex == s;
 }
 
-std::string fields_json(const Package& p) {
-  nlohmann::json a = nlohmann::json::array();
-  for (const auto& [k, v] : p.fields) a.push_back({k, v});
-  return a.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// Rows written before schema v3 hold their fields as a JSON array of [name, value] pairs.
+Result<FieldList> fields_from_json(std::string_view json, const std::string& what) {
+  nlohmann::json a = nlohmann::json::parse(json, nullptr, false);
+  if (!a.is_array()) return make_error(ErrorCode::kParse, what + ": malformed fields");
+  FieldList out;
+  for (const auto& kv : a) {
+    if (kv.is_array() && kv.size() == 2 && kv[0].is_string() && kv[1].is_string()) {
+      out.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+    }
+  }
+  return out;
+}
+
+// Converts v1/v2 rows (paragraph NULL) to the v3 form in one transaction.
+Status convert_json_fields(db::Connection& c) {
+  DEPOT_ASSIGN_OR_RETURN(auto sel,
+                         c.prepare("SELECT id, fields FROM packages WHERE paragraph IS NULL"));
+  std::vector<std::pair<int64_t, std::string>> rows;
+  for (;;) {
+    DEPOT_ASSIGN_OR_RETURN(bool row, sel.step());
+    if (!row) break;
+    rows.emplace_back(sel.column_int(0), sel.column_text(1));
+  }
+  if (rows.empty()) return {};
+  db::Transaction txn(c);
+  DEPOT_TRY(txn.begin());
+  DEPOT_ASSIGN_OR_RETURN(auto upd,
+                         c.prepare("UPDATE packages SET paragraph = ?2, fields = '' WHERE id = ?1"));
+  for (const auto& [id, json] : rows) {
+    DEPOT_ASSIGN_OR_RETURN(FieldList fields,
+                           fields_from_json(json, c.path() + ": package " + std::to_string(id)));
+    upd.reset();
+    upd.bind(1, id).bind(2, fields_to_text(fields));
+    DEPOT_TRY(upd.exec());
+  }
+  return txn.commit();
 }
 
 }  // namespace
@@ -54,7 +88,8 @@ Result<std::unique_ptr<PoolStore>> PoolStore::open(const fs::path& root, Logger&
   fs::create_directories(root / "pool" / ".tmp", ec);
   if (ec) return make_error(ErrorCode::kIo, (root / "pool").string() + ": " + ec.message());
   DEPOT_ASSIGN_OR_RETURN(db::Connection conn, db::Connection::open(root / "depot.db"));
-  DEPOT_TRY(conn.migrate({kPoolSchemaV1, kPoolSchemaV2}));
+  DEPOT_TRY(conn.migrate({kPoolSchemaV1, kPoolSchemaV2, kPoolSchemaV3}));
+  DEPOT_TRY(convert_json_fields(conn));
   return std::unique_ptr<PoolStore>(
       new PoolStore(std::make_unique<Impl>(root, std::move(conn), logger)));
 }
@@ -156,12 +191,12 @@ Result<int64_t> PoolStore::import(const Package& pkg, const fs::path& file) {
   }
   DEPOT_ASSIGN_OR_RETURN(
       auto st, c.prepare("INSERT INTO packages (format, name, version, architecture, filename, size, "
-                         "md5, sha1, sha256, sha512, fields, imported_at) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
+                         "md5, sha1, sha256, sha512, fields, paragraph, imported_at) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12)"));
   st.bind(1, pkg.format).bind(2, pkg.name).bind(3, pkg.version).bind(4, pkg.architecture);
   st.bind(5, pkg.file.filename).bind(6, static_cast<int64_t>(pkg.file.size));
   st.bind(7, pkg.file.digests.md5).bind(8, pkg.file.digests.sha1).bind(9, sha);
-  st.bind(10, pkg.file.digests.sha512).bind(11, fields_json(pkg)).bind(12, now_unix());
+  st.bind(10, pkg.file.digests.sha512).bind(11, fields_to_text(pkg.fields)).bind(12, now_unix());
   DEPOT_TRY(st.exec());
   int64_t id = c.last_insert_rowid();
   DEPOT_TRY(txn.commit());
@@ -252,22 +287,14 @@ Result<StoredPackage> PoolStore::Impl::row_to_package(db::Statement& st) {
   p.file.digests.sha1 = st.column_text(8);
   p.file.digests.sha256 = st.column_text(9);
   p.file.digests.sha512 = st.column_text(10);
-  nlohmann::json a = nlohmann::json::parse(st.column_text(11), nullptr, false);
-  if (!a.is_array()) {
-    return make_error(ErrorCode::kParse, conn.path() + ": package " + std::to_string(sp.id) +
-                                             ": malformed fields");
-  }
-  for (const auto& kv : a) {
-    if (kv.is_array() && kv.size() == 2 && kv[0].is_string() && kv[1].is_string()) {
-      p.fields.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
-    }
-  }
+  DEPOT_ASSIGN_OR_RETURN(p.fields, text_to_fields(st.column_text(11), conn.path() + ": package " +
+                                                                        std::to_string(sp.id)));
   return sp;
 }
 
 constexpr const char* kPackageColumns =
     "p.id, p.format, p.name, p.version, p.architecture, p.filename, p.size, p.md5, p.sha1, "
-    "p.sha256, p.sha512, p.fields";
+    "p.sha256, p.sha512, p.paragraph";
 
 Result<std::vector<StoredPackage>> PoolStore::Impl::load_packages(std::string_view from_where,
                                                                    int64_t key) {
@@ -289,6 +316,33 @@ Result<std::vector<StoredPackage>> PoolStore::list(std::string_view repo) {
   DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
   return impl_->load_packages(
       "FROM repo_packages rp JOIN packages p ON p.id = rp.package_id WHERE rp.repo_id = ?1", rid);
+}
+
+Result<std::vector<PackageText>> PoolStore::list_texts(std::string_view repo) {
+  DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
+  DEPOT_ASSIGN_OR_RETURN(
+      auto st, impl_->conn.prepare("SELECT p.name, p.version, p.architecture, p.filename, p.size, "
+                                   "p.md5, p.sha1, p.sha256, p.sha512, p.paragraph "
+                                   "FROM repo_packages rp JOIN packages p ON p.id = rp.package_id "
+                                   "WHERE rp.repo_id = ?1"));
+  st.bind(1, rid);
+  std::vector<PackageText> out;
+  for (;;) {
+    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    PackageText& p = out.emplace_back();
+    p.name = st.column_text(0);
+    p.version = st.column_text(1);
+    p.architecture = st.column_text(2);
+    p.file.filename = st.column_text(3);
+    p.file.size = static_cast<uint64_t>(st.column_int(4));
+    p.file.digests.md5 = st.column_text(5);
+    p.file.digests.sha1 = st.column_text(6);
+    p.file.digests.sha256 = st.column_text(7);
+    p.file.digests.sha512 = st.column_text(8);
+    p.paragraph = st.column_text(9);
+  }
+  return out;
 }
 
 Result<StoredPackage> PoolStore::get(int64_t id) {

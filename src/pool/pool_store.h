@@ -95,6 +95,9 @@ class PoolStore {
   // Every package of `repo`, ordered by name, version text, architecture.
   Result<std::vector<StoredPackage>> list(std::string_view repo);
   Result<StoredPackage> get(int64_t id);
+  // Every package of `repo` with its fields as stored text, in no particular order: what a
+  // publication reads (no per-field strings for tens of thousands of packages).
+  Result<std::vector<PackageText>> list_texts(std::string_view repo);
 
   std::filesystem::path blob_path(std::string_view sha256) const;
 

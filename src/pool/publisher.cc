@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/file_io.h"
 
@@ -20,16 +23,58 @@ Error io_error(const fs::path& path, const std::string& what) {
   return make_error(ErrorCode::kIo, path.string() + ": " + what + ": " + std::strerror(errno));
 }
 
-// Hard link, or a copy when the filesystem cannot link.
-Status link_or_copy(const fs::path& from, const fs::path& to) {
+Status make_dirs(const fs::path& dir) {
   std::error_code ec;
-  fs::create_directories(to.parent_path(), ec);
-  if (ec) return make_error(ErrorCode::kIo, to.parent_path().string() + ": " + ec.message());
-  if (::link(from.c_str(), to.c_str()) == 0 || errno == EEXIST) return {};
-  if (errno != EXDEV && errno != EPERM && errno != EMLINK) return io_error(to, "link");
-  fs::copy_file(from, to, fs::copy_options::skip_existing, ec);
-  if (ec) return make_error(ErrorCode::kIo, to.string() + ": copy: " + ec.message());
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
   return {};
+}
+
+// mkdir -p with one mkdir per missing directory.
+Status make_parents(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return {};
+  if (errno != ENOENT || !dir.has_parent_path() || dir.parent_path() == dir) {
+    return io_error(dir, "mkdir");
+  }
+  DEPOT_TRY(make_parents(dir.parent_path()));
+  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return {};
+  return io_error(dir, "mkdir");
+}
+
+constexpr size_t kLinkThreads = 2;
+
+enum class Placed { kExisting, kCreated, kReplaced };
+
+// Makes `to` a hard link of `from` (a copy where the filesystem cannot link), replacing what is
+// there; an existing link to the same inode is left alone.
+Result<Placed> place_link(const fs::path& from, const fs::path& to) {
+  if (::link(from.c_str(), to.c_str()) == 0) return Placed::kCreated;
+  if (errno == ENOENT) {
+    DEPOT_TRY(make_parents(to.parent_path()));
+    if (::link(from.c_str(), to.c_str()) == 0) return Placed::kCreated;
+  }
+  if (errno == EEXIST) {
+    struct stat a {}, b {};
+    if (::stat(from.c_str(), &a) == 0 && ::stat(to.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
+        a.st_dev == b.st_dev) {
+      return Placed::kExisting;
+    }
+  }
+  const bool existed = ::access(to.c_str(), F_OK) == 0;
+  const fs::path tmp = to.parent_path() / (".new-" + to.filename().string());
+  ::unlink(tmp.c_str());
+  if (::link(from.c_str(), tmp.c_str()) != 0) {
+    if (errno != EXDEV && errno != EPERM && errno != EMLINK) return io_error(tmp, "link");
+    std::error_code ec;
+    fs::copy_file(from, tmp, ec);
+    if (ec) return make_error(ErrorCode::kIo, tmp.string() + ": copy: " + ec.message());
+  }
+  if (::rename(tmp.c_str(), to.c_str()) != 0) {
+    Error e = io_error(to, "rename");
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return existed ? Placed::kReplaced : Placed::kCreated;
 }
 
 // Generation numbers present under `dir`.
@@ -57,16 +102,55 @@ uint64_t current_generation(const fs::path& link) {
 
 std::chrono::system_clock::time_point mtime_of(const fs::path& p) {
   struct stat st {};
-  if (::stat(p.c_str(), &st) != 0) return {};
+  if (::lstat(p.c_str(), &st) != 0) return {};
   return std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
 }
 
-void touch(const fs::path& p) { ::utimensat(AT_FDCWD, p.c_str(), nullptr, 0); }
+void touch(const fs::path& p) { ::utimensat(AT_FDCWD, p.c_str(), nullptr, AT_SYMLINK_NOFOLLOW); }
 
-// Files a client of an older generation may still ask for: by-hash indexes and pool files.
-bool carried_kind(const fs::path& rel) {
-  std::string s = rel.generic_string();
-  return s.starts_with("pool/") || s.find("/by-hash/") != std::string::npos;
+// A generation's pool files: path ("pool/...") -> sha256.
+using Manifest = std::unordered_map<std::string, std::string>;
+
+fs::path manifest_path(const fs::path& gens, uint64_t g) {
+  return gens / (std::to_string(g) + ".files");
+}
+
+// Reads generation g's manifest. A generation from before the shared pool has none: its own
+// pool/ directory is listed instead (sha256 left empty).
+Manifest read_manifest(const fs::path& gens, uint64_t g) {
+  Manifest m;
+  auto text = read_whole_file(manifest_path(gens, g), "manifest");
+  if (text.ok()) {
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+      size_t eol = rest.find('\n');
+      std::string_view line = rest.substr(0, eol);
+      rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
+      size_t sp = line.find(' ');
+      if (sp != std::string_view::npos) m.emplace(line.substr(sp + 1), line.substr(0, sp));
+    }
+    return m;
+  }
+  const fs::path gen = gens / std::to_string(g);
+  std::error_code ec;
+  if (!fs::is_directory(gen / "pool", ec) || fs::is_symlink(gen / "pool", ec)) return m;
+  for (auto it = fs::recursive_directory_iterator(gen / "pool", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) m.emplace(it->path().lexically_relative(gen).generic_string(), "");
+  }
+  return m;
+}
+
+Status write_manifest(const fs::path& path, const Manifest& m) {
+  std::vector<std::pair<std::string_view, std::string_view>> lines(m.begin(), m.end());
+  std::sort(lines.begin(), lines.end());
+  std::string text;
+  text.reserve(lines.size() * 120);
+  for (const auto& [path, sha] : lines) text.append(sha).append(" ").append(path).append("\n");
+  const fs::path tmp = path.string() + ".tmp";
+  DEPOT_TRY(write_whole_file(tmp, text));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error(path, "rename");
+  return {};
 }
 
 }  // namespace
@@ -74,8 +158,15 @@ bool carried_kind(const fs::path& rel) {
 Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
                                    const PublishSettings& settings) {
   PublishReport report;
+  auto t0 = std::chrono::steady_clock::now();
+  auto lap = [&t0](double& into) {
+    auto t = std::chrono::steady_clock::now();
+    into += std::chrono::duration<double, std::milli>(t - t0).count();
+    t0 = t;
+  };
   const std::string name(repo);
   const fs::path gens = settings.public_dir / ".generations" / name;
+  const fs::path shared = gens / "pool";
   const fs::path link = settings.public_dir / name;
   std::error_code ec;
   if (fs::exists(link, ec) && !fs::is_symlink(link, ec)) {
@@ -83,11 +174,56 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
                       link.string() + " exists and is not a depot publication; not replacing it");
   }
 
-  DEPOT_ASSIGN_OR_RETURN(std::vector<StoredPackage> stored, store.list(repo));
-  std::vector<const Package*> pkgs;
-  pkgs.reserve(stored.size());
-  for (const StoredPackage& sp : stored) pkgs.push_back(&sp.package);
+  DEPOT_ASSIGN_OR_RETURN(std::vector<PackageText> texts, store.list_texts(repo));
+  std::vector<const PackageText*> pkgs;
+  pkgs.reserve(texts.size());
+  for (const PackageText& p : texts) pkgs.push_back(&p);
   report.packages = pkgs.size();
+  lap(report.ms.list);
+
+  DEPOT_TRY(make_dirs(shared));
+  std::vector<uint64_t> existing = generations(gens);
+  const uint64_t current = current_generation(link);
+  const uint64_t next = std::max(existing.empty() ? 0 : existing.back(), current) + 1;
+  const fs::path gen = gens / std::to_string(next);
+  report.generation = next;
+
+  // Pool files are linked into the shared pool (unless the current generation already names
+  // the same file at the same path) by threads of their own while the indexes are built:
+  // creating tens of thousands of links and directories is mostly time in the kernel.
+  struct LinkSlice {
+    Manifest mine;
+    std::vector<fs::path> created;  // new paths, unlinked again if this publication fails
+    uint64_t links = 0;
+    Status status;
+  };
+  const Manifest before = current != 0 ? read_manifest(gens, current) : Manifest{};
+  std::vector<LinkSlice> slices(kLinkThreads);
+  std::vector<std::thread> linkers;
+  for (size_t k = 0; k < kLinkThreads; ++k) {
+    linkers.emplace_back([&, k] {
+      LinkSlice& slice = slices[k];
+      const size_t end = (k + 1) * texts.size() / kLinkThreads;
+      slice.mine.reserve(end - k * texts.size() / kLinkThreads);
+      for (size_t i = k * texts.size() / kLinkThreads; i < end; ++i) {
+        const PackageText& p = texts[i];
+        std::string path = pool_path(p, settings.component);
+        const std::string& sha = p.file.digests.sha256;
+        auto it = before.find(path);
+        if (it == before.end() || it->second != sha) {
+          fs::path target = shared / path.substr(5);  // after "pool/"
+          auto placed = place_link(store.blob_path(sha), target);
+          if (!placed.ok()) {
+            slice.status = placed.error();
+            return;
+          }
+          if (*placed == Placed::kCreated) slice.created.push_back(std::move(target));
+          if (*placed != Placed::kExisting) slice.links++;
+        }
+        slice.mine.emplace(std::move(path), sha);
+      }
+    });
+  }
 
   ReleaseInfo info;
   info.origin = settings.origin;
@@ -98,32 +234,42 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   info.architectures = settings.architectures;
   info.components = {settings.component};
   std::vector<ComponentPackages> components{{settings.component, pkgs}};
-  DEPOT_ASSIGN_OR_RETURN(std::vector<PublishedFile> files,
-                         build_publication(info, components, settings.index));
-  report.index_files = files.size();
-
-  fs::create_directories(gens, ec);
-  if (ec) return make_error(ErrorCode::kIo, gens.string() + ": " + ec.message());
-  std::vector<uint64_t> existing = generations(gens);
-  const uint64_t current = current_generation(link);
-  const uint64_t next = std::max(existing.empty() ? 0 : existing.back(), current) + 1;
-  const fs::path gen = gens / std::to_string(next);
-  report.generation = next;
+  PublicationStats stats;
+  auto files = build_publication(info, components, settings.index, &stats);
+  report.chunks_compressed = stats.compressed;
+  report.chunks_reused = stats.reused;
+  lap(report.ms.indexes);
+  for (auto& t : linkers) t.join();
+  lap(report.ms.links);
+  Manifest mine = std::move(slices[0].mine);
+  std::vector<fs::path> created;
+  Status linked;
+  for (LinkSlice& slice : slices) {
+    if (&slice != &slices[0]) mine.merge(slice.mine);
+    created.insert(created.end(), slice.created.begin(), slice.created.end());
+    report.pool_links += slice.links;
+    if (linked.ok() && !slice.status.ok()) linked = slice.status;
+  }
 
   auto abandon = [&](Error e) -> Error {
     std::error_code ignored;
     fs::remove_all(gen, ignored);
+    fs::remove(manifest_path(gens, next), ignored);
+    for (const fs::path& p : created) ::unlink(p.c_str());
     return e;
   };
-  if (Status st = write_publication(files, gen, /*sync=*/false); !st.ok()) {
+  if (!files.ok()) return abandon(files.error());
+  if (!linked.ok()) return abandon(linked.error());
+  report.index_files = files->size();
+  if (Status st = write_publication(*files, gen, /*sync=*/false); !st.ok()) {
     return abandon(st.error());
   }
-  for (const StoredPackage& sp : stored) {
-    Status st = link_or_copy(store.blob_path(sp.package.file.digests.sha256),
-                             gen / pool_path(sp.package, settings.component));
-    if (!st.ok()) return abandon(st.error());
-  }
-  // Files of generations superseded less than `grace` ago.
+  fs::create_directory_symlink("../pool", gen / "pool", ec);
+  if (ec) return abandon(make_error(ErrorCode::kIo, (gen / "pool").string() + ": " + ec.message()));
+  lap(report.ms.write);
+
+  // Generations superseded less than `grace` ago: their by-hash indexes (and the pool files of
+  // a generation from before the shared pool) are carried.
   const auto now = std::chrono::system_clock::now();
   for (uint64_t g : existing) {
     const fs::path old = gens / std::to_string(g);
@@ -131,14 +277,29 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
     if (g == current && settings.grace.count() == 0) continue;
     for (auto it = fs::recursive_directory_iterator(old, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
-      fs::path rel = it->path().lexically_relative(old);
-      if (!carried_kind(rel) || fs::exists(gen / rel)) continue;
-      if (Status st = link_or_copy(it->path(), gen / rel); !st.ok()) return abandon(st.error());
+      if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
+      const std::string rel = it->path().lexically_relative(old).generic_string();
+      fs::path target;
+      if (rel.starts_with("pool/")) {
+        if (mine.contains(rel)) continue;
+        target = shared / rel.substr(5);
+      } else if (rel.find("/by-hash/") != std::string::npos) {
+        target = gen / rel;
+      } else {
+        continue;
+      }
+      if (fs::exists(target, ec)) continue;
+      auto placed = place_link(it->path(), target);
+      if (!placed.ok()) return abandon(placed.error());
+      if (*placed == Placed::kCreated) created.push_back(target);
       report.carried_files++;
     }
     if (ec) return abandon(make_error(ErrorCode::kIo, old.string() + ": " + ec.message()));
   }
+  if (Status st = write_manifest(manifest_path(gens, next), mine); !st.ok()) {
+    return abandon(st.error());
+  }
+  lap(report.ms.carry);
   if (Status st = sync_filesystem(gen); !st.ok()) return abandon(st.error());
   touch(gen);
 
@@ -153,20 +314,35 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
     return abandon(e);
   }
   DEPOT_TRY(fsync_directory(settings.public_dir));
+  lap(report.ms.sync);
   // The previous generation stops being current now: its grace starts.
   if (current != 0) touch(gens / std::to_string(current));
 
+  // Expired generations: first the pool files only they name, then the generation itself (a
+  // crash in between repeats the removal at the next publication).
+  std::vector<uint64_t> expired, live = {next};
   for (uint64_t g : existing) {
-    if (g == current) continue;
-    const fs::path old = gens / std::to_string(g);
-    if (now - mtime_of(old) < settings.grace) continue;
-    fs::remove_all(old, ec);
+    bool gone = g == current ? settings.grace.count() == 0
+                             : now - mtime_of(gens / std::to_string(g)) >= settings.grace;
+    (gone ? expired : live).push_back(g);
+  }
+  if (expired.empty()) return report;
+  std::unordered_set<std::string> named;
+  for (const auto& [path, sha] : mine) named.insert(path);
+  for (uint64_t g : live) {
+    if (g == next) continue;
+    for (const auto& [path, sha] : read_manifest(gens, g)) named.insert(path);
+  }
+  for (uint64_t g : expired) {
+    for (const auto& [path, sha] : read_manifest(gens, g)) {
+      if (named.contains(path)) continue;
+      if (::unlink((shared / path.substr(5)).c_str()) == 0) report.pool_removed++;
+    }
+    fs::remove_all(gens / std::to_string(g), ec);
+    fs::remove(manifest_path(gens, g), ec);
     if (!ec) report.generations_removed++;
   }
-  if (current != 0 && settings.grace.count() == 0) {
-    fs::remove_all(gens / std::to_string(current), ec);
-    if (!ec) report.generations_removed++;
-  }
+  lap(report.ms.cleanup);
   return report;
 }
 

@@ -21,6 +21,7 @@
 
 #include "pool/deb_reader.h"
 #include "pool/deb_relations.h"
+#include "pool/paragraph.h"
 #include "pool/pool_store.h"
 #include "pool/pool_store_impl.h"
 
@@ -57,16 +58,9 @@ std::map<Key, const StoredPackage*> newest_by_key(const std::vector<StoredPackag
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 const std::string* field(const Package& p, std::string_view name) {
   for (const auto& [k, v] : p.fields) {
-    if (iequals(k, name)) return &v;
+    if (field_name_equals(k, name)) return &v;
   }
   return nullptr;
 }

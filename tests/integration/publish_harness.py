@@ -31,7 +31,7 @@ class Daemon:
         self.log = open(self.workdir / "daemon.log", "ab")
         cmd = [depot_bin(), "daemon", "--root", str(self.root), "--socket", str(self.socket),
                "--signing-key", KEY_ID, "--gnupg-home", str(self.gnupghome), "--arch", "amd64",
-               "--xz-threads", "1"] + self.extra
+               "--workers", "2"] + self.extra
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log,
                                      stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 20

@@ -164,5 +164,40 @@ TEST_F(PoolStoreTest, GcRepairsWhatACrashLeaves) {
   EXPECT_EQ(missing->missing[0], kept.file.digests.sha256);
 }
 
+TEST_F(PoolStoreTest, FieldsStoredAsJsonBeforeV3AreConvertedAtOpen) {
+  Package a = make("jq", "1.6-2", "deb bytes");
+  a.fields.emplace_back("Conffiles", "\n /etc/jq 0123");
+  int64_t id = import(a);
+  ASSERT_TRUE(store_->create_repo("r").ok());
+  ASSERT_TRUE(store_->change_membership("r", {id}, {}).ok());
+  store_.reset();
+  {  // the row as schema v2 wrote it
+    auto c = db::Connection::open(dir_.path() / "root" / "depot.db");
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c->exec("UPDATE packages SET paragraph = NULL, fields = "
+                        "'[[\"Package\",\"jq\"],[\"Version\",\"1.6-2\"],"
+                        "[\"Architecture\",\"amd64\"],[\"Description\",\"x\\n more\"],"
+                        "[\"Conffiles\",\"\\n /etc/jq 0123\"]]'")
+                    .ok());
+  }
+  reopen();
+  auto back = store_->get(id);
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->package.fields, a.fields);
+  auto texts = store_->list_texts("r");
+  ASSERT_TRUE(texts.ok());
+  ASSERT_EQ(texts->size(), 1u);
+  EXPECT_EQ((*texts)[0].paragraph,
+            "Package: jq\nVersion: 1.6-2\nArchitecture: amd64\nDescription: x\n more\n"
+            "Conffiles:\n /etc/jq 0123\n");
+  EXPECT_EQ((*texts)[0].file.digests, a.file.digests);
+  auto c = db::Connection::open(dir_.path() / "root" / "depot.db");
+  ASSERT_TRUE(c.ok());
+  auto st = c->prepare("SELECT count(*) FROM packages WHERE fields != '' OR paragraph IS NULL");
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE(*st->step());
+  EXPECT_EQ(st->column_int(0), 0);
+}
+
 }  // namespace
 }  // namespace depot::pool

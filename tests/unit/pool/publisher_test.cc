@@ -29,8 +29,10 @@ class PublisherTest : public ::testing::Test {
     settings_.public_dir = dir_.path() / "root" / "public";
     settings_.index.write_xz = false;
   }
-  int64_t add(const std::string& name, const std::string& data) {
-    Package p = depot::testing::deb_record(name, "1.0", "amd64");
+  int64_t add(const std::string& name, const std::string& data,
+              const std::string& version = "1.0", const std::string& filename = "") {
+    Package p = depot::testing::deb_record(name, version, "amd64");
+    if (!filename.empty()) p.file.filename = filename;
     p.fields.emplace_back("Description", "test");
     p.file.size = data.size();
     p.file.digests = depot::testing::all_digests(data);
@@ -95,6 +97,69 @@ TEST_F(PublisherTest, OlderGenerationsStayReachableForTheGracePeriod) {
   EXPECT_FALSE(fs::exists(settings_.public_dir / ".generations/stable/1"));
   EXPECT_FALSE(fs::exists(settings_.public_dir / ".generations/stable/2"));
   EXPECT_TRUE(fs::exists(published() / "pool/main/b/beta/beta_1.0_amd64.deb"));
+}
+
+ino_t inode(const fs::path& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+TEST_F(PublisherTest, GenerationsSharePoolLinksAndLinkOnlyWhatIsNew) {
+  add("alpha", "alpha bytes");
+  auto r1 = publish_repo(*store_, "stable", settings_);
+  ASSERT_TRUE(r1.ok()) << r1.error().to_string();
+  EXPECT_EQ(r1->pool_links, 1u);
+  add("beta", "beta bytes");
+  auto r2 = publish_repo(*store_, "stable", settings_);
+  ASSERT_TRUE(r2.ok()) << r2.error().to_string();
+  EXPECT_EQ(r2->pool_links, 1u);  // beta only
+  const fs::path gens = settings_.public_dir / ".generations/stable";
+  EXPECT_TRUE(fs::is_symlink(gens / "1/pool"));
+  EXPECT_TRUE(fs::is_symlink(gens / "2/pool"));
+  const auto stored = store_->list("stable");
+  ASSERT_TRUE(stored.ok());
+  for (const auto& sp : *stored) {
+    const fs::path in_pool = published() / pool_path(sp.package, "main");
+    EXPECT_EQ(inode(in_pool), inode(store_->blob_path(sp.package.file.digests.sha256)));
+  }
+  EXPECT_NE(slurp(gens / "2.files").find("pool/main/b/beta/beta_1.0_amd64.deb"),
+            std::string::npos);
+}
+
+TEST_F(PublisherTest, AFileNameReusedForOtherContentIsRelinked) {
+  int64_t first = add("alpha", "first bytes");
+  ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());
+  ASSERT_TRUE(store_->change_membership("stable", {}, {first}).ok());
+  int64_t second = add("alpha", "second bytes", "1.1", "alpha_1.0_amd64.deb");
+  auto r = publish_repo(*store_, "stable", settings_);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  auto sp = store_->get(second);
+  ASSERT_TRUE(sp.ok());
+  EXPECT_EQ(slurp(published() / "pool/main/a/alpha/alpha_1.0_amd64.deb"), "second bytes");
+  EXPECT_EQ(inode(published() / "pool/main/a/alpha/alpha_1.0_amd64.deb"),
+            inode(store_->blob_path(sp->package.file.digests.sha256)));
+}
+
+TEST_F(PublisherTest, AGenerationWithItsOwnPoolDirectoryIsCarriedIntoTheSharedPool) {
+  int64_t alpha = add("alpha", "alpha bytes");
+  ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());
+  // Make generation 1 look like one written before the shared pool.
+  const fs::path gens = settings_.public_dir / ".generations/stable";
+  const std::string rel = "main/a/alpha/alpha_1.0_amd64.deb";
+  fs::remove(gens / "1/pool");
+  fs::create_directories((gens / "1/pool" / rel).parent_path());
+  fs::create_hard_link(gens / "pool" / rel, gens / "1/pool" / rel);
+  fs::remove(gens / "pool" / rel);
+  fs::remove(gens / "1.files");
+  ASSERT_TRUE(store_->change_membership("stable", {}, {alpha}).ok());
+  add("beta", "beta bytes");
+  auto r = publish_repo(*store_, "stable", settings_);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(slurp(published() / "pool" / rel), "alpha bytes");  // for generation 1's clients
+  settings_.grace = std::chrono::seconds(0);
+  ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());
+  EXPECT_FALSE(fs::exists(gens / "pool" / rel));
+  EXPECT_FALSE(fs::exists(gens / "1"));
 }
 
 TEST_F(PublisherTest, AFailedPublishLeavesTheCurrentOneUntouched) {

@@ -94,7 +94,7 @@ class RepoOpsTest : public ::testing::Test {
   std::map<int64_t, std::string> shas_;
 };
 
-TEST_F(RepoOpsTest, SchemaIsMigratedToV2) { EXPECT_EQ(raw().schema_version(), 2); }
+TEST_F(RepoOpsTest, SchemaIsMigratedToV3) { EXPECT_EQ(raw().schema_version(), 3); }
 
 TEST_F(RepoOpsTest, PullReplacesOlderVersionsAndKeepsNewerOnes) {
   int64_t a1 = add("a", "1", "amd64"), e1 = add("e", "1.0", "amd64");

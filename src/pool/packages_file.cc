@@ -1,0 +1,229 @@
+#include "pool/packages_file.h"
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "core/digest.h"
+#include "pool/chunked_compress.h"
+#include "pool/deb_reader.h"
+#include "pool/paragraph.h"
+
+namespace depot::pool {
+namespace {
+
+bool generated_field(std::string_view name) {
+  for (std::string_view g : {"Package", "Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}) {
+    if (field_name_equals(name, g)) return true;
+  }
+  return false;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The Source field's package name ("foo (1.2)" -> "foo"), or empty.
+std::string_view source_name(std::string_view value) {
+  return trim(trim(value).substr(0, trim(value).find('(')));
+}
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
+std::string what_of(const PackageText& p) {
+  return "package " + p.name + " " + p.version + " " + p.architecture;
+}
+
+// Appends p's paragraph to `out`.
+Status render_one(std::string& out, const PackageText& p, std::string_view component) {
+  const size_t start = out.size();
+  append_field(out, "Package", p.name);
+  std::optional<std::string_view> source;
+  Status st = for_each_field(p.paragraph, what_of(p),
+                             [&](std::string_view name, std::string_view value,
+                                 std::string_view line) {
+                               if (!source && field_name_equals(name, "Source")) {
+                                 source = source_name(value);
+                               }
+                               if (!generated_field(name)) out.append(line);
+                             });
+  if (!st.ok()) {
+    out.resize(start);
+    return st;
+  }
+  append_field(out, "Filename",
+               pool_path(p.name, source.value_or(""), p.file.filename, component));
+  append_field(out, "Size", std::to_string(p.file.size));
+  append_field(out, "MD5sum", p.file.digests.md5);
+  append_field(out, "SHA1", p.file.digests.sha1);
+  append_field(out, "SHA256", p.file.digests.sha256);
+  return {};
+}
+
+// One chunk: its span of the text and its two compressed forms.
+struct Chunk {
+  size_t offset = 0, size = 0;
+  GzipChunk gz;
+  XzChunk xz;
+  uint64_t compressed = 0, reused = 0;
+  Status status;
+};
+
+Chunk make_chunk(size_t offset, size_t size) {
+  Chunk c;
+  c.offset = offset;
+  c.size = size;
+  return c;
+}
+
+template <class T, class Compress, class Decode>
+Status cached(const ChunkCache* cache, const std::string& key, T& out, Chunk& c,
+              Compress compress, Decode decode) {
+  if (cache != nullptr) {
+    if (auto bytes = cache->get(key)) {
+      if (auto r = decode(*bytes, cache->dir().string() + "/" + key); r.ok()) {
+        out = std::move(r).value();
+        c.reused++;
+        return {};
+      }
+    }
+  }
+  DEPOT_ASSIGN_OR_RETURN(out, compress());
+  c.compressed++;
+  if (cache != nullptr) cache->put(key, encode_chunk(out));
+  return {};
+}
+
+void compress_chunk(std::string_view text, Chunk& c, const PackagesOptions& opts) {
+  std::string_view data = text.substr(c.offset, c.size);
+  Hasher h(digest_bit(DigestAlgo::kSha256));
+  h.update(data);
+  const std::string sha = h.finish().sha256;
+  c.status = cached(
+      opts.cache, sha + ".gz" + std::to_string(opts.gzip_level), c.gz, c,
+      [&] { return gzip_chunk(data, opts.gzip_level); },
+      [](std::string_view b, const std::string& w) { return decode_gzip_chunk(b, w); });
+  if (!c.status.ok() || !opts.write_xz) return;
+  c.status = cached(
+      opts.cache, sha + ".xz" + std::to_string(opts.xz_preset), c.xz, c,
+      [&] { return xz_chunk(data, opts.xz_preset); },
+      [](std::string_view b, const std::string& w) { return decode_xz_chunk(b, w); });
+}
+
+}  // namespace
+
+std::string pool_path(std::string_view name, std::string_view source, std::string_view filename,
+                      std::string_view component) {
+  std::string_view dir = source.empty() ? name : source;
+  std::string_view prefix = dir.substr(0, dir.starts_with("lib") && dir.size() > 3 ? 4 : 1);
+  std::string out = "pool/";
+  out.append(component).append("/").append(prefix).append("/").append(dir).append("/");
+  out += filename;
+  return out;
+}
+
+std::string pool_path(const PackageText& p, std::string_view component) {
+  std::string_view source;
+  bool found = false;
+  (void)for_each_field(p.paragraph, what_of(p),
+                       [&](std::string_view name, std::string_view value, std::string_view) {
+                         if (!found && field_name_equals(name, "Source")) {
+                           source = source_name(value);
+                           found = true;
+                         }
+                       });
+  return pool_path(p.name, source, p.file.filename, component);
+}
+
+bool package_order_less(const PackageText& a, const PackageText& b) {
+  if (int c = a.name.compare(b.name); c != 0) return c < 0;
+  if (int c = compare_versions(a.version, b.version); c != 0) return c < 0;
+  if (int c = a.architecture.compare(b.architecture); c != 0) return c < 0;
+  return a.file.filename < b.file.filename;
+}
+
+namespace {
+
+// The Packages text and where its chunks start and end.
+Status render_chunked(std::span<const PackageText* const> pkgs, std::string_view component,
+                      std::string& text, std::vector<Chunk>& chunks) {
+  std::vector<const PackageText*> sorted(pkgs.begin(), pkgs.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const PackageText* a, const PackageText* b) {
+    return package_order_less(*a, *b);
+  });
+  size_t estimate = 0;
+  for (const PackageText* p : sorted) {
+    estimate += p->paragraph.size() + 2 * p->file.filename.size() + 300;
+  }
+  text.reserve(estimate);
+  size_t chunk_start = 0;
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const PackageText& p = *sorted[i];
+    if (i > 0) {
+      const bool new_name = p.name != sorted[i - 1]->name;
+      if ((new_name && fnv1a(p.name) % kBoundaryEvery == 0) ||
+          text.size() - chunk_start >= kMaxChunkBytes) {
+        chunks.push_back(make_chunk(chunk_start, text.size() - chunk_start));
+        chunk_start = text.size();
+      }
+      text += '\n';
+    }
+    DEPOT_TRY(render_one(text, p, component));
+  }
+  if (text.size() > chunk_start) {
+    chunks.push_back(make_chunk(chunk_start, text.size() - chunk_start));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> render_packages(std::span<const PackageText* const> pkgs,
+                                    std::string_view component) {
+  std::string text;
+  std::vector<Chunk> chunks;
+  DEPOT_TRY(render_chunked(pkgs, component, text, chunks));
+  return text;
+}
+
+Result<PackagesFile> build_packages_file(std::span<const PackageText* const> pkgs,
+                                         std::string_view component,
+                                         const PackagesOptions& opts) {
+  PackagesFile out;
+  std::vector<Chunk> chunks;
+  DEPOT_TRY(render_chunked(pkgs, component, out.text, chunks));
+
+  std::vector<std::function<void()>> tasks;
+  for (Chunk& c : chunks) {
+    tasks.push_back([&text = out.text, &c, &opts] { compress_chunk(text, c, opts); });
+  }
+  if (opts.pool != nullptr) {
+    opts.pool->run_all(std::move(tasks));
+  } else {
+    for (auto& t : tasks) t();
+  }
+  std::vector<const GzipChunk*> gz;
+  std::vector<const XzChunk*> xz;
+  for (const Chunk& c : chunks) {
+    DEPOT_TRY(c.status);
+    gz.push_back(&c.gz);
+    xz.push_back(&c.xz);
+    out.compressed += c.compressed;
+    out.reused += c.reused;
+  }
+  out.chunks = chunks.size();
+  out.gz = gzip_assemble(gz);
+  if (opts.write_xz) {
+    DEPOT_ASSIGN_OR_RETURN(out.xz, xz_assemble(xz));
+  }
+  return out;
+}
+
+}  // namespace depot::pool
