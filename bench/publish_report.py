@@ -11,7 +11,8 @@ import sys
 
 PHASES = [
     ("publish_noxz", "publish without xz (Packages, .gz, Release, signatures)"),
-    ("publish_xz", "full publish (depot, reprepro: + .xz; aptly: + .bz2)"),
+    ("publish_xz", "full publish, cold (depot, reprepro: + .xz; aptly: + .bz2)"),
+    ("publish_xz_warm", "full publish, index chunks cached (depot only)"),
     ("republish", "republish after one package changed (full)"),
     ("change", "the one-package change itself (not a publish)"),
     ("import", "import of the set (once, not a publish)"),
@@ -70,7 +71,7 @@ def main():
     print()
     print("%-62s" % "peak RSS, MiB (max over publish phases)" + "".join(
         "%14.0f" % max([med[(t, p)]["max_rss_mib"] for p in ("publish_noxz", "publish_xz",
-                                                              "republish") if (t, p) in med] or [0])
+                                                              "publish_xz_warm", "republish") if (t, p) in med] or [0])
         for t in tools))
 
     failed = []
@@ -85,13 +86,22 @@ def main():
     target("noxz_under_2s", d["seconds"] < 2.0 if d else None,
            "depot Packages + .gz + Release + signatures < 2 s: %s" %
            ("%.3f s" % d["seconds"] if d else "not run"))
-    d, al = med.get(("depot", "publish_xz")), med.get(("aptly", "publish_xz"))
+    al = med.get(("aptly", "publish_xz"))
+    for key, phase, what in (("full_10x_aptly", "publish_xz", "cold: empty chunk cache"),
+                             ("full_10x_aptly_warm", "publish_xz_warm", "chunks cached")):
+        d = med.get(("depot", phase))
+        ok = (al["seconds"] / d["seconds"] >= 10.0) if d and al else None
+        target(key, ok, "depot full publish (with xz, %s) >= 10x faster than aptly publish: %s"
+               % (what, "%.1fx" % (al["seconds"] / d["seconds"]) if d and al else "not run"))
+    d, al = med.get(("depot", "republish")), med.get(("aptly", "republish"))
     ok = (al["seconds"] / d["seconds"] >= 10.0) if d and al else None
-    target("full_10x_aptly", ok, "depot full publish (with xz) >= 10x faster than aptly publish: %s"
-           % ("%.1fx" % (al["seconds"] / d["seconds"]) if d and al else "not run"))
+    target("republish_10x_aptly", ok, "depot republish after one change >= 10x faster than "
+           "aptly publish update: %s" % ("%.1fx" % (al["seconds"] / d["seconds"]) if d and al
+                                         else "not run"))
     if "depot" in tools:
         peak = max(r["max_rss_kib"] for r in rows
-                   if r["tool"] == "depot" and r["phase"] != "process") / MIB
+                   if r["tool"] == "depot" and r["phase"] != "process"
+                   and not r["phase"].startswith("step_")) / MIB
         target("rss_under_300mib", peak < 300, "depot peak RSS < 300 MiB: %.0f MiB (any phase, import included)" % peak)
     with open(a.out, "w") as f:
         json.dump(summary, f, indent=1)
