@@ -17,7 +17,13 @@ DIST = "stable"
 
 
 class AptClient:
-    """apt-get with every directory private to one test: no system sources, keys or state."""
+    """apt-get with every directory private to one test: no system sources, keys or state.
+
+    install() really installs: apt runs dpkg with --root=<root> (instdir <root>, admindir
+    <root>/var/lib/dpkg, the status file apt reads) and --log inside <root>, so package files
+    land under <root> and the system's dpkg database and log stay untouched. Maintainer scripts
+    would run chrooted into <root>, which holds no shell: only packages without them install
+    (those of make_apt_repo.build_deb)."""
 
     def __init__(self, root, url, keyring, dist=DIST, component="main", arch="amd64"):
         self.root = Path(root)
@@ -43,6 +49,11 @@ class AptClient:
             'Acquire::Languages "none";',
             'Acquire::Retries "0";',
             'Acquire::http::Pipeline-Depth "0";',
+            'DPkg::Options { "--root=%s"; "--log=%s/log/dpkg.log"; };' % (r, r),
+            # No binary cache: apt trusts it while the lists keep their size and mtime (second
+            # resolution), and a test publishes same-size indexes within one second.
+            'Dir::Cache::pkgcache "";',
+            'Dir::Cache::srcpkgcache "";',
             ""]))
 
     def run(self, *args, timeout=60):
@@ -52,8 +63,17 @@ class AptClient:
                            stdin=subprocess.DEVNULL, timeout=timeout)
         return p.returncode, p.stdout.decode("utf-8", "replace")
 
-    def update(self):
-        """apt-get update; apt reports some failures only as W:/E: lines with exit 0."""
+    def update(self, forget_validators=False):
+        """apt-get update; apt reports some failures only as W:/E: lines with exit 0.
+
+        forget_validators: first set the mtime of the lists to 0, so apt sends no
+        If-Modified-Since (it sends their mtime, the Last-Modified it got, one-second
+        resolution: a file republished within that second with the same size can be answered
+        304 and apt keeps the old one)."""
+        if forget_validators:
+            for f in (self.root / "var/lib/apt/lists").iterdir():
+                if f.is_file() and f.name != "lock":
+                    os.utime(f, (0, 0))
         rc, out = self.run("update")
         bad = [l for l in out.splitlines() if l.startswith(("E:", "W:", "Err:"))]
         return (rc == 0 and not bad), out
@@ -61,6 +81,28 @@ class AptClient:
     def download(self, *packages):
         rc, out = self.run("download", *packages)
         return rc == 0, out
+
+    def install(self, *specs, downgrade=False):
+        """apt-get install -y SPECS (e.g. "app=1.0") into the private root."""
+        args = ["install", "-y", "--no-install-recommends"]
+        if downgrade:
+            args.append("--allow-downgrades")
+        rc, out = self.run(*args, *specs, timeout=120)
+        return rc == 0, out
+
+    def installed(self):
+        """{package: version} of every package the private dpkg status lists as installed."""
+        out = {}
+        for stanza in (self.root / "var/lib/dpkg/status").read_text().split("\n\n"):
+            f = dict(l.split(": ", 1) for l in stanza.splitlines() if ": " in l and l[0] != " ")
+            if f.get("Status") == "install ok installed":
+                out[f["Package"]] = f["Version"]
+        return out
+
+    def payload(self, name):
+        """The bytes of /usr/share/<name>/data.bin as installed, or None."""
+        p = self.root / "usr" / "share" / name / "data.bin"
+        return p.read_bytes() if p.is_file() else None
 
     def downloaded(self):
         return sorted(p.name for p in (self.root / "download").glob("*.deb"))

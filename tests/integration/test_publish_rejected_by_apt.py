@@ -1,8 +1,9 @@
-"""Hosted repositories published by `depot daemon` must be what the real apt-get accepts
-(signed-by the daemon's key, isolated state), through every state change: import, promote with
-dependencies, snapshot, pull and rollback; and `apt-get update` running in a loop while the
-daemon publishes again and again must never fail (generations switch atomically and the older
-ones stay reachable for the grace period)."""
+"""Hosted repositories published by `depot daemon` must be what the real apt-get accepts and
+installs (signed-by the daemon's key, isolated state, dpkg into a private root), through every
+state change: import, promote with dependencies, snapshot, pull (an upgrade) and rollback (a
+downgrade, and the rolled-back version no longer installable); `apt-get update` running in a
+loop while the daemon publishes again and again must never fail (generations switch atomically
+and the older ones stay reachable for the grace period), and must see each new publication."""
 
 import threading
 import unittest
@@ -19,13 +20,17 @@ class PublishRejectedByApt(PublishTestCase):
                  self.deb("libfoo", "1.2"), self.deb("tool", "0.9")]
         rc, out = d.repo("import", "unstable", *map(str, files))
         self.assertEqual(out["state"], "done", out)
-        self.assertAptSees("unstable", {"app": "1.0", "libfoo": "1.2", "tool": "0.9"})
+        self.assertAptInstalls(self.client("unstable"),
+                               {"app": "1.0", "libfoo": "1.2", "tool": "0.9"})
 
         rc, out = d.repo("promote", "stable", "unstable", "app", "--with-deps")
         self.assertEqual(out["state"], "done", out)
         rc, pkgs = d.repo("packages", "stable")
         self.assertEqual(sorted(p["name"] for p in pkgs), ["app", "libfoo"])
-        self.assertAptSees("stable", {"app": "1.0", "libfoo": "1.2"}, name="apt-stable-1")
+        self.assertEqual(self.assertPublishedTreeComplete("stable"),
+                         {"app": "1.0", "libfoo": "1.2"})
+        apt = self.assertAptInstalls(self.client("stable"), {"app": "1.0"})
+        self.assertEqual(apt.installed(), {"app": "1.0", "libfoo": "1.2"})  # the dependency too
 
         rc, out = d.repo("snapshot", "stable", "--as", "stable-before")
         self.assertEqual(out["state"], "done", out)
@@ -35,13 +40,19 @@ class PublishRejectedByApt(PublishTestCase):
         rc, pkgs = d.repo("packages", "stable")
         self.assertEqual(sorted((p["name"], p["version"]) for p in pkgs),
                          [("app", "2.0"), ("libfoo", "1.2"), ("tool", "0.9")])
-        self.assertAptSees("stable", {"app": "2.0"}, name="apt-stable-2")
+        self.assertEqual(self.assertPublishedTreeComplete("stable"),
+                         {"app": "2.0", "libfoo": "1.2", "tool": "0.9"})
+        self.assertAptInstalls(apt, {"app": "2.0", "tool": "0.9"})  # an upgrade of app
 
         rc, out = d.repo("rollback", "stable", "stable-before")
         self.assertEqual(out["state"], "done", out)
-        apt = self.assertAptSees("stable", {"app": "1.0"}, name="apt-stable-3")
-        rc, out = apt.run("download", "app=2.0")
-        self.assertNotEqual(rc, 0, "app 2.0 still offered after the rollback:\n" + out)
+        self.assertEqual(self.assertPublishedTreeComplete("stable"),
+                         {"app": "1.0", "libfoo": "1.2"})
+        self.assertAptInstalls(apt, {"app": "1.0"}, downgrade=True)
+        fresh = self.assertAptInstalls(self.client("stable", "apt-stable-fresh"), {"app": "1.0"})
+        ok, out = fresh.install("app=2.0")
+        self.assertFalse(ok, "app 2.0 still installable after the rollback:\n" + out)
+        self.assertEqual(fresh.installed(), {"app": "1.0", "libfoo": "1.2"})
 
         rc, jobs = d.repo("jobs")
         self.assertTrue(all(j["state"] == "done" for j in jobs), jobs)
@@ -73,7 +84,30 @@ class PublishRejectedByApt(PublishTestCase):
             t.join(timeout=120)
         self.assertEqual(failures, [], "apt-get update failed during publishing:\n%s"
                          % "\n----\n".join(failures[:3]))
-        self.assertAptSees("live", {"pkg": "11"}, name="apt-live-final")
+        self.assertAptInstalls(apt, {"pkg": "11"})
+
+    @unittest.expectedFailure  # depot serve: 304 for a file replaced within the same second
+    def test_update_right_after_publish_sees_it(self):
+        """apt-get update sends If-Modified-Since: <Last-Modified of its InRelease> (one-second
+        resolution); an InRelease published again within that second, of the same size, must
+        not be answered 304 (nor match its ETag), or the client keeps the old one until the next
+        publication in a later second."""
+        d = self.daemon
+        d.repo("create", "quick")
+        d.repo("import", "quick", str(self.deb("pkg", "10")))
+        apt = self.client("quick")
+        public = self.root / "public" / "quick" / "dists" / "quick" / "InRelease"
+        stale = []
+        for v in range(11, 16):
+            ok, out = apt.update()
+            self.assertTrue(ok, out)
+            d.repo("import", "quick", str(self.deb("pkg", str(v))))
+            ok, out = apt.update()
+            self.assertTrue(ok, out)
+            got = next((apt.root / "var/lib/apt/lists").glob("*_InRelease")).read_bytes()
+            if got != public.read_bytes():
+                stale.append(v)
+        self.assertEqual(stale, [], "apt-get update kept the InRelease before these versions")
 
     def test_kill_during_import_leaves_a_consistent_root(self):
         d = self.daemon
@@ -97,7 +131,8 @@ class PublishRejectedByApt(PublishTestCase):
         rc, report = d.repo("gc", "--dry-run")
         r = report["result"]
         self.assertEqual((r["refcounts_repaired"], r["missing"]), (0, []), report)
-        self.assertAptSees("crash", {"c00": "1.0", "c29": "1.0"})
+        self.assertEqual(len(self.assertPublishedTreeComplete("crash")), 30)
+        self.assertAptInstalls(self.client("crash"), {"c00": "1.0", "c29": "1.0"})
 
 
 if __name__ == "__main__":
