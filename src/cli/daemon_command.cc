@@ -70,6 +70,8 @@ class IncomingWatcher {
   void take(const fs::path& file) {
     std::string name = file.filename().string();
     if (name.starts_with(".") || !name.ends_with(".deb")) return;
+    std::error_code gone;
+    if (!fs::is_regular_file(file, gone)) return;  // taken already (start-up scan and a watch)
     auto id = daemon_.submit_import(repo_, {fs::absolute(file).string()});
     if (!id.ok()) return log_.error("incoming_failed", {{"file", file.string()}});
     auto job = daemon_.jobs().wait(*id, std::chrono::hours(1));

@@ -41,7 +41,7 @@ Status make_parents(const fs::path& dir) {
   return io_error(dir, "mkdir");
 }
 
-constexpr size_t kLinkThreads = 2;
+constexpr size_t kLinkThreads = 1;
 
 enum class Placed { kExisting, kCreated, kReplaced };
 
@@ -184,6 +184,18 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   DEPOT_TRY(make_dirs(shared));
   std::vector<uint64_t> existing = generations(gens);
   const uint64_t current = current_generation(link);
+  // A generation above the current one was never made current: a publication a crash
+  // interrupted. It goes (never carried), and the shared pool is swept below for links only it
+  // made.
+  bool interrupted = false;
+  for (uint64_t g : existing) {
+    if (g <= current) continue;
+    interrupted = true;
+    fs::remove_all(gens / std::to_string(g), ec);
+    fs::remove(manifest_path(gens, g), ec);
+    report.generations_removed++;
+  }
+  std::erase_if(existing, [current](uint64_t g) { return g > current; });
   const uint64_t next = std::max(existing.empty() ? 0 : existing.back(), current) + 1;
   const fs::path gen = gens / std::to_string(next);
   report.generation = next;
@@ -326,7 +338,7 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
                              : now - mtime_of(gens / std::to_string(g)) >= settings.grace;
     (gone ? expired : live).push_back(g);
   }
-  if (expired.empty()) return report;
+  if (expired.empty() && !interrupted) return report;
   std::unordered_set<std::string> named;
   for (const auto& [path, sha] : mine) named.insert(path);
   for (uint64_t g : live) {
@@ -341,6 +353,14 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
     fs::remove_all(gens / std::to_string(g), ec);
     fs::remove(manifest_path(gens, g), ec);
     if (!ec) report.generations_removed++;
+  }
+  if (interrupted) {
+    for (auto it = fs::recursive_directory_iterator(shared, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
+      if (named.contains("pool/" + it->path().lexically_relative(shared).generic_string())) continue;
+      if (::unlink(it->path().c_str()) == 0) report.pool_removed++;
+    }
   }
   lap(report.ms.cleanup);
   return report;

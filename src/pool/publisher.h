@@ -14,7 +14,9 @@
 // generation stops being current its by-hash indexes are linked into every newer generation
 // and its pool files stay; after that its pool files that no live generation names are
 // unlinked and it is deleted. A failure at any step before the switch leaves the current
-// publication untouched and removes the partial one. (Generations written before the shared
+// publication untouched and removes the partial one; one a crash left (a generation above the
+// current one) is removed by the next publication, which also sweeps the shared pool of links
+// no live generation names. (Generations written before the shared
 // pool, with a pool/ directory of their own, have their pool files linked into the shared pool
 // while they are within grace.)
 // Not thread-safe: one publisher per repository at a time (the daemon's mutation lane).

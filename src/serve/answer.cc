@@ -1,5 +1,6 @@
 #include "serve/answer.h"
 
+#include "core/clock.h"
 #include "core/rel_path.h"
 #include "serve/http_semantics.h"
 #include "serve/page_rewrite.h"
@@ -18,9 +19,13 @@ Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name) {
   a.kind = Answer::Kind::kFile;
   a.outcome = outcome;
   a.size = static_cast<uint64_t>(f.st.st_size);
-  a.mtime = f.st.st_mtim.tv_sec;
-  a.etag = make_etag(a.size, a.mtime);
-  a.last_modified = format_http_date(a.mtime);
+  a.etag = make_file_etag(f.st);
+  // A one-second Last-Modified cannot tell two versions written in the same second apart: a
+  // file changed in the current second gets none (and If-Modified-Since is not evaluated).
+  if (f.st.st_mtim.tv_sec < unix_seconds(std::chrono::system_clock::now())) {
+    a.mtime = f.st.st_mtim.tv_sec;
+    a.last_modified = format_http_date(a.mtime);
+  }
   a.content_type = std::string(content_type_for(name));
   a.body = std::make_shared<OpenBody>();
   a.body->fd = std::move(f.fd);

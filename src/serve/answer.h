@@ -63,7 +63,8 @@ struct Answer {
 // An error answer with a short plain-text message.
 Answer error_answer(int status, std::string text);
 // A whole-file answer for `f` (its descriptor moves into the answer), typed by `name`, with an
-// ETag and Last-Modified from its size and mtime.
+// ETag from its inode, mtime (nanoseconds) and size, and a Last-Modified from its mtime unless
+// that is in the current second (then mtime stays 0 and Last-Modified empty).
 Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name);
 // Content-Type of a cached file `key`: PyPI pages keep what upstream said (an HTML-only index
 // answers a JSON request with HTML); other files are typed by name, upstream's type filling in

@@ -234,6 +234,14 @@ std::string make_etag(uint64_t size, int64_t mtime_sec) {
   return buf;
 }
 
+std::string make_file_etag(const struct stat& st) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "\"%" PRIx64 "-%" PRIx64 ".%" PRIx64 "-%" PRIx64 "\"",
+                static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_mtim.tv_sec),
+                static_cast<uint64_t>(st.st_mtim.tv_nsec), static_cast<uint64_t>(st.st_size));
+  return buf;
+}
+
 std::string format_http_date(std::time_t t) {
   int64_t secs = static_cast<int64_t>(t);
   int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -294,7 +302,7 @@ Precondition evaluate_preconditions(const ConditionalHeaders& h, const Validator
   // 1. If-Match (strong comparison); 2. If-Unmodified-Since only without If-Match.
   if (!trim(h.if_match).empty()) {
     if (!etag_list_matches(h.if_match, v.etag, Compare::kStrong)) return Precondition::kFailed;
-  } else if (!trim(h.if_unmodified_since).empty()) {
+  } else if (!trim(h.if_unmodified_since).empty() && v.last_modified != 0) {
     auto date = parse_http_date(h.if_unmodified_since);
     if (date && v.last_modified > *date) return Precondition::kFailed;
   }
@@ -303,7 +311,7 @@ Precondition evaluate_preconditions(const ConditionalHeaders& h, const Validator
     if (etag_list_matches(h.if_none_match, v.etag, Compare::kWeak)) {
       return get_or_head ? Precondition::kNotModified : Precondition::kFailed;
     }
-  } else if (get_or_head && !trim(h.if_modified_since).empty()) {
+  } else if (get_or_head && !trim(h.if_modified_since).empty() && v.last_modified != 0) {
     auto date = parse_http_date(h.if_modified_since);
     if (date && v.last_modified <= *date) return Precondition::kNotModified;
   }

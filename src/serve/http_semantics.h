@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <sys/stat.h>
+
 namespace depot {
 
 // Content-Type for a file name (last path component), e.g. ".deb" ->
@@ -22,6 +24,9 @@ std::string_view content_type_for(std::string_view filename);
 
 // Strong validator from size and mtime: "\"<mtime seconds hex>-<size hex>\"" (as nginx does).
 std::string make_etag(uint64_t size, int64_t mtime_sec);
+// Strong validator of a local file: "\"<inode hex>-<mtime s hex>.<ns hex>-<size hex>\"", so a
+// file replaced within the same second by one of the same size still gets a new ETag.
+std::string make_file_etag(const struct stat& st);
 
 // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
 std::string format_http_date(std::time_t t);
@@ -34,7 +39,7 @@ std::optional<std::time_t> parse_http_date(std::string_view text);
 enum class Precondition { kProceed, kNotModified /*304*/, kFailed /*412*/ };
 struct Validators {
   std::string_view etag{};     // the representation's current strong ETag, quoted
-  std::time_t last_modified = 0;
+  std::time_t last_modified = 0;  // 0: none (If-Modified-Since and If-Unmodified-Since ignored)
 };
 // Default member initializers let callers use designated initializers under -Wextra.
 struct ConditionalHeaders {

@@ -292,13 +292,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (pc == Precondition::kNotModified) {
       base_headers(h, 304);
       h.set(http::field::etag, answer_.etag);
-      h.set(http::field::last_modified, answer_.last_modified);
+      if (!answer_.last_modified.empty()) h.set(http::field::last_modified, answer_.last_modified);
       cache_headers(h);
       return write_small();
     }
     if (!start_ranged_answer(req, v)) return write_small();  // 416
     h.set(http::field::etag, answer_.etag);
-    h.set(http::field::last_modified, answer_.last_modified);
+    if (!answer_.last_modified.empty()) h.set(http::field::last_modified, answer_.last_modified);
     cache_headers(h);
     small_.content_length(end_ - offset_);
     if (head_only_) return write_small();

@@ -55,7 +55,8 @@ void OpenFileCache::remember(const std::string& rel, const Answer& answer) {
   prepared->etag = answer.etag;
   prepared->last_modified = answer.last_modified;
   prepared->fields = "Content-Type: " + answer.content_type + "\r\nETag: " + answer.etag +
-                     "\r\nLast-Modified: " + answer.last_modified +
+                     (answer.last_modified.empty() ? ""
+                                                   : "\r\nLast-Modified: " + answer.last_modified) +
                      "\r\nAccept-Ranges: bytes\r\nX-Depot-Cache: " +
                      cache_outcome_name(answer.outcome) +
                      "\r\nContent-Length: " + std::to_string(answer.size) + "\r\n";

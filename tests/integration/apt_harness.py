@@ -63,17 +63,8 @@ class AptClient:
                            stdin=subprocess.DEVNULL, timeout=timeout)
         return p.returncode, p.stdout.decode("utf-8", "replace")
 
-    def update(self, forget_validators=False):
-        """apt-get update; apt reports some failures only as W:/E: lines with exit 0.
-
-        forget_validators: first set the mtime of the lists to 0, so apt sends no
-        If-Modified-Since (it sends their mtime, the Last-Modified it got, one-second
-        resolution: a file republished within that second with the same size can be answered
-        304 and apt keeps the old one)."""
-        if forget_validators:
-            for f in (self.root / "var/lib/apt/lists").iterdir():
-                if f.is_file() and f.name != "lock":
-                    os.utime(f, (0, 0))
+    def update(self):
+        """apt-get update; apt reports some failures only as W:/E: lines with exit 0."""
         rc, out = self.run("update")
         bad = [l for l in out.splitlines() if l.startswith(("E:", "W:", "Err:"))]
         return (rc == 0 and not bad), out

@@ -240,10 +240,10 @@ class PublishTestCase(ServeMixin, DepotTestCase):
     def assertAptInstalls(self, apt, want, downgrade=False):
         """apt-get update, then apt-get install of name=version for each of `want`
         {name: version} into apt's private root: its dpkg status lists each installed at that
-        version and the installed payload is that version's. The update sends no
-        If-Modified-Since (AptClient.update): it must see a publication made in the same second
-        as its previous update."""
-        ok, out = apt.update(forget_validators=True)
+        version and the installed payload is that version's. The update is apt's own, with
+        If-Modified-Since: it must see a publication made in the same second as its previous
+        update."""
+        ok, out = apt.update()
         self.assertTrue(ok, "apt-get update failed:\n" + out)
         ok, out = apt.install(*["%s=%s" % (n, v) for n, v in sorted(want.items())],
                               downgrade=downgrade)

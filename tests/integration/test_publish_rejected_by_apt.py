@@ -86,7 +86,6 @@ class PublishRejectedByApt(PublishTestCase):
                          % "\n----\n".join(failures[:3]))
         self.assertAptInstalls(apt, {"pkg": "11"})
 
-    @unittest.expectedFailure  # depot serve: 304 for a file replaced within the same second
     def test_update_right_after_publish_sees_it(self):
         """apt-get update sends If-Modified-Since: <Last-Modified of its InRelease> (one-second
         resolution); an InRelease published again within that second, of the same size, must

@@ -162,6 +162,28 @@ TEST_F(PublisherTest, AGenerationWithItsOwnPoolDirectoryIsCarriedIntoTheSharedPo
   EXPECT_FALSE(fs::exists(gens / "1"));
 }
 
+TEST_F(PublisherTest, AGenerationACrashLeftIsRemovedNotCarried) {
+  add("alpha", "alpha bytes");
+  ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());
+  // What a kill during the next publication leaves: a half-written generation 2 (a torn
+  // by-hash file) and a link it made into the shared pool.
+  const fs::path gens = settings_.public_dir / ".generations/stable";
+  const fs::path torn = gens / "2/dists/stable/main/binary-amd64/by-hash/SHA256/0123abcd";
+  fs::create_directories(torn.parent_path());
+  std::ofstream(torn) << "torn";
+  fs::create_directories(gens / "pool/main/z/zeta");
+  std::ofstream(gens / "pool/main/z/zeta/zeta_1.0_amd64.deb") << "stray";
+  add("beta", "beta bytes");
+  auto r = publish_repo(*store_, "stable", settings_);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(r->generation, 2u);
+  EXPECT_GE(r->generations_removed, 1u);
+  EXPECT_FALSE(fs::exists(published() / "dists/stable/main/binary-amd64/by-hash/SHA256/0123abcd"));
+  EXPECT_FALSE(fs::exists(gens / "pool/main/z/zeta/zeta_1.0_amd64.deb"));
+  EXPECT_EQ(slurp(published() / "pool/main/a/alpha/alpha_1.0_amd64.deb"), "alpha bytes");
+  EXPECT_EQ(slurp(published() / "pool/main/b/beta/beta_1.0_amd64.deb"), "beta bytes");
+}
+
 TEST_F(PublisherTest, AFailedPublishLeavesTheCurrentOneUntouched) {
   add("alpha", "alpha bytes");
   ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());

@@ -1,6 +1,8 @@
 #include "serve/cache_service.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -126,6 +128,24 @@ TEST_F(CacheServiceTest, MirrorFilesAreServedAndNeverGoUpstream) {
   EXPECT_EQ(body(a), "local bytes");
   EXPECT_EQ(a.content_type, "application/vnd.debian.binary-package");
   EXPECT_EQ(server_.hits("/up/pool/a.deb"), 0);
+}
+
+TEST_F(CacheServiceTest, AFileChangedInTheCurrentSecondHasNoLastModified) {
+  write_root("u/dists/s/InRelease", "first");
+  write_root("u/pool/old.deb", "old bytes");
+  const fs::path old = opts_.root / "u/pool/old.deb";
+  struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, old.c_str(), times, 0), 0);
+  start();
+  Answer fresh = get("u/dists/s/InRelease", false);
+  EXPECT_EQ(fresh.last_modified, "");  // written just now: a date could hide the next change
+  EXPECT_EQ(fresh.mtime, 0);
+  Answer past = get("u/pool/old.deb", false);
+  EXPECT_EQ(past.last_modified, "Sun, 09 Sep 2001 01:46:40 GMT");
+  // Replaced within the same second by the same number of bytes: a new ETag all the same.
+  write_root("u/dists/s/InRelease", "other");
+  Answer again = get("u/dists/s/InRelease", false);
+  EXPECT_NE(again.etag, fresh.etag);
 }
 
 TEST_F(CacheServiceTest, MissIsFetchedOnceThenHit) {

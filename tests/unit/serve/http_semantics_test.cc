@@ -62,6 +62,21 @@ TEST(HttpSemanticsEtag, NginxStyle) {
   EXPECT_NE(make_etag(1, 2), make_etag(2, 1));
 }
 
+TEST(HttpSemanticsEtag, FileEtagChangesWithInodeAndNanoseconds) {
+  struct stat a {};
+  a.st_ino = 0x10;
+  a.st_mtim.tv_sec = 0x5f5e100;
+  a.st_mtim.tv_nsec = 0x20;
+  a.st_size = 0x1234;
+  EXPECT_EQ(make_file_etag(a), "\"10-5f5e100.20-1234\"");
+  struct stat b = a;
+  b.st_mtim.tv_nsec = 0x21;  // rewritten in the same second, same size
+  EXPECT_NE(make_file_etag(a), make_file_etag(b));
+  b = a;
+  b.st_ino = 0x11;  // replaced by rename
+  EXPECT_NE(make_file_etag(a), make_file_etag(b));
+}
+
 TEST(HttpSemanticsDate, FormatsImfFixdate) {
   EXPECT_EQ(format_http_date(k1994), "Sun, 06 Nov 1994 08:49:37 GMT");
   EXPECT_EQ(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
@@ -170,6 +185,14 @@ TEST_F(HttpSemanticsPreconditions, IfModifiedSince) {
             Precondition::kNotModified);
   EXPECT_EQ(eval({.if_modified_since = "garbage"}), Precondition::kProceed);
   EXPECT_EQ(eval({.if_modified_since = same_}, false), Precondition::kProceed);  // only GET/HEAD
+}
+
+TEST_F(HttpSemanticsPreconditions, DatesAreIgnoredWithoutALastModified) {
+  v_.last_modified = 0;  // a file changed in the current second
+  EXPECT_EQ(eval({.if_modified_since = after_}), Precondition::kProceed);
+  EXPECT_EQ(eval({.if_unmodified_since = before_}), Precondition::kProceed);
+  EXPECT_EQ(eval({.if_none_match = etag_, .if_modified_since = after_}),
+            Precondition::kNotModified);
 }
 
 class HttpSemanticsRange : public ::testing::Test {
