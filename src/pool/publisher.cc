@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -275,6 +276,25 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   report.index_files = files->size();
   if (Status st = write_publication(*files, gen, /*sync=*/false); !st.ok()) {
     return abandon(st.error());
+  }
+  // Clients revalidate dists/ files with If-Modified-Since, a date of one-second resolution: a
+  // file that replaces one written in the same second must not carry the same date, or a
+  // client that fetched the old one gets 304 for the new one. The new files get a date past
+  // the current generation's.
+  {
+    struct stat prev {};
+    std::time_t stamp = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    const fs::path prev_release = gens / std::to_string(current) / "dists" / name / "Release";
+    if (current != 0 && ::stat(prev_release.c_str(), &prev) == 0 &&
+        prev.st_mtim.tv_sec >= stamp) {
+      stamp = prev.st_mtim.tv_sec + 1;
+    }
+    const struct timespec times[2] = {{stamp, 0}, {stamp, 0}};
+    for (const PublishedFile& f : *files) {
+      if (::utimensat(AT_FDCWD, (gen / f.path).c_str(), times, 0) != 0) {
+        return abandon(io_error(gen / f.path, "set mtime"));
+      }
+    }
   }
   fs::create_directory_symlink("../pool", gen / "pool", ec);
   if (ec) return abandon(make_error(ErrorCode::kIo, (gen / "pool").string() + ": " + ec.message()));

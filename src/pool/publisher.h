@@ -19,6 +19,9 @@
 // no live generation names. (Generations written before the shared
 // pool, with a pool/ directory of their own, have their pool files linked into the shared pool
 // while they are within grace.)
+// Files under dists/ get an mtime later than the current generation's (a second in the future
+// when publications follow each other within a second), so If-Modified-Since revalidation
+// never mistakes a new index for the old one.
 // Not thread-safe: one publisher per repository at a time (the daemon's mutation lane).
 
 #include <chrono>

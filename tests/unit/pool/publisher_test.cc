@@ -184,6 +184,22 @@ TEST_F(PublisherTest, AGenerationACrashLeftIsRemovedNotCarried) {
   EXPECT_EQ(slurp(published() / "pool/main/b/beta/beta_1.0_amd64.deb"), "beta bytes");
 }
 
+TEST_F(PublisherTest, IndexesOfConsecutivePublicationsNeverShareAModificationSecond) {
+  add("alpha", "alpha bytes");
+  time_t last = 0;
+  for (int i = 0; i < 3; ++i) {  // well within one second
+    if (i > 0) add("beta" + std::to_string(i), "beta bytes " + std::to_string(i));
+    ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());
+    struct stat st {};
+    for (const char* f : {"dists/stable/Release", "dists/stable/main/binary-amd64/Packages.gz"}) {
+      ASSERT_EQ(::stat((published() / f).c_str(), &st), 0);
+      EXPECT_GT(st.st_mtim.tv_sec, last) << f << " of publication " << i;
+      EXPECT_EQ(st.st_mtim.tv_nsec, 0);
+    }
+    last = st.st_mtim.tv_sec;
+  }
+}
+
 TEST_F(PublisherTest, AFailedPublishLeavesTheCurrentOneUntouched) {
   add("alpha", "alpha bytes");
   ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());
