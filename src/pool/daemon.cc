@@ -125,7 +125,16 @@ Result<std::unique_ptr<Daemon>> Daemon::open(const DaemonOptions& options, Logge
   return d;
 }
 
-Status Daemon::start() { return jobs_->start(); }
+Status Daemon::start() {
+  prune_jobs();
+  return jobs_->start();
+}
+
+void Daemon::prune_jobs() {
+  if (auto n = jobs_->prune(opts_.job_history); n.ok() && *n > 0) {
+    log_.info("jobs_pruned", {{"jobs", *n}});
+  }
+}
 
 void Daemon::stop() {
   if (jobs_) jobs_->stop();
@@ -144,6 +153,7 @@ Result<std::string> Daemon::publish(const std::string& repo) {
   if (uint64_t n = chunks_->prune(opts_.chunk_cache_ttl); n > 0) {
     log_.info("chunk_cache_pruned", {{"files", n}});
   }
+  prune_jobs();
   return json{{"repo", repo}, {"generation", r.generation}, {"packages", r.packages}}.dump();
 }
 

@@ -52,6 +52,7 @@ struct DaemonOptions {
   // set by the daemon (its work pool; <root>/cache/index-chunks).
   PublishSettings publish;
   std::chrono::seconds chunk_cache_ttl{7 * 24 * 3600};  // unused chunks are pruned after this
+  std::chrono::seconds job_history{30 * 24 * 3600};     // finished jobs are kept this long
 };
 
 class Daemon {
@@ -74,6 +75,7 @@ class Daemon {
   ControlResponse submit_and_maybe_wait(const std::string& kind, const std::string& args,
                                         bool wait);
   Result<std::string> publish(const std::string& repo);  // under store_mu_
+  void prune_jobs();  // finished jobs older than opts_.job_history; at start and after publishes
 
   DaemonOptions opts_;
   Logger& log_;

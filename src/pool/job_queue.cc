@@ -348,6 +348,19 @@ Result<std::vector<Job>> JobQueue::list(const JobFilter& filter, size_t limit) {
   return jobs;
 }
 
+Result<uint64_t> JobQueue::prune(std::chrono::seconds older_than) {
+  const int64_t cutoff =
+      impl_->now_ms() -
+      std::chrono::duration_cast<std::chrono::milliseconds>(older_than).count();
+  std::lock_guard lk(impl_->mu);
+  DEPOT_ASSIGN_OR_RETURN(db::Statement st,
+                         impl_->conn.prepare("DELETE FROM jobs WHERE state IN ('done', 'failed') "
+                                             "AND finished_ms < ?1"));
+  st.bind(1, cutoff);
+  DEPOT_TRY(st.exec());
+  return static_cast<uint64_t>(impl_->conn.changes());
+}
+
 Result<Job> JobQueue::wait(int64_t id, std::chrono::milliseconds timeout) {
   using Steady = std::chrono::steady_clock;
   // Saturate, so that milliseconds::max() means "no timeout".

@@ -102,6 +102,9 @@ class JobQueue {
   // Newest first; limit 0 means no limit.
   Result<std::vector<Job>> list(const JobFilter& filter = {}, size_t limit = 0);
 
+  // Deletes done and failed jobs that finished more than `older_than` ago; returns how many.
+  Result<uint64_t> prune(std::chrono::seconds older_than);
+
   // Blocks until job `id` is done or failed, `timeout` passes, or stop() is requested, and
   // returns its state at that point (check Job::finished()). kNotFound for an unknown id.
   Result<Job> wait(int64_t id, std::chrono::milliseconds timeout);

@@ -354,6 +354,35 @@ TEST_F(JobQueueTest, ListFiltersByStateLaneAndKind) {
   EXPECT_NE((*failed)[0].message.find("truncated"), std::string::npos);
 }
 
+TEST_F(JobQueueTest, PruneDeletesOnlyJobsThatFinishedLongAgo) {
+  FakeClock clock;
+  auto opened = JobQueue::open(path(), 1, logger_, clock);
+  ASSERT_TRUE(opened.ok());
+  auto& q = *opened;
+  ASSERT_TRUE(q->register_handler("import", JobLane::kMutation, ok_handler).ok());
+  ASSERT_TRUE(q->register_handler("bad", JobLane::kMutation, [](const Job&) {
+                 return Result<std::string>(make_error(ErrorCode::kParse, "truncated"));
+               }).ok());
+  ASSERT_TRUE(q->start().ok());
+  int64_t old_done = submit(*q, "import"), old_failed = submit(*q, "bad");
+  finished(*q, old_done);
+  finished(*q, old_failed);
+  clock.advance(std::chrono::hours(48));
+  int64_t recent = submit(*q, "import");
+  finished(*q, recent);
+  q->stop();
+  int64_t queued = submit(*q, "import");  // never finishes: stays
+  auto pruned = q->prune(std::chrono::hours(24));
+  ASSERT_TRUE(pruned.ok()) << pruned.error().to_string();
+  EXPECT_EQ(*pruned, 2u);
+  auto left = q->list();
+  ASSERT_TRUE(left.ok());
+  std::vector<int64_t> ids;
+  for (const Job& j : *left) ids.push_back(j.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{queued, recent}));
+  EXPECT_EQ(*q->prune(std::chrono::hours(24)), 0u);
+}
+
 TEST_F(JobQueueTest, StopLetsTheRunningJobFinishAndLeavesQueuedJobsQueued) {
   Gate entered, release;
   std::vector<int64_t> ids;
