@@ -6,7 +6,8 @@
 //   depot_publish_bench --root DIR --packages FILE [--limit N]   (real Packages metadata, a
 //                                                                 64-byte stand-in file each)
 //   depot_publish_bench --root DIR --debs DIR [--change-deb F]... (real .deb files, read_deb)
-//   common: [--breakdown] [--repeat N] [--workers W] [--xz-preset P] [--gnupghome H --key ID]
+//   common: [--breakdown] [--repeat N] [--workers W] [--xz-preset P] [--gzip-level L]
+//           [--gnupghome H --key ID]
 //           [--repo NAME]
 //
 // Phases: "import" (once), then per repetition, each publish into a fresh public directory:
@@ -185,6 +186,7 @@ int main(int argc, char** argv) {
   bool reuse = false;  // --reuse: ROOT holds the store of an earlier run; skip the import
   unsigned workers = 2;
   uint32_t xz_preset = 6;
+  int gzip_level = 9;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -199,6 +201,7 @@ int main(int argc, char** argv) {
     else if (a == "--repeat") repeat = std::stoi(next());
     else if (a == "--workers") workers = static_cast<unsigned>(std::stoul(next()));
     else if (a == "--xz-preset") xz_preset = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--gzip-level") gzip_level = std::stoi(next());
     else if (a == "--gnupghome") gnupghome = next();
     else if (a == "--key") key = next();
     else if (a == "--repo") repo = next();
@@ -208,7 +211,7 @@ int main(int argc, char** argv) {
   }
   if (root.empty() || (!reuse && packages_file.empty() == debs_dir.empty())) {
     die("usage: --root DIR (--packages FILE [--limit N] | --debs DIR) "
-        "[--change-deb FILE]... [--breakdown] [--repeat N] [--workers W] [--xz-preset P] "
+        "[--change-deb FILE]... [--breakdown] [--repeat N] [--workers W] [--xz-preset P] [--gzip-level L] "
         "[--gnupghome H --key ID] [--repo NAME]");
   }
   if (!reuse && fs::exists(root) && !fs::is_empty(root)) {
@@ -270,6 +273,7 @@ int main(int argc, char** argv) {
     s.architectures = {"amd64"};
     s.index.write_xz = xz;
     s.index.xz_preset = xz_preset;
+    s.index.gzip_level = gzip_level;
     s.index.signing = pool::SigningKey{gnupghome, key};
     s.index.cache = cache;
     s.index.pool = work;
@@ -342,32 +346,34 @@ int main(int argc, char** argv) {
     publish("publish_xz", rep, pub, true, cache);
     publish("publish_xz_warm", rep, root / ("public-warm-" + r), true, cache);
 
-    double t0 = now_s();
-    pool::Package p;
-    fs::path file;
-    if (!change_debs.empty()) {
-      file = change_debs[(rep - 1) % change_debs.size()];
-      p = must(pool::read_deb(file), "read_deb");
-    } else {
-      auto listed = must(store->list(repo), "list");
-      p = listed[listed.size() / 2].package;
-      if (auto plus = p.version.find("+bench"); plus != std::string::npos) p.version.resize(plus);
-      p.version += "+bench" + std::to_string(rep);
-      fs::create_directories(stand_ins);
-      make_stand_in(p, stand_ins);
-      file = stand_ins / p.file.filename;
-    }
-    int64_t id = must(store->import(p, file), "import changed");
-    std::vector<int64_t> remove;
-    for (const pool::StoredPackage& sp : must(store->list(repo), "list")) {
-      if (sp.package.name == p.name && sp.package.architecture == p.architecture && sp.id != id) {
-        remove.push_back(sp.id);
+    // In a child too: a forked child inherits its parent's peak RSS, so the parent stays small.
+    in_child([&] {
+      double t0 = now_s();
+      pool::Package p;
+      fs::path file;
+      if (!change_debs.empty()) {
+        file = change_debs[(rep - 1) % change_debs.size()];
+        p = must(pool::read_deb(file), "read_deb");
+      } else {
+        auto listed = must(store->list(repo), "list");
+        p = listed[listed.size() / 2].package;
+        if (auto plus = p.version.find("+bench"); plus != std::string::npos) p.version.resize(plus);
+        p.version += "+bench" + std::to_string(rep);
+        fs::create_directories(stand_ins);
+        make_stand_in(p, stand_ins);
+        file = stand_ins / p.file.filename;
       }
-    }
-    must(store->change_membership(repo, {id}, remove), "change membership");
-    print_phase("change", rep, now_s() - t0, maxrss_kib(),
-                ",\"package\":\"" + p.name + "\",\"removed\":" + std::to_string(remove.size()));
-    malloc_trim(0);
+      int64_t id = must(store->import(p, file), "import changed");
+      std::vector<int64_t> remove;
+      for (const pool::StoredPackage& sp : must(store->list(repo), "list")) {
+        if (sp.package.name == p.name && sp.package.architecture == p.architecture && sp.id != id) {
+          remove.push_back(sp.id);
+        }
+      }
+      must(store->change_membership(repo, {id}, remove), "change membership");
+      print_phase("change", rep, now_s() - t0, maxrss_kib(),
+                  ",\"package\":\"" + p.name + "\",\"removed\":" + std::to_string(remove.size()));
+    });
     publish("republish", rep, pub, true, cache);
   }
 

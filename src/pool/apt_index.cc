@@ -185,15 +185,15 @@ Result<ReleaseSignatures> sign_release(std::string_view release, const SigningKe
   return sigs;
 }
 
-Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
-                                                     std::span<const ComponentPackages> components,
-                                                     const PublishOptions& opts,
-                                                     PublicationStats* stats) {
+Result<PreparedPublication> prepare_publication(const ReleaseInfo& info,
+                                                std::span<const ComponentPackages> components) {
   if (!plain_name(info.suite)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "unusable suite name " + quote_untrusted(info.suite));
   }
-  ReleaseInfo rel = info;
+  PreparedPublication out;
+  ReleaseInfo& rel = out.release;
+  rel = info;
   rel.components.clear();
   std::set<std::string> archs;
   for (const ComponentPackages& c : components) {
@@ -225,9 +225,25 @@ Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
     return make_error(ErrorCode::kInvalidArgument,
                       "suite " + info.suite + ": no architecture to publish");
   }
+  for (const ComponentPackages& c : components) {
+    for (const std::string& arch : rel.architectures) {
+      std::vector<const PackageText*> selected;
+      for (const PackageText* p : c.packages) {
+        if (p->architecture == arch || p->architecture == "all") selected.push_back(p);
+      }
+      DEPOT_ASSIGN_OR_RETURN(RenderedPackages r, render_packages_chunked(selected, c.component));
+      out.indexes.push_back({c.component + "/binary-" + arch + "/", std::move(r)});
+    }
+  }
+  return out;
+}
 
-  const std::string dists = "dists/" + info.suite + "/";
-  // Index files in Release order, then their digests (in parallel), then their by-hash names.
+Result<std::vector<PublishedFile>> finish_publication(PreparedPublication prepared,
+                                                      const PublishOptions& opts,
+                                                      PublicationStats* stats) {
+  const ReleaseInfo& rel = prepared.release;
+  const std::string dists = "dists/" + rel.suite + "/";
+  // Index files in Release order, then their digests, then their by-hash names.
   struct Pending {
     std::string path;  // relative to dists/<suite>/
     std::shared_ptr<const std::string> content;
@@ -239,30 +255,22 @@ Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
                                       .xz_preset = opts.xz_preset,
                                       .cache = opts.cache,
                                       .pool = opts.pool};
-  for (const ComponentPackages& c : components) {
-    for (const std::string& arch : rel.architectures) {
-      std::vector<const PackageText*> selected;
-      for (const PackageText* p : c.packages) {
-        if (p->architecture == arch || p->architecture == "all") selected.push_back(p);
-      }
-      std::string dir = c.component + "/binary-" + arch + "/";
-      DEPOT_ASSIGN_OR_RETURN(PackagesFile pf, build_packages_file(selected, c.component,
-                                                                  packages_opts));
-      if (stats != nullptr) {
-        stats->chunks += pf.chunks;
-        stats->compressed += pf.compressed;
-        stats->reused += pf.reused;
-      }
-      auto shared = [](std::string& s) {
-        return std::make_shared<const std::string>(std::move(s));
-      };
-      pending.push_back({dir + "Packages", shared(pf.text), {}});
-      pending.push_back({dir + "Packages.gz", shared(pf.gz), {}});
-      if (opts.write_xz) pending.push_back({dir + "Packages.xz", shared(pf.xz), {}});
+  for (PreparedPublication::Index& index : prepared.indexes) {
+    DEPOT_ASSIGN_OR_RETURN(PackagesFile pf,
+                           compress_packages(std::move(index.packages), packages_opts));
+    if (stats != nullptr) {
+      stats->chunks += pf.chunks;
+      stats->compressed += pf.compressed;
+      stats->reused += pf.reused;
     }
+    auto shared = [](std::string& s) { return std::make_shared<const std::string>(std::move(s)); };
+    pending.push_back({index.dir + "Packages", shared(pf.text), pf.text_digests});
+    pending.push_back({index.dir + "Packages.gz", shared(pf.gz), {}});
+    if (opts.write_xz) pending.push_back({index.dir + "Packages.xz", shared(pf.xz), {}});
   }
   std::vector<std::function<void()>> hashing;
   for (Pending& f : pending) {
+    if (!f.digests.sha256.empty()) continue;  // hashed beside the compression
     hashing.push_back([&f] {
       Hasher h(digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
                digest_bit(DigestAlgo::kSha256));
@@ -300,6 +308,14 @@ Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
     files.push_back({dists + "Release", std::make_shared<const std::string>(std::move(release))});
   }
   return files;
+}
+
+Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
+                                                     std::span<const ComponentPackages> components,
+                                                     const PublishOptions& opts,
+                                                     PublicationStats* stats) {
+  DEPOT_ASSIGN_OR_RETURN(PreparedPublication prepared, prepare_publication(info, components));
+  return finish_publication(std::move(prepared), opts, stats);
 }
 
 Status write_publication(std::span<const PublishedFile> files, const std::filesystem::path& root,

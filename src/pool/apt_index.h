@@ -98,6 +98,20 @@ struct PublishedFile {
 // (kInvalidArgument) for an unusable suite, component or architecture name, duplicate
 // components, or no architecture at all; signing errors as sign_release. Index files come
 // first in the result, Release and its signatures last.
+// A publication split in two: prepare_publication checks the names and renders every Packages
+// text (the packages are no longer needed afterwards); finish_publication compresses, hashes,
+// writes Release and signs. build_publication is the two in a row.
+struct PreparedPublication {
+  ReleaseInfo release;  // architectures and components as they will be listed
+  struct Index {
+    std::string dir;  // relative to dists/<suite>/, e.g. "main/binary-amd64/"
+    RenderedPackages packages;
+  };
+  std::vector<Index> indexes;
+};
+Result<PreparedPublication> prepare_publication(const ReleaseInfo& info,
+                                                std::span<const ComponentPackages> components);
+
 struct PublicationStats {
   uint64_t chunks = 0, compressed = 0, reused = 0;  // summed over the Packages files
 };
@@ -105,6 +119,9 @@ Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
                                                      std::span<const ComponentPackages> components,
                                                      const PublishOptions& opts = {},
                                                      PublicationStats* stats = nullptr);
+Result<std::vector<PublishedFile>> finish_publication(PreparedPublication prepared,
+                                                      const PublishOptions& opts = {},
+                                                      PublicationStats* stats = nullptr);
 
 // Writes `files` under `root` (created as needed; an existing file is unlinked and replaced,
 // never written through). A file sharing its content with one already written is a hard link

@@ -140,6 +140,7 @@ Result<GzipChunk> gzip_chunk(std::string_view data, int level) {
     if (last && z.avail_in == 0 && z.avail_out != 0) break;
   }
   out.resize(produced);
+  out.shrink_to_fit();  // a compressed chunk is kept until assembly: no slack for the bound
   return chunk;
 }
 
@@ -197,6 +198,7 @@ Result<XzChunk> xz_chunk(std::string_view data, uint32_t preset) {
                       "xz: block compression failed (liblzma error " + std::to_string(r) + ")");
   }
   chunk.block.resize(pos);
+  chunk.block.shrink_to_fit();
   chunk.unpadded_size = lzma_block_unpadded_size(&block);
   chunk.uncompressed_size = block.uncompressed_size;
   if (chunk.unpadded_size == 0 || lzma_block_total_size(&block) != pos ||

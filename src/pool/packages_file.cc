@@ -149,15 +149,14 @@ bool package_order_less(const PackageText& a, const PackageText& b) {
   return a.file.filename < b.file.filename;
 }
 
-namespace {
-
-// The Packages text and where its chunks start and end.
-Status render_chunked(std::span<const PackageText* const> pkgs, std::string_view component,
-                      std::string& text, std::vector<Chunk>& chunks) {
+Result<RenderedPackages> render_packages_chunked(std::span<const PackageText* const> pkgs,
+                                                 std::string_view component) {
   std::vector<const PackageText*> sorted(pkgs.begin(), pkgs.end());
   std::stable_sort(sorted.begin(), sorted.end(), [](const PackageText* a, const PackageText* b) {
     return package_order_less(*a, *b);
   });
+  RenderedPackages out;
+  std::string& text = out.text;
   size_t estimate = 0;
   for (const PackageText* p : sorted) {
     estimate += p->paragraph.size() + 2 * p->file.filename.size() + 300;
@@ -170,37 +169,37 @@ Status render_chunked(std::span<const PackageText* const> pkgs, std::string_view
       const bool new_name = p.name != sorted[i - 1]->name;
       if ((new_name && fnv1a(p.name) % kBoundaryEvery == 0) ||
           text.size() - chunk_start >= kMaxChunkBytes) {
-        chunks.push_back(make_chunk(chunk_start, text.size() - chunk_start));
+        out.chunks.emplace_back(chunk_start, text.size() - chunk_start);
         chunk_start = text.size();
       }
       text += '\n';
     }
     DEPOT_TRY(render_one(text, p, component));
   }
-  if (text.size() > chunk_start) {
-    chunks.push_back(make_chunk(chunk_start, text.size() - chunk_start));
-  }
-  return {};
+  if (text.size() > chunk_start) out.chunks.emplace_back(chunk_start, text.size() - chunk_start);
+  text.shrink_to_fit();
+  return out;
 }
-
-}  // namespace
 
 Result<std::string> render_packages(std::span<const PackageText* const> pkgs,
                                     std::string_view component) {
-  std::string text;
-  std::vector<Chunk> chunks;
-  DEPOT_TRY(render_chunked(pkgs, component, text, chunks));
-  return text;
+  DEPOT_ASSIGN_OR_RETURN(RenderedPackages r, render_packages_chunked(pkgs, component));
+  return std::move(r.text);
 }
 
-Result<PackagesFile> build_packages_file(std::span<const PackageText* const> pkgs,
-                                         std::string_view component,
-                                         const PackagesOptions& opts) {
+Result<PackagesFile> compress_packages(RenderedPackages rendered, const PackagesOptions& opts) {
   PackagesFile out;
+  out.text = std::move(rendered.text);
   std::vector<Chunk> chunks;
-  DEPOT_TRY(render_chunked(pkgs, component, out.text, chunks));
+  for (const auto& [offset, size] : rendered.chunks) chunks.push_back(make_chunk(offset, size));
 
   std::vector<std::function<void()>> tasks;
+  tasks.push_back([&out] {  // the digests Release lists, beside the compression
+    Hasher h(digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
+             digest_bit(DigestAlgo::kSha256));
+    h.update(out.text);
+    out.text_digests = h.finish();
+  });
   for (Chunk& c : chunks) {
     tasks.push_back([&text = out.text, &c, &opts] { compress_chunk(text, c, opts); });
   }
@@ -220,10 +219,18 @@ Result<PackagesFile> build_packages_file(std::span<const PackageText* const> pkg
   }
   out.chunks = chunks.size();
   out.gz = gzip_assemble(gz);
+  for (Chunk& c : chunks) c.gz = {};
   if (opts.write_xz) {
     DEPOT_ASSIGN_OR_RETURN(out.xz, xz_assemble(xz));
   }
   return out;
+}
+
+Result<PackagesFile> build_packages_file(std::span<const PackageText* const> pkgs,
+                                         std::string_view component,
+                                         const PackagesOptions& opts) {
+  DEPOT_ASSIGN_OR_RETURN(RenderedPackages r, render_packages_chunked(pkgs, component));
+  return compress_packages(std::move(r), opts);
 }
 
 }  // namespace depot::pool

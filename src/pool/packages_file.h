@@ -15,7 +15,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "core/digest.h"
 #include "core/result.h"
 #include "core/work_pool.h"
 #include "pool/chunk_cache.h"
@@ -36,6 +39,7 @@ struct PackagesOptions {
 
 struct PackagesFile {
   std::string text;  // Packages
+  Digests text_digests;  // md5, sha1 and sha256 of `text`
   std::string gz;    // Packages.gz
   std::string xz;    // Packages.xz; empty without write_xz
   uint64_t chunks = 0;
@@ -62,7 +66,17 @@ bool package_order_less(const PackageText& a, const PackageText& b);
 // is kParse naming the package.
 Result<std::string> render_packages(std::span<const PackageText* const> pkgs,
                                     std::string_view component);
-// render_packages, then its .gz and .xz.
+// A rendered Packages text and its chunks (offset, size), in order and covering it.
+struct RenderedPackages {
+  std::string text;
+  std::vector<std::pair<size_t, size_t>> chunks;
+};
+Result<RenderedPackages> render_packages_chunked(std::span<const PackageText* const> pkgs,
+                                                 std::string_view component);
+// The .gz and .xz of a rendered text (its chunks compressed on opts.pool, through opts.cache)
+// and the text's digests; the text moves into the result.
+Result<PackagesFile> compress_packages(RenderedPackages rendered, const PackagesOptions& opts);
+// render_packages_chunked, then compress_packages.
 Result<PackagesFile> build_packages_file(std::span<const PackageText* const> pkgs,
                                          std::string_view component,
                                          const PackagesOptions& opts = {});

@@ -42,8 +42,6 @@ Status make_parents(const fs::path& dir) {
   return io_error(dir, "mkdir");
 }
 
-constexpr size_t kLinkThreads = 1;
-
 enum class Placed { kExisting, kCreated, kReplaced };
 
 // Makes `to` a hard link of `from` (a copy where the filesystem cannot link), replacing what is
@@ -202,42 +200,39 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   report.generation = next;
 
   // Pool files are linked into the shared pool (unless the current generation already names
-  // the same file at the same path) by threads of their own while the indexes are built:
-  // creating tens of thousands of links and directories is mostly time in the kernel.
-  struct LinkSlice {
-    Manifest mine;
-    std::vector<fs::path> created;  // new paths, unlinked again if this publication fails
-    uint64_t links = 0;
-    Status status;
-  };
-  const Manifest before = current != 0 ? read_manifest(gens, current) : Manifest{};
-  std::vector<LinkSlice> slices(kLinkThreads);
-  std::vector<std::thread> linkers;
-  for (size_t k = 0; k < kLinkThreads; ++k) {
-    linkers.emplace_back([&, k] {
-      LinkSlice& slice = slices[k];
-      const size_t end = (k + 1) * texts.size() / kLinkThreads;
-      slice.mine.reserve(end - k * texts.size() / kLinkThreads);
-      for (size_t i = k * texts.size() / kLinkThreads; i < end; ++i) {
-        const PackageText& p = texts[i];
-        std::string path = pool_path(p, settings.component);
-        const std::string& sha = p.file.digests.sha256;
-        auto it = before.find(path);
-        if (it == before.end() || it->second != sha) {
-          fs::path target = shared / path.substr(5);  // after "pool/"
-          auto placed = place_link(store.blob_path(sha), target);
-          if (!placed.ok()) {
-            slice.status = placed.error();
-            return;
-          }
-          if (*placed == Placed::kCreated) slice.created.push_back(std::move(target));
-          if (*placed != Placed::kExisting) slice.links++;
-        }
-        slice.mine.emplace(std::move(path), sha);
-      }
-    });
+  // the same file at the same path) on a thread of their own while the indexes are rendered and
+  // compressed: tens of thousands of links and directories are mostly time in the kernel. (Two
+  // linking threads were slower than one: they contend for the same parent directories.)
+  std::vector<std::pair<std::string, std::string>> wanted;  // pool path, sha256
+  wanted.reserve(texts.size());
+  for (const PackageText& p : texts) {
+    wanted.emplace_back(pool_path(p, settings.component), p.file.digests.sha256);
   }
+  Manifest mine;
+  std::vector<fs::path> created;  // new paths, unlinked again if this publication fails
+  Status linked;
+  std::thread linker([&] {
+    const Manifest before = current != 0 ? read_manifest(gens, current) : Manifest{};
+    mine.reserve(wanted.size());
+    for (auto& [path, sha] : wanted) {
+      auto it = before.find(path);
+      if (it == before.end() || it->second != sha) {
+        fs::path target = shared / path.substr(5);  // after "pool/"
+        auto placed = place_link(store.blob_path(sha), target);
+        if (!placed.ok()) {
+          linked = placed.error();
+          return;
+        }
+        if (*placed == Placed::kCreated) created.push_back(std::move(target));
+        if (*placed != Placed::kExisting) report.pool_links++;
+      }
+      mine.emplace(std::move(path), std::move(sha));
+    }
+    wanted = {};
+  });
 
+  // The Packages texts are rendered first; then the package records are dropped (a large
+  // repository's records weigh more than its Packages text) before the compression.
   ReleaseInfo info;
   info.origin = settings.origin;
   info.label = settings.label.empty() ? name : settings.label;
@@ -247,22 +242,20 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   info.architectures = settings.architectures;
   info.components = {settings.component};
   std::vector<ComponentPackages> components{{settings.component, pkgs}};
+  auto prepared = prepare_publication(info, components);
+  components.clear();
+  pkgs = {};
+  texts = {};
+
   PublicationStats stats;
-  auto files = build_publication(info, components, settings.index, &stats);
+  Result<std::vector<PublishedFile>> files =
+      prepared.ok() ? finish_publication(std::move(prepared).value(), settings.index, &stats)
+                    : Result<std::vector<PublishedFile>>(prepared.error());
   report.chunks_compressed = stats.compressed;
   report.chunks_reused = stats.reused;
   lap(report.ms.indexes);
-  for (auto& t : linkers) t.join();
+  linker.join();
   lap(report.ms.links);
-  Manifest mine = std::move(slices[0].mine);
-  std::vector<fs::path> created;
-  Status linked;
-  for (LinkSlice& slice : slices) {
-    if (&slice != &slices[0]) mine.merge(slice.mine);
-    created.insert(created.end(), slice.created.begin(), slice.created.end());
-    report.pool_links += slice.links;
-    if (linked.ok() && !slice.status.ok()) linked = slice.status;
-  }
 
   auto abandon = [&](Error e) -> Error {
     std::error_code ignored;
