@@ -45,8 +45,10 @@ Status make_parents(const fs::path& dir) {
 enum class Placed { kExisting, kCreated, kReplaced };
 
 // Makes `to` a hard link of `from` (a copy where the filesystem cannot link), replacing what is
-// there; an existing link to the same inode is left alone.
-Result<Placed> place_link(const fs::path& from, const fs::path& to) {
+// there; an existing link to the same inode is left alone. With `new_parent`, the parent
+// directory is made first (it is probably missing: saves a failing link()).
+Result<Placed> place_link(const fs::path& from, const fs::path& to, bool new_parent = false) {
+  if (new_parent) DEPOT_TRY(make_parents(to.parent_path()));
   if (::link(from.c_str(), to.c_str()) == 0) return Placed::kCreated;
   if (errno == ENOENT) {
     DEPOT_TRY(make_parents(to.parent_path()));
@@ -213,12 +215,15 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   Status linked;
   std::thread linker([&] {
     const Manifest before = current != 0 ? read_manifest(gens, current) : Manifest{};
+    std::unordered_set<std::string> seen_dirs;  // in a first publication: parents made so far
     mine.reserve(wanted.size());
     for (auto& [path, sha] : wanted) {
       auto it = before.find(path);
       if (it == before.end() || it->second != sha) {
         fs::path target = shared / path.substr(5);  // after "pool/"
-        auto placed = place_link(store.blob_path(sha), target);
+        const bool new_parent =
+            before.empty() && seen_dirs.insert(path.substr(0, path.rfind('/'))).second;
+        auto placed = place_link(store.blob_path(sha), target, new_parent);
         if (!placed.ok()) {
           linked = placed.error();
           return;
