@@ -273,6 +273,20 @@ Status PoolStore::Impl::apply_membership(int64_t rid, const std::vector<int64_t>
   return {};
 }
 
+namespace {
+
+// filename, size, md5, sha1, sha256, sha512 from columns col..col+5.
+void read_package_file(const db::Statement& st, int col, PackageFile& f) {
+  f.filename = st.column_text(col);
+  f.size = static_cast<uint64_t>(st.column_int(col + 1));
+  f.digests.md5 = st.column_text(col + 2);
+  f.digests.sha1 = st.column_text(col + 3);
+  f.digests.sha256 = st.column_text(col + 4);
+  f.digests.sha512 = st.column_text(col + 5);
+}
+
+}  // namespace
+
 Result<StoredPackage> PoolStore::Impl::row_to_package(db::Statement& st) {
   StoredPackage sp;
   sp.id = st.column_int(0);
@@ -281,12 +295,7 @@ Result<StoredPackage> PoolStore::Impl::row_to_package(db::Statement& st) {
   p.name = st.column_text(2);
   p.version = st.column_text(3);
   p.architecture = st.column_text(4);
-  p.file.filename = st.column_text(5);
-  p.file.size = static_cast<uint64_t>(st.column_int(6));
-  p.file.digests.md5 = st.column_text(7);
-  p.file.digests.sha1 = st.column_text(8);
-  p.file.digests.sha256 = st.column_text(9);
-  p.file.digests.sha512 = st.column_text(10);
+  read_package_file(st, 5, p.file);
   DEPOT_ASSIGN_OR_RETURN(p.fields, text_to_fields(st.column_text(11), conn.path() + ": package " +
                                                                         std::to_string(sp.id)));
   return sp;
@@ -334,12 +343,7 @@ Result<std::vector<PackageText>> PoolStore::list_texts(std::string_view repo) {
     p.name = st.column_text(0);
     p.version = st.column_text(1);
     p.architecture = st.column_text(2);
-    p.file.filename = st.column_text(3);
-    p.file.size = static_cast<uint64_t>(st.column_int(4));
-    p.file.digests.md5 = st.column_text(5);
-    p.file.digests.sha1 = st.column_text(6);
-    p.file.digests.sha256 = st.column_text(7);
-    p.file.digests.sha512 = st.column_text(8);
+    read_package_file(st, 3, p.file);
     p.paragraph = st.column_text(9);
   }
   return out;

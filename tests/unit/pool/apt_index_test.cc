@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <set>
 
 #include "core/digest.h"
 #include "core/file_io.h"
@@ -14,7 +15,7 @@
 #include "pool/paragraph.h"
 #include "sources/apt/release.h"
 #include "sources/decompress.h"
-#include "support/pool_packages.h"
+#include "support/pool_index.h"
 #include "support/temp_dir.h"
 #include "support/test_http_server.h"
 
@@ -22,53 +23,12 @@ namespace depot::pool {
 namespace {
 
 using depot::testing::TempDir;
+using depot::testing::decompressed;
+using depot::testing::index_record;
+using depot::testing::paragraph_order;
+using depot::testing::text_ptrs;
 
 Digests digests_of(std::string_view data) { return depot::testing::all_digests(data); }
-
-Package make_pkg(std::string name, std::string version, std::string arch,
-                 std::vector<std::pair<std::string, std::string>> extra = {}) {
-  Package p = depot::testing::deb_record(name, version, arch);
-  p.fields.insert(p.fields.end(), extra.begin(), extra.end());
-  p.fields.push_back({"Description", "test package " + name + "\n more text"});
-  p.file.size = 1000 + name.size();
-  p.file.digests = digests_of(p.file.filename);
-  return p;
-}
-
-// PackageText forms of `v`, kept alive for the whole test program.
-std::vector<const PackageText*> ptrs(const std::vector<Package>& v) {
-  static std::deque<PackageText> arena;
-  std::vector<const PackageText*> out;
-  for (const auto& p : v) out.push_back(&arena.emplace_back(package_text(p)));
-  return out;
-}
-
-// "name version arch" of every paragraph, in order.
-std::vector<std::string> order_of(const std::string& packages) {
-  std::vector<std::string> out;
-  std::string cur;
-  auto value = [&](size_t pos, size_t len) {
-    return packages.substr(pos + len, packages.find('\n', pos) - pos - len);
-  };
-  for (size_t pos = 0; pos < packages.size(); pos = packages.find('\n', pos) + 1) {
-    if (packages.compare(pos, 9, "Package: ") == 0) cur = value(pos, 9);
-    if (packages.compare(pos, 9, "Version: ") == 0) cur += " " + value(pos, 9);
-    if (packages.compare(pos, 14, "Architecture: ") == 0) out.push_back(cur + " " + value(pos, 14));
-  }
-  return out;
-}
-
-std::string decompress(const std::string& data, const TempDir& tmp) {
-  auto file = tmp.path() / "compressed";
-  EXPECT_TRUE(write_whole_file(file, data).ok());
-  std::string out;
-  auto st = read_decompressed(file, file.string(), [&](std::string_view chunk) {
-    out.append(chunk);
-    return ok_status();
-  });
-  EXPECT_TRUE(st.ok()) << st.error().to_string();
-  return out;
-}
 
 std::map<std::string, std::shared_ptr<const std::string>> by_path(
     const std::vector<PublishedFile>& files) {
@@ -78,17 +38,17 @@ std::map<std::string, std::shared_ptr<const std::string>> by_path(
 }
 
 TEST(AptIndex, PoolPathRules) {
-  EXPECT_EQ(pool_path(make_pkg("jq", "1.6-2.1", "amd64"), "main"),
+  EXPECT_EQ(pool_path(index_record("jq", "1.6-2.1", "amd64"), "main"),
             "pool/main/j/jq/jq_1.6-2.1_amd64.deb");
-  EXPECT_EQ(pool_path(make_pkg("libjq1", "1.6-2.1", "amd64"), "main"),
+  EXPECT_EQ(pool_path(index_record("libjq1", "1.6-2.1", "amd64"), "main"),
             "pool/main/libj/libjq1/libjq1_1.6-2.1_amd64.deb");
-  EXPECT_EQ(pool_path(make_pkg("libjq1", "1.6-2.1", "amd64", {{"Source", "jq"}}), "contrib"),
+  EXPECT_EQ(pool_path(index_record("libjq1", "1.6-2.1", "amd64", {{"Source", "jq"}}), "contrib"),
             "pool/contrib/j/jq/libjq1_1.6-2.1_amd64.deb");
-  EXPECT_EQ(pool_path(make_pkg("foo-bin", "1.2+b1", "amd64", {{"Source", "foo (1.2)"}}), "main"),
+  EXPECT_EQ(pool_path(index_record("foo-bin", "1.2+b1", "amd64", {{"Source", "foo (1.2)"}}), "main"),
             "pool/main/f/foo/foo-bin_1.2+b1_amd64.deb");
-  EXPECT_EQ(pool_path(make_pkg("bar", "1", "all", {{"source", "libbar (1)"}}), "main"),
+  EXPECT_EQ(pool_path(index_record("bar", "1", "all", {{"source", "libbar (1)"}}), "main"),
             "pool/main/libb/libbar/bar_1_all.deb");
-  EXPECT_EQ(pool_path(make_pkg("lib", "1", "all"), "main"), "pool/main/l/lib/lib_1_all.deb");
+  EXPECT_EQ(pool_path(index_record("lib", "1", "all"), "main"), "pool/main/l/lib/lib_1_all.deb");
 }
 
 TEST(AptIndex, ReleaseDateFormat) {
@@ -135,10 +95,10 @@ ReleaseInfo test_info() {
 
 TEST(AptIndex, PublicationListsEveryIndexWithSizesAndDigests) {
   TempDir tmp;
-  std::vector<Package> mainp = {make_pkg("jq", "1.6", "amd64"), make_pkg("jq", "1.6", "arm64"),
-                                make_pkg("docs", "2", "all")};
-  std::vector<Package> contrib = {make_pkg("tool", "3", "arm64")};
-  std::vector<ComponentPackages> comps = {{"main", ptrs(mainp)}, {"contrib", ptrs(contrib)}};
+  std::vector<Package> mainp = {index_record("jq", "1.6", "amd64"), index_record("jq", "1.6", "arm64"),
+                                index_record("docs", "2", "all")};
+  std::vector<Package> contrib = {index_record("tool", "3", "arm64")};
+  std::vector<ComponentPackages> comps = {{"main", text_ptrs(mainp)}, {"contrib", text_ptrs(contrib)}};
   PublishOptions opts;
   auto pub = build_publication(test_info(), comps, opts);
   ASSERT_TRUE(pub.ok()) << pub.error().to_string();
@@ -181,15 +141,15 @@ TEST(AptIndex, PublicationListsEveryIndexWithSizesAndDigests) {
   EXPECT_EQ(files.size(), want_listed.size() * 4 + 1);  // + by-hash x3, + Release
 
   // "all" packages are in every architecture; contrib/binary-amd64 is empty but present.
-  EXPECT_EQ(order_of(*files.at("dists/stable/main/binary-amd64/Packages")),
+  EXPECT_EQ(paragraph_order(*files.at("dists/stable/main/binary-amd64/Packages")),
             (std::vector<std::string>{"docs 2 all", "jq 1.6 amd64"}));
-  EXPECT_EQ(order_of(*files.at("dists/stable/main/binary-arm64/Packages")),
+  EXPECT_EQ(paragraph_order(*files.at("dists/stable/main/binary-arm64/Packages")),
             (std::vector<std::string>{"docs 2 all", "jq 1.6 arm64"}));
   EXPECT_EQ(*files.at("dists/stable/contrib/binary-amd64/Packages"), "");
   EXPECT_NE(files.at("dists/stable/contrib/binary-arm64/Packages")
                 ->find("Filename: pool/contrib/t/tool/tool_3_arm64.deb\n"),
             std::string::npos);
-  EXPECT_EQ(decompress(*files.at("dists/stable/main/binary-arm64/Packages.xz"), tmp),
+  EXPECT_EQ(decompressed(*files.at("dists/stable/main/binary-arm64/Packages.xz"), tmp),
             *files.at("dists/stable/main/binary-arm64/Packages"));
 
   // Same input, same bytes.
@@ -211,15 +171,15 @@ TEST(AptIndex, PublicationListsEveryIndexWithSizesAndDigests) {
   auto only_rel = apt::parse_release(*only_files.at("dists/stable/Release"), "Release");
   ASSERT_TRUE(only_rel.ok());
   EXPECT_EQ(only_rel->architectures, (std::vector<std::string>{"arm64", "riscv64"}));
-  EXPECT_EQ(order_of(*only_files.at("dists/stable/main/binary-riscv64/Packages")),
+  EXPECT_EQ(paragraph_order(*only_files.at("dists/stable/main/binary-riscv64/Packages")),
             (std::vector<std::string>{"docs 2 all"}));
   EXPECT_FALSE(only_files.contains("dists/stable/main/binary-arm64/Packages.xz"));
 }
 
 TEST(AptIndex, PublicationRefusesUnusableNames) {
-  std::vector<Package> v = {make_pkg("a", "1", "amd64")};
+  std::vector<Package> v = {index_record("a", "1", "amd64")};
   ReleaseInfo info = test_info();
-  std::vector<ComponentPackages> comps = {{"main", ptrs(v)}};
+  std::vector<ComponentPackages> comps = {{"main", text_ptrs(v)}};
   for (std::string suite : {"", "..", "a/b", "a b"}) {
     info.suite = suite;
     auto r = build_publication(info, comps);
@@ -227,21 +187,50 @@ TEST(AptIndex, PublicationRefusesUnusableNames) {
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   }
   info = test_info();
-  std::vector<ComponentPackages> twice = {{"main", ptrs(v)}, {"main", {}}};
+  std::vector<ComponentPackages> twice = {{"main", text_ptrs(v)}, {"main", {}}};
   EXPECT_FALSE(build_publication(info, twice).ok());
-  std::vector<ComponentPackages> bad = {{"../x", ptrs(v)}};
+  std::vector<ComponentPackages> bad = {{"../x", text_ptrs(v)}};
   EXPECT_FALSE(build_publication(info, bad).ok());
-  std::vector<Package> all_only = {make_pkg("a", "1", "all")};
-  std::vector<ComponentPackages> no_arch = {{"main", ptrs(all_only)}};
+  std::vector<Package> all_only = {index_record("a", "1", "all")};
+  std::vector<ComponentPackages> no_arch = {{"main", text_ptrs(all_only)}};
   auto r = build_publication(info, no_arch);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("no architecture"), std::string::npos);
 }
 
+TEST(AptIndex, FilesWrittenEarlyAreKeptAndLinkedTo) {
+  TempDir tmp;
+  std::vector<Package> v = {index_record("a", "1", "amd64")};
+  std::vector<ComponentPackages> comps = {{"main", text_ptrs(v)}};
+  auto pub = build_publication(test_info(), comps);
+  ASSERT_TRUE(pub.ok());
+  auto root = tmp.path() / "public";
+  const std::string rel = "dists/stable/main/binary-amd64/Packages";
+  std::shared_ptr<const std::string> packages;
+  for (const auto& f : *pub) {
+    if (f.path == rel) packages = f.content;
+  }
+  ASSERT_TRUE(packages);
+  ASSERT_TRUE(write_index_file(root / rel, *packages).ok());
+  struct stat early {};
+  ASSERT_EQ(::stat((root / rel).c_str(), &early), 0);
+  std::set<std::string> written = {rel};
+  ASSERT_TRUE(write_publication(*pub, root, false, &written).ok());
+  struct stat after {}, by_hash {};
+  ASSERT_EQ(::stat((root / rel).c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, early.st_ino);  // not written again
+  Digests d = digests_of(*packages);
+  ASSERT_EQ(::stat((root / "dists/stable/main/binary-amd64/by-hash/SHA256" / d.sha256).c_str(),
+                   &by_hash),
+            0);
+  EXPECT_EQ(by_hash.st_ino, early.st_ino);
+  EXPECT_EQ(*read_whole_file(root / rel, rel), *packages);
+}
+
 TEST(AptIndex, WritePublicationHardLinksByHashCopies) {
   TempDir tmp;
-  std::vector<Package> v = {make_pkg("a", "1", "amd64")};
-  std::vector<ComponentPackages> comps = {{"main", ptrs(v)}};
+  std::vector<Package> v = {index_record("a", "1", "amd64")};
+  std::vector<ComponentPackages> comps = {{"main", text_ptrs(v)}};
   auto pub = build_publication(test_info(), comps);
   ASSERT_TRUE(pub.ok());
   auto root = tmp.path() / "public";
@@ -414,7 +403,7 @@ TEST(AptIndex, AptGetUpdatesAndDownloadsFromSignedPublication) {
 
   ReleaseInfo info = test_info();
   info.architectures = {"amd64", "arm64"};
-  std::vector<ComponentPackages> comps = {{"main", ptrs(pkgs)}};
+  std::vector<ComponentPackages> comps = {{"main", text_ptrs(pkgs)}};
   PublishOptions opts;
   opts.signing = SigningKey{gnupg.dir(), fpr};
   auto pub = build_publication(info, comps, opts);

@@ -8,31 +8,17 @@
 #include "core/file_io.h"
 #include "pool/paragraph.h"
 #include "sources/decompress.h"
-#include "support/pool_packages.h"
+#include "support/pool_index.h"
 #include "support/temp_dir.h"
 
 namespace depot::pool {
 namespace {
 
 using depot::testing::TempDir;
-
-Package make_pkg(std::string name, std::string version, std::string arch,
-                 std::vector<std::pair<std::string, std::string>> extra = {}) {
-  Package p = depot::testing::deb_record(name, version, arch);
-  p.fields.insert(p.fields.end(), extra.begin(), extra.end());
-  p.fields.push_back({"Description", "test package " + name + "\n more text"});
-  p.file.size = 1000 + name.size();
-  p.file.digests = depot::testing::all_digests(p.file.filename);
-  return p;
-}
-
-// PackageText forms of `v`, kept alive for the whole test program.
-std::vector<const PackageText*> ptrs(const std::vector<Package>& v) {
-  static std::deque<PackageText> arena;
-  std::vector<const PackageText*> out;
-  for (const auto& p : v) out.push_back(&arena.emplace_back(package_text(p)));
-  return out;
-}
+using depot::testing::decompressed;
+using depot::testing::index_record;
+using depot::testing::paragraph_order;
+using depot::testing::text_ptrs;
 
 std::string render(std::span<const PackageText* const> pkgs, std::string_view component) {
   auto r = render_packages(pkgs, component);
@@ -40,36 +26,9 @@ std::string render(std::span<const PackageText* const> pkgs, std::string_view co
   return r.ok() ? *r : std::string();
 }
 
-// "name version arch" of every paragraph, in order.
-std::vector<std::string> order_of(const std::string& packages) {
-  std::vector<std::string> out;
-  std::string cur;
-  auto value = [&](size_t pos, size_t len) {
-    return packages.substr(pos + len, packages.find('\n', pos) - pos - len);
-  };
-  for (size_t pos = 0; pos < packages.size(); pos = packages.find('\n', pos) + 1) {
-    if (packages.compare(pos, 9, "Package: ") == 0) cur = value(pos, 9);
-    if (packages.compare(pos, 9, "Version: ") == 0) cur += " " + value(pos, 9);
-    if (packages.compare(pos, 14, "Architecture: ") == 0) out.push_back(cur + " " + value(pos, 14));
-  }
-  return out;
-}
-
-std::string decompress(const std::string& data, const TempDir& tmp) {
-  auto file = tmp.path() / "compressed";
-  EXPECT_TRUE(write_whole_file(file, data).ok());
-  std::string out;
-  auto st = read_decompressed(file, file.string(), [&](std::string_view chunk) {
-    out.append(chunk);
-    return ok_status();
-  });
-  EXPECT_TRUE(st.ok()) << st.error().to_string();
-  return out;
-}
-
 std::vector<Package> many(int n) {
   std::vector<Package> v;
-  for (int i = 0; i < n; ++i) v.push_back(make_pkg("pkg" + std::to_string(i), "1.0", "amd64"));
+  for (int i = 0; i < n; ++i) v.push_back(index_record("pkg" + std::to_string(i), "1.0", "amd64"));
   return v;
 }
 
@@ -77,26 +36,26 @@ TEST(PackagesFile, SortsByNameThenDpkgVersionThenArchitecture) {
   std::vector<Package> v;
   for (const char* ver : {"1.10", "1:0.5", "1.0-1", "1.0", "1.0a", "1.9", "1.0~rc1", "1.0-1~bpo1",
                           "1.0-1.1", "0:1.0-2"}) {
-    v.push_back(make_pkg("b", ver, "amd64"));
+    v.push_back(index_record("b", ver, "amd64"));
   }
-  v.push_back(make_pkg("a", "9", "i386"));
-  v.push_back(make_pkg("a", "9", "amd64"));
-  v.push_back(make_pkg("a-b", "1", "all"));
-  v.push_back(make_pkg("a+b", "1", "all"));
-  auto pkgs = ptrs(v);
+  v.push_back(index_record("a", "9", "i386"));
+  v.push_back(index_record("a", "9", "amd64"));
+  v.push_back(index_record("a-b", "1", "all"));
+  v.push_back(index_record("a+b", "1", "all"));
+  auto pkgs = text_ptrs(v);
   std::string text = render(pkgs, "main");
   std::vector<std::string> want = {
       "a 9 amd64",    "a 9 i386",           "a+b 1 all",     "a-b 1 all",       "b 1.0~rc1 amd64",
       "b 1.0 amd64",  "b 1.0-1~bpo1 amd64", "b 1.0-1 amd64", "b 1.0-1.1 amd64", "b 0:1.0-2 amd64",
       "b 1.0a amd64", "b 1.9 amd64",        "b 1.10 amd64",  "b 1:0.5 amd64"};
-  EXPECT_EQ(order_of(text), want);
+  EXPECT_EQ(paragraph_order(text), want);
   // The order does not depend on the input order.
   std::reverse(pkgs.begin(), pkgs.end());
   EXPECT_EQ(render(pkgs, "main"), text);
 }
 
 TEST(PackagesFile, FieldOrderAndGeneratedFields) {
-  Package p = make_pkg("jq", "1.6-2.1", "amd64");
+  Package p = index_record("jq", "1.6-2.1", "amd64");
   p.fields = {{"Version", "1.6-2.1"},
               {"Package", "jq"},
               {"Architecture", "amd64"},
@@ -107,7 +66,7 @@ TEST(PackagesFile, FieldOrderAndGeneratedFields) {
               {"Description-md5", "abc"}};
   std::vector<Package> one = {p};
   const Digests& d = p.file.digests;
-  EXPECT_EQ(render(ptrs(one), "main"),
+  EXPECT_EQ(render(text_ptrs(one), "main"),
             "Package: jq\n"
             "Version: 1.6-2.1\n"
             "Architecture: amd64\n"
@@ -125,8 +84,8 @@ TEST(PackagesFile, FieldOrderAndGeneratedFields) {
                 "\n"
                 "SHA256: " +
                 d.sha256 + "\n");
-  std::vector<Package> two = {make_pkg("a", "1", "all"), make_pkg("b", "1", "all")};
-  std::string text = render(ptrs(two), "main");
+  std::vector<Package> two = {index_record("a", "1", "all"), index_record("b", "1", "all")};
+  std::string text = render(text_ptrs(two), "main");
   EXPECT_NE(text.find("\n\nPackage: b\n"), std::string::npos);
   EXPECT_EQ(text.find("\n\n\n"), std::string::npos);
   EXPECT_EQ(render({}, "main"), "");
@@ -134,20 +93,20 @@ TEST(PackagesFile, FieldOrderAndGeneratedFields) {
 
 TEST(PackagesFile, CompressedFilesRoundTripAndAreDeterministic) {
   TempDir tmp;
-  auto v = ptrs(many(6000));
+  auto v = text_ptrs(many(6000));
   auto plain = build_packages_file(v, "main", {.write_xz = false});
   ASSERT_TRUE(plain.ok()) << plain.error().to_string();
   EXPECT_GT(plain->chunks, 1u);
   EXPECT_TRUE(plain->xz.empty());
   EXPECT_EQ(plain->text, render(v, "main"));
   EXPECT_EQ(plain->gz.substr(0, 4), std::string("\x1f\x8b\x08\0", 4));  // no name
-  EXPECT_EQ(decompress(plain->gz, tmp), plain->text);
+  EXPECT_EQ(decompressed(plain->gz, tmp), plain->text);
 
   WorkPool work(2);
   auto full = build_packages_file(v, "main", {.xz_preset = 1, .pool = &work});
   ASSERT_TRUE(full.ok()) << full.error().to_string();
   EXPECT_EQ(full->gz, plain->gz);  // the pool changes nothing
-  EXPECT_EQ(decompress(full->xz, tmp), full->text);
+  EXPECT_EQ(decompressed(full->xz, tmp), full->text);
   auto again = build_packages_file(v, "main", {.xz_preset = 1});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->xz, full->xz);
@@ -155,8 +114,8 @@ TEST(PackagesFile, CompressedFilesRoundTripAndAreDeterministic) {
   auto empty = build_packages_file({}, "main", {});
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty->text, "");
-  EXPECT_EQ(decompress(empty->gz, tmp), "");
-  EXPECT_EQ(decompress(empty->xz, tmp), "");
+  EXPECT_EQ(decompressed(empty->gz, tmp), "");
+  EXPECT_EQ(decompressed(empty->xz, tmp), "");
 }
 
 TEST(PackagesFile, OneChangedPackageRecompressesOneChunk) {
@@ -164,26 +123,26 @@ TEST(PackagesFile, OneChangedPackageRecompressesOneChunk) {
   ChunkCache cache(tmp.path() / "chunks");
   std::vector<Package> v = many(6000);
   const PackagesOptions opts{.xz_preset = 0, .cache = &cache};
-  auto first = build_packages_file(ptrs(v), "main", opts);
+  auto first = build_packages_file(text_ptrs(v), "main", opts);
   ASSERT_TRUE(first.ok()) << first.error().to_string();
   ASSERT_GT(first->chunks, 2u);
   EXPECT_EQ(first->compressed, 2 * first->chunks);
   EXPECT_EQ(first->reused, 0u);
 
-  auto warm = build_packages_file(ptrs(v), "main", opts);
+  auto warm = build_packages_file(text_ptrs(v), "main", opts);
   ASSERT_TRUE(warm.ok());
   EXPECT_EQ(warm->compressed, 0u);
   EXPECT_EQ(warm->reused, 2 * first->chunks);
   EXPECT_EQ(warm->gz, first->gz);
   EXPECT_EQ(warm->xz, first->xz);
 
-  v[3000] = make_pkg("pkg3000", "2.0", "amd64");  // a new version of one package
-  auto changed = build_packages_file(ptrs(v), "main", opts);
+  v[3000] = index_record("pkg3000", "2.0", "amd64");  // a new version of one package
+  auto changed = build_packages_file(text_ptrs(v), "main", opts);
   ASSERT_TRUE(changed.ok());
   EXPECT_EQ(changed->chunks, first->chunks);
   EXPECT_EQ(changed->compressed, 2u);
   EXPECT_EQ(changed->reused, 2 * (first->chunks - 1));
-  auto cold = build_packages_file(ptrs(v), "main", {.xz_preset = 0});
+  auto cold = build_packages_file(text_ptrs(v), "main", {.xz_preset = 0});
   ASSERT_TRUE(cold.ok());
   EXPECT_EQ(changed->gz, cold->gz);  // the cache never changes the bytes
   EXPECT_EQ(changed->xz, cold->xz);
@@ -193,7 +152,7 @@ TEST(PackagesFile, OneChangedPackageRecompressesOneChunk) {
 TEST(PackagesFile, DamagedCacheFilesAreRecomputed) {
   TempDir tmp;
   ChunkCache cache(tmp.path() / "chunks");
-  auto v = ptrs(many(3000));
+  auto v = text_ptrs(many(3000));
   const PackagesOptions opts{.xz_preset = 0, .cache = &cache};
   auto first = build_packages_file(v, "main", opts);
   ASSERT_TRUE(first.ok());
@@ -216,7 +175,7 @@ TEST(PackagesFile, DamagedCacheFilesAreRecomputed) {
 }
 
 TEST(PackagesFile, MalformedStoredParagraphIsRefusedNamingThePackage) {
-  PackageText bad = package_text(make_pkg("broken", "1", "amd64"));
+  PackageText bad = package_text(index_record("broken", "1", "amd64"));
   bad.paragraph = "Version 1\n";
   const PackageText* one[] = {&bad};
   auto r = build_packages_file(one, "main");
