@@ -133,9 +133,7 @@ bool plain_name(std::string_view s) {
   });
 }
 
-enum class Durability { kNone, kStartWriteback, kFsync };
-
-Status write_file(const std::filesystem::path& path, std::string_view data, Durability durability) {
+Status write_file(const std::filesystem::path& path, std::string_view data, bool sync) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return make_error(ErrorCode::kIo, path.string() + ": cannot replace: " + std::strerror(errno));
   }
@@ -151,10 +149,7 @@ Status write_file(const std::filesystem::path& path, std::string_view data, Dura
     }
     data.remove_prefix(static_cast<size_t>(n));
   }
-  if (durability == Durability::kStartWriteback) {
-    (void)::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint; syncfs follows
-  }
-  if (durability == Durability::kFsync && ::fsync(fd.get()) != 0) {
+  if (sync && ::fsync(fd.get()) != 0) {
     return make_error(ErrorCode::kIo, path.string() + ": fsync: " + std::strerror(errno));
   }
   if (::close(fd.release()) != 0) {
@@ -323,15 +318,8 @@ Result<std::vector<PublishedFile>> build_publication(const ReleaseInfo& info,
   return finish_publication(std::move(prepared), opts, stats);
 }
 
-Status write_index_file(const std::filesystem::path& path, std::string_view data) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return make_error(ErrorCode::kIo, path.parent_path().string() + ": " + ec.message());
-  return write_file(path, data, Durability::kStartWriteback);
-}
-
 Status write_publication(std::span<const PublishedFile> files, const std::filesystem::path& root,
-                         bool sync, const std::set<std::string>* written) {
+                         bool sync) {
   std::map<const std::string*, std::filesystem::path> first;  // content -> where written
   std::set<std::string> dirs = {""};  // relative to root, with every ancestor
   std::error_code ec;
@@ -350,7 +338,6 @@ Status write_publication(std::span<const PublishedFile> files, const std::filesy
       }
     }
     auto [it, fresh] = first.try_emplace(f.content.get(), target);
-    if (fresh && written != nullptr && written->contains(f.path)) continue;
     if (!fresh) {
       if (::unlink(target.c_str()) != 0 && errno != ENOENT) {
         return make_error(ErrorCode::kIo,
@@ -358,7 +345,7 @@ Status write_publication(std::span<const PublishedFile> files, const std::filesy
       }
       if (::link(it->second.c_str(), target.c_str()) == 0) continue;
     }
-    DEPOT_TRY(write_file(target, *f.content, sync ? Durability::kFsync : Durability::kNone));
+    DEPOT_TRY(write_file(target, *f.content, sync));
   }
   if (sync) {
     for (const std::string& d : dirs) DEPOT_TRY(sync_dir(d.empty() ? root : root / d));

@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -128,14 +127,8 @@ Result<std::vector<PublishedFile>> finish_publication(PreparedPublication prepar
 // never written through). A file sharing its content with one already written is a hard link
 // to it (a copy where linking fails). With `sync`, every file written and every directory from
 // them up to `root` is fsynced. Errors are kIo naming the path (kUnsafePath for a path that is
-// not a plain relative one). Paths in `written` are already in place with their content
-// (write_index_file): they are not written again, only linked to.
+// not a plain relative one).
 Status write_publication(std::span<const PublishedFile> files, const std::filesystem::path& root,
-                         bool sync = true, const std::set<std::string>* written = nullptr);
-
-// Writes `data` to `path` (parents created; an existing file is replaced, never written
-// through) and starts its writeback without waiting for it, so that a later syncfs has less
-// left to wait for. Errors are kIo naming the path.
-Status write_index_file(const std::filesystem::path& path, std::string_view data);
+                         bool sync = true);
 
 }  // namespace depot::pool

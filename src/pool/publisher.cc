@@ -251,23 +251,11 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   components.clear();
   pkgs = {};
   texts = {};
-  // The Packages texts are final: written now, their writeback running while they compress.
-  std::set<std::string> written;
-  Status early;
-  if (prepared.ok()) {
-    for (const PreparedPublication::Index& index : prepared->indexes) {
-      std::string rel = "dists/" + name + "/" + index.dir + "Packages";
-      early = write_index_file(gen / rel, index.packages.text);
-      if (!early.ok()) break;
-      written.insert(std::move(rel));
-    }
-  }
 
   PublicationStats stats;
   Result<std::vector<PublishedFile>> files =
-      !prepared.ok() ? Result<std::vector<PublishedFile>>(prepared.error())
-      : !early.ok()  ? Result<std::vector<PublishedFile>>(early.error())
-                     : finish_publication(std::move(prepared).value(), settings.index, &stats);
+      prepared.ok() ? finish_publication(std::move(prepared).value(), settings.index, &stats)
+                    : Result<std::vector<PublishedFile>>(prepared.error());
   report.chunks_compressed = stats.compressed;
   report.chunks_reused = stats.reused;
   lap(report.ms.indexes);
@@ -284,7 +272,7 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   if (!files.ok()) return abandon(files.error());
   if (!linked.ok()) return abandon(linked.error());
   report.index_files = files->size();
-  if (Status st = write_publication(*files, gen, /*sync=*/false, &written); !st.ok()) {
+  if (Status st = write_publication(*files, gen, /*sync=*/false); !st.ok()) {
     return abandon(st.error());
   }
   // Clients revalidate dists/ files with If-Modified-Since, a date of one-second resolution: a

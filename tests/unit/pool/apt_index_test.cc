@@ -198,35 +198,6 @@ TEST(AptIndex, PublicationRefusesUnusableNames) {
   EXPECT_NE(r.error().message.find("no architecture"), std::string::npos);
 }
 
-TEST(AptIndex, FilesWrittenEarlyAreKeptAndLinkedTo) {
-  TempDir tmp;
-  std::vector<Package> v = {index_record("a", "1", "amd64")};
-  std::vector<ComponentPackages> comps = {{"main", text_ptrs(v)}};
-  auto pub = build_publication(test_info(), comps);
-  ASSERT_TRUE(pub.ok());
-  auto root = tmp.path() / "public";
-  const std::string rel = "dists/stable/main/binary-amd64/Packages";
-  std::shared_ptr<const std::string> packages;
-  for (const auto& f : *pub) {
-    if (f.path == rel) packages = f.content;
-  }
-  ASSERT_TRUE(packages);
-  ASSERT_TRUE(write_index_file(root / rel, *packages).ok());
-  struct stat early {};
-  ASSERT_EQ(::stat((root / rel).c_str(), &early), 0);
-  std::set<std::string> written = {rel};
-  ASSERT_TRUE(write_publication(*pub, root, false, &written).ok());
-  struct stat after {}, by_hash {};
-  ASSERT_EQ(::stat((root / rel).c_str(), &after), 0);
-  EXPECT_EQ(after.st_ino, early.st_ino);  // not written again
-  Digests d = digests_of(*packages);
-  ASSERT_EQ(::stat((root / "dists/stable/main/binary-amd64/by-hash/SHA256" / d.sha256).c_str(),
-                   &by_hash),
-            0);
-  EXPECT_EQ(by_hash.st_ino, early.st_ino);
-  EXPECT_EQ(*read_whole_file(root / rel, rel), *packages);
-}
-
 TEST(AptIndex, WritePublicationHardLinksByHashCopies) {
   TempDir tmp;
   std::vector<Package> v = {index_record("a", "1", "amd64")};
