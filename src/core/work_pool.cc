@@ -1,5 +1,7 @@
 #include "core/work_pool.h"
 
+#include <exception>
+
 namespace depot {
 
 struct WorkPool::Batch {
@@ -7,6 +9,7 @@ struct WorkPool::Batch {
   std::mutex mu;
   std::condition_variable done_cv;
   size_t remaining = 0;
+  std::exception_ptr error;  // the first task exception, under mu
 };
 
 WorkPool::WorkPool(unsigned threads) {
@@ -24,8 +27,14 @@ WorkPool::~WorkPool() {
 }
 
 void WorkPool::run_item(const Item& item) {
-  item.batch->tasks[item.index]();
+  std::exception_ptr error;
+  try {
+    item.batch->tasks[item.index]();
+  } catch (...) {
+    error = std::current_exception();
+  }
   std::lock_guard lock(item.batch->mu);
+  if (error && !item.batch->error) item.batch->error = error;
   if (--item.batch->remaining == 0) item.batch->done_cv.notify_all();
 }
 
@@ -56,6 +65,7 @@ void WorkPool::run_all(std::vector<std::function<void()>> tasks) {
   cv_.notify_all();
   if (threads_.empty()) {
     for (size_t i = 0; i < n; ++i) run_item({batch, i});
+    if (batch->error) std::rethrow_exception(batch->error);
     return;
   }
   // The caller works too: it takes this batch's items off the queue while any are left.
@@ -73,6 +83,7 @@ void WorkPool::run_all(std::vector<std::function<void()>> tasks) {
   }
   std::unique_lock lock(batch->mu);
   batch->done_cv.wait(lock, [&] { return batch->remaining == 0; });
+  if (batch->error) std::rethrow_exception(batch->error);
 }
 
 }  // namespace depot

@@ -3,7 +3,8 @@
 // condition variable. run_all() hands a batch of tasks to the pool and the calling thread
 // works on the same batch, so a pool of N threads gives a caller N + 1 lanes and a pool of 0
 // threads runs everything inline. Thread-safe: any number of threads may call run_all() at
-// once; their tasks share the pool's threads. Tasks must not throw.
+// once; their tasks share the pool's threads. A task that throws does not stop the others: the
+// first exception is rethrown by run_all once every task of the batch has finished.
 
 #include <condition_variable>
 #include <cstddef>

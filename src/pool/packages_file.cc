@@ -58,8 +58,8 @@ Status render_one(std::string& out, const PackageText& p, std::string_view compo
     out.resize(start);
     return st;
   }
-  append_field(out, "Filename",
-               pool_path(p.name, source.value_or(""), p.file.filename, component));
+  append_field(out, "Filename", pool_path(p.name, source.value_or(""), pool_file_name(p),
+                                         component));
   append_field(out, "Size", std::to_string(p.file.size));
   append_field(out, "MD5sum", p.file.digests.md5);
   append_field(out, "SHA1", p.file.digests.sha1);
@@ -139,7 +139,18 @@ std::string pool_path(const PackageText& p, std::string_view component) {
                            found = true;
                          }
                        });
-  return pool_path(p.name, source, p.file.filename, component);
+  return pool_path(p.name, source, pool_file_name(p), component);
+}
+
+std::string pool_file_name(const PackageText& p) {
+  std::string_view version = p.version;
+  if (auto colon = version.find(':'); colon != std::string_view::npos) {
+    version.remove_prefix(colon + 1);
+  }
+  std::string out = p.name;
+  out.append("_").append(version).append("_").append(p.architecture);
+  out += p.file.filename.ends_with(".udeb") ? ".udeb" : ".deb";
+  return out;
 }
 
 bool package_order_less(const PackageText& a, const PackageText& b) {

@@ -53,8 +53,13 @@ struct PackagesFile {
 // characters when <dir> starts with "lib" and is longer than three, else its first character.
 std::string pool_path(std::string_view name, std::string_view source, std::string_view filename,
                       std::string_view component);
-// pool_path for a stored package (its Source field read from the paragraph).
+// pool_path for a stored package: its Source field read from the paragraph, its file named by
+// pool_file_name.
 std::string pool_path(const PackageText& p, std::string_view component);
+// "<name>_<version without epoch>_<architecture>.deb" (".udeb" for a file imported as one), as
+// Debian names pool files: the name a package was uploaded under does not matter, so two
+// uploads named "app.deb" never share a pool path.
+std::string pool_file_name(const PackageText& p);
 
 // Name, then version (dpkg ordering), then architecture, then file name. A strict weak order.
 bool package_order_less(const PackageText& a, const PackageText& b);

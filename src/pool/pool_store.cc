@@ -53,8 +53,9 @@ Result<FieldList> fields_from_json(std::string_view json, const std::string& wha
   return out;
 }
 
-// Converts v1/v2 rows (paragraph NULL) to the v3 form in one transaction.
-Status convert_json_fields(db::Connection& c) {
+// Converts v1/v2 rows (paragraph NULL) to the v3 form in one transaction. A row whose JSON
+// does not parse is left as it is and logged; reading that package reports it.
+Status convert_json_fields(db::Connection& c, Logger& log) {
   DEPOT_ASSIGN_OR_RETURN(auto sel,
                          c.prepare("SELECT id, fields FROM packages WHERE paragraph IS NULL"));
   std::vector<std::pair<int64_t, std::string>> rows;
@@ -69,10 +70,13 @@ Status convert_json_fields(db::Connection& c) {
   DEPOT_ASSIGN_OR_RETURN(auto upd,
                          c.prepare("UPDATE packages SET paragraph = ?2, fields = '' WHERE id = ?1"));
   for (const auto& [id, json] : rows) {
-    DEPOT_ASSIGN_OR_RETURN(FieldList fields,
-                           fields_from_json(json, c.path() + ": package " + std::to_string(id)));
+    auto fields = fields_from_json(json, c.path() + ": package " + std::to_string(id));
+    if (!fields.ok()) {
+      log.warn("package_fields_unreadable", {{"error", fields.error().message}});
+      continue;
+    }
     upd.reset();
-    upd.bind(1, id).bind(2, fields_to_text(fields));
+    upd.bind(1, id).bind(2, fields_to_text(*fields));
     DEPOT_TRY(upd.exec());
   }
   return txn.commit();
@@ -89,7 +93,7 @@ Result<std::unique_ptr<PoolStore>> PoolStore::open(const fs::path& root, Logger&
   if (ec) return make_error(ErrorCode::kIo, (root / "pool").string() + ": " + ec.message());
   DEPOT_ASSIGN_OR_RETURN(db::Connection conn, db::Connection::open(root / "depot.db"));
   DEPOT_TRY(conn.migrate({kPoolSchemaV1, kPoolSchemaV2, kPoolSchemaV3}));
-  DEPOT_TRY(convert_json_fields(conn));
+  DEPOT_TRY(convert_json_fields(conn, logger));
   return std::unique_ptr<PoolStore>(
       new PoolStore(std::make_unique<Impl>(root, std::move(conn), logger)));
 }
@@ -296,8 +300,9 @@ Result<StoredPackage> PoolStore::Impl::row_to_package(db::Statement& st) {
   p.version = st.column_text(3);
   p.architecture = st.column_text(4);
   read_package_file(st, 5, p.file);
-  DEPOT_ASSIGN_OR_RETURN(p.fields, text_to_fields(st.column_text(11), conn.path() + ": package " +
-                                                                        std::to_string(sp.id)));
+  const std::string what = conn.path() + ": package " + std::to_string(sp.id);
+  if (st.column_is_null(11)) return make_error(ErrorCode::kParse, what + ": malformed fields");
+  DEPOT_ASSIGN_OR_RETURN(p.fields, text_to_fields(st.column_text(11), what));
   return sp;
 }
 
@@ -344,6 +349,11 @@ Result<std::vector<PackageText>> PoolStore::list_texts(std::string_view repo) {
     p.version = st.column_text(1);
     p.architecture = st.column_text(2);
     read_package_file(st, 3, p.file);
+    if (st.column_is_null(9)) {
+      return make_error(ErrorCode::kParse, impl_->conn.path() + ": package " + p.name + " " +
+                                               p.version + " " + p.architecture +
+                                               ": malformed fields");
+    }
     p.paragraph = st.column_text(9);
   }
   return out;

@@ -42,11 +42,12 @@ Status make_parents(const fs::path& dir) {
   return io_error(dir, "mkdir");
 }
 
-enum class Placed { kExisting, kCreated, kReplaced };
+enum class Placed { kExisting, kCreated, kOccupied };
 
-// Makes `to` a hard link of `from` (a copy where the filesystem cannot link), replacing what is
-// there; an existing link to the same inode is left alone. With `new_parent`, the parent
-// directory is made first (it is probably missing: saves a failing link()).
+// Makes `to` a hard link of `from` (a copy where the filesystem cannot link). An existing link
+// to the same inode is left alone (kExisting); another file there is left alone too
+// (kOccupied: the caller decides, see replace_link). With `new_parent`, the parent directory is
+// made first (it is probably missing: saves a failing link()).
 Result<Placed> place_link(const fs::path& from, const fs::path& to, bool new_parent = false) {
   if (new_parent) DEPOT_TRY(make_parents(to.parent_path()));
   if (::link(from.c_str(), to.c_str()) == 0) return Placed::kCreated;
@@ -60,8 +61,17 @@ Result<Placed> place_link(const fs::path& from, const fs::path& to, bool new_par
         a.st_dev == b.st_dev) {
       return Placed::kExisting;
     }
+    return Placed::kOccupied;
   }
-  const bool existed = ::access(to.c_str(), F_OK) == 0;
+  if (errno != EXDEV && errno != EPERM && errno != EMLINK) return io_error(to, "link");
+  std::error_code ec;
+  fs::copy_file(from, to, ec);
+  if (ec) return make_error(ErrorCode::kIo, to.string() + ": copy: " + ec.message());
+  return Placed::kCreated;
+}
+
+// Replaces `to` with a link (or copy) of `from` in one rename.
+Status replace_link(const fs::path& from, const fs::path& to) {
   const fs::path tmp = to.parent_path() / (".new-" + to.filename().string());
   ::unlink(tmp.c_str());
   if (::link(from.c_str(), tmp.c_str()) != 0) {
@@ -75,8 +85,16 @@ Result<Placed> place_link(const fs::path& from, const fs::path& to, bool new_par
     ::unlink(tmp.c_str());
     return e;
   }
-  return existed ? Placed::kReplaced : Placed::kCreated;
+  return {};
 }
+
+// Joins a thread however the scope is left.
+struct JoinGuard {
+  std::thread& t;
+  ~JoinGuard() {
+    if (t.joinable()) t.join();
+  }
+};
 
 // Generation numbers present under `dir`.
 std::vector<uint64_t> generations(const fs::path& dir) {
@@ -192,14 +210,17 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   for (uint64_t g : existing) {
     if (g <= current) continue;
     interrupted = true;
-    fs::remove_all(gens / std::to_string(g), ec);
     fs::remove(manifest_path(gens, g), ec);
+    fs::remove_all(gens / std::to_string(g), ec);
     report.generations_removed++;
   }
   std::erase_if(existing, [current](uint64_t g) { return g > current; });
   const uint64_t next = std::max(existing.empty() ? 0 : existing.back(), current) + 1;
   const fs::path gen = gens / std::to_string(next);
   report.generation = next;
+  // Made before any link: a crash from here on leaves a generation above the current one, which
+  // the next publication removes, sweeping the links this one made.
+  DEPOT_TRY(make_dirs(gen));
 
   // Pool files are linked into the shared pool (unless the current generation already names
   // the same file at the same path) on a thread of their own while the indexes are rendered and
@@ -212,29 +233,43 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   }
   Manifest mine;
   std::vector<fs::path> created;  // new paths, unlinked again if this publication fails
+  std::vector<std::string> occupied;  // paths holding another file: decided after the join
   Status linked;
   std::thread linker([&] {
-    const Manifest before = current != 0 ? read_manifest(gens, current) : Manifest{};
-    std::unordered_set<std::string> seen_dirs;  // in a first publication: parents made so far
-    mine.reserve(wanted.size());
-    for (auto& [path, sha] : wanted) {
-      auto it = before.find(path);
-      if (it == before.end() || it->second != sha) {
-        fs::path target = shared / path.substr(5);  // after "pool/"
-        const bool new_parent =
-            before.empty() && seen_dirs.insert(path.substr(0, path.rfind('/'))).second;
-        auto placed = place_link(store.blob_path(sha), target, new_parent);
-        if (!placed.ok()) {
-          linked = placed.error();
+    try {
+      const Manifest before = current != 0 ? read_manifest(gens, current) : Manifest{};
+      std::unordered_set<std::string> seen_dirs;  // in a first publication: parents made so far
+      mine.reserve(wanted.size());
+      for (auto& [path, sha] : wanted) {
+        auto it = before.find(path);
+        if (it == before.end() || it->second != sha) {
+          fs::path target = shared / path.substr(5);  // after "pool/"
+          const bool new_parent =
+              before.empty() && seen_dirs.insert(path.substr(0, path.rfind('/'))).second;
+          auto placed = place_link(store.blob_path(sha), target, new_parent);
+          if (!placed.ok()) {
+            linked = placed.error();
+            return;
+          }
+          if (*placed == Placed::kCreated) {
+            created.push_back(std::move(target));
+            report.pool_links++;
+          }
+          if (*placed == Placed::kOccupied) occupied.push_back(path);
+        }
+        auto [in_mine, fresh] = mine.try_emplace(std::move(path), std::move(sha));
+        if (!fresh && in_mine->second != sha) {  // not moved from when not inserted
+          linked = make_error(ErrorCode::kRefused, in_mine->first + ": two packages of " + name +
+                                                       " have this pool file name");
           return;
         }
-        if (*placed == Placed::kCreated) created.push_back(std::move(target));
-        if (*placed != Placed::kExisting) report.pool_links++;
       }
-      mine.emplace(std::move(path), std::move(sha));
+      wanted = {};
+    } catch (const std::exception& e) {
+      linked = make_error(ErrorCode::kInternal, std::string("linking pool files: ") + e.what());
     }
-    wanted = {};
   });
+  JoinGuard join_linker{linker};
 
   // The Packages texts are rendered first; then the package records are dropped (a large
   // repository's records weigh more than its Packages text) before the compression.
@@ -271,6 +306,40 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   };
   if (!files.ok()) return abandon(files.error());
   if (!linked.ok()) return abandon(linked.error());
+  // A pool path holding another file: stale (no generation still served names it) is replaced;
+  // named with other content by a generation a client may still use, the publication is
+  // refused rather than changing a file under that client.
+  if (!occupied.empty()) {
+    const auto now = std::chrono::system_clock::now();
+    std::vector<Manifest> live;
+    for (uint64_t g : existing) {
+      if (g == current || now - mtime_of(gens / std::to_string(g)) < settings.grace) {
+        live.push_back(read_manifest(gens, g));
+      }
+    }
+    for (const std::string& path : occupied) {
+      const std::string& sha = mine.at(path);
+      bool same = false;
+      for (size_t i = 0; i < live.size(); ++i) {
+        auto it = live[i].find(path);
+        if (it == live[i].end() || it->second.empty()) continue;
+        if (it->second != sha) {
+          return abandon(make_error(
+              ErrorCode::kRefused,
+              (shared / path.substr(5)).string() + ": a publication of " + name +
+                  " still in use serves other content (sha256 " + it->second +
+                  ") under this name; refusing to change it under its clients (publish again "
+                  "once it is older than the grace period)"));
+        }
+        same = true;
+      }
+      if (same) continue;  // already this content (a copy where linking failed)
+      if (Status st = replace_link(store.blob_path(sha), shared / path.substr(5)); !st.ok()) {
+        return abandon(st.error());
+      }
+      report.pool_links++;
+    }
+  }
   report.index_files = files->size();
   if (Status st = write_publication(*files, gen, /*sync=*/false); !st.ok()) {
     return abandon(st.error());
@@ -321,7 +390,8 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
       if (fs::exists(target, ec)) continue;
       auto placed = place_link(it->path(), target);
       if (!placed.ok()) return abandon(placed.error());
-      if (*placed == Placed::kCreated) created.push_back(target);
+      if (*placed != Placed::kCreated) continue;
+      created.push_back(target);
       report.carried_files++;
     }
     if (ec) return abandon(make_error(ErrorCode::kIo, old.string() + ": " + ec.message()));
@@ -333,6 +403,9 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   if (Status st = sync_filesystem(gen); !st.ok()) return abandon(st.error());
   touch(gen);
 
+  // The previous generation stops being current with the switch: its grace starts (a crash
+  // right after the switch must not leave its grace counted from its creation).
+  if (current != 0) touch(gens / std::to_string(current));
   // The switch: one rename of a symlink.
   const fs::path tmp_link = settings.public_dir / ("." + name + ".new");
   fs::remove(tmp_link, ec);
@@ -345,8 +418,6 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   }
   DEPOT_TRY(fsync_directory(settings.public_dir));
   lap(report.ms.sync);
-  // The previous generation stops being current now: its grace starts.
-  if (current != 0) touch(gens / std::to_string(current));
 
   // Expired generations: first the pool files only they name, then the generation itself (a
   // crash in between repeats the removal at the next publication).
@@ -368,8 +439,8 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
       if (named.contains(path)) continue;
       if (::unlink((shared / path.substr(5)).c_str()) == 0) report.pool_removed++;
     }
-    fs::remove_all(gens / std::to_string(g), ec);
     fs::remove(manifest_path(gens, g), ec);
+    fs::remove_all(gens / std::to_string(g), ec);
     if (!ec) report.generations_removed++;
   }
   if (interrupted) {

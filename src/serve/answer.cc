@@ -1,5 +1,7 @@
 #include "serve/answer.h"
 
+#include <algorithm>
+
 #include "core/clock.h"
 #include "core/rel_path.h"
 #include "serve/http_semantics.h"
@@ -20,12 +22,12 @@ Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name) {
   a.outcome = outcome;
   a.size = static_cast<uint64_t>(f.st.st_size);
   a.etag = make_file_etag(f.st);
-  // A one-second Last-Modified cannot tell two versions written in the same second apart: a
-  // file changed in the current second gets none (and If-Modified-Since is not evaluated).
-  if (f.st.st_mtim.tv_sec < unix_seconds(std::chrono::system_clock::now())) {
-    a.mtime = f.st.st_mtim.tv_sec;
-    a.last_modified = format_http_date(a.mtime);
-  }
+  // Preconditions compare the real mtime, but the header never shows a date later than the
+  // answer's own (RFC 9110 §8.8.2.1): a publisher may stamp a new index a second ahead so that
+  // its date differs from the one it replaces.
+  a.mtime = f.st.st_mtim.tv_sec;
+  a.last_modified = format_http_date(
+      std::min<int64_t>(a.mtime, unix_seconds(std::chrono::system_clock::now())));
   a.content_type = std::string(content_type_for(name));
   a.body = std::make_shared<OpenBody>();
   a.body->fd = std::move(f.fd);

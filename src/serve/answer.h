@@ -63,8 +63,9 @@ struct Answer {
 // An error answer with a short plain-text message.
 Answer error_answer(int status, std::string text);
 // A whole-file answer for `f` (its descriptor moves into the answer), typed by `name`, with an
-// ETag from its inode, mtime (nanoseconds) and size, and a Last-Modified from its mtime unless
-// that is in the current second (then mtime stays 0 and Last-Modified empty).
+// ETag from its inode, mtime (nanoseconds) and size, and a Last-Modified from its mtime (the
+// current time when that is in the future; `mtime`, which preconditions compare, stays real). One-second dates cannot tell two versions written
+// in the same second apart; the ETag can, and depot's publisher never reuses a second.
 Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name);
 // Content-Type of a cached file `key`: PyPI pages keep what upstream said (an HTML-only index
 // answers a JSON request with HTML); other files are typed by name, upstream's type filling in

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 namespace depot {
@@ -56,6 +57,19 @@ TEST(WorkPool, ConcurrentCallersShareThePool) {
   other.join();
   EXPECT_EQ(a.load(), 500);
   EXPECT_EQ(b.load(), 500);
+}
+
+TEST(WorkPool, AThrowingTaskIsRethrownAfterTheWholeBatch) {
+  for (unsigned threads : {0u, 2u}) {
+    WorkPool pool(threads);
+    std::atomic<int> count{0};
+    auto tasks = counting_tasks(count, 50);
+    tasks.insert(tasks.begin() + 10, [] { throw std::runtime_error("boom"); });
+    EXPECT_THROW(pool.run_all(std::move(tasks)), std::runtime_error);
+    EXPECT_EQ(count.load(), 50) << threads;  // every other task ran to the end first
+    pool.run_all(counting_tasks(count, 5));     // the pool still works
+    EXPECT_EQ(count.load(), 55);
+  }
 }
 
 }  // namespace

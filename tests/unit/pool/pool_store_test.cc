@@ -199,5 +199,24 @@ TEST_F(PoolStoreTest, FieldsStoredAsJsonBeforeV3AreConvertedAtOpen) {
   EXPECT_EQ(st->column_int(0), 0);
 }
 
+TEST_F(PoolStoreTest, AnUnreadableOldRowIsReportedWhenReadNotAtOpen) {
+  int64_t id = import(make("jq", "1.6-2", "deb bytes"));
+  int64_t other = import(make("yq", "1", "yq bytes"));
+  store_.reset();
+  {
+    auto c = db::Connection::open(dir_.path() / "root" / "depot.db");
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c->exec("UPDATE packages SET paragraph = NULL, fields = '[[\"Package\"' WHERE id = " +
+                        std::to_string(id))
+                    .ok());
+  }
+  reopen();  // the daemon still starts
+  auto bad = store_->get(id);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kParse);
+  EXPECT_NE(bad.error().message.find("package " + std::to_string(id)), std::string::npos);
+  EXPECT_TRUE(store_->get(other).ok());
+}
+
 }  // namespace
 }  // namespace depot::pool

@@ -126,18 +126,51 @@ TEST_F(PublisherTest, GenerationsSharePoolLinksAndLinkOnlyWhatIsNew) {
             std::string::npos);
 }
 
-TEST_F(PublisherTest, AFileNameReusedForOtherContentIsRelinked) {
+TEST_F(PublisherTest, UploadedFileNamesDoNotDecidePoolPaths) {
+  int64_t first = add("alpha", "first bytes", "1.0", "app.deb");
+  ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());
+  ASSERT_TRUE(store_->change_membership("stable", {}, {first}).ok());
+  add("alpha", "second bytes", "1:1.1", "app.deb");
+  auto r = publish_repo(*store_, "stable", settings_);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  std::string packages = slurp(published() / "dists/stable/main/binary-amd64/Packages");
+  EXPECT_NE(packages.find("Filename: pool/main/a/alpha/alpha_1.1_amd64.deb\n"), std::string::npos);
+  EXPECT_EQ(slurp(published() / "pool/main/a/alpha/alpha_1.1_amd64.deb"), "second bytes");
+  // Generation 1's file, for its clients during the grace period.
+  EXPECT_EQ(slurp(published() / "pool/main/a/alpha/alpha_1.0_amd64.deb"), "first bytes");
+}
+
+TEST_F(PublisherTest, APoolFileStillServedIsNeverReplacedWithOtherContent) {
+  add("beta", "beta bytes");
   int64_t first = add("alpha", "first bytes");
   ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());
   ASSERT_TRUE(store_->change_membership("stable", {}, {first}).ok());
-  int64_t second = add("alpha", "second bytes", "1.1", "alpha_1.0_amd64.deb");
+  ASSERT_TRUE(publish_repo(*store_, "stable", settings_).ok());
+  ASSERT_TRUE(store_->gc().ok());  // the row and the pool file go; generation 1 is in grace
+  add("alpha", "other bytes");     // the same name, version and architecture, other content
+  auto r = publish_repo(*store_, "stable", settings_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kRefused);
+  EXPECT_NE(r.error().message.find("alpha_1.0_amd64.deb"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(fs::read_symlink(published()), fs::path(".generations/stable/2"));
+  EXPECT_EQ(slurp(published() / "pool/main/a/alpha/alpha_1.0_amd64.deb"), "first bytes");
+  // Once no generation in use names it, the file is replaced.
+  settings_.grace = std::chrono::seconds(0);
+  r = publish_repo(*store_, "stable", settings_);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(slurp(published() / "pool/main/a/alpha/alpha_1.0_amd64.deb"), "other bytes");
+}
+
+TEST_F(PublisherTest, AStrayFileAtAPoolPathIsReplaced) {
+  const fs::path stray =
+      settings_.public_dir / ".generations/stable/pool/main/a/alpha/alpha_1.0_amd64.deb";
+  fs::create_directories(stray.parent_path());
+  std::ofstream(stray) << "stray";
+  add("alpha", "alpha bytes");
   auto r = publish_repo(*store_, "stable", settings_);
   ASSERT_TRUE(r.ok()) << r.error().to_string();
-  auto sp = store_->get(second);
-  ASSERT_TRUE(sp.ok());
-  EXPECT_EQ(slurp(published() / "pool/main/a/alpha/alpha_1.0_amd64.deb"), "second bytes");
-  EXPECT_EQ(inode(published() / "pool/main/a/alpha/alpha_1.0_amd64.deb"),
-            inode(store_->blob_path(sp->package.file.digests.sha256)));
+  EXPECT_EQ(slurp(published() / "pool/main/a/alpha/alpha_1.0_amd64.deb"), "alpha bytes");
 }
 
 TEST_F(PublisherTest, AGenerationWithItsOwnPoolDirectoryIsCarriedIntoTheSharedPool) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <future>
 
+#include "serve/http_semantics.h"
 #include "support/digests.h"
 #include "support/temp_dir.h"
 #include "support/test_http_server.h"
@@ -130,20 +131,29 @@ TEST_F(CacheServiceTest, MirrorFilesAreServedAndNeverGoUpstream) {
   EXPECT_EQ(server_.hits("/up/pool/a.deb"), 0);
 }
 
-TEST_F(CacheServiceTest, AFileChangedInTheCurrentSecondHasNoLastModified) {
+TEST_F(CacheServiceTest, LocalFilesGetAnInodeEtagAndNoFutureLastModified) {
   write_root("u/dists/s/InRelease", "first");
   write_root("u/pool/old.deb", "old bytes");
   const fs::path old = opts_.root / "u/pool/old.deb";
-  struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
-  ASSERT_EQ(::utimensat(AT_FDCWD, old.c_str(), times, 0), 0);
+  struct timespec past[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, old.c_str(), past, 0), 0);
+  const fs::path release = opts_.root / "u/dists/s/InRelease";
+  const time_t ahead = ::time(nullptr) + 5;  // a publisher stamping a second (or more) ahead
+  struct timespec future[2] = {{ahead, 0}, {ahead, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, release.c_str(), future, 0), 0);
   start();
+  Answer past_answer = get("u/pool/old.deb", false);
+  EXPECT_EQ(past_answer.last_modified, "Sun, 09 Sep 2001 01:46:40 GMT");
   Answer fresh = get("u/dists/s/InRelease", false);
-  EXPECT_EQ(fresh.last_modified, "");  // written just now: a date could hide the next change
-  EXPECT_EQ(fresh.mtime, 0);
-  Answer past = get("u/pool/old.deb", false);
-  EXPECT_EQ(past.last_modified, "Sun, 09 Sep 2001 01:46:40 GMT");
-  // Replaced within the same second by the same number of bytes: a new ETag all the same.
-  write_root("u/dists/s/InRelease", "other");
+  EXPECT_EQ(fresh.mtime, ahead);  // what If-Modified-Since is compared with
+  auto shown = parse_http_date(fresh.last_modified);
+  ASSERT_TRUE(shown);
+  EXPECT_LE(*shown, ::time(nullptr));  // never later than the answer
+  // Replaced (by rename) with the same date and the same number of bytes: a new ETag all the same.
+  write_root("u/dists/s/InRelease.new", "other");
+  const fs::path replacement = opts_.root / "u/dists/s/InRelease.new";
+  ASSERT_EQ(::utimensat(AT_FDCWD, replacement.c_str(), future, 0), 0);
+  fs::rename(replacement, release);
   Answer again = get("u/dists/s/InRelease", false);
   EXPECT_NE(again.etag, fresh.etag);
 }
