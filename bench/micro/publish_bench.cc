@@ -243,20 +243,23 @@ int main(int argc, char** argv) {
     if (!packages_file.empty()) {
       std::vector<pool::Package> pkgs = load_packages(packages_file, limit);
       fs::create_directories(stand_ins);
+      std::vector<pool::PoolStore::ImportItem> items;
       for (pool::Package& p : pkgs) {
         make_stand_in(p, stand_ins);
-        ids.push_back(must(store->import(p, stand_ins / p.file.filename), "import"));
+        items.push_back({&p, stand_ins / p.file.filename});
       }
+      ids = must(store->import_many(items), "import");
     } else {
       std::vector<fs::path> debs;
       for (const auto& e : fs::directory_iterator(debs_dir)) {
         if (e.path().extension() == ".deb") debs.push_back(e.path());
       }
       std::sort(debs.begin(), debs.end());
-      for (const fs::path& d : debs) {
-        pool::Package p = must(pool::read_deb(d), "read_deb");
-        ids.push_back(must(store->import(p, d), "import"));
-      }
+      std::vector<pool::Package> pkgs;
+      for (const fs::path& d : debs) pkgs.push_back(must(pool::read_deb(d), "read_deb"));
+      std::vector<pool::PoolStore::ImportItem> items;
+      for (size_t i = 0; i < debs.size(); ++i) items.push_back({&pkgs[i], debs[i]});
+      ids = must(store->import_many(items), "import");
     }
     must(store->change_membership(repo, ids, {}), "add to repo");
     count = ids.size();

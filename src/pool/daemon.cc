@@ -1,6 +1,7 @@
 #include "pool/daemon.h"
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -206,17 +207,22 @@ Status Daemon::register_handlers() {
       debs.emplace_back(std::move(*read[i]).value(), names[i]);
     }
     DEPOT_ASSIGN_OR_RETURN(std::vector<StoredPackage> current, store_->list(repo));
-    std::vector<int64_t> add_ids, remove_ids;
+    // (name, architecture) -> the repository's versions of it: replaced by a newer import.
+    std::map<std::pair<std::string, std::string>, std::vector<const StoredPackage*>> held;
+    for (const StoredPackage& sp : current) {
+      held[{sp.package.name, sp.package.architecture}].push_back(&sp);
+    }
+    std::vector<PoolStore::ImportItem> items;
+    for (const auto& [p, file] : debs) items.push_back({&p, file});
+    DEPOT_ASSIGN_OR_RETURN(std::vector<int64_t> add_ids, store_->import_many(items));
+    std::vector<int64_t> remove_ids;
     json imported = json::array();
     for (const auto& [p, file] : debs) {
-      DEPOT_ASSIGN_OR_RETURN(int64_t id, store_->import(p, file));
-      add_ids.push_back(id);
       imported.push_back(p.name + " " + p.version + " " + p.architecture);
-      for (const StoredPackage& sp : current) {
-        if (sp.package.name == p.name && sp.package.architecture == p.architecture &&
-            compare_versions(sp.package.version, p.version) < 0) {
-          remove_ids.push_back(sp.id);
-        }
+      auto it = held.find({p.name, p.architecture});
+      if (it == held.end()) continue;
+      for (const StoredPackage* sp : it->second) {
+        if (compare_versions(sp->package.version, p.version) < 0) remove_ids.push_back(sp->id);
       }
     }
     DEPOT_TRY(store_->change_membership(repo, add_ids, remove_ids));

@@ -9,7 +9,10 @@
 #include <chrono>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include "core/clock.h"
 #include "core/file_io.h"
@@ -114,7 +117,7 @@ bool PoolStore::valid_repo_name(std::string_view name) {
 }
 
 Status PoolStore::Impl::copy_verified(const Package& pkg, const fs::path& src,
-                                      const fs::path& dst_tmp) {
+                                      const fs::path& dst_tmp, bool sync) {
   UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) return io_error(src.string());
   UniqueFd out(::open(dst_tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
@@ -142,69 +145,124 @@ Status PoolStore::Impl::copy_verified(const Package& pkg, const fs::path& src,
                           std::to_string(pkg.file.size));
   }
   DEPOT_TRY(pkg.file.digests.verify(hasher.finish(), src.string()));
-  if (::fsync(out.get()) != 0) return io_error(dst_tmp.string() + ": fsync");
+  if (sync && ::fsync(out.get()) != 0) return io_error(dst_tmp.string() + ": fsync");
   return {};
 }
 
-Result<int64_t> PoolStore::import(const Package& pkg, const fs::path& file) {
+Result<std::optional<int64_t>> PoolStore::Impl::existing_package(const Package& pkg,
+                                                                   const fs::path& file) {
   const std::string& sha = pkg.file.digests.sha256;
   if (!is_sha256_hex(sha)) {
     return make_error(ErrorCode::kInvalidArgument, file.string() + ": no valid sha256");
   }
-  db::Connection& c = impl_->conn;
-  // Idempotence and conflicts first: nothing is copied for a package that is already there.
-  {
-    DEPOT_ASSIGN_OR_RETURN(auto st, c.prepare("SELECT id, sha256 FROM packages WHERE format = ?1 "
-                                              "AND name = ?2 AND version = ?3 AND architecture = ?4"));
-    st.bind(1, pkg.format).bind(2, pkg.name).bind(3, pkg.version).bind(4, pkg.architecture);
-    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
-    if (row) {
-      if (st.column_text(1) == sha) return st.column_int(0);
-      return make_error(ErrorCode::kRefused,
-                        file.string() + ": " + pkg.name + " " + pkg.version + " " +
-                            pkg.architecture + " is already in the pool with other content (sha256 " +
-                            st.column_text(1) + ", this file " + sha + ")");
-    }
-  }
-  fs::path dst = blob_path(sha);
+  DEPOT_ASSIGN_OR_RETURN(auto st, conn.prepare("SELECT id, sha256 FROM packages WHERE format = ?1 "
+                                               "AND name = ?2 AND version = ?3 AND architecture = ?4"));
+  st.bind(1, pkg.format).bind(2, pkg.name).bind(3, pkg.version).bind(4, pkg.architecture);
+  DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+  if (!row) return std::optional<int64_t>();
+  if (st.column_text(1) == sha) return std::optional<int64_t>(st.column_int(0));
+  return make_error(ErrorCode::kRefused,
+                    file.string() + ": " + pkg.name + " " + pkg.version + " " + pkg.architecture +
+                        " is already in the pool with other content (sha256 " +
+                        st.column_text(1) + ", this file " + sha + ")");
+}
+
+Status PoolStore::Impl::store_file(const Package& pkg, const fs::path& file, bool sync) {
+  const std::string& sha = pkg.file.digests.sha256;
+  const fs::path dst = pool_dir() / sha.substr(0, 2) / sha.substr(2, 2) / sha;
   struct stat existing {};
-  if (::stat(dst.c_str(), &existing) != 0 || static_cast<uint64_t>(existing.st_size) != pkg.file.size) {
-    fs::path tmp = impl_->tmp_dir() / (sha + "." + std::to_string(::getpid()));
-    ::unlink(tmp.c_str());
-    Status copied = impl_->copy_verified(pkg, file, tmp);
-    if (!copied.ok()) {
-      ::unlink(tmp.c_str());
-      return copied.error();
-    }
-    std::error_code ec;
-    fs::create_directories(dst.parent_path(), ec);
-    if (ec) return make_error(ErrorCode::kIo, dst.parent_path().string() + ": " + ec.message());
-    if (::rename(tmp.c_str(), dst.c_str()) != 0) {
-      Error e = io_error(dst.string());
-      ::unlink(tmp.c_str());
-      return e;
-    }
-    DEPOT_TRY(fsync_directory(dst.parent_path()));
+  if (::stat(dst.c_str(), &existing) == 0 &&
+      static_cast<uint64_t>(existing.st_size) == pkg.file.size) {
+    return {};
   }
-  db::Transaction txn(c);
-  DEPOT_TRY(txn.begin());
+  fs::path tmp = tmp_dir() / (sha + "." + std::to_string(::getpid()));
+  ::unlink(tmp.c_str());
+  Status copied = copy_verified(pkg, file, tmp, sync);
+  if (!copied.ok()) {
+    ::unlink(tmp.c_str());
+    return copied.error();
+  }
+  std::error_code ec;
+  fs::create_directories(dst.parent_path(), ec);
+  if (ec) return make_error(ErrorCode::kIo, dst.parent_path().string() + ": " + ec.message());
+  if (::rename(tmp.c_str(), dst.c_str()) != 0) {
+    Error e = io_error(dst.string());
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  if (sync) DEPOT_TRY(fsync_directory(dst.parent_path()));
+  return {};
+}
+
+Result<int64_t> PoolStore::Impl::insert_package(const Package& pkg) {
   {
-    DEPOT_ASSIGN_OR_RETURN(auto st, c.prepare("INSERT OR IGNORE INTO blobs (sha256, size) VALUES (?1, ?2)"));
-    st.bind(1, sha).bind(2, static_cast<int64_t>(pkg.file.size));
+    DEPOT_ASSIGN_OR_RETURN(auto st, conn.prepare("INSERT OR IGNORE INTO blobs (sha256, size) "
+                                                 "VALUES (?1, ?2)"));
+    st.bind(1, pkg.file.digests.sha256).bind(2, static_cast<int64_t>(pkg.file.size));
     DEPOT_TRY(st.exec());
   }
   DEPOT_ASSIGN_OR_RETURN(
-      auto st, c.prepare("INSERT INTO packages (format, name, version, architecture, filename, size, "
-                         "md5, sha1, sha256, sha512, fields, paragraph, imported_at) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12)"));
+      auto st, conn.prepare("INSERT INTO packages (format, name, version, architecture, filename, "
+                            "size, md5, sha1, sha256, sha512, fields, paragraph, imported_at) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12)"));
   st.bind(1, pkg.format).bind(2, pkg.name).bind(3, pkg.version).bind(4, pkg.architecture);
   st.bind(5, pkg.file.filename).bind(6, static_cast<int64_t>(pkg.file.size));
-  st.bind(7, pkg.file.digests.md5).bind(8, pkg.file.digests.sha1).bind(9, sha);
-  st.bind(10, pkg.file.digests.sha512).bind(11, fields_to_text(pkg.fields)).bind(12, now_unix());
+  st.bind(7, pkg.file.digests.md5).bind(8, pkg.file.digests.sha1);
+  st.bind(9, pkg.file.digests.sha256).bind(10, pkg.file.digests.sha512);
+  st.bind(11, fields_to_text(pkg.fields)).bind(12, now_unix());
   DEPOT_TRY(st.exec());
-  int64_t id = c.last_insert_rowid();
+  return conn.last_insert_rowid();
+}
+
+Result<int64_t> PoolStore::import(const Package& pkg, const fs::path& file) {
+  // Idempotence and conflicts first: nothing is copied for a package that is already there.
+  DEPOT_ASSIGN_OR_RETURN(std::optional<int64_t> existing, impl_->existing_package(pkg, file));
+  if (existing) return *existing;
+  DEPOT_TRY(impl_->store_file(pkg, file, /*sync=*/true));
+  db::Transaction txn(impl_->conn);
+  DEPOT_TRY(txn.begin());
+  DEPOT_ASSIGN_OR_RETURN(int64_t id, impl_->insert_package(pkg));
   DEPOT_TRY(txn.commit());
   return id;
+}
+
+Result<std::vector<int64_t>> PoolStore::import_many(std::span<const ImportItem> items) {
+  std::vector<std::optional<int64_t>> ids(items.size());
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, size_t> in_batch;
+  std::vector<size_t> fresh;  // items to store, the first of each package
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Package& p = *items[i].package;
+    DEPOT_ASSIGN_OR_RETURN(ids[i], impl_->existing_package(p, items[i].file));
+    if (ids[i]) continue;
+    auto [it, first] = in_batch.try_emplace({p.format, p.name, p.version, p.architecture}, i);
+    if (first) {
+      fresh.push_back(i);
+    } else if (items[it->second].package->file.digests.sha256 != p.file.digests.sha256) {
+      return make_error(ErrorCode::kRefused,
+                        items[i].file.string() + ": " + p.name + " " + p.version + " " +
+                            p.architecture + " is also " + items[it->second].file.string() +
+                            ", with other content");
+    }
+  }
+  for (size_t i : fresh) {
+    DEPOT_TRY(impl_->store_file(*items[i].package, items[i].file, /*sync=*/false));
+  }
+  if (!fresh.empty()) DEPOT_TRY(sync_filesystem(impl_->pool_dir()));
+  db::Transaction txn(impl_->conn);
+  DEPOT_TRY(txn.begin());
+  for (size_t i : fresh) {
+    DEPOT_ASSIGN_OR_RETURN(ids[i], impl_->insert_package(*items[i].package));
+  }
+  DEPOT_TRY(txn.commit());
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!ids[i]) {  // a repeat within the batch
+      const Package& p = *items[i].package;
+      ids[i] = ids[in_batch.at({p.format, p.name, p.version, p.architecture})];
+    }
+    out.push_back(*ids[i]);
+  }
+  return out;
 }
 
 Result<int64_t> PoolStore::Impl::repo_id(std::string_view name) {

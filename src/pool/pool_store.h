@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,17 @@ class PoolStore {
   // is a no-op returning its id; the same format/name/version/architecture with other content
   // is kRefused, naming both digests.
   Result<int64_t> import(const Package& pkg, const std::filesystem::path& file);
+
+  struct ImportItem {
+    const Package* package;
+    std::filesystem::path file;
+  };
+  // import() for many packages at once, much cheaper on a large batch: every package is checked
+  // first (a conflict with the pool or within the batch is kRefused and nothing is copied),
+  // the files are copied and verified, the filesystem is synced once, and every row commits in
+  // one transaction. Returns the ids in the order of `items`. On an error no row is recorded;
+  // files already copied stay in the pool without a row, which gc removes.
+  Result<std::vector<int64_t>> import_many(std::span<const ImportItem> items);
 
   // Repository names: [a-z0-9][a-z0-9._+-]*, at most 64 bytes.
   static bool valid_repo_name(std::string_view name);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -32,8 +33,18 @@ struct PoolStore::Impl {
   // transaction. kNotFound for an unknown package id.
   Status apply_membership(int64_t repo_id, const std::vector<int64_t>& add,
                           const std::vector<int64_t>& remove);
+  // Copies `src` to `dst_tmp` checking pkg.file's size and digests (fsynced with `sync`).
   Status copy_verified(const Package& pkg, const std::filesystem::path& src,
-                       const std::filesystem::path& dst_tmp);
+                       const std::filesystem::path& dst_tmp, bool sync);
+  // The id of the package already stored as `pkg` with the same content, nothing when there is
+  // none, kRefused when it is stored with other content (`file` names the import).
+  Result<std::optional<int64_t>> existing_package(const Package& pkg,
+                                                  const std::filesystem::path& file);
+  // Copies `file` into the pool (verified) unless its blob is there; with `sync`, the copy and
+  // its directory are fsynced.
+  Status store_file(const Package& pkg, const std::filesystem::path& file, bool sync);
+  // The blob and package rows of `pkg`, inside the caller's transaction.
+  Result<int64_t> insert_package(const Package& pkg);
 };
 
 }  // namespace depot::pool

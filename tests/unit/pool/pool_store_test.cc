@@ -164,6 +164,74 @@ TEST_F(PoolStoreTest, GcRepairsWhatACrashLeaves) {
   EXPECT_EQ(missing->missing[0], kept.file.digests.sha256);
 }
 
+TEST_F(PoolStoreTest, ImportManyStoresABatchWithOneSyncAndOneTransaction) {
+  Package known = make("jq", "1", "jq bytes");
+  int64_t known_id = import(known);
+  Package a = make("a", "1", "a bytes"), b = make("b", "2", "b bytes");
+  Package b_again = b;  // the same package twice in one batch
+  std::vector<PoolStore::ImportItem> items = {{&a, dir_.path() / a.file.filename},
+                                              {&known, dir_.path() / known.file.filename},
+                                              {&b, dir_.path() / b.file.filename},
+                                              {&b_again, dir_.path() / b.file.filename}};
+  auto ids = store_->import_many(items);
+  ASSERT_TRUE(ids.ok()) << ids.error().to_string();
+  ASSERT_EQ(ids->size(), 4u);
+  EXPECT_EQ((*ids)[1], known_id);
+  EXPECT_EQ((*ids)[2], (*ids)[3]);
+  for (int64_t id : *ids) {
+    auto sp = store_->get(id);
+    ASSERT_TRUE(sp.ok());
+    EXPECT_TRUE(fs::exists(store_->blob_path(sp->package.file.digests.sha256)));
+  }
+  EXPECT_EQ(store_->get((*ids)[0])->package.fields, a.fields);
+  auto gc = store_->gc(true);
+  ASSERT_TRUE(gc.ok());
+  EXPECT_EQ(gc->strays_removed, 0u);
+}
+
+TEST_F(PoolStoreTest, ImportManyRefusesConflictsBeforeCopyingAnything) {
+  import(make("jq", "1", "jq bytes"));
+  Package fresh = make("fresh", "1", "fresh bytes");
+  Package other = make("jq", "1", "other jq bytes");  // the same package, other content
+  std::vector<PoolStore::ImportItem> items = {{&fresh, dir_.path() / fresh.file.filename},
+                                              {&other, dir_.path() / "jq_1_amd64.deb"}};
+  auto r = store_->import_many(items);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kRefused);
+  EXPECT_FALSE(fs::exists(store_->blob_path(fresh.file.digests.sha256)));
+  // Two different contents for one package within the batch are refused too.
+  Package x1 = make("x", "1", "x one");
+  Package x2 = x1;
+  x2.file.digests = digests_of("x two");
+  std::vector<PoolStore::ImportItem> twice = {{&x1, dir_.path() / x1.file.filename},
+                                              {&x2, dir_.path() / x1.file.filename}};
+  r = store_->import_many(twice);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kRefused);
+  EXPECT_FALSE(fs::exists(store_->blob_path(x1.file.digests.sha256)));
+}
+
+TEST_F(PoolStoreTest, ImportManyWithABadFileRecordsNothing) {
+  Package good = make("good", "1", "good bytes");
+  Package bad = make("bad", "1", "bad bytes");
+  bad.file.digests = digests_of("what the index promised");
+  std::vector<PoolStore::ImportItem> items = {{&good, dir_.path() / good.file.filename},
+                                              {&bad, dir_.path() / bad.file.filename}};
+  auto r = store_->import_many(items);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find(bad.file.filename), std::string::npos) << r.error().message;
+  auto rows = db::Connection::open(dir_.path() / "root" / "depot.db");
+  ASSERT_TRUE(rows.ok());
+  auto st = rows->prepare("SELECT count(*) FROM packages");
+  ASSERT_TRUE(st.ok() && *st->step());
+  EXPECT_EQ(st->column_int(0), 0);
+  // The copy that was made is a stray gc removes.
+  auto gc = store_->gc();
+  ASSERT_TRUE(gc.ok());
+  EXPECT_EQ(gc->strays_removed, 1u);
+  EXPECT_FALSE(fs::exists(store_->blob_path(good.file.digests.sha256)));
+}
+
 TEST_F(PoolStoreTest, FieldsStoredAsJsonBeforeV3AreConvertedAtOpen) {
   Package a = make("jq", "1.6-2", "deb bytes");
   a.fields.emplace_back("Conffiles", "\n /etc/jq 0123");
