@@ -236,35 +236,37 @@ int main(int argc, char** argv) {
 
   // Import: every package into the pool and the repository.
   const fs::path stand_ins = root / "stand-ins";
-  uint64_t count = 0;
+  // In a child, like every phase: a forked child inherits its parent's peak RSS, so the parent
+  // never holds the imported records.
   if (!reuse) {
-    double t0 = now_s();
-    std::vector<int64_t> ids;
-    if (!packages_file.empty()) {
-      std::vector<pool::Package> pkgs = load_packages(packages_file, limit);
-      fs::create_directories(stand_ins);
-      std::vector<pool::PoolStore::ImportItem> items;
-      for (pool::Package& p : pkgs) {
-        make_stand_in(p, stand_ins);
-        items.push_back({&p, stand_ins / p.file.filename});
+    in_child([&] {
+      double t0 = now_s();
+      std::vector<int64_t> ids;
+      if (!packages_file.empty()) {
+        std::vector<pool::Package> pkgs = load_packages(packages_file, limit);
+        fs::create_directories(stand_ins);
+        std::vector<pool::PoolStore::ImportItem> items;
+        for (pool::Package& p : pkgs) {
+          make_stand_in(p, stand_ins);
+          items.push_back({&p, stand_ins / p.file.filename});
+        }
+        ids = must(store->import_many(items), "import");
+      } else {
+        std::vector<fs::path> debs;
+        for (const auto& e : fs::directory_iterator(debs_dir)) {
+          if (e.path().extension() == ".deb") debs.push_back(e.path());
+        }
+        std::sort(debs.begin(), debs.end());
+        std::vector<pool::Package> pkgs;
+        for (const fs::path& d : debs) pkgs.push_back(must(pool::read_deb(d), "read_deb"));
+        std::vector<pool::PoolStore::ImportItem> items;
+        for (size_t i = 0; i < debs.size(); ++i) items.push_back({&pkgs[i], debs[i]});
+        ids = must(store->import_many(items), "import");
       }
-      ids = must(store->import_many(items), "import");
-    } else {
-      std::vector<fs::path> debs;
-      for (const auto& e : fs::directory_iterator(debs_dir)) {
-        if (e.path().extension() == ".deb") debs.push_back(e.path());
-      }
-      std::sort(debs.begin(), debs.end());
-      std::vector<pool::Package> pkgs;
-      for (const fs::path& d : debs) pkgs.push_back(must(pool::read_deb(d), "read_deb"));
-      std::vector<pool::PoolStore::ImportItem> items;
-      for (size_t i = 0; i < debs.size(); ++i) items.push_back({&pkgs[i], debs[i]});
-      ids = must(store->import_many(items), "import");
-    }
-    must(store->change_membership(repo, ids, {}), "add to repo");
-    count = ids.size();
-    print_phase("import", 0, now_s() - t0, maxrss_kib(),
-                ",\"packages\":" + std::to_string(count));
+      must(store->change_membership(repo, ids, {}), "add to repo");
+      print_phase("import", 0, now_s() - t0, maxrss_kib(),
+                  ",\"packages\":" + std::to_string(ids.size()));
+    });
   }
   malloc_trim(0);
 
