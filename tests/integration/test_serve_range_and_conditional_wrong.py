@@ -191,10 +191,20 @@ class ServeRangeAndConditionalWrong(ServeMixin, DepotTestCase):
             self.assertEqual(r.status, 200)
             sent += len(r.body)
         self.assertEqual(self.get("nope/missing").status, 404)
-        after = self.metrics()
 
         def delta(name, **labels):
             return (metric(after, name, **labels) or 0) - (metric(before, name, **labels) or 0)
+
+        # A request is counted once its answer is sent, which the client may see a moment
+        # earlier: poll briefly until the counters settle.
+        deadline = time.monotonic() + 5
+        while True:
+            after = self.metrics()
+            if (delta("depot_serve_cache_requests_total", outcome="mirror") >= 3
+                    and delta("depot_serve_requests_total", code="4xx") >= 1) \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
 
         self.assertGreaterEqual(delta("depot_serve_requests_total", code="2xx"), 3)
         self.assertGreaterEqual(delta("depot_serve_requests_total", code="4xx"), 1)
