@@ -22,6 +22,11 @@
 namespace depot {
 namespace {
 
+// A cached copy's validator: its size and mtime (upstream's Last-Modified when it sent one), the
+// ETag its answers had while it was still downloading. A new version from upstream is a new
+// file with a new date.
+std::string cached_etag(const Answer& a) { return make_etag(a.size, a.mtime); }
+
 using Steady = std::chrono::steady_clock;
 constexpr uint64_t kMaxRootSize = 64ull << 20;
 
@@ -219,6 +224,7 @@ std::optional<Answer> CacheService::open_cached(const std::string& key, CacheOut
     if (looked_up) meta = &*looked_up;
   }
   Answer a = file_answer(std::move(*f), outcome, rel_filename(key));
+  a.etag = cached_etag(a);
   a.content_type = pick_content_type(key, meta ? meta->content_type : std::string());
   a.body->pin = std::move(pin);
   a.stale = stale;
@@ -425,6 +431,7 @@ Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::
       }
       OpenedFile of{UniqueFd(fd), st};
       Answer a = file_answer(std::move(of), outcome, name);
+      a.etag = cached_etag(a);
       a.body->download = d;
       a.body->pin = store_->pin(key);
       a.content_type = pick_content_type(key, s.content_type);

@@ -158,6 +158,20 @@ TEST_F(CacheServiceTest, LocalFilesGetAnInodeEtagAndNoFutureLastModified) {
   EXPECT_NE(again.etag, fresh.etag);
 }
 
+TEST_F(CacheServiceTest, ACachedCopyKeepsTheEtagItWasFirstServedWith) {
+  server_.route("/up/pool/e.deb",
+                {Reply(200, "etag bytes", {"Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT"})});
+  start();
+  Answer first = get("u/pool/e.deb");
+  EXPECT_EQ(first.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(body(first), "etag bytes");
+  Answer hit = get("u/pool/e.deb");
+  EXPECT_EQ(hit.outcome, CacheOutcome::kHit);
+  EXPECT_EQ(first.etag, make_etag(10, 784111777));
+  EXPECT_EQ(hit.etag, first.etag);
+  EXPECT_EQ(hit.last_modified, "Sun, 06 Nov 1994 08:49:37 GMT");
+}
+
 TEST_F(CacheServiceTest, MissIsFetchedOnceThenHit) {
   server_.route("/up/pool/b.deb", {Reply(200, "remote bytes")});
   start();
