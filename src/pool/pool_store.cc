@@ -106,8 +106,8 @@ fs::path PoolStore::blob_path(std::string_view sha256) const {
   return impl_->pool_dir() / h.substr(0, 2) / h.substr(2, 2) / h;
 }
 
-bool PoolStore::valid_repo_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
+bool valid_pool_name(std::string_view name, size_t max_size) {
+  if (name.empty() || name.size() > max_size) return false;
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
     bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -115,6 +115,8 @@ bool PoolStore::valid_repo_name(std::string_view name) {
   }
   return true;
 }
+
+bool PoolStore::valid_repo_name(std::string_view name) { return valid_pool_name(name, 64); }
 
 Status PoolStore::Impl::copy_verified(const Package& pkg, const fs::path& src,
                                       const fs::path& dst_tmp, bool sync) {

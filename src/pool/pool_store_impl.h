@@ -14,6 +14,9 @@
 
 namespace depot::pool {
 
+// [a-z0-9][a-z0-9._+-]*, at most `max_size` bytes: repository (64) and snapshot (128) names.
+bool valid_pool_name(std::string_view name, size_t max_size);
+
 struct PoolStore::Impl {
   Impl(std::filesystem::path r, db::Connection c, Logger& l)
       : root(std::move(r)), conn(std::move(c)), log(l) {}

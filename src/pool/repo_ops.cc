@@ -188,15 +188,7 @@ std::string describe(const StoredPackage& sp) {
 }
 
 // The repository name rules with room for a timestamp: [a-z0-9][a-z0-9._+-]*, at most 128 bytes.
-bool valid_snapshot_name(std::string_view name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '+' && c != '-'))) return false;
-  }
-  return true;
-}
+bool valid_snapshot_name(std::string_view name) { return valid_pool_name(name, 128); }
 
 std::string utc_stamp(std::time_t t) {
   std::tm tm{};
