@@ -388,17 +388,16 @@ Result<std::vector<StoredPackage>> PoolStore::Impl::load_packages(std::string_vi
 
 Result<std::vector<StoredPackage>> PoolStore::list(std::string_view repo) {
   DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
-  return impl_->load_packages(
-      "FROM repo_packages rp JOIN packages p ON p.id = rp.package_id WHERE rp.repo_id = ?1", rid);
+  return impl_->load_packages(kRepoMembers, rid);
 }
 
 Result<std::vector<PackageText>> PoolStore::list_texts(std::string_view repo) {
   DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
   DEPOT_ASSIGN_OR_RETURN(
-      auto st, impl_->conn.prepare("SELECT p.name, p.version, p.architecture, p.filename, p.size, "
-                                   "p.md5, p.sha1, p.sha256, p.sha512, p.paragraph "
-                                   "FROM repo_packages rp JOIN packages p ON p.id = rp.package_id "
-                                   "WHERE rp.repo_id = ?1"));
+      auto st, impl_->conn.prepare(std::string("SELECT p.name, p.version, p.architecture, "
+                                               "p.filename, p.size, p.md5, p.sha1, p.sha256, "
+                                               "p.sha512, p.paragraph ") +
+                                   kRepoMembers));
   st.bind(1, rid);
   std::vector<PackageText> out;
   for (;;) {

@@ -14,6 +14,12 @@
 
 namespace depot::pool {
 
+// FROM ... WHERE clauses over `packages p` for Impl::load_packages (?1 = repo or snapshot id).
+inline constexpr const char* kRepoMembers =
+    "FROM repo_packages rp JOIN packages p ON p.id = rp.package_id WHERE rp.repo_id = ?1";
+inline constexpr const char* kSnapshotMembers =
+    "FROM snapshot_packages sp JOIN packages p ON p.id = sp.package_id WHERE sp.snapshot_id = ?1";
+
 // [a-z0-9][a-z0-9._+-]*, at most `max_size` bytes: repository (64) and snapshot (128) names.
 bool valid_pool_name(std::string_view name, size_t max_size);
 

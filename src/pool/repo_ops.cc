@@ -205,10 +205,6 @@ constexpr const char* kSnapshotRefs =
     "blobs.sha256) WHERE sha256 IN (SELECT p.sha256 FROM snapshot_packages sp JOIN packages p "
     "ON p.id = sp.package_id WHERE sp.snapshot_id = ?1)";
 
-constexpr const char* kRepoMembers =
-    "FROM repo_packages rp JOIN packages p ON p.id = rp.package_id WHERE rp.repo_id = ?1";
-constexpr const char* kSnapshotMembers =
-    "FROM snapshot_packages sp JOIN packages p ON p.id = sp.package_id WHERE sp.snapshot_id = ?1";
 
 }  // namespace
 
