@@ -15,20 +15,11 @@
 #include "core/file_io.h"
 #include "core/rel_path.h"
 #include "core/subprocess.h"
+#include "core/text.h"
 #include "pool/paragraph.h"
 #include "core/unique_fd.h"
 
 namespace depot::pool {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
-
 std::string pool_path(const Package& p, std::string_view component) {
   return pool_path(package_text(p), component);
 }

@@ -1,17 +1,12 @@
 #include "pool/deb_relations.h"
 
+#include "core/text.h"
 #include "pool/deb_reader.h"
 
 namespace depot::pool {
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 const char* op_text(VersionOp op) {
   switch (op) {
@@ -51,7 +46,7 @@ bool parse_one(std::string_view s, Relation& out) {
   if (i < s.size() && s[i] == '(') {
     size_t close = s.find(')', i);
     if (close == std::string_view::npos) return false;
-    std::string_view c = trim(s.substr(i + 1, close - i - 1));
+    std::string_view c = trim(s.substr(i + 1, close - i - 1), " \t\n\r");
     size_t n = 0;
     while (n < c.size() && (c[n] == '<' || c[n] == '>' || c[n] == '=')) ++n;
     std::string_view op = c.substr(0, n);
@@ -61,7 +56,7 @@ bool parse_one(std::string_view s, Relation& out) {
     else if (op == ">=" || op == ">") out.op = VersionOp::kGreaterEq;
     else if (op == ">>") out.op = VersionOp::kGreater;
     else return false;
-    std::string_view v = trim(c.substr(n));
+    std::string_view v = trim(c.substr(n), " \t\n\r");
     if (v.empty() || v.find_first_of(" \t\n") != std::string_view::npos) return false;
     out.version = std::string(v);
     i = close + 1;
@@ -101,7 +96,7 @@ Result<std::vector<RelationGroup>> parse_relations(std::string_view value) {
   while (pos <= value.size()) {
     size_t comma = value.find(',', pos);
     if (comma == std::string_view::npos) comma = value.size();
-    std::string_view entry = trim(value.substr(pos, comma - pos));
+    std::string_view entry = trim(value.substr(pos, comma - pos), " \t\n\r");
     pos = comma + 1;
     if (entry.empty()) continue;
     RelationGroup group;
@@ -112,7 +107,7 @@ Result<std::vector<RelationGroup>> parse_relations(std::string_view value) {
       Relation r;
       if (!parse_one(entry.substr(apos, bar - apos), r)) {
         return make_error(ErrorCode::kParse, "malformed relation '" + std::string(entry) +
-                                                 "' in '" + std::string(trim(value)) + "'");
+                                                 "' in '" + std::string(trim(value, " \t\n\r")) + "'");
       }
       group.alternatives.push_back(std::move(r));
       apos = bar + 1;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/digest.h"
+#include "core/text.h"
 #include "pool/chunked_compress.h"
 #include "pool/deb_reader.h"
 #include "pool/paragraph.h"
@@ -18,12 +19,6 @@ bool generated_field(std::string_view name) {
     if (field_name_equals(name, g)) return true;
   }
   return false;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // The Source field's package name ("foo (1.2)" -> "foo"), or empty.

@@ -2,16 +2,12 @@
 
 #include <cstring>
 
+#include "core/text.h"
+
 namespace depot::apt {
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -24,7 +20,7 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool blank(std::string_view line) { return trim(line).empty(); }
+bool blank(std::string_view line) { return trim(line, " \t\r").empty(); }
 
 }  // namespace
 
@@ -107,7 +103,7 @@ Status Deb822Parser::emit(size_t begin, size_t end) {
         return make_error(ErrorCode::kParse, name_ + ": line " + std::to_string(line_no) +
                                                  ": expected 'Field: value'");
       }
-      std::string_view value = trim(line.substr(colon + 1));
+      std::string_view value = trim(line.substr(colon + 1), " \t\r");
       if (value.empty()) value = std::string_view(line.data() + line.size(), 0);
       stanza_.fields_.push_back({name, value});
     }
@@ -132,7 +128,7 @@ std::vector<std::string_view> value_lines(std::string_view value) {
   std::vector<std::string_view> out;
   while (!value.empty()) {
     size_t nl = value.find('\n');
-    std::string_view line = trim(value.substr(0, nl));
+    std::string_view line = trim(value.substr(0, nl), " \t\r");
     if (!line.empty()) out.push_back(line);
     if (nl == std::string_view::npos) break;
     value.remove_prefix(nl + 1);

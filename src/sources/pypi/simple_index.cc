@@ -6,6 +6,7 @@
 
 #include "core/digest.h"
 #include "core/rel_path.h"
+#include "core/text.h"
 
 namespace depot::pypi {
 namespace {
@@ -38,12 +39,6 @@ bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool iequals_prefix(std::string_view s, size_t pos, std::string_view prefix) {
   if (s.size() - pos < prefix.size()) return false;
@@ -209,7 +204,7 @@ bool valid_project_name(std::string_view name) {
 }
 
 Result<std::string> resolve_url(std::string_view base, std::string_view ref) {
-  ref = trim(ref);
+  ref = trim(ref, " \t\n\r\f");
   if (size_t hash = ref.find('#'); hash != std::string_view::npos) ref = ref.substr(0, hash);
   for (unsigned char c : ref) {
     if (c <= 0x20 || c == 0x7F || c == '\\') {
@@ -277,7 +272,7 @@ Status check_filename(std::string_view filename, std::string_view where) {
 }
 
 bool looks_like_json(std::string_view body) {
-  body = trim(body);
+  body = trim(body, " \t\n\r\f");
   if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);
   return !body.empty() && body.front() == '{';
 }
@@ -402,7 +397,7 @@ Result<ProjectPage> parse_project_html(std::string_view s, const std::string& ur
     if (close == std::string_view::npos) {
       return make_error(ErrorCode::kParse, url + ": unterminated <a> element");
     }
-    std::string text(trim(html_unescape(s.substr(pos, close - pos))));
+    std::string text(trim(html_unescape(s.substr(pos, close - pos)), " \t\n\r\f"));
     pos = close + 3;
     if (href == attrs.end()) continue;
     DistFile f;

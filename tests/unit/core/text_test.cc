@@ -1,0 +1,18 @@
+#include "core/text.h"
+
+#include <gtest/gtest.h>
+
+namespace depot {
+namespace {
+
+TEST(Text, TrimRemovesOnlyTheGivenCharactersAtTheEnds) {
+  EXPECT_EQ(trim("  a b\t"), "a b");
+  EXPECT_EQ(trim(" \t "), "");
+  EXPECT_EQ(trim(""), "");
+  EXPECT_EQ(trim("x"), "x");
+  EXPECT_EQ(trim("\r\n a \n", " \t\r\n"), "a");
+  EXPECT_EQ(trim("\na\n"), "\na\n");  // newlines are not blanks by default
+}
+
+}  // namespace
+}  // namespace depot
