@@ -12,4 +12,16 @@ inline std::string_view trim(std::string_view s, std::string_view chars = " \t")
   return s.substr(first, s.find_last_not_of(chars) - first + 1);
 }
 
+// ASCII lower case of `c`; other bytes unchanged.
+inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// ASCII case-insensitive equality (header and field names).
+inline bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace depot

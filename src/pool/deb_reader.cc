@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/digest.h"
+#include "core/text.h"
 #include "core/unique_fd.h"
 #include "pool/paragraph.h"
 #include "sources/apt/deb822.h"
@@ -216,13 +217,13 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
         for (const apt::Field& f : stanza.fields()) {
           for (std::string_view refused :
                {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}) {
-            if (field_name_equals(f.name, refused)) {
+            if (iequals(f.name, refused)) {
               return parse_error(where + " has a " + std::string(f.name) +
                                  " field, which belongs in a repository index, not a package");
             }
           }
           for (const auto& [name, value] : pkg_.fields) {
-            if (field_name_equals(name, f.name)) {
+            if (iequals(name, f.name)) {
               return parse_error(where + " has field " + std::string(f.name) + " twice");
             }
           }
@@ -237,7 +238,7 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
 
   auto field = [&](std::string_view name) -> const std::string* {
     for (const auto& [n, v] : pkg_.fields) {
-      if (field_name_equals(n, name)) return &v;
+      if (iequals(n, name)) return &v;
     }
     return nullptr;
   };

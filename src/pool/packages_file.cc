@@ -16,7 +16,7 @@ namespace {
 
 bool generated_field(std::string_view name) {
   for (std::string_view g : {"Package", "Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}) {
-    if (field_name_equals(name, g)) return true;
+    if (iequals(name, g)) return true;
   }
   return false;
 }
@@ -44,7 +44,7 @@ Status render_one(std::string& out, const PackageText& p, std::string_view compo
   Status st = for_each_field(p.paragraph, what_of(p),
                              [&](std::string_view name, std::string_view value,
                                  std::string_view line) {
-                               if (!source && field_name_equals(name, "Source")) {
+                               if (!source && iequals(name, "Source")) {
                                  source = source_name(value);
                                }
                                if (!generated_field(name)) out.append(line);
@@ -129,7 +129,7 @@ std::string pool_path(const PackageText& p, std::string_view component) {
   bool found = false;
   (void)for_each_field(p.paragraph, what_of(p),
                        [&](std::string_view name, std::string_view value, std::string_view) {
-                         if (!found && field_name_equals(name, "Source")) {
+                         if (!found && iequals(name, "Source")) {
                            source = source_name(value);
                            found = true;
                          }

@@ -64,11 +64,4 @@ PackageText package_text(const Package& p) {
   return PackageText{p.name, p.version, p.architecture, fields_to_text(p.fields), p.file};
 }
 
-bool field_name_equals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-           return lower(x) == lower(y);
-         });
-}
-
 }  // namespace depot::pool

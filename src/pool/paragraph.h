@@ -36,7 +36,5 @@ Result<FieldList> text_to_fields(std::string_view text, std::string_view what);
 // `p` with its fields as text.
 PackageText package_text(const Package& p);
 
-// ASCII case-insensitive equality, as deb822 field names compare.
-bool field_name_equals(std::string_view a, std::string_view b);
 
 }  // namespace depot::pool

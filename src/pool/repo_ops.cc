@@ -19,6 +19,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/text.h"
 #include "pool/deb_reader.h"
 #include "pool/deb_relations.h"
 #include "pool/paragraph.h"
@@ -60,7 +61,7 @@ std::map<Key, const StoredPackage*> newest_by_key(const std::vector<StoredPackag
 
 const std::string* field(const Package& p, std::string_view name) {
   for (const auto& [k, v] : p.fields) {
-    if (field_name_equals(k, name)) return &v;
+    if (iequals(k, name)) return &v;
   }
   return nullptr;
 }

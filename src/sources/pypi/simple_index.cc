@@ -34,7 +34,6 @@ std::string percent_decode(std::string_view s) {
 }
 
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
@@ -43,7 +42,7 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' |
 bool iequals_prefix(std::string_view s, size_t pos, std::string_view prefix) {
   if (s.size() - pos < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(s[pos + i]) != prefix[i]) return false;
+    if (ascii_lower(s[pos + i]) != prefix[i]) return false;
   }
   return true;
 }
@@ -92,7 +91,7 @@ std::optional<UrlParts> split_absolute(std::string_view url) {
     if (!is_alnum(c) && c != '+' && c != '-' && c != '.') return std::nullopt;
   }
   UrlParts p;
-  for (size_t i = 0; i < colon; ++i) p.scheme += lower(url[i]);
+  for (size_t i = 0; i < colon; ++i) p.scheme += ascii_lower(url[i]);
   std::string_view rest = url.substr(colon + 1);
   if (!rest.starts_with("//")) return std::nullopt;
   rest.remove_prefix(2);
@@ -156,7 +155,7 @@ Result<std::map<std::string, std::string>> parse_attributes(std::string_view s, 
     while (pos < s.size() && !is_space(s[pos]) && s[pos] != '=' && s[pos] != '>' && s[pos] != '/')
       ++pos;
     std::string name;
-    for (size_t i = start; i < pos; ++i) name += lower(s[i]);
+    for (size_t i = start; i < pos; ++i) name += ascii_lower(s[i]);
     while (pos < s.size() && is_space(s[pos])) ++pos;
     std::string value;
     if (pos < s.size() && s[pos] == '=') {
@@ -189,7 +188,7 @@ std::string normalize_name(std::string_view name) {
       if (!in_sep) out += '-';
       in_sep = true;
     } else {
-      out += lower(c);
+      out += ascii_lower(c);
       in_sep = false;
     }
   }
@@ -375,7 +374,7 @@ Result<ProjectPage> parse_project_html(std::string_view s, const std::string& ur
     size_t name_end = name_start;
     while (name_end < s.size() && is_alnum(s[name_end])) ++name_end;
     std::string tag;
-    for (size_t i = name_start; i < name_end; ++i) tag += lower(s[i]);
+    for (size_t i = name_start; i < name_end; ++i) tag += ascii_lower(s[i]);
     if (tag != "a" && tag != "base") {
       pos = name_end;
       continue;

@@ -14,5 +14,11 @@ TEST(Text, TrimRemovesOnlyTheGivenCharactersAtTheEnds) {
   EXPECT_EQ(trim("\na\n"), "\na\n");  // newlines are not blanks by default
 }
 
+TEST(Text, IequalsComparesAsciiWithoutCase) {
+  EXPECT_TRUE(iequals("SHA256", "sha256"));
+  EXPECT_TRUE(iequals("Source", "source"));
+  EXPECT_FALSE(iequals("Source", "Sources"));
+}
+
 }  // namespace
 }  // namespace depot

@@ -44,11 +44,5 @@ TEST(Paragraph, MalformedTextIsRefusedNamingIt) {
   }
 }
 
-TEST(Paragraph, FieldNamesCompareWithoutCase) {
-  EXPECT_TRUE(field_name_equals("SHA256", "sha256"));
-  EXPECT_TRUE(field_name_equals("Source", "source"));
-  EXPECT_FALSE(field_name_equals("Source", "Sources"));
-}
-
 }  // namespace
 }  // namespace depot::pool
