@@ -149,14 +149,6 @@ Status write_file(const std::filesystem::path& path, std::string_view data, bool
   return ok_status();
 }
 
-Status sync_dir(const std::filesystem::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) {
-    return make_error(ErrorCode::kIo, dir.string() + ": fsync: " + std::strerror(errno));
-  }
-  return ok_status();
-}
-
 }  // namespace
 
 Result<ReleaseSignatures> sign_release(std::string_view release, const SigningKey& key) {
@@ -339,7 +331,7 @@ Status write_publication(std::span<const PublishedFile> files, const std::filesy
     DEPOT_TRY(write_file(target, *f.content, sync));
   }
   if (sync) {
-    for (const std::string& d : dirs) DEPOT_TRY(sync_dir(d.empty() ? root : root / d));
+    for (const std::string& d : dirs) DEPOT_TRY(fsync_directory(d.empty() ? root : root / d));
   }
   return ok_status();
 }
