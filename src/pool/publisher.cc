@@ -24,13 +24,6 @@ Error io_error(const fs::path& path, const std::string& what) {
   return make_error(ErrorCode::kIo, path.string() + ": " + what + ": " + std::strerror(errno));
 }
 
-Status make_dirs(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
-  return {};
-}
-
 // mkdir -p with one mkdir per missing directory.
 Status make_parents(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return {};
@@ -200,7 +193,7 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   report.packages = pkgs.size();
   lap(report.ms.list);
 
-  DEPOT_TRY(make_dirs(shared));
+  DEPOT_TRY(make_parents(shared));
   std::vector<uint64_t> existing = generations(gens);
   const uint64_t current = current_generation(link);
   // A generation above the current one was never made current: a publication a crash
@@ -220,7 +213,7 @@ Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
   report.generation = next;
   // Made before any link: a crash from here on leaves a generation above the current one, which
   // the next publication removes, sweeping the links this one made.
-  DEPOT_TRY(make_dirs(gen));
+  DEPOT_TRY(make_parents(gen));
 
   // Pool files are linked into the shared pool (unless the current generation already names
   // the same file at the same path) on a thread of their own while the indexes are rendered and
