@@ -51,8 +51,9 @@ start_nginx() {
   curl -sf -o /dev/null "$BASE/$probe" || die "nginx not answering on $BASE"
 }
 
-# stop_nginx_pid PID: ends one nginx start_nginx started, if it runs.
-stop_nginx_pid() {
+# stop_pid PID: ends one process this script started (an nginx, a server under test), if it
+# runs.
+stop_pid() {
   if [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; then
     kill "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
@@ -62,5 +63,5 @@ stop_nginx_pid() {
 # stop_nginx: ends every nginx start_nginx started (by their PIDs).
 stop_nginx() {
   local pid
-  for pid in "${NGINX_PIDS[@]}"; do stop_nginx_pid "$pid"; done
+  for pid in "${NGINX_PIDS[@]}"; do stop_pid "$pid"; done
 }

@@ -68,12 +68,6 @@ mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 TREE=$WORK/tree
 DEPOT_PID= ACNG_PID=
-stop_pid() {
-  if [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; then
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-  fi
-}
 cleanup() {
   local rc=$?
   stop_pid "$DEPOT_PID"
@@ -207,7 +201,7 @@ EOF
   done
   fetched=$(($(wc -l <"$WORK/upstream/access.log") - before))
   [[ $fetched == "$nfiles" ]] || die "apt-cacher-ng made $fetched upstream requests for $nfiles files (2 passes)"
-  stop_nginx_pid "$UP_PID"
+  stop_pid "$UP_PID"
   for size in $SIZES; do
     p=$(head -n 1 "$WORK/paths.$size")
     check_file "$ACNG_BASE/bench$p" "$p"

@@ -23,7 +23,6 @@
 // is made in a private GNUPGHOME, whose agent is stopped at the end (gpgconf --kill all).
 
 #include <malloc.h>
-#include <strings.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,10 +41,12 @@
 #include "core/digest.h"
 #include "core/logger.h"
 #include "core/subprocess.h"
+#include "core/text.h"
 #include "core/work_pool.h"
 #include "pool/chunk_cache.h"
 #include "pool/deb_reader.h"
 #include "pool/packages_file.h"
+#include "pool/paragraph.h"
 #include "pool/pool_store.h"
 #include "pool/publisher.h"
 #include "sources/apt/deb822.h"
@@ -105,23 +106,16 @@ void in_child(const std::function<void()>& fn) {
   }
 }
 
-std::string deb_name(const pool::Package& p) {
-  std::string v = p.version;
-  if (auto colon = v.find(':'); colon != std::string::npos) v = v.substr(colon + 1);
-  return p.name + "_" + v + "_" + p.architecture + ".deb";
-}
-
 // A unique 64-byte stand-in for the .deb of `p`, written to `dir`; fills p.file.
 void make_stand_in(pool::Package& p, const fs::path& dir) {
   std::string body = "depot-publish-bench " + p.name + " " + p.version + " " + p.architecture;
   Hasher h(digest_bit(DigestAlgo::kSha256));
   h.update(body);
   body = h.finish().sha256.substr(0, 63) + "\n";  // 64 bytes, unique per package
-  p.file.filename = deb_name(p);
+  p.file.filename = pool::pool_file_name(pool::package_text(p));
   const fs::path path = dir / p.file.filename;
   std::ofstream(path, std::ios::binary) << body;
-  Hasher all(digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
-             digest_bit(DigestAlgo::kSha256) | digest_bit(DigestAlgo::kSha512));
+  Hasher all(Hasher::kAllAlgorithms);
   all.update(body);
   p.file.size = body.size();
   p.file.digests = all.finish();
@@ -130,7 +124,7 @@ void make_stand_in(pool::Package& p, const fs::path& dir) {
 bool index_field(std::string_view n) {
   static const char* kDrop[] = {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"};
   for (const char* d : kDrop) {
-    if (n.size() == std::strlen(d) && strncasecmp(n.data(), d, n.size()) == 0) return true;
+    if (iequals(n, d)) return true;
   }
   return false;
 }
