@@ -76,6 +76,11 @@ class Daemon:
                                      % (job_id, "/".join(states), timeout, j, self.describe()))
             time.sleep(0.005 if "running" in states else 0.05)
 
+    def packages(self, repo):
+        """{name: version} of what `depot repo packages REPO` lists."""
+        rc, pkgs = self.repo("packages", repo)
+        return {p["name"]: p["version"] for p in pkgs}
+
     def describe(self):
         p = self.workdir / "daemon.log"
         return p.read_text(errors="replace")[-3000:] if p.exists() else ""

@@ -81,11 +81,7 @@ class DepotServer:
         """SIGTERM, then SIGKILL after `timeout` s; returns the exit status (None if killed)."""
         if self.proc is None:
             return self.returncode
-        if terminate(self.proc, timeout) is None:
-            self.returncode = None
-            self.proc = None
-            return None
-        self.returncode = self.proc.returncode
+        self.returncode = terminate(self.proc, timeout)
         self.proc = None
         return self.returncode
 

@@ -42,14 +42,10 @@ class IncomingImportsPartialFile(PublishTestCase):
         """Waits until the watcher has moved `name` to DIR/<where>/ (after its job ended)."""
         self.wait_for(name + " in " + where, lambda: (self.incoming / where / name).exists())
 
-    def packages(self):
-        rc, pkgs = self.daemon.repo("packages", REPO)
-        return {p["name"]: p["version"] for p in pkgs}
-
     def assertNothingImported(self, during):
         time.sleep(0.5)  # time for a wrong import to start; its absence is what is checked
         self.assertEqual(self.import_jobs(), [], "an import started " + during)
-        self.assertEqual(self.packages(), {}, during)
+        self.assertEqual(self.daemon.packages(REPO), {}, during)
 
     def write_slowly(self, path, data, between):
         """Writes `data` to `path` in two halves; `between()` runs with half of it on disk."""
@@ -72,7 +68,7 @@ class IncomingImportsPartialFile(PublishTestCase):
         self.wait_moved(deb.name)
         jobs = self.import_jobs()
         self.assertEqual([j["state"] for j in jobs], ["done"], jobs)
-        self.assertEqual(self.packages(), {"app": "1.0"})
+        self.assertEqual(self.daemon.packages(REPO), {"app": "1.0"})
         self.assertEqual(self.assertPublishedTreeComplete(REPO), {"app": "1.0"})
         self.assertAptInstalls(self.client(REPO), {"app": "1.0"})
 
@@ -109,7 +105,7 @@ class IncomingImportsPartialFile(PublishTestCase):
         log = self.daemon.describe()
         for bad in (junk, truncated):
             self.assertRegex(log, r"incoming.*%s.*failed" % bad.name)
-        self.assertEqual(self.packages(), {"good": "2.0"})
+        self.assertEqual(self.daemon.packages(REPO), {"good": "2.0"})
         self.assertEqual(self.assertPublishedTreeComplete(REPO), {"good": "2.0"})
         self.assertAptInstalls(self.client(REPO), {"good": "2.0"})
 
@@ -143,7 +139,7 @@ class IncomingImportsPartialFile(PublishTestCase):
         self.assertEqual(sorted(j["state"] for j in jobs), ["done"] * len(names), jobs)
         self.assertEqual(sorted(os.listdir(self.incoming / ".failed")), [])
         want = {f.name.split("_")[0]: "1.0" for f in early + late}
-        self.assertEqual(self.packages(), want)
+        self.assertEqual(self.daemon.packages(REPO), want)
         self.assertEqual(self.assertPublishedTreeComplete(REPO), want)
 
 

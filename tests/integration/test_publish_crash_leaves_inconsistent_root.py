@@ -69,10 +69,6 @@ class PublishCrashLeavesInconsistentRoot(PublishTestCase):
         rc, out = d.repo("import", "src", *debs(base_specs()))
         self.assertEqual(out["state"], "done", out)
 
-    def packages(self, repo):
-        rc, pkgs = self.daemon.repo("packages", repo)
-        return {p["name"]: p["version"] for p in pkgs}
-
     def kill_during(self, args, delay=None):
         """Submits `depot repo ARGS --no-wait`, then kills the daemon with SIGKILL once the job
         runs (or `delay` seconds after submitting it); checks the current publications as the
@@ -104,12 +100,12 @@ class PublishCrashLeavesInconsistentRoot(PublishTestCase):
         self.assertEqual((r["refcounts_repaired"], r["missing"], r["strays_removed"]),
                          (0, [], 0), report)
         for repo, pkgs in want.items():
-            self.assertEqual(self.packages(repo), pkgs, repo)
+            self.assertEqual(self.daemon.packages(repo), pkgs, repo)
             self.assertEqual(self.assertPublishedTreeComplete(repo), pkgs, repo)
         return j
 
     def assertInstallable(self, repo, names, client):
-        want = {n: self.packages(repo)[n] for n in names}
+        want = {n: self.daemon.packages(repo)[n] for n in names}
         self.assertAptInstalls(self.client(repo, client), want)
 
     def test_kill_during_pull(self):
@@ -141,7 +137,7 @@ class PublishCrashLeavesInconsistentRoot(PublishTestCase):
             bumped = [("p%04d" % (2 * i + k), "2.%d" % i) for k in range(2)]
             rc, out = d.repo("import", "src", *debs(bumped))
             self.assertEqual(out["state"], "done", out)
-            src = self.packages("src")
+            src = self.daemon.packages("src")
             args = ["pull", "dst", "src"] if i % 2 == 0 else ["publish", "dst"]
             job, seen = self.kill_during(args, delay=delay)
             if args[0] == "pull":

@@ -115,18 +115,12 @@ class PublishRejectedByApt(PublishTestCase):
         rc, out = d.repo("import", "crash", *files, "--no-wait")
         self.assertEqual(rc, 0, out)
         job = out["job"]
-        for _ in range(200):  # kill it while the job runs, or right after
-            rc, state = d.repo("jobs", check=False)
-            if rc == 0 and any(j["id"] == job and j["state"] != "queued" for j in state):
-                break
+        # Kill it while the job runs, or right after.
+        d.wait_job(job, states=("running", "done", "failed"))
         d.kill9()
         d.start()  # the job left running is queued again and runs to the end
-        for _ in range(600):
-            rc, jobs = d.repo("jobs")
-            mine = [j for j in jobs if j["id"] == job]
-            if mine and mine[0]["state"] in ("done", "failed"):
-                break
-        self.assertEqual(mine[0]["state"], "done", mine)
+        mine = d.wait_job(job)
+        self.assertEqual(mine["state"], "done", mine)
         rc, report = d.repo("gc", "--dry-run")
         r = report["result"]
         self.assertEqual((r["refcounts_repaired"], r["missing"]), (0, []), report)
