@@ -16,21 +16,39 @@ Answer error_answer(int status, std::string text) {
   return a;
 }
 
-Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name) {
+namespace {
+
+// An answer for `f` without ETag and Content-Type.
+Answer whole_file(OpenedFile f, CacheOutcome outcome) {
   Answer a;
   a.kind = Answer::Kind::kFile;
   a.outcome = outcome;
   a.size = static_cast<uint64_t>(f.st.st_size);
-  a.etag = make_file_etag(f.st);
   // Preconditions compare the real mtime, but the header never shows a date later than the
   // answer's own (RFC 9110 §8.8.2.1): a publisher may stamp a new index a second ahead so that
   // its date differs from the one it replaces.
   a.mtime = f.st.st_mtim.tv_sec;
   a.last_modified = format_http_date(
       std::min<int64_t>(a.mtime, unix_seconds(std::chrono::system_clock::now())));
-  a.content_type = std::string(content_type_for(name));
   a.body = std::make_shared<OpenBody>();
   a.body->fd = std::move(f.fd);
+  return a;
+}
+
+}  // namespace
+
+Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name) {
+  const std::string etag = make_file_etag(f.st);
+  Answer a = whole_file(std::move(f), outcome);
+  a.etag = etag;
+  a.content_type = std::string(content_type_for(name));
+  return a;
+}
+
+Answer cached_file_answer(OpenedFile f, CacheOutcome outcome, std::string content_type) {
+  Answer a = whole_file(std::move(f), outcome);
+  a.etag = make_etag(a.size, a.mtime);
+  a.content_type = std::move(content_type);
   return a;
 }
 

@@ -62,11 +62,16 @@ struct Answer {
 
 // An error answer with a short plain-text message.
 Answer error_answer(int status, std::string text);
-// A whole-file answer for `f` (its descriptor moves into the answer), typed by `name`, with an
-// ETag from its inode, mtime (nanoseconds) and size, and a Last-Modified from its mtime (the
-// current time when that is in the future; `mtime`, which preconditions compare, stays real). One-second dates cannot tell two versions written
-// in the same second apart; the ETag can, and depot's publisher never reuses a second.
+// A whole-file answer for a served-tree file `f` (its descriptor moves into the answer), typed
+// by `name`, with an ETag from its inode, mtime (nanoseconds) and size, and a Last-Modified from
+// its mtime (the current time when that is in the future; `mtime`, which preconditions compare,
+// stays real). One-second dates cannot tell two versions written in the same second apart; the
+// ETag can, and depot's publisher never reuses a second.
 Answer file_answer(OpenedFile f, CacheOutcome outcome, std::string_view name);
+// The same for a cached copy of an upstream file, typed `content_type`: its ETag is its size and
+// mtime (upstream's Last-Modified when it sent one), the ETag its answers had while it was still
+// downloading; a new version from upstream is a new file with a new date.
+Answer cached_file_answer(OpenedFile f, CacheOutcome outcome, std::string content_type);
 // Content-Type of a cached file `key`: PyPI pages keep what upstream said (an HTML-only index
 // answers a JSON request with HTML); other files are typed by name, upstream's type filling in
 // unknown names.

@@ -22,11 +22,6 @@
 namespace depot {
 namespace {
 
-// A cached copy's validator: its size and mtime (upstream's Last-Modified when it sent one), the
-// ETag its answers had while it was still downloading. A new version from upstream is a new
-// file with a new date.
-std::string cached_etag(const Answer& a) { return make_etag(a.size, a.mtime); }
-
 using Steady = std::chrono::steady_clock;
 constexpr uint64_t kMaxRootSize = 64ull << 20;
 
@@ -223,9 +218,8 @@ std::optional<Answer> CacheService::open_cached(const std::string& key, CacheOut
     looked_up = store_->lookup(key);
     if (looked_up) meta = &*looked_up;
   }
-  Answer a = file_answer(std::move(*f), outcome, rel_filename(key));
-  a.etag = cached_etag(a);
-  a.content_type = pick_content_type(key, meta ? meta->content_type : std::string());
+  Answer a = cached_file_answer(std::move(*f), outcome,
+                                pick_content_type(key, meta ? meta->content_type : std::string()));
   a.body->pin = std::move(pin);
   a.stale = stale;
   return a;
@@ -403,7 +397,6 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
 Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::string& key,
                                  CacheOutcome outcome, bool have_cached, bool stale_ok) {
   Download::Snapshot s = d->snapshot();
-  std::string_view name = rel_filename(key);
   switch (s.state) {
     case Download::State::kPending:  // not reached: wait() fires on a change
     case Download::State::kStreaming: {
@@ -430,11 +423,9 @@ Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::
         return error_answer(500, "cannot read the downloaded file");
       }
       OpenedFile of{UniqueFd(fd), st};
-      Answer a = file_answer(std::move(of), outcome, name);
-      a.etag = cached_etag(a);
+      Answer a = cached_file_answer(std::move(of), outcome, pick_content_type(key, s.content_type));
       a.body->download = d;
       a.body->pin = store_->pin(key);
-      a.content_type = pick_content_type(key, s.content_type);
       return a;
     }
     case Download::State::kNotModified:
