@@ -61,7 +61,7 @@ class Hasher {
   std::unique_ptr<Impl> impl_;
 };
 
-inline unsigned digest_bit(DigestAlgo a) { return 1u << static_cast<int>(a); }
+constexpr unsigned digest_bit(DigestAlgo a) { return 1u << static_cast<int>(a); }
 
 // Hashes a whole file (used only when adopting files of unknown provenance).
 Result<Digests> hash_file(const std::string& path, unsigned algos);

@@ -86,4 +86,9 @@ void WorkPool::run_all(std::vector<std::function<void()>> tasks) {
   if (batch->error) std::rethrow_exception(batch->error);
 }
 
+void run_all(WorkPool* pool, std::vector<std::function<void()>> tasks) {
+  if (pool != nullptr) return pool->run_all(std::move(tasks));
+  for (auto& task : tasks) task();
+}
+
 }  // namespace depot

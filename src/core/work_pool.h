@@ -45,4 +45,7 @@ class WorkPool {
   std::vector<std::thread> threads_;
 };
 
+// pool->run_all(tasks), or every task in turn on the calling thread when `pool` is null.
+void run_all(WorkPool* pool, std::vector<std::function<void()>> tasks);
+
 }  // namespace depot

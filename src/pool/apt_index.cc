@@ -57,12 +57,7 @@ std::string render_release(const ReleaseInfo& info, std::span<const IndexFile> f
   field("Components", join(info.components));
   field("Acquire-By-Hash", "yes");
   field("Description", info.description);
-  struct Section {
-    const char* name;
-    DigestAlgo algo;
-  };
-  for (Section sec : {Section{"MD5Sum", DigestAlgo::kMd5}, Section{"SHA1", DigestAlgo::kSha1},
-                      Section{"SHA256", DigestAlgo::kSha256}}) {
+  for (const ReleaseSection& sec : kReleaseSections) {
     out += sec.name;
     out += ":\n";
     for (const IndexFile& f : files) {
@@ -255,27 +250,20 @@ Result<std::vector<PublishedFile>> finish_publication(PreparedPublication prepar
   for (Pending& f : pending) {
     if (!f.digests.sha256.empty()) continue;  // hashed beside the compression
     hashing.push_back([&f] {
-      Hasher h(digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
-               digest_bit(DigestAlgo::kSha256));
+      Hasher h(kReleaseDigests);
       h.update(*f.content);
       f.digests = h.finish();
     });
   }
-  if (opts.pool != nullptr) {
-    opts.pool->run_all(std::move(hashing));
-  } else {
-    for (auto& t : hashing) t();
-  }
+  run_all(opts.pool, std::move(hashing));
   std::vector<PublishedFile> files;
   std::vector<IndexFile> listed;
   for (Pending& f : pending) {
     files.push_back({dists + f.path, f.content});
     const std::string dir = f.path.substr(0, f.path.rfind('/') + 1);
-    for (DigestAlgo a : {DigestAlgo::kMd5, DigestAlgo::kSha1, DigestAlgo::kSha256}) {
-      const char* algo = a == DigestAlgo::kMd5    ? "MD5Sum"
-                         : a == DigestAlgo::kSha1 ? "SHA1"
-                                                  : "SHA256";
-      files.push_back({dists + dir + "by-hash/" + algo + "/" + f.digests.get(a), f.content});
+    for (const ReleaseSection& sec : kReleaseSections) {
+      files.push_back(
+          {dists + dir + "by-hash/" + sec.name + "/" + f.digests.get(sec.algo), f.content});
     }
     listed.push_back({f.path, f.content->size(), std::move(f.digests)});
   }

@@ -26,6 +26,13 @@ namespace depot::pool {
 // pool_path (packages_file.h) of a package record.
 std::string pool_path(const Package& p, std::string_view component);
 
+// The checksum sections of Release, in order; their names are also the by-hash directories.
+struct ReleaseSection {
+  const char* name;
+  DigestAlgo algo;
+};
+inline constexpr ReleaseSection kReleaseSections[] = {
+    {"MD5Sum", DigestAlgo::kMd5}, {"SHA1", DigestAlgo::kSha1}, {"SHA256", DigestAlgo::kSha256}};
 // One file listed in Release.
 struct IndexFile {
   std::string path;  // relative to dists/<suite>/, e.g. "main/binary-amd64/Packages.gz"

@@ -201,19 +201,14 @@ Result<PackagesFile> compress_packages(RenderedPackages rendered, const Packages
 
   std::vector<std::function<void()>> tasks;
   tasks.push_back([&out] {  // the digests Release lists, beside the compression
-    Hasher h(digest_bit(DigestAlgo::kMd5) | digest_bit(DigestAlgo::kSha1) |
-             digest_bit(DigestAlgo::kSha256));
+    Hasher h(kReleaseDigests);
     h.update(out.text);
     out.text_digests = h.finish();
   });
   for (Chunk& c : chunks) {
     tasks.push_back([&text = out.text, &c, &opts] { compress_chunk(text, c, opts); });
   }
-  if (opts.pool != nullptr) {
-    opts.pool->run_all(std::move(tasks));
-  } else {
-    for (auto& t : tasks) t();
-  }
+  run_all(opts.pool, std::move(tasks));
   std::vector<const GzipChunk*> gz;
   std::vector<const XzChunk*> xz;
   for (const Chunk& c : chunks) {

@@ -26,6 +26,11 @@
 
 namespace depot::pool {
 
+// The digests Release lists an index file with (md5, sha1, sha256).
+inline constexpr unsigned kReleaseDigests = digest_bit(DigestAlgo::kMd5) |
+                                            digest_bit(DigestAlgo::kSha1) |
+                                            digest_bit(DigestAlgo::kSha256);
+
 inline constexpr uint64_t kBoundaryEvery = 1024;
 inline constexpr size_t kMaxChunkBytes = 4u << 20;
 
