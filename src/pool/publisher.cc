@@ -35,6 +35,15 @@ Status make_parents(const fs::path& dir) {
   return io_error(dir, "mkdir");
 }
 
+// After link(from, to) failed: a copy where the filesystem cannot link, else the link error.
+Status copy_where_unlinkable(const fs::path& from, const fs::path& to) {
+  if (errno != EXDEV && errno != EPERM && errno != EMLINK) return io_error(to, "link");
+  std::error_code ec;
+  fs::copy_file(from, to, ec);
+  if (ec) return make_error(ErrorCode::kIo, to.string() + ": copy: " + ec.message());
+  return {};
+}
+
 enum class Placed { kExisting, kCreated, kOccupied };
 
 // Makes `to` a hard link of `from` (a copy where the filesystem cannot link). An existing link
@@ -56,10 +65,7 @@ Result<Placed> place_link(const fs::path& from, const fs::path& to, bool new_par
     }
     return Placed::kOccupied;
   }
-  if (errno != EXDEV && errno != EPERM && errno != EMLINK) return io_error(to, "link");
-  std::error_code ec;
-  fs::copy_file(from, to, ec);
-  if (ec) return make_error(ErrorCode::kIo, to.string() + ": copy: " + ec.message());
+  DEPOT_TRY(copy_where_unlinkable(from, to));
   return Placed::kCreated;
 }
 
@@ -67,12 +73,7 @@ Result<Placed> place_link(const fs::path& from, const fs::path& to, bool new_par
 Status replace_link(const fs::path& from, const fs::path& to) {
   const fs::path tmp = to.parent_path() / (".new-" + to.filename().string());
   ::unlink(tmp.c_str());
-  if (::link(from.c_str(), tmp.c_str()) != 0) {
-    if (errno != EXDEV && errno != EPERM && errno != EMLINK) return io_error(tmp, "link");
-    std::error_code ec;
-    fs::copy_file(from, tmp, ec);
-    if (ec) return make_error(ErrorCode::kIo, tmp.string() + ": copy: " + ec.message());
-  }
+  if (::link(from.c_str(), tmp.c_str()) != 0) DEPOT_TRY(copy_where_unlinkable(from, tmp));
   if (::rename(tmp.c_str(), to.c_str()) != 0) {
     Error e = io_error(to, "rename");
     ::unlink(tmp.c_str());
@@ -89,14 +90,21 @@ struct JoinGuard {
   }
 };
 
+// The generation number a file name spells (digits only), or 0.
+uint64_t generation_of(const fs::path& p) {
+  const std::string name = p.filename().string();
+  if (name.empty() || name.size() > 18 || name.find_first_not_of("0123456789") != std::string::npos) {
+    return 0;
+  }
+  return std::stoull(name);
+}
+
 // Generation numbers present under `dir`.
 std::vector<uint64_t> generations(const fs::path& dir) {
   std::vector<uint64_t> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    std::string name = e.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    out.push_back(std::stoull(name));
+    if (uint64_t g = generation_of(e.path()); g != 0) out.push_back(g);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -106,10 +114,7 @@ std::vector<uint64_t> generations(const fs::path& dir) {
 uint64_t current_generation(const fs::path& link) {
   std::error_code ec;
   fs::path target = fs::read_symlink(link, ec);
-  if (ec) return 0;
-  std::string name = target.filename().string();
-  if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) return 0;
-  return std::stoull(name);
+  return ec ? 0 : generation_of(target);
 }
 
 std::chrono::system_clock::time_point mtime_of(const fs::path& p) {
