@@ -172,7 +172,6 @@ void ControlServer::run() {
 void ControlServer::stop() {
   Impl& s = *impl_;
   if (s.stopping.exchange(true)) return;
-  beast::error_code ec;
   // Wakes a blocked accept(): shutting the listening socket down makes accept fail.
   ::shutdown(s.acceptor.native_handle(), SHUT_RDWR);
   std::lock_guard lock(s.mu);

@@ -141,7 +141,7 @@ void Daemon::stop() {
   if (jobs_) jobs_->stop();
 }
 
-Result<std::string> Daemon::publish(const std::string& repo) {
+Result<PublishReport> Daemon::publish(const std::string& repo) {
   DEPOT_ASSIGN_OR_RETURN(PublishReport r, publish_repo(*store_, repo, opts_.publish));
   log_.info("published", {{"repo", repo},
                           {"generation", r.generation},
@@ -155,7 +155,7 @@ Result<std::string> Daemon::publish(const std::string& repo) {
     log_.info("chunk_cache_pruned", {{"files", n}});
   }
   prune_jobs();
-  return json{{"repo", repo}, {"generation", r.generation}, {"packages", r.packages}}.dump();
+  return r;
 }
 
 Status Daemon::register_handlers() {
@@ -170,8 +170,8 @@ Status Daemon::register_handlers() {
                                    });
   };
   auto published = [this](const std::string& repo, json out) -> Result<json> {
-    DEPOT_ASSIGN_OR_RETURN(std::string p, publish(repo));
-    out["published"] = json::parse(p);
+    DEPOT_ASSIGN_OR_RETURN(PublishReport r, publish(repo));
+    out["published"] = {{"repo", repo}, {"generation", r.generation}, {"packages", r.packages}};
     return out;
   };
   DEPOT_TRY(add("create_repo", [this](const json& a) -> Result<json> {

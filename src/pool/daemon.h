@@ -74,7 +74,7 @@ class Daemon {
   Status register_handlers();
   ControlResponse submit_and_maybe_wait(const std::string& kind, const std::string& args,
                                         bool wait);
-  Result<std::string> publish(const std::string& repo);  // under store_mu_
+  Result<PublishReport> publish(const std::string& repo);  // under store_mu_
   void prune_jobs();  // finished jobs older than opts_.job_history; at start and after publishes
 
   DaemonOptions opts_;

@@ -17,7 +17,6 @@
 #include "core/digest.h"
 #include "core/text.h"
 #include "core/unique_fd.h"
-#include "pool/paragraph.h"
 #include "sources/apt/deb822.h"
 
 namespace depot::pool {

@@ -101,10 +101,12 @@ Result<std::unique_ptr<PoolStore>> PoolStore::open(const fs::path& root, Logger&
       new PoolStore(std::make_unique<Impl>(root, std::move(conn), logger)));
 }
 
-fs::path PoolStore::blob_path(std::string_view sha256) const {
+fs::path PoolStore::Impl::blob_path(std::string_view sha256) const {
   std::string h(sha256);
-  return impl_->pool_dir() / h.substr(0, 2) / h.substr(2, 2) / h;
+  return pool_dir() / h.substr(0, 2) / h.substr(2, 2) / h;
 }
+
+fs::path PoolStore::blob_path(std::string_view sha256) const { return impl_->blob_path(sha256); }
 
 bool valid_pool_name(std::string_view name, size_t max_size) {
   if (name.empty() || name.size() > max_size) return false;
@@ -171,7 +173,7 @@ Result<std::optional<int64_t>> PoolStore::Impl::existing_package(const Package& 
 
 Status PoolStore::Impl::store_file(const Package& pkg, const fs::path& file, bool sync) {
   const std::string& sha = pkg.file.digests.sha256;
-  const fs::path dst = pool_dir() / sha.substr(0, 2) / sha.substr(2, 2) / sha;
+  const fs::path dst = blob_path(sha);
   struct stat existing {};
   if (::stat(dst.c_str(), &existing) == 0 &&
       static_cast<uint64_t>(existing.st_size) == pkg.file.size) {

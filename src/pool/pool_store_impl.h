@@ -32,6 +32,7 @@ struct PoolStore::Impl {
 
   std::filesystem::path pool_dir() const { return root / "pool"; }
   std::filesystem::path tmp_dir() const { return root / "pool" / ".tmp"; }
+  std::filesystem::path blob_path(std::string_view sha256) const;  // see PoolStore::blob_path
 
   Result<int64_t> repo_id(std::string_view name);
   Result<StoredPackage> row_to_package(db::Statement& st);

@@ -13,16 +13,15 @@
 //   qualifier, ":any" accepts every architecture (preferring the depender's), ":<arch>" that one.
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 #include <map>
 #include <set>
 #include <tuple>
 
+#include "core/clock.h"
 #include "core/text.h"
 #include "pool/deb_reader.h"
 #include "pool/deb_relations.h"
-#include "pool/paragraph.h"
 #include "pool/pool_store.h"
 #include "pool/pool_store_impl.h"
 
@@ -346,7 +345,7 @@ Result<std::string> PoolStore::snapshot(std::string_view repo, std::string_view 
     taken.bind(1, n);
     return taken.step();
   };
-  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const int64_t now = unix_seconds(std::chrono::system_clock::now());
   std::string chosen(name);
   if (chosen.empty()) {
     const std::string base = std::string(repo) + "-" + utc_stamp(static_cast<std::time_t>(now));
