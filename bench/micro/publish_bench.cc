@@ -41,7 +41,6 @@
 #include "core/digest.h"
 #include "core/logger.h"
 #include "core/subprocess.h"
-#include "core/text.h"
 #include "core/work_pool.h"
 #include "pool/chunk_cache.h"
 #include "pool/deb_reader.h"
@@ -121,13 +120,6 @@ void make_stand_in(pool::Package& p, const fs::path& dir) {
   p.file.digests = all.finish();
 }
 
-bool index_field(std::string_view n) {
-  static const char* kDrop[] = {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"};
-  for (const char* d : kDrop) {
-    if (iequals(n, d)) return true;
-  }
-  return false;
-}
 
 std::vector<pool::Package> load_packages(const fs::path& file, size_t limit) {
   std::vector<pool::Package> out;
@@ -139,7 +131,9 @@ std::vector<pool::Package> load_packages(const fs::path& file, size_t limit) {
     p.version = std::string(s.get("Version").value_or(""));
     p.architecture = std::string(s.get("Architecture").value_or(""));
     for (const apt::Field& f : s.fields()) {
-      if (!index_field(f.name)) p.fields.emplace_back(std::string(f.name), std::string(f.value));
+      if (!pool::index_only_field(f.name)) {
+        p.fields.emplace_back(std::string(f.name), std::string(f.value));
+      }
     }
     out.push_back(std::move(p));
     return {};

@@ -17,6 +17,7 @@
 #include "core/digest.h"
 #include "core/text.h"
 #include "core/unique_fd.h"
+#include "pool/paragraph.h"
 #include "sources/apt/deb822.h"
 
 namespace depot::pool {
@@ -214,17 +215,12 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
                              std::to_string(stanza.line()) + ")");
         }
         for (const apt::Field& f : stanza.fields()) {
-          for (std::string_view refused :
-               {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}) {
-            if (iequals(f.name, refused)) {
-              return parse_error(where + " has a " + std::string(f.name) +
-                                 " field, which belongs in a repository index, not a package");
-            }
+          if (index_only_field(f.name)) {
+            return parse_error(where + " has a " + std::string(f.name) +
+                               " field, which belongs in a repository index, not a package");
           }
-          for (const auto& [name, value] : pkg_.fields) {
-            if (iequals(name, f.name)) {
-              return parse_error(where + " has field " + std::string(f.name) + " twice");
-            }
+          if (find_field(pkg_.fields, f.name) != nullptr) {
+            return parse_error(where + " has field " + std::string(f.name) + " twice");
           }
           pkg_.fields.emplace_back(std::string(f.name), std::string(f.value));
         }
@@ -235,12 +231,7 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
   DEPOT_TRY(parser.finish());
   if (paragraphs == 0) return parse_error(where + " is empty");
 
-  auto field = [&](std::string_view name) -> const std::string* {
-    for (const auto& [n, v] : pkg_.fields) {
-      if (iequals(n, name)) return &v;
-    }
-    return nullptr;
-  };
+  auto field = [&](std::string_view name) { return find_field(pkg_.fields, name); };
   auto required = [&](std::string_view name, std::string& out) -> Status {
     const std::string* v = field(name);
     if (!v || v->empty()) {

@@ -15,10 +15,7 @@ namespace depot::pool {
 namespace {
 
 bool generated_field(std::string_view name) {
-  for (std::string_view g : {"Package", "Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}) {
-    if (iequals(name, g)) return true;
-  }
-  return false;
+  return iequals(name, "Package") || index_only_field(name);
 }
 
 // The Source field's package name ("foo (1.2)" -> "foo"), or empty.

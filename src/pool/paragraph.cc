@@ -1,5 +1,7 @@
 #include "pool/paragraph.h"
 
+#include "core/text.h"
+
 #include <algorithm>
 
 namespace depot::pool {
@@ -58,6 +60,20 @@ Result<FieldList> text_to_fields(std::string_view text, std::string_view what) {
   DEPOT_TRY(for_each_field(text, what, [&](std::string_view n, std::string_view v,
                                            std::string_view) { out.emplace_back(n, v); }));
   return out;
+}
+
+const std::string* find_field(const FieldList& fields, std::string_view name) {
+  for (const auto& [k, v] : fields) {
+    if (iequals(k, name)) return &v;
+  }
+  return nullptr;
+}
+
+bool index_only_field(std::string_view name) {
+  for (std::string_view f : {"Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"}) {
+    if (iequals(name, f)) return true;
+  }
+  return false;
 }
 
 PackageText package_text(const Package& p) {

@@ -33,6 +33,13 @@ Status for_each_field(
 
 Result<FieldList> text_to_fields(std::string_view text, std::string_view what);
 
+// The value of field `name` (ASCII case-insensitive) in `fields`, or null.
+const std::string* find_field(const FieldList& fields, std::string_view name);
+
+// Whether `name` is a field only a repository index carries (Filename, Size and the
+// checksums), never a package's own metadata.
+bool index_only_field(std::string_view name);
+
 // `p` with its fields as text.
 PackageText package_text(const Package& p);
 

@@ -22,6 +22,7 @@
 #include "core/text.h"
 #include "pool/deb_reader.h"
 #include "pool/deb_relations.h"
+#include "pool/paragraph.h"
 #include "pool/pool_store.h"
 #include "pool/pool_store_impl.h"
 
@@ -59,10 +60,7 @@ std::map<Key, const StoredPackage*> newest_by_key(const std::vector<StoredPackag
 }
 
 const std::string* field(const Package& p, std::string_view name) {
-  for (const auto& [k, v] : p.fields) {
-    if (iequals(k, name)) return &v;
-  }
-  return nullptr;
+  return find_field(p.fields, name);
 }
 
 // Membership changes that put each candidate in dest unless dest holds an equal or newer
