@@ -1,6 +1,7 @@
 #include "core/file_io.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,6 +59,20 @@ Status fsync_directory(const std::filesystem::path& dir) {
 
 Status sync_filesystem(const std::filesystem::path& dir) {
   return sync_dir_with(dir, ::syncfs, "syncfs");
+}
+
+Result<UniqueFd> lock_file(const std::filesystem::path& file, std::string_view busy_message) {
+  UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd.valid()) {
+    return make_error(ErrorCode::kIo, file.string() + ": " + std::strerror(errno));
+  }
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return make_error(ErrorCode::kRefused, file.string() + ": " + std::string(busy_message));
+    }
+    return make_error(ErrorCode::kIo, file.string() + ": flock: " + std::strerror(errno));
+  }
+  return fd;
 }
 
 }  // namespace depot

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/unique_fd.h"
 
 namespace depot {
 
@@ -25,5 +26,10 @@ Status fsync_directory(const std::filesystem::path& dir);
 // syncfs of the filesystem holding `dir` (cheaper than fsyncing many files and directories).
 // Errors are kIo, "<dir>: syncfs: <reason>".
 Status sync_filesystem(const std::filesystem::path& dir);
+
+// Takes an exclusive advisory lock (flock) on `file`, creating it; the lock lasts as long as the
+// returned descriptor. kRefused "<file>: <busy_message>" when another process holds it; kIo when
+// the file cannot be opened.
+Result<UniqueFd> lock_file(const std::filesystem::path& file, std::string_view busy_message);
 
 }  // namespace depot

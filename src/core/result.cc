@@ -8,6 +8,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kNotFound: return "not-found";
     case ErrorCode::kIo: return "io";
     case ErrorCode::kNetwork: return "network";
+    case ErrorCode::kUnreachable: return "unreachable";
     case ErrorCode::kHttp: return "http";
     case ErrorCode::kDigestMismatch: return "digest-mismatch";
     case ErrorCode::kSizeMismatch: return "size-mismatch";

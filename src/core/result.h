@@ -14,6 +14,7 @@ enum class ErrorCode {
   kNotFound,         // upstream 404/410, missing local file
   kIo,               // local filesystem failure
   kNetwork,          // connection, DNS, timeout, reset
+  kUnreachable,      // no connection to the host at all: DNS, refused, connect timeout, TLS
   kHttp,             // unexpected HTTP status
   kDigestMismatch,   // bytes do not match the declared digest
   kSizeMismatch,     // body shorter or longer than declared

@@ -1,7 +1,6 @@
 #include "mirror/engine.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/file_io.h"
 #include "core/units.h"
 #include "mirror/committer.h"
 #include "mirror/disk_writer.h"
@@ -24,25 +24,6 @@ namespace depot {
 namespace {
 
 namespace fs = std::filesystem;
-
-class DirLock {
- public:
-  ~DirLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Status acquire(const fs::path& file) {
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) return make_error(ErrorCode::kIo, file.string() + ": " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      return make_error(ErrorCode::kRefused,
-                        file.string() + ": another depot run is using this directory");
-    }
-    return ok_status();
-  }
-
- private:
-  int fd_ = -1;
-};
 
 FileRecord make_record(const Entry& e, uint64_t size, const Digests& actual, int64_t run_id) {
   FileRecord r;
@@ -442,9 +423,10 @@ MirrorReport MirrorRun::run() {
   std::error_code ec;
   fs::create_directories(opts_.dir / ".depot", ec);
   if (ec) return fail(kExitStorage, make_error(ErrorCode::kIo, opts_.dir.string() + ": " + ec.message()));
-  DirLock lock;
-  if (auto s = lock.acquire(opts_.dir / ".depot" / "lock"); !s.ok()) {
-    return fail(s.error().code == ErrorCode::kRefused ? kExitBusy : kExitStorage, s.error());
+  auto lock = lock_file(opts_.dir / ".depot" / "lock", "another depot run is using this directory");
+  if (!lock.ok()) {
+    return fail(lock.error().code == ErrorCode::kRefused ? kExitBusy : kExitStorage,
+                lock.error());
   }
   if (auto s = clear_fs_temporaries(opts_.dir); !s.ok()) return fail(kExitStorage, s.error());
   auto target = open_fs_target(opts_.dir);

@@ -117,7 +117,7 @@ struct JobState {
   int attempts = 0;
 };
 
-enum class Abort { kNone, kTooLong, kSink };
+enum class Abort { kNone, kTooLong, kSink, kCancelled };
 
 class CurlDownloader;
 
@@ -154,6 +154,7 @@ class CurlDownloader final : public Downloader {
   // libcurl callbacks.
   static size_t on_write(char* data, size_t size, size_t n, void* user);
   static size_t on_header(char* data, size_t size, size_t n, void* user);
+  static int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
 
  private:
   Transfer* acquire();
@@ -231,6 +232,8 @@ Transfer* CurlDownloader::acquire() {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &CurlDownloader::on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &CurlDownloader::on_progress);
+  curl_easy_setopt(e, CURLOPT_XFERINFODATA, t.get());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -272,6 +275,10 @@ void CurlDownloader::start(size_t index, Host* host) {
       return;
     }
   }
+  if (req.cancel && req.cancel->load(std::memory_order_relaxed)) {
+    finish(index, make_error(ErrorCode::kRefused, req.url + ": cancelled"));
+    return;
+  }
   Transfer* t = acquire();
   if (!t) {
     finish(index, make_error(ErrorCode::kInternal, req.url + ": curl_easy_init failed"));
@@ -307,6 +314,7 @@ void CurlDownloader::start(size_t index, Host* host) {
   CURL* e = t->easy;
   curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(e, CURLOPT_NOPROGRESS, req.cancel ? 0L : 1L);
   // Waiting to multiplex only pays off where HTTP/2 may be negotiated (TLS).
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, req.url.starts_with("https:") ? 1L : 0L);
   CURLMcode mc = curl_multi_add_handle(multi_, e);
@@ -354,6 +362,16 @@ size_t CurlDownloader::on_header(char* data, size_t size, size_t n, void* user) 
     t->retry_after = header_value(line, 11);
   }
   return len;
+}
+
+int CurlDownloader::on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  const auto& cancel = t->dj->request.cancel;
+  if (cancel && cancel->load(std::memory_order_relaxed)) {
+    t->abort = Abort::kCancelled;
+    return 1;  // non-zero aborts the transfer
+  }
+  return 0;
 }
 
 size_t CurlDownloader::on_write(char* data, size_t size, size_t n, void* user) {
@@ -409,7 +427,9 @@ void CurlDownloader::complete(Transfer* t, CURLcode rc) {
 
   std::optional<Error> error;
   std::optional<milliseconds> retry_after;
-  if (t->abort == Abort::kSink) {
+  if (t->abort == Abort::kCancelled) {
+    error = make_error(ErrorCode::kRefused, req.url + ": cancelled");
+  } else if (t->abort == Abort::kSink) {
     error = make_error(ErrorCode::kIo, req.url + ": " + t->sink_error.message);
   } else if (t->abort == Abort::kTooLong && req.expected_size) {
     error = make_error(ErrorCode::kSizeMismatch,
@@ -421,6 +441,12 @@ void CurlDownloader::complete(Transfer* t, CURLcode rc) {
                                                      std::to_string(t->max_body) + " bytes");
   } else if (rc != CURLE_OK) {
     error = classify_curl(rc, t->errbuf, req.url);
+    // No request was ever sent (DNS, connect or TLS handshake failed): the host is unreachable.
+    curl_off_t pretransfer_us = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+    if (error->code == ErrorCode::kNetwork && pretransfer_us == 0) {
+      error->code = ErrorCode::kUnreachable;
+    }
     if (rc == CURLE_OPERATION_TIMEDOUT) host->ctl.on_overload();
   } else if ((error = classify_http_status(status, req.url))) {
     if (status == 429 || status == 503) {

@@ -4,6 +4,7 @@
 // Bytes stream into a ByteSink; digests and size are checked while they stream, never in a
 // second pass. Only the downloader retries (see RetryPolicy).
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -49,7 +50,12 @@ struct FetchRequest {
   // Called on the downloader's thread before the first body byte of each 2xx attempt (again
   // after a retry). An empty body never calls it. Must not throw.
   std::function<void(const ResponseStart&)> on_start;
-  // A 404/410 answer is reported as kNotFound and never retried.
+  // When set and true, the transfer is given up (kRefused "cancelled", never retried) within
+  // about a second, even while upstream sends nothing. Set from any thread.
+  std::shared_ptr<std::atomic<bool>> cancel;
+  // A 404/410 answer is reported as kNotFound and never retried. A host that cannot be reached
+  // at all (DNS, refused, connect timeout, TLS handshake) is kUnreachable; failures after a
+  // connection was made are kNetwork.
 };
 
 struct FetchResult {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/memory_sink.h"
 #include "support/test_http_server.h"
 #include "transfer/downloader.h"
 
@@ -14,29 +15,7 @@ using testing::TestServer;
 using std::chrono::milliseconds;
 using Clk = std::chrono::steady_clock;
 
-class MemorySink final : public ByteSink {
- public:
-  Status write(std::span<const std::byte> data) override {
-    if (fail_writes) return make_error(ErrorCode::kIo, "/mirror/f: No space left on device");
-    data_.append(reinterpret_cast<const char*>(data.data()), data.size());
-    max_size = std::max(max_size, data_.size());
-    return ok_status();
-  }
-  Status reset() override {
-    ++resets;
-    data_.clear();
-    return ok_status();
-  }
-  uint64_t bytes_written() const override { return data_.size(); }
-  const std::string& data() const { return data_; }
-
-  bool fail_writes = false;
-  int resets = 0;
-  size_t max_size = 0;
-
- private:
-  std::string data_;
-};
+using testing::MemorySink;
 
 std::string sha256(const std::string& s) {
   Hasher h(digest_bit(DigestAlgo::kSha256));
@@ -289,7 +268,7 @@ TEST_F(CurlDownloaderTest, ConnectionRefusedIsRetriedThenReported) {
   options.retry.max_attempts = 3;
   auto res = fetch(r);
   ASSERT_FALSE(res.ok());
-  EXPECT_EQ(res.error().code, ErrorCode::kNetwork);
+  EXPECT_EQ(res.error().code, ErrorCode::kUnreachable);
   EXPECT_TRUE(res.error().transient);
   EXPECT_EQ(res.error().message.rfind(r.url + ": ", 0), 0u);
   EXPECT_TRUE(res.error().message.ends_with("(after 3 attempts)")) << res.error().message;
