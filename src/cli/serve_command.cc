@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -36,9 +37,18 @@ struct ServeArgs {
   double index_ttl = 300;
   double negative_ttl = 60;
   double circuit_cooldown = 30;
+  double circuit_window = 30;
+  int circuit_paths = 5;
+  double path_error_ttl = 5;
   double idle_timeout = 60;
+  double send_timeout = 60;
+  std::string min_send_rate = "256";
+  int max_connections = 0;
   double connect_timeout = 10;
   double stall_timeout = 30;
+  std::string upstream_min_rate = "1k";
+  double queue_timeout = 10;
+  double abandoned_finish = 30;
   int retries = 1;
   int threads = 0;
   int upstream_workers = 32;
@@ -75,6 +85,15 @@ bool parse_upstream(const std::string& text, UpstreamConfig& out, std::string& w
   out.prefix = prefix;
   out.url = url;
   return true;
+}
+
+// Connections and downloads each hold descriptors: use every one the hard limit allows.
+void raise_descriptor_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
 }
 
 bool parse_listen(const std::string& text, ServerOptions& out) {
@@ -118,7 +137,12 @@ int run(const ServeArgs& a) {
   so.cache_size = *size;
   so.index_ttl = seconds_of(a.index_ttl);
   so.negative_ttl = seconds_of(a.negative_ttl);
-  so.circuit_cooldown = seconds_of(a.circuit_cooldown);
+  so.health.cooldown = seconds_of(a.circuit_cooldown);
+  so.health.window = seconds_of(a.circuit_window);
+  so.health.min_paths = a.circuit_paths;
+  so.health.path_ttl = seconds_of(a.path_error_ttl);
+  so.upstream_queue_timeout = seconds_of(a.queue_timeout);
+  so.abandoned_finish = seconds_of(a.abandoned_finish);
   so.autoindex = a.autoindex;
   so.upstream_workers = a.upstream_workers;
   so.download.retry.max_attempts = a.retries + 1;
@@ -127,6 +151,9 @@ int run(const ServeArgs& a) {
   so.download.connect_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(a.connect_timeout * 1000));
   so.download.low_speed_time = seconds_of(a.stall_timeout);
+  auto upstream_rate = parse_bytes(a.upstream_min_rate);
+  if (!upstream_rate) return usage("--upstream-min-rate: not a size: " + a.upstream_min_rate);
+  so.download.low_speed_bytes = static_cast<long>(std::max<uint64_t>(1, *upstream_rate));
   so.download.user_agent = "depot-serve/0.1";
 
   ServerOptions server_opts;
@@ -135,6 +162,13 @@ int run(const ServeArgs& a) {
                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   server_opts.idle_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(a.idle_timeout * 1000));
+  server_opts.send_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(a.send_timeout * 1000));
+  auto send_rate = parse_bytes(a.min_send_rate);
+  if (!send_rate) return usage("--min-send-rate: not a size: " + a.min_send_rate);
+  server_opts.min_send_rate = *send_rate;
+  server_opts.max_connections = a.max_connections;
+  raise_descriptor_limit();
 
   std::error_code ec;
   if (!std::filesystem::is_directory(a.dir, ec)) return usage(a.dir + ": not a directory");
@@ -151,7 +185,7 @@ int run(const ServeArgs& a) {
   auto service = CacheService::create(so, metrics, logger);
   if (!service.ok()) {
     logger.error("serve_failed", {{"error", service.error().message}});
-    return kExitStorage;
+    return service.error().code == ErrorCode::kRefused ? kExitBusy : kExitStorage;
   }
   std::unique_ptr<AccessLog> access;
   int access_fd = -1;
@@ -227,15 +261,54 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "Seconds an upstream 404 is remembered")
       ->capture_default_str();
   cmd->add_option("--circuit-cooldown", args->circuit_cooldown,
-                  "Seconds upstream is left alone after it failed (stale copies are served)")
+                  "Seconds an upstream is left alone once its circuit opened (stale copies are "
+                  "served): at once when it cannot be reached, or when --circuit-paths "
+                  "different paths failed within --circuit-window and made half the fetches")
+      ->capture_default_str();
+  cmd->add_option("--circuit-window", args->circuit_window,
+                  "Seconds of upstream outcomes the circuit breaker looks at")
+      ->capture_default_str();
+  cmd->add_option("--circuit-paths", args->circuit_paths,
+                  "Distinct failing paths within --circuit-window that open the circuit")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--path-error-ttl", args->path_error_ttl,
+                  "Seconds one path's upstream error status or stall is remembered for that path "
+                  "only (upstream is not asked for it meanwhile)")
       ->capture_default_str();
   cmd->add_option("--idle-timeout", args->idle_timeout,
-                  "Seconds before an idle, slow or stuck connection is closed")
+                  "Seconds a request header may take to arrive, and a keep-alive connection may "
+                  "idle")
+      ->capture_default_str();
+  cmd->add_option("--send-timeout", args->send_timeout,
+                  "Seconds a client may take no byte of a response before it is cut; also the "
+                  "window of --min-send-rate")
+      ->capture_default_str();
+  cmd->add_option("--min-send-rate", args->min_send_rate,
+                  "Bytes per second a client must take, over --send-timeout, to keep its "
+                  "connection (e.g. 256, 1k)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", args->max_connections,
+                  "Client connections at once; more are closed when accepted (0: half the "
+                  "descriptor limit)")
       ->capture_default_str();
   cmd->add_option("--connect-timeout", args->connect_timeout, "Upstream connect timeout, seconds")
       ->capture_default_str();
   cmd->add_option("--stall-timeout", args->stall_timeout,
-                  "Seconds without upstream progress before a download fails")
+                  "Window in seconds of --upstream-min-rate: a download slower than that over "
+                  "this long fails")
+      ->capture_default_str();
+  cmd->add_option("--upstream-min-rate", args->upstream_min_rate,
+                  "Bytes per second an upstream download must keep over --stall-timeout "
+                  "(e.g. 1k)")
+      ->capture_default_str();
+  cmd->add_option("--upstream-queue-timeout", args->queue_timeout,
+                  "Seconds a miss may wait for a free upstream worker before it is answered "
+                  "503 with Retry-After (or from a stale copy)")
+      ->capture_default_str();
+  cmd->add_option("--abandoned-finish", args->abandoned_finish,
+                  "A download every client left is finished for the cache when it would end "
+                  "within this many seconds at its rate so far; otherwise it is cancelled")
       ->capture_default_str();
   cmd->add_option("--retries", args->retries, "Upstream retries per download")
       ->capture_default_str();

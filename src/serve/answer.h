@@ -58,6 +58,10 @@ struct Answer {
   // Set for open-file cache hits; content_type/etag/last_modified are then empty here and
   // live in `prepared`.
   std::shared_ptr<const PreparedFile> prepared;
+  int retry_after = 0;  // seconds, for a Retry-After header (503); 0: none
+  // The client's interest in `download` (or in the download that produced this answer): dropped
+  // with the answer, and a download no one is interested in may be cancelled.
+  std::shared_ptr<Download::Interest> interest;
 };
 
 // An error answer with a short plain-text message.

@@ -27,11 +27,6 @@ constexpr uint64_t kMaxRootSize = 64ull << 20;
 
 int64_t now_unix() { return unix_seconds(std::chrono::system_clock::now()); }
 
-int64_t now_steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now().time_since_epoch())
-      .count();
-}
-
 bool is_root_name(std::string_view name) {
   return name == "InRelease" || name == "Release" || name == "Release.gpg" ||
          name == "repomd.xml" || name == "repomd.xml.asc" || name == "repomd.xml.key";
@@ -50,10 +45,15 @@ struct CacheService::Fetch {
   uint64_t page_size = 0;
   std::string page_sha256;
   FetchRequest request;
+  std::atomic<int64_t> started_ns{0};  // clock time of upstream's first answer; 0 before
 };
 
 CacheService::CacheService(const ServiceOptions& options, ServeMetrics& metrics, Logger& logger)
-    : opts_(options), open_files_(options.open_file_ttl), metrics_(metrics), log_(logger) {}
+    : opts_(options),
+      clock_(options.clock ? *options.clock : system_clock()),
+      open_files_(options.open_file_ttl),
+      metrics_(metrics),
+      log_(logger) {}
 
 CacheService::~CacheService() {
   if (relearn_.joinable()) {
@@ -82,9 +82,10 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
     auto store = CacheStore::open(co, logger);
     if (!store.ok()) return store.error();
     s->store_ = std::move(*store);
-    s->pool_ = std::make_unique<UpstreamPool>(options.upstream_workers, options.download, logger);
+    s->pool_ = std::make_unique<UpstreamPool>(options.upstream_workers, options.download,
+                                              s->clock_, logger);
     for (size_t i = 0; i < options.upstreams.size(); ++i) {
-      s->circuits_.push_back(std::make_unique<Circuit>());
+      s->health_.push_back(std::make_unique<UpstreamHealth>(options.health, s->clock_));
     }
     metrics.cache_limit_bytes = static_cast<int64_t>(options.cache_size);
     // The packages the cached indexes name stay verified after a restart; read in the
@@ -110,6 +111,13 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
 
 void CacheService::tick() {
   if (!store_) return;
+  if (size_t late = pool_->sweep(opts_.upstream_queue_timeout); late > 0) {
+    metrics_.upstream_queue_timeouts += late;
+    log_.warn("upstream_queue_timeout", {{"requests", static_cast<uint64_t>(late)},
+                                         {"workers", pool_->workers()}});
+  }
+  metrics_.upstream_queued = static_cast<int64_t>(pool_->queued());
+  for (auto& h : health_) h->prune();
   if (Status st = store_->flush_access_times(); !st.ok()) {
     log_.warn("cache_flush_failed", {{"error", st.error().message}});
   }
@@ -124,18 +132,19 @@ void CacheService::tick() {
   }
 }
 
-std::optional<Answer> CacheService::resolve(const ServeRequest& request, const Later& later) {
+std::optional<Answer> CacheService::resolve(const ServeRequest& request, const Later& later,
+                                            std::shared_ptr<PendingAnswer>* pending) {
   bool fall_through = false;
   if (auto local = resolve_local(request, &fall_through)) return local;
   if (!fall_through) return error_answer(404, "not found");
-  return resolve_cached(request, later);
+  return resolve_cached(request, later, pending);
 }
 
 std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
                                                   bool* fall_through) {
   bool use_cache = opts_.open_file_ttl.count() > 0 && !request.trailing_slash;
   if (use_cache) {
-    if (auto a = open_files_.find(request.rel)) return a;
+    if (auto a = open_files_.find(request.rel, root_fd_.get())) return a;
   }
   auto opened = open_beneath(root_fd_.get(), request.rel);
   if (!opened.ok()) {
@@ -151,12 +160,17 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
   }
   if (S_ISREG(opened->st.st_mode)) {
     if (request.trailing_slash) return error_answer(404, "not found");
+    struct stat st = opened->st;
     Answer a = file_answer(std::move(*opened), CacheOutcome::kMirror, rel_filename(request.rel));
-    // Only immutable files enter the open-file cache: a root or an index replaced on disk is
-    // served in its new version at once, so a client never pairs a new InRelease with an old
-    // Packages (or the reverse).
-    if (use_cache && classify_path(request.rel) == FileClass::kBlob) {
-      open_files_.remember(request.rel, a);
+    // Blobs never change in place. A root or an index may be replaced at any moment: its entry
+    // is checked against the file's identity on every use, so a new version is served at once
+    // and a client never pairs a new InRelease with an old Packages (or the reverse). A file
+    // changed in the last seconds is not kept (its dates may still move).
+    if (use_cache) {
+      bool blob = classify_path(request.rel) == FileClass::kBlob;
+      if (blob || st.st_mtim.tv_sec < now_unix() - 2) {
+        open_files_.remember(request.rel, a, /*validated=*/!blob, st);
+      }
     }
     return a;
   }
@@ -202,10 +216,6 @@ bool CacheService::negative(const std::string& key) {
   if (it->second > Steady::now()) return true;
   negative_.erase(it);
   return false;
-}
-
-bool CacheService::circuit_open(size_t upstream) const {
-  return circuits_[upstream]->open_until.load(std::memory_order_relaxed) > now_steady_ns();
 }
 
 std::optional<Answer> CacheService::open_cached(const std::string& key, CacheOutcome outcome,
@@ -260,7 +270,8 @@ std::optional<NamedIndex> CacheService::named_by_root(const std::string& key) {
 }
 
 std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
-                                                   const Later& later) {
+                                                   const Later& later,
+                                                   std::shared_ptr<PendingAnswer>* pending) {
   size_t up = opts_.upstreams.size();
   for (size_t i = 0; i < opts_.upstreams.size(); ++i) {
     const std::string& p = opts_.upstreams[i].prefix;
@@ -289,6 +300,9 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   if (!expected) expected = page_digest(key);
   if (!expected && cls == FileClass::kBlob) expected = packages_.find(key);
   std::optional<CachedMeta> meta = store_->lookup(key);
+  const UpstreamHealth& health = *health_[up];
+  bool circuit_open = health.circuit_open();
+  std::optional<PathFailure> path_failed = circuit_open ? std::nullopt : health.path_failure(key);
   if (meta) {
     bool fresh;
     bool generation_check = expected && !expected->digests.sha256.empty();
@@ -302,28 +316,34 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
     if (fresh) {
       if (auto a = open_cached(key, CacheOutcome::kHit, false, &*meta)) return a;
       meta.reset();  // vanished (evicted) between lookup and open
-    } else if (!generation_check && circuit_open(up)) {
+    } else if (!generation_check && (circuit_open || path_failed)) {
       if (auto a = open_cached(key, CacheOutcome::kStale, true, &*meta)) return a;
       meta.reset();
     } else if (generation_check) {
       meta.reset();  // another generation: never served, never revalidated
     }
   }
-  if (!meta && circuit_open(up)) {
+  if (!meta && circuit_open) {
     return error_answer(502, "upstream " + opts_.upstreams[up].url +
                                  " is failing; not asking again for a while");
   }
-  return fetch(key, up, accept, std::move(expected), meta, later);
+  if (!meta && path_failed) {
+    return error_answer(path_failed->status,
+                        "upstream failed for this path moments ago: " + path_failed->message);
+  }
+  return fetch(key, up, accept, std::move(expected), meta, later, pending);
 }
 
 std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
                                           const std::string& accept,
                                           std::optional<NamedIndex> expected,
                                           const std::optional<CachedMeta>& cached,
-                                          const Later& later) {
+                                          const Later& later,
+                                          std::shared_ptr<PendingAnswer>* pending) {
   std::shared_ptr<Download> d;
   CacheOutcome outcome = CacheOutcome::kCoalesced;
   std::shared_ptr<Fetch> f;
+  std::shared_ptr<Download::Interest> interest;
   {
     std::lock_guard lock(mu_);
     auto it = inflight_.find(key);
@@ -374,10 +394,19 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
         f->request.if_modified_since = cached->last_modified;
         if (!cached->etag.empty() || !cached->last_modified.empty()) metrics_.revalidations++;
       }
-      f->request.on_start = [d](const ResponseStart& s) { d->on_start(s); };
+      f->request.cancel = std::make_shared<std::atomic<bool>>(false);
+      Fetch* raw = f.get();
+      f->request.on_start = [d, raw, this](const ResponseStart& s) {
+        int64_t zero = 0;
+        raw->started_ns.compare_exchange_strong(zero, clock_.now().time_since_epoch().count());
+        d->on_start(s);
+      };
+      d->set_abandoned_hook([this, w = std::weak_ptr<Fetch>(f)] { abandoned(w); });
       inflight_[key] = d;
       outcome = CacheOutcome::kMiss;
     }
+    // Under mu_: abandoned() checks under mu_ that no client came back before cancelling.
+    interest = std::make_shared<Download::Interest>(d);
   }
   if (f) {
     metrics_.upstream_requests++;
@@ -388,9 +417,13 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
   }
   bool have_cached = cached.has_value();
   bool stale_ok = have_cached && !(expected && !expected->digests.sha256.empty());
-  d->wait(Download::State::kPending, 0, [this, d, key, outcome, have_cached, stale_ok, later] {
-    later(answer_from(d, key, outcome, have_cached, stale_ok));
-  });
+  uint64_t waiter = d->wait(Download::State::kPending, 0,
+                            [this, d, key, outcome, have_cached, stale_ok, later, interest] {
+                              Answer a = answer_from(d, key, outcome, have_cached, stale_ok);
+                              a.interest = interest;
+                              later(std::move(a));
+                            });
+  if (pending && waiter != 0) *pending = std::make_shared<PendingAnswer>(d, waiter);
   return std::nullopt;
 }
 
@@ -436,7 +469,9 @@ Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::
       if (have_cached && stale_ok) {
         if (auto a = open_cached(key, CacheOutcome::kStale, true)) return std::move(*a);
       }
-      return error_answer(s.status ? s.status : 502, s.error);
+      Answer a = error_answer(s.status ? s.status : 502, s.error);
+      if (a.status == 503) a.retry_after = static_cast<int>(opts_.retry_after.count());
+      return a;
   }
   return error_answer(500, "unreachable");
 }
@@ -452,19 +487,18 @@ void CacheService::evict_root_siblings(const std::string& key) {
 
 void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchResult>& r) {
   const std::string& key = f->key;
-  Circuit& circuit = *circuits_[f->upstream];
+  UpstreamHealth& health = *health_[f->upstream];
   metrics_.inflight_downloads--;
   if (r.ok()) metrics_.upstream_bytes += r->bytes;
   if (r.ok() && r->not_modified) {
     store_->discard_partial(std::move(f->partial));
     (void)store_->mark_validated(key, r->etag, r->last_modified, now_unix());
-    circuit.open_until = 0;
+    health.on_success(key);
     forget(f);
     f->download->finish_not_modified();
   } else if (r.ok() && f->page && !rewrite_page(f, *r)) {
-    metrics_.upstream_errors++;
-    forget(f);
-    f->download->finish_failed(502, f->request.url + ": malformed simple page");
+    store_->discard_partial(std::move(f->partial));
+    finish_failed(f, make_error(ErrorCode::kParse, f->request.url + ": malformed simple page"));
   } else if (r.ok()) {
     Download::Snapshot s = f->download->snapshot();
     CachedMeta meta;
@@ -486,7 +520,7 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
       log_.warn("cache_store_failed", {{"path", key}, {"error", st.error().message}});
     }
     if (root_changed) evict_root_siblings(key);
-    circuit.open_until = 0;
+    health.on_success(key);
     forget(f);  // later requests find the stored file
     f->download->finish_complete(std::move(f->page_fd), meta.size, s.content_type);
     if (stored && PoolIndex::may_name_packages(key)) {
@@ -501,29 +535,77 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
     }
   } else {
     store_->discard_partial(std::move(f->partial));
-    const Error& e = r.error();
-    if (e.code == ErrorCode::kNotFound) {
-      (void)store_->remove(key);
-      {
-        std::lock_guard lock(mu_);
-        negative_[key] = Steady::now() + opts_.negative_ttl;
-      }
-      forget(f);
-      f->download->finish_failed(404, e.message);
-    } else {
-      metrics_.upstream_errors++;
-      int status = 502;
-      if (e.code == ErrorCode::kNetwork || e.code == ErrorCode::kHttp) {
-        circuit.open_until = now_steady_ns() +
-                             std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 opts_.circuit_cooldown).count();
-        if (e.message.find("imeout") != std::string::npos) status = 504;
-      }
-      log_.warn("upstream_failed", {{"path", key}, {"error", e.message}});
-      forget(f);
-      f->download->finish_failed(status, e.message);
-    }
+    finish_failed(f, r.error());
   }
+}
+
+void CacheService::finish_failed(const std::shared_ptr<Fetch>& f, const Error& e) {
+  const std::string& key = f->key;
+  forget(f);
+  if (e.code == ErrorCode::kNotFound) {
+    (void)store_->remove(key);
+    {
+      std::lock_guard lock(mu_);
+      negative_[key] = Steady::now() + opts_.negative_ttl;
+    }
+    f->download->finish_failed(404, e.message);
+    return;
+  }
+  if (e.code == ErrorCode::kRefused) {  // cancelled, or no upstream worker in time
+    if (e.transient) metrics_.upstream_errors++;
+    f->download->finish_failed(503, e.message);
+    return;
+  }
+  metrics_.upstream_errors++;
+  int status = e.message.find("imeout") != std::string::npos ||
+                       e.message.find("too slow") != std::string::npos
+                   ? 504
+                   : 502;
+  UpstreamHealth& health = *health_[f->upstream];
+  if (e.code == ErrorCode::kUnreachable) {
+    health.on_unreachable();
+  } else if (e.code != ErrorCode::kIo && e.code != ErrorCode::kInternal) {
+    bool remember = e.code == ErrorCode::kHttp || status == 504;  // an error status, a stall
+    health.on_path_failure(key, PathFailure{status, e.message}, remember);
+  }
+  log_.warn("upstream_failed", {{"path", key}, {"error", e.message}});
+  f->download->finish_failed(status, e.message);
+}
+
+void CacheService::abandoned(const std::weak_ptr<Fetch>& weak) {
+  std::shared_ptr<Fetch> f = weak.lock();
+  if (!f) return;
+  {
+    std::lock_guard lock(mu_);
+    if (f->download->interested() > 0) return;  // a client came back meanwhile
+    Download::Snapshot snap = f->download->snapshot();
+    bool running = snap.state == Download::State::kPending ||
+                   snap.state == Download::State::kStreaming;
+    if (!running) return;
+    if (worth_finishing(*f, snap)) {
+      metrics_.upstream_abandoned_kept++;
+      return;
+    }
+    // New clients of this key start a fresh download instead of joining a cancelled one.
+    auto it = inflight_.find(f->key);
+    if (it != inflight_.end() && it->second == f->download) inflight_.erase(it);
+    f->request.cancel->store(true);
+  }
+  metrics_.upstream_cancelled++;
+  log_.debug("upstream_cancelled", {{"path", f->key}, {"reason", "no client waits for it"}});
+}
+
+bool CacheService::worth_finishing(const Fetch& f, const Download::Snapshot& snap) const {
+  int64_t started = f.started_ns.load();
+  if (started == 0 || snap.total < 0) return false;  // no answer yet, or no end in sight
+  auto total = static_cast<uint64_t>(snap.total);
+  if (snap.available >= total) return true;
+  double elapsed =
+      std::chrono::duration<double>(clock_.now().time_since_epoch() - Duration(started)).count();
+  if (elapsed <= 0 || snap.available == 0) return false;
+  double rate = static_cast<double>(snap.available) / elapsed;
+  double eta = static_cast<double>(total - snap.available) / rate;
+  return eta <= static_cast<double>(opts_.abandoned_finish.count());
 }
 
 bool CacheService::rewrite_page(const std::shared_ptr<Fetch>& f, const FetchResult& r) {

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/logger.h"
 #include "core/result.h"
 #include "core/unique_fd.h"
@@ -27,6 +28,7 @@
 #include "serve/page_rewrite.h"
 #include "serve/pool_index.h"
 #include "serve/root_index.h"
+#include "serve/upstream_health.h"
 #include "transfer/downloader.h"
 
 namespace depot {
@@ -40,20 +42,42 @@ struct ServiceOptions {
   uint64_t cache_size = 0;          // 0: unlimited
   std::chrono::seconds index_ttl{300};
   std::chrono::seconds negative_ttl{60};
-  std::chrono::seconds circuit_cooldown{30};
+  HealthOptions health;             // circuit breaker and per-path failure memory
+  // A miss that found every upstream worker busy for this long is answered 503 with
+  // Retry-After (or from a stale copy).
+  std::chrono::seconds upstream_queue_timeout{10};
+  std::chrono::seconds retry_after{5};  // Retry-After of those 503s
+  // A download every client gave up on is finished for the cache when, at its rate so far, it
+  // would end within this time; otherwise it is cancelled.
+  std::chrono::seconds abandoned_finish{30};
   bool autoindex = false;
-  // Open descriptors of served-tree blobs (.deb, .rpm, by-hash files, ...: never replaced in
-  // place) are reused for this long, like nginx's open_file_cache. Indexes and roots are always
-  // opened afresh. 0: off.
+  // Open descriptors of served-tree files are reused for this long, like nginx's
+  // open_file_cache: blobs (.deb, .rpm, by-hash files, ...: never replaced in place) as they are,
+  // indexes and roots only while a stat of the path finds the same file. 0: off.
   std::chrono::milliseconds open_file_ttl{1000};
   int upstream_workers = 16;
   DownloadOptions download;         // retry policy, timeouts, user agent for upstream fetches
+  Clock* clock = nullptr;           // null: the system clock
 };
 
 struct ServeRequest {
   std::string rel;             // from parse_request_target
   bool trailing_slash = false;
   std::string accept;          // the client's Accept header
+};
+
+// A request waiting for its upstream answer. cancel() when its client went away: the request's
+// `later` is dropped uncalled (unless it already ran), and with it the client's interest in the
+// download. Thread-safe, idempotent.
+class PendingAnswer {
+ public:
+  PendingAnswer(std::shared_ptr<Download> download, uint64_t waiter)
+      : download_(std::move(download)), waiter_(waiter) {}
+  void cancel() { download_->unwait(waiter_); }
+
+ private:
+  std::shared_ptr<Download> download_;
+  uint64_t waiter_;
 };
 
 class CacheService {
@@ -64,21 +88,22 @@ class CacheService {
 
   using Later = std::function<void(Answer)>;
   // Answers at once when no upstream is involved; otherwise returns nullopt and calls `later`
-  // exactly once, possibly on another thread (possibly before resolve returns).
-  std::optional<Answer> resolve(const ServeRequest& request, const Later& later);
+  // exactly once, possibly on another thread (possibly before resolve returns), unless the
+  // request is cancelled through `*pending` (set when nullopt is returned and `pending` given).
+  std::optional<Answer> resolve(const ServeRequest& request, const Later& later,
+                                std::shared_ptr<PendingAnswer>* pending = nullptr);
 
-  // Periodic housekeeping (about once a second): persists the LRU order, refreshes gauges.
+  // Periodic housekeeping (about once a second): persists the LRU order, refreshes gauges,
+  // fails misses that waited too long for an upstream worker, forgets old path failures.
   void tick();
 
  private:
-  struct Circuit {
-    std::atomic<int64_t> open_until{0};  // steady ns
-  };
   struct Fetch;
 
   CacheService(const ServiceOptions& options, ServeMetrics& metrics, Logger& logger);
   std::optional<Answer> resolve_local(const ServeRequest& request, bool* fall_through);
-  std::optional<Answer> resolve_cached(const ServeRequest& request, const Later& later);
+  std::optional<Answer> resolve_cached(const ServeRequest& request, const Later& later,
+                                       std::shared_ptr<PendingAnswer>* pending);
   std::optional<NamedIndex> named_by_root(const std::string& key);
   // The stored file `key` as an answer; `meta` is its metadata when the caller already looked
   // it up (else it is looked up here). nullopt when the file is gone.
@@ -86,8 +111,13 @@ class CacheService {
                                     const CachedMeta* meta = nullptr);
   std::optional<Answer> fetch(const std::string& key, size_t upstream, const std::string& accept,
                               std::optional<NamedIndex> expected,
-                              const std::optional<CachedMeta>& cached, const Later& later);
+                              const std::optional<CachedMeta>& cached, const Later& later,
+                              std::shared_ptr<PendingAnswer>* pending);
   void finish(const std::shared_ptr<Fetch>& fetch, const Result<FetchResult>& result);
+  void finish_failed(const std::shared_ptr<Fetch>& fetch, const Error& error);
+  // Every client of the download gave up: finish it for the cache or cancel it.
+  void abandoned(const std::weak_ptr<Fetch>& fetch);
+  bool worth_finishing(const Fetch& fetch, const Download::Snapshot& snap) const;
   void forget(const std::shared_ptr<Fetch>& fetch);  // drops it from inflight_
   std::filesystem::path cache_path(const std::string& key) const;
   // Rewrites a fetched simple page into a new partial and records its file digests.
@@ -97,9 +127,9 @@ class CacheService {
                      CacheOutcome outcome, bool have_cached, bool stale_ok);
   void evict_root_siblings(const std::string& key);
   bool negative(const std::string& key);
-  bool circuit_open(size_t upstream) const;
 
   ServiceOptions opts_;
+  Clock& clock_;
   OpenFileCache open_files_;
   ServeMetrics& metrics_;
   Logger& log_;
@@ -109,7 +139,7 @@ class CacheService {
   RootIndex roots_;
   PoolIndex packages_;  // package digests from the indexes that passed through
   std::jthread relearn_;  // reads the package indexes already cached at start
-  std::vector<std::unique_ptr<Circuit>> circuits_;
+  std::vector<std::unique_ptr<UpstreamHealth>> health_;  // one per upstream
   std::mutex mu_;  // guards inflight_ and negative_
   std::map<std::string, std::shared_ptr<Download>, std::less<>> inflight_;
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> negative_;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cache_schema_v1_sql.h"
+#include "core/file_io.h"
 #include "core/rel_path.h"
 #include "db/sqlite.h"
 
@@ -102,6 +103,7 @@ struct CacheStore::Impl {
   Logger& logger;
   fs::path dir;
   uint64_t max_bytes = 0;
+  UniqueFd lock_fd;  // flock on <dir>/lock: one server per cache directory
   UniqueFd files_fd;
   UniqueFd partial_fd;
   std::atomic<uint64_t> partial_counter{0};
@@ -261,7 +263,11 @@ Result<std::unique_ptr<CacheStore>> CacheStore::open(const Options& options, Log
   const fs::path& dir = options.dir;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (!ec) fs::remove_all(dir / "partial", ec);
+  if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
+  // Before partial/ is emptied: another server's downloads in progress live there.
+  DEPOT_ASSIGN_OR_RETURN(UniqueFd lock_fd,
+                         lock_file(dir / "lock", "another depot server uses this cache directory"));
+  fs::remove_all(dir / "partial", ec);
   if (!ec) fs::create_directory(dir / "partial", ec);
   if (!ec) fs::create_directory(dir / "files", ec);
   if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
@@ -275,6 +281,7 @@ Result<std::unique_ptr<CacheStore>> CacheStore::open(const Options& options, Log
   auto impl = std::make_unique<Impl>(std::move(conn), logger);
   impl->dir = dir;
   impl->max_bytes = options.max_bytes;
+  impl->lock_fd = std::move(lock_fd);
   impl->files_fd = std::move(files_fd);
   impl->partial_fd = std::move(partial_fd);
   DEPOT_TRY(impl->prepare());

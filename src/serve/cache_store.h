@@ -6,6 +6,7 @@
 //   files/<rel>    cached bodies, <rel> as given by the caller (a RelPath-valid string)
 //   partial/       downloads in progress (removed at open: a crash leaves nothing behind)
 //   cache.db       SQLite: one row per cached file (metadata + last access time)
+//   lock           held (flock) by the one process using the directory
 // Thread-safe: every method may be called from any thread (one internal mutex; SQLite is only
 // touched under it, and never on the lookup/pin fast path except through flush_access_times).
 
@@ -42,7 +43,8 @@ class CacheStore {
     uint64_t max_bytes = 0;  // 0: unlimited
   };
 
-  // Creates the layout if missing, migrates cache.db, empties partial/, and reconciles:
+  // Takes the directory's lock (kRefused naming the directory when another process holds it),
+  // creates the layout if missing, migrates cache.db, empties partial/, and reconciles:
   // rows whose file is missing or has another size are dropped, files under files/ without a
   // row are deleted (empty directories are left), then the cache is evicted down to max_bytes.
   // Logs one "cache_opened" event with files/bytes/dropped counts.

@@ -121,24 +121,64 @@ Download::Snapshot Download::snapshot() const {
   return snap_;
 }
 
-void Download::wait(State seen_state, uint64_t seen_bytes, std::function<void()> cb) {
+uint64_t Download::wait(State seen_state, uint64_t seen_bytes, std::function<void()> cb) {
   {
     std::lock_guard lock(mu_);
     if (snap_.state == seen_state && snap_.sendable() <= seen_bytes) {
-      waiters_.push_back(std::move(cb));
-      return;
+      uint64_t id = next_waiter_++;
+      waiters_.emplace_back(id, std::move(cb));
+      return id;
     }
   }
   cb();
+  return 0;
+}
+
+void Download::unwait(uint64_t id) {
+  std::function<void()> dropped;  // destroyed after the lock: it may hold the last Interest
+  std::lock_guard lock(mu_);
+  for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+    if (it->first == id) {
+      dropped = std::move(it->second);
+      waiters_.erase(it);
+      break;
+    }
+  }
 }
 
 void Download::wake(std::unique_lock<std::mutex>& lock) {
   if (waiters_.empty()) return;
-  std::vector<std::function<void()>> ready;
+  std::vector<std::pair<uint64_t, std::function<void()>>> ready;
   ready.swap(waiters_);
   lock.unlock();
-  for (auto& cb : ready) cb();
+  for (auto& w : ready) w.second();
+  ready.clear();
   lock.lock();
+}
+
+Download::Interest::Interest(std::shared_ptr<Download> d) : d_(std::move(d)) {
+  std::lock_guard lock(d_->mu_);
+  ++d_->interested_;
+}
+
+Download::Interest::~Interest() {
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(d_->mu_);
+    bool running = d_->snap_.state == State::kPending || d_->snap_.state == State::kStreaming;
+    if (--d_->interested_ == 0 && running) hook = d_->abandoned_hook_;
+  }
+  if (hook) hook();
+}
+
+void Download::set_abandoned_hook(std::function<void()> hook) {
+  std::lock_guard lock(mu_);
+  abandoned_hook_ = std::move(hook);
+}
+
+int Download::interested() const {
+  std::lock_guard lock(mu_);
+  return interested_;
 }
 
 

@@ -7,11 +7,16 @@
 // download is complete (verified and stored), so a failed or mismatching download can always be
 // reported by closing the connection short of the declared length.
 //
+// Interest: every client that waits for or reads the download holds an Interest. When the last
+// one is dropped before the download ended, the abandoned hook runs (the cache then decides
+// whether to finish the download for later clients or to cancel it).
+//
 // Thread-safety: ByteSink methods and on_start() are called by one upstream worker thread;
 // finish_*() once by that thread; everything else from any thread.
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -67,8 +72,28 @@ class Download final : public ByteSink {
   Snapshot snapshot() const;
   // Calls `cb` exactly once when more than `seen_bytes` bytes are sendable or the state is other
   // than `seen_state` — immediately on this thread if that is already so, else later on the
-  // thread that made progress. `cb` must be cheap (post to an executor) and must not call back.
-  void wait(State seen_state, uint64_t seen_bytes, std::function<void()> cb);
+  // thread that made progress — unless unwait() drops it first. `cb` must be cheap (post to an
+  // executor) and must not call back. Returns an id for unwait(); 0 when `cb` already ran.
+  uint64_t wait(State seen_state, uint64_t seen_bytes, std::function<void()> cb);
+  // Drops a waiting callback without calling it (destroyed outside the lock). Unknown or
+  // already-called ids are ignored.
+  void unwait(uint64_t id);
+
+  // One client's interest; dropping the last one before a terminal state calls the abandoned
+  // hook on the dropping thread.
+  class Interest {
+   public:
+    explicit Interest(std::shared_ptr<Download> d);
+    ~Interest();
+    Interest(const Interest&) = delete;
+    Interest& operator=(const Interest&) = delete;
+
+   private:
+    std::shared_ptr<Download> d_;
+  };
+  // Set before the first Interest; must be cheap and thread-safe, and may call unwait/snapshot.
+  void set_abandoned_hook(std::function<void()> hook);
+  int interested() const;  // clients holding an Interest now
 
 
  private:
@@ -83,7 +108,10 @@ class Download final : public ByteSink {
   uint64_t written_ = 0;     // bytes accepted in the current attempt
   uint64_t replay_until_ = 0;  // bytes to compare instead of append after a reset
   bool sink_failed_ = false;
-  std::vector<std::function<void()>> waiters_;
+  std::vector<std::pair<uint64_t, std::function<void()>>> waiters_;
+  uint64_t next_waiter_ = 1;
+  int interested_ = 0;
+  std::function<void()> abandoned_hook_;
 };
 
 }  // namespace depot

@@ -364,4 +364,21 @@ std::string content_range(const ByteRange& r, uint64_t size) {
   return buf;
 }
 
+std::optional<std::string> framing_error(const RequestFraming& r) {
+  if (r.has_transfer_encoding) {
+    std::string_view te = r.transfer_encoding;
+    size_t comma = te.rfind(',');
+    std::string_view last = comma == std::string_view::npos ? te : te.substr(comma + 1);
+    size_t semi = last.find(';');
+    if (semi != std::string_view::npos) last = last.substr(0, semi);
+    if (!iequals(trim(last), "chunked")) {
+      return "Transfer-Encoding does not end in chunked: the body cannot be delimited";
+    }
+    if (r.has_content_length) return "both Transfer-Encoding and Content-Length";
+  }
+  if (r.host_fields > 1) return "more than one Host header";
+  if (r.version >= 11 && r.host_fields == 0) return "HTTP/1.1 request without a Host header";
+  return std::nullopt;
+}
+
 }  // namespace depot

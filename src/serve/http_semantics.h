@@ -77,4 +77,18 @@ RangeDecision evaluate_range(std::string_view range, std::string_view if_range, 
 // "bytes <first>-<last>/<size>".
 std::string content_range(const ByteRange& r, uint64_t size);
 
+// The framing-relevant parts of a parsed request header (RFC 9112).
+struct RequestFraming {
+  unsigned version = 11;                 // 10 or 11
+  size_t host_fields = 0;                // Host header fields present
+  std::string_view transfer_encoding{};  // the combined Transfer-Encoding value; empty: absent
+  bool has_transfer_encoding = false;
+  bool has_content_length = false;
+};
+// Why a request cannot be served safely, or nullopt: a Transfer-Encoding whose final coding is
+// not "chunked" (its body cannot be delimited, RFC 9112 §6.3), Transfer-Encoding together with
+// Content-Length (§6.1: a smuggling vector), an HTTP/1.1 request without a Host or any request
+// with more than one (§3.2). Each calls for 400 and closing the connection.
+std::optional<std::string> framing_error(const RequestFraming& r);
+
 }  // namespace depot

@@ -22,7 +22,15 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: any free port
   int threads = 1;
+  // A request header must arrive within this, and a keep-alive connection may idle this long.
   std::chrono::milliseconds idle_timeout{60000};
+  // A connection sending a response is closed when its client took no byte for send_timeout,
+  // or fewer than min_send_rate bytes per second over a window of send_timeout.
+  std::chrono::milliseconds send_timeout{60000};
+  uint64_t min_send_rate = 256;
+  // Connections beyond this are closed as soon as they are accepted. 0: derived from the
+  // descriptor limit (RLIMIT_NOFILE).
+  int max_connections = 0;
 };
 
 class HttpServer {

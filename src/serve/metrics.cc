@@ -97,7 +97,27 @@ std::string render_prometheus(const ServeMetrics& m) {
           m.negative_hits);
   counter(out, "evictions_total", "Cached files removed by the size cap or an upstream 404.",
           m.evictions);
+  counter(out, "upstream_queue_timeouts_total",
+          "Misses answered 503 because no upstream worker was free in time.",
+          m.upstream_queue_timeouts);
+  counter(out, "upstream_cancelled_total",
+          "Upstream downloads cancelled because every client waiting for them left.",
+          m.upstream_cancelled);
+  counter(out, "upstream_abandoned_kept_total",
+          "Upstream downloads every client left, finished for the cache.",
+          m.upstream_abandoned_kept);
+  counter(out, "client_aborts_total", "Clients that went away while waiting for an answer.",
+          m.client_aborts);
+  counter(out, "connections_refused_total",
+          "Connections closed at once because the connection limit was reached.",
+          m.connections_refused);
+  counter(out, "slow_clients_cut_total",
+          "Connections closed because the client read nothing for the send timeout or less "
+          "than the minimum send rate.",
+          m.slow_clients_cut);
   gauge(out, "upstream_inflight", "Upstream downloads in progress.", m.inflight_downloads);
+  gauge(out, "upstream_queued", "Upstream downloads waiting for a free worker.",
+        m.upstream_queued);
   gauge(out, "open_connections", "Client connections open.", m.open_connections);
   gauge(out, "cache_size_bytes", "Bytes in the cache directory.", m.cache_bytes);
   gauge(out, "cache_files", "Files in the cache directory.", m.cache_files);

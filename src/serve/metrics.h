@@ -34,7 +34,14 @@ struct ServeMetrics {
   Counter revalidations{0};          // conditional requests sent upstream
   Counter negative_hits{0};          // 404 answered from the negative cache
   Counter evictions{0};              // files removed by the size cap or an upstream 404
+  Counter upstream_queue_timeouts{0};  // misses answered 503: no upstream worker in time
+  Counter upstream_cancelled{0};     // downloads cancelled because every client left
+  Counter upstream_abandoned_kept{0};  // downloads every client left, finished for the cache
+  Counter client_aborts{0};          // clients that went away while waiting for an answer
+  Counter connections_refused{0};    // connections closed at once: --max-connections reached
+  Counter slow_clients_cut{0};       // connections closed: no progress or below --min-send-rate
   std::atomic<int64_t> inflight_downloads{0};  // gauge
+  std::atomic<int64_t> upstream_queued{0};     // gauge: misses waiting for an upstream worker
   std::atomic<int64_t> open_connections{0};    // gauge
   std::atomic<int64_t> cache_bytes{0};         // gauge: bytes in the cache directory
   std::atomic<int64_t> cache_files{0};         // gauge

@@ -12,10 +12,23 @@ using Steady = std::chrono::steady_clock;
 
 std::atomic<uint64_t> next_id{1};
 
+struct Entry {
+  Answer proto;
+  Steady::time_point expires;
+  bool validated = false;
+  struct stat identity {};
+};
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
 // Per server thread, so lookups take no lock; entries of another OpenFileCache are dropped.
 struct ThreadEntries {
   uint64_t owner = 0;
-  std::unordered_map<std::string, std::pair<Answer, Steady::time_point>> entries;
+  std::unordered_map<std::string, Entry> entries;
 };
 thread_local ThreadEntries open_files;
 constexpr size_t kMaxOpenFiles = 4096;
@@ -24,15 +37,21 @@ constexpr size_t kMaxOpenFiles = 4096;
 
 OpenFileCache::OpenFileCache(std::chrono::milliseconds ttl) : id_(next_id++), ttl_(ttl) {}
 
-std::optional<Answer> OpenFileCache::find(const std::string& rel) const {
+std::optional<Answer> OpenFileCache::find(const std::string& rel, int dir_fd) const {
   if (open_files.owner != id_) return std::nullopt;
   auto it = open_files.entries.find(rel);
   if (it == open_files.entries.end()) return std::nullopt;
-  if (it->second.second <= Steady::now()) {
+  const Entry& e = it->second;
+  bool stale = e.expires <= Steady::now();
+  if (!stale && e.validated) {
+    struct stat now {};
+    stale = ::fstatat(dir_fd, rel.c_str(), &now, 0) != 0 || !same_file(now, e.identity);
+  }
+  if (stale) {
     open_files.entries.erase(it);
     return std::nullopt;
   }
-  const Answer& proto = it->second.first;
+  const Answer& proto = e.proto;
   Answer a;  // lean copy: the strings stay in `prepared`
   a.kind = Answer::Kind::kFile;
   a.outcome = proto.outcome;
@@ -43,7 +62,8 @@ std::optional<Answer> OpenFileCache::find(const std::string& rel) const {
   return a;
 }
 
-void OpenFileCache::remember(const std::string& rel, const Answer& answer) {
+void OpenFileCache::remember(const std::string& rel, const Answer& answer, bool validated,
+                             const struct stat& st) {
   constexpr uint64_t kMaxKeptBody = 32 * 1024;
   if (open_files.owner != id_) {
     open_files.owner = id_;
@@ -73,7 +93,7 @@ void OpenFileCache::remember(const std::string& rel, const Answer& answer) {
   proto.size = answer.size;
   proto.mtime = answer.mtime;
   proto.prepared = std::move(prepared);
-  open_files.entries[rel] = {std::move(proto), Steady::now() + ttl_};
+  open_files.entries[rel] = Entry{std::move(proto), Steady::now() + ttl_, validated, st};
 }
 
 }  // namespace depot

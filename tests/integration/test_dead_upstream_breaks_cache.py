@@ -1,7 +1,8 @@
 """An upstream that dies or fails must not take cached files down with it: with the upstream
 killed (or answering 503) and --index-ttl passed, a cached index is still served, marked stale
 (X-Depot-Cache: STALE, X-Depot-Stale: 1, Warning 110), a cached blob is a plain HIT, and a path
-never cached gets 502/504. While the circuit is open, upstream is not asked again. An upstream
+never cached gets 502/504. A path upstream answered 503 is served stale without asking upstream
+again for --path-error-ttl (the circuit stays closed for other paths). An upstream
 404 for a cached index evicts it: 404 from then on (remembered for --negative-ttl), and the
 evicted copy is not resurrected as a stale answer once the upstream is dead."""
 
@@ -83,9 +84,9 @@ class DeadUpstreamBreaksCache(ServeMixin, DepotTestCase):
         self.assertStale(r, INDEX)
         self.assertTrue(srv.alive(), self.serve_info())
 
-    def test_upstream_503_opens_the_circuit(self):
+    def test_upstream_503_is_not_asked_again_for_that_path(self):
         srv = self.start_serve(self.mirror, "--upstream", "/up=" + self.server.base,
-                               "--index-ttl", "1", "--circuit-cooldown", "30")
+                               "--index-ttl", "1", "--path-error-ttl", "30")
         self.assertServed(self.get(srv, INDEX), INDEX, "MISS")
         self.server.set_rules([{"glob": "/*", "action": "error", "status": 503}])
         time.sleep(1.3)
@@ -94,10 +95,10 @@ class DeadUpstreamBreaksCache(ServeMixin, DepotTestCase):
         first = self.server.log()
         self.assertTrue(first and all(e["status"] == 503 for e in first), first)
 
-        time.sleep(1.3)  # past --index-ttl again, inside --circuit-cooldown
+        time.sleep(1.3)  # past --index-ttl again, inside --path-error-ttl
         self.assertStale(self.get(srv, INDEX), INDEX)
-        self.assertEqual(self.server.log(), first, "upstream asked again while the circuit "
-                         "was open")
+        self.assertEqual(self.server.log(), first, "upstream asked again for a path that had "
+                         "just failed")
 
     def test_upstream_404_evicts_and_is_remembered(self):
         srv = self.start_serve(self.mirror, "--upstream", "/up=" + self.server.base,

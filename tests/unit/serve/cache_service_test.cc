@@ -112,6 +112,7 @@ class CacheServiceTest : public ::testing::Test {
 
   TempDir dir_;
   TestServer server_;
+  FakeClock clock_;  // for tests that set opts_.clock; outlives service_
   ServiceOptions opts_;
   ServeMetrics metrics_;
   Logger logger_{LogLevel::kError};
@@ -246,9 +247,10 @@ TEST_F(CacheServiceTest, ExpiredIndexIsRevalidatedWithItsValidators) {
   EXPECT_EQ(b.content_type, "text/html; charset=utf-8");
 }
 
-TEST_F(CacheServiceTest, FailingUpstreamServesStaleAndOpensTheCircuit) {
+TEST_F(CacheServiceTest, AFailingPathIsServedStaleAndRememberedForThatPathOnly) {
   opts_.index_ttl = std::chrono::seconds(0);
   server_.route("/up/repodata.json", {Reply(200, "{}"), Reply(503, "down")});
+  server_.route("/up/other.json", {Reply(200, "other")});
   start();
   EXPECT_EQ(body(get("u/repodata.json")), "{}");
   Answer b = get("u/repodata.json");
@@ -257,13 +259,46 @@ TEST_F(CacheServiceTest, FailingUpstreamServesStaleAndOpensTheCircuit) {
   EXPECT_EQ(body(b), "{}");
   bool sync = false;
   Answer c = get("u/repodata.json", false, &sync);
-  EXPECT_TRUE(sync);  // the circuit is open: upstream is not asked
+  EXPECT_TRUE(sync);  // the path's failure is remembered: upstream is not asked
   EXPECT_EQ(c.outcome, CacheOutcome::kStale);
   EXPECT_EQ(server_.hits("/up/repodata.json"), 2);
-  // An uncached path fails fast while the circuit is open.
+  // Another path of the same upstream is still fetched.
   Answer d = get("u/other.json", false, &sync);
-  EXPECT_TRUE(sync);
+  EXPECT_FALSE(sync);
+  EXPECT_EQ(body(d), "other");
+}
+
+TEST_F(CacheServiceTest, ManyFailingPathsOpenTheCircuit) {
+  opts_.health.min_paths = 3;
+  for (const char* p : {"/up/a", "/up/b", "/up/c"}) server_.route(p, {Reply(500, "boom")});
+  server_.route("/up/d", {Reply(200, "d")});
+  start();
+  for (const char* p : {"u/a", "u/b", "u/c"}) EXPECT_TRUE(failed(get(p))) << p;
+  bool sync = false;
+  Answer d = get("u/d", false, &sync);
+  EXPECT_TRUE(sync);  // the circuit is open: upstream is not asked
   EXPECT_EQ(d.status, 502);
+  EXPECT_EQ(server_.hits("/up/d"), 0);
+}
+
+TEST_F(CacheServiceTest, AnUnreachableUpstreamOpensTheCircuitAtOnce) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);  // a port nothing listens on
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  opts_.upstreams = {{"u", "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port))}};
+  start();
+  Answer a = get("u/x");
+  EXPECT_EQ(a.status, 502);
+  bool sync = false;
+  Answer b = get("u/y", false, &sync);
+  EXPECT_TRUE(sync);
+  EXPECT_EQ(b.status, 502);
+  EXPECT_NE(b.text.find("is failing"), std::string::npos) << b.text;
 }
 
 TEST_F(CacheServiceTest, ByHashBodyWithTheWrongDigestIsRefused) {
@@ -376,6 +411,117 @@ TEST_F(CacheServiceTest, PackagesCachedBeforeARestartStillGuardTheirDebs) {
   Answer bad = get("u/pool/b_1_all.deb");
   EXPECT_TRUE(failed(bad));
   EXPECT_EQ(body(get("u/pool/b_1_all.deb")), deb);
+}
+
+// Resolves `rel` and returns the pending handle; `out` receives the answer.
+std::shared_ptr<PendingAnswer> resolve_pending(CacheService& service, const std::string& rel,
+                                               std::promise<Answer>& out) {
+  ServeRequest r;
+  r.rel = rel;
+  std::shared_ptr<PendingAnswer> pending;
+  auto now = service.resolve(r, [&out](Answer a) { out.set_value(std::move(a)); }, &pending);
+  EXPECT_FALSE(now.has_value());
+  return pending;
+}
+
+TEST_F(CacheServiceTest, AMissThatWaitedTooLongForAWorkerGets503WithRetryAfter) {
+  opts_.clock = &clock_;
+  opts_.upstream_workers = 1;
+  Reply slow(200, "slow");
+  slow.delay = std::chrono::milliseconds(1500);
+  server_.route("/up/slow", {slow});
+  server_.route("/up/fast", {Reply(200, "fast")});
+  start();
+  std::promise<Answer> first, second;
+  auto p1 = resolve_pending(*service_, "u/slow", first);
+  while (server_.hits("/up/slow") == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto p2 = resolve_pending(*service_, "u/fast", second);
+  clock_.advance(std::chrono::seconds(11));
+  service_->tick();
+  auto fut = second.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  Answer a = fut.get();
+  EXPECT_EQ(a.status, 503);
+  EXPECT_EQ(a.retry_after, 5);
+  EXPECT_EQ(metrics_.upstream_queue_timeouts.load(), 1u);
+  EXPECT_EQ(server_.hits("/up/fast"), 0);
+  first.get_future().wait();
+}
+
+TEST_F(CacheServiceTest, AQueuedMissEveryClientLeftIsNeverStarted) {
+  opts_.upstream_workers = 1;
+  Reply slow(200, "slow");
+  slow.delay = std::chrono::milliseconds(1500);
+  server_.route("/up/slow", {slow});
+  server_.route("/up/fast", {Reply(200, "fast")});
+  start();
+  std::promise<Answer> first, second;
+  auto p1 = resolve_pending(*service_, "u/slow", first);
+  while (server_.hits("/up/slow") == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto p2 = resolve_pending(*service_, "u/fast", second);
+  ASSERT_TRUE(p2);
+  p2->cancel();
+  EXPECT_EQ(metrics_.upstream_cancelled.load(), 1u);
+  service_->tick();  // drops the cancelled fetch from the queue
+  EXPECT_EQ(metrics_.inflight_downloads.load(), 1);
+  first.get_future().wait();
+  EXPECT_EQ(server_.hits("/up/fast"), 0);
+  // A later client starts a fresh download.
+  EXPECT_EQ(body(get("u/fast")), "fast");
+}
+
+class AbandonedDownloadTest : public CacheServiceTest {
+ protected:
+  // A 100 KB body whose second half comes after `stall`; returns the streaming answer once the
+  // first half has arrived.
+  Answer start_stalled(std::chrono::milliseconds stall) {
+    opts_.clock = &clock_;
+    Reply r(200, std::string(100000, 'x'));
+    r.stall = stall;
+    server_.route("/up/big.bin", {r, Reply(200, std::string(100000, 'x'))});
+    start();
+    std::promise<Answer> out;
+    auto fut = out.get_future();
+    auto pending = resolve_pending(*service_, "u/big.bin", out);
+    Answer a = fut.get();
+    EXPECT_EQ(a.kind, Answer::Kind::kStream);
+    while (a.download->snapshot().available < 50000) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return a;
+  }
+  bool wait_inflight_zero() {
+    for (int i = 0; i < 600 && metrics_.inflight_downloads.load() != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return metrics_.inflight_downloads.load() == 0;
+  }
+};
+
+TEST_F(AbandonedDownloadTest, ADownloadThatWouldTakeLongIsCancelledWhenEveryClientLeaves) {
+  Answer a = start_stalled(std::chrono::milliseconds(30000));
+  auto d = a.download;
+  a = Answer{};  // the only client goes away; at its rate so far the rest is far off
+  EXPECT_EQ(metrics_.upstream_cancelled.load(), 1u);
+  ASSERT_TRUE(wait_inflight_zero()) << "the cancelled download kept running";
+  EXPECT_EQ(d->snapshot().state, Download::State::kFailed);
+  EXPECT_TRUE(fs::is_empty(opts_.cache_dir / "partial"));
+  Answer again = get("u/big.bin");  // a fresh download, not the cancelled one
+  EXPECT_EQ(again.outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(server_.hits("/up/big.bin"), 2);
+}
+
+TEST_F(AbandonedDownloadTest, ADownloadAboutToEndIsFinishedForTheCache) {
+  Answer a = start_stalled(std::chrono::milliseconds(300));
+  clock_.advance(std::chrono::seconds(1));  // half in 1 s: the rest within --abandoned-finish
+  a = Answer{};
+  EXPECT_EQ(metrics_.upstream_abandoned_kept.load(), 1u);
+  EXPECT_EQ(metrics_.upstream_cancelled.load(), 0u);
+  ASSERT_TRUE(wait_inflight_zero());
+  bool sync = false;
+  Answer hit = get("u/big.bin", false, &sync);
+  EXPECT_TRUE(sync);
+  EXPECT_EQ(hit.outcome, CacheOutcome::kHit);
 }
 
 }  // namespace

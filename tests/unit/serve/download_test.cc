@@ -112,5 +112,55 @@ TEST_F(DownloadTest, RetryWithAnotherLengthFails) {
   EXPECT_FALSE(d->write(bytes("abc")).ok());
 }
 
+TEST_F(DownloadTest, UnwaitDropsTheCallbackUncalled) {
+  auto d = make();
+  int calls = 0;
+  uint64_t id = d->wait(Download::State::kPending, 0, [&] { calls++; });
+  ASSERT_NE(id, 0u);
+  d->unwait(id);
+  d->unwait(id);  // again: ignored
+  d->on_start(start(3));
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(d->wait(Download::State::kPending, 0, [&] { calls++; }), 0u);  // ran at once
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(DownloadTest, TheLastInterestDroppedWhileRunningCallsTheHook) {
+  auto d = make();
+  int abandoned = 0;
+  d->set_abandoned_hook([&] { abandoned++; });
+  {
+    auto a = std::make_shared<Download::Interest>(d);
+    auto b = std::make_shared<Download::Interest>(d);
+    EXPECT_EQ(d->interested(), 2);
+    a.reset();
+    EXPECT_EQ(abandoned, 0);
+  }
+  EXPECT_EQ(abandoned, 1);
+  EXPECT_EQ(d->interested(), 0);
+}
+
+TEST_F(DownloadTest, InterestDroppedAfterTheEndCallsNoHook) {
+  auto d = make();
+  int abandoned = 0;
+  d->set_abandoned_hook([&] { abandoned++; });
+  auto a = std::make_shared<Download::Interest>(d);
+  d->finish_failed(502, "x");
+  a.reset();
+  EXPECT_EQ(abandoned, 0);
+}
+
+TEST_F(DownloadTest, AnInterestHeldByAnUnwaitedCallbackIsDroppedWithIt) {
+  auto d = make();
+  int abandoned = 0;
+  d->set_abandoned_hook([&] { abandoned++; });
+  auto interest = std::make_shared<Download::Interest>(d);
+  uint64_t id = d->wait(Download::State::kPending, 0, [interest] {});
+  interest.reset();
+  EXPECT_EQ(abandoned, 0);  // the callback still holds it
+  d->unwait(id);
+  EXPECT_EQ(abandoned, 1);
+}
+
 }  // namespace
 }  // namespace depot

@@ -268,5 +268,39 @@ TEST(HttpSemanticsContentRange, Formats) {
   EXPECT_EQ(content_range({500, 999}, 1000), "bytes 500-999/1000");
 }
 
+RequestFraming framing(std::string_view te, bool cl = false, size_t hosts = 1,
+                       unsigned version = 11) {
+  RequestFraming f;
+  f.version = version;
+  f.host_fields = hosts;
+  f.has_transfer_encoding = !te.empty();
+  f.transfer_encoding = te;
+  f.has_content_length = cl;
+  return f;
+}
+
+TEST(HttpSemanticsFraming, TransferEncodingMustEndInChunked) {
+  EXPECT_FALSE(framing_error(framing("")).has_value());
+  EXPECT_FALSE(framing_error(framing("chunked")).has_value());
+  EXPECT_FALSE(framing_error(framing("gzip, Chunked")).has_value());
+  EXPECT_FALSE(framing_error(framing("gzip,chunked ; x=1")).has_value());
+  EXPECT_TRUE(framing_error(framing("gzip")).has_value());
+  EXPECT_TRUE(framing_error(framing("chunked, gzip")).has_value());
+  EXPECT_TRUE(framing_error(framing("chunkedx")).has_value());
+  EXPECT_TRUE(framing_error(framing(" ")).has_value());  // present but empty
+}
+
+TEST(HttpSemanticsFraming, TransferEncodingWithContentLengthIsRefused) {
+  EXPECT_TRUE(framing_error(framing("chunked", /*cl=*/true)).has_value());
+  EXPECT_FALSE(framing_error(framing("", /*cl=*/true)).has_value());
+}
+
+TEST(HttpSemanticsFraming, ExactlyOneHostInHttp11) {
+  EXPECT_TRUE(framing_error(framing("", false, 0)).has_value());
+  EXPECT_TRUE(framing_error(framing("", false, 2)).has_value());
+  EXPECT_FALSE(framing_error(framing("", false, 0, 10)).has_value());  // HTTP/1.0 may omit it
+  EXPECT_TRUE(framing_error(framing("", false, 2, 10)).has_value());
+}
+
 }  // namespace
 }  // namespace depot

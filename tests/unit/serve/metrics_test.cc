@@ -68,7 +68,14 @@ TEST(Metrics, RendersEveryMetricAtZero) {
                           "depot_serve_revalidations_total",
                           "depot_serve_negative_cache_hits_total",
                           "depot_serve_evictions_total",
+                          "depot_serve_upstream_queue_timeouts_total",
+                          "depot_serve_upstream_cancelled_total",
+                          "depot_serve_upstream_abandoned_kept_total",
+                          "depot_serve_client_aborts_total",
+                          "depot_serve_connections_refused_total",
+                          "depot_serve_slow_clients_cut_total",
                           "depot_serve_upstream_inflight",
+                          "depot_serve_upstream_queued",
                           "depot_serve_open_connections",
                           "depot_serve_cache_size_bytes",
                           "depot_serve_cache_files",
@@ -77,7 +84,7 @@ TEST(Metrics, RendersEveryMetricAtZero) {
     ASSERT_TRUE(s.count(key)) << key;
     EXPECT_EQ(s[key], "0") << key;
   }
-  EXPECT_EQ(s.size(), 5u + 7u + 7u + 6u);
+  EXPECT_EQ(s.size(), 5u + 7u + 13u + 7u);
 }
 
 TEST(Metrics, ReflectsUpdates) {
