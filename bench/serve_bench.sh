@@ -4,7 +4,9 @@
 #
 # A tree of FILES pseudo-random files per size (4 KiB, 256 KiB, 8 MiB by default), named
 # pool/main/b/bench-SIZE/bench-SIZE-N_1.0_all.deb so apt-cacher-ng treats them as immutable
-# packages, is served by
+# packages, and for "-index" sizes (4k-index by default) apt index files
+# dists/bench/main/bench-SIZE/Packages-N that depot must check for replacement on every request
+# (apt-cacher-ng is not run on those: it revalidates them upstream), is served by
 #   nginx          sendfile, open_file_cache, no access log, a worker per core, keep-alive
 #                  (bench/nginx_serve.conf.in)
 #   depot          build/depot serve TREE --listen 127.0.0.1:0 --port-file F (no access log)
@@ -17,7 +19,8 @@
 #   wrk -t WRK_THREADS -c CONNS -d DURATION --timeout 30s -s bench/wrk_paths.lua URL -- LIST
 # requests the size's files round-robin. Server order rotates by one each repetition. Medians
 # over REPEAT go to bench/results/serve_last.{tsv,json} (bench/serve_report.py) with targets:
-# depot >= 0.9x nginx requests/s and >= 3x apt-cacher-ng requests/s, for every size.
+# depot >= 0.9x nginx requests/s (1.0x for index files) and >= 3x apt-cacher-ng requests/s, for
+# every size.
 #
 # Pinning: PIN=0 (default) pins nothing; servers and wrk share every core, as on a busy host.
 # PIN=1 runs each server on SERVER_CPUS (default 0) with one worker/thread per CPU there, and
@@ -27,7 +30,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 
-SIZES=${SIZES:-4k 256k 8m}
+SIZES=${SIZES:-4k 4k-index 256k 8m}
 FILES=${FILES:-8}
 DURATION=${DURATION:-10}
 REPEAT=${REPEAT:-3}
@@ -97,10 +100,24 @@ fi
 # ---------------------------------------------------------------- tree
 bytes_of() {
   case $1 in
+    *-index) bytes_of "${1%-index}" ;;
     *k) echo $((${1%k} * 1024)) ;;
     *m) echo $((${1%m} * 1024 * 1024)) ;;
     *) echo "$1" ;;
   esac
+}
+# dir_of SIZE, file_of SIZE N: where a size's files live. "-index" sizes are apt index files
+# (Packages-N under dists/: revalidated, never immutable); the others are .debs under pool/.
+dir_of() {
+  if [[ $1 == *-index ]]; then echo "dists/bench/main/bench-$1"; else echo "pool/main/b/bench-$1"; fi
+}
+file_of() {
+  if [[ $1 == *-index ]]; then echo "Packages-$2"; else echo "bench-$1-${2}_1.0_all.deb"; fi
+}
+# apt-cacher-ng revalidates index files upstream, which is stopped during the runs: blobs only.
+acng_sizes() {
+  local s
+  for s in $SIZES; do [[ $s == *-index ]] || echo "$s"; done
 }
 STAMP="sizes=$SIZES files=$FILES"
 if [[ -f $TREE/.stamp && $(cat "$TREE/.stamp") == "$STAMP" ]]; then
@@ -109,16 +126,16 @@ else
   rm -rf -- "$TREE"
   log "generating tree ($STAMP)"
   for size in $SIZES; do
-    dir=$TREE/pool/main/b/bench-$size
+    dir=$TREE/$(dir_of "$size")
     mkdir -p "$dir"
     for i in $(seq -w "$FILES"); do
-      head -c "$(bytes_of "$size")" /dev/urandom >"$dir/bench-$size-${i}_1.0_all.deb"
+      head -c "$(bytes_of "$size")" /dev/urandom >"$dir/$(file_of "$size" "$i")"
     done
   done
   echo "$STAMP" >"$TREE/.stamp"
 fi
 for size in $SIZES; do
-  (cd "$TREE" && find "pool/main/b/bench-$size" -name '*.deb' | sort | sed 's|^|/|') >"$WORK/paths.$size"
+  (cd "$TREE" && find "$(dir_of "$size")" -type f | sort | sed 's|^|/|') >"$WORK/paths.$size"
   sed 's|^|/bench|' "$WORK/paths.$size" >"$WORK/paths.acng.$size"
 done
 FIRST_SIZE=${SIZES%% *}
@@ -188,13 +205,13 @@ EOF
   # Fill its cache: every file once through it, then once more (must not reach upstream).
   before=$(wc -l <"$WORK/upstream/access.log")
   nfiles=0
-  for size in $SIZES; do
+  for size in $(acng_sizes); do
     while read -r p; do
       check_file "$ACNG_BASE/bench$p" "$p"
       nfiles=$((nfiles + 1))
     done <"$WORK/paths.$size"
   done
-  for size in $SIZES; do
+  for size in $(acng_sizes); do
     while read -r p; do
       curl -sf -o /dev/null "$ACNG_BASE/bench$p" || die "apt-cacher-ng: GET $p"
     done <"$WORK/paths.$size"
@@ -202,7 +219,7 @@ EOF
   fetched=$(($(wc -l <"$WORK/upstream/access.log") - before))
   [[ $fetched == "$nfiles" ]] || die "apt-cacher-ng made $fetched upstream requests for $nfiles files (2 passes)"
   stop_pid "$UP_PID"
-  for size in $SIZES; do
+  for size in $(acng_sizes); do
     p=$(head -n 1 "$WORK/paths.$size")
     check_file "$ACNG_BASE/bench$p" "$p"
   done
@@ -219,7 +236,7 @@ for rep in $(seq "$REPEAT"); do
   for size in $SIZES; do
     for server in "${order[@]}"; do
       base=${BASES[$server]:-}
-      if [[ -z $base ]]; then
+      if [[ -z $base ]] || [[ $server == apt-cacher-ng && $size == *-index ]]; then
         continue
       fi
       list=$WORK/paths.$size
@@ -228,7 +245,7 @@ for rep in $(seq "$REPEAT"); do
       if [[ $server == apt-cacher-ng ]]; then
         cat "$WORK/acng/cache/bench/pool/main/b/bench-$size"/*.deb >/dev/null
       else
-        cat "$TREE/pool/main/b/bench-$size"/*.deb >/dev/null
+        cat "$TREE/$(dir_of "$size")"/* >/dev/null
       fi
       out=$WORK/wrk.$rep.$size.$server
       "${CLIENT_WRAP[@]}" wrk -t "$WRK_THREADS" -c "$CONNS" -d "${DURATION}s" --timeout 30s \
