@@ -40,6 +40,19 @@ struct Seen {
   std::map<std::string, std::string> headers;  // lower-case names
 };
 
+// A loopback port nothing listens on (bound, then released): connections to it are refused.
+inline int unused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
 // Serves scripted replies per path: the n-th request of a path gets script[min(n, size-1)].
 // One thread per connection, keep-alive. Unknown paths get 404.
 class TestServer {

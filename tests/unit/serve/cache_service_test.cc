@@ -38,6 +38,10 @@ std::string read_fd(int fd, uint64_t size) {
 }
 
 class CacheServiceTest : public ::testing::Test {
+ public:
+  void start_service() { start(); }
+  CacheService& service() { return *service_; }
+
  protected:
   void SetUp() override {
     fs::create_directories(dir_.path() / "root");
@@ -282,15 +286,7 @@ TEST_F(CacheServiceTest, ManyFailingPathsOpenTheCircuit) {
 }
 
 TEST_F(CacheServiceTest, AnUnreachableUpstreamOpensTheCircuitAtOnce) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);  // a port nothing listens on
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);
-  opts_.upstreams = {{"u", "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port))}};
+  opts_.upstreams = {{"u", "http://127.0.0.1:" + std::to_string(testing::unused_port())}};
   start();
   Answer a = get("u/x");
   EXPECT_EQ(a.status, 502);
@@ -424,18 +420,26 @@ std::shared_ptr<PendingAnswer> resolve_pending(CacheService& service, const std:
   return pending;
 }
 
+// One upstream worker, busy for 1.5 s with u/slow (answered into `first`) when u/fast (answered
+// into `second`) is asked for; returns the pending handle of u/fast.
+std::shared_ptr<PendingAnswer> queue_behind_busy_worker(CacheServiceTest& t, TestServer& server,
+                                                        std::promise<Answer>& first,
+                                                        std::promise<Answer>& second) {
+  Reply slow(200, "slow");
+  slow.delay = std::chrono::milliseconds(1500);
+  server.route("/up/slow", {slow});
+  server.route("/up/fast", {Reply(200, "fast")});
+  t.start_service();
+  (void)resolve_pending(t.service(), "u/slow", first);
+  while (server.hits("/up/slow") == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return resolve_pending(t.service(), "u/fast", second);
+}
+
 TEST_F(CacheServiceTest, AMissThatWaitedTooLongForAWorkerGets503WithRetryAfter) {
   opts_.clock = &clock_;
   opts_.upstream_workers = 1;
-  Reply slow(200, "slow");
-  slow.delay = std::chrono::milliseconds(1500);
-  server_.route("/up/slow", {slow});
-  server_.route("/up/fast", {Reply(200, "fast")});
-  start();
   std::promise<Answer> first, second;
-  auto p1 = resolve_pending(*service_, "u/slow", first);
-  while (server_.hits("/up/slow") == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  auto p2 = resolve_pending(*service_, "u/fast", second);
+  auto p2 = queue_behind_busy_worker(*this, server_, first, second);
   clock_.advance(std::chrono::seconds(11));
   service_->tick();
   auto fut = second.get_future();
@@ -450,15 +454,8 @@ TEST_F(CacheServiceTest, AMissThatWaitedTooLongForAWorkerGets503WithRetryAfter) 
 
 TEST_F(CacheServiceTest, AQueuedMissEveryClientLeftIsNeverStarted) {
   opts_.upstream_workers = 1;
-  Reply slow(200, "slow");
-  slow.delay = std::chrono::milliseconds(1500);
-  server_.route("/up/slow", {slow});
-  server_.route("/up/fast", {Reply(200, "fast")});
-  start();
   std::promise<Answer> first, second;
-  auto p1 = resolve_pending(*service_, "u/slow", first);
-  while (server_.hits("/up/slow") == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  auto p2 = resolve_pending(*service_, "u/fast", second);
+  auto p2 = queue_behind_busy_worker(*this, server_, first, second);
   ASSERT_TRUE(p2);
   p2->cancel();
   EXPECT_EQ(metrics_.upstream_cancelled.load(), 1u);

@@ -16,6 +16,16 @@ using std::chrono::milliseconds;
 
 class UpstreamPoolTest : public ::testing::Test {
  protected:
+  // /slow takes `delay`; returns its fetch once the pool's one worker is busy with it.
+  std::future<Result<FetchResult>> occupy_worker(UpstreamPool& pool, milliseconds delay) {
+    Reply slow(200, "slow");
+    slow.delay = delay;
+    server_.route("/slow", {slow});
+    server_.route("/fast", {Reply(200, "fast")});
+    auto busy = submit(pool, "/slow");
+    while (server_.hits("/slow") == 0) std::this_thread::sleep_for(milliseconds(5));
+    return busy;
+  }
   UpstreamPoolTest() { options_.retry.max_attempts = 1; }
   // Submits a fetch of `path`; the future yields its result.
   std::future<Result<FetchResult>> submit(UpstreamPool& pool, const std::string& path,
@@ -39,13 +49,8 @@ class UpstreamPoolTest : public ::testing::Test {
 };
 
 TEST_F(UpstreamPoolTest, AFetchThatWaitedTooLongForAWorkerIsRefused) {
-  Reply slow(200, "slow");
-  slow.delay = milliseconds(1500);
-  server_.route("/slow", {slow});
-  server_.route("/fast", {Reply(200, "fast")});
   UpstreamPool pool(1, options_, clock_, logger_);
-  auto busy = submit(pool, "/slow");
-  while (server_.hits("/slow") == 0) std::this_thread::sleep_for(milliseconds(5));
+  auto busy = occupy_worker(pool, milliseconds(1500));
   auto queued = submit(pool, "/fast");
   EXPECT_EQ(pool.queued(), 1u);
   EXPECT_EQ(pool.sweep(std::chrono::seconds(10)), 0u);  // not late yet
@@ -61,13 +66,8 @@ TEST_F(UpstreamPoolTest, AFetchThatWaitedTooLongForAWorkerIsRefused) {
 }
 
 TEST_F(UpstreamPoolTest, ACancelledQueuedFetchIsDroppedUnstarted) {
-  Reply slow(200, "slow");
-  slow.delay = milliseconds(1000);
-  server_.route("/slow", {slow});
-  server_.route("/fast", {Reply(200, "fast")});
   UpstreamPool pool(1, options_, clock_, logger_);
-  auto busy = submit(pool, "/slow");
-  while (server_.hits("/slow") == 0) std::this_thread::sleep_for(milliseconds(5));
+  auto busy = occupy_worker(pool, milliseconds(1000));
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   auto queued = submit(pool, "/fast", cancel);
   cancel->store(true);

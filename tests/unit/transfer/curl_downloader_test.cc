@@ -255,16 +255,8 @@ TEST_F(CurlDownloaderTest, BadUrlsAreNotRetried) {
 }
 
 TEST_F(CurlDownloaderTest, ConnectionRefusedIsRetriedThenReported) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  ::close(fd);  // nothing listens there now
   FetchRequest r;
-  r.url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/f";
+  r.url = "http://127.0.0.1:" + std::to_string(testing::unused_port()) + "/f";
   options.retry.max_attempts = 3;
   auto res = fetch(r);
   ASSERT_FALSE(res.ok());
