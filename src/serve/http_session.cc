@@ -76,8 +76,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Deadlines cost no syscall per request: phase changes only mark the session, and one
   // periodic watchdog per connection closes it when the client has kept it waiting too long.
+  // The send window starts at the first watchdog check (a response that is sent before it costs
+  // no ioctl).
   void arm() {
-    if (phase_ != Phase::kSending) progress_.start(std::chrono::steady_clock::now(), taken());
+    if (phase_ != Phase::kSending) progress_started_ = false;
     phase_ = Phase::kSending;
   }
   void arm_read() {
@@ -110,7 +112,10 @@ class Session : public std::enable_shared_from_this<Session> {
           now - self->activity_ >= self->srv_.opts.idle_timeout) {
         return self->close();
       }
-      if (self->phase_ == Phase::kSending && !self->progress_.ok(now, self->taken())) {
+      if (self->phase_ == Phase::kSending && !self->progress_started_) {
+        self->progress_.start(now, self->taken());
+        self->progress_started_ = true;
+      } else if (self->phase_ == Phase::kSending && !self->progress_.ok(now, self->taken())) {
         self->srv_.metrics.slow_clients_cut++;
         return self->close();
       }
@@ -583,6 +588,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool watching_ = false;  // a wait_read for watch_client() is outstanding
   std::chrono::steady_clock::time_point activity_;  // when the current request read began
   SendProgress progress_;
+  bool progress_started_ = false;
   uint64_t wrote_ = 0;  // bytes written to the socket over the connection's life
   std::shared_ptr<PendingAnswer> pending_;  // the upstream answer this request waits for
   uint64_t stream_waiter_ = 0;  // a Download::wait() of send_body, 0: none
