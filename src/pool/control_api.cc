@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -11,6 +12,8 @@
 #include <list>
 #include <mutex>
 #include <thread>
+
+#include "pool/control_socket.h"
 
 namespace depot::pool {
 namespace {
@@ -31,6 +34,8 @@ struct ControlServer::Impl {
   void serve(local::socket sock);
 
   std::filesystem::path path;
+  dev_t dev = 0;  // the socket file this server created
+  ino_t ino = 0;
   ControlHandler handler;
   Logger& log;
   asio::io_context ioc;
@@ -67,8 +72,7 @@ ControlServer::ControlServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 ControlServer::~ControlServer() {
   stop();
   impl_->reap(/*all=*/true);
-  std::error_code ec;
-  std::filesystem::remove(impl_->path, ec);
+  if (is_same_file(impl_->path, impl_->dev, impl_->ino)) ::unlink(impl_->path.c_str());
 }
 
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(const std::filesystem::path& socket,
@@ -86,18 +90,19 @@ Result<std::unique_ptr<ControlServer>> ControlServer::listen(const std::filesyst
       return make_error(ErrorCode::kRefused,
                         socket.string() + ": another daemon is running on this socket");
     }
-    std::filesystem::remove(socket, fec);
+    std::filesystem::remove(socket, fec);  // left by a daemon that died
   }
+  DEPOT_ASSIGN_OR_RETURN(ListeningSocket ls, listen_unix_in_place(socket, 0660));
   std::unique_ptr<Impl> impl = std::make_unique<Impl>(socket, std::move(handler), logger);
+  impl->dev = ls.dev;
+  impl->ino = ls.ino;
   beast::error_code ec;
-  impl->acceptor.open(local(), ec);
-  if (!ec) impl->acceptor.bind(local::endpoint(socket.string()), ec);
-  if (ec) return make_error(ErrorCode::kIo, socket.string() + ": " + ec.message());
-  if (::chmod(socket.c_str(), 0660) != 0) {
-    return make_error(ErrorCode::kIo, socket.string() + ": chmod 0660 failed");
+  impl->acceptor.assign(local(), ls.fd.get(), ec);
+  if (ec) {
+    if (is_same_file(socket, ls.dev, ls.ino)) ::unlink(socket.c_str());
+    return make_error(ErrorCode::kIo, socket.string() + ": " + ec.message());
   }
-  impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error(ErrorCode::kIo, socket.string() + ": " + ec.message());
+  ls.fd.release();
   return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));
 }
 

@@ -32,11 +32,14 @@ using ControlHandler = std::function<ControlResponse(const ControlRequest&)>;
 
 class ControlServer {
  public:
-  // Listens on `socket` with mode 0660. A socket file left by a dead daemon is replaced; one a
-  // live daemon answers on is kRefused ("another daemon is running"); any other file is kRefused.
+  // Listens on `socket`. The socket is bound in a private directory beside it, given mode 0660
+  // and moved into place, so the path never exists with another mode. A socket file left by a
+  // dead daemon is replaced; one a live daemon answers on is kRefused ("another daemon is
+  // running"); any other file is kRefused.
   static Result<std::unique_ptr<ControlServer>> listen(const std::filesystem::path& socket,
                                                        ControlHandler handler, Logger& logger);
-  ~ControlServer();  // stops, joins every connection thread, removes the socket file
+  // Stops, joins every connection thread, removes the socket file if it is still this server's.
+  ~ControlServer();
 
   // Accepts until stop(); blocks. Request bodies over 16 MiB get 413.
   void run();

@@ -1,6 +1,7 @@
 #include "pool/control_api.h"
 
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -83,6 +84,38 @@ TEST_F(ControlApiTest, AStaleSocketIsReplacedButOtherFilesAreNot) {
   auto r = ControlServer::listen(sock_, echo, logger_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kRefused);
+}
+
+// The socket never exists at its path with another mode: it is moved into place finished, not
+// created there and chmodded afterwards.
+TEST_F(ControlApiTest, TheSocketAppearsWithItsFinalMode) {
+  int fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  ASSERT_GE(fd, 0);
+  ASSERT_GE(::inotify_add_watch(fd, dir_.path().c_str(), IN_CREATE | IN_ATTRIB | IN_MOVED_TO), 0);
+  start();
+  alignas(inotify_event) char buf[4096];
+  std::vector<std::string> events;
+  for (ssize_t n = ::read(fd, buf, sizeof buf); n > 0; n = ::read(fd, buf, sizeof buf)) {
+    for (ssize_t off = 0; off < n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(buf + off);
+      std::string name = ev->len > 0 ? ev->name : "";
+      if (name == sock_.filename().string()) {
+        events.push_back(ev->mask & IN_CREATE   ? "create"
+                         : ev->mask & IN_ATTRIB ? "attrib"
+                                                : "moved_to");
+      }
+      off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+    }
+  }
+  ::close(fd);
+  EXPECT_EQ(events, std::vector<std::string>{"moved_to"});
+  struct stat st {};
+  ASSERT_EQ(::lstat(sock_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(dir_.path())) entries += !e.path().empty();
+  EXPECT_EQ(entries, 1u);  // no temporary directory left beside it
 }
 
 TEST_F(ControlApiTest, NoDaemonIsAClearNetworkError) {
