@@ -92,6 +92,13 @@ json job_json(const Job& j) {
   return out;
 }
 
+// The answer to a request that waited for its job.
+ControlResponse job_answer(const Result<Job>& job) {
+  if (!job.ok()) return error_reply(status_for(job.error()), job.error().message);
+  if (!job->finished()) return reply(202, job_json(*job));
+  return reply(job->state == JobState::kDone ? 200 : 422, job_json(*job));
+}
+
 // The JSON arguments of a job; a malformed document is a kInvalidArgument error.
 Result<json> args_of(const Job& job) {
   json a = json::parse(job.args, nullptr, false);
@@ -272,22 +279,24 @@ Result<int64_t> Daemon::submit_import(const std::string& repo,
   return jobs_->submit("import", json{{"repo", repo}, {"files", files}}.dump());
 }
 
-ControlResponse Daemon::submit_and_maybe_wait(const std::string& kind, const std::string& args,
-                                              bool wait) {
+Daemon::Routed Daemon::submit_and_maybe_wait(const std::string& kind, const std::string& args,
+                                             bool wait) {
   auto id = jobs_->submit(kind, args);
-  if (!id.ok()) return error_reply(status_for(id.error()), id.error().message);
-  if (!wait) return reply(202, json{{"job", *id}, {"state", "queued"}});
-  auto job = jobs_->wait(*id, std::chrono::hours(24));
-  if (!job.ok()) return error_reply(500, job.error().message);
-  json out = job_json(*job);
-  if (!job->finished()) return reply(202, out);
-  return reply(job->state == JobState::kDone ? 200 : 422, out);
+  if (!id.ok()) return {error_reply(status_for(id.error()), id.error().message)};
+  if (!wait) return {reply(202, json{{"job", *id}, {"state", "queued"}})};
+  return {{}, *id};
 }
 
-ControlResponse Daemon::handle(const ControlRequest& r) {
+void Daemon::handle(const ControlRequest& request, ControlReply answer) {
+  Routed routed = route(request);
+  if (routed.wait_for == 0) return answer(std::move(routed.now));
+  jobs_->when_finished(routed.wait_for, [answer](Result<Job> job) { answer(job_answer(job)); });
+}
+
+Daemon::Routed Daemon::route(const ControlRequest& r) {
   std::vector<std::string> p = split_path(r.target);
   json body = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
-  if (!body.is_object()) return error_reply(400, "the request body is not a JSON object");
+  if (!body.is_object()) return Routed{error_reply(400, "the request body is not a JSON object")};
   bool wait = body.value("wait", true);
   bool get = r.method == "GET", post = r.method == "POST";
 
@@ -296,72 +305,72 @@ ControlResponse Daemon::handle(const ControlRequest& r) {
     auto repos = reader_->repos();
     auto queued = jobs_->list(JobFilter{JobState::kQueued, std::nullopt, std::nullopt});
     auto running = jobs_->list(JobFilter{JobState::kRunning, std::nullopt, std::nullopt});
-    return reply(200, json{{"root", opts_.root.string()},
-                           {"repos", repos.ok() ? json(*repos) : json::array()},
-                           {"queued", queued.ok() ? queued->size() : 0},
-                           {"running", running.ok() ? running->size() : 0}});
+    return Routed{reply(200, json{{"root", opts_.root.string()},
+                                  {"repos", repos.ok() ? json(*repos) : json::array()},
+                                  {"queued", queued.ok() ? queued->size() : 0},
+                                  {"running", running.ok() ? running->size() : 0}})};
   }
   if (p.size() >= 1 && p[0] == "jobs") {
-    if (!get) return error_reply(405, "jobs are read-only");
+    if (!get) return Routed{error_reply(405, "jobs are read-only")};
     if (p.size() == 2) {
       auto job = jobs_->get(std::atoll(p[1].c_str()));
-      if (!job.ok()) return error_reply(status_for(job.error()), job.error().message);
-      return reply(200, job_json(*job));
+      if (!job.ok()) return Routed{error_reply(status_for(job.error()), job.error().message)};
+      return Routed{reply(200, job_json(*job))};
     }
     JobFilter filter;
     if (std::string s = query_value(r.target, "state"); !s.empty()) {
       filter.state = parse_job_state(s);
-      if (!filter.state) return error_reply(400, "unknown job state " + s);
+      if (!filter.state) return Routed{error_reply(400, "unknown job state " + s)};
     }
     std::string limit = query_value(r.target, "limit");
     auto list = jobs_->list(filter, limit.empty() ? 100 : std::stoul(limit));
-    if (!list.ok()) return error_reply(500, list.error().message);
+    if (!list.ok()) return Routed{error_reply(500, list.error().message)};
     json a = json::array();
     for (const Job& j : *list) a.push_back(job_json(j));
-    return reply(200, a);
+    return Routed{reply(200, a)};
   }
   if (p.size() == 1 && p[0] == "gc" && post) {
     return submit_and_maybe_wait("gc", json{{"dry_run", body.value("dry_run", false)}}.dump(),
                                  wait);
   }
-  if (p.empty() || p[0] != "repos") return error_reply(404, "no such route: " + r.target);
+  if (p.empty() || p[0] != "repos") return Routed{error_reply(404, "no such route: " + r.target)};
   if (p.size() == 1) {
     if (get) {
       std::lock_guard lock(read_mu_);
       auto repos = reader_->repos();
-      if (!repos.ok()) return error_reply(500, repos.error().message);
-      return reply(200, *repos);
+      if (!repos.ok()) return Routed{error_reply(500, repos.error().message)};
+      return Routed{reply(200, *repos)};
     }
     if (post) {
       std::string name = body.value("name", "");
       if (!PoolStore::valid_repo_name(name)) {
-        return error_reply(400, "not a valid repository name: " + name);
+        return Routed{error_reply(400, "not a valid repository name: " + name)};
       }
       return submit_and_maybe_wait("create_repo", json{{"name", name}}.dump(), wait);
     }
-    return error_reply(405, "GET or POST");
+    return Routed{error_reply(405, "GET or POST")};
   }
   const std::string& repo = p[1];
   std::string action = p.size() >= 3 ? p[2] : "";
   if (get && action == "packages") {
     std::lock_guard lock(read_mu_);
     auto list = reader_->list(repo);
-    if (!list.ok()) return error_reply(status_for(list.error()), list.error().message);
+    if (!list.ok()) return Routed{error_reply(status_for(list.error()), list.error().message)};
     json a = json::array();
     for (const StoredPackage& sp : *list) a.push_back(package_json(sp));
-    return reply(200, a);
+    return Routed{reply(200, a)};
   }
   if (get && action == "snapshots") {
     std::lock_guard lock(read_mu_);
     auto list = reader_->snapshots(repo);
-    if (!list.ok()) return error_reply(status_for(list.error()), list.error().message);
+    if (!list.ok()) return Routed{error_reply(status_for(list.error()), list.error().message)};
     json a = json::array();
     for (const SnapshotInfo& s : *list) {
       a.push_back({{"name", s.name}, {"created_at", s.created_at}, {"packages", s.packages}});
     }
-    return reply(200, a);
+    return Routed{reply(200, a)};
   }
-  if (!post) return error_reply(405, "POST " + r.target + " changes state; GET reads");
+  if (!post) return Routed{error_reply(405, "POST " + r.target + " changes state; GET reads")};
   json args = body;
   args.erase("wait");
   args["repo"] = repo;
@@ -371,7 +380,7 @@ ControlResponse Daemon::handle(const ControlRequest& r) {
   if (action == "promote") return submit_and_maybe_wait("promote", args.dump(), wait);
   if (action == "snapshots") return submit_and_maybe_wait("snapshot", args.dump(), wait);
   if (action == "rollback") return submit_and_maybe_wait("rollback", args.dump(), wait);
-  return error_reply(404, "no such route: " + r.target);
+  return Routed{error_reply(404, "no such route: " + r.target)};
 }
 
 }  // namespace depot::pool
