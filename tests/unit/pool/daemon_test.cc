@@ -54,6 +54,13 @@ class DaemonTest : public ::testing::Test {
   std::unique_ptr<Daemon> daemon_;
 };
 
+struct BadRequest {
+  const char* method;
+  const char* target;
+  const char* body;
+  const char* field;  // named in the error
+};
+
 // A request that waits for its job is answered when the job ends; handle() itself returns at
 // once, so no thread waits for the job.
 TEST_F(DaemonTest, WaitingRequestsAreAnsweredWhenTheirJobEnds) {
@@ -76,6 +83,82 @@ TEST_F(DaemonTest, WaitingRequestsAreAnsweredWhenTheirJobEnds) {
   ASSERT_EQ(pending.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   int status = pending.get().status;
   EXPECT_TRUE(status == 202 || status == 200 || status == 422) << status;
+}
+
+TEST_F(DaemonTest, WrongTypesAre400NamingTheField) {
+  const BadRequest cases[] = {
+      {"POST", "/repos", R"({"name":5})", "name"},
+      {"POST", "/repos", R"({})", "name"},
+      {"POST", "/repos", R"({"name":"ok","wait":"yes"})", "wait"},
+      {"POST", "/repos", R"({"name":"ok","extra":1})", "extra"},
+      {"POST", "/repos/main/import", R"({"files":"a.deb"})", "files"},
+      {"POST", "/repos/main/import", R"({"files":["a.deb",7]})", "files"},
+      {"POST", "/repos/main/import", R"({"files":[]})", "files"},
+      {"POST", "/repos/main/pull", R"({"from":["x"]})", "from"},
+      {"POST", "/repos/main/pull", R"({"from":"no/such"})", "from"},
+      {"POST", "/repos/main/promote", R"({"from":"x","packages":["a"],"with_deps":1})",
+       "with_deps"},
+      {"POST", "/repos/main/promote", R"({"from":"x","packages":"a"})", "packages"},
+      {"POST", "/repos/main/snapshots", R"({"name":{}})", "name"},
+      {"POST", "/repos/main/rollback", R"({"snapshot":null})", "snapshot"},
+      {"POST", "/gc", R"({"dry_run":"no"})", "dry_run"},
+      {"GET", "/jobs?limit=abc", "", "limit"},
+      {"GET", "/jobs?limit=-1", "", "limit"},
+      {"GET", "/jobs?limit=99999999999999999999999", "", "limit"},
+      {"GET", "/jobs?state=sleeping", "", "state"},
+      {"GET", "/jobs?colour=blue", "", "colour"},
+      {"GET", "/jobs/abc", "", "abc"},
+      {"GET", "/jobs/12abc", "", "12abc"},
+  };
+  for (const BadRequest& c : cases) {
+    ControlResponse r = call(c.method, c.target, c.body);
+    EXPECT_EQ(r.status, 400) << c.method << " " << c.target << " " << c.body << ": " << r.body;
+    EXPECT_NE(error_of(r).find(c.field), std::string::npos)
+        << c.target << " " << c.body << ": " << r.body;
+  }
+  for (const char* body : {"[1,2]", "{\"name\":", "\xff", "5"}) {
+    EXPECT_EQ(call("POST", "/repos", body).status, 400) << body;
+  }
+}
+
+TEST_F(DaemonTest, MessagesQuoteAShortEscapedPrefixOfClientText) {
+  std::string long_name = "\x1b[31m\"" + std::string(4000, 'A');
+  const ControlResponse answers[] = {
+      call("POST", "/repos", json{{"name", long_name}}.dump()),
+      call("GET", "/" + std::string(20000, 'x')),
+      call("GET", "/jobs?state=" + std::string(20000, 's')),
+      call("GET", "/repos/" + std::string(20000, 'r') + "/packages"),
+      call("POST", "/repos", json{{std::string(5000, 'k'), 1}, {"name", "a"}}.dump()),
+  };
+  for (const ControlResponse& r : answers) {
+    EXPECT_TRUE(r.status == 400 || r.status == 404) << r.body.substr(0, 200);
+    std::string message = error_of(r);
+    EXPECT_FALSE(message.empty()) << r.body.substr(0, 200);
+    EXPECT_LT(message.size(), 200u) << message.substr(0, 300);
+    EXPECT_EQ(message.find('\x1b'), std::string::npos) << message;
+  }
+  EXPECT_NE(error_of(answers[0]).find(R"("\x1b[31m\"AAA)"), std::string::npos)
+      << error_of(answers[0]);
+}
+
+// A body with more JSON values than any request needs is refused before it becomes a document.
+TEST_F(DaemonTest, BodiesWithTooManyValuesAreRefused) {
+  std::string zeros = R"({"files":[)";
+  for (int i = 0; i < 400000; ++i) zeros += "0,";
+  zeros += "0]}";
+  ControlResponse r = call("POST", "/repos/main/import", zeros);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("values"), std::string::npos) << r.body.substr(0, 200);
+  std::string deep(1000, '[');
+  r = call("POST", "/repos", R"({"name":)" + deep);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("deeper"), std::string::npos) << r.body;
+  r = call("POST", "/repos", json{{"name", std::string(5000, 'n')}}.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(error_of(r).find("longer"), std::string::npos) << r.body;
+  std::string path(4000, 'p');  // a long but possible file path is fine
+  r = call("POST", "/repos/main/import", json{{"files", {path}}, {"wait", false}}.dump());
+  EXPECT_EQ(r.status, 202) << r.body;
 }
 
 }  // namespace
