@@ -32,6 +32,8 @@ struct DaemonArgs {
   unsigned xz_preset = 6;
   int gzip_level = 9;
   std::string incoming, incoming_repo;
+  size_t max_connections = 256;
+  double idle_timeout = 60;
   std::string log_format = "text", log_level = "info";
 };
 
@@ -149,8 +151,15 @@ int run(const DaemonArgs& a) {
     logger.error("daemon_failed", {{"error", st.error().message}});
     return kExitStorage;
   }
+  pool::ControlServerOptions control;
+  control.max_connections = a.max_connections;
+  control.idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.idle_timeout * 1000));
   auto server = pool::ControlServer::listen(
-      a.socket, [&d](const pool::ControlRequest& r) { return d.handle(r); }, logger);
+      a.socket,
+      [&d](const pool::ControlRequest& r, pool::ControlReply reply) {
+        d.handle(r, std::move(reply));
+      },
+      logger, control);
   if (!server.ok()) {
     logger.error("daemon_failed", {{"error", server.error().message}});
     return kExitBusy;
@@ -204,6 +213,16 @@ void add_daemon_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--gzip-level", args->gzip_level, "Packages.gz compression level (1..9)")
       ->check(CLI::Range(1, 9))
+      ->capture_default_str();
+  cmd->add_option("--max-connections", args->max_connections,
+                  "Open control connections at most; beyond, the one idle longest is closed "
+                  "(or, when none is idle, the new one is answered 503)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", args->idle_timeout,
+                  "Seconds a control connection may take to send a complete request (or to "
+                  "read its answer) before it is closed")
+      ->check(CLI::Range(0.01, 86400.0))
       ->capture_default_str();
   cmd->add_option("--incoming", args->incoming, "Directory whose new .debs are imported");
   cmd->add_option("--incoming-repo", args->incoming_repo, "Repository --incoming imports into");

@@ -1,5 +1,7 @@
 #include "pool/daemon.h"
 
+#include <malloc.h>
+
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -12,60 +14,7 @@ namespace {
 
 using json = nlohmann::json;
 
-ControlResponse reply(int status, const json& body) {
-  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
-
-ControlResponse error_reply(int status, const std::string& message) {
-  return reply(status, json{{"error", message}});
-}
-
-int status_for(const Error& e) {
-  switch (e.code) {
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kInvalidArgument:
-    case ErrorCode::kParse: return 400;
-    case ErrorCode::kRefused: return 409;
-    default: return 500;
-  }
-}
-
-std::vector<std::string> split_path(std::string_view target) {
-  target = target.substr(0, target.find('?'));
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos < target.size()) {
-    size_t next = target.find('/', pos);
-    if (next == std::string_view::npos) next = target.size();
-    if (next > pos) out.emplace_back(target.substr(pos, next - pos));
-    pos = next + 1;
-  }
-  return out;
-}
-
-std::string query_value(std::string_view target, std::string_view key) {
-  size_t q = target.find('?');
-  if (q == std::string_view::npos) return "";
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    size_t amp = rest.find('&');
-    std::string_view item = rest.substr(0, amp);
-    if (item.starts_with(key) && item.size() > key.size() && item[key.size()] == '=') {
-      return std::string(item.substr(key.size() + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return "";
-}
-
-json package_json(const StoredPackage& sp) {
-  const Package& p = sp.package;
-  return json{{"id", sp.id},         {"name", p.name},
-              {"version", p.version}, {"architecture", p.architecture},
-              {"filename", p.file.filename}, {"size", p.file.size},
-              {"sha256", p.file.digests.sha256}};
-}
+constexpr size_t kLargeJobArgs = 1 << 20;
 
 json change_json(const ChangeReport& c) {
   auto refs = [](const std::vector<PackageRef>& v) {
@@ -74,22 +23,6 @@ json change_json(const ChangeReport& c) {
     return a;
   };
   return json{{"added", refs(c.added)}, {"removed", refs(c.removed)}};
-}
-
-json job_json(const Job& j) {
-  int64_t now = unix_millis(std::chrono::system_clock::now());
-  json out{{"id", j.id},
-           {"kind", j.kind},
-           {"lane", job_lane_name(j.lane)},
-           {"state", job_state_name(j.state)},
-           {"attempts", j.attempts},
-           {"created_ms", j.created_ms},
-           {"duration_ms", j.duration_ms(now)},
-           {"args", json::parse(j.args, nullptr, false)}};
-  json message = json::parse(j.message, nullptr, false);
-  out[j.state == JobState::kFailed ? "error" : "result"] =
-      message.is_discarded() ? json(j.message) : message;
-  return out;
 }
 
 // The JSON arguments of a job; a malformed document is a kInvalidArgument error.
@@ -102,6 +35,11 @@ Result<json> args_of(const Job& job) {
 std::string str(const json& a, const char* key) {
   auto it = a.find(key);
   return it != a.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool flag(const json& a, const char* key) {
+  auto it = a.find(key);
+  return it != a.end() && it->is_boolean() && it->get<bool>();
 }
 
 }  // namespace
@@ -160,14 +98,19 @@ Result<PublishReport> Daemon::publish(const std::string& repo) {
 
 Status Daemon::register_handlers() {
   auto add = [&](const char* kind, std::function<Result<json>(const json&)> fn) {
-    return jobs_->register_handler(kind, JobLane::kMutation,
-                                   [this, fn](const Job& job) -> Result<std::string> {
-                                     DEPOT_ASSIGN_OR_RETURN(json a, args_of(job));
-                                     std::lock_guard lock(store_mu_);
-                                     DEPOT_ASSIGN_OR_RETURN(json out, fn(a));
-                                     return out.dump(-1, ' ', false,
-                                                     json::error_handler_t::replace);
-                                   });
+    return jobs_->register_handler(
+        kind, JobLane::kMutation, [this, fn](const Job& job) -> Result<std::string> {
+          auto run = [&]() -> Result<std::string> {
+            DEPOT_ASSIGN_OR_RETURN(json a, args_of(job));
+            std::lock_guard lock(store_mu_);
+            DEPOT_ASSIGN_OR_RETURN(json out, fn(a));
+            return out.dump(-1, ' ', false, json::error_handler_t::replace);
+          };
+          Result<std::string> out = run();
+          // A large job (an import of many files) leaves many free pages; give them back.
+          if (job.args.size() >= kLargeJobArgs) ::malloc_trim(0);
+          return out;
+        });
   };
   auto published = [this](const std::string& repo, json out) -> Result<json> {
     DEPOT_ASSIGN_OR_RETURN(PublishReport r, publish(repo));
@@ -244,7 +187,7 @@ Status Daemon::register_handlers() {
         if (n.is_string()) names.push_back(n.get<std::string>());
       }
     }
-    bool deps = a.value("with_deps", false);
+    bool deps = flag(a, "with_deps");
     DEPOT_ASSIGN_OR_RETURN(ChangeReport c, store_->promote(dest, str(a, "from"), names, deps));
     return published(dest, change_json(c));
   }));
@@ -258,7 +201,7 @@ Status Daemon::register_handlers() {
     return published(repo, change_json(c));
   }));
   DEPOT_TRY(add("gc", [this](const json& a) -> Result<json> {
-    DEPOT_ASSIGN_OR_RETURN(GcReport r, store_->gc(a.value("dry_run", false)));
+    DEPOT_ASSIGN_OR_RETURN(GcReport r, store_->gc(flag(a, "dry_run")));
     return json{{"blobs_removed", r.blobs_removed},       {"bytes_removed", r.bytes_removed},
                 {"packages_removed", r.packages_removed}, {"strays_removed", r.strays_removed},
                 {"refcounts_repaired", r.refcounts_repaired}, {"missing", r.missing},
@@ -270,108 +213,6 @@ Status Daemon::register_handlers() {
 Result<int64_t> Daemon::submit_import(const std::string& repo,
                                       const std::vector<std::string>& files) {
   return jobs_->submit("import", json{{"repo", repo}, {"files", files}}.dump());
-}
-
-ControlResponse Daemon::submit_and_maybe_wait(const std::string& kind, const std::string& args,
-                                              bool wait) {
-  auto id = jobs_->submit(kind, args);
-  if (!id.ok()) return error_reply(status_for(id.error()), id.error().message);
-  if (!wait) return reply(202, json{{"job", *id}, {"state", "queued"}});
-  auto job = jobs_->wait(*id, std::chrono::hours(24));
-  if (!job.ok()) return error_reply(500, job.error().message);
-  json out = job_json(*job);
-  if (!job->finished()) return reply(202, out);
-  return reply(job->state == JobState::kDone ? 200 : 422, out);
-}
-
-ControlResponse Daemon::handle(const ControlRequest& r) {
-  std::vector<std::string> p = split_path(r.target);
-  json body = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
-  if (!body.is_object()) return error_reply(400, "the request body is not a JSON object");
-  bool wait = body.value("wait", true);
-  bool get = r.method == "GET", post = r.method == "POST";
-
-  if (get && p.size() == 1 && p[0] == "status") {
-    std::lock_guard lock(read_mu_);
-    auto repos = reader_->repos();
-    auto queued = jobs_->list(JobFilter{JobState::kQueued, std::nullopt, std::nullopt});
-    auto running = jobs_->list(JobFilter{JobState::kRunning, std::nullopt, std::nullopt});
-    return reply(200, json{{"root", opts_.root.string()},
-                           {"repos", repos.ok() ? json(*repos) : json::array()},
-                           {"queued", queued.ok() ? queued->size() : 0},
-                           {"running", running.ok() ? running->size() : 0}});
-  }
-  if (p.size() >= 1 && p[0] == "jobs") {
-    if (!get) return error_reply(405, "jobs are read-only");
-    if (p.size() == 2) {
-      auto job = jobs_->get(std::atoll(p[1].c_str()));
-      if (!job.ok()) return error_reply(status_for(job.error()), job.error().message);
-      return reply(200, job_json(*job));
-    }
-    JobFilter filter;
-    if (std::string s = query_value(r.target, "state"); !s.empty()) {
-      filter.state = parse_job_state(s);
-      if (!filter.state) return error_reply(400, "unknown job state " + s);
-    }
-    std::string limit = query_value(r.target, "limit");
-    auto list = jobs_->list(filter, limit.empty() ? 100 : std::stoul(limit));
-    if (!list.ok()) return error_reply(500, list.error().message);
-    json a = json::array();
-    for (const Job& j : *list) a.push_back(job_json(j));
-    return reply(200, a);
-  }
-  if (p.size() == 1 && p[0] == "gc" && post) {
-    return submit_and_maybe_wait("gc", json{{"dry_run", body.value("dry_run", false)}}.dump(),
-                                 wait);
-  }
-  if (p.empty() || p[0] != "repos") return error_reply(404, "no such route: " + r.target);
-  if (p.size() == 1) {
-    if (get) {
-      std::lock_guard lock(read_mu_);
-      auto repos = reader_->repos();
-      if (!repos.ok()) return error_reply(500, repos.error().message);
-      return reply(200, *repos);
-    }
-    if (post) {
-      std::string name = body.value("name", "");
-      if (!PoolStore::valid_repo_name(name)) {
-        return error_reply(400, "not a valid repository name: " + name);
-      }
-      return submit_and_maybe_wait("create_repo", json{{"name", name}}.dump(), wait);
-    }
-    return error_reply(405, "GET or POST");
-  }
-  const std::string& repo = p[1];
-  std::string action = p.size() >= 3 ? p[2] : "";
-  if (get && action == "packages") {
-    std::lock_guard lock(read_mu_);
-    auto list = reader_->list(repo);
-    if (!list.ok()) return error_reply(status_for(list.error()), list.error().message);
-    json a = json::array();
-    for (const StoredPackage& sp : *list) a.push_back(package_json(sp));
-    return reply(200, a);
-  }
-  if (get && action == "snapshots") {
-    std::lock_guard lock(read_mu_);
-    auto list = reader_->snapshots(repo);
-    if (!list.ok()) return error_reply(status_for(list.error()), list.error().message);
-    json a = json::array();
-    for (const SnapshotInfo& s : *list) {
-      a.push_back({{"name", s.name}, {"created_at", s.created_at}, {"packages", s.packages}});
-    }
-    return reply(200, a);
-  }
-  if (!post) return error_reply(405, "POST " + r.target + " changes state; GET reads");
-  json args = body;
-  args.erase("wait");
-  args["repo"] = repo;
-  if (action == "import") return submit_and_maybe_wait("import", args.dump(), wait);
-  if (action == "publish") return submit_and_maybe_wait("publish", args.dump(), wait);
-  if (action == "pull") return submit_and_maybe_wait("pull", args.dump(), wait);
-  if (action == "promote") return submit_and_maybe_wait("promote", args.dump(), wait);
-  if (action == "snapshots") return submit_and_maybe_wait("snapshot", args.dump(), wait);
-  if (action == "rollback") return submit_and_maybe_wait("rollback", args.dump(), wait);
-  return error_reply(404, "no such route: " + r.target);
 }
 
 }  // namespace depot::pool

@@ -5,9 +5,15 @@
 // Every state change is a job on the mutation lane (one at a time, in order, persisted, re-run
 // after a crash: each handler is idempotent), ending with a publication of the repositories it
 // changed. Reads are answered from a second connection to the database and never wait for a
-// running job. handle() is thread-safe.
+// running job. handle() is thread-safe and never blocks on a job: a request that waits for its
+// job is answered from the job queue's completion callback.
 //
-// Routes (JSON bodies; POST requests wait for their job unless "wait": false is given):
+// Every field of a body and every query parameter is checked against its type; a wrong one,
+// an unknown one or a body that is not one JSON object (within BodyLimits) is a 400 naming it.
+// Messages quote at most a short, escaped prefix of client text (quote_input).
+//
+// Routes (JSON bodies; POST requests wait for their job unless "wait": false is given; R is a
+// repository name):
 //   GET  /status                              daemon and queue summary
 //   GET  /repos                               repository names
 //   POST /repos                {"name"}       create
@@ -20,8 +26,10 @@
 //   POST /repos/R/snapshots    {"name"?}      take a snapshot
 //   POST /repos/R/rollback     {"snapshot"}   republish R as a snapshot had it
 //   POST /gc                   {"dry_run"?}   remove unreferenced pool files, repair drift
-//   GET  /jobs?state=S&limit=N                jobs, newest first
+//   GET  /jobs?state=S&limit=N                jobs, newest first (limit: default 100, 0 = all)
 //   GET  /jobs/ID                             one job
+// A waiting POST is answered 200 (job done), 422 (job failed) or 202 (the job queue stopped
+// first); with "wait": false, 202 once the job is queued.
 
 #include <chrono>
 #include <filesystem>
@@ -63,7 +71,8 @@ class Daemon {
   Status start();  // starts the job lanes: jobs queued before a crash run now
   void stop();     // running jobs finish; queued ones stay queued
 
-  ControlResponse handle(const ControlRequest& request);
+  // Answers `request` through `reply`, at once or when its job ends.
+  void handle(const ControlRequest& request, ControlReply reply);
 
   // Queues an import of `files` into `repo` (the incoming directory uses it).
   Result<int64_t> submit_import(const std::string& repo, const std::vector<std::string>& files);
@@ -71,9 +80,16 @@ class Daemon {
 
  private:
   Daemon(const DaemonOptions& options, Logger& logger);
+  // What a request gets: an answer now, or the answer of job `wait_for` once it ends.
+  struct Routed {
+    ControlResponse now;
+    int64_t wait_for = 0;
+  };
   Status register_handlers();
-  ControlResponse submit_and_maybe_wait(const std::string& kind, const std::string& args,
-                                        bool wait);
+  Result<Routed> route(const ControlRequest& request);  // daemon_routes.cc
+  Result<Routed> route_jobs(const ControlRequest& request, const std::vector<std::string>& path);
+  Result<Routed> route_repo(const ControlRequest& request, const std::vector<std::string>& path);
+  Result<Routed> submit(const std::string& kind, const std::string& args, bool wait);
   Result<PublishReport> publish(const std::string& repo);  // under store_mu_
   void prune_jobs();  // finished jobs older than opts_.job_history; at start and after publishes
 

@@ -99,6 +99,9 @@ struct JobQueue::Impl {
   // Written only before start() (under mu); read-only afterwards, so lanes read it unlocked.
   std::map<std::string, Handler, std::less<>> handlers;
 
+  using Watcher = std::function<void(Result<Job>)>;
+  std::multimap<int64_t, Watcher> watchers;  // when_finished callbacks by job id; guarded by mu
+
   std::mutex join_mu;  // serializes stop() callers
   std::vector<std::thread> threads;
 
@@ -110,6 +113,9 @@ struct JobQueue::Impl {
   Status finish(int64_t id, JobState state, const std::string& message);
   Status count_queued();
   Status realign_lanes();
+  // Removes the watchers of job `id` (every job when `id` is 0), each paired with its job.
+  std::vector<std::pair<Watcher, Result<Job>>> take_watchers(int64_t id);
+  void notify(std::vector<std::pair<Watcher, Result<Job>>> fired);  // mu not held
 
   void run_lane(JobLane lane);
 };
@@ -179,6 +185,28 @@ Status JobQueue::Impl::realign_lanes() {
   return {};
 }
 
+std::vector<std::pair<JobQueue::Impl::Watcher, Result<Job>>> JobQueue::Impl::take_watchers(
+    int64_t id) {
+  std::vector<std::pair<Watcher, Result<Job>>> fired;
+  auto first = id == 0 ? watchers.begin() : watchers.lower_bound(id);
+  auto last = id == 0 ? watchers.end() : watchers.upper_bound(id);
+  for (auto it = first; it != last; ++it) {
+    fired.emplace_back(std::move(it->second), get_locked(it->first));
+  }
+  watchers.erase(first, last);
+  return fired;
+}
+
+void JobQueue::Impl::notify(std::vector<std::pair<Watcher, Result<Job>>> fired) {
+  for (auto& [done, job] : fired) {
+    try {
+      done(std::move(job));
+    } catch (const std::exception& e) {
+      log.error("job_callback_threw", {{"error", e.what()}});
+    }
+  }
+}
+
 void JobQueue::Impl::run_lane(JobLane lane) {
   const size_t li = lane_index(lane);
   std::unique_lock lk(mu);
@@ -229,7 +257,9 @@ void JobQueue::Impl::run_lane(JobLane lane) {
 
     lk.lock();
     Status st = finish(job.id, state, message);
+    auto fired = take_watchers(job.id);
     lk.unlock();
+    notify(std::move(fired));
     if (!st.ok()) {
       // The row stays "running": the job runs again after the next restart.
       log.error("job_record_failed", {{"id", job.id}, {"error", st.error().to_string()}});
@@ -383,14 +413,31 @@ Result<Job> JobQueue::wait(int64_t id, std::chrono::milliseconds timeout) {
   }
 }
 
+void JobQueue::when_finished(int64_t id, std::function<void(Result<Job>)> done) {
+  Impl& m = *impl_;
+  std::unique_lock lk(m.mu);
+  Result<Job> job = m.get_locked(id);
+  if (job.ok() && !job->finished() && !m.stopping) {
+    m.watchers.emplace(id, std::move(done));
+    return;
+  }
+  lk.unlock();
+  std::vector<std::pair<Impl::Watcher, Result<Job>>> now;
+  now.emplace_back(std::move(done), std::move(job));
+  m.notify(std::move(now));
+}
+
 void JobQueue::request_stop() {
   Impl& m = *impl_;
+  std::vector<std::pair<Impl::Watcher, Result<Job>>> fired;
   {
     std::lock_guard lk(m.mu);
     m.stopping = true;
+    fired = m.take_watchers(0);
   }
   for (auto& cv : m.lane_cv) cv.notify_all();
   m.done_cv.notify_all();
+  m.notify(std::move(fired));
 }
 
 void JobQueue::stop() {

@@ -109,7 +109,16 @@ class JobQueue {
   // returns its state at that point (check Job::finished()). kNotFound for an unknown id.
   Result<Job> wait(int64_t id, std::chrono::milliseconds timeout);
 
-  // Non-blocking: lanes take no further jobs; waiters return. For signal-driven shutdown.
+  // Calls `done` once with job `id` when it is done or failed, or when a stop is requested (the
+  // job may then be unfinished: check Job::finished()); with kNotFound for an unknown id. `done`
+  // runs on the thread that ends the wait: the calling thread when the job has finished
+  // already (or the queue is stopping), else the lane thread that finished it or the thread
+  // that requests the stop, outside the queue's lock. It must be quick and must not call
+  // stop(); an exception it throws is logged and dropped.
+  void when_finished(int64_t id, std::function<void(Result<Job>)> done);
+
+  // Non-blocking: lanes take no further jobs; waiters return and when_finished callbacks run.
+  // For signal-driven shutdown.
   void request_stop();
   // request_stop(), then joins the lanes: running jobs finish and are recorded, queued jobs
   // stay queued in the database. Idempotent.

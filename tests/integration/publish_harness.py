@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -101,6 +102,44 @@ class Daemon:
             return p.returncode, json.loads(out) if out.strip() else None
         except ValueError:
             return p.returncode, out
+
+
+def proc_status(pid):
+    """{field: value} of /proc/PID/status; memory fields (VmRSS, VmHWM, ...) in KiB as ints."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            value = value.strip()
+            out[key] = int(value.split()[0]) if value.split() and value.split()[0].isdigit() \
+                else value
+    return out
+
+
+def control_request(sock_path, method, target, body=b"", timeout=60, headers=None):
+    """One HTTP/1.1 request over the daemon's unix socket, connection closed after it; returns
+    (status, body bytes). Raw, so that it can send what `depot repo` never would."""
+    if isinstance(body, str):
+        body = body.encode()
+    head = ["%s %s HTTP/1.1" % (method, target), "Host: depot", "Connection: close"]
+    if body or method == "POST":
+        head.append("Content-Length: %d" % len(body))
+    head += ["%s: %s" % kv for kv in (headers or {}).items()]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(str(sock_path))
+        s.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        data = b""
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    head, _, payload = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), payload
 
 
 HASHES = {"MD5Sum": hashlib.md5, "SHA1": hashlib.sha1, "SHA256": hashlib.sha256}

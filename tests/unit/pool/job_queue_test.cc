@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <latch>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -313,6 +314,67 @@ TEST_F(JobQueueTest, WaitReturnsTheCurrentStateAfterItsTimeout) {
   auto missing = q->wait(id + 100, 10ms);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+// when_finished: the callback runs once, when the job ends, on the lane that ended it; at once
+// for a finished job or an unknown id; at a stop for a job that has not finished.
+TEST_F(JobQueueTest, WhenFinishedCallsBackOnceTheJobEnds) {
+  Gate entered, release;
+  auto q = open();
+  ASSERT_TRUE(q->register_handler("slow", JobLane::kMutation, [&](const Job&) {
+                 entered.open();
+                 release.wait();
+                 return Result<std::string>(std::string("slow done"));
+               }).ok());
+  ASSERT_TRUE(q->start().ok());
+  int64_t id = submit(*q, "slow");
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Result<Job>> seen;
+  std::thread::id caller;
+  q->when_finished(id, [&](Result<Job> j) {
+    std::lock_guard lk(mu);
+    seen.push_back(std::move(j));
+    caller = std::this_thread::get_id();
+    cv.notify_all();
+  });
+  ASSERT_TRUE(entered.wait());
+  {
+    std::lock_guard lk(mu);
+    EXPECT_TRUE(seen.empty());  // running, not finished
+  }
+  release.open();
+  {
+    std::unique_lock lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, kGuard, [&] { return !seen.empty(); }));
+    ASSERT_TRUE(seen[0].ok());
+    EXPECT_EQ(seen[0]->state, JobState::kDone);
+    EXPECT_EQ(seen[0]->message, "slow done");
+    EXPECT_NE(caller, std::this_thread::get_id());
+  }
+
+  bool at_once = false;
+  q->when_finished(id, [&](Result<Job> j) { at_once = j.ok() && j->state == JobState::kDone; });
+  EXPECT_TRUE(at_once);
+  bool missing = false;
+  q->when_finished(id + 100, [&](Result<Job> j) {
+    missing = !j.ok() && j.error().code == ErrorCode::kNotFound;
+  });
+  EXPECT_TRUE(missing);
+
+  auto idle = JobQueue::open(dir_.path() / "idle.db", 1, logger_);  // never started
+  ASSERT_TRUE(idle.ok());
+  ASSERT_TRUE((*idle)->register_handler("slow", JobLane::kMutation, ok_handler).ok());
+  int64_t queued = submit(**idle, "slow");
+  std::optional<JobState> at_stop;
+  (*idle)->when_finished(queued, [&](Result<Job> j) {
+    if (j.ok()) at_stop = j->state;
+  });
+  EXPECT_FALSE(at_stop);
+  (*idle)->request_stop();
+  EXPECT_EQ(at_stop, JobState::kQueued);
+  std::lock_guard lk(mu);
+  EXPECT_EQ(seen.size(), 1u);  // once only
 }
 
 TEST_F(JobQueueTest, ListFiltersByStateLaneAndKind) {
