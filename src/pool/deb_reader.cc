@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/digest.h"
+#include "core/rel_path.h"
 #include "core/text.h"
 #include "core/unique_fd.h"
 #include "pool/paragraph.h"
@@ -82,6 +83,16 @@ la_ssize_t read_callback(archive* a, void* user, const void** out) {
   }
   *out = r->buf.data();
   return n;
+}
+
+// "name" or "name (version)", as dpkg writes the Source field of a binary package.
+bool valid_source_field(std::string_view value) {
+  std::string_view name = trim(value.substr(0, value.find('(')));
+  if (!valid_package_name(name)) return false;
+  size_t open = value.find('(');
+  if (open == std::string_view::npos) return true;
+  std::string_view rest = trim(value.substr(open + 1));
+  return rest.ends_with(')') && valid_version(trim(rest.substr(0, rest.size() - 1)));
 }
 
 class DebReader {
@@ -253,6 +264,10 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
   for (char c : pkg_.architecture) arch_ok = arch_ok && (is_lower_alnum(c) || c == '-');
   if (!arch_ok) {
     return parse_error(where + ": invalid architecture '" + pkg_.architecture + "'");
+  }
+  // The Source name becomes a directory of the package's pool path (packages_file.h).
+  if (const std::string* source = field("Source"); source && !valid_source_field(*source)) {
+    return parse_error(where + ": invalid Source " + quote_untrusted(*source));
   }
   return ok_status();
 }

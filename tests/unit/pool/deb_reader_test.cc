@@ -349,6 +349,24 @@ TEST_F(DebReader, RequiredFieldsAndTheirSyntax) {
                  "invalid architecture");
 }
 
+// Found by fuzz/deb_control_fuzz: the Source name becomes a directory of the pool path the
+// publisher links the file at, so "Source: ../../x" or a control byte in it escaped the pool.
+TEST_F(DebReader, SourceFieldIsAPackageNameAndOptionalVersion) {
+  const std::string base = "Package: tiny\nVersion: 1:1.2-3~b1\nArchitecture: amd64\n";
+  for (const char* bad : {"Source: ../../../../tmp/evil", "Source: tiny-src \xbe" "1.2-3\x01",
+                          "Source: a/b", "Source: Tiny", "Source: tiny (1.0", "Source: tiny (x)",
+                          "Source: tiny (1.0) extra"}) {
+    SCOPED_TRACE(bad);
+    expect_refused(handmade("src" + std::to_string(counter_) + ".deb", base + bad + "\n"),
+                   "invalid Source");
+  }
+  for (const char* good : {"Source: tiny-src", "Source: tiny-src (1.2-3)", "Source: lib.x+y ( 2:1 )"}) {
+    SCOPED_TRACE(good);
+    auto pkg = read_deb(handmade("src" + std::to_string(counter_) + ".deb", base + good + "\n"));
+    EXPECT_TRUE(pkg.ok()) << pkg.error().to_string();
+  }
+}
+
 TEST_F(DebReader, MalformedParagraphs) {
   expect_refused(handmade("two.deb",
                           "Package: ab\nVersion: 1\nArchitecture: all\n\n"
