@@ -1,5 +1,7 @@
 #include "sources/pypi/simple_index.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -267,6 +269,8 @@ Status check_filename(std::string_view filename, std::string_view where) {
     if (c == '/' || c == '\\') return bad("path separator");
   }
   if (!RelPath::parse(filename).ok()) return bad("unsafe path");
+  // The mirror's PEP 691 page names the file in JSON text, which holds only UTF-8.
+  if (!simdjson::validate_utf8(filename.data(), filename.size())) return bad("not UTF-8");
   return ok_status();
 }
 
