@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -83,6 +84,23 @@ la_ssize_t read_callback(archive* a, void* user, const void** out) {
   }
   *out = r->buf.data();
   return n;
+}
+
+// `value` without its comment lines: a "#" line between a field and its continuation lines
+// belongs to no field (deb822(5)), and the stored paragraph text (paragraph.h) cannot hold it.
+std::string without_comment_lines(std::string_view value) {
+  if (value.find("\n#") == std::string_view::npos) return std::string(value);
+  std::string out;
+  for (size_t pos = 0; pos <= value.size();) {
+    size_t nl = std::min(value.find('\n', pos), value.size());
+    std::string_view line = value.substr(pos, nl - pos);
+    if (pos == 0 || !line.starts_with('#')) {
+      if (pos != 0) out += '\n';
+      out += line;
+    }
+    pos = nl + 1;
+  }
+  return out;
 }
 
 // "name" or "name (version)", as dpkg writes the Source field of a binary package.
@@ -233,7 +251,7 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
           if (find_field(pkg_.fields, f.name) != nullptr) {
             return parse_error(where + " has field " + std::string(f.name) + " twice");
           }
-          pkg_.fields.emplace_back(std::string(f.name), std::string(f.value));
+          pkg_.fields.emplace_back(std::string(f.name), without_comment_lines(f.value));
         }
         return ok_status();
       },

@@ -367,6 +367,18 @@ TEST_F(DebReader, SourceFieldIsAPackageNameAndOptionalVersion) {
   }
 }
 
+// Found by fuzz/deb_control_fuzz: a comment line between a field and its continuation line
+// was kept in the value, so the stored paragraph did not parse back and publishing failed.
+TEST_F(DebReader, CommentLinesInsideAValueAreDropped) {
+  auto pkg = read_deb(handmade("comment.deb",
+                               "Package: tn\nVersion: 2\nArchitecture: all\nS: o\n#\n s\n"
+                               "Description: d\n# c1\n more\n#c2\n .\n"));
+  ASSERT_TRUE(pkg.ok()) << pkg.error().to_string();
+  ASSERT_EQ(pkg->fields.size(), 5u);
+  EXPECT_EQ(pkg->fields[3], (std::pair<std::string, std::string>{"S", "o\n s"}));
+  EXPECT_EQ(pkg->fields[4], (std::pair<std::string, std::string>{"Description", "d\n more\n ."}));
+}
+
 TEST_F(DebReader, MalformedParagraphs) {
   expect_refused(handmade("two.deb",
                           "Package: ab\nVersion: 1\nArchitecture: all\n\n"
