@@ -264,6 +264,8 @@ Status check_filename(std::string_view filename, std::string_view where) {
   if (filename.empty()) return bad("empty");
   if (filename.size() > 200) return bad("longer than 200 bytes");
   if (filename.front() == '.') return bad("starts with a dot");
+  // An HTML page's link text is trimmed: such a name would not read back the same.
+  if (filename.front() == ' ' || filename.back() == ' ') return bad("starts or ends with a space");
   for (unsigned char c : filename) {
     if (c < 0x20 || c == 0x7F) return bad("control byte");
     if (c == '/' || c == '\\') return bad("path separator");

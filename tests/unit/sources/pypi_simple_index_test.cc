@@ -64,6 +64,11 @@ TEST(PypiFilename, RefusesHostileNames) {
   EXPECT_FALSE(check_filename("\xd7iny_alpha-1.0-py3-none-any.whl", "p").ok());
   EXPECT_FALSE(check_filename("a\xe2\x82.whl", "p").ok());
   EXPECT_TRUE(check_filename("caf\xc3\xa9-1.0.tar.gz", "p").ok());
+  // Found by fuzz/pypi_page_fuzz: "h " from a JSON page became "h" when the mirror's own HTML
+  // page (trimmed link text) was read back.
+  EXPECT_FALSE(check_filename("h ", "p").ok());
+  EXPECT_FALSE(check_filename(" demo-1.0.whl", "p").ok());
+  EXPECT_TRUE(check_filename("demo 1.0.whl", "p").ok());
 }
 
 TEST(PypiJson, ParsesFilesYankedMetadataAndSize) {
