@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make_corpus.py — writes the seed corpora fuzz/corpus/<target>/ (kept in git).
 
-Seeds come from the test fixture generators (tests/fixtures: real apt, conda, PyPI and yum
+Files named regress-* are inputs of crashes found and fixed, kept as they are. The other
+seeds come from the test fixture generators (tests/fixtures: real apt, conda, PyPI and yum
 repositories built with dpkg-deb, apt-ftparchive, gpg, createrepo_c) and from inputs of the unit
 tests, trimmed to small files. Run it again after a fixture or a target changes:
 
@@ -15,7 +16,6 @@ import io
 import json
 import lzma
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -236,8 +236,10 @@ def chunk_seeds(c):
 
 def main():
     corpus_dir = HERE / "corpus"
-    if corpus_dir.exists():
-        shutil.rmtree(corpus_dir)
+    # Generated seeds are replaced; "regress-*" files (fixed crash inputs) are kept.
+    for f in corpus_dir.glob("*/*"):
+        if not f.name.startswith("regress-"):
+            f.unlink()
     c = Corpus(corpus_dir)
     with tempfile.TemporaryDirectory(prefix="depot-corpus-") as tmp:
         work = Path(tmp)
