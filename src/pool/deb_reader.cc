@@ -29,6 +29,7 @@ constexpr size_t kMaxControlFile = 1u << 20;          // ./control
 constexpr uint64_t kMaxControlMember = 64u << 20;     // control.tar.* as stored
 constexpr uint64_t kMaxControlTarBytes = 256u << 20;  // control.tar.* unpacked, all entries
 constexpr uint64_t kMaxDebianBinary = 1024;
+constexpr size_t kMaxFileName = 255;  // bytes of one path component on Linux file systems
 
 using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
 
@@ -106,7 +107,7 @@ std::string without_comment_lines(std::string_view value) {
 // "name" or "name (version)", as dpkg writes the Source field of a binary package.
 bool valid_source_field(std::string_view value) {
   std::string_view name = trim(value.substr(0, value.find('(')));
-  if (!valid_package_name(name)) return false;
+  if (!valid_package_name(name) || name.size() > kMaxFileName) return false;
   size_t open = value.find('(');
   if (open == std::string_view::npos) return true;
   std::string_view rest = trim(value.substr(open + 1));
@@ -282,6 +283,11 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
   for (char c : pkg_.architecture) arch_ok = arch_ok && (is_lower_alnum(c) || c == '-');
   if (!arch_ok) {
     return parse_error(where + ": invalid architecture '" + pkg_.architecture + "'");
+  }
+  // The pool file is named "<name>_<version>_<arch>.deb" (packages_file.h).
+  if (pkg_.name.size() + pkg_.version.size() + pkg_.architecture.size() + 7 > kMaxFileName) {
+    return parse_error(where + ": name, version and architecture too long for a file name (over " +
+                       std::to_string(kMaxFileName) + " bytes)");
   }
   // The Source name becomes a directory of the package's pool path (packages_file.h).
   if (const std::string* source = field("Source"); source && !valid_source_field(*source)) {
