@@ -1,9 +1,15 @@
 # make demo: install missing deps, build, mirror -> verify -> real client (apt-get) round trips on bundled fixtures.
-# make test: install missing deps, build (release + ASan/UBSan), run every test in both.
-.PHONY: all deps build build-asan demo test test-release test-asan bench clean
+# make test: install missing deps, build (release + ASan/UBSan), run every test in both, and run
+#            every fuzz target briefly (fuzz-smoke).
+# make fuzz: build the libFuzzer targets (clang, ASan+UBSan) and run each for FUZZ_SECONDS.
+.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan fuzz fuzz-smoke \
+        bench clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?= --output-on-failure -j $(JOBS)
 
@@ -18,11 +24,18 @@ $(BUILD)/build.ninja:
 $(BUILD_ASAN)/build.ninja:
 	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDEPOT_SANITIZE=ON
 
+$(BUILD_FUZZ)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DDEPOT_FUZZ=ON -DDEPOT_BUILD_TESTS=OFF
+
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
 
 build-asan: deps $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN) -j $(JOBS)
+
+build-fuzz: deps $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ) -j $(JOBS) fuzz_targets
 
 demo: build
 	DEPOT_BIN=$(BUILD)/depot ./scripts/demo.sh
@@ -35,7 +48,16 @@ test-asan: build-asan
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_ARGS)
 
-test: test-release test-asan
+test: test-release test-asan fuzz-smoke
+
+# Every fuzz target for FUZZ_SECONDS each, over its working corpus in $(BUILD_FUZZ)/corpus/
+# (kept between runs) plus the seeds in fuzz/corpus/; crashes in $(BUILD_FUZZ)/crashes/.
+fuzz: build-fuzz
+	FUZZ_BUILD=$(BUILD_FUZZ) FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+
+# CI: every target briefly from its seeds; fails on any crash, leak or oracle failure.
+fuzz-smoke: build-fuzz
+	FUZZ_BUILD=$(BUILD_FUZZ) FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_SMOKE=1 ./scripts/fuzz.sh
 
 bench: deps $(BUILD)/build.ninja
 	cmake -S . -B $(BUILD) -DDEPOT_BUILD_BENCH=ON
@@ -46,4 +68,4 @@ bench: deps $(BUILD)/build.ninja
 	python3 ./bench/serve_miss_bench.py
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "core/digest.h"
@@ -259,7 +260,10 @@ std::string encode_chunk(const XzChunk& chunk) {
 
 Result<GzipChunk> decode_gzip_chunk(std::string_view bytes, std::string_view what) {
   DEPOT_ASSIGN_OR_RETURN(Decoded d, decode(bytes, 'G', what));
-  if (d.a > 0xffffffffu || (d.b == 0) != d.payload.empty() || (d.b == 0 && d.a != 0)) {
+  // A size beyond z_off_t would reach crc32_combine as a negative length (zlib then loops
+  // forever).
+  if (d.a > 0xffffffffu || d.b > static_cast<uint64_t>(std::numeric_limits<z_off_t>::max()) ||
+      (d.b == 0) != d.payload.empty() || (d.b == 0 && d.a != 0)) {
     return make_error(ErrorCode::kParse, std::string(what) + ": inconsistent gzip chunk");
   }
   return GzipChunk{std::string(d.payload), static_cast<uint32_t>(d.a), d.b};

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "core/digest.h"
+#include "core/rel_path.h"
 #include "core/text.h"
 #include "core/unique_fd.h"
 #include "pool/paragraph.h"
@@ -27,6 +29,7 @@ constexpr size_t kMaxControlFile = 1u << 20;          // ./control
 constexpr uint64_t kMaxControlMember = 64u << 20;     // control.tar.* as stored
 constexpr uint64_t kMaxControlTarBytes = 256u << 20;  // control.tar.* unpacked, all entries
 constexpr uint64_t kMaxDebianBinary = 1024;
+constexpr size_t kMaxFileName = 255;  // bytes of one path component on Linux file systems
 
 using ArchivePtr = std::unique_ptr<archive, decltype(&archive_read_free)>;
 
@@ -82,6 +85,33 @@ la_ssize_t read_callback(archive* a, void* user, const void** out) {
   }
   *out = r->buf.data();
   return n;
+}
+
+// `value` without its comment lines: a "#" line between a field and its continuation lines
+// belongs to no field (deb822(5)), and the stored paragraph text (paragraph.h) cannot hold it.
+std::string without_comment_lines(std::string_view value) {
+  if (value.find("\n#") == std::string_view::npos) return std::string(value);
+  std::string out;
+  for (size_t pos = 0; pos <= value.size();) {
+    size_t nl = std::min(value.find('\n', pos), value.size());
+    std::string_view line = value.substr(pos, nl - pos);
+    if (pos == 0 || !line.starts_with('#')) {
+      if (pos != 0) out += '\n';
+      out += line;
+    }
+    pos = nl + 1;
+  }
+  return out;
+}
+
+// "name" or "name (version)", as dpkg writes the Source field of a binary package.
+bool valid_source_field(std::string_view value) {
+  std::string_view name = trim(value.substr(0, value.find('(')));
+  if (!valid_package_name(name) || name.size() > kMaxFileName) return false;
+  size_t open = value.find('(');
+  if (open == std::string_view::npos) return true;
+  std::string_view rest = trim(value.substr(open + 1));
+  return rest.ends_with(')') && valid_version(trim(rest.substr(0, rest.size() - 1)));
 }
 
 class DebReader {
@@ -222,7 +252,7 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
           if (find_field(pkg_.fields, f.name) != nullptr) {
             return parse_error(where + " has field " + std::string(f.name) + " twice");
           }
-          pkg_.fields.emplace_back(std::string(f.name), std::string(f.value));
+          pkg_.fields.emplace_back(std::string(f.name), without_comment_lines(f.value));
         }
         return ok_status();
       },
@@ -253,6 +283,15 @@ Status DebReader::parse_control(std::string_view text, const std::string& where)
   for (char c : pkg_.architecture) arch_ok = arch_ok && (is_lower_alnum(c) || c == '-');
   if (!arch_ok) {
     return parse_error(where + ": invalid architecture '" + pkg_.architecture + "'");
+  }
+  // The pool file is named "<name>_<version>_<arch>.deb" (packages_file.h).
+  if (pkg_.name.size() + pkg_.version.size() + pkg_.architecture.size() + 7 > kMaxFileName) {
+    return parse_error(where + ": name, version and architecture too long for a file name (over " +
+                       std::to_string(kMaxFileName) + " bytes)");
+  }
+  // The Source name becomes a directory of the package's pool path (packages_file.h).
+  if (const std::string* source = field("Source"); source && !valid_source_field(*source)) {
+    return parse_error(where + ": invalid Source " + quote_untrusted(*source));
   }
   return ok_status();
 }

@@ -98,9 +98,13 @@ Status SignatureVerifier::run(const std::vector<std::string>& files, const std::
   }
   argv.insert(argv.end(), files.begin(), files.end());
   DEPOT_ASSIGN_OR_RETURN(ProcessResult r, run_process(argv));
+  return check_gpgv_status(r.out, r.exit_code, r.err, name);
+}
+
+Status check_gpgv_status(std::string_view status, int exit_code, std::string_view stderr_text,
+                         const std::string& name) {
   bool good = false, valid = false;
   std::string problem;
-  std::string_view status = r.out;
   while (!status.empty()) {
     size_t nl = status.find('\n');
     std::string_view line = status.substr(0, nl);
@@ -127,11 +131,11 @@ Status SignatureVerifier::run(const std::vector<std::string>& files, const std::
       problem = "no signature found";
     }
   }
-  if (problem.empty() && (r.exit_code != 0 || !good || !valid)) {
-    problem = "signature not verified (gpgv exit " + std::to_string(r.exit_code) + ")";
+  if (problem.empty() && (exit_code != 0 || !good || !valid)) {
+    problem = "signature not verified (gpgv exit " + std::to_string(exit_code) + ")";
   }
   if (!problem.empty()) {
-    std::string detail = r.err;
+    std::string detail(stderr_text);
     while (!detail.empty() && detail.back() == '\n') detail.pop_back();
     if (detail.size() > 400) detail.resize(400);
     for (char& c : detail) {

@@ -36,6 +36,11 @@ class SignatureVerifier {
   std::filesystem::path scratch_;
 };
 
+// The verdict of gpgv's --status-fd output `status` and `exit_code` by the rules above: a
+// kSignature error naming `name`, with the start of gpgv's `stderr_text`, unless good and valid.
+Status check_gpgv_status(std::string_view status, int exit_code, std::string_view stderr_text,
+                         const std::string& name);
+
 // Decodes an ASCII-armored OpenPGP block sequence into binary packets.
 Result<std::string> dearmor(std::string_view armored, const std::string& name);
 

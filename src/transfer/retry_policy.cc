@@ -34,7 +34,7 @@ std::optional<Error> classify_http_status(long status, const std::string& url) {
 
 std::optional<std::chrono::milliseconds> parse_retry_after(
     const std::string& value, std::chrono::system_clock::time_point now_wall) {
-  size_t begin = value.find_first_not_of(" \t");
+  size_t begin = value.find_first_not_of(" \t\r\n");
   if (begin == std::string::npos) return std::nullopt;
   size_t end = value.find_last_not_of(" \t\r\n");
   std::string v = value.substr(begin, end - begin + 1);
@@ -47,6 +47,11 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   if (v.find(':') == std::string::npos) return std::nullopt;
   time_t when = curl_getdate(v.c_str(), nullptr);
   if (when == -1) return std::nullopt;
+  // Dates far from now (year 9999) would overflow system_clock's nanoseconds: the past means
+  // now, the far future is capped as the delta-seconds form is.
+  const time_t now_sec = std::chrono::system_clock::to_time_t(now_wall);
+  if (when <= now_sec) return std::chrono::milliseconds(0);
+  if (when - now_sec > 999999999) return std::chrono::milliseconds(999999999000);
   auto target = std::chrono::system_clock::from_time_t(when);
   if (target <= now_wall) return std::chrono::milliseconds(0);
   return std::chrono::duration_cast<std::chrono::milliseconds>(target - now_wall);

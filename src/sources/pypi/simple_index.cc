@@ -1,5 +1,7 @@
 #include "sources/pypi/simple_index.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -262,11 +264,15 @@ Status check_filename(std::string_view filename, std::string_view where) {
   if (filename.empty()) return bad("empty");
   if (filename.size() > 200) return bad("longer than 200 bytes");
   if (filename.front() == '.') return bad("starts with a dot");
+  // An HTML page's link text is trimmed: such a name would not read back the same.
+  if (filename.front() == ' ' || filename.back() == ' ') return bad("starts or ends with a space");
   for (unsigned char c : filename) {
     if (c < 0x20 || c == 0x7F) return bad("control byte");
     if (c == '/' || c == '\\') return bad("path separator");
   }
   if (!RelPath::parse(filename).ok()) return bad("unsafe path");
+  // The mirror's PEP 691 page names the file in JSON text, which holds only UTF-8.
+  if (!simdjson::validate_utf8(filename.data(), filename.size())) return bad("not UTF-8");
   return ok_status();
 }
 

@@ -371,5 +371,16 @@ TEST(ChunkedCompressTest, CacheEncodingDetectsDamage) {
   expect_cache_checks(XzChunk{}, encode_chunk(GzipChunk{}), decode_xz_chunk);
 }
 
+// Found by fuzz/chunk_decode_fuzz: a cache file with a matching checksum but a size above
+// INT64_MAX reached zlib's crc32_combine as a negative length, which never returns.
+TEST(ChunkedCompressTest, CacheEntryWithAbsurdSizeIsRefused) {
+  GzipChunk huge{"x", 0x72cdbb6a, 0xffffff1400000000};
+  auto r = decode_gzip_chunk(encode_chunk(huge), "chunks/ab12");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kParse);
+  GzipChunk big{"x", 1, uint64_t{1} << 40};
+  EXPECT_TRUE(decode_gzip_chunk(encode_chunk(big), "chunks/ab12").ok());
+}
+
 }  // namespace
 }  // namespace depot::pool

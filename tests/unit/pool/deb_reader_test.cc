@@ -349,6 +349,54 @@ TEST_F(DebReader, RequiredFieldsAndTheirSyntax) {
                  "invalid architecture");
 }
 
+// Found by fuzz/deb_control_fuzz: the Source name becomes a directory of the pool path the
+// publisher links the file at, so "Source: ../../x" or a control byte in it escaped the pool.
+TEST_F(DebReader, SourceFieldIsAPackageNameAndOptionalVersion) {
+  const std::string base = "Package: tiny\nVersion: 1:1.2-3~b1\nArchitecture: amd64\n";
+  for (const char* bad : {"Source: ../../../../tmp/evil",
+                          "Source: tiny-src \xbe"
+                          "1.2-3\x01",
+                          "Source: a/b", "Source: Tiny", "Source: tiny (1.0", "Source: tiny (x)",
+                          "Source: tiny (1.0) extra"}) {
+    SCOPED_TRACE(bad);
+    expect_refused(handmade("src" + std::to_string(counter_) + ".deb", base + bad + "\n"),
+                   "invalid Source");
+  }
+  for (const char* good :
+       {"Source: tiny-src", "Source: tiny-src (1.2-3)", "Source: lib.x+y ( 2:1 )"}) {
+    SCOPED_TRACE(good);
+    auto pkg = read_deb(handmade("src" + std::to_string(counter_) + ".deb", base + good + "\n"));
+    EXPECT_TRUE(pkg.ok()) << pkg.error().to_string();
+  }
+}
+
+// Found by fuzz/deb_control_fuzz: a comment line between a field and its continuation line
+// was kept in the value, so the stored paragraph did not parse back and publishing failed.
+TEST_F(DebReader, CommentLinesInsideAValueAreDropped) {
+  auto pkg = read_deb(handmade("comment.deb",
+                               "Package: tn\nVersion: 2\nArchitecture: all\nS: o\n#\n s\n"
+                               "Description: d\n# c1\n more\n#c2\n .\n"));
+  ASSERT_TRUE(pkg.ok()) << pkg.error().to_string();
+  ASSERT_EQ(pkg->fields.size(), 5u);
+  EXPECT_EQ(pkg->fields[3], (std::pair<std::string, std::string>{"S", "o\n s"}));
+  EXPECT_EQ(pkg->fields[4], (std::pair<std::string, std::string>{"Description", "d\n more\n ."}));
+}
+
+// Found by fuzz/deb_control_fuzz: a 300-byte version made a pool file name longer than a file
+// system allows, and the publication of the whole repository failed.
+TEST_F(DebReader, PoolFileNameFitsAFileSystem) {
+  const std::string v = "1." + std::string(300, '1');
+  expect_refused(handmade("longver.deb", "Package: ab\nVersion: " + v + "\nArchitecture: all\n"),
+                 "too long for a file name");
+  expect_refused(handmade("longsrc.deb", "Package: ab\nVersion: 1\nArchitecture: all\nSource: " +
+                                             std::string(300, 'a') + "\n"),
+                 "invalid Source");
+  const std::string fits = "1." + std::string(240, '1');  // "ab_<242 bytes>_all.udeb": 254 bytes
+  EXPECT_TRUE(
+      read_deb(handmade("fits.deb", "Package: ab\nVersion: " + fits + "\nArchitecture: all\n"))
+          .ok());
+}
+
 TEST_F(DebReader, MalformedParagraphs) {
   expect_refused(handmade("two.deb",
                           "Package: ab\nVersion: 1\nArchitecture: all\n\n"

@@ -114,5 +114,23 @@ TEST(Dearmor, RefusesGarbage) {
   EXPECT_FALSE(dearmor("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!!\n-----END PGP PUBLIC KEY BLOCK-----\n", "k").ok());
 }
 
+TEST(GpgvStatus, NeedsGoodAndValidAndExitZero) {
+  const std::string good =
+      "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG 0123456789ABCDEF t\n"
+      "[GNUPG:] VALIDSIG F 2024-01-01 1 0 4 0 22 10 01 F\n";
+  EXPECT_TRUE(check_gpgv_status(good, 0, "", "InRelease").ok());
+  EXPECT_FALSE(check_gpgv_status(good, 1, "", "InRelease").ok());
+  auto weak = check_gpgv_status(
+      "[GNUPG:] GOODSIG A t\n[GNUPG:] VALIDSIG F 2024-01-01 1 0 4 0 22 2 01 F\n", 0, "", "R");
+  ASSERT_FALSE(weak.ok());
+  EXPECT_NE(weak.error().message.find("weak hash"), std::string::npos);
+  auto bad = check_gpgv_status("[GNUPG:] BADSIG A t\n", 1, "gpgv: BAD signature\n", "R");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kSignature);
+  EXPECT_NE(bad.error().message.find("[gpgv: gpgv: BAD signature]"), std::string::npos);
+  EXPECT_FALSE(check_gpgv_status("", 0, "", "R").ok());
+  EXPECT_FALSE(check_gpgv_status("GOODSIG\nVALIDSIG\n", 0, "", "R").ok());
+}
+
 }  // namespace
 }  // namespace depot

@@ -59,6 +59,16 @@ TEST(PypiFilename, RefusesHostileNames) {
   }
   EXPECT_FALSE(check_filename(std::string(201, 'a'), "p").ok());
   EXPECT_FALSE(check_filename(std::string("a\x01.whl"), "p").ok());
+  // Found by fuzz/pypi_page_fuzz: a name that is not UTF-8 (from an HTML page) became another
+  // name in the mirror's JSON page (U+FFFD) than in its HTML page and on disk.
+  EXPECT_FALSE(check_filename("\xd7iny_alpha-1.0-py3-none-any.whl", "p").ok());
+  EXPECT_FALSE(check_filename("a\xe2\x82.whl", "p").ok());
+  EXPECT_TRUE(check_filename("caf\xc3\xa9-1.0.tar.gz", "p").ok());
+  // Found by fuzz/pypi_page_fuzz: "h " from a JSON page became "h" when the mirror's own HTML
+  // page (trimmed link text) was read back.
+  EXPECT_FALSE(check_filename("h ", "p").ok());
+  EXPECT_FALSE(check_filename(" demo-1.0.whl", "p").ok());
+  EXPECT_TRUE(check_filename("demo 1.0.whl", "p").ok());
 }
 
 TEST(PypiJson, ParsesFilesYankedMetadataAndSize) {

@@ -122,12 +122,20 @@ TEST(ParseRetryAfter, HttpDate) {
   EXPECT_EQ(parse_retry_after("Sun Nov  6 08:49:37 1994", now), milliseconds(90000));
   // A date in the past means "now".
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", at + seconds(5)), milliseconds(0));
+  // Found by fuzz/http_headers_fuzz: a date in year 9914 overflowed system_clock (UBSan:
+  // signed integer overflow); far-future dates are capped like huge delta-seconds.
+  auto far = parse_retry_after("Sun, 06 Nov 9914 08:49:37 GMT", at);
+  ASSERT_TRUE(far);
+  EXPECT_EQ(*far, milliseconds(seconds(999999999)));
 }
 
 TEST(ParseRetryAfter, Malformed) {
   auto now = std::chrono::system_clock::now();
   EXPECT_FALSE(parse_retry_after("", now));
   EXPECT_FALSE(parse_retry_after("   ", now));
+  // Found by fuzz/http_headers_fuzz: only line-end bytes made an empty number (std::stoll threw).
+  EXPECT_FALSE(parse_retry_after("\r", now));
+  EXPECT_FALSE(parse_retry_after(" \r\n", now));
   EXPECT_FALSE(parse_retry_after("soon", now));
   EXPECT_FALSE(parse_retry_after("-5", now));
   EXPECT_FALSE(parse_retry_after("1.5", now));
