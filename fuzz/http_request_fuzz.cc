@@ -1,6 +1,6 @@
 // Raw request bytes as `depot serve` reads them: Boost.Beast's request_parser<empty_body> with
 // the server's 8 KiB header limit, fed in pieces; then, for a complete request, the target and
-// the headers through serve's parse_request_target and http_semantics.
+// the headers through serve's framing_error, parse_request_target and http_semantics.
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -12,7 +12,7 @@ namespace {
 
 namespace http = boost::beast::http;
 
-constexpr uint32_t kHeaderLimit = 8 * 1024;  // as src/serve/http_server.cc
+constexpr uint32_t kHeaderLimit = 8 * 1024;  // as src/serve/http_session.cc
 
 std::string_view header(const http::request<http::empty_body>& req, http::field f) {
   auto it = req.find(f);
@@ -49,6 +49,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   parser.header_limit(kHeaderLimit);
   if (!read_request(parser, depot::fuzz::split_chunks(text))) return 0;
   const auto& req = parser.get();
+  depot::RequestFraming framing;
+  framing.version = req.version();
+  framing.host_fields = req.count(http::field::host);
+  framing.has_transfer_encoding = req.find(http::field::transfer_encoding) != req.end();
+  framing.transfer_encoding = header(req, http::field::transfer_encoding);
+  framing.has_content_length = req.find(http::field::content_length) != req.end();
+  auto bad = depot::framing_error(framing);
+  if (!bad) depot::fuzz::check(framing.host_fields <= 1, "two Hosts are refused");
   (void)req.keep_alive();
   (void)req.method_string();
   std::string_view target(req.target().data(), req.target().size());
