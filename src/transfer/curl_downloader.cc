@@ -134,6 +134,7 @@ struct Transfer {
   DownloadJob* dj = nullptr;
   Host* host = nullptr;
   Hasher* hasher = nullptr;
+  SteadyTime started{};
   uint64_t max_body = std::numeric_limits<uint64_t>::max();
   uint64_t body = 0;
   bool status_known = false;
@@ -285,6 +286,7 @@ void CurlDownloader::start(size_t index, Host* host) {
   if (!hasher) hasher = std::make_unique<Hasher>(mask);
   hasher->reset();
   t->hasher = hasher.get();
+  t->started = clock_.now();
   t->max_body = req.expected_size.value_or(req.max_size.value_or(opts_.max_unknown_size));
   t->body = 0;
   t->status_known = false;
@@ -334,6 +336,7 @@ void CurlDownloader::start_ready() {
       h->ready.pop_front();
       start(index, h);
     }
+    if (!h->ready.empty() && h->active >= h->ctl.limit()) h->ctl.on_limited();
   }
 }
 
@@ -434,6 +437,7 @@ void CurlDownloader::complete(Transfer* t, CURLcode rc) {
   }
 
   FetchResult result;
+  const Duration elapsed = clock_.now() - t->started;
   if (!error) {
     result.http_status = status;
     result.not_modified = status == 304;
@@ -457,7 +461,7 @@ void CurlDownloader::complete(Transfer* t, CURLcode rc) {
   if (error) {
     fail_or_retry(index, std::move(*error), retry_after);
   } else {
-    host->ctl.on_success(result.bytes);
+    host->ctl.on_success(result.bytes, elapsed);
     finish(index, result);
   }
 }
