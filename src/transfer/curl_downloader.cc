@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "transfer/concurrency.h"
+#include "transfer/curl_events.h"
 #include "transfer/downloader.h"
 
 namespace depot {
@@ -173,6 +174,7 @@ class CurlDownloader final : public Downloader {
   Logger& log_;
   CURLM* multi_ = nullptr;
   CURLSH* share_ = nullptr;
+  std::unique_ptr<CurlEvents> events_;
   std::vector<std::unique_ptr<Transfer>> transfers_;
   std::vector<Transfer*> idle_;
   std::unordered_map<std::string, std::unique_ptr<Host>> hosts_;  // kept across runs
@@ -204,10 +206,12 @@ CurlDownloader::CurlDownloader(const DownloadOptions& options, Clock& clock, Log
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
   curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, total);
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, total);
+  events_ = std::make_unique<CurlEvents>(multi_);
 }
 
 CurlDownloader::~CurlDownloader() {
   abort_all();
+  events_.reset();
   for (auto& t : transfers_) {
     curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
@@ -547,6 +551,12 @@ void CurlDownloader::run(std::span<DownloadJob> jobs, const DoneFn& on_done,
     ~Cleanup() { d->abort_all(); }
   } cleanup{this};
 
+  if (Status s = events_->status(); !s.ok()) {
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      finish(i, make_error(s.error().code, jobs[i].request.url + ": " + s.error().message));
+    }
+    return;
+  }
   std::string last_prefix, key;
   Host* host = nullptr;
   for (size_t i = 0; i < jobs.size(); ++i) {
@@ -589,8 +599,7 @@ void CurlDownloader::run(std::span<DownloadJob> jobs, const DoneFn& on_done,
       states_[index].host->ready.push_front(index);  // retries go first
     }
     start_ready();
-    int running = 0;
-    curl_multi_perform(multi_, &running);
+    events_->wait_and_act(milliseconds(poll_timeout_ms(clock_.now())));
     int left = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
       if (msg->msg != CURLMSG_DONE) continue;
@@ -599,10 +608,7 @@ void CurlDownloader::run(std::span<DownloadJob> jobs, const DoneFn& on_done,
       CURLcode rc = msg->data.result;  // msg is invalid after remove_handle
       complete(t, rc);
     }
-    start_ready();
     report_progress();
-    if (progress_.files_done >= jobs.size()) break;
-    curl_multi_poll(multi_, nullptr, 0, poll_timeout_ms(clock_.now()), nullptr);
   }
 }
 
