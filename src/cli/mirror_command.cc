@@ -137,7 +137,8 @@ int run(const MirrorArgs& a) {
   opts.dir = a.dir;
   opts.download.fixed_concurrency = a.concurrency;
   opts.download.max_concurrency = a.max_concurrency;
-  opts.download.initial_concurrency = std::min(opts.download.initial_concurrency, a.max_concurrency);
+  opts.download.initial_concurrency =
+      std::min(opts.download.initial_concurrency, a.max_concurrency);
   opts.transfer_threads = static_cast<size_t>(a.threads);
   opts.download.retry.max_attempts = a.retries + 1;
   opts.download.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.connect_timeout * 1000));

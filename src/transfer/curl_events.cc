@@ -29,8 +29,8 @@ uint32_t epoll_mask(int what) {
 CurlEvents::CurlEvents(void* multi) : multi_(multi) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) {
-    status_ = make_error(ErrorCode::kInternal,
-                         std::string("epoll_create1: ") + std::strerror(errno));
+    status_ =
+        make_error(ErrorCode::kInternal, std::string("epoll_create1: ") + std::strerror(errno));
     return;
   }
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlEvents::on_socket);

@@ -18,7 +18,8 @@ using std::chrono::seconds;
 // 0: unlimited). `demand` bounds the requests waiting to start (INT_MAX: a long mirror
 // run). Completions report `file_bytes` bytes and then success, as the downloader does.
 struct SimHost {
-  SimHost(FakeClock& clock, ConcurrencyController& c, milliseconds rtt) : clock(clock), c(c), rtt(rtt) {}
+  SimHost(FakeClock& clock, ConcurrencyController& c, milliseconds rtt)
+      : clock(clock), c(c), rtt(rtt) {}
 
   void run(Duration d) {
     for (SteadyTime end = clock.now() + d; clock.now() < end;) {
@@ -53,7 +54,8 @@ struct SimHost {
       double u = static_cast<double>(seed >> 11) / static_cast<double>(1ull << 53);
       return now + std::chrono::duration_cast<Duration>(rtt * (1 + jitter * (2 * u - 1)));
     }
-    auto service = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(1 / capacity));
+    auto service =
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(1 / capacity));
     server_free = std::max(server_free, now + rtt / 2) + service;
     return server_free + rtt / 2;
   }
