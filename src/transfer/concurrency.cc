@@ -42,6 +42,15 @@ bool ConcurrencyController::may_start(int active) const {
   return active < limit_ && clock_.now() >= paused_until_;
 }
 
+void ConcurrencyController::on_limited() {
+  if (limited_) return;
+  limited_ = true;
+  SteadyTime now = clock_.now();
+  if (now <= window_start_) return;  // settling after a step: that window starts as planned
+  restart_window(now, /*settle=*/false);
+  limited_ = true;
+}
+
 void ConcurrencyController::on_success(uint64_t /*bytes*/, Duration elapsed) {
   if (fixed_) return;
   if (elapsed < Duration::zero()) elapsed = Duration::zero();

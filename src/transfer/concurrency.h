@@ -28,8 +28,10 @@ class ConcurrencyController {
   // True when a new request may start now (not paused by Retry-After, below the limit).
   bool may_start(int active) const;
   // Reports that requests were waiting while `limit()` transfers ran: the limit, not demand,
-  // bounded throughput. Only windows with such a report are judged.
-  void on_limited() { limited_ = true; }
+  // bounded throughput. Only windows with such a report are judged, and a window begins at the
+  // first report, so bytes that arrived before the limit bound (an index fetched alone, then a
+  // pause) never count.
+  void on_limited();
   // Reports a completed transfer (success) that took `elapsed` from start to last byte. Feeds
   // the throughput estimate with the file count (its bytes are expected to have been reported
   // through on_bytes already) and the round-trip estimate with `elapsed`.

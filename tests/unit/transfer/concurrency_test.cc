@@ -121,6 +121,25 @@ TEST(ConcurrencyController, DoesNotGrowWithoutDemand) {
   EXPECT_EQ(c.limit(), 8);
 }
 
+TEST(ConcurrencyController, BytesFromBeforeTheLimitBoundAreNotTheBaseline) {
+  // A mirror run: one index file of 3 MB, a pause while it is parsed, then many small files.
+  // Had the first judged window reached back to the index bytes, its rate would be the
+  // baseline, the first doubling would look like a loss and end slow start.
+  FakeClock clock;
+  ConcurrencyController c(clock, 8, 1, 256);
+  SimHost host(clock, c, milliseconds(40));
+  host.demand = 1;
+  host.file_bytes = 3 << 20;
+  host.run(milliseconds(50));
+  host.demand = 0;
+  host.run(milliseconds(500));
+  host.demand = INT_MAX;
+  host.file_bytes = 5000;
+  host.run(milliseconds(1000));
+  EXPECT_EQ(c.limit(), 256);
+  EXPECT_TRUE(c.slow_start());
+}
+
 TEST(ConcurrencyController, AfterOverloadGrowsInSmallSteps) {
   FakeClock clock;
   ConcurrencyController c(clock, 64, 1, 256);
