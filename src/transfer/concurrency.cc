@@ -87,8 +87,9 @@ void ConcurrencyController::restart_window(SteadyTime now, bool settle) {
 }
 
 // Hill climbing: measure a window at the current limit, step up, and keep stepping while each
-// step raises the rate enough; a step that does not is undone, ends slow start, and the limit
-// holds for kProbeInterval before probing again.
+// step raises the rate enough; a step that does not is undone (a doubling that paid less than
+// kDoublingGain but more than kGain is halved instead), ends slow start, and the limit holds
+// for kProbeInterval before probing again.
 void ConcurrencyController::maybe_adjust() {
   SteadyTime now = clock_.now();
   if (now < window_start_) return;
@@ -105,7 +106,10 @@ void ConcurrencyController::maybe_adjust() {
   if (!judged || now < hold_until_) return;
 
   if (trial_from_ > 0 && rate <= base_rate_ * (slow_start_ ? kDoublingGain : kGain)) {
-    limit_ = trial_from_;
+    // A doubling that still paid a little puts the best limit between the two: take the
+    // middle. Any other step that did not pay is undone.
+    bool between = slow_start_ && rate > base_rate_ * kGain;
+    limit_ = between ? trial_from_ + (limit_ - trial_from_) / 2 : trial_from_;
     trial_from_ = 0;
     slow_start_ = false;
     hold_until_ = now + kProbeInterval;

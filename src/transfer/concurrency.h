@@ -4,7 +4,8 @@
 //
 // Growth starts with doubling ("slow start": a latency-bound host, e.g. a distant mirror with
 // many small files, gives twice the throughput at twice the concurrency) and switches to
-// probing steps of +25% once a doubling no longer pays, or after an overload signal. A step is
+// probing steps of +25% once a doubling no longer pays (one that pays a little is halved to
+// the middle of the two limits), or after an overload signal. A step is
 // judged on a window of at least two round trips, begun one round trip after the step (the
 // ramp-up is not judged), and only on windows in which the limit, not a lack of work, held
 // requests back. A step that does not pay is undone and the next probe waits.

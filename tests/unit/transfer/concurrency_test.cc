@@ -112,6 +112,21 @@ TEST(ConcurrencyController, StopsGrowingWhereTheServerSaturates) {
   EXPECT_LE(host.highest, 80);
 }
 
+TEST(ConcurrencyController, DoublingThatPaysALittleSettlesBetween) {
+  // A client that tops out at 1850 files/s: 64 in flight give 1600, 128 give 1850 (+16%, less
+  // than a doubling should): the limit settles at the middle, not back at 64.
+  FakeClock clock;
+  ConcurrencyController c(clock, 8, 1, 256);
+  SimHost host(clock, c, milliseconds(40));
+  host.capacity = 1850;
+  host.run(seconds(1));
+  EXPECT_FALSE(c.slow_start());
+  EXPECT_EQ(c.limit(), 96);
+  host.run(seconds(20));
+  EXPECT_GE(c.limit(), 64);
+  EXPECT_LE(c.limit(), 128);
+}
+
 TEST(ConcurrencyController, DoesNotGrowWithoutDemand) {
   FakeClock clock;
   ConcurrencyController c(clock, 8, 1, 256);
