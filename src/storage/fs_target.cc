@@ -275,12 +275,15 @@ class FsTargetImpl final : public Target {
   struct DirStack {
     std::string path;
     std::vector<std::pair<size_t, Fd>> open;
+    bool created = false;  // the last walk created a directory: the next one likely will too
   };
 
   // Like open_dir(rel, true), but keeps the directories of `rel` open in `stack` and walks only
   // the components that differ from the previous call's path: files in neighbouring
   // directories (an apt pool has one per package) cost one lookup each, not one per component.
-  // The descriptor returned belongs to `stack` and stays valid until its next use.
+  // After a walk that created a directory (a first mirror), missing components are created
+  // before they are looked up. The descriptor returned belongs to `stack` and stays valid until
+  // its next use.
   Result<int> open_dir_near(DirStack& stack, const std::string& rel) {
     size_t keep = 0;
     while (keep < stack.open.size()) {
@@ -293,29 +296,42 @@ class FsTargetImpl final : public Target {
     }
     stack.open.resize(keep);
     stack.path = rel;
+    const size_t created_before = created_dirs_.size();
     int cur = keep > 0 ? stack.open.back().second.get() : root_fd_.get();
     for (size_t start = keep > 0 ? stack.open.back().first + 1 : 0; start < rel.size();) {
       size_t end = std::min(rel.find('/', start), rel.size());
-      DEPOT_ASSIGN_OR_RETURN(Fd fd, open_component(cur, rel, start, end, /*create=*/true));
+      DEPOT_ASSIGN_OR_RETURN(Fd fd, open_component(cur, rel, start, end, /*create=*/true,
+                                                   /*mkdir_first=*/stack.created));
       cur = fd.get();
       stack.open.emplace_back(end, std::move(fd));
       start = end + 1;
     }
+    stack.created = created_dirs_.size() > created_before;
     return cur;
   }
 
   // Opens the component rel[start, end) under `parent` with O_NOFOLLOW, creating it first when
-  // missing and `create`.
+  // missing and `create`. `mkdir_first`: try the creation before the lookup (one call fewer
+  // for a directory that does not exist yet, one more for one that does).
   Result<Fd> open_component(int parent, const std::string& rel, size_t start, size_t end,
-                            bool create) {
-    std::string comp = rel.substr(start, end - start);
-    int fd = ::openat(parent, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT && create) {
-      if (::mkdirat(parent, comp.c_str(), 0755) != 0 && errno != EEXIST) {
+                            bool create, bool mkdir_first = false) {
+    constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    const std::string comp = rel.substr(start, end - start);
+    // `was_missing`: the lookup just failed, so an EEXIST is a concurrent creation, which must
+    // be made durable like ours.
+    auto make = [&](bool was_missing) -> Status {
+      if (::mkdirat(parent, comp.c_str(), 0755) == 0 || (was_missing && errno == EEXIST)) {
+        created_dirs_.push_back(rel.substr(0, end));
+      } else if (errno != EEXIST) {
         return io_error("creating directory " + rel.substr(0, end), errno);
       }
-      created_dirs_.push_back(rel.substr(0, end));
-      fd = ::openat(parent, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      return ok_status();
+    };
+    if (create && mkdir_first) DEPOT_TRY(make(/*was_missing=*/false));
+    int fd = ::openat(parent, comp.c_str(), kFlags);
+    if (fd < 0 && errno == ENOENT && create && !mkdir_first) {
+      DEPOT_TRY(make(/*was_missing=*/true));
+      fd = ::openat(parent, comp.c_str(), kFlags);
     }
     if (fd >= 0) return Fd(fd);
     if (errno == ENOENT) {

@@ -125,12 +125,15 @@ TEST_F(FsTargetTest, CommitReplacesExistingFile) {
   EXPECT_EQ(read(dir_.path() / "r.json"), "new");
 }
 
-// One batch over neighbouring, nested, unrelated and repeated directories (the commit keeps the
-// previous file's directories open and walks only what differs).
+// One batch over neighbouring, nested, unrelated and repeated directories, new and existing,
+// right after a walk that created one and after one that did not (the commit keeps the
+// previous file's directories open, walks only what differs, and after a creation creates
+// before it looks up).
 TEST_F(FsTargetTest, BatchCommitsAcrossDirectories) {
-  const char* paths[] = {"pool/main/a/x/1.deb", "pool/main/a/y/2.deb", "pool/main/b/z/3.deb",
-                         "top.txt",             "pool/main/a/x/4.deb", "pool/main/a/x/deep/5",
-                         "pool/main/a/6",       "pool2/main/a/x/7"};
+  const char* paths[] = {
+      "pool/main/a/x/1.deb", "pool/main/a/y/2.deb",  "pool/main/b/z/3.deb", "top.txt",
+      "pool/main/a/x/4.deb", "pool/main/a/x/deep/5", "pool/main/b/z/6",     "pool/main/a/7",
+      "pool2/main/a/x/8"};
   std::vector<std::unique_ptr<WriteTxn>> batch;
   for (const char* p : paths) {
     auto txn = target_->begin_write(P(p));
