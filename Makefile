@@ -1,6 +1,6 @@
 # make demo: install missing deps, build, mirror -> verify -> real client (apt-get) round trips on bundled fixtures.
 # make test: install missing deps, build (release + ASan/UBSan), run every test in both.
-.PHONY: all deps build build-asan demo test test-release test-asan bench clean
+.PHONY: all deps build build-asan demo test test-release test-asan bench bench-latency clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -44,6 +44,10 @@ bench: deps $(BUILD)/build.ninja
 	./bench/mirror_bench.sh
 	./bench/serve_bench.sh
 	python3 ./bench/serve_miss_bench.py
+
+# The distant-mirror benchmark (bench/README.md): about 70 minutes, most of it sequential wget.
+bench-latency: build
+	./bench/mirror_latency_bench.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
