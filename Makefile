@@ -3,7 +3,7 @@
 #            every fuzz target briefly (fuzz-smoke).
 # make fuzz: build the libFuzzer targets (clang, ASan+UBSan) and run each for FUZZ_SECONDS.
 .PHONY: all deps build build-asan build-fuzz demo test test-release test-asan fuzz fuzz-smoke \
-        bench clean
+        bench bench-latency clean
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -66,6 +66,10 @@ bench: deps $(BUILD)/build.ninja
 	./bench/mirror_bench.sh
 	./bench/serve_bench.sh
 	python3 ./bench/serve_miss_bench.py
+
+# The distant-mirror benchmark (bench/README.md): about 70 minutes, most of it sequential wget.
+bench-latency: build
+	./bench/mirror_latency_bench.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,7 @@ struct MirrorArgs {
   bool contents = false;
   double index_grace_hours = 24;
   int concurrency = 0;
+  int max_concurrency = DownloadOptions{}.max_concurrency;
   int threads = 2;
   int retries = 4;
   double connect_timeout = 10;
@@ -134,6 +136,9 @@ int run(const MirrorArgs& a) {
   opts.index_grace = std::chrono::seconds(static_cast<int64_t>(a.index_grace_hours * 3600));
   opts.dir = a.dir;
   opts.download.fixed_concurrency = a.concurrency;
+  opts.download.max_concurrency = a.max_concurrency;
+  opts.download.initial_concurrency =
+      std::min(opts.download.initial_concurrency, a.max_concurrency);
   opts.transfer_threads = static_cast<size_t>(a.threads);
   opts.download.retry.max_attempts = a.retries + 1;
   opts.download.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.connect_timeout * 1000));
@@ -198,6 +203,12 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0.0, 24.0 * 365));
   cmd->add_option("--concurrency", args->concurrency,
                   "Fixed number of parallel downloads per host (default: scales by itself)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--max-concurrency", args->max_concurrency,
+                  "Per-host cap of the self-scaling concurrency: it doubles from 8 while "
+                  "throughput doubles, then grows in steps while they pay, and halves on "
+                  "429/503/timeouts; lower it for a small server")
+      ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--threads", args->threads,
                   "Download loops, each on its own thread; per-host limits are shared among them")

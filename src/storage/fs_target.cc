@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <map>
+#include <set>
+#include <vector>
 
 #include "core/unique_fd.h"
 #include "storage/target.h"
@@ -150,35 +152,34 @@ class FsTargetImpl final : public Target {
     }
     // One batched sync makes every temporary file's data durable before any rename.
     if (::syncfs(tmp_fd_.get()) != 0) return io_error("syncing " + root_.string(), errno);
-    std::map<std::string, Fd> dirs;
+    constexpr size_t kMaxDirFsyncs = 8;
+    DirStack walk;
+    std::set<std::string> parents;  // up to kMaxDirFsyncs + 1: beyond, one syncfs does
     for (auto& t : txns) {
       auto* txn = static_cast<FsWriteTxn*>(t.get());
       std::string parent = txn->path().parent();
-      auto it = dirs.find(parent);
-      if (it == dirs.end()) {
-        DEPOT_ASSIGN_OR_RETURN(Fd dir, open_dir(parent, /*create=*/true));
-        it = dirs.emplace(parent, std::move(dir)).first;
-      }
+      DEPOT_ASSIGN_OR_RETURN(int dir, open_dir_near(walk, parent));
       std::string final_name(txn->path().filename());
+      std::string temp_name = txn->temp_path().filename().string();
       // The modification time is the moment the file becomes visible: static servers report it
       // as Last-Modified, and each published generation must look newer than the one before.
-      (void)::utimensat(AT_FDCWD, txn->temp_path().c_str(), nullptr, 0);
-      if (::renameat(AT_FDCWD, txn->temp_path().c_str(), it->second.get(), final_name.c_str()) !=
-          0) {
+      (void)::utimensat(tmp_fd_.get(), temp_name.c_str(), nullptr, 0);
+      if (::renameat(tmp_fd_.get(), temp_name.c_str(), dir, final_name.c_str()) != 0) {
         return io_error("committing " + txn->path().str(), errno);
       }
       txn->mark_committed();
+      if (parents.size() <= kMaxDirFsyncs) parents.insert(std::move(parent));
     }
     // The renames become durable with a fsync of each directory touched, or, when there are
     // many (one directory per package in an apt pool) or new directories whose entries in
     // their parents must be durable too, with one more filesystem-wide sync.
-    constexpr size_t kMaxDirFsyncs = 8;
-    if (dirs.size() > kMaxDirFsyncs || !created_dirs_.empty()) {
+    if (parents.size() > kMaxDirFsyncs || !created_dirs_.empty()) {
       if (::syncfs(root_fd_.get()) != 0) return io_error("syncing " + root_.string(), errno);
       created_dirs_.clear();
       return ok_status();
     }
-    for (auto& [name, fd] : dirs) {
+    for (const auto& name : parents) {
+      DEPOT_ASSIGN_OR_RETURN(Fd fd, open_dir(name, /*create=*/false));
       if (::fsync(fd.get()) != 0) return io_error("syncing directory of " + name, errno);
     }
     return ok_status();
@@ -261,34 +262,87 @@ class FsTargetImpl final : public Target {
   Result<Fd> open_dir(const std::string& rel, bool create) {
     Fd cur(::dup(root_fd_.get()));
     if (cur.get() < 0) return io_error("dup", errno);
-    size_t start = 0;
-    while (start < rel.size()) {
-      size_t end = rel.find('/', start);
-      if (end == std::string::npos) end = rel.size();
-      std::string comp = rel.substr(start, end - start);
-      int fd = ::openat(cur.get(), comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0 && errno == ENOENT && create) {
-        if (::mkdirat(cur.get(), comp.c_str(), 0755) != 0 && errno != EEXIST) {
-          return io_error("creating directory " + rel.substr(0, end), errno);
-        }
-        created_dirs_.push_back(rel.substr(0, end));
-        fd = ::openat(cur.get(), comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      }
-      if (fd < 0) {
-        if (errno == ENOENT) {
-          return make_error(ErrorCode::kNotFound, rel.substr(0, end) + ": no such directory");
-        }
-        if (errno == ELOOP || errno == ENOTDIR) {
-          return make_error(ErrorCode::kUnsafePath,
-                            rel.substr(0, end) + ": not a directory (symlink or file) in " +
-                                root_.string());
-        }
-        return io_error("opening directory " + rel.substr(0, end), errno);
-      }
-      cur = Fd(fd);
+    for (size_t start = 0; start < rel.size();) {
+      size_t end = std::min(rel.find('/', start), rel.size());
+      DEPOT_ASSIGN_OR_RETURN(cur, open_component(cur.get(), rel, start, end, create));
       start = end + 1;
     }
     return cur;
+  }
+
+  // The open directories of the path a commit walked last, root side first, each with the
+  // offset in `path` where its name ends. Holds one descriptor per component at most.
+  struct DirStack {
+    std::string path;
+    std::vector<std::pair<size_t, Fd>> open;
+    bool created = false;  // the last walk created a directory: the next one likely will too
+  };
+
+  // Like open_dir(rel, true), but keeps the directories of `rel` open in `stack` and walks only
+  // the components that differ from the previous call's path: files in neighbouring
+  // directories (an apt pool has one per package) cost one lookup each, not one per component.
+  // After a walk that created a directory (a first mirror), missing components are created
+  // before they are looked up. The descriptor returned belongs to `stack` and stays valid until
+  // its next use.
+  Result<int> open_dir_near(DirStack& stack, const std::string& rel) {
+    size_t keep = 0;
+    while (keep < stack.open.size()) {
+      size_t end = stack.open[keep].first;
+      if (end > rel.size() || (end < rel.size() && rel[end] != '/') ||
+          rel.compare(0, end, stack.path, 0, end) != 0) {
+        break;
+      }
+      ++keep;
+    }
+    stack.open.resize(keep);
+    stack.path = rel;
+    const size_t created_before = created_dirs_.size();
+    int cur = keep > 0 ? stack.open.back().second.get() : root_fd_.get();
+    for (size_t start = keep > 0 ? stack.open.back().first + 1 : 0; start < rel.size();) {
+      size_t end = std::min(rel.find('/', start), rel.size());
+      DEPOT_ASSIGN_OR_RETURN(Fd fd, open_component(cur, rel, start, end, /*create=*/true,
+                                                   /*mkdir_first=*/stack.created));
+      cur = fd.get();
+      stack.open.emplace_back(end, std::move(fd));
+      start = end + 1;
+    }
+    stack.created = created_dirs_.size() > created_before;
+    return cur;
+  }
+
+  // Opens the component rel[start, end) under `parent` with O_NOFOLLOW, creating it first when
+  // missing and `create`. `mkdir_first`: try the creation before the lookup (one call fewer
+  // for a directory that does not exist yet, one more for one that does).
+  Result<Fd> open_component(int parent, const std::string& rel, size_t start, size_t end,
+                            bool create, bool mkdir_first = false) {
+    constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    const std::string comp = rel.substr(start, end - start);
+    // `was_missing`: the lookup just failed, so an EEXIST is a concurrent creation, which must
+    // be made durable like ours.
+    auto make = [&](bool was_missing) -> Status {
+      if (::mkdirat(parent, comp.c_str(), 0755) == 0 || (was_missing && errno == EEXIST)) {
+        created_dirs_.push_back(rel.substr(0, end));
+      } else if (errno != EEXIST) {
+        return io_error("creating directory " + rel.substr(0, end), errno);
+      }
+      return ok_status();
+    };
+    if (create && mkdir_first) DEPOT_TRY(make(/*was_missing=*/false));
+    int fd = ::openat(parent, comp.c_str(), kFlags);
+    if (fd < 0 && errno == ENOENT && create && !mkdir_first) {
+      DEPOT_TRY(make(/*was_missing=*/true));
+      fd = ::openat(parent, comp.c_str(), kFlags);
+    }
+    if (fd >= 0) return Fd(fd);
+    if (errno == ENOENT) {
+      return make_error(ErrorCode::kNotFound, rel.substr(0, end) + ": no such directory");
+    }
+    if (errno == ELOOP || errno == ENOTDIR) {
+      return make_error(
+          ErrorCode::kUnsafePath,
+          rel.substr(0, end) + ": not a directory (symlink or file) in " + root_.string());
+    }
+    return io_error("opening directory " + rel.substr(0, end), errno);
   }
 
   fs::path root_;

@@ -5,11 +5,9 @@
 // that the loop's poll timeout honours, so they never block other transfers.
 
 #include <curl/curl.h>
-#include <strings.h>
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cmath>
 #include <deque>
 #include <limits>
@@ -19,7 +17,9 @@
 #include <utility>
 
 #include "transfer/concurrency.h"
+#include "transfer/curl_events.h"
 #include "transfer/downloader.h"
+#include "transfer/http_util.h"
 
 namespace depot {
 namespace {
@@ -30,50 +30,6 @@ constexpr milliseconds kProgressInterval{200};
 constexpr milliseconds kMaxPollWait{1000};
 constexpr long kBufferSize = 128 * 1024;
 constexpr long kMaxRedirects = 10;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// "scheme://host:port" of a URL, lower case, default port filled in; "" when unparsable.
-std::string host_key(std::string_view url) {
-  size_t sep = url.find("://");
-  if (sep == std::string_view::npos) return "";
-  std::string scheme = lower(url.substr(0, sep));
-  std::string_view auth = url.substr(sep + 3);
-  auth = auth.substr(0, auth.find_first_of("/?#"));
-  if (size_t at = auth.rfind('@'); at != std::string_view::npos) auth = auth.substr(at + 1);
-  std::string_view host = auth, port;
-  if (!auth.empty() && auth[0] == '[') {
-    size_t rb = auth.find(']');
-    if (rb == std::string_view::npos) return "";
-    host = auth.substr(0, rb + 1);
-    if (rb + 1 < auth.size() && auth[rb + 1] == ':') port = auth.substr(rb + 2);
-  } else if (size_t colon = auth.rfind(':'); colon != std::string_view::npos) {
-    host = auth.substr(0, colon);
-    port = auth.substr(colon + 1);
-  }
-  std::string out = scheme + "://" + lower(host) + ":";
-  if (!port.empty()) return out.append(port);
-  return out + (scheme == "https" ? "443" : scheme == "http" ? "80" : "");
-}
-
-bool header_is(std::string_view line, std::string_view name) {
-  return line.size() > name.size() && line[name.size()] == ':' &&
-         strncasecmp(line.data(), name.data(), name.size()) == 0;
-}
-
-std::string_view header_value(std::string_view line, size_t name_len) {
-  std::string_view v = line.substr(name_len + 1);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() &&
-         (v.back() == '\r' || v.back() == '\n' || v.back() == ' ' || v.back() == '\t')) {
-    v.remove_suffix(1);
-  }
-  return v;
-}
 
 Error classify_curl(CURLcode rc, const char* errbuf, const std::string& url) {
   std::string message = url + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -134,6 +90,7 @@ struct Transfer {
   DownloadJob* dj = nullptr;
   Host* host = nullptr;
   Hasher* hasher = nullptr;
+  SteadyTime started{};
   uint64_t max_body = std::numeric_limits<uint64_t>::max();
   uint64_t body = 0;
   bool status_known = false;
@@ -173,6 +130,7 @@ class CurlDownloader final : public Downloader {
   Logger& log_;
   CURLM* multi_ = nullptr;
   CURLSH* share_ = nullptr;
+  std::unique_ptr<CurlEvents> events_;
   std::vector<std::unique_ptr<Transfer>> transfers_;
   std::vector<Transfer*> idle_;
   std::unordered_map<std::string, std::unique_ptr<Host>> hosts_;  // kept across runs
@@ -204,10 +162,12 @@ CurlDownloader::CurlDownloader(const DownloadOptions& options, Clock& clock, Log
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
   curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, total);
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, total);
+  events_ = std::make_unique<CurlEvents>(multi_);
 }
 
 CurlDownloader::~CurlDownloader() {
   abort_all();
+  events_.reset();
   for (auto& t : transfers_) {
     curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
@@ -292,6 +252,7 @@ void CurlDownloader::start(size_t index, Host* host) {
   if (!hasher) hasher = std::make_unique<Hasher>(mask);
   hasher->reset();
   t->hasher = hasher.get();
+  t->started = clock_.now();
   t->max_body = req.expected_size.value_or(req.max_size.value_or(opts_.max_unknown_size));
   t->body = 0;
   t->status_known = false;
@@ -342,6 +303,7 @@ void CurlDownloader::start_ready() {
       h->ready.pop_front();
       start(index, h);
     }
+    if (!h->ready.empty() && h->active >= h->ctl.limit()) h->ctl.on_limited();
   }
 }
 
@@ -460,6 +422,7 @@ void CurlDownloader::complete(Transfer* t, CURLcode rc) {
   }
 
   FetchResult result;
+  const Duration elapsed = clock_.now() - t->started;
   if (!error) {
     result.http_status = status;
     result.not_modified = status == 304;
@@ -483,7 +446,7 @@ void CurlDownloader::complete(Transfer* t, CURLcode rc) {
   if (error) {
     fail_or_retry(index, std::move(*error), retry_after);
   } else {
-    host->ctl.on_success(result.bytes);
+    host->ctl.on_success(result.bytes, elapsed);
     finish(index, result);
   }
 }
@@ -569,6 +532,12 @@ void CurlDownloader::run(std::span<DownloadJob> jobs, const DoneFn& on_done,
     ~Cleanup() { d->abort_all(); }
   } cleanup{this};
 
+  if (Status s = events_->status(); !s.ok()) {
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      finish(i, make_error(s.error().code, jobs[i].request.url + ": " + s.error().message));
+    }
+    return;
+  }
   std::string last_prefix, key;
   Host* host = nullptr;
   for (size_t i = 0; i < jobs.size(); ++i) {
@@ -611,8 +580,7 @@ void CurlDownloader::run(std::span<DownloadJob> jobs, const DoneFn& on_done,
       states_[index].host->ready.push_front(index);  // retries go first
     }
     start_ready();
-    int running = 0;
-    curl_multi_perform(multi_, &running);
+    events_->wait_and_act(milliseconds(poll_timeout_ms(clock_.now())));
     int left = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
       if (msg->msg != CURLMSG_DONE) continue;
@@ -621,10 +589,7 @@ void CurlDownloader::run(std::span<DownloadJob> jobs, const DoneFn& on_done,
       CURLcode rc = msg->data.result;  // msg is invalid after remove_handle
       complete(t, rc);
     }
-    start_ready();
     report_progress();
-    if (progress_.files_done >= jobs.size()) break;
-    curl_multi_poll(multi_, nullptr, 0, poll_timeout_ms(clock_.now()), nullptr);
   }
 }
 

@@ -82,9 +82,12 @@ struct DownloadProgress {
 };
 
 struct DownloadOptions {
-  int fixed_concurrency = 0;   // > 0: exactly this many per host (the --concurrency override)
-  int initial_concurrency = 8; // per host, when auto-scaling
-  int max_concurrency = 64;    // per host, when auto-scaling
+  int fixed_concurrency = 0;    // > 0: exactly this many per host (the --concurrency override)
+  int initial_concurrency = 8;  // per host, when auto-scaling
+  // Per host, when auto-scaling (--max-concurrency). The limit reaches it only while each step
+  // up raises throughput, i.e. on a host whose answers take long (distant, many small files)
+  // and that keeps up; a saturated host stops the growth, 429/503/timeouts halve the limit.
+  int max_concurrency = 256;
   std::chrono::milliseconds connect_timeout{10000};
   // A transfer slower than low_speed_bytes per second for low_speed_time fails (transient).
   long low_speed_bytes = 1;

@@ -125,6 +125,47 @@ TEST_F(FsTargetTest, CommitReplacesExistingFile) {
   EXPECT_EQ(read(dir_.path() / "r.json"), "new");
 }
 
+// One batch over neighbouring, nested, unrelated and repeated directories, new and existing,
+// right after a walk that created one and after one that did not (the commit keeps the
+// previous file's directories open, walks only what differs, and after a creation creates
+// before it looks up).
+TEST_F(FsTargetTest, BatchCommitsAcrossDirectories) {
+  const char* paths[] = {
+      "pool/main/a/x/1.deb", "pool/main/a/y/2.deb",  "pool/main/b/z/3.deb", "top.txt",
+      "pool/main/a/x/4.deb", "pool/main/a/x/deep/5", "pool/main/b/z/6",     "pool/main/a/7",
+      "pool2/main/a/x/8"};
+  std::vector<std::unique_ptr<WriteTxn>> batch;
+  for (const char* p : paths) {
+    auto txn = target_->begin_write(P(p));
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(write_str(**txn, p).ok());
+    ASSERT_TRUE((*txn)->close().ok());
+    batch.push_back(std::move(txn).value());
+  }
+  ASSERT_TRUE(target_->commit(batch).ok());
+  for (const char* p : paths) EXPECT_EQ(read(dir_.path() / p), p);
+  EXPECT_TRUE(fs::is_empty(dir_.path() / ".depot/tmp"));
+}
+
+// A symlink in the middle of a batch is refused like one in a single commit, also when the
+// previous file's directories are still open.
+TEST_F(FsTargetTest, SymlinkInABatchIsRefused) {
+  testing::TempDir outside;
+  fs::create_directories(dir_.path() / "pool/main");
+  fs::create_directory_symlink(outside.path(), dir_.path() / "pool/main/evil");
+  std::vector<std::unique_ptr<WriteTxn>> batch;
+  for (const char* p : {"pool/main/ok/1", "pool/main/evil/2"}) {
+    auto txn = target_->begin_write(P(p));
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE((*txn)->close().ok());
+    batch.push_back(std::move(txn).value());
+  }
+  auto s = target_->commit(batch);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kUnsafePath);
+  EXPECT_TRUE(fs::is_empty(outside.path()));
+}
+
 TEST_F(FsTargetTest, SymlinkedDirectoryCannotRedirectWrites) {
   testing::TempDir outside;
   fs::create_directory_symlink(outside.path(), dir_.path() / "evil");

@@ -1,0 +1,19 @@
+#pragma once
+// Small pure helpers of the HTTP downloader: the per-host key of a URL and header-line parsing.
+
+#include <string>
+#include <string_view>
+
+namespace depot {
+
+// "scheme://host:port" of a URL, lower case, default port filled in; "" when unparsable.
+std::string host_key(std::string_view url);
+
+// True when `line` is a header line named `name` (case-insensitive), e.g. "ETag: x".
+bool header_is(std::string_view line, std::string_view name);
+
+// The value of header line `line` whose name is `name_len` long, without surrounding blanks
+// and the line break.
+std::string_view header_value(std::string_view line, size_t name_len);
+
+}  // namespace depot

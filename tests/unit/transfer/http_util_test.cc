@@ -1,0 +1,31 @@
+#include "transfer/http_util.h"
+
+#include <gtest/gtest.h>
+
+namespace depot {
+namespace {
+
+TEST(HttpUtil, HostKeyFillsDefaultPortsAndLowersCase) {
+  EXPECT_EQ(host_key("http://Mirror.Example/debian/pool/a.deb"), "http://mirror.example:80");
+  EXPECT_EQ(host_key("HTTPS://mirror.example/x"), "https://mirror.example:443");
+  EXPECT_EQ(host_key("http://127.0.0.1:8080/x?y#z"), "http://127.0.0.1:8080");
+  EXPECT_EQ(host_key("http://user:pw@h:81/x"), "http://h:81");
+  EXPECT_EQ(host_key("http://[::1]:9000/x"), "http://[::1]:9000");
+  EXPECT_EQ(host_key("http://[::1]/x"), "http://[::1]:80");
+}
+
+TEST(HttpUtil, HostKeyRejectsWhatItCannotParse) {
+  EXPECT_EQ(host_key("mirror.example/x"), "");
+  EXPECT_EQ(host_key("http://[::1/x"), "");
+}
+
+TEST(HttpUtil, HeaderNameAndValue) {
+  EXPECT_TRUE(header_is("ETag: \"a\"\r\n", "etag"));
+  EXPECT_FALSE(header_is("ETagX: 1\r\n", "etag"));
+  EXPECT_FALSE(header_is("ETag", "etag"));
+  EXPECT_EQ(header_value("Retry-After: \t120 \r\n", 11), "120");
+  EXPECT_EQ(header_value("ETag:\r\n", 4), "");
+}
+
+}  // namespace
+}  // namespace depot
