@@ -8,6 +8,7 @@ size of a large import (tens of thousands of paths) is still accepted. The socke
 0660 in place, with no temporary file left beside it."""
 
 import json
+import os
 import socket
 import stat
 import threading
@@ -24,6 +25,9 @@ PARALLEL = 20
 # themselves (one at a time, each reading ~59,000 listed files) and their answers.
 MAX_PEAK_GROWTH = 384 << 10
 MAX_HELD_GROWTH = 64 << 10
+# Under ASan the allocator keeps freed blocks in quarantine and adds redzones and shadow memory,
+# so RSS says nothing about the daemon's own buffering there; only the answers are checked.
+SANITIZED = os.environ.get("DEPOT_SANITIZED") == "1"
 
 
 def error_of(body):
@@ -137,6 +141,8 @@ class HostileControlInputBreaksDaemon(PublishTestCase):
         for i, (status, out) in enumerate(results):
             self.assertEqual(status, kinds[i % len(kinds)][2], out[:300])
         self.assertAlive()
+        if SANITIZED:
+            return
         self.assertLess(peak, MAX_PEAK_GROWTH, "peak RSS growth %d KiB" % peak)
         self.assertLess(held, MAX_HELD_GROWTH, "RSS still held %d KiB" % held)
 
