@@ -22,6 +22,8 @@ log() { printf '[apt-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 # shellcheck source=bench/nginx.sh
 source "$HERE/nginx.sh"
+# shellcheck source=bench/apt_mirror.sh
+source "$HERE/apt_mirror.sh"
 
 for tool in nginx python3 /usr/bin/time apt-ftparchive gpg gpgv; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
@@ -102,21 +104,7 @@ for rep in $(seq "$REPEAT"); do
         measure "$rep" cp "$out/pool" -- cp -r "$UP/debian/pool" "$out/pool"
         ;;
       apt-mirror)
-        # apt-mirror stores under host:port but reads back under host (it drops the port):
-        # a symlink bridges the two.
-        mkdir -p "$out/mirror/127.0.0.1:$PORT" "$out/skel/127.0.0.1:$PORT" "$out/var"
-        ln -s "127.0.0.1:$PORT" "$out/mirror/127.0.0.1"
-        ln -s "127.0.0.1:$PORT" "$out/skel/127.0.0.1"
-        cat >"$out/mirror.list" <<EOF
-set base_path $out
-set mirror_path \$base_path/mirror
-set skel_path \$base_path/skel
-set var_path \$base_path/var
-set defaultarch amd64
-set nthreads 20
-set _tilde 0
-deb $BASE/debian stable main
-EOF
+        apt_mirror_setup "$out" "$BASE" "$PORT" 20
         measure "$rep" apt-mirror "$out/mirror/127.0.0.1:$PORT/debian/pool" -- apt-mirror "$out/mirror.list"
         ;;
       debmirror)

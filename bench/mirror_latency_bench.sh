@@ -7,6 +7,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
+# shellcheck source=bench/apt_mirror.sh
+source "$HERE/apt_mirror.sh"
 
 COUNT=${COUNT:-20000}
 MIN_KB=${MIN_KB:-1}
@@ -204,20 +206,8 @@ for rep in $(seq "$REPEAT"); do
         ;;
       apt-mirror)
         # apt-mirror's own downloader: `nthreads` wget processes (default 20, left at its
-        # default here), each with its share of the URL list. It stores under host:port but
-        # reads back under host (it drops the port): a symlink bridges the two.
-        mkdir -p "$out/mirror/127.0.0.1:$PORT" "$out/skel/127.0.0.1:$PORT" "$out/var"
-        ln -s "127.0.0.1:$PORT" "$out/mirror/127.0.0.1"
-        ln -s "127.0.0.1:$PORT" "$out/skel/127.0.0.1"
-        cat >"$out/mirror.list" <<EOF
-set base_path $out
-set mirror_path \$base_path/mirror
-set skel_path \$base_path/skel
-set var_path \$base_path/var
-set defaultarch amd64
-set _tilde 0
-deb $BASE/debian stable main
-EOF
+        # default here), each with its share of the URL list.
+        apt_mirror_setup "$out" "$BASE" "$PORT"
         measure "$rep" apt-mirror "$out/mirror/127.0.0.1:$PORT/debian/pool" -- apt-mirror "$out/mirror.list"
         ;;
     esac

@@ -16,8 +16,9 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
+
+from report import version
 
 PEERS = ["curl16", "curl64", "wget", "aria2c", "apt-mirror"]  # all fixed concurrency
 ORDER = ["depot"] + PEERS + ["floor-net", "floor-disk"]
@@ -66,15 +67,6 @@ def verify(packages, pool):
                 ok += 1
     print(json.dumps({"files": files, "bytes": nbytes, "digests_ok": ok, "expected": len(want)}))
     return 0
-
-
-def version(cmd):
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        text = (out.stdout or out.stderr).strip().splitlines()
-        return text[0] if text else ""
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def load(path):

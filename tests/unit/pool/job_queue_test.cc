@@ -82,6 +82,17 @@ class JobQueueTest : public ::testing::Test {
     EXPECT_TRUE(j->finished()) << "job " << id << " is " << job_state_name(j->state);
     return *j;
   }
+  // Registers `kind` on the mutation lane: each job opens `entered`, waits for `release` and
+  // answers `answer`.
+  void register_gated(JobQueue& q, std::string kind, Gate& entered, Gate& release,
+                      std::string answer) {
+    auto handler = [&entered, &release, answer](const Job&) {
+      entered.open();
+      release.wait();
+      return Result<std::string>(answer);
+    };
+    ASSERT_TRUE(q.register_handler(kind, JobLane::kMutation, handler).ok());
+  }
   Job get(JobQueue& q, int64_t id) {
     auto j = q.get(id);
     EXPECT_TRUE(j.ok()) << j.error().to_string();
@@ -287,11 +298,7 @@ TEST_F(JobQueueTest, FailedJobsKeepTheirMessageAndTheLaneGoesOn) {
 TEST_F(JobQueueTest, WaitReturnsTheCurrentStateAfterItsTimeout) {
   Gate entered, release;
   auto q = open();
-  ASSERT_TRUE(q->register_handler("slow", JobLane::kMutation, [&](const Job&) {
-                 entered.open();
-                 release.wait();
-                 return Result<std::string>(std::string("slow done"));
-               }).ok());
+  register_gated(*q, "slow", entered, release, "slow done");
   int64_t id = submit(*q, "slow");
   auto j = q->wait(id, 10ms);  // not started yet
   ASSERT_TRUE(j.ok());
@@ -321,11 +328,7 @@ TEST_F(JobQueueTest, WaitReturnsTheCurrentStateAfterItsTimeout) {
 TEST_F(JobQueueTest, WhenFinishedCallsBackOnceTheJobEnds) {
   Gate entered, release;
   auto q = open();
-  ASSERT_TRUE(q->register_handler("slow", JobLane::kMutation, [&](const Job&) {
-                 entered.open();
-                 release.wait();
-                 return Result<std::string>(std::string("slow done"));
-               }).ok());
+  register_gated(*q, "slow", entered, release, "slow done");
   ASSERT_TRUE(q->start().ok());
   int64_t id = submit(*q, "slow");
   std::mutex mu;
@@ -450,11 +453,7 @@ TEST_F(JobQueueTest, StopLetsTheRunningJobFinishAndLeavesQueuedJobsQueued) {
   std::vector<int64_t> ids;
   {
     auto q = open();
-    ASSERT_TRUE(q->register_handler("import", JobLane::kMutation, [&](const Job&) {
-                   entered.open();
-                   release.wait();
-                   return Result<std::string>(std::string("imported"));
-                 }).ok());
+    register_gated(*q, "import", entered, release, "imported");
     ASSERT_TRUE(q->start().ok());
     for (int i = 0; i < 3; ++i) ids.push_back(submit(*q, "import"));
     ASSERT_TRUE(entered.wait());  // the first job is running
