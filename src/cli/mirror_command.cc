@@ -13,16 +13,13 @@
 #include "cli/progress_line.h"
 #include "core/units.h"
 #include "mirror/engine.h"
+#include "sources/registry.h"
 
 namespace depot {
 namespace {
 
 struct MirrorArgs {
   std::string kind, upstream, dir;
-  std::vector<std::string> subdirs, dists, components, archs, projects;
-  std::string projects_from;
-  std::string keyring;
-  bool contents = false;
   double index_grace_hours = 24;
   int concurrency = 0;
   int max_concurrency = DownloadOptions{}.max_concurrency;
@@ -33,6 +30,20 @@ struct MirrorArgs {
   bool no_delete = false, force = false, quiet = false, progress = false;
   double delete_limit = 0.5;
   std::string log_format = "text", log_level = "info";
+};
+
+// The registries' own options, one CLI11 option per flag however many registries take it (its
+// help names each); applied to SourceOptions for the registry chosen.
+struct RegistryArgs {
+  struct Slot {
+    RegistryOption::Kind kind = RegistryOption::Kind::kList;
+    std::vector<std::string> items;  // kList
+    std::string value;               // kFile, kListFile
+    bool set = false;                // kFlag
+    CLI::Option* option = nullptr;
+    std::string help;
+  };
+  std::map<std::string, Slot> by_flag;
 };
 
 constexpr const char* kExitHelp = R"(
@@ -94,11 +105,12 @@ void print_summary(const MirrorArgs& a, const MirrorReport& r) {
   std::fflush(stdout);
 }
 
-// Appends the project names of `file` (one per line; '#' starts a comment) to `out`.
-bool read_projects_file(const std::string& file, std::vector<std::string>& out) {
+// Appends the items of `file` (one per line; '#' starts a comment) to `out`.
+bool read_list_file(const std::string& flag, const std::string& file,
+                    std::vector<std::string>& out) {
   std::ifstream in(file);
   if (!in) {
-    std::fprintf(stderr, "depot mirror: --projects-from %s: cannot read\n", file.c_str());
+    std::fprintf(stderr, "depot mirror: %s %s: cannot read\n", flag.c_str(), file.c_str());
     return false;
   }
   std::string line;
@@ -111,7 +123,47 @@ bool read_projects_file(const std::string& file, std::vector<std::string>& out) 
   return true;
 }
 
-int run(const MirrorArgs& a) {
+const RegistryOption* option_of(const RegistryDescriptor& r, const std::string& flag) {
+  for (const RegistryOption& o : r.options) {
+    if (o.flag == flag) return &o;
+  }
+  return nullptr;
+}
+
+// Fills `out` from the registry options given on the command line; one that registry `r` does
+// not take is a usage error.
+bool apply_registry_options(const RegistryArgs& ra, const RegistryDescriptor& r,
+                            SourceOptions& out) {
+  using Kind = RegistryOption::Kind;
+  for (const auto& [flag, slot] : ra.by_flag) {
+    if (slot.option->count() == 0) continue;
+    const RegistryOption* o = option_of(r, flag);
+    if (o == nullptr) {
+      std::fprintf(stderr, "depot mirror %s: %s is not an option of %s (%s)\n", r.name.c_str(),
+                   flag.c_str(), r.name.c_str(), slot.help.c_str());
+      return false;
+    }
+    auto& list = out.lists[o->key];
+    switch (o->kind) {
+      case Kind::kList:
+        list.insert(list.end(), slot.items.begin(), slot.items.end());
+        break;
+      case Kind::kListFile:
+        if (!read_list_file(flag, slot.value, list)) return false;
+        break;
+      case Kind::kFile:
+        out.values[o->key] = slot.value;
+        break;
+      case Kind::kFlag:
+        out.values[o->key] = "yes";
+        break;
+    }
+    if (list.empty()) out.lists.erase(o->key);
+  }
+  return true;
+}
+
+int run(const MirrorArgs& a, const RegistryArgs& ra) {
   LogFormat fmt = parse_log_format(a.log_format);
   LogLevel lvl = parse_log_level(a.log_level);
   Logger logger(lvl, fmt, stderr);
@@ -122,17 +174,9 @@ int run(const MirrorArgs& a) {
   MirrorOptions opts;
   opts.kind = a.kind;
   opts.source.upstream = a.upstream;
-  if (!a.subdirs.empty()) opts.source.lists["subdir"] = a.subdirs;
-  if (!a.dists.empty()) opts.source.lists["dist"] = a.dists;
-  if (!a.components.empty()) opts.source.lists["component"] = a.components;
-  if (!a.archs.empty()) opts.source.lists["arch"] = a.archs;
-  std::vector<std::string> projects = a.projects;
-  if (!a.projects_from.empty() && !read_projects_file(a.projects_from, projects)) {
-    return kExitUsage;
-  }
-  if (!projects.empty()) opts.source.lists["project"] = projects;
-  if (!a.keyring.empty()) opts.source.values["keyring"] = a.keyring;
-  if (a.contents) opts.source.values["contents"] = "yes";
+  if (const RegistryDescriptor* r = find_registry(a.kind); r != nullptr && r->factory) {
+    if (!apply_registry_options(ra, *r, opts.source)) return kExitUsage;
+  }  // else run_mirror names the known kinds
   opts.index_grace = std::chrono::seconds(static_cast<int64_t>(a.index_grace_hours * 3600));
   opts.dir = a.dir;
   opts.download.fixed_concurrency = a.concurrency;
@@ -155,47 +199,55 @@ int run(const MirrorArgs& a) {
   return report.exit_code;
 }
 
+// One option per flag of every mirrorable registry; the help says which registries take it.
+void add_registry_options(CLI::App& cmd, RegistryArgs& ra) {
+  using Kind = RegistryOption::Kind;
+  for (const RegistryDescriptor* r : registries()) {
+    if (!r->factory) continue;
+    for (const RegistryOption& o : r->options) {
+      RegistryArgs::Slot& slot = ra.by_flag[o.flag];
+      slot.kind = o.kind;
+      slot.help += (slot.help.empty() ? "" : "; ") + r->name + ": " + o.help;
+    }
+  }
+  for (auto& [flag, slot] : ra.by_flag) {
+    switch (slot.kind) {
+      case Kind::kList:
+        slot.option = cmd.add_option(flag, slot.items, slot.help + " (comma-separated, repeatable)")
+                          ->delimiter(',');
+        break;
+      case Kind::kListFile:
+        slot.option = cmd.add_option(flag, slot.value,
+                                     slot.help + " (one per line; '#' starts a comment)")
+                          ->check(CLI::ExistingFile);
+        break;
+      case Kind::kFile:
+        slot.option = cmd.add_option(flag, slot.value, slot.help)->check(CLI::ExistingFile);
+        break;
+      case Kind::kFlag:
+        slot.option = cmd.add_flag(flag, slot.set, slot.help);
+        break;
+    }
+  }
+}
+
 }  // namespace
 
 void add_mirror_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<MirrorArgs>();
+  auto registry_args = std::make_shared<RegistryArgs>();
   CLI::App* cmd = app.add_subcommand(
       "mirror", "Mirror a registry into a directory: incremental, verified, never inconsistent");
   cmd->footer(kExitHelp);
-  cmd->add_option("kind", args->kind, "Registry kind: apt, conda, pypi or yum")->required();
-  cmd->add_option("upstream", args->upstream,
-                  "Upstream URL: an apt archive root; a conda subdir, or a channel root with "
-                  "--subdir; a PyPI host such as https://pypi.org (or its .../simple index); a "
-                  "yum repository root (the directory holding repodata/)")
-      ->required();
+  std::string kinds, upstreams;
+  for (const std::string& name : source_names()) {
+    kinds += (kinds.empty() ? "" : ", ") + name;
+    upstreams += "; " + name + ": " + find_registry(name)->upstream_help;
+  }
+  cmd->add_option("kind", args->kind, "Registry kind: " + kinds)->required();
+  cmd->add_option("upstream", args->upstream, "Upstream URL" + upstreams)->required();
   cmd->add_option("dir", args->dir, "Mirror directory (created if missing)")->required();
-  cmd->add_option("--subdir", args->subdirs,
-                  "conda: mirror these subdirs of the channel root (comma-separated)")
-      ->delimiter(',');
-  cmd->add_option("--dist", args->dists,
-                  "apt: distributions to mirror, e.g. bookworm,bookworm-updates (required)")
-      ->delimiter(',');
-  cmd->add_option("--component", args->components,
-                  "apt: components, e.g. main,contrib (default: every one the Release lists)")
-      ->delimiter(',');
-  cmd->add_option("--arch", args->archs,
-                  "apt: architectures, e.g. amd64,all; 'source' adds source packages "
-                  "(default: every one the Release lists)")
-      ->delimiter(',');
-  cmd->add_option("--keyring", args->keyring,
-                  "apt: verify InRelease / Release.gpg, yum: repodata/repomd.xml.asc, with gpgv "
-                  "against this keyring (binary or ASCII-armored); a bad or missing signature "
-                  "fails the run")
-      ->check(CLI::ExistingFile);
-  cmd->add_flag("--contents", args->contents, "apt: mirror Contents-<arch> files too");
-  cmd->add_option("--project", args->projects,
-                  "pypi: projects to mirror, e.g. requests,numpy (comma-separated, repeatable; "
-                  "names are normalised per PEP 503). The mirror dir is then a PyPI index at "
-                  "<url of dir>/simple/")
-      ->delimiter(',');
-  cmd->add_option("--projects-from", args->projects_from,
-                  "pypi: file naming projects to mirror, one per line; '#' starts a comment")
-      ->check(CLI::ExistingFile);
+  add_registry_options(*cmd, *registry_args);
   cmd->add_option("--index-grace", args->index_grace_hours,
                   "Hours to keep index files no index names any more (superseded by-hash files), "
                   "so clients holding the previous root can finish; 0 removes them at once")
@@ -225,7 +277,7 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--no-delete", args->no_delete, "Keep files no index names any more");
   cmd->add_flag("--force", args->force,
-                "Remove stale files even beyond --delete-limit; apt: accept an upstream Release "
+                "Remove stale files even beyond --delete-limit, and accept an upstream root "
                 "dated before the mirrored one");
   cmd->add_option("--delete-limit", args->delete_limit,
                   "Refuse to remove more than this share of the mirror in one run "
@@ -237,7 +289,7 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
                   "too)");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress line");
   cmd->add_flag("--progress", args->progress, "Progress line even when stderr is not a terminal");
-  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+  cmd->callback([args, registry_args, &exit_code] { exit_code = run(*args, *registry_args); });
 }
 
 }  // namespace depot

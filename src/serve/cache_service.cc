@@ -27,11 +27,6 @@ constexpr uint64_t kMaxRootSize = 64ull << 20;
 
 int64_t now_unix() { return unix_seconds(std::chrono::system_clock::now()); }
 
-bool is_root_name(std::string_view name) {
-  return name == "InRelease" || name == "Release" || name == "Release.gpg" ||
-         name == "repomd.xml" || name == "repomd.xml.asc" || name == "repomd.xml.key";
-}
-
 }  // namespace
 
 struct CacheService::Fetch {
@@ -477,12 +472,7 @@ Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::
 }
 
 void CacheService::evict_root_siblings(const std::string& key) {
-  std::string_view dir = rel_parent(key);
-  for (std::string_view name : {"InRelease", "Release", "Release.gpg", "repomd.xml",
-                                "repomd.xml.asc", "repomd.xml.key"}) {
-    std::string sibling = rel_join(dir, name);
-    if (sibling != key) (void)store_->remove(sibling);
-  }
+  for (const std::string& sibling : sibling_roots(key)) (void)store_->remove(sibling);
 }
 
 void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchResult>& r) {
@@ -512,7 +502,7 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
       struct timespec times[2] = {{0, UTIME_OMIT}, {*t, 0}};
       ::futimens(f->partial.fd.get(), times);
     }
-    bool root_changed = is_root_name(rel_filename(key)) && f->cached &&
+    bool root_changed = classify_path(key) == FileClass::kRoot && f->cached &&
                         f->cached->sha256 != meta.sha256;
     bool stored = true;
     if (Status st = store_->commit(std::move(f->partial), key, meta); !st.ok()) {

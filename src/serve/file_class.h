@@ -1,23 +1,21 @@
 #pragma once
-// Freshness classes of cached files, by path, for every registry depot knows. Pure; thread-safe.
+// Freshness classes of cached files, by path, from the registries' PathRules
+// (sources/registry.h). Pure; thread-safe.
 
 #include <string_view>
+#include <vector>
+
+#include "sources/registry.h"
 
 namespace depot {
 
-enum class FileClass {
-  kBlob,   // content-addressed or versioned: never changes, never revalidated
-           // (apt pool/**.{deb,udeb,ddeb,dsc,tar.*,diff.gz,buildinfo,changes}, any
-           //  by-hash/<ALGO>/<hex>, *.rpm/*.drpm/*.srpm, yum repodata files whose name starts with
-           //  a 32+ hex digest and '-', *.whl, PyPI packages/**, *.metadata, *.conda, conda
-           //  *.tar.bz2 outside repodata, npm *.tgz, *.crate)
-  kRoot,   // a signed root that names other index files: apt dists/**/InRelease, Release,
-           // Release.gpg; yum repodata/repomd.xml, repomd.xml.asc, repomd.xml.key
-  kIndex,  // everything else: revalidated after a TTL (Packages*, repodata.json*, PyPI simple
-           // pages, npm package documents, ...)
-};
-
+// kBlob when a registry calls the path a blob, else kRoot when one calls it a root, else
+// kIndex.
 FileClass classify_path(std::string_view rel);
 const char* file_class_name(FileClass c);  // "blob", "root", "index"
+
+// The roots that live beside the root `rel` in its directory (`rel` itself excluded); empty
+// when `rel` is no root.
+std::vector<std::string> sibling_roots(std::string_view rel);
 
 }  // namespace depot

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/text.h"
+#include "sources/registry.h"
 
 namespace depot {
 namespace {
@@ -19,23 +20,12 @@ struct ExtType {
   std::string_view type;
 };
 constexpr ExtType kByExtension[] = {
-    {"deb", "application/vnd.debian.binary-package"},
-    {"udeb", "application/vnd.debian.binary-package"},
-    {"ddeb", "application/vnd.debian.binary-package"},
-    {"dsc", kText},
-    {"changes", kText},
-    {"buildinfo", kText},
-    {"rpm", "application/x-rpm"},
-    {"drpm", "application/x-rpm"},
-    {"whl", "application/zip"},
     {"zip", "application/zip"},
     {"json", "application/json"},
     {"html", "text/html; charset=utf-8"},
     {"htm", "text/html; charset=utf-8"},
     {"xml", "application/xml"},
     {"gz", "application/gzip"},
-    {"tgz", "application/gzip"},
-    {"crate", "application/gzip"},
     {"xz", "application/x-xz"},
     {"lzma", "application/x-lzma"},
     {"bz2", "application/x-bzip2"},
@@ -45,17 +35,10 @@ constexpr ExtType kByExtension[] = {
     {"asc", "application/pgp-signature"},
     {"sig", "application/pgp-signature"},
     {"key", "application/pgp-keys"},
-    {"metadata", kText},
     {"txt", kText},
     {"toml", kText},
     {"sha256", kText},
-    {"conda", kOctet},
 };
-
-// apt index names that carry no extension.
-constexpr std::string_view kAptExact[] = {"Release", "InRelease", "Packages", "Sources", "Index"};
-constexpr std::string_view kAptPrefix[] = {"Contents-", "Translation-"};
-
 
 constexpr std::array<std::string_view, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 constexpr std::array<std::string_view, 7> kLongDays = {"Sunday",   "Monday", "Tuesday", "Wednesday",
@@ -203,12 +186,18 @@ std::string_view content_type_for(std::string_view filename) {
       if (iequals(ext, e.ext)) return e.type;
     }
   }
-  for (std::string_view name : kAptExact) {
-    if (filename == name) return kText;
-  }
-  for (std::string_view prefix : kAptPrefix) {
-    if (filename.starts_with(prefix) && filename.find('.') == std::string_view::npos) {
-      return kText;
+  for (const RegistryDescriptor* r : registries()) {
+    const PathRules& p = r->paths;
+    for (const auto& [ext, type] : p.types) {
+      if (dot != std::string_view::npos && dot > 0 && iequals(filename.substr(dot + 1), ext)) {
+        return type;
+      }
+    }
+    for (std::string_view name : p.text_names) {
+      if (filename == name) return kText;
+    }
+    for (std::string_view prefix : p.text_prefixes) {
+      if (filename.starts_with(prefix) && dot == std::string_view::npos) return kText;
     }
   }
   return kOctet;

@@ -12,14 +12,11 @@
 
 namespace depot {
 
-// Content-Type for a file name (last path component), e.g. ".deb" ->
-// "application/vnd.debian.binary-package", "InRelease" -> "text/plain; charset=utf-8",
-// ".whl" -> "application/zip", ".rpm" -> "application/x-rpm", ".json" -> "application/json",
-// ".html" -> "text/html; charset=utf-8", ".xml" -> "application/xml", ".gz" ->
-// "application/gzip", ".xz" -> "application/x-xz", ".bz2" -> "application/x-bzip2", ".zst" ->
-// "application/zstd", ".conda" and unknown -> "application/octet-stream". Also covers the apt
-// index names without extension (Release, Packages, Sources, Contents-*, Translation-*),
-// ".gpg"/".asc"/".key", ".dsc", ".tgz", ".crate", PyPI ".metadata" (text/plain).
+// Content-Type for a file name (last path component): generic extensions (".json", ".html",
+// ".xml", ".gz", ".xz", ".bz2", ".zst", ".gpg", ".asc", ".key", ".txt", ...), then each
+// registry's own (PathRules::types: ".deb", ".rpm", ".whl", ...) and extension-less index names
+// (PathRules::text_names/text_prefixes: "InRelease", "Packages", "Contents-*" as text/plain);
+// "application/octet-stream" otherwise.
 std::string_view content_type_for(std::string_view filename);
 
 // Strong validator from size and mtime: "\"<mtime seconds hex>-<size hex>\"" (as nginx does).

@@ -1,42 +1,56 @@
-// The one place registries are registered by name.
+// The one place registries are registered: one line per registry.
 
-#include <map>
+#include <algorithm>
 
 #include "sources/apt/apt_source.h"
 #include "sources/conda/conda_source.h"
+#include "sources/crates/crates_registry.h"
+#include "sources/npm/npm_registry.h"
 #include "sources/pypi/pypi_source.h"
-#include "sources/source.h"
+#include "sources/registry.h"
 #include "sources/yum/yum_source.h"
 
 namespace depot {
-namespace {
 
-const std::map<std::string, SourceFactory>& registry() {
-  static const std::map<std::string, SourceFactory> kRegistry = {
-      {"apt", apt::make_apt_source},
-      {"conda", conda::make_conda_source},
-      {"pypi", pypi::make_pypi_source},
-      {"yum", yum::make_yum_source},
-  };
-  return kRegistry;
+const std::vector<const RegistryDescriptor*>& registries() {
+  static const std::vector<const RegistryDescriptor*> kAll = [] {
+    std::vector<const RegistryDescriptor*> all = {
+        &apt::registry(),
+        &conda::registry(),
+        &crates::registry(),
+        &npm::registry(),
+        &pypi::registry(),
+        &yum::registry(),
+    };
+    std::sort(all.begin(), all.end(), [](auto* a, auto* b) { return a->name < b->name; });
+    return all;
+  }();
+  return kAll;
 }
 
-}  // namespace
+const RegistryDescriptor* find_registry(std::string_view name) {
+  for (const RegistryDescriptor* r : registries()) {
+    if (r->name == name) return r;
+  }
+  return nullptr;
+}
 
 Result<std::unique_ptr<Source>> make_source(const std::string& kind, const SourceOptions& opts) {
-  auto it = registry().find(kind);
-  if (it == registry().end()) {
+  const RegistryDescriptor* r = find_registry(kind);
+  if (r == nullptr || !r->factory) {
     std::string known;
     for (const auto& n : source_names()) known += (known.empty() ? "" : ", ") + n;
     return make_error(ErrorCode::kInvalidArgument,
                       "unknown registry kind " + quote_untrusted(kind) + " (known: " + known + ")");
   }
-  return it->second(opts);
+  return r->factory(opts);
 }
 
 std::vector<std::string> source_names() {
   std::vector<std::string> names;
-  for (const auto& [name, _] : registry()) names.push_back(name);
+  for (const RegistryDescriptor* r : registries()) {
+    if (r->factory) names.push_back(r->name);
+  }
   return names;
 }
 

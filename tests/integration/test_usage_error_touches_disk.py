@@ -21,6 +21,8 @@ class UsageErrorTouchesDisk(DepotTestCase):
             ["mirror", "conda", u, m, "--concurrency", "abc"],
             ["mirror", "conda", u, m, "--retries", "-x"],
             ["mirror", "conda", u, m, "--delete-limit", "lots"],
+            ["mirror", "conda", u, m, "--dist", "stable"],  # another registry's option
+            ["mirror", "npm", u, m],  # a registry served and cached, not mirrored yet
         ]
         for args in cases:
             with self.subTest(args=args[1:]):
@@ -30,6 +32,11 @@ class UsageErrorTouchesDisk(DepotTestCase):
                 self.assertFalse(self.mirror.exists(), "usage error created the mirror dir%s" % res)
                 self.assertEqual(self.server.log(), [], "usage error contacted upstream%s" % res)
             shutil.rmtree(self.mirror, ignore_errors=True)  # one failure must not cascade
+
+    def test_option_of_another_registry_is_named(self):
+        res = self.depot("mirror", "conda", self.url(), self.mirror, "--keyring", __file__)
+        self.assertExit(res, 2)
+        self.assertIn("--keyring is not an option of conda (apt: verify", res.err)
 
     def test_url_that_is_not_a_url_changes_nothing(self):
         res = self.depot("mirror", "conda", "not a url", self.mirror)

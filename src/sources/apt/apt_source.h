@@ -1,5 +1,6 @@
 #pragma once
 
+#include "sources/registry.h"
 #include "sources/source.h"
 
 namespace depot::apt {
@@ -7,5 +8,8 @@ namespace depot::apt {
 // Options: lists "dist" (required), "component", "arch" (incl. "all", "source"); values
 // "keyring" (verify roots with gpgv), "contents" ("yes": Contents-* too).
 Result<std::unique_ptr<Source>> make_apt_source(const SourceOptions& opts);
+
+// The descriptor listed in source_registry.cc.
+const RegistryDescriptor& registry();
 
 }  // namespace depot::apt

@@ -3,10 +3,14 @@
 
 #include <memory>
 
+#include "sources/registry.h"
 #include "sources/source.h"
 
 namespace depot::conda {
 
 Result<std::unique_ptr<Source>> make_conda_source(const SourceOptions& opts);
+
+// The descriptor listed in source_registry.cc.
+const RegistryDescriptor& registry();
 
 }  // namespace depot::conda

@@ -4,10 +4,14 @@
 
 #include <memory>
 
+#include "sources/registry.h"
 #include "sources/source.h"
 
 namespace depot::pypi {
 
 Result<std::unique_ptr<Source>> make_pypi_source(const SourceOptions& opts);
+
+// The descriptor listed in source_registry.cc.
+const RegistryDescriptor& registry();
 
 }  // namespace depot::pypi

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "sources/registry.h"
 #include "sources/source.h"
 
 namespace depot::yum {
@@ -11,5 +12,8 @@ namespace depot::yum {
 // Values: "keyring" (verify repodata/repomd.xml.asc with gpgv; a missing or bad signature
 // fails the run).
 Result<std::unique_ptr<Source>> make_yum_source(const SourceOptions& opts);
+
+// The descriptor listed in source_registry.cc.
+const RegistryDescriptor& registry();
 
 }  // namespace depot::yum

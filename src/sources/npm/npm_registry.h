@@ -1,0 +1,12 @@
+#pragma once
+// npm: served and cached (tarballs never change; package documents are indexes); not mirrored
+// yet.
+
+#include "sources/registry.h"
+
+namespace depot::npm {
+
+// The descriptor listed in source_registry.cc.
+const RegistryDescriptor& registry();
+
+}  // namespace depot::npm

@@ -1,0 +1,75 @@
+#pragma once
+// RegistryDescriptor: what depot knows about one registry kind, declared once in its folder
+// (src/sources/<name>/<name>_registry.cc) and listed in source_registry.cc. cli/ builds
+// `depot mirror`'s arguments and help from it; serve/ classifies paths and picks media types
+// with it; neither names a registry. Descriptors are immutable statics: everything here is
+// thread-safe.
+
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "sources/source.h"
+
+namespace depot {
+
+// Freshness class of a file in a registry's tree.
+enum class FileClass {
+  kBlob,   // content-addressed or versioned: never changes, never revalidated
+  kRoot,   // a signed root naming other index files, served in one generation with them
+  kIndex,  // everything else: revalidated after a TTL
+};
+
+// A command-line option of `depot mirror NAME`; it fills SourceOptions[key].
+struct RegistryOption {
+  enum class Kind {
+    kList,      // "--flag a,b", repeatable: lists[key]
+    kListFile,  // "--flag FILE": one item per line ('#' starts a comment), added to lists[key]
+    kFile,      // "--flag PATH" of an existing file: values[key]
+    kFlag,      // "--flag": values[key] = "yes"
+  };
+  std::string flag;  // "--dist"
+  std::string key;   // "dist"
+  Kind kind = Kind::kList;
+  std::string help;  // what it does for this registry
+};
+
+// A path split into its segments, the file name last; never empty.
+using PathParts = std::span<const std::string_view>;
+
+// What a server must know of a registry's paths. Predicates are pure.
+struct PathRules {
+  std::function<bool(PathParts)> is_blob;  // never changes; empty: none
+  std::function<bool(PathParts)> is_root;  // a root (its name is one of root_names); empty: none
+  // File names of the roots that live side by side in one directory (a new one replaces all).
+  std::vector<std::string_view> root_names;
+  // Media types of this registry's files by extension (lowercase, without the dot).
+  std::vector<std::pair<std::string_view, std::string_view>> types;
+  // Index names without an extension, and name prefixes (with no '.'), served as text/plain.
+  std::vector<std::string_view> text_names, text_prefixes;
+};
+
+struct RegistryDescriptor {
+  std::string name;           // as in `depot mirror NAME`
+  std::string upstream_help;  // what the UPSTREAM argument is
+  SourceFactory factory;      // empty: served and cached, not mirrored yet
+  std::vector<RegistryOption> options;
+  PathRules paths;
+};
+
+// Every registry, in name order.
+const std::vector<const RegistryDescriptor*>& registries();
+const RegistryDescriptor* find_registry(std::string_view name);
+
+// Path helpers for PathRules.
+std::vector<std::string_view> split_path(std::string_view rel);  // empty segments dropped
+bool all_hex(std::string_view s);                                // non-empty, [0-9a-fA-F]*
+// True when `dir` is one of the directories above the file (not the file itself).
+bool has_ancestor(PathParts parts, std::string_view dir);
+std::string_view parent_name(PathParts parts);  // "" for a top-level file
+bool ends_with_any(std::string_view name, std::initializer_list<std::string_view> suffixes);
+
+}  // namespace depot

@@ -1,0 +1,80 @@
+#include "sources/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+namespace depot {
+namespace {
+
+TEST(Registry, ListsEveryRegistryOnceInNameOrder) {
+  std::vector<std::string> names;
+  for (const RegistryDescriptor* r : registries()) names.push_back(r->name);
+  EXPECT_EQ(names, (std::vector<std::string>{"apt", "conda", "crates", "npm", "pypi", "yum"}));
+  EXPECT_EQ(find_registry("yum"), registries().back());
+  EXPECT_EQ(find_registry("nope"), nullptr);
+}
+
+TEST(Registry, OnlyRegistriesWithAFactoryAreMirrorable) {
+  EXPECT_EQ(source_names(), (std::vector<std::string>{"apt", "conda", "pypi", "yum"}));
+  auto npm = make_source("npm", SourceOptions{});
+  ASSERT_FALSE(npm.ok());
+  EXPECT_NE(npm.error().message.find("known: apt, conda, pypi, yum"), std::string::npos)
+      << npm.error().message;
+}
+
+// cli/ makes one command-line option per flag; registries sharing a flag must mean one kind of
+// argument by it. Every option has a flag, a key and help; a registry declares a flag once.
+TEST(Registry, OptionsAreWellFormedAndSharedFlagsAgreeOnTheirKind) {
+  std::map<std::string, RegistryOption::Kind> kinds;
+  for (const RegistryDescriptor* r : registries()) {
+    std::set<std::string> own;
+    EXPECT_FALSE(r->upstream_help.empty()) << r->name;
+    for (const RegistryOption& o : r->options) {
+      EXPECT_TRUE(o.flag.starts_with("--")) << r->name << " " << o.flag;
+      EXPECT_FALSE(o.key.empty()) << r->name << " " << o.flag;
+      EXPECT_FALSE(o.help.empty()) << r->name << " " << o.flag;
+      EXPECT_TRUE(own.insert(o.flag).second) << r->name << " declares " << o.flag << " twice";
+      auto [it, fresh] = kinds.emplace(o.flag, o.kind);
+      EXPECT_TRUE(fresh || it->second == o.kind) << o.flag << " means two kinds of argument";
+    }
+  }
+}
+
+// A root's siblings are roots of the same registry in the same directory.
+TEST(Registry, EveryRootNameIsARootOfItsRegistry) {
+  const std::map<std::string, std::string> dir_of = {{"apt", "debian/dists/stable/"},
+                                                     {"yum", "el9/repodata/"}};
+  for (const RegistryDescriptor* r : registries()) {
+    if (r->paths.root_names.empty()) {
+      EXPECT_FALSE(r->paths.is_root) << r->name;
+      continue;
+    }
+    ASSERT_TRUE(dir_of.count(r->name)) << "add a directory for " << r->name;
+    for (std::string_view name : r->paths.root_names) {
+      std::string rel = dir_of.at(r->name) + std::string(name);
+      auto parts = split_path(rel);
+      EXPECT_TRUE(r->paths.is_root(parts)) << rel;
+      EXPECT_FALSE(r->paths.is_blob && r->paths.is_blob(parts)) << rel;
+    }
+  }
+}
+
+TEST(Registry, PathHelpers) {
+  EXPECT_EQ(split_path("/a//b/c"), (std::vector<std::string_view>{"a", "b", "c"}));
+  EXPECT_TRUE(split_path("").empty());
+  auto parts = split_path("x/pool/y/z.deb");
+  EXPECT_TRUE(has_ancestor(parts, "pool"));
+  EXPECT_FALSE(has_ancestor(parts, "z.deb"));  // the file itself is no ancestor
+  EXPECT_EQ(parent_name(parts), "y");
+  EXPECT_EQ(parent_name(split_path("top")), "");
+  EXPECT_TRUE(all_hex("09afAF"));
+  EXPECT_FALSE(all_hex(""));
+  EXPECT_FALSE(all_hex("0g"));
+  EXPECT_TRUE(ends_with_any("a.tar.gz", {".zip", ".gz"}));
+  EXPECT_FALSE(ends_with_any("a.tar", {".zip", ".gz"}));
+}
+
+}  // namespace
+}  // namespace depot
