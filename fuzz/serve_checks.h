@@ -28,7 +28,7 @@ inline void check_target(std::string_view target) {
   check(again.ok() && again->rel == rel, "request_path: escaped path does not parse back");
   (void)candidate_roots(rel);
   (void)by_hash_expectation(rel);
-  (void)PoolIndex::kind_of(rel);
+  (void)PoolIndex::registry_of(rel);
   (void)content_type_for(rel);
 }
 

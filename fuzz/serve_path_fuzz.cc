@@ -9,7 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The raw text as a relative path too (root and pool index lookups see cache keys).
   (void)depot::candidate_roots(text);
   (void)depot::by_hash_expectation(text);
-  (void)depot::PoolIndex::kind_of(text);
+  (void)depot::PoolIndex::registry_of(text);
   (void)depot::RelPath::parse(text);
   return 0;
 }

@@ -1,6 +1,6 @@
 #pragma once
 // PoolIndex: size and digests of package files, learnt from the indexes that pass through the
-// cache (apt Packages, yum primary.xml, conda repodata.json), so a package fetched later is
+// cache (PathRules::read_package_index: apt Packages, yum primary.xml, conda repodata.json), so a package fetched later is
 // verified like an index is. Thread-safe.
 
 #include <cstddef>
@@ -17,21 +17,12 @@
 
 namespace depot {
 
-enum class PackageIndexKind {
-  kNone,
-  kAptPackages,    // ".../dists/**/Packages*", or a by-hash file in a "binary-*" directory;
-                   // names files relative to the archive root (the part before "dists/")
-  kYumPrimary,     // "<repo>/repodata/*primary.xml*"; names files relative to <repo>
-  kCondaRepodata,  // "<subdir>/repodata.json" (also .bz2/.zst, current_repodata.json);
-                   // names files in <subdir>
-};
-
 class PoolIndex {
  public:
-  static PackageIndexKind kind_of(std::string_view key);
-  static bool may_name_packages(std::string_view key) {
-    return kind_of(key) != PackageIndexKind::kNone;
-  }
+  // The registry whose index `key` names package files (PathRules::names_packages); null
+  // for any other path.
+  static const RegistryDescriptor* registry_of(std::string_view key);
+  static bool may_name_packages(std::string_view key) { return registry_of(key) != nullptr; }
 
   // Reads the index `file` (any compression) cached as `key`, whose body has digest `sha256`
   // (a version already read is skipped), and records every package file it names. Returns how

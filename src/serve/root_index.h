@@ -1,5 +1,5 @@
 #pragma once
-// RootIndex: what a signed root (apt InRelease/Release, yum repomd.xml) says about the index
+// RootIndex: what a signed root (PathRules::read_root of its registry) says about the index
 // files it names, so the cache serves an index only in the generation of the root it serves.
 // Roots are parsed once per version and memoized. Thread-safe.
 
@@ -13,21 +13,18 @@
 #include <vector>
 
 #include "core/digest.h"
+#include "sources/registry.h"
 
 namespace depot {
 
-struct NamedIndex {
-  std::optional<uint64_t> size;
-  Digests digests;          // at least one of sha256/sha512 (or a weaker one for yum)
-  std::string by_hash_rel;  // the immutable by-hash copy upstream offers, "" when none
-};
+using NamedIndex = NamedFile;
 
-// The roots that could name `rel`, best first: for "<p>/dists/<suite>/<sub...>" the suite's
-// InRelease then Release; for "<repo>/repodata/<file>" the repo's repodata/repomd.xml. Root
-// files themselves, by-hash files and anything else get none.
+// The roots that could name `rel`, best first, from the first registry that names any
+// (PathRules::candidate_roots): e.g. an apt suite's InRelease then Release, a yum
+// repository's repodata/repomd.xml. Roots themselves, by-hash files and blobs get none.
 std::vector<std::string> candidate_roots(std::string_view rel);
 
-// What a by-hash path (".../by-hash/SHA256/<hex>" or SHA512) says of its own content;
+// What a path says of its own content (PathRules::self_named: apt's by-hash/SHA256/<hex>);
 // nullopt for other paths or a malformed digest.
 std::optional<NamedIndex> by_hash_expectation(std::string_view rel);
 

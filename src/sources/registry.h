@@ -5,7 +5,9 @@
 // with it; neither names a registry. Descriptors are immutable statics: everything here is
 // thread-safe.
 
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -37,6 +39,15 @@ struct RegistryOption {
   std::string help;  // what it does for this registry
 };
 
+// What an index or a root says of a file it names, or a path of its own content.
+struct NamedFile {
+  std::optional<uint64_t> size;
+  Digests digests;          // at least one strong digest (or a weaker one for yum)
+  std::string by_hash_rel;  // the immutable by-hash copy upstream offers, "" when none
+};
+// Files by their path in the served tree (the index's own prefix included).
+using NamedFiles = std::vector<std::pair<std::string, NamedFile>>;
+
 // A path split into its segments, the file name last; never empty.
 using PathParts = std::span<const std::string_view>;
 
@@ -50,6 +61,20 @@ struct PathRules {
   std::vector<std::pair<std::string_view, std::string_view>> types;
   // Index names without an extension, and name prefixes (with no '.'), served as text/plain.
   std::vector<std::string_view> text_names, text_prefixes;
+
+  // The roots that could name the index `rel`, best first; empty for roots, blobs and paths
+  // of other registries. Empty function: the registry has no roots.
+  std::function<std::vector<std::string>(std::string_view rel)> candidate_roots;
+  // What the root `root_rel` (one that is_root), whose bytes are `text`, names; an unparsable
+  // root names nothing.
+  std::function<NamedFiles(std::string_view root_rel, std::string_view text)> read_root;
+  // What a path says of its own content (apt's by-hash/SHA256/<hex>); nullopt for others.
+  std::function<std::optional<NamedFile>(std::string_view rel)> self_named;
+  // True for an index that names package files; read_package_index then lists them from the
+  // index's bytes in `file` (any compression). An error names `key`.
+  std::function<bool(std::string_view key)> names_packages;
+  std::function<Result<NamedFiles>(std::string_view key, const std::filesystem::path& file)>
+      read_package_index;
 };
 
 struct RegistryDescriptor {

@@ -1,6 +1,11 @@
 // yum's descriptor: packages and checksum-named repodata files never change;
-// repodata/repomd.xml (with its .asc and .key) is the root.
+// repodata/repomd.xml (with its .asc and .key) is the root, naming the repodata files;
+// primary.xml names the packages.
 
+#include "core/rel_path.h"
+#include "sources/decompress.h"
+#include "sources/yum/primary.h"
+#include "sources/yum/repomd.h"
 #include "sources/yum/yum_source.h"
 
 namespace depot::yum {
@@ -20,6 +25,54 @@ bool is_root(PathParts parts) {
          (name == "repomd.xml" || name == "repomd.xml.asc" || name == "repomd.xml.key");
 }
 
+bool in_repodata(std::string_view rel) {
+  std::string_view dir = rel_parent(rel);
+  return dir == "repodata" || dir.ends_with("/repodata");
+}
+
+std::vector<std::string> candidate_roots(std::string_view rel) {
+  if (!in_repodata(rel) || rel_filename(rel).starts_with("repomd.xml")) return {};
+  return {rel_join(rel_parent(rel), "repomd.xml")};
+}
+
+// repomd.xml names its data files relative to the repository root, which holds repodata/.
+NamedFiles read_root(std::string_view root_rel, std::string_view text) {
+  if (rel_filename(root_rel) != "repomd.xml") return {};
+  auto repomd = parse_repomd(text, std::string(root_rel));
+  if (!repomd.ok()) return {};
+  std::string_view repo = rel_parent(rel_parent(root_rel));
+  NamedFiles out;
+  for (const auto& d : repomd->data) {
+    auto path = RelPath::parse(d.href);
+    if (!path.ok()) continue;
+    out.emplace_back(rel_join(repo, path->str()), NamedFile{d.size, d.checksum, {}});
+  }
+  return out;
+}
+
+bool names_packages(std::string_view key) {
+  return in_repodata(key) && rel_filename(key).find("primary.xml") != std::string_view::npos;
+}
+
+// Packages with an xml:base live elsewhere and are left out.
+Result<NamedFiles> read_package_index(std::string_view key, const std::filesystem::path& file) {
+  const std::string name(key);
+  std::string_view repo = rel_parent(rel_parent(key));
+  NamedFiles out;
+  PrimaryParser parser(name, [&](Package&& p) {
+    if (p.base.empty()) {
+      out.emplace_back(rel_join(repo, p.path.str()), NamedFile{p.size, std::move(p.digests), {}});
+    }
+    return Status{};
+  });
+  Status st = read_decompressed(file, name, [&](std::string_view chunk) {
+    return parser.feed(chunk);
+  });
+  if (st.ok()) st = parser.finish();
+  if (!st.ok()) return st.error();
+  return out;
+}
+
 RegistryDescriptor describe() {
   RegistryDescriptor d;
   d.name = "yum";
@@ -32,6 +85,10 @@ RegistryDescriptor describe() {
   d.paths.is_root = is_root;
   d.paths.root_names = {"repomd.xml", "repomd.xml.asc", "repomd.xml.key"};
   d.paths.types = {{"rpm", "application/x-rpm"}, {"drpm", "application/x-rpm"}};
+  d.paths.candidate_roots = candidate_roots;
+  d.paths.read_root = read_root;
+  d.paths.names_packages = names_packages;
+  d.paths.read_package_index = read_package_index;
   return d;
 }
 

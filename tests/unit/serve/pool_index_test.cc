@@ -16,12 +16,11 @@ TEST(PoolIndex, RecognisesPackagesIndexes) {
   EXPECT_FALSE(PoolIndex::may_name_packages("d/dists/s/main/i18n/by-hash/SHA256/ab"));
   EXPECT_FALSE(PoolIndex::may_name_packages("d/dists/s/InRelease"));
   EXPECT_FALSE(PoolIndex::may_name_packages("d/pool/main/Packages"));
-  EXPECT_EQ(PoolIndex::kind_of("el9/repodata/abc-primary.xml.zst"), PackageIndexKind::kYumPrimary);
-  EXPECT_EQ(PoolIndex::kind_of("el9/repodata/abc-filelists.xml.zst"), PackageIndexKind::kNone);
-  EXPECT_EQ(PoolIndex::kind_of("c/noarch/repodata.json.zst"), PackageIndexKind::kCondaRepodata);
-  EXPECT_EQ(PoolIndex::kind_of("c/noarch/current_repodata.json"),
-            PackageIndexKind::kCondaRepodata);
-  EXPECT_EQ(PoolIndex::kind_of("c/noarch/x.conda"), PackageIndexKind::kNone);
+  EXPECT_EQ(PoolIndex::registry_of("el9/repodata/abc-primary.xml.zst")->name, "yum");
+  EXPECT_EQ(PoolIndex::registry_of("el9/repodata/abc-filelists.xml.zst"), nullptr);
+  EXPECT_EQ(PoolIndex::registry_of("c/noarch/repodata.json.zst")->name, "conda");
+  EXPECT_EQ(PoolIndex::registry_of("c/noarch/current_repodata.json")->name, "conda");
+  EXPECT_EQ(PoolIndex::registry_of("c/noarch/x.conda"), nullptr);
 }
 
 TEST(PoolIndex, LearnsTheFilesAPackagesIndexNamesUnderItsArchiveRoot) {
