@@ -1,7 +1,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
-#include "mirror/engine.h"
+#include "cli/exit_codes.h"
 
 namespace depot {
 

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "cli/commands.h"
-#include "mirror/engine.h"
+#include "cli/exit_codes.h"
 #include "pool/control_api.h"
 #include "pool/daemon.h"
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "cli/progress_line.h"
 #include "core/units.h"
 #include "mirror/engine.h"
@@ -60,11 +61,12 @@ State lives in <dir>/.depot/ (state.db, temporary files); nothing else is writte
 )";
 
 void print_summary(const MirrorArgs& a, const MirrorReport& r) {
+  const int exit_code = exit_code_for(r.outcome);
   if (a.log_format == "json") {
     nlohmann::ordered_json j;
     j["event"] = "summary";
-    j["status"] = r.exit_code == 0 ? "complete" : "failed";
-    j["exit_code"] = r.exit_code;
+    j["status"] = exit_code == 0 ? "complete" : "failed";
+    j["exit_code"] = exit_code;
     j["upstream"] = a.upstream;
     j["dir"] = a.dir;
     j["files_total"] = r.files_total;
@@ -87,7 +89,8 @@ void print_summary(const MirrorArgs& a, const MirrorReport& r) {
     return;
   }
   for (const auto& f : r.failed) std::printf("failed: %s: %s\n", f.path.c_str(), f.reason.c_str());
-  std::string status = r.exit_code == 0 ? "complete" : "FAILED (exit " + std::to_string(r.exit_code) + ")";
+  std::string status =
+      exit_code == 0 ? "complete" : "FAILED (exit " + std::to_string(exit_code) + ")";
   std::printf(
       "depot mirror %s: %s: %llu files, downloaded %llu files (%s), %llu unchanged, %llu "
       "adopted, %llu indexes written, %llu removed%s in %s; every download verified by digest%s%s\n",
@@ -196,7 +199,7 @@ int run(const MirrorArgs& a, const RegistryArgs& ra) {
   progress.clear();
   logger.set_line_hooks(nullptr, nullptr);
   print_summary(a, report);
-  return report.exit_code;
+  return exit_code_for(report.outcome);
 }
 
 // One option per flag of every mirrorable registry; the help says which registries take it.

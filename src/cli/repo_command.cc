@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "mirror/engine.h"
+#include "cli/exit_codes.h"
 #include "pool/control_api.h"
 
 namespace depot {

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "core/file_io.h"
 #include "core/logger.h"
 #include "core/units.h"
-#include "mirror/engine.h"
 #include "serve/access_log.h"
 #include "serve/cache_service.h"
 #include "serve/http_server.h"

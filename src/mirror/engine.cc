@@ -75,7 +75,7 @@ class MirrorRun final : public SnapshotContext {
     }
     return &rec->second;
   }
-  MirrorReport fail(int code, const Error& error);
+  MirrorReport fail(MirrorOutcome outcome, const Error& error);
   Status record_run(const char* status);  // the run's row, from report_
   Status download(const std::vector<Entry>& entries, const Plan& plan);
   Status commit_stage(const std::vector<Entry>& entries, const Plan& plan, Stage stage);
@@ -174,11 +174,11 @@ Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& ur
   return std::optional<FetchedIndex>(std::move(out));
 }
 
-MirrorReport MirrorRun::fail(int code, const Error& error) {
-  report_.exit_code = code;
+MirrorReport MirrorRun::fail(MirrorOutcome outcome, const Error& error) {
+  report_.outcome = outcome;
   report_.error = error.message;
   report_.seconds = std::chrono::duration<double>(clock_.now() - start_).count();
-  logger_.error("mirror.failed", {{"reason", error.message}, {"code", code}});
+  logger_.error("mirror.failed", {{"reason", error.message}, {"code", static_cast<int>(outcome)}});
   if (db_ && run_id_) (void)record_run("failed");
   return report_;
 }
@@ -187,7 +187,7 @@ Status MirrorRun::record_run(const char* status) {
   RunRecord r;
   r.id = run_id_;
   r.status = status;
-  r.exit_code = report_.exit_code;
+  r.exit_code = static_cast<int>(report_.outcome);
   r.files_total = report_.files_total;
   r.files_downloaded = report_.files_downloaded;
   r.bytes_downloaded = report_.bytes_downloaded;
@@ -418,44 +418,44 @@ Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
 MirrorReport MirrorRun::run() {
   start_ = clock_.now();
   auto source = make_source(opts_.kind, opts_.source);
-  if (!source.ok()) return fail(kExitUsage, source.error());
+  if (!source.ok()) return fail(MirrorOutcome::kBadRequest, source.error());
   source_ = std::move(source).value();
   std::error_code ec;
   fs::create_directories(opts_.dir / ".depot", ec);
-  if (ec) return fail(kExitStorage, make_error(ErrorCode::kIo, opts_.dir.string() + ": " + ec.message()));
+  if (ec) return fail(MirrorOutcome::kStorage, make_error(ErrorCode::kIo, opts_.dir.string() + ": " + ec.message()));
   auto lock = lock_file(opts_.dir / ".depot" / "lock", "another depot run is using this directory");
   if (!lock.ok()) {
-    return fail(lock.error().code == ErrorCode::kRefused ? kExitBusy : kExitStorage,
+    return fail(lock.error().code == ErrorCode::kRefused ? MirrorOutcome::kBusy : MirrorOutcome::kStorage,
                 lock.error());
   }
-  if (auto s = clear_fs_temporaries(opts_.dir); !s.ok()) return fail(kExitStorage, s.error());
+  if (auto s = clear_fs_temporaries(opts_.dir); !s.ok()) return fail(MirrorOutcome::kStorage, s.error());
   auto target = open_fs_target(opts_.dir);
-  if (!target.ok()) return fail(kExitStorage, target.error());
+  if (!target.ok()) return fail(MirrorOutcome::kStorage, target.error());
   target_ = std::move(target).value();
   auto db = StateDb::open(opts_.dir / ".depot" / "state.db");
-  if (!db.ok()) return fail(kExitStorage, db.error());
+  if (!db.ok()) return fail(MirrorOutcome::kStorage, db.error());
   db_.emplace(std::move(db).value());
   auto records = db_->load_files();
-  if (!records.ok()) return fail(kExitStorage, records.error());
+  if (!records.ok()) return fail(MirrorOutcome::kStorage, records.error());
   records_ = std::move(records).value();
   auto run_id = db_->begin_run(opts_.kind, opts_.source.upstream);
-  if (!run_id.ok()) return fail(kExitStorage, run_id.error());
+  if (!run_id.ok()) return fail(MirrorOutcome::kStorage, run_id.error());
   run_id_ = *run_id;
   if (auto s = target_->list([&](const RelPath& p, const FileStat& st) { on_disk_[p.str()] = st; });
       !s.ok()) {
-    return fail(kExitStorage, s.error());
+    return fail(MirrorOutcome::kStorage, s.error());
   }
   downloader_ = make_curl_downloader(opts_.download, clock_, logger_);
 
   report_progress({.phase = "snapshot"});
   auto snap = source_->snapshot(*this);
   if (!snap.ok()) {
-    return fail(snap.error().code == ErrorCode::kIo ? kExitStorage : kExitUpstream, snap.error());
+    return fail(snap.error().code == ErrorCode::kIo ? MirrorOutcome::kStorage : MirrorOutcome::kUpstream, snap.error());
   }
   const std::vector<Entry>& entries = snap->entries;
   report_.files_total = entries.size();
   auto planned = make_plan(entries, records_, on_disk_);
-  if (!planned.ok()) return fail(kExitUpstream, planned.error());
+  if (!planned.ok()) return fail(MirrorOutcome::kUpstream, planned.error());
   Plan plan = std::move(planned).value();
   report_.files_unchanged = plan.unchanged.size();
   logger_.info("mirror.plan", {{"entries", static_cast<uint64_t>(entries.size())},
@@ -466,25 +466,25 @@ MirrorReport MirrorRun::run() {
                                {"stale", static_cast<uint64_t>(plan.stale.size())}});
   committer_ = std::make_unique<BatchCommitter>(*target_, *db_, logger_, clock_, opts_.batch);
   adopt_existing(entries, plan);
-  if (auto s = download(entries, plan); !s.ok()) return fail(kExitStorage, s.error());
+  if (auto s = download(entries, plan); !s.ok()) return fail(MirrorOutcome::kStorage, s.error());
   if (!report_.failed.empty()) {
-    return fail(kExitFilesFailed,
+    return fail(MirrorOutcome::kFilesFailed,
                 make_error(ErrorCode::kRefused,
                            std::to_string(report_.failed.size()) +
                                " file(s) failed; the previous index generation stays published"));
   }
   report_progress({.phase = "commit"});
   for (Stage st : {Stage::kBlob, Stage::kIndex, Stage::kRoot}) {
-    if (auto s = commit_stage(entries, plan, st); !s.ok()) return fail(kExitStorage, s.error());
+    if (auto s = commit_stage(entries, plan, st); !s.ok()) return fail(MirrorOutcome::kStorage, s.error());
   }
   report_.indexes_committed = true;
   report_progress({.phase = "cleanup"});
   if (auto s = remove_stale(plan, on_disk_.size()); !s.ok()) {
-    return fail(s.error().code == ErrorCode::kRefused ? kExitDeleteRefused : kExitStorage,
+    return fail(s.error().code == ErrorCode::kRefused ? MirrorOutcome::kDeleteRefused : MirrorOutcome::kStorage,
                 s.error());
   }
   report_.seconds = std::chrono::duration<double>(clock_.now() - start_).count();
-  if (auto s = record_run("complete"); !s.ok()) return fail(kExitStorage, s.error());
+  if (auto s = record_run("complete"); !s.ok()) return fail(MirrorOutcome::kStorage, s.error());
   return report_;
 }
 

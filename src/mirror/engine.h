@@ -18,15 +18,16 @@
 
 namespace depot {
 
-// Process exit codes of `depot mirror` (documented in --help).
-enum MirrorExit : int {
-  kExitComplete = 0,       // the mirror equals the upstream state
-  kExitFilesFailed = 1,    // some files failed after retries; previous index kept
-  kExitUsage = 2,          // bad command line or configuration
-  kExitUpstream = 3,       // upstream index unreachable, malformed or hostile; nothing changed
-  kExitDeleteRefused = 4,  // new index committed; stale removal refused by the guard
-  kExitStorage = 5,        // local storage or state database failure
-  kExitBusy = 6,           // another run holds the directory lock
+// How a run ended. cli/ maps each to a process exit code; the values are what state.db's
+// runs.exit_code column holds, so they never change.
+enum class MirrorOutcome : int {
+  kComplete = 0,       // the mirror equals the upstream state
+  kFilesFailed = 1,    // some files failed after retries; previous index kept
+  kBadRequest = 2,     // unknown registry kind or options the registry refuses
+  kUpstream = 3,       // upstream index unreachable, malformed or hostile; nothing changed
+  kDeleteRefused = 4,  // new index committed; stale removal refused by the guard
+  kStorage = 5,        // local storage or state database failure
+  kBusy = 6,           // another run holds the directory lock
 };
 
 struct MirrorOptions {
@@ -54,8 +55,8 @@ struct FailedFile {
 };
 
 struct MirrorReport {
-  int exit_code = kExitComplete;
-  std::string error;  // the run-level reason when exit_code != 0
+  MirrorOutcome outcome = MirrorOutcome::kComplete;
+  std::string error;  // the run-level reason when not kComplete
   uint64_t files_total = 0;
   uint64_t files_downloaded = 0;
   uint64_t bytes_downloaded = 0;

@@ -85,7 +85,7 @@ class EngineTest : public ::testing::Test {
 TEST_F(EngineTest, MirrorsEveryPackageThenTheIndex) {
   std::string json = publish({{"a-1-0.conda", "alpha"}, {"b-1-0.conda", "beta"}});
   MirrorReport r = mirror();
-  ASSERT_EQ(r.exit_code, kExitComplete) << r.error;
+  ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
   EXPECT_EQ(r.files_downloaded, 2u);
   EXPECT_EQ(r.bytes_downloaded, 9u);
   EXPECT_TRUE(r.indexes_committed);
@@ -98,9 +98,9 @@ TEST_F(EngineTest, MirrorsEveryPackageThenTheIndex) {
 
 TEST_F(EngineTest, NoopRerunFetchesOnlyTheIndex) {
   publish({{"a-1-0.conda", "alpha"}, {"b-1-0.conda", "beta"}});
-  ASSERT_EQ(mirror().exit_code, kExitComplete);
+  ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
   MirrorReport r = mirror();
-  ASSERT_EQ(r.exit_code, kExitComplete) << r.error;
+  ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
   EXPECT_EQ(r.files_downloaded, 0u);
   EXPECT_EQ(r.files_unchanged, 3u);
   EXPECT_EQ(server_.hits("/ch/noarch/a-1-0.conda"), 1);
@@ -109,11 +109,11 @@ TEST_F(EngineTest, NoopRerunFetchesOnlyTheIndex) {
 
 TEST_F(EngineTest, FailedPackageKeepsThePreviousIndex) {
   std::string old_json = publish({{"a-1-0.conda", "alpha"}});
-  ASSERT_EQ(mirror().exit_code, kExitComplete);
+  ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
   publish({{"a-1-0.conda", "alpha"}, {"good-1-0.conda", "good"}, {"bad-1-0.conda", "bad!"}});
   server_.route("/ch/noarch/bad-1-0.conda", {Reply(200, "BAD!")});  // wrong bytes, always
   MirrorReport r = mirror();
-  EXPECT_EQ(r.exit_code, kExitFilesFailed);
+  EXPECT_EQ(r.outcome, MirrorOutcome::kFilesFailed);
   ASSERT_EQ(r.failed.size(), 1u);
   EXPECT_EQ(r.failed[0].path, "bad-1-0.conda");
   EXPECT_NE(r.failed[0].reason.find("sha256 mismatch"), std::string::npos) << r.failed[0].reason;
@@ -123,7 +123,7 @@ TEST_F(EngineTest, FailedPackageKeepsThePreviousIndex) {
   // The good package is committed already (unreferenced until the index is): no re-download.
   server_.route("/ch/noarch/bad-1-0.conda", {Reply(200, "bad!")});
   MirrorReport fixed = mirror();
-  ASSERT_EQ(fixed.exit_code, kExitComplete) << fixed.error;
+  ASSERT_EQ(fixed.outcome, MirrorOutcome::kComplete) << fixed.error;
   EXPECT_EQ(fixed.files_downloaded, 1u);
   EXPECT_EQ(server_.hits("/ch/noarch/good-1-0.conda"), 1);
 }
@@ -132,7 +132,7 @@ TEST_F(EngineTest, FirstRunFailurePublishesNoIndex) {
   publish({{"a-1-0.conda", "alpha"}});
   server_.route("/ch/noarch/a-1-0.conda", {Reply(503, "busy")});
   MirrorReport r = mirror();
-  EXPECT_EQ(r.exit_code, kExitFilesFailed);
+  EXPECT_EQ(r.outcome, MirrorOutcome::kFilesFailed);
   EXPECT_NE(r.failed.at(0).reason.find("503"), std::string::npos);
   EXPECT_FALSE(fs::exists(m() / "repodata.json"));
 }
@@ -140,7 +140,7 @@ TEST_F(EngineTest, FirstRunFailurePublishesNoIndex) {
 TEST_F(EngineTest, HostileEntryChangesNothing) {
   publish({{"a-1-0.conda", "alpha"}}, "../../escape.conda");
   MirrorReport r = mirror();
-  EXPECT_EQ(r.exit_code, kExitUpstream);
+  EXPECT_EQ(r.outcome, MirrorOutcome::kUpstream);
   EXPECT_NE(r.error.find("escape.conda"), std::string::npos) << r.error;
   EXPECT_TRUE(files_outside_state().empty());
   EXPECT_FALSE(fs::exists(dir_.path() / "escape.conda"));
@@ -151,17 +151,17 @@ TEST_F(EngineTest, StaleFilesRemovedAfterIndexWithGuard) {
   std::map<std::string, std::string> many;
   for (int i = 0; i < 30; ++i) many["p" + std::to_string(i) + "-1-0.conda"] = "x" + std::to_string(i);
   publish(many);
-  ASSERT_EQ(mirror().exit_code, kExitComplete);
+  ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
   // Upstream shrinks to 2 packages: 28 of 31 files would go, beyond the 50% guard.
   std::map<std::string, std::string> few = {{"p0-1-0.conda", "x0"}, {"p1-1-0.conda", "x1"}};
   std::string json = publish(few);
   MirrorReport r = mirror();
-  EXPECT_EQ(r.exit_code, kExitDeleteRefused);
+  EXPECT_EQ(r.outcome, MirrorOutcome::kDeleteRefused);
   EXPECT_TRUE(r.indexes_committed);
   EXPECT_EQ(read(m() / "repodata.json"), json);
   EXPECT_TRUE(fs::exists(m() / "p29-1-0.conda"));
   MirrorReport forced = mirror(/*force=*/true);
-  ASSERT_EQ(forced.exit_code, kExitComplete) << forced.error;
+  ASSERT_EQ(forced.outcome, MirrorOutcome::kComplete) << forced.error;
   EXPECT_EQ(forced.files_removed, 28u);
   EXPECT_EQ(files_outside_state(),
             (std::set<std::string>{"p0-1-0.conda", "p1-1-0.conda", "repodata.json"}));
@@ -173,14 +173,14 @@ TEST_F(EngineTest, SeveralDownloadLoopsShareTheWork) {
   publish(many);
   server_.route("/ch/noarch/p77-1-0.conda", {Reply(200, "corrupt")});
   MirrorReport r = mirror();  // 150 jobs: two loops (transfer_threads defaults to 2)
-  EXPECT_EQ(r.exit_code, kExitFilesFailed);
+  EXPECT_EQ(r.outcome, MirrorOutcome::kFilesFailed);
   ASSERT_EQ(r.failed.size(), 1u);
   EXPECT_EQ(r.failed[0].path, "p77-1-0.conda");
   EXPECT_EQ(r.files_downloaded, 149u);
   EXPECT_FALSE(fs::exists(m() / "repodata.json"));
   server_.route("/ch/noarch/p77-1-0.conda", {Reply(200, std::string(77 * 97, 'z'))});
   MirrorReport fixed = mirror();
-  ASSERT_EQ(fixed.exit_code, kExitComplete) << fixed.error;
+  ASSERT_EQ(fixed.outcome, MirrorOutcome::kComplete) << fixed.error;
   EXPECT_EQ(fixed.files_downloaded, 1u);
   EXPECT_EQ(files_outside_state().size(), 151u);
   for (int i : {0, 1, 76, 149}) {
@@ -193,7 +193,7 @@ TEST_F(EngineTest, UnrecordedFileWithRightContentIsAdoptedNotDownloaded) {
   fs::create_directories(m());
   { std::ofstream(m() / "a-1-0.conda") << "alpha"; }
   MirrorReport r = mirror();
-  ASSERT_EQ(r.exit_code, kExitComplete) << r.error;
+  ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
   EXPECT_EQ(r.files_adopted, 1u);
   EXPECT_EQ(server_.hits("/ch/noarch/a-1-0.conda"), 0);
 }
@@ -205,7 +205,7 @@ TEST_F(EngineTest, SecondRunOnLockedDirectoryIsRefused) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::flock(fd, LOCK_EX), 0);
   MirrorReport r = mirror();
-  EXPECT_EQ(r.exit_code, kExitBusy);
+  EXPECT_EQ(r.outcome, MirrorOutcome::kBusy);
   ::close(fd);
 }
 
