@@ -63,7 +63,7 @@ inline void check_headers(const HeaderValues& h) {
   check_date(h.if_modified_since);
   check_date(h.if_unmodified_since);
   check_date(h.if_range);
-  (void)prefers_pypi_json(h.accept);
+  (void)directory_pages(h.accept);
 }
 
 }  // namespace depot::fuzz

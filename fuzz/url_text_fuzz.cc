@@ -1,5 +1,5 @@
 // Text helpers applied to upstream links and names: PyPI's resolve_url, names and file-name
-// checks; serve's resolve_url and local_path_for; HTML escaping; URL path escaping. Input: a
+// checks; serve's local_path_for; HTML escaping; URL path escaping. Input: a
 // base URL on the first line, a reference on the second. Oracles: html_unescape undoes
 // html_escape; an accepted PyPI link is an http(s) URL without a fragment.
 
@@ -25,10 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                        "pypi resolve_url: not http(s)");
     depot::fuzz::check(url->find('#') == std::string::npos, "pypi resolve_url: kept a fragment");
   }
-  std::string served = depot::resolve_url(base, ref);
   static const std::vector<depot::UpstreamConfig> upstreams = {{"pypi", "https://pypi.example"},
                                                                {"", "http://root.example/x"}};
-  (void)depot::local_path_for(served, upstreams);
+  if (url.ok()) (void)depot::local_path_for(*url, upstreams);
 
   const std::string name = depot::pypi::normalize_name(ref);
   if (depot::pypi::valid_project_name(ref)) {

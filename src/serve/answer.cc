@@ -54,9 +54,9 @@ Answer cached_file_answer(OpenedFile f, CacheOutcome outcome, std::string conten
 
 std::string pick_content_type(std::string_view key, const std::string& upstream_type) {
   std::string_view name = rel_filename(key);
-  bool page = name == "index.html" || name == "index.v1_json";
-  if (page && !upstream_type.empty()) return upstream_type;
-  if (name == "index.v1_json") return std::string(kPypiSimpleJson);
+  if (auto page = page_variant(name)) {
+    return upstream_type.empty() ? std::string(page->second.media_type) : upstream_type;
+  }
   std::string by_name(content_type_for(name));
   if (by_name == "application/octet-stream" && !upstream_type.empty()) return upstream_type;
   return by_name;

@@ -35,7 +35,7 @@ struct CacheService::Fetch {
   CacheStore::Partial partial;
   std::shared_ptr<Download> download;
   std::optional<CachedMeta> cached;  // the copy being revalidated
-  bool page = false;                 // a PyPI simple page: rewritten before it is stored
+  bool page = false;                 // a registry's page: rewritten before it is stored
   UniqueFd page_fd;                  // the rewritten page (a dup for readers)
   uint64_t page_size = 0;
   std::string page_sha256;
@@ -177,16 +177,11 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
     a.location = "/" + escape_path_for_url(request.rel) + "/";
     return a;
   }
-  std::vector<std::pair<std::string, std::string>> candidates;
-  if (prefers_pypi_json(request.accept)) {
-    candidates.emplace_back("index.v1_json", std::string(kPypiSimpleJson));
-  }
-  candidates.emplace_back("index.html", "text/html; charset=utf-8");
-  for (const auto& [name, type] : candidates) {
-    auto f = open_beneath(root_fd_.get(), rel_join(request.rel, name));
+  for (const PageVariant& page : directory_pages(request.accept)) {
+    auto f = open_beneath(root_fd_.get(), rel_join(request.rel, page.file));
     if (f.ok() && S_ISREG(f->st.st_mode)) {
-      Answer a = file_answer(std::move(*f), CacheOutcome::kMirror, name);
-      a.content_type = type;
+      Answer a = file_answer(std::move(*f), CacheOutcome::kMirror, std::string(page.file));
+      a.content_type = page.media_type;
       return a;
     }
   }
@@ -281,9 +276,9 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   std::string key = request.rel;
   std::string accept;
   if (request.trailing_slash || request.rel == opts_.upstreams[up].prefix) {
-    bool json = prefers_pypi_json(request.accept);
-    key = rel_join(request.rel, json ? "index.v1_json" : "index.html");
-    accept = json ? std::string(kPypiSimpleJson) : "text/html";
+    PageVariant page = directory_pages(request.accept).front();
+    key = rel_join(request.rel, page.file);
+    accept = page.accept;
   }
   if (negative(key)) {
     metrics_.negative_hits++;
@@ -356,7 +351,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
         return error_answer(500, "cannot create a cache file");
       }
       FileClass cls = classify_path(key);
-      bool page = rel_filename(key) == "index.html" || rel_filename(key) == "index.v1_json";
+      bool page = page_variant(rel_filename(key)).has_value();
       d = std::make_shared<Download>(key, UniqueFd(dup_fd), cls != FileClass::kRoot && !page);
       f = std::make_shared<Fetch>();
       f->key = key;
@@ -606,10 +601,11 @@ bool CacheService::rewrite_page(const std::shared_ptr<Fetch>& f, const FetchResu
       static_cast<ssize_t>(body.size())) {
     return false;
   }
-  std::string type = f->download->snapshot().content_type;
-  bool json = type.find("json") != std::string::npos ||
-              (type.empty() && rel_filename(f->key) == "index.v1_json");
-  auto page = rewrite_simple_page(body, json, f->request.url, opts_.upstreams);
+  auto variant = page_variant(rel_filename(f->key));
+  if (!variant || !variant->first->paths.rewrite_page) return false;
+  auto page = variant->first->paths.rewrite_page(
+      body, f->download->snapshot().content_type, variant->second.file, f->request.url,
+      [this](std::string_view url) { return local_path_for(url, opts_.upstreams); });
   if (!page.ok()) {
     log_.warn("page_rewrite_failed", {{"url", f->request.url}, {"error", page.error().message}});
     return false;

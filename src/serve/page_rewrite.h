@@ -1,15 +1,15 @@
 #pragma once
-// Rewrites PyPI simple pages (PEP 503 HTML, PEP 691 JSON) fetched through the cache so that file
-// links which point into any configured upstream point at the matching local prefix instead, and
-// collects the sha256 each page declares for those files (so the cache can verify them). Links
-// elsewhere are left as they are. Pure; thread-safe.
+// Pages through the cache: the directory pages registries serve (PathRules::pages_for, e.g.
+// PyPI's simple pages), and where an upstream URL lives locally, for rewriting their links.
+// Pure; thread-safe.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "core/result.h"
+#include "sources/registry.h"
 
 namespace depot {
 
@@ -18,29 +18,16 @@ struct UpstreamConfig {
   std::string url;     // base URL without a trailing slash
 };
 
-inline constexpr std::string_view kPypiSimpleJson = "application/vnd.pypi.simple.v1+json";
-
-// True when an Accept header prefers the PEP 691 JSON form (listed, q not below HTML's).
-bool prefers_pypi_json(std::string_view accept);
-
-struct RewrittenPage {
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> digests;  // local rel -> sha256 hex
-};
-
-// Resolves `ref` against `base` (an absolute http(s) URL) per RFC 3986 (dot segments removed;
-// query and fragment of `ref` kept).
-std::string resolve_url(std::string_view base, std::string_view ref);
-
 // The local request path ("/prefix/rest") of an absolute URL under one of `upstreams` (the
 // longest matching URL wins), or "" when it is under none.
 std::string local_path_for(std::string_view url, const std::vector<UpstreamConfig>& upstreams);
 
-// `json`: PEP 691 JSON (files[].url, files[].hashes.sha256), else HTML (href attributes with
-// "#sha256=" fragments). `page_url` is the URL the page was fetched from. A JSON page that does
-// not parse is kParse; HTML is scanned leniently.
-Result<RewrittenPage> rewrite_simple_page(std::string_view body, bool json,
-                                          std::string_view page_url,
-                                          const std::vector<UpstreamConfig>& upstreams);
+// The page variants answering a request of a directory with Accept `accept`, best first: the
+// first registry's that serves pages; index.html alone when none does.
+std::vector<PageVariant> directory_pages(std::string_view accept);
+
+// The registry and variant of a page stored as file name `name` ("index.v1_json"); nullopt
+// when `name` is no registry's page.
+std::optional<std::pair<const RegistryDescriptor*, PageVariant>> page_variant(std::string_view name);
 
 }  // namespace depot

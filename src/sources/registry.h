@@ -48,6 +48,24 @@ struct NamedFile {
 // Files by their path in the served tree (the index's own prefix included).
 using NamedFiles = std::vector<std::pair<std::string, NamedFile>>;
 
+// One representation of a directory page (PyPI's simple pages): the file it is stored as in
+// the directory, its media type, and the Accept header asked upstream for it.
+struct PageVariant {
+  std::string_view file;
+  std::string_view media_type;
+  std::string_view accept;
+};
+
+// A page rewritten for the cache: links into an upstream made local, with the sha256 the page
+// declares for each of them.
+struct RewrittenPage {
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> digests;  // local rel -> sha256 hex
+};
+
+// The local request path ("/prefix/rest") of an absolute URL, "" when no upstream serves it.
+using LocalPathFn = std::function<std::string(std::string_view url)>;
+
 // A path split into its segments, the file name last; never empty.
 using PathParts = std::span<const std::string_view>;
 
@@ -75,6 +93,16 @@ struct PathRules {
   std::function<bool(std::string_view key)> names_packages;
   std::function<Result<NamedFiles>(std::string_view key, const std::filesystem::path& file)>
       read_package_index;
+
+  // Directory pages: every variant, and those answering a client's Accept, best first. A
+  // cache fetches the page from the directory's URL and stores it rewritten.
+  std::vector<PageVariant> page_variants;
+  std::function<std::vector<PageVariant>(std::string_view accept)> pages_for;
+  // Rewrites the page variant `file` fetched from `page_url` (answered with `content_type`).
+  std::function<Result<RewrittenPage>(std::string_view body, std::string_view content_type,
+                                      std::string_view file, std::string_view page_url,
+                                      const LocalPathFn& local_path)>
+      rewrite_page;
 };
 
 struct RegistryDescriptor {

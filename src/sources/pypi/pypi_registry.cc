@@ -1,6 +1,9 @@
 // PyPI's descriptor: wheels, sdists and .metadata files never change (files.pythonhosted.org
-// keeps them under packages/); simple pages are indexes.
+// keeps them under packages/); simple pages are indexes, served for a directory in the form the
+// client asks for (PEP 691 JSON as index.v1_json, else HTML as index.html) and rewritten by a
+// cache to point at it.
 
+#include "sources/pypi/page_rewrite.h"
 #include "sources/pypi/pypi_source.h"
 
 namespace depot::pypi {
@@ -8,6 +11,23 @@ namespace {
 
 bool is_blob(PathParts parts) {
   return ends_with_any(parts.back(), {".whl", ".metadata"}) || has_ancestor(parts, "packages");
+}
+
+constexpr PageVariant kJson{"index.v1_json", kSimpleJson, kSimpleJson};
+constexpr PageVariant kHtml{"index.html", "text/html; charset=utf-8", "text/html"};
+
+std::vector<PageVariant> pages_for(std::string_view accept) {
+  if (prefers_json(accept)) return {kJson, kHtml};
+  return {kHtml};
+}
+
+// The upstream may answer HTML when asked for JSON: its content type decides.
+Result<RewrittenPage> rewrite_page(std::string_view body, std::string_view content_type,
+                                   std::string_view file, std::string_view page_url,
+                                   const LocalPathFn& local_path) {
+  bool json = content_type.find("json") != std::string_view::npos ||
+              (content_type.empty() && file == kJson.file);
+  return rewrite_simple_page(body, json, page_url, local_path);
 }
 
 RegistryDescriptor describe() {
@@ -24,6 +44,9 @@ RegistryDescriptor describe() {
   };
   d.paths.is_blob = is_blob;
   d.paths.types = {{"whl", "application/zip"}, {"metadata", "text/plain; charset=utf-8"}};
+  d.paths.page_variants = {kJson, kHtml};
+  d.paths.pages_for = pages_for;
+  d.paths.rewrite_page = rewrite_page;
   return d;
 }
 

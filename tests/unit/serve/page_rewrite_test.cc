@@ -2,26 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 namespace depot {
 namespace {
 
-const std::string kSha(64, 'a');
-
 std::vector<UpstreamConfig> ups() {
   return {{"pypi", "http://up:1/pypi"}, {"files", "https://files.example.org"}};
-}
-
-TEST(PageRewrite, ResolvesReferences) {
-  std::string base = "http://h/a/b/c/";
-  EXPECT_EQ(resolve_url(base, "../../x.whl#sha256=1"), "http://h/a/x.whl#sha256=1");
-  EXPECT_EQ(resolve_url(base, "/x/y"), "http://h/x/y");
-  EXPECT_EQ(resolve_url(base, "d"), "http://h/a/b/c/d");
-  EXPECT_EQ(resolve_url(base, "https://o/p"), "https://o/p");
-  EXPECT_EQ(resolve_url(base, "//o/p"), "http://o/p");
-  EXPECT_EQ(resolve_url("http://h/a/index.html", "./b/../c"), "http://h/a/c");
-  EXPECT_EQ(resolve_url(base, "../../../../../x"), "http://h/x");
 }
 
 TEST(PageRewrite, MapsUrlsUnderUpstreamsOnly) {
@@ -31,55 +16,26 @@ TEST(PageRewrite, MapsUrlsUnderUpstreamsOnly) {
   EXPECT_EQ(local_path_for("http://other/a", ups()), "");
 }
 
-TEST(PageRewrite, HtmlLinksPointAtTheCacheAndTheirDigestsAreKept) {
-  std::string html = "<a href=\"../../packages/x-1.whl#sha256=" + kSha +
-                     "\" data-requires-python=\"&gt;=3\">x</a>\n"
-                     "<A HREF='https://files.example.org/p/y.tar.gz'>y</A>"
-                     "<a href=\"https://elsewhere/z.whl\">z</a>";
-  auto out = rewrite_simple_page(html, false, "http://up:1/pypi/simple/x/", ups());
-  ASSERT_TRUE(out.ok());
-  EXPECT_NE(out->body.find("href=\"/pypi/packages/x-1.whl#sha256=" + kSha + "\""),
-            std::string::npos)
-      << out->body;
-  EXPECT_NE(out->body.find("HREF='/files/p/y.tar.gz'"), std::string::npos) << out->body;
-  EXPECT_NE(out->body.find("https://elsewhere/z.whl"), std::string::npos);
-  EXPECT_NE(out->body.find("data-requires-python=\"&gt;=3\""), std::string::npos);
-  ASSERT_EQ(out->digests.size(), 1u);
-  EXPECT_EQ(out->digests[0].first, "pypi/packages/x-1.whl");
-  EXPECT_EQ(out->digests[0].second, kSha);
+// PyPI is the registry that serves directory pages: JSON first for a PEP 691 client.
+TEST(PageRewrite, DirectoryPagesFollowTheClientsAccept) {
+  auto json = directory_pages("application/vnd.pypi.simple.v1+json");
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[0].file, "index.v1_json");
+  EXPECT_EQ(json[0].accept, "application/vnd.pypi.simple.v1+json");
+  EXPECT_EQ(json[1].file, "index.html");
+  auto html = directory_pages("text/html");
+  ASSERT_EQ(html.size(), 1u);
+  EXPECT_EQ(html[0].file, "index.html");
+  EXPECT_EQ(html[0].media_type, "text/html; charset=utf-8");
 }
 
-TEST(PageRewrite, JsonFileUrlsPointAtTheCache) {
-  nlohmann::json doc = {{"meta", {{"api-version", "1.1"}}},
-                        {"name", "x"},
-                        {"files",
-                         {{{"filename", "x-1.whl"},
-                           {"url", "/pypi/files/x-1.whl"},
-                           {"hashes", {{"sha256", kSha}}}}}}};
-  auto out = rewrite_simple_page(doc.dump(), true, "http://up:1/pypi/simple/x/", ups());
-  ASSERT_TRUE(out.ok());
-  auto back = nlohmann::json::parse(out->body);
-  EXPECT_EQ(back["files"][0]["url"], "/pypi/files/x-1.whl");
-  EXPECT_EQ(back["meta"]["api-version"], "1.1");
-  ASSERT_EQ(out->digests.size(), 1u);
-  EXPECT_EQ(out->digests[0].first, "pypi/files/x-1.whl");
-  EXPECT_FALSE(rewrite_simple_page("{not json", true, "http://up:1/pypi/simple/x/", ups()).ok());
-}
-
-}  // namespace
-}  // namespace depot
-
-namespace depot {
-namespace {
-
-TEST(PageRewrite, NegotiatesTheJsonFormOnlyWhenPreferred) {
-  EXPECT_TRUE(prefers_pypi_json("application/vnd.pypi.simple.v1+json"));
-  EXPECT_TRUE(prefers_pypi_json(
-      "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
-      "text/html;q=0.01"));
-  EXPECT_FALSE(prefers_pypi_json("text/html"));
-  EXPECT_FALSE(prefers_pypi_json(""));
-  EXPECT_FALSE(prefers_pypi_json("application/vnd.pypi.simple.v1+json;q=0.1, text/html"));
+TEST(PageRewrite, PageVariantsAreKnownByTheirFileName) {
+  auto v = page_variant("index.v1_json");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->first->name, "pypi");
+  EXPECT_EQ(v->second.media_type, "application/vnd.pypi.simple.v1+json");
+  EXPECT_TRUE(page_variant("index.html").has_value());
+  EXPECT_FALSE(page_variant("Packages").has_value());
 }
 
 }  // namespace
