@@ -39,7 +39,7 @@ struct RegistryArgs {
   struct Slot {
     RegistryOption::Kind kind = RegistryOption::Kind::kList;
     std::vector<std::string> items;  // kList
-    std::string value;               // kFile, kListFile
+    std::string value;               // kValue, kFile, kListFile
     bool set = false;                // kFlag
     CLI::Option* option = nullptr;
     std::string help;
@@ -154,6 +154,7 @@ bool apply_registry_options(const RegistryArgs& ra, const RegistryDescriptor& r,
       case Kind::kListFile:
         if (!read_list_file(flag, slot.value, list)) return false;
         break;
+      case Kind::kValue:
       case Kind::kFile:
         out.values[o->key] = slot.value;
         break;
@@ -223,6 +224,9 @@ void add_registry_options(CLI::App& cmd, RegistryArgs& ra) {
         slot.option = cmd.add_option(flag, slot.value,
                                      slot.help + " (one per line; '#' starts a comment)")
                           ->check(CLI::ExistingFile);
+        break;
+      case Kind::kValue:
+        slot.option = cmd.add_option(flag, slot.value, slot.help);
         break;
       case Kind::kFile:
         slot.option = cmd.add_option(flag, slot.value, slot.help)->check(CLI::ExistingFile);

@@ -30,6 +30,7 @@ struct RegistryOption {
   enum class Kind {
     kList,      // "--flag a,b", repeatable: lists[key]
     kListFile,  // "--flag FILE": one item per line ('#' starts a comment), added to lists[key]
+    kValue,     // "--flag V": values[key]
     kFile,      // "--flag PATH" of an existing file: values[key]
     kFlag,      // "--flag": values[key] = "yes"
   };

@@ -1,5 +1,7 @@
 #include "sources/source.h"
 
+#include "core/file_io.h"
+
 namespace depot {
 
 Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
@@ -13,6 +15,23 @@ Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
                .unchanged = fetched.unchanged,
                .etag = fetched.etag,
                .last_modified = fetched.last_modified};
+}
+
+Result<Entry> generated_entry(const std::filesystem::path& file, const std::string& content,
+                              const std::string& path, Stage stage) {
+  DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(path));
+  DEPOT_TRY(write_whole_file(file, content));
+  Hasher h(digest_bit(DigestAlgo::kSha256));
+  h.update(content);
+  return Entry{.path = std::move(rel),
+               .size = content.size(),
+               .digests = h.finish(),
+               .url = {},
+               .stage = stage,
+               .local = file,
+               .unchanged = false,
+               .etag = {},
+               .last_modified = {}};
 }
 
 Entry blob_entry(RelPath path, std::optional<uint64_t> size, Digests digests, std::string url) {

@@ -78,6 +78,11 @@ class SnapshotContext {
 Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
                   const FetchedIndex& fetched);
 
+// Content the source generated: written to `file` (in its scratch dir) and returned as an
+// entry with local content at `path`.
+Result<Entry> generated_entry(const std::filesystem::path& file, const std::string& content,
+                              const std::string& path, Stage stage);
+
 // A file to download and verify (Stage kBlob).
 Entry blob_entry(RelPath path, std::optional<uint64_t> size, Digests digests, std::string url);
 

@@ -4,7 +4,7 @@
 
 #include "sources/apt/apt_source.h"
 #include "sources/conda/conda_source.h"
-#include "sources/crates/crates_registry.h"
+#include "sources/crates/crates_source.h"
 #include "sources/npm/npm_registry.h"
 #include "sources/pypi/pypi_source.h"
 #include "sources/registry.h"

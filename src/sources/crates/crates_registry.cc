@@ -1,12 +1,26 @@
-#include "sources/crates/crates_registry.h"
+// crates' descriptor: `depot mirror crates` options; .crate files never change, index files
+// and config.json are indexes.
+
+#include "sources/crates/crates_source.h"
 
 namespace depot::crates {
 namespace {
 
 RegistryDescriptor describe() {
+  using Kind = RegistryOption::Kind;
   RegistryDescriptor d;
   d.name = "crates";
-  d.upstream_help = "a crates.io sparse index";
+  d.upstream_help = "a crates.io sparse index such as https://index.crates.io";
+  d.factory = make_crates_source;
+  d.options = {
+      {"--base-url", "base-url", Kind::kValue,
+       "the http(s) URL the mirror directory is served at (required): config.json's dl points "
+       "there"},
+      {"--crate", "crate", Kind::kList, "crates to mirror, e.g. serde,rand"},
+      {"--crates-from", "crate", Kind::kListFile, "file naming crates to mirror"},
+      {"--with-deps", "with-deps", Kind::kFlag,
+       "add every crate the chosen ones depend on (all kinds, every version), transitively"},
+  };
   d.paths.is_blob = [](PathParts parts) { return parts.back().ends_with(".crate"); };
   d.paths.types = {{"crate", "application/gzip"}};
   return d;

@@ -26,24 +26,6 @@ constexpr const char* kAccept =
     "text/html;q=0.1";
 constexpr uint64_t kMaxPageBytes = 512ull << 20;
 
-// Writes generated `content` to `file` and returns it as an entry with local content.
-Result<Entry> generated_entry(const fs::path& file, const std::string& content,
-                              const std::string& path, Stage stage) {
-  DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(path));
-  DEPOT_TRY(write_whole_file(file, content));
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(content);
-  return Entry{.path = std::move(rel),
-               .size = content.size(),
-               .digests = h.finish(),
-               .url = {},
-               .stage = stage,
-               .local = file,
-               .unchanged = false,
-               .etag = {},
-               .last_modified = {}};
-}
-
 // Three names for one page: index.html for plain static servers; index.v1_html and
 // index.v1_json for servers that negotiate on Accept.
 Status add_pages(const fs::path& dir, const std::string& prefix, const std::string& html,

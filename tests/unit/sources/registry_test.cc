@@ -17,10 +17,10 @@ TEST(Registry, ListsEveryRegistryOnceInNameOrder) {
 }
 
 TEST(Registry, OnlyRegistriesWithAFactoryAreMirrorable) {
-  EXPECT_EQ(source_names(), (std::vector<std::string>{"apt", "conda", "pypi", "yum"}));
+  EXPECT_EQ(source_names(), (std::vector<std::string>{"apt", "conda", "crates", "pypi", "yum"}));
   auto npm = make_source("npm", SourceOptions{});
   ASSERT_FALSE(npm.ok());
-  EXPECT_NE(npm.error().message.find("known: apt, conda, pypi, yum"), std::string::npos)
+  EXPECT_NE(npm.error().message.find("known: apt, conda, crates, pypi, yum"), std::string::npos)
       << npm.error().message;
 }
 

@@ -1,0 +1,131 @@
+#include "sources/crates/crates_source.h"
+
+#include <deque>
+#include <set>
+
+#include "core/file_io.h"
+#include "sources/crates/index_file.h"
+
+namespace depot::crates {
+namespace {
+
+constexpr uint64_t kMaxIndexFile = 64ull << 20;
+
+std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+class CratesSource final : public Source {
+ public:
+  CratesSource(std::string upstream, std::string base_url, std::vector<std::string> crates,
+               bool with_deps)
+      : upstream_(std::move(upstream)),
+        base_url_(std::move(base_url)),
+        crates_(std::move(crates)),
+        with_deps_(with_deps) {}
+
+  std::string name() const override { return "crates"; }
+
+  Result<Snapshot> snapshot(SnapshotContext& ctx) override {
+    Snapshot snap;
+    DEPOT_ASSIGN_OR_RETURN(std::string dl, upstream_dl(ctx));
+    BlobCollector blobs(snap.entries);
+    std::deque<std::string> queue(crates_.begin(), crates_.end());
+    std::set<std::string> seen;
+    for (const auto& c : crates_) seen.insert(lower(c));
+    while (!queue.empty()) {
+      std::string crate = std::move(queue.front());
+      queue.pop_front();
+      DEPOT_ASSIGN_OR_RETURN(auto deps, add_crate(ctx, crate, dl, blobs, snap));
+      for (auto& d : deps) {
+        if (with_deps_ && seen.insert(lower(d)).second) queue.push_back(std::move(d));
+      }
+    }
+    ctx.logger().info("crates.index", {{"crates", static_cast<uint64_t>(seen.size())},
+                                       {"files", static_cast<uint64_t>(blobs.size())}});
+    DEPOT_ASSIGN_OR_RETURN(auto scratch, ctx.scratch_dir());
+    std::string config = "{\"dl\":\"" + base_url_ + "/crates/{crate}/{crate}-{version}.crate\"}\n";
+    DEPOT_ASSIGN_OR_RETURN(Entry root, generated_entry(scratch / "config.json", config,
+                                                       "index/config.json", Stage::kRoot));
+    snap.entries.push_back(std::move(root));
+    return snap;
+  }
+
+ private:
+  Result<std::string> upstream_dl(SnapshotContext& ctx) {
+    std::string url = join_url(upstream_, "config.json");
+    // Fetched under a name no entry uses, so it is never published: the mirror writes its own.
+    DEPOT_ASSIGN_OR_RETURN(RelPath private_path, RelPath::parse("index/.upstream-config.json"));
+    DEPOT_ASSIGN_OR_RETURN(auto fetched, ctx.fetch_index(url, private_path, false));
+    if (!fetched) return make_error(ErrorCode::kNotFound, url + ": not found");
+    DEPOT_ASSIGN_OR_RETURN(std::string text, read_whole_file(fetched->local, url, 1 << 20));
+    return parse_config_dl(text, url);
+  }
+
+  // Adds the index file of `crate` and every version's .crate; returns the crates they
+  // depend on in this registry.
+  Result<std::vector<std::string>> add_crate(SnapshotContext& ctx, const std::string& crate,
+                                             const std::string& dl, BlobCollector& blobs,
+                                             Snapshot& snap) {
+    DEPOT_ASSIGN_OR_RETURN(std::string path, index_path(crate));
+    DEPOT_ASSIGN_OR_RETURN(RelPath index_rel, RelPath::parse("index/" + path));
+    const std::string url = join_url(upstream_, path);
+    DEPOT_ASSIGN_OR_RETURN(auto fetched, ctx.fetch_index(url, index_rel, true));
+    if (!fetched) {
+      return make_error(ErrorCode::kNotFound,
+                        "crate " + quote_untrusted(crate) + " not found upstream: " + url);
+    }
+    DEPOT_ASSIGN_OR_RETURN(std::string text, read_whole_file(fetched->local, url, kMaxIndexFile));
+    DEPOT_ASSIGN_OR_RETURN(auto versions, parse_index_file(text, crate, url));
+    std::vector<std::string> deps;
+    for (const Version& v : versions) {
+      std::string file = "crates/" + v.name + "/" + v.name + "-" + v.vers + ".crate";
+      DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(file));
+      Digests d;
+      d.sha256 = v.cksum;
+      DEPOT_TRY(blobs.add(blob_entry(std::move(rel), std::nullopt, d, crate_url(dl, v)), url));
+      for (const Dependency& dep : v.deps) {
+        if (dep.registry.empty()) deps.push_back(dep.crate);
+      }
+    }
+    snap.entries.push_back(index_entry(index_rel, url, Stage::kIndex, *fetched));
+    return deps;
+  }
+
+  std::string upstream_;
+  std::string base_url_;
+  std::vector<std::string> crates_;
+  bool with_deps_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> make_crates_source(const SourceOptions& opts) {
+  if (opts.upstream.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "crates: an upstream index URL is required");
+  }
+  std::string base = opts.value("base-url");
+  while (base.ends_with('/')) base.pop_back();
+  if (!base.starts_with("http://") && !base.starts_with("https://")) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "crates: --base-url (the http(s) URL the mirror is served at) is required");
+  }
+  std::vector<std::string> crates = opts.list("crate");
+  if (crates.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "crates: name the crates with --crate or --crates-from (mirroring every "
+                      "crate of the git index is not built yet)");
+  }
+  for (const auto& c : crates) {
+    if (!valid_crate_name(c)) {
+      return make_error(ErrorCode::kInvalidArgument, "crates: bad crate name " + quote_untrusted(c));
+    }
+  }
+  return std::unique_ptr<Source>(std::make_unique<CratesSource>(
+      opts.upstream, std::move(base), std::move(crates), opts.value("with-deps") == "yes"));
+}
+
+}  // namespace depot::crates

@@ -1,0 +1,20 @@
+#pragma once
+// The crates source: the chosen crates (list "crate"; with "with-deps" = "yes" the closure of
+// their dependencies of every kind) from a sparse index (the upstream URL, e.g.
+// https://index.crates.io). Mirrors each crate's index file byte for byte at index/<path>,
+// every version's .crate at crates/<name>/<name>-<version>.crate (verified by its cksum), and
+// writes index/config.json with "dl" under value "base-url" (where the mirror is served), last.
+
+#include <memory>
+
+#include "sources/registry.h"
+#include "sources/source.h"
+
+namespace depot::crates {
+
+Result<std::unique_ptr<Source>> make_crates_source(const SourceOptions& opts);
+
+// The descriptor listed in source_registry.cc.
+const RegistryDescriptor& registry();
+
+}  // namespace depot::crates

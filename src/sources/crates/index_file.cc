@@ -1,0 +1,170 @@
+#include "sources/crates/index_file.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/rel_path.h"
+
+namespace depot::crates {
+namespace {
+
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+bool is_sha256_hex(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!is_digit(c) && !(c >= 'a' && c <= 'f')) return false;
+  }
+  return true;
+}
+
+// {prefix} of a name as cargo computes it (case kept).
+std::string prefix_of(std::string_view name) {
+  switch (name.size()) {
+    case 1:
+      return "1";
+    case 2:
+      return "2";
+    case 3:
+      return "3/" + std::string(name.substr(0, 1));
+    default:
+      return std::string(name.substr(0, 2)) + "/" + std::string(name.substr(2, 2));
+  }
+}
+
+std::string string_field(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+Result<Version> parse_line(std::string_view line, std::string_view crate, const std::string& at) {
+  auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return make_error(ErrorCode::kParse, at + ": not a JSON object");
+  }
+  Version v;
+  v.name = string_field(doc, "name");
+  v.vers = string_field(doc, "vers");
+  v.cksum = string_field(doc, "cksum");
+  if (!valid_crate_name(v.name) || lower(v.name) != lower(crate)) {
+    return make_error(ErrorCode::kUnsafePath,
+                      at + ": name " + quote_untrusted(v.name) + " is not crate " +
+                          quote_untrusted(crate));
+  }
+  if (!valid_version(v.vers)) {
+    return make_error(ErrorCode::kUnsafePath, at + ": bad version " + quote_untrusted(v.vers));
+  }
+  if (!is_sha256_hex(v.cksum)) {
+    return make_error(ErrorCode::kParse, at + ": bad cksum " + quote_untrusted(v.cksum));
+  }
+  auto yanked = doc.find("yanked");
+  v.yanked = yanked != doc.end() && yanked->is_boolean() && yanked->get<bool>();
+  auto deps = doc.find("deps");
+  if (deps != doc.end() && deps->is_array()) {
+    for (const auto& d : *deps) {
+      if (!d.is_object()) return make_error(ErrorCode::kParse, at + ": a dependency is no object");
+      Dependency dep;
+      dep.crate = string_field(d, "package");
+      if (dep.crate.empty()) dep.crate = string_field(d, "name");
+      dep.registry = string_field(d, "registry");
+      if (!valid_crate_name(dep.crate)) {
+        return make_error(ErrorCode::kUnsafePath,
+                          at + ": bad dependency name " + quote_untrusted(dep.crate));
+      }
+      v.deps.push_back(std::move(dep));
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+bool valid_crate_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || !is_alpha(name[0])) return false;
+  for (char c : name) {
+    if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+bool valid_version(std::string_view vers) {
+  if (vers.empty() || vers.size() > 128 || !is_digit(vers[0])) return false;
+  for (char c : vers) {
+    if (!is_alpha(c) && !is_digit(c) && c != '.' && c != '+' && c != '-') return false;
+  }
+  return true;
+}
+
+Result<std::string> index_path(std::string_view name) {
+  if (!valid_crate_name(name)) {
+    return make_error(ErrorCode::kUnsafePath, "bad crate name " + quote_untrusted(name));
+  }
+  std::string n = lower(name);
+  return prefix_of(n) + "/" + n;
+}
+
+Result<std::vector<Version>> parse_index_file(std::string_view text, std::string_view crate,
+                                              const std::string& where) {
+  std::vector<Version> out;
+  size_t pos = 0, line_no = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    DEPOT_ASSIGN_OR_RETURN(Version v,
+                           parse_line(line, crate, where + ":" + std::to_string(line_no)));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<std::string> parse_config_dl(std::string_view json, const std::string& where) {
+  auto doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return make_error(ErrorCode::kParse, where + ": not a JSON object");
+  }
+  std::string dl = string_field(doc, "dl");
+  if (!dl.starts_with("http://") && !dl.starts_with("https://")) {
+    return make_error(ErrorCode::kParse, where + ": \"dl\" is not an http(s) URL");
+  }
+  return dl;
+}
+
+std::string crate_url(std::string_view dl, const Version& v) {
+  static constexpr std::string_view kMarkers[] = {"{crate}", "{version}", "{prefix}",
+                                                  "{lowerprefix}", "{sha256-checksum}"};
+  bool templated = false;
+  for (std::string_view m : kMarkers) templated = templated || dl.find(m) != std::string_view::npos;
+  if (!templated) {
+    std::string base(dl);
+    if (!base.ends_with('/')) base += '/';
+    return base + v.name + "/" + v.vers + "/download";
+  }
+  const std::string values[] = {v.name, v.vers, prefix_of(v.name), lower(prefix_of(v.name)),
+                                v.cksum};
+  std::string out;
+  for (size_t i = 0; i < dl.size();) {
+    size_t m = 0;
+    while (m < std::size(kMarkers) && dl.substr(i, kMarkers[m].size()) != kMarkers[m]) ++m;
+    if (m < std::size(kMarkers)) {
+      out += values[m];
+      i += kMarkers[m].size();
+    } else {
+      out += dl[i++];
+    }
+  }
+  return out;
+}
+
+}  // namespace depot::crates
