@@ -14,10 +14,11 @@ std::string local_path_for(std::string_view url, const std::vector<UpstreamConfi
     if (!best || u.url.size() > best->url.size()) best = &u;
   }
   if (!best) return "";
-  std::string rest(url.substr(best->url.size()));
-  std::string local = best->prefix.empty() ? "" : "/" + best->prefix;
-  if (rest.empty()) rest = "/";
-  return local + rest;
+  std::string_view rest = url.substr(best->url.size());
+  std::string local;
+  if (!best->prefix.empty()) local.append("/").append(best->prefix);
+  local.append(rest.empty() ? std::string_view("/") : rest);
+  return local;
 }
 
 std::vector<PageVariant> directory_pages(std::string_view accept) {

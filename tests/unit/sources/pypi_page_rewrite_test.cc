@@ -22,7 +22,7 @@ TEST(PypiPageRewrite, HtmlLinksPointAtTheCacheAndTheirDigestsAreKept) {
   std::string html = "<a href=\"../../packages/x-1.whl#sha256=" + kSha +
                      "\" data-requires-python=\"&gt;=3\">x</a>\n"
                      "<A HREF='https://files.example.org/p/y.tar.gz'>y</A>"
-                     "<a href=\"//files.example.org/q/./r/../w.whl\">w</a>"
+                     "<a href=\"//up:1/pypi/q/./r/../w.whl\">w</a>"
                      "<a href=\"https://elsewhere/z.whl\">z</a>";
   auto out = rewrite_simple_page(html, false, "http://up:1/pypi/simple/x/", local);
   ASSERT_TRUE(out.ok());
@@ -30,7 +30,7 @@ TEST(PypiPageRewrite, HtmlLinksPointAtTheCacheAndTheirDigestsAreKept) {
             std::string::npos)
       << out->body;
   EXPECT_NE(out->body.find("HREF='/files/p/y.tar.gz'"), std::string::npos) << out->body;
-  EXPECT_NE(out->body.find("href=\"/files/q/w.whl\""), std::string::npos) << out->body;
+  EXPECT_NE(out->body.find("href=\"/pypi/q/w.whl\""), std::string::npos) << out->body;
   EXPECT_NE(out->body.find("https://elsewhere/z.whl"), std::string::npos);
   EXPECT_NE(out->body.find("data-requires-python=\"&gt;=3\""), std::string::npos);
   ASSERT_EQ(out->digests.size(), 1u);
