@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "fixtures"))
 import make_apt_repo  # noqa: E402
 import make_conda_channel  # noqa: E402
+import make_crates_registry  # noqa: E402
 import make_pypi_index  # noqa: E402
 import make_yum_repo  # noqa: E402
 
@@ -144,6 +145,23 @@ def conda_seeds(c, work):
                       "packages.conda": {"a-1-0.conda": {"size": 1, "md5": "0" * 32}}}))
 
 
+def crates_seeds(c, work):
+    """Each index file of the default registry (first line: the crate), a hostile line, and the
+    config.json forms."""
+    root = str(work / "crates")
+    make_crates_registry.generate(root, make_crates_registry.dl_for("http://up.example"))
+    index = Path(make_crates_registry.index_dir(root))
+    for name in make_crates_registry.ALL_CRATES:
+        path = index / make_crates_registry.index_path(name)
+        c.add("crates_index", "index-" + name, name.encode() + b"\n" + path.read_bytes())
+    make_crates_registry.add_hostile(root, "vers-dotdot")
+    path = index / make_crates_registry.index_path("multi-ver")
+    c.add("crates_index", "hostile-vers-dotdot", b"multi-ver\n" + path.read_bytes())
+    for form in ("plain", "static", "prefix", "checksum"):
+        dl = make_crates_registry.dl_for("http://up.example", form)
+        c.add("crates_index", "config-" + form, "x\n" + json.dumps({"dl": dl}))
+
+
 def pypi_seeds(c, work):
     root = work / "pypi"
     make_pypi_index.generate(str(root))
@@ -245,6 +263,7 @@ def main():
         work = Path(tmp)
         apt_seeds(c, work)
         conda_seeds(c, work)
+        crates_seeds(c, work)
         pypi_seeds(c, work)
         yum_seeds(c, work)
     serve_seeds(c)

@@ -28,7 +28,7 @@ dict_for() {
     yum_primary | yum_repomd) echo xml ;;
     http_request | http_headers | serve_path) echo http ;;
     pypi_page | page_rewrite | url_text) echo pypi ;;
-    conda_repodata | control_request) echo json ;;
+    conda_repodata | control_request | crates_index) echo json ;;
     *) echo "" ;;
   esac
 }
