@@ -18,7 +18,7 @@ KEEP=${KEEP:-0}
 STRICT=${STRICT:-0}
 DEPOT=${DEPOT:-$ROOT/build/depot}
 DEPOT_ARGS=${DEPOT_ARGS:-}
-TOOLS=${TOOLS:-depot curl64 curl16 cp index-seq}
+TOOLS=${TOOLS:-depot curl64 curl16 cp index-seq index-par}
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
 log() { printf '[crates-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -32,7 +32,7 @@ done
 for tool in $TOOLS; do
   case $tool in
     depot) [[ -x $DEPOT ]] || die "$DEPOT not built (make build, or DEPOT=path)" ;;
-    curl64 | curl16 | cp | index-seq) ;;
+    curl64 | curl16 | cp | index-seq | index-par) ;;
     *) die "unknown tool '$tool' in TOOLS" ;;
   esac
 done
@@ -187,6 +187,12 @@ for rep in $(seq "$REPEAT"); do
         # as depot's snapshot fetches them.
         measure "$rep" index-seq "$out" --index-only -- curl --create-dirs --no-progress-meter \
           --fail --output-dir "$out" --config "$WORK/lists/index.curlrc"
+        ;;
+      index-par)
+        # Not a peer: the same index files with 64 in parallel: what a concurrent index phase
+        # could take.
+        measure "$rep" index-par "$out" --index-only -- curl --parallel --parallel-max 64 \
+          --create-dirs --no-progress-meter --fail --output-dir "$out" --config "$WORK/lists/index.curlrc"
         ;;
     esac
   done

@@ -27,7 +27,7 @@ import sys
 from report import version
 
 CURLS = ["curl64", "curl16"]
-ORDER = ["depot", "depot-noop"] + CURLS + ["cp", "index-seq"]
+ORDER = ["depot", "depot-noop"] + CURLS + ["cp", "index-seq", "index-par"]
 LABEL = {
     "depot": "depot mirror crates",
     "depot-noop": "depot no-op re-run",
@@ -35,6 +35,7 @@ LABEL = {
     "curl16": "curl --parallel 16",
     "cp": "cp -r (floor)",
     "index-seq": "curl, index files only, 1 conn",
+    "index-par": "curl, index files only, par 64",
 }
 CURL_RATIO_MIN = 0.8  # curl time / depot time
 NOOP_MAX_S = 1.0
@@ -225,6 +226,9 @@ def notes(summary):
     if seq:
         out.append(f"curl fetching the same index files one after another on one connection:"
                    f" {seq:.2f} s")
+    par = summary.get("index-par", {}).get("seconds")
+    if par:
+        out.append(f"curl fetching them with --parallel-max 64: {par:.2f} s")
     n = summary.get("depot-noop", {})
     if None not in (n.get("first_s"), n.get("index_s"), n.get("seconds")):
         out.append(f"no-op re-run: {n['index_s'] - n['first_s']:.2f} s of its {n['seconds']:.2f} s"
