@@ -19,6 +19,7 @@ STRICT=${STRICT:-0}
 DEPOT=${DEPOT:-$ROOT/build/depot}
 DEPOT_ARGS=${DEPOT_ARGS:-}
 TOOLS=${TOOLS:-depot curl64 curl16 cp index-seq index-par}
+IO_SETTLE_MAX=${IO_SETTLE_MAX:-60}
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
 log() { printf '[crates-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -115,32 +116,55 @@ log "$N_NAMES crates: $N_INDEX index files ($BYTES_INDEX bytes), $N_CRATES .crat
 
 # ---------------------------------------------------------------- runs
 TSV=$WORK/results.tsv
-printf 'rep\ttool\tseconds\trss_kb\trc\tindex_files\tcrate_files\tbytes\tindex_ok\tcrates_ok\tcomplete\tloadavg\tfirst_s\tindex_s\tplan_s\n' >"$TSV"
+printf 'rep\ttool\tseconds\trss_kb\trc\tindex_files\tcrate_files\tbytes\tindex_ok\tcrates_ok\tcomplete\tloadavg\tsettle_s\tio_stall_s\tfirst_s\tindex_s\tplan_s\n' >"$TSV"
+
+# io_stall_us: microseconds some task waited for I/O since boot (PSI), 0 without PSI.
+io_stall_us() { awk '/^some/ {sub("total=", "", $5); print $5; exit}' /proc/pressure/io 2>/dev/null || echo 0; }
+
+# io_settle: waits (at most IO_SETTLE_MAX s) until a whole second passes with under 50 ms of I/O
+# stall: the virtual disk keeps writing back and discarding long after sync returns, and a tool
+# started then is charged for it. Prints the seconds waited.
+io_settle() {
+  local t0=$SECONDS a b
+  [[ -r /proc/pressure/io ]] || { echo 0; return; }
+  while ((SECONDS - t0 < IO_SETTLE_MAX)); do
+    a=$(io_stall_us)
+    sleep 1
+    b=$(io_stall_us)
+    ((b - a < 50000)) && break
+  done
+  echo $((SECONDS - t0))
+}
 
 # measure REP TOOL OUTDIR VERIFY_ARGS -- CMD...: wall time and peak RSS of CMD; then (untimed)
 # whether OUTDIR holds every expected file with the right bytes, and for depot the seconds to
 # its first request and to its crates.index and mirror.plan events.
 measure() {
   local rep=$1 tool=$2 out=$3 vargs=$4 tf=$LOGS/time lg=$LOGS/$1.$2.log rc=0 secs rss load t0
+  local settle stall0 stall
   shift 5
+  settle=$(io_settle)
   load=$(cut -d' ' -f1 /proc/loadavg)
+  stall0=$(io_stall_us)
   t0=$(date +%s.%N)
   /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$lg" 2>&1 || rc=$?
+  stall=$(awk -v a="$stall0" -v b="$(io_stall_us)" 'BEGIN {printf "%.2f", (b - a) / 1e6}')
   read -r secs rss < <(tail -n 1 "$tf")
   local checked phases='{"first_s": null, "index_s": null, "plan_s": null}'
   # shellcheck disable=SC2086
   checked=$(python3 "$HERE/crates_report.py" verify "$UP" "$out" $vargs)
   if [[ $tool == depot* ]]; then phases=$(python3 "$HERE/crates_report.py" phases "$lg" "$t0"); fi
-  python3 - "$rep" "$tool" "$secs" "$rss" "$rc" "$load" "$checked" "$phases" >>"$TSV" <<'PY'
+  python3 - "$rep" "$tool" "$secs" "$rss" "$rc" "$load" "$settle" "$stall" "$checked" "$phases" \
+    >>"$TSV" <<'PY'
 import json, sys
-rep, tool, secs, rss, rc, load, checked, phases = sys.argv[1:]
+rep, tool, secs, rss, rc, load, settle, stall, checked, phases = sys.argv[1:]
 c, p = json.loads(checked), json.loads(phases)
 opt = lambda v: "" if v is None else v
 print("\t".join(map(str, [rep, tool, secs, rss, rc, c["index_files"], c["crate_files"], c["bytes"],
-                          c["index_ok"], c["crates_ok"], int(c["complete"]), load,
+                          c["index_ok"], c["crates_ok"], int(c["complete"]), load, settle, stall,
                           opt(p["first_s"]), opt(p["index_s"]), opt(p["plan_s"])])))
 PY
-  log "$(tail -n 1 "$TSV" | awk -F'\t' '{printf "%-10s %7ss rc=%s index_ok=%s crates_ok=%s complete=%s load=%s%s", $2, $3, $5, $9, $10, $11, $12, ($13 == "" ? "" : " first_req=" $13 "s to_index=" $14 "s to_plan=" $15 "s")}')"
+  log "$(tail -n 1 "$TSV" | awk -F'\t' '{printf "%-10s %7ss rc=%s index_ok=%s crates_ok=%s complete=%s load=%s settled=%ss io_stall=%ss%s", $2, $3, $5, $9, $10, $11, $12, $13, $14, ($15 == "" ? "" : " first_req=" $15 "s to_index=" $16 "s to_plan=" $17 "s")}')"
   if [[ $rc != 0 ]]; then tail -n 15 "$lg" | sed 's/^/    /' >&2; fi
   sync # untimed: this tool's writeback stays out of the next tool's time
 }

@@ -123,6 +123,7 @@ def load(path):
         for r in csv.DictReader(f, delimiter="\t"):
             row = {"rep": int(r["rep"]), "tool": r["tool"], "seconds": float(r["seconds"]),
                    "rss_mib": round(int(r["rss_kb"]) / 1024, 1), "loadavg": float(r["loadavg"]),
+                   "settle_s": float(r["settle_s"]), "io_stall_s": float(r["io_stall_s"]),
                    "complete": r["complete"] == "1"}
             for k in ("rc", "index_files", "crate_files", "bytes", "index_ok", "crates_ok"):
                 row[k] = int(r[k])
@@ -146,6 +147,7 @@ def summarise(rows):
              "seconds_all": [r["seconds"] for r in runs],
              "seconds": median_or_none(r["seconds"] for r in good),
              "rss_mib_max": max(r["rss_mib"] for r in runs),
+             "io_stall_s": median_or_none(r["io_stall_s"] for r in good),
              "files": runs[0]["index_files"] + runs[0]["crate_files"],
              "bytes": runs[0]["bytes"]}
         d["files_per_s"] = round(d["files"] / d["seconds"]) if d["seconds"] else None
@@ -260,9 +262,9 @@ def report(a):
     for n in notes(summary):
         print(f"  note: {n}")
     print()
-    print("per repetition (seconds; load average at each start):")
+    print("per repetition (seconds; load average at the start / seconds of I/O stall during it):")
     for rep in sorted({r["rep"] for r in rows}):
-        cols = "  ".join(f"{r['tool']}={r['seconds']:.2f}({r['loadavg']:.1f})"
+        cols = "  ".join(f"{r['tool']}={r['seconds']:.2f}({r['loadavg']:.1f}/{r['io_stall_s']:.1f})"
                          f"{'' if r['complete'] and r['rc'] == 0 else '!'}"
                          for r in rows if r["rep"] == rep)
         print(f"  rep {rep}: {cols}")
