@@ -20,6 +20,7 @@ DEPOT=${DEPOT:-$ROOT/build/depot}
 DEPOT_ARGS=${DEPOT_ARGS:-}
 TOOLS=${TOOLS:-depot curl64 curl16 cp index-seq index-par}
 IO_SETTLE_MAX=${IO_SETTLE_MAX:-60}
+OUT_DIR=${OUT_DIR:-}
 RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
 log() { printf '[crates-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -44,17 +45,26 @@ mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 [[ -n $WORK && $WORK != / ]] || die "refusing work dir '$WORK'"
 UP=$WORK/upstream
-OUT=$WORK/out
+# The tools' outputs: under the work dir, or in a directory of our own under OUT_DIR (say a
+# tmpfs, to take the disk out of the comparison).
+if [[ -n $OUT_DIR ]]; then
+  mkdir -p "$OUT_DIR"
+  OUT=$(cd "$OUT_DIR" && pwd)/depot-crates-bench-out.$$
+else
+  OUT=$WORK/out
+fi
+OUT_FS=$(mkdir -p "$OUT" && stat -f -c %T "$OUT")
 NGX=$WORK/nginx
 LOGS=$WORK/logs
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
   local rc=$?
   stop_nginx
+  [[ $KEEP == 1 ]] || rm -rf -- "$OUT"
   if [[ $KEEP == 1 ]]; then
     log "KEEP=1: leaving $WORK"
   elif [[ -n ${BENCH_DIR:-} ]]; then
-    rm -rf -- "$OUT" "$NGX" "$LOGS" "$WORK/lists" "$WORK/depot.bin"
+    rm -rf -- "$NGX" "$LOGS" "$WORK/lists" "$WORK/depot.bin"
     log "left the upstream tree in $WORK for later runs"
   else
     rm -rf -- "$WORK"
@@ -113,6 +123,7 @@ N_NAMES=$(wc -l <"$UP/crates.list")
 BYTES_INDEX=$(cd "$UP" && xargs -a "$WORK/lists/index" stat -c %s | awk '{s+=$1} END {print s+0}')
 BYTES_CRATES=$(cd "$UP" && xargs -a "$WORK/lists/crates" stat -c %s | awk '{s+=$1} END {print s+0}')
 log "$N_NAMES crates: $N_INDEX index files ($BYTES_INDEX bytes), $N_CRATES .crate files ($BYTES_CRATES bytes)"
+log "outputs in $OUT ($OUT_FS)"
 
 # ---------------------------------------------------------------- runs
 TSV=$WORK/results.tsv
@@ -185,6 +196,7 @@ for rep in $(seq "$REPEAT"); do
     find "$UP/index" "$UP/crates" -type f -print0 | xargs -0 cat >/dev/null
     # A fresh directory per run, all removed only at the end: ext4 scans inodes deleted in the
     # last minute on each allocation, which would penalise whichever tool runs after a removal.
+    # On a tmpfs (no such scan; the outputs would fill memory) each is removed after its check.
     out=$OUT/$rep.$tool
     mkdir -p "$out"
     sync
@@ -219,11 +231,12 @@ for rep in $(seq "$REPEAT"); do
           --create-dirs --no-progress-meter --fail --output-dir "$out" --config "$WORK/lists/index.curlrc"
         ;;
     esac
+    if [[ $OUT_FS == tmpfs && $KEEP != 1 ]]; then rm -rf -- "$out"; fi
   done
 done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 log "load at end: $(uptime)"
-rm -rf -- "$OUT"
+[[ $KEEP == 1 ]] || rm -rf -- "$OUT"
 
 mkdir -p "$RESULTS_DIR"
 cp "$TSV" "$RESULTS_DIR/crates_last.tsv"
@@ -231,7 +244,7 @@ rc=0
 python3 "$HERE/crates_report.py" report "$TSV" --json "$RESULTS_DIR/crates_last.json" \
   --meta count="$COUNT" crates="$N_NAMES" index_files="$N_INDEX" index_bytes="$BYTES_INDEX" \
   crate_files="$N_CRATES" crate_bytes="$BYTES_CRATES" versions="$VERSIONS" kb="$MIN_KB-$MAX_KB" \
-  seed="$SEED" repeat="$REPEAT" depot="$DEPOT_SRC" depot_args="$DEPOT_ARGS" \
+  seed="$SEED" repeat="$REPEAT" out_fs="$OUT_FS" depot="$DEPOT_SRC" depot_args="$DEPOT_ARGS" \
   depot_version="$DEPOT_VERSION" loadavg_start="$LOAD_START" loadavg_end="$LOAD_END" || rc=$?
 if [[ $STRICT == 1 ]]; then exit "$rc"; fi
 exit 0

@@ -167,7 +167,6 @@ def print_table(summary):
     depot = summary.get("depot", {}).get("seconds")
     hdr = (f"{'tool':<32} {'median s':>9} {'complete':>9} {'files/s':>8} {'curl/depot':>10}"
            f" {'1st req':>8} {'to index':>9} {'to plan':>8} {'RSS MiB':>8}")
-    print()
     print(hdr)
     print("-" * len(hdr))
     for tool in ORDER:
@@ -253,6 +252,10 @@ def report(a):
     meta = dict(kv.split("=", 1) for kv in a.meta)
     rows = load(a.tsv)
     summary = summarise(rows)
+    print()
+    print(f"{meta.get('crates', '?')} crates: {meta.get('index_files', '?')} index files,"
+          f" {meta.get('crate_files', '?')} .crate files; outputs on {meta.get('out_fs', '?')};"
+          f" load average {meta.get('loadavg_start', '?')} at the start")
     print_table(summary)
     res = targets(summary)
     for t in res:
