@@ -81,7 +81,8 @@ DEPOT_VERSION=
 DEPOT_SRC=$DEPOT
 if [[ " $TOOLS " == *" depot "* ]]; then
   cp -- "$DEPOT" "$WORK/depot.bin"
-  DEPOT_VERSION="$("$DEPOT" --version 2>/dev/null | head -n 1 || true) (tree $(git -C "$(dirname "$DEPOT")" describe --always --dirty 2>/dev/null || echo '?'))"
+  GIT_REV=$(git -C "$(dirname "$DEPOT")" describe --always --dirty 2>/dev/null || echo '?')
+  DEPOT_VERSION="$("$DEPOT" --version 2>/dev/null | head -n 1 || true) (tree $GIT_REV)"
   DEPOT=$WORK/depot.bin
   log "depot: $DEPOT_SRC ($DEPOT_VERSION)"
 fi
@@ -115,22 +116,28 @@ log "nginx pid $NGINX_PID serving $UP on $BASE"
 (cd "$UP" && find index -type f ! -path index/config.json | LC_ALL=C sort) >"$WORK/lists/index"
 (cd "$UP" && find crates -type f | LC_ALL=C sort) >"$WORK/lists/crates"
 curlrc() { awk -v b="$BASE" '{printf "url = \"%s/%s\"\noutput = \"%s\"\n", b, $0, $0}'; }
-{ echo index/config.json; cat "$WORK/lists/index" "$WORK/lists/crates"; } | curlrc >"$WORK/lists/all.curlrc"
+{ echo index/config.json; cat "$WORK/lists/index" "$WORK/lists/crates"; } |
+  curlrc >"$WORK/lists/all.curlrc"
 { echo index/config.json; cat "$WORK/lists/index"; } | curlrc >"$WORK/lists/index.curlrc"
 N_INDEX=$(wc -l <"$WORK/lists/index")
 N_CRATES=$(wc -l <"$WORK/lists/crates")
 N_NAMES=$(wc -l <"$UP/crates.list")
 BYTES_INDEX=$(cd "$UP" && xargs -a "$WORK/lists/index" stat -c %s | awk '{s+=$1} END {print s+0}')
 BYTES_CRATES=$(cd "$UP" && xargs -a "$WORK/lists/crates" stat -c %s | awk '{s+=$1} END {print s+0}')
-log "$N_NAMES crates: $N_INDEX index files ($BYTES_INDEX bytes), $N_CRATES .crate files ($BYTES_CRATES bytes)"
+log "$N_NAMES crates: $N_INDEX index files ($BYTES_INDEX bytes)," \
+  "$N_CRATES .crate files ($BYTES_CRATES bytes)"
 log "outputs in $OUT ($OUT_FS)"
 
 # ---------------------------------------------------------------- runs
 TSV=$WORK/results.tsv
-printf 'rep\ttool\tseconds\trss_kb\trc\tindex_files\tcrate_files\tbytes\tindex_ok\tcrates_ok\tcomplete\tloadavg\tsettle_s\tio_stall_s\tfirst_s\tindex_s\tplan_s\n' >"$TSV"
+COLUMNS_TSV=(rep tool seconds rss_kb rc index_files crate_files bytes index_ok crates_ok complete
+  loadavg settle_s io_stall_s first_s index_s plan_s)
+(IFS=$'\t'; echo "${COLUMNS_TSV[*]}") >"$TSV"
 
 # io_stall_us: microseconds some task waited for I/O since boot (PSI), 0 without PSI.
-io_stall_us() { awk '/^some/ {sub("total=", "", $5); print $5; exit}' /proc/pressure/io 2>/dev/null || echo 0; }
+io_stall_us() {
+  awk '/^some/ {sub("total=", "", $5); print $5; exit}' /proc/pressure/io 2>/dev/null || echo 0
+}
 
 # io_settle: waits (at most IO_SETTLE_MAX s) until a whole second passes with under 50 ms of I/O
 # stall: the virtual disk keeps writing back and discarding long after sync returns, and a tool
@@ -175,7 +182,11 @@ print("\t".join(map(str, [rep, tool, secs, rss, rc, c["index_files"], c["crate_f
                           c["index_ok"], c["crates_ok"], int(c["complete"]), load, settle, stall,
                           opt(p["first_s"]), opt(p["index_s"]), opt(p["plan_s"])])))
 PY
-  log "$(tail -n 1 "$TSV" | awk -F'\t' '{printf "%-10s %7ss rc=%s index_ok=%s crates_ok=%s complete=%s load=%s settled=%ss io_stall=%ss%s", $2, $3, $5, $9, $10, $11, $12, $13, $14, ($15 == "" ? "" : " first_req=" $15 "s to_index=" $16 "s to_plan=" $17 "s")}')"
+  log "$(tail -n 1 "$TSV" | awk -F'\t' '{
+    printf "%-10s %7ss rc=%s index_ok=%s crates_ok=%s complete=%s load=%s settled=%ss io_stall=%ss",
+      $2, $3, $5, $9, $10, $11, $12, $13, $14
+    if ($15 != "") printf " first_req=%ss to_index=%ss to_plan=%ss", $15, $16, $17
+  }')"
   if [[ $rc != 0 ]]; then tail -n 15 "$lg" | sed 's/^/    /' >&2; fi
   sync # untimed: this tool's writeback stays out of the next tool's time
 }
@@ -211,7 +222,8 @@ for rep in $(seq "$REPEAT"); do
         ;;
       curl64 | curl16)
         measure "$rep" "$tool" "$out" "" -- curl --parallel --parallel-max "${tool#curl}" \
-          --create-dirs --no-progress-meter --fail --output-dir "$out" --config "$WORK/lists/all.curlrc"
+          --create-dirs --no-progress-meter --fail --output-dir "$out" \
+          --config "$WORK/lists/all.curlrc"
         ;;
       cp)
         # The floor: the same files and directories by a local copy; no network, no
@@ -228,7 +240,8 @@ for rep in $(seq "$REPEAT"); do
         # Not a peer: the same index files with 64 in parallel: what a concurrent index phase
         # could take.
         measure "$rep" index-par "$out" --index-only -- curl --parallel --parallel-max 64 \
-          --create-dirs --no-progress-meter --fail --output-dir "$out" --config "$WORK/lists/index.curlrc"
+          --create-dirs --no-progress-meter --fail --output-dir "$out" \
+          --config "$WORK/lists/index.curlrc"
         ;;
     esac
     if [[ $OUT_FS == tmpfs && $KEEP != 1 ]]; then rm -rf -- "$out"; fi

@@ -177,7 +177,8 @@ def print_table(summary):
         if tool in CURLS and depot and d["seconds"]:
             rel = f"{d['seconds'] / depot:.2f}"
         fps = "" if tool == "depot-noop" else d["files_per_s"]
-        print(f"{LABEL[tool]:<32} {fmt(d['seconds']) or 'n/a':>9} {d['complete_runs']:>4}/{d['runs']:<4}"
+        print(f"{LABEL[tool]:<32} {fmt(d['seconds']) or 'n/a':>9}"
+              f" {d['complete_runs']:>4}/{d['runs']:<4}"
               f" {fps!s:>8} {rel:>10} {fmt(d.get('first_s')):>8} {fmt(d.get('index_s')):>9}"
               f" {fmt(d.get('plan_s')):>8} {d['rss_mib_max']:>8.1f}")
     print()
@@ -217,11 +218,13 @@ def notes(summary):
     d = summary.get("depot", {})
     cp = summary.get("cp", {}).get("seconds")
     if cp and d.get("seconds"):
-        out.append(f"floor: cp -r of the tree {cp:.2f} s; depot takes {d['seconds'] / cp:.2f}x that")
+        out.append(f"floor: cp -r of the tree {cp:.2f} s;"
+                   f" depot takes {d['seconds'] / cp:.2f}x that")
     if None not in (d.get("first_s"), d.get("index_s"), d.get("seconds")):
         phase = d["index_s"] - d["first_s"]
         out.append(f"index phase: depot fetches the index files one after another for"
-                   f" {phase:.2f} s ({100 * phase / d['seconds']:.0f}% of its {d['seconds']:.2f} s);"
+                   f" {phase:.2f} s ({100 * phase / d['seconds']:.0f}% of its"
+                   f" {d['seconds']:.2f} s);"
                    f" its first .crate request comes {d['plan_s']:.2f} s after it started")
     seq = summary.get("index-seq", {}).get("seconds")
     if seq:

@@ -184,7 +184,7 @@ def main() -> int:
     a = ap.parse_args()
     if a.count < 1 or a.versions < 1 or not 0 < a.min_kb <= a.max_kb:
         ap.error("need --count >= 1, --versions >= 1, 0 < --min-kb <= --max-kb")
-    if os.path.exists(os.path.join(a.root, "index")) or os.path.exists(os.path.join(a.root, "crates")):
+    if any(os.path.exists(os.path.join(a.root, d)) for d in ("index", "crates")):
         ap.error(f"{a.root} already holds a tree; remove it first")
     ncrates, nbytes, ibytes = generate(a.root, a.count, a.versions, a.min_kb, a.max_kb, a.seed)
     print(f"{ncrates} crates, {a.count} .crate files ({nbytes} bytes), index {ibytes} bytes",
