@@ -4,20 +4,13 @@ fault (503, drop, truncation) leaving the mirror incomplete; a corrupt crate or 
 line changing what is served; a second generation upstream (new, yanked, removed versions) not
 reaching cargo."""
 
-import hashlib
 import os
 import unittest
 
 from crates_harness import CratesTestCase, mcr
+from depot_harness import sha256_file as sha256
 
 ROOTS = ("app-crate",)  # --with-deps brings the rest of the default registry
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        h.update(f.read())
-    return h.hexdigest()
 
 
 class CargoRejectsMirror(CratesTestCase):
