@@ -1,6 +1,7 @@
 #pragma once
 // Small string helpers shared by the parsers. Pure functions, thread-safe.
 
+#include <string>
 #include <string_view>
 
 namespace depot {
@@ -14,6 +15,13 @@ inline std::string_view trim(std::string_view s, std::string_view chars = " \t")
 
 // ASCII lower case of `c`; other bytes unchanged.
 inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// `s` in ASCII lower case; other bytes unchanged.
+inline std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
 
 // ASCII case-insensitive equality (header and field names).
 inline bool iequals(std::string_view a, std::string_view b) {

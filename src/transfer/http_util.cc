@@ -2,23 +2,14 @@
 
 #include <strings.h>
 
-#include <cctype>
+#include "core/text.h"
 
 namespace depot {
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
 
 std::string host_key(std::string_view url) {
   size_t sep = url.find("://");
   if (sep == std::string_view::npos) return "";
-  std::string scheme = lower(url.substr(0, sep));
+  std::string scheme = ascii_lower(url.substr(0, sep));
   std::string_view auth = url.substr(sep + 3);
   auth = auth.substr(0, auth.find_first_of("/?#"));
   if (size_t at = auth.rfind('@'); at != std::string_view::npos) auth = auth.substr(at + 1);
@@ -32,7 +23,7 @@ std::string host_key(std::string_view url) {
     host = auth.substr(0, colon);
     port = auth.substr(colon + 1);
   }
-  std::string out = scheme + "://" + lower(host) + ":";
+  std::string out = scheme + "://" + ascii_lower(host) + ":";
   if (!port.empty()) return out.append(port);
   return out + (scheme == "https" ? "443" : scheme == "http" ? "80" : "");
 }

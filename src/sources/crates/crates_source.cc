@@ -4,19 +4,13 @@
 #include <set>
 
 #include "core/file_io.h"
+#include "core/text.h"
 #include "sources/crates/index_file.h"
 
 namespace depot::crates {
 namespace {
 
 constexpr uint64_t kMaxIndexFile = 64ull << 20;
-
-std::string lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
 
 class CratesSource final : public Source {
  public:
@@ -35,13 +29,13 @@ class CratesSource final : public Source {
     BlobCollector blobs(snap.entries);
     std::deque<std::string> queue(crates_.begin(), crates_.end());
     std::set<std::string> seen;
-    for (const auto& c : crates_) seen.insert(lower(c));
+    for (const auto& c : crates_) seen.insert(ascii_lower(c));
     while (!queue.empty()) {
       std::string crate = std::move(queue.front());
       queue.pop_front();
       DEPOT_ASSIGN_OR_RETURN(auto deps, add_crate(ctx, crate, dl, blobs, snap));
       for (auto& d : deps) {
-        if (with_deps_ && seen.insert(lower(d)).second) queue.push_back(std::move(d));
+        if (with_deps_ && seen.insert(ascii_lower(d)).second) queue.push_back(std::move(d));
       }
     }
     ctx.logger().info("crates.index", {{"crates", static_cast<uint64_t>(seen.size())},

@@ -2,29 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/digest.h"
 #include "core/rel_path.h"
+#include "core/text.h"
 
 namespace depot::crates {
 namespace {
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool is_sha256_hex(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!is_digit(c) && !(c >= 'a' && c <= 'f')) return false;
-  }
-  return true;
-}
 
 // {prefix} of a name as cargo computes it (case kept).
 std::string prefix_of(std::string_view name) {
@@ -54,7 +40,7 @@ Result<Version> parse_line(std::string_view line, std::string_view crate, const 
   v.name = string_field(doc, "name");
   v.vers = string_field(doc, "vers");
   v.cksum = string_field(doc, "cksum");
-  if (!valid_crate_name(v.name) || lower(v.name) != lower(crate)) {
+  if (!valid_crate_name(v.name) || !iequals(v.name, crate)) {
     return make_error(ErrorCode::kUnsafePath,
                       at + ": name " + quote_untrusted(v.name) + " is not crate " +
                           quote_untrusted(crate));
@@ -62,7 +48,8 @@ Result<Version> parse_line(std::string_view line, std::string_view crate, const 
   if (!valid_version(v.vers)) {
     return make_error(ErrorCode::kUnsafePath, at + ": bad version " + quote_untrusted(v.vers));
   }
-  if (!is_sha256_hex(v.cksum)) {
+  auto cksum = normalize_hex_digest(DigestAlgo::kSha256, v.cksum);
+  if (!cksum.ok() || *cksum != v.cksum) {  // lowercase hex, as crates.io writes it
     return make_error(ErrorCode::kParse, at + ": bad cksum " + quote_untrusted(v.cksum));
   }
   auto yanked = doc.find("yanked");
@@ -107,7 +94,7 @@ Result<std::string> index_path(std::string_view name) {
   if (!valid_crate_name(name)) {
     return make_error(ErrorCode::kUnsafePath, "bad crate name " + quote_untrusted(name));
   }
-  std::string n = lower(name);
+  std::string n = ascii_lower(name);
   return prefix_of(n) + "/" + n;
 }
 
@@ -151,7 +138,7 @@ std::string crate_url(std::string_view dl, const Version& v) {
     if (!base.ends_with('/')) base += '/';
     return base + v.name + "/" + v.vers + "/download";
   }
-  const std::string values[] = {v.name, v.vers, prefix_of(v.name), lower(prefix_of(v.name)),
+  const std::string values[] = {v.name, v.vers, prefix_of(v.name), ascii_lower(prefix_of(v.name)),
                                 v.cksum};
   std::string out;
   for (size_t i = 0; i < dl.size();) {
