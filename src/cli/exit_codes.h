@@ -15,25 +15,15 @@ enum ExitCode : int {
   kExitBusy = 6,           // another process holds the directory lock
 };
 
-// The exit code of `depot mirror` for a run that ended so.
-inline int exit_code_for(MirrorOutcome outcome) {
-  switch (outcome) {
-    case MirrorOutcome::kComplete:
-      return kExitComplete;
-    case MirrorOutcome::kFilesFailed:
-      return kExitFilesFailed;
-    case MirrorOutcome::kBadRequest:
-      return kExitUsage;
-    case MirrorOutcome::kUpstream:
-      return kExitUpstream;
-    case MirrorOutcome::kDeleteRefused:
-      return kExitDeleteRefused;
-    case MirrorOutcome::kStorage:
-      return kExitStorage;
-    case MirrorOutcome::kBusy:
-      return kExitBusy;
-  }
-  return kExitStorage;
-}
+// The exit code of `depot mirror` for a run that ended so: the outcome's value, which the
+// engine keeps equal to these codes (state.db stores it).
+inline int exit_code_for(MirrorOutcome outcome) { return static_cast<int>(outcome); }
+static_assert(static_cast<int>(MirrorOutcome::kComplete) == kExitComplete &&
+              static_cast<int>(MirrorOutcome::kFilesFailed) == kExitFilesFailed &&
+              static_cast<int>(MirrorOutcome::kBadRequest) == kExitUsage &&
+              static_cast<int>(MirrorOutcome::kUpstream) == kExitUpstream &&
+              static_cast<int>(MirrorOutcome::kDeleteRefused) == kExitDeleteRefused &&
+              static_cast<int>(MirrorOutcome::kStorage) == kExitStorage &&
+              static_cast<int>(MirrorOutcome::kBusy) == kExitBusy);
 
 }  // namespace depot
