@@ -12,17 +12,30 @@
 
 namespace depot {
 
+namespace {
+
+const std::vector<RegistryDescriptor>& descriptors() {
+  static const std::vector<RegistryDescriptor> kAll = [] {
+    std::vector<RegistryDescriptor> all = {
+        apt::descriptor(),
+        conda::descriptor(),
+        crates::descriptor(),
+        npm::descriptor(),
+        pypi::descriptor(),
+        yum::descriptor(),
+    };
+    std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    return all;
+  }();
+  return kAll;
+}
+
+}  // namespace
+
 const std::vector<const RegistryDescriptor*>& registries() {
   static const std::vector<const RegistryDescriptor*> kAll = [] {
-    std::vector<const RegistryDescriptor*> all = {
-        &apt::registry(),
-        &conda::registry(),
-        &crates::registry(),
-        &npm::registry(),
-        &pypi::registry(),
-        &yum::registry(),
-    };
-    std::sort(all.begin(), all.end(), [](auto* a, auto* b) { return a->name < b->name; });
+    std::vector<const RegistryDescriptor*> all;
+    for (const RegistryDescriptor& d : descriptors()) all.push_back(&d);
     return all;
   }();
   return kAll;

@@ -131,7 +131,9 @@ Result<NamedFiles> read_package_index(std::string_view key, const std::filesyste
   return out;
 }
 
-RegistryDescriptor describe() {
+}  // namespace
+
+RegistryDescriptor descriptor() {
   RegistryDescriptor d;
   d.name = "apt";
   d.upstream_help = "an apt archive root (the directory holding dists/)";
@@ -166,13 +168,6 @@ RegistryDescriptor describe() {
   d.paths.names_packages = names_packages;
   d.paths.read_package_index = read_package_index;
   return d;
-}
-
-}  // namespace
-
-const RegistryDescriptor& registry() {
-  static const RegistryDescriptor kApt = describe();
-  return kApt;
 }
 
 }  // namespace depot::apt

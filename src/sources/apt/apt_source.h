@@ -9,7 +9,7 @@ namespace depot::apt {
 // "keyring" (verify roots with gpgv), "contents" ("yes": Contents-* too).
 Result<std::unique_ptr<Source>> make_apt_source(const SourceOptions& opts);
 
-// The descriptor listed in source_registry.cc.
-const RegistryDescriptor& registry();
+// The registry's descriptor, listed in source_registry.cc.
+RegistryDescriptor descriptor();
 
 }  // namespace depot::apt

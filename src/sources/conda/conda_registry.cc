@@ -39,7 +39,9 @@ Result<NamedFiles> read_package_index(std::string_view key, const std::filesyste
   return out;
 }
 
-RegistryDescriptor describe() {
+}  // namespace
+
+RegistryDescriptor descriptor() {
   RegistryDescriptor d;
   d.name = "conda";
   d.upstream_help = "a conda subdir, or a channel root with --subdir";
@@ -51,13 +53,6 @@ RegistryDescriptor describe() {
   d.paths.names_packages = names_packages;
   d.paths.read_package_index = read_package_index;
   return d;
-}
-
-}  // namespace
-
-const RegistryDescriptor& registry() {
-  static const RegistryDescriptor kConda = describe();
-  return kConda;
 }
 
 }  // namespace depot::conda

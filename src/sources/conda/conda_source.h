@@ -10,7 +10,7 @@ namespace depot::conda {
 
 Result<std::unique_ptr<Source>> make_conda_source(const SourceOptions& opts);
 
-// The descriptor listed in source_registry.cc.
-const RegistryDescriptor& registry();
+// The registry's descriptor, listed in source_registry.cc.
+RegistryDescriptor descriptor();
 
 }  // namespace depot::conda

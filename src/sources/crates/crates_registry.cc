@@ -4,9 +4,8 @@
 #include "sources/crates/crates_source.h"
 
 namespace depot::crates {
-namespace {
 
-RegistryDescriptor describe() {
+RegistryDescriptor descriptor() {
   using Kind = RegistryOption::Kind;
   RegistryDescriptor d;
   d.name = "crates";
@@ -24,13 +23,6 @@ RegistryDescriptor describe() {
   d.paths.is_blob = [](PathParts parts) { return parts.back().ends_with(".crate"); };
   d.paths.types = {{"crate", "application/gzip"}};
   return d;
-}
-
-}  // namespace
-
-const RegistryDescriptor& registry() {
-  static const RegistryDescriptor kCrates = describe();
-  return kCrates;
 }
 
 }  // namespace depot::crates

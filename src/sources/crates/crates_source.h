@@ -14,7 +14,7 @@ namespace depot::crates {
 
 Result<std::unique_ptr<Source>> make_crates_source(const SourceOptions& opts);
 
-// The descriptor listed in source_registry.cc.
-const RegistryDescriptor& registry();
+// The registry's descriptor, listed in source_registry.cc.
+RegistryDescriptor descriptor();
 
 }  // namespace depot::crates

@@ -6,7 +6,7 @@
 
 namespace depot::npm {
 
-// The descriptor listed in source_registry.cc.
-const RegistryDescriptor& registry();
+// The registry's descriptor, listed in source_registry.cc.
+RegistryDescriptor descriptor();
 
 }  // namespace depot::npm

@@ -30,7 +30,9 @@ Result<RewrittenPage> rewrite_page(std::string_view body, std::string_view conte
   return rewrite_simple_page(body, json, page_url, local_path);
 }
 
-RegistryDescriptor describe() {
+}  // namespace
+
+RegistryDescriptor descriptor() {
   using Kind = RegistryOption::Kind;
   RegistryDescriptor d;
   d.name = "pypi";
@@ -48,13 +50,6 @@ RegistryDescriptor describe() {
   d.paths.pages_for = pages_for;
   d.paths.rewrite_page = rewrite_page;
   return d;
-}
-
-}  // namespace
-
-const RegistryDescriptor& registry() {
-  static const RegistryDescriptor kPypi = describe();
-  return kPypi;
 }
 
 }  // namespace depot::pypi

@@ -11,7 +11,7 @@ namespace depot::pypi {
 
 Result<std::unique_ptr<Source>> make_pypi_source(const SourceOptions& opts);
 
-// The descriptor listed in source_registry.cc.
-const RegistryDescriptor& registry();
+// The registry's descriptor, listed in source_registry.cc.
+RegistryDescriptor descriptor();
 
 }  // namespace depot::pypi

@@ -73,7 +73,9 @@ Result<NamedFiles> read_package_index(std::string_view key, const std::filesyste
   return out;
 }
 
-RegistryDescriptor describe() {
+}  // namespace
+
+RegistryDescriptor descriptor() {
   RegistryDescriptor d;
   d.name = "yum";
   d.upstream_help = "a yum repository root (the directory holding repodata/)";
@@ -90,13 +92,6 @@ RegistryDescriptor describe() {
   d.paths.names_packages = names_packages;
   d.paths.read_package_index = read_package_index;
   return d;
-}
-
-}  // namespace
-
-const RegistryDescriptor& registry() {
-  static const RegistryDescriptor kYum = describe();
-  return kYum;
 }
 
 }  // namespace depot::yum

@@ -13,7 +13,7 @@ namespace depot::yum {
 // fails the run).
 Result<std::unique_ptr<Source>> make_yum_source(const SourceOptions& opts);
 
-// The descriptor listed in source_registry.cc.
-const RegistryDescriptor& registry();
+// The registry's descriptor, listed in source_registry.cc.
+RegistryDescriptor descriptor();
 
 }  // namespace depot::yum
