@@ -15,7 +15,6 @@
 """
 
 import argparse
-import csv
 import datetime
 import hashlib
 import json
@@ -24,7 +23,7 @@ import platform
 import statistics
 import sys
 
-from report import version
+from report import read_tsv, version
 
 CURLS = ["curl64", "curl16"]
 ORDER = ["depot", "depot-noop"] + CURLS + ["cp", "index-seq", "index-par"]
@@ -118,19 +117,10 @@ def phases(a):
 
 
 def load(path):
-    rows = []
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f, delimiter="\t"):
-            row = {"rep": int(r["rep"]), "tool": r["tool"], "seconds": float(r["seconds"]),
-                   "rss_mib": round(int(r["rss_kb"]) / 1024, 1), "loadavg": float(r["loadavg"]),
-                   "settle_s": float(r["settle_s"]), "io_stall_s": float(r["io_stall_s"]),
-                   "complete": r["complete"] == "1"}
-            for k in ("rc", "index_files", "crate_files", "bytes", "index_ok", "crates_ok"):
-                row[k] = int(r[k])
-            for k in ("first_s", "index_s", "plan_s"):
-                row[k] = float(r[k]) if r[k] not in ("", "-") else None
-            rows.append(row)
-    return rows
+    return read_tsv(path, ints=("rc", "index_files", "crate_files", "bytes", "index_ok",
+                                "crates_ok"),
+                    floats=("settle_s", "io_stall_s"),
+                    optional_floats=("first_s", "index_s", "plan_s"))
 
 
 def median_or_none(xs):

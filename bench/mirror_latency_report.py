@@ -9,7 +9,6 @@
 """
 
 import argparse
-import csv
 import datetime
 import hashlib
 import json
@@ -18,7 +17,7 @@ import platform
 import statistics
 import sys
 
-from report import version
+from report import read_tsv, version
 
 PEERS = ["curl16", "curl64", "wget", "aria2c", "apt-mirror"]  # all fixed concurrency
 ORDER = ["depot"] + PEERS + ["floor-net", "floor-disk"]
@@ -70,19 +69,8 @@ def verify(packages, pool):
 
 
 def load(path):
-    rows = []
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f, delimiter="\t"):
-            row = {k: r[k] for k in ("tool",)}
-            row["rep"] = int(r["rep"])
-            row["seconds"] = float(r["seconds"])
-            row["rss_mib"] = round(int(r["rss_kb"]) / 1024, 1)
-            row["loadavg"] = float(r["loadavg"])
-            for k in ("rc", "debs", "bytes", "digests_ok", "requests", "deb_requests",
-                      "deb_distinct", "connections", "max_open_connections"):
-                row[k] = int(r[k])
-            rows.append(row)
-    return rows
+    return read_tsv(path, ints=("rc", "debs", "bytes", "digests_ok", "requests", "deb_requests",
+                                "deb_distinct", "connections", "max_open_connections"))
 
 
 def summarise(rows, count, nbytes):

@@ -39,6 +39,28 @@ def version(cmd: list[str]) -> str:
         return ""
 
 
+def read_tsv(path: str, ints=(), floats=(), optional_floats=()) -> list[dict]:
+    """The rows of a bench results TSV: "rep" and the `ints` as int, "seconds", "loadavg" (when
+    present) and the `floats` as float, the `optional_floats` as float or None ("" or "-"),
+    "rss_kb" turned into "rss_mib", "complete" (when present) into a bool; other fields as
+    text."""
+    rows = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            row = dict(r)
+            for k in ("rep", *ints):
+                row[k] = int(r[k])
+            for k in ("seconds", *floats, *(("loadavg",) if "loadavg" in r else ())):
+                row[k] = float(r[k])
+            for k in optional_floats:
+                row[k] = float(r[k]) if r[k] not in ("", "-") else None
+            row["rss_mib"] = round(int(row.pop("rss_kb")) / 1024, 1)
+            if "complete" in r:
+                row["complete"] = r["complete"] == "1"
+            rows.append(row)
+    return rows
+
+
 def load(path: str) -> list[dict]:
     rows = []
     with open(path, newline="") as f:
