@@ -15,6 +15,7 @@ PACKAGES=(
   apt-mirror debmirror dctrl-tools lz4
   wrk apt-cacher-ng
   aptly reprepro
+  libgit2-dev git opam  # crates --git-index; opam mirror judge
   clang libclang-rt-14-dev llvm  # make fuzz: clang, libFuzzer runtime, llvm-symbolizer
 )
 
