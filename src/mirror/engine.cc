@@ -16,6 +16,7 @@
 #include "core/units.h"
 #include "mirror/committer.h"
 #include "mirror/disk_writer.h"
+#include "mirror/index_fetcher.h"
 #include "mirror/plan.h"
 #include "mirror/state_db.h"
 #include "storage/target.h"
@@ -57,7 +58,12 @@ class MirrorRun final : public SnapshotContext {
   Result<std::optional<FetchedIndex>> fetch_index(const std::string& url, const RelPath& path,
                                                   bool optional, const Digests& expected,
                                                   std::optional<uint64_t> size,
-                                                  const std::string& accept) override;
+                                                  const std::string& accept) override {
+    return indexes_->fetch(IndexRequest{url, path, optional, expected, size, accept});
+  }
+  std::vector<IndexResult> fetch_indexes(std::span<const IndexRequest> requests) override {
+    return indexes_->fetch_all(requests);
+  }
   Logger& logger() override { return logger_; }
   Result<std::filesystem::path> scratch_dir() override;
   std::optional<std::filesystem::path> committed(const RelPath& path) override {
@@ -99,7 +105,7 @@ class MirrorRun final : public SnapshotContext {
   std::unordered_map<std::string, FileStat> on_disk_;
   std::unique_ptr<Downloader> downloader_;
   std::unique_ptr<BatchCommitter> committer_;  // declared after target_/db_: destroyed first
-  std::map<std::string, std::unique_ptr<WriteTxn>> index_txns_;
+  std::unique_ptr<IndexFetcher> indexes_;  // the new content of fetched index files
   int64_t run_id_ = 0;
 };
 
@@ -109,69 +115,6 @@ Result<std::filesystem::path> MirrorRun::scratch_dir() {
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
   return dir;
-}
-
-Result<std::optional<FetchedIndex>> MirrorRun::fetch_index(const std::string& url,
-                                                           const RelPath& path, bool optional,
-                                                           const Digests& expected,
-                                                           std::optional<uint64_t> size,
-                                                           const std::string& accept) {
-  FetchRequest req;
-  req.url = url;
-  req.accept = accept;
-  req.expected = expected;
-  req.expected_size = size;
-  req.max_size = opts_.max_index_size;  // index files of undeclared size
-  const FileRecord* rec = committed_record(path);
-  if (rec) {
-    req.if_none_match = rec->etag;
-    req.if_modified_since = rec->last_modified;
-  }
-  if (rec && !expected.empty() && expected.matches(rec->digests) && (!size || *size == rec->size)) {
-    // The signed root already names exactly the committed copy: nothing to ask upstream.
-    FetchedIndex out;
-    out.local = *target_->local_path(path);
-    out.unchanged = true;
-    out.size = rec->size;
-    out.digests = rec->digests;
-    out.etag = rec->etag;
-    out.last_modified = rec->last_modified;
-    return std::optional<FetchedIndex>(std::move(out));
-  }
-  if (rec && !expected.empty() && !expected.matches(rec->digests)) {
-    req.if_none_match.clear();  // the committed copy is known to be outdated
-    req.if_modified_since.clear();
-  }
-  DEPOT_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> txn, target_->begin_write(path));
-  auto res = downloader_->fetch(req, *txn);
-  if (!res.ok()) {
-    if (optional && res.error().code == ErrorCode::kNotFound) return std::optional<FetchedIndex>();
-    return res.error();
-  }
-  DEPOT_TRY(txn->close());
-  FetchedIndex out;
-  out.etag = res->etag;
-  out.last_modified = res->last_modified;
-  if (res->not_modified && rec) {
-    out.local = *target_->local_path(path);
-    out.unchanged = true;
-    out.size = rec->size;
-    out.digests = rec->digests;
-    if (out.etag.empty()) out.etag = rec->etag;
-    if (out.last_modified.empty()) out.last_modified = rec->last_modified;
-    return std::optional<FetchedIndex>(std::move(out));
-  }
-  if (res->not_modified) {
-    return make_error(ErrorCode::kHttp, url + ": 304 Not Modified to an unconditional request",
-                      true);
-  }
-  out.size = res->bytes;
-  out.digests = res->digests;
-  out.local = txn->temp_path();
-  // Same bytes as the committed copy (a server without validators): nothing to rewrite.
-  out.unchanged = rec && rec->size == out.size && rec->digests.matches(out.digests);
-  index_txns_[path.str()] = std::move(txn);
-  return std::optional<FetchedIndex>(std::move(out));
 }
 
 MirrorReport MirrorRun::fail(MirrorOutcome outcome, const Error& error) {
@@ -317,10 +260,8 @@ Status MirrorRun::commit_stage(const std::vector<Entry>& entries, const Plan& pl
     const Entry& e = entries[i];
     if (e.stage != stage) continue;
     std::unique_ptr<WriteTxn> txn;
-    if (auto it = index_txns_.find(e.path.str()); it != index_txns_.end()) {
-      txn = std::move(it->second);
-      index_txns_.erase(it);
-    } else {
+    txn = indexes_->take(e.path.str());
+    if (!txn) {
       // A copy of content fetched under another name (an apt by-hash file). Copied before
       // any rename below, while a temporary source file still exists.
       DEPOT_ASSIGN_OR_RETURN(txn, copy_local(e));
@@ -446,6 +387,9 @@ MirrorReport MirrorRun::run() {
     return fail(MirrorOutcome::kStorage, s.error());
   }
   downloader_ = make_curl_downloader(opts_.download, clock_, logger_);
+  indexes_ = std::make_unique<IndexFetcher>(
+      *target_, *downloader_, opts_.max_index_size,
+      [this](const RelPath& path) { return committed_record(path); });
 
   report_progress({.phase = "snapshot"});
   auto snap = source_->snapshot(*this);

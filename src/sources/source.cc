@@ -4,6 +4,15 @@
 
 namespace depot {
 
+std::vector<IndexResult> SnapshotContext::fetch_indexes(std::span<const IndexRequest> requests) {
+  std::vector<IndexResult> out;
+  out.reserve(requests.size());
+  for (const IndexRequest& r : requests) {
+    out.push_back(fetch_index(r.url, r.path, r.optional, r.expected, r.size, r.accept));
+  }
+  return out;
+}
+
 Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
                   const FetchedIndex& fetched) {
   return Entry{.path = path,

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,6 +55,17 @@ struct FetchedIndex {
   std::string etag, last_modified;
 };
 
+// One index file to fetch: the arguments of SnapshotContext::fetch_index.
+struct IndexRequest {
+  std::string url;
+  RelPath path;
+  bool optional = false;
+  Digests expected = {};
+  std::optional<uint64_t> size = {};
+  std::string accept = {};
+};
+using IndexResult = Result<std::optional<FetchedIndex>>;
+
 // Services the engine gives a source while it takes a snapshot. Not thread-safe.
 class SnapshotContext {
  public:
@@ -67,6 +79,9 @@ class SnapshotContext {
                                                           const Digests& expected = {},
                                                           std::optional<uint64_t> size = {},
                                                           const std::string& accept = {}) = 0;
+  // fetch_index for each request, concurrently where the context can: one result per request,
+  // in order. The default fetches them one by one.
+  virtual std::vector<IndexResult> fetch_indexes(std::span<const IndexRequest> requests);
   virtual Logger& logger() = 0;
   // A private directory for helper files (signature checks, ...), emptied at each run start.
   virtual Result<std::filesystem::path> scratch_dir() = 0;

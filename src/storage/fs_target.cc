@@ -2,6 +2,7 @@
 // commit is a rename). Directories are walked with O_NOFOLLOW so a symlink planted inside the
 // tree cannot redirect a write or removal outside it.
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -227,28 +228,42 @@ class FsTargetImpl final : public Target {
   }
 
   Status list(const std::function<void(const RelPath&, const FileStat&)>& fn) override {
-    std::error_code ec;
-    fs::recursive_directory_iterator it(root_, fs::directory_options::none, ec), end;
-    if (ec) return make_error(ErrorCode::kIo, root_.string() + ": " + ec.message());
-    for (; it != end; it.increment(ec)) {
-      if (ec) return make_error(ErrorCode::kIo, root_.string() + ": " + ec.message());
-      if (it.depth() == 0 && it->path().filename().string().starts_with(".depot")) {
-        it.disable_recursion_pending();
-        continue;
-      }
-      if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
-      auto rel = RelPath::parse(fs::relative(it->path(), root_).string());
-      if (!rel.ok()) continue;
-      struct stat st {};
-      if (::lstat(it->path().c_str(), &st) != 0) continue;
-      fn(*rel, FileStat{static_cast<uint64_t>(st.st_size),
-                        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
-    }
-    return ok_status();
+    Fd dir(::dup(root_fd_.get()));
+    if (dir.get() < 0) return io_error("dup", errno);
+    return list_dir(std::move(dir), "", fn);
   }
 
  private:
   fs::path tmp_dir() const { return root_ / ".depot" / "tmp"; }
+
+  // Reports every regular file below the open directory `dir` (the tree's `rel`), one
+  // fstatat each, symlinks and the top-level private state skipped. Takes ownership of `dir`.
+  Status list_dir(Fd dir, const std::string& rel,
+                  const std::function<void(const RelPath&, const FileStat&)>& fn) {
+    DIR* d = ::fdopendir(dir.get());
+    if (d == nullptr) return io_error("listing " + (root_ / rel).string(), errno);
+    (void)dir.release();
+    std::unique_ptr<DIR, int (*)(DIR*)> closer(d, ::closedir);
+    while (dirent* e = ::readdir(d)) {
+      std::string_view name = e->d_name;
+      if (name == "." || name == ".." || (rel.empty() && name.starts_with(".depot"))) continue;
+      struct stat st {};
+      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      std::string child = rel.empty() ? std::string(name) : rel + "/" + std::string(name);
+      if (S_ISDIR(st.st_mode)) {
+        int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) return io_error("listing " + (root_ / child).string(), errno);
+        DEPOT_TRY(list_dir(Fd(fd), child, fn));
+      } else if (S_ISREG(st.st_mode)) {
+        auto path = RelPath::parse(child);
+        if (!path.ok()) continue;
+        fn(*path, FileStat{static_cast<uint64_t>(st.st_size),
+                           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+                               st.st_mtim.tv_nsec});
+      }
+    }
+    return ok_status();
+  }
 
   std::string temp_name(const RelPath& path) {
     static std::atomic<uint64_t> counter{0};

@@ -1,6 +1,5 @@
 #include "sources/crates/crates_source.h"
 
-#include <deque>
 #include <set>
 
 #include "core/file_io.h"
@@ -27,16 +26,18 @@ class CratesSource final : public Source {
     Snapshot snap;
     DEPOT_ASSIGN_OR_RETURN(std::string dl, upstream_dl(ctx));
     BlobCollector blobs(snap.entries);
-    std::deque<std::string> queue(crates_.begin(), crates_.end());
     std::set<std::string> seen;
-    for (const auto& c : crates_) seen.insert(ascii_lower(c));
-    while (!queue.empty()) {
-      std::string crate = std::move(queue.front());
-      queue.pop_front();
-      DEPOT_ASSIGN_OR_RETURN(auto deps, add_crate(ctx, crate, dl, blobs, snap));
+    std::vector<std::string> level;  // each crate once: one index file, one transaction
+    for (const auto& c : crates_) {
+      if (seen.insert(ascii_lower(c)).second) level.push_back(c);
+    }
+    while (!level.empty()) {  // breadth first: each level's index files fetched concurrently
+      std::vector<std::string> next;
+      DEPOT_ASSIGN_OR_RETURN(auto deps, add_crates(ctx, level, dl, blobs, snap));
       for (auto& d : deps) {
-        if (with_deps_ && seen.insert(ascii_lower(d)).second) queue.push_back(std::move(d));
+        if (with_deps_ && seen.insert(ascii_lower(d)).second) next.push_back(std::move(d));
       }
+      level = std::move(next);
     }
     ctx.logger().info("crates.index", {{"crates", static_cast<uint64_t>(seen.size())},
                                        {"files", static_cast<uint64_t>(blobs.size())}});
@@ -59,22 +60,40 @@ class CratesSource final : public Source {
     return parse_config_dl(text, url);
   }
 
-  // Adds the index file of `crate` and every version's .crate; returns the crates they
+  // Adds the index files of `crates` and every version's .crate; returns the crates they
   // depend on in this registry.
-  Result<std::vector<std::string>> add_crate(SnapshotContext& ctx, const std::string& crate,
-                                             const std::string& dl, BlobCollector& blobs,
-                                             Snapshot& snap) {
-    DEPOT_ASSIGN_OR_RETURN(std::string path, index_path(crate));
-    DEPOT_ASSIGN_OR_RETURN(RelPath index_rel, RelPath::parse("index/" + path));
-    const std::string url = join_url(upstream_, path);
-    DEPOT_ASSIGN_OR_RETURN(auto fetched, ctx.fetch_index(url, index_rel, true));
-    if (!fetched) {
-      return make_error(ErrorCode::kNotFound,
-                        "crate " + quote_untrusted(crate) + " not found upstream: " + url);
+  Result<std::vector<std::string>> add_crates(SnapshotContext& ctx,
+                                              const std::vector<std::string>& crates,
+                                              const std::string& dl, BlobCollector& blobs,
+                                              Snapshot& snap) {
+    std::vector<IndexRequest> requests;
+    requests.reserve(crates.size());
+    for (const auto& crate : crates) {
+      DEPOT_ASSIGN_OR_RETURN(std::string path, index_path(crate));
+      DEPOT_ASSIGN_OR_RETURN(RelPath index_rel, RelPath::parse("index/" + path));
+      requests.push_back(IndexRequest{join_url(upstream_, path), std::move(index_rel), true});
     }
-    DEPOT_ASSIGN_OR_RETURN(std::string text, read_whole_file(fetched->local, url, kMaxIndexFile));
-    DEPOT_ASSIGN_OR_RETURN(auto versions, parse_index_file(text, crate, url));
+    std::vector<IndexResult> fetched = ctx.fetch_indexes(requests);
     std::vector<std::string> deps;
+    for (size_t i = 0; i < crates.size(); ++i) {
+      DEPOT_TRY(add_crate(crates[i], requests[i], fetched[i], dl, blobs, snap, deps));
+    }
+    return deps;
+  }
+
+  // Adds the index file `req` of `crate`, fetched as `fetched`, and its .crate files; appends
+  // the crates it depends on to `deps`.
+  Status add_crate(const std::string& crate, const IndexRequest& req, IndexResult& fetched,
+                   const std::string& dl, BlobCollector& blobs, Snapshot& snap,
+                   std::vector<std::string>& deps) {
+    if (!fetched.ok()) return fetched.error();
+    if (!*fetched) {
+      return make_error(ErrorCode::kNotFound,
+                        "crate " + quote_untrusted(crate) + " not found upstream: " + req.url);
+    }
+    const std::string& url = req.url;
+    DEPOT_ASSIGN_OR_RETURN(std::string text, read_whole_file((*fetched)->local, url, kMaxIndexFile));
+    DEPOT_ASSIGN_OR_RETURN(auto versions, parse_index_file(text, crate, url));
     for (const Version& v : versions) {
       std::string file = "crates/" + v.name + "/" + v.name + "-" + v.vers + ".crate";
       DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(file));
@@ -85,8 +104,8 @@ class CratesSource final : public Source {
         if (dep.registry.empty()) deps.push_back(dep.crate);
       }
     }
-    snap.entries.push_back(index_entry(index_rel, url, Stage::kIndex, *fetched));
-    return deps;
+    snap.entries.push_back(index_entry(req.path, url, Stage::kIndex, **fetched));
+    return ok_status();
   }
 
   std::string upstream_;

@@ -1,6 +1,6 @@
 #include "sources/crates/index_file.h"
 
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "core/digest.h"
 #include "core/rel_path.h"
@@ -26,20 +26,12 @@ std::string prefix_of(std::string_view name) {
   }
 }
 
-std::string string_field(const nlohmann::json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+std::string string_field(simdjson::dom::object obj, const char* key) {
+  std::string_view v;
+  return obj[key].get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
 }
 
-Result<Version> parse_line(std::string_view line, std::string_view crate, const std::string& at) {
-  auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return make_error(ErrorCode::kParse, at + ": not a JSON object");
-  }
-  Version v;
-  v.name = string_field(doc, "name");
-  v.vers = string_field(doc, "vers");
-  v.cksum = string_field(doc, "cksum");
+Status check_version(const Version& v, std::string_view crate, const std::string& at) {
   if (!valid_crate_name(v.name) || !iequals(v.name, crate)) {
     return make_error(ErrorCode::kUnsafePath,
                       at + ": name " + quote_untrusted(v.name) + " is not crate " +
@@ -52,23 +44,46 @@ Result<Version> parse_line(std::string_view line, std::string_view crate, const 
   if (!cksum.ok() || *cksum != v.cksum) {  // lowercase hex, as crates.io writes it
     return make_error(ErrorCode::kParse, at + ": bad cksum " + quote_untrusted(v.cksum));
   }
-  auto yanked = doc.find("yanked");
-  v.yanked = yanked != doc.end() && yanked->is_boolean() && yanked->get<bool>();
-  auto deps = doc.find("deps");
-  if (deps != doc.end() && deps->is_array()) {
-    for (const auto& d : *deps) {
-      if (!d.is_object()) return make_error(ErrorCode::kParse, at + ": a dependency is no object");
-      Dependency dep;
-      dep.crate = string_field(d, "package");
-      if (dep.crate.empty()) dep.crate = string_field(d, "name");
-      dep.registry = string_field(d, "registry");
-      if (!valid_crate_name(dep.crate)) {
-        return make_error(ErrorCode::kUnsafePath,
-                          at + ": bad dependency name " + quote_untrusted(dep.crate));
-      }
-      v.deps.push_back(std::move(dep));
+  return ok_status();
+}
+
+Result<std::vector<Dependency>> parse_deps(simdjson::dom::object doc, const std::string& at) {
+  std::vector<Dependency> out;
+  simdjson::dom::array deps;
+  if (doc["deps"].get(deps) != simdjson::SUCCESS) return out;
+  for (simdjson::dom::element e : deps) {
+    simdjson::dom::object d;
+    if (e.get(d) != simdjson::SUCCESS) {
+      return make_error(ErrorCode::kParse, at + ": a dependency is no object");
     }
+    Dependency dep;
+    dep.crate = string_field(d, "package");
+    if (dep.crate.empty()) dep.crate = string_field(d, "name");
+    dep.registry = string_field(d, "registry");
+    if (!valid_crate_name(dep.crate)) {
+      return make_error(ErrorCode::kUnsafePath,
+                        at + ": bad dependency name " + quote_untrusted(dep.crate));
+    }
+    out.push_back(std::move(dep));
   }
+  return out;
+}
+
+// One JSON line; `parser` is reused across lines (its buffers grow once).
+Result<Version> parse_line(simdjson::dom::parser& parser, std::string_view line,
+                           std::string_view crate, const std::string& at) {
+  simdjson::dom::object doc;
+  if (parser.parse(line.data(), line.size(), true).get(doc) != simdjson::SUCCESS) {
+    return make_error(ErrorCode::kParse, at + ": not a JSON object");
+  }
+  Version v;
+  v.name = string_field(doc, "name");
+  v.vers = string_field(doc, "vers");
+  v.cksum = string_field(doc, "cksum");
+  DEPOT_TRY(check_version(v, crate, at));
+  bool yanked = false;
+  v.yanked = doc["yanked"].get(yanked) == simdjson::SUCCESS && yanked;
+  DEPOT_ASSIGN_OR_RETURN(v.deps, parse_deps(doc, at));
   return v;
 }
 
@@ -101,6 +116,7 @@ Result<std::string> index_path(std::string_view name) {
 Result<std::vector<Version>> parse_index_file(std::string_view text, std::string_view crate,
                                               const std::string& where) {
   std::vector<Version> out;
+  simdjson::dom::parser parser;
   size_t pos = 0, line_no = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -109,16 +125,17 @@ Result<std::vector<Version>> parse_index_file(std::string_view text, std::string
     pos = end + 1;
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    DEPOT_ASSIGN_OR_RETURN(Version v,
-                           parse_line(line, crate, where + ":" + std::to_string(line_no)));
+    DEPOT_ASSIGN_OR_RETURN(
+        Version v, parse_line(parser, line, crate, where + ":" + std::to_string(line_no)));
     out.push_back(std::move(v));
   }
   return out;
 }
 
 Result<std::string> parse_config_dl(std::string_view json, const std::string& where) {
-  auto doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  if (parser.parse(json.data(), json.size(), true).get(doc) != simdjson::SUCCESS) {
     return make_error(ErrorCode::kParse, where + ": not a JSON object");
   }
   std::string dl = string_field(doc, "dl");
