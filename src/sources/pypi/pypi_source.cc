@@ -59,8 +59,19 @@ class PypiSource final : public Source {
     scratch /= "pypi";
     Snapshot snap;
     Blobs blobs;
+    std::vector<IndexRequest> requests;  // every project page at once
+    requests.reserve(projects_.size());
     for (const auto& project : projects_) {
-      DEPOT_TRY(snapshot_project(ctx, project, scratch / project, snap, blobs));
+      // Fetched under a name no entry uses, so it is never published.
+      DEPOT_ASSIGN_OR_RETURN(RelPath private_path,
+                             RelPath::parse("simple/" + project + "/.upstream-page"));
+      requests.push_back(IndexRequest{
+          index_url_ + "/" + project + "/", std::move(private_path), true, {}, {}, kAccept});
+    }
+    std::vector<IndexResult> pages = ctx.fetch_indexes(requests);
+    for (size_t i = 0; i < projects_.size(); ++i) {
+      DEPOT_TRY(snapshot_project(ctx, projects_[i], requests[i].url, pages[i],
+                                 scratch / projects_[i], snap, blobs));
     }
     DEPOT_TRY(add_pages(scratch, "simple/", root_html(projects_), root_json(projects_),
                         Stage::kRoot, snap));
@@ -72,13 +83,13 @@ class PypiSource final : public Source {
   // file two projects list is mirrored once, and every page describes that one copy.
   using Blobs = std::map<std::string, std::pair<bool, std::string>>;
 
-  Status snapshot_project(SnapshotContext& ctx, const std::string& project, const fs::path& dir,
-                          Snapshot& snap, Blobs& blobs) {
-    const std::string url = index_url_ + "/" + project + "/";
-    // Fetched under a name no entry uses, so it is never published.
-    DEPOT_ASSIGN_OR_RETURN(RelPath private_path,
-                           RelPath::parse("simple/" + project + "/.upstream-page"));
-    DEPOT_ASSIGN_OR_RETURN(auto fetched, ctx.fetch_index(url, private_path, true, {}, {}, kAccept));
+  // Adds the files the project page at `url`, fetched as `fetched`, lists, and the project's
+  // pages.
+  Status snapshot_project(SnapshotContext& ctx, const std::string& project, const std::string& url,
+                          IndexResult& fetched_page, const fs::path& dir, Snapshot& snap,
+                          Blobs& blobs) {
+    if (!fetched_page.ok()) return fetched_page.error();
+    std::optional<FetchedIndex>& fetched = *fetched_page;
     if (!fetched) {
       return make_error(ErrorCode::kNotFound, "pypi: project " + quote_untrusted(project) +
                                                   " not found upstream (" + url + ")");
