@@ -1,4 +1,4 @@
-# make demo: install missing deps, build, mirror -> verify -> real client (apt-get) round trips on bundled fixtures.
+# make demo: install missing deps, build, mirror -> verify -> real client (apt-get, cargo) round trips on bundled fixtures.
 # make test: install missing deps, build (release + ASan/UBSan), run every test in both, and run
 #            every fuzz target briefly (fuzz-smoke).
 # make fuzz: build the libFuzzer targets (clang, ASan+UBSan) and run each for FUZZ_SECONDS.
@@ -40,6 +40,7 @@ build-fuzz: deps $(BUILD_FUZZ)/build.ninja
 demo: build
 	DEPOT_BIN=$(BUILD)/depot ./scripts/demo.sh
 	DEPOT_BIN=$(BUILD)/depot python3 ./scripts/demo_apt.py
+	DEPOT_BIN=$(BUILD)/depot python3 ./scripts/demo_crates.py
 
 test-release: build
 	cd $(BUILD) && ctest $(CTEST_ARGS)
