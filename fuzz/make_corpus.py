@@ -29,6 +29,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "fixtures"))
 import make_apt_repo  # noqa: E402
 import make_conda_channel  # noqa: E402
 import make_crates_registry  # noqa: E402
+import make_opam_repo  # noqa: E402
 import make_pypi_index  # noqa: E402
 import make_yum_repo  # noqa: E402
 
@@ -162,6 +163,21 @@ def crates_seeds(c, work):
         c.add("crates_index", "config-" + form, "x\n" + json.dumps({"dl": dl}))
 
 
+def opam_seeds(c, work):
+    """The fixture repository's opam files and repo file, and the older url-file forms."""
+    root, src = str(work / "opam"), str(work / "opam-src")
+    make_opam_repo.generate(root, src, "http://src.example", make_opam_repo.GEN2)
+    for dirpath, _, files in os.walk(os.path.join(root, "packages")):
+        for fn in files:
+            c.add("opam_file", os.path.basename(dirpath), Path(dirpath, fn).read_bytes())
+    c.add("opam_file", "repo", make_opam_repo.REPO_FILE)
+    c.add("opam_file", "url-1.2", 'archive: "http://x/a.tgz"\nchecksum: "%s"\n' % ("0" * 32))
+    c.add("opam_file", "extra-source",
+          'extra-source "p.diff" {\n  src: "http://x/p.diff"\n  checksum: "sha512=%s"\n}\n'
+          'build: [ ["sh" "-c" "a \\\n  b"] {os = "linux" & !(x | ?y)} ]\n'
+          '(* c (* d *) *) # e\ndescription: """t\\x41\\066"""\n' % ("a" * 128))
+
+
 def pypi_seeds(c, work):
     root = work / "pypi"
     make_pypi_index.generate(str(root))
@@ -264,6 +280,7 @@ def main():
         apt_seeds(c, work)
         conda_seeds(c, work)
         crates_seeds(c, work)
+        opam_seeds(c, work)
         pypi_seeds(c, work)
         yum_seeds(c, work)
     serve_seeds(c)

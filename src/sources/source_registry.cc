@@ -6,6 +6,7 @@
 #include "sources/conda/conda_source.h"
 #include "sources/crates/crates_source.h"
 #include "sources/npm/npm_registry.h"
+#include "sources/opam/opam_source.h"
 #include "sources/pypi/pypi_source.h"
 #include "sources/registry.h"
 #include "sources/yum/yum_source.h"
@@ -21,6 +22,7 @@ const std::vector<RegistryDescriptor>& descriptors() {
         conda::descriptor(),
         crates::descriptor(),
         npm::descriptor(),
+        opam::descriptor(),
         pypi::descriptor(),
         yum::descriptor(),
     };

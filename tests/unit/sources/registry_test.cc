@@ -11,16 +11,19 @@ namespace {
 TEST(Registry, ListsEveryRegistryOnceInNameOrder) {
   std::vector<std::string> names;
   for (const RegistryDescriptor* r : registries()) names.push_back(r->name);
-  EXPECT_EQ(names, (std::vector<std::string>{"apt", "conda", "crates", "npm", "pypi", "yum"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"apt", "conda", "crates", "npm", "opam", "pypi", "yum"}));
   EXPECT_EQ(find_registry("yum"), registries().back());
   EXPECT_EQ(find_registry("nope"), nullptr);
 }
 
 TEST(Registry, OnlyRegistriesWithAFactoryAreMirrorable) {
-  EXPECT_EQ(source_names(), (std::vector<std::string>{"apt", "conda", "crates", "pypi", "yum"}));
+  EXPECT_EQ(source_names(),
+            (std::vector<std::string>{"apt", "conda", "crates", "opam", "pypi", "yum"}));
   auto npm = make_source("npm", SourceOptions{});
   ASSERT_FALSE(npm.ok());
-  EXPECT_NE(npm.error().message.find("known: apt, conda, crates, pypi, yum"), std::string::npos)
+  EXPECT_NE(npm.error().message.find("known: apt, conda, crates, opam, pypi, yum"),
+            std::string::npos)
       << npm.error().message;
 }
 
@@ -44,8 +47,8 @@ TEST(Registry, OptionsAreWellFormedAndSharedFlagsAgreeOnTheirKind) {
 
 // A root's siblings are roots of the same registry in the same directory.
 TEST(Registry, EveryRootNameIsARootOfItsRegistry) {
-  const std::map<std::string, std::string> dir_of = {{"apt", "debian/dists/stable/"},
-                                                     {"yum", "el9/repodata/"}};
+  const std::map<std::string, std::string> dir_of = {
+      {"apt", "debian/dists/stable/"}, {"opam", "opam/"}, {"yum", "el9/repodata/"}};
   for (const RegistryDescriptor* r : registries()) {
     if (r->paths.root_names.empty()) {
       EXPECT_FALSE(r->paths.is_root) << r->name;
