@@ -21,6 +21,15 @@ struct Wanted {
   std::vector<std::string> urls;  // src, then mirrors, over every package naming it
 };
 
+// An archive being fetched: where from now, and the next source to try.
+struct Pending {
+  const Wanted *wanted;
+  RelPath rel;
+  std::string url;
+  size_t next = 0;  // position in wanted->urls
+  Error last;       // why the sources tried so far failed
+};
+
 bool http_url(std::string_view u) { return u.starts_with("http://") || u.starts_with("https://"); }
 
 std::string basename_of(std::string_view url) {
@@ -113,24 +122,53 @@ class OpamSource final : public Source {
     return ok_status();
   }
 
+  // Archives not mirrored yet are fetched in concurrent rounds: every one from the upstream
+  // cache, then those missing there from their first http(s) src or mirror, then the next.
   Status add_archives(SnapshotContext &ctx, const std::vector<Wanted> &wanted, Snapshot &snap) {
-    std::vector<Error> failures;
+    std::vector<Pending> todo;
     for (const Wanted &w : wanted) {
       DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(w.rel));
       const std::string cache_url = join_url(upstream_, w.rel);
-      if (ctx.committed(rel)) {  // verified when it was fetched; the engine
-                                 // checks the record
+      if (ctx.committed(rel)) {  // verified when it was fetched; the engine checks the record
         snap.entries.push_back(blob_entry(std::move(rel), std::nullopt, w.digests, cache_url));
         continue;
       }
-      auto entry = fetch_archive(ctx, w, rel, cache_url);
-      if (!entry.ok()) {
-        ctx.logger().warn("opam.archive_failed", {{"reason", entry.error().message}});
-        failures.push_back(entry.error());
-        continue;
-      }
-      snap.entries.push_back(std::move(entry).value());
+      todo.push_back(Pending{
+          &w, std::move(rel), cache_url, 0,
+          make_error(ErrorCode::kNotFound,
+                     "not in the upstream cache (" + cache_url + ") and no src to fetch it from")});
     }
+    std::vector<Error> failures;
+    for (bool from_cache = true; !todo.empty(); from_cache = false) {
+      std::vector<IndexRequest> requests;
+      for (const Pending &p : todo) {
+        requests.push_back(IndexRequest{p.url, p.rel, from_cache, p.wanted->digests});
+      }
+      std::vector<IndexResult> got = ctx.fetch_indexes(requests);
+      std::vector<Pending> next;
+      for (size_t i = 0; i < todo.size(); ++i) {
+        Pending &p = todo[i];
+        if (got[i].ok() && *got[i]) {
+          auto entry = archive_entry(p, **got[i]);
+          if (entry.ok()) snap.entries.push_back(std::move(entry).value());
+          if (!entry.ok()) failures.push_back(entry.error());
+          continue;
+        }
+        if (from_cache && !got[i].ok()) {  // the cache failed other than by a 404
+          failures.push_back(wrap(p, got[i].error()));
+          continue;
+        }
+        if (!got[i].ok()) p.last = got[i].error();
+        if (next_source(p)) {
+          next.push_back(std::move(p));
+        } else {
+          failures.push_back(wrap(p, p.last));
+        }
+      }
+      todo = std::move(next);
+    }
+    for (const Error &e : failures)
+      ctx.logger().warn("opam.archive_failed", {{"reason", e.message}});
     if (failures.empty()) return ok_status();
     std::string msg = std::to_string(failures.size()) + " archive(s) failed: ";
     for (size_t i = 0; i < failures.size() && i < kFailuresShown; ++i) {
@@ -140,49 +178,43 @@ class OpamSource final : public Source {
     return make_error(failures.front().code, msg, failures.front().transient);
   }
 
-  // Fetches an archive not mirrored yet: the upstream cache, else its src and
-  // mirrors.
-  Result<Entry> fetch_archive(SnapshotContext &ctx, const Wanted &w, const RelPath &rel,
-                              const std::string &cache_url) {
-    auto wrap = [&](const Error &e) {
-      return make_error(e.code, w.what + ": " + e.message, e.transient);
-    };
-    std::string url = cache_url;
-    auto got = ctx.fetch_index(cache_url, rel, true, w.digests);
-    if (!got.ok()) return wrap(got.error());
-    if (!*got) {
-      Error last = make_error(ErrorCode::kNotFound, "not in the upstream cache (" + cache_url +
-                                                        ") and no src to fetch it from");
-      for (const std::string &u : w.urls) {
-        if (!http_url(u)) {
-          last = make_error(ErrorCode::kUnsafePath, "refusing src URL " + quote_untrusted(u) +
-                                                        " (only http and https are fetched)");
-          continue;
-        }
-        got = ctx.fetch_index(u, rel, false, w.digests);
-        if (got.ok()) {
-          url = u;
-          break;
-        }
-        last = got.error();
+  static Error wrap(const Pending &p, const Error &e) {
+    return make_error(e.code, p.wanted->what + ": " + e.message, e.transient);
+  }
+
+  // Moves `p` to its next http(s) source; false when none is left.
+  static bool next_source(Pending &p) {
+    const std::vector<std::string> &urls = p.wanted->urls;
+    for (; p.next < urls.size(); ++p.next) {
+      const std::string &u = urls[p.next];
+      if (http_url(u)) {
+        p.url = u;
+        ++p.next;
+        return true;
       }
-      if (!got.ok() || !*got) return wrap(last);
+      p.last = make_error(ErrorCode::kUnsafePath, "refusing src URL " + quote_untrusted(u) +
+                                                      " (only http and https are fetched)");
     }
-    const FetchedIndex &f = **got;
+    return false;
+  }
+
+  // The entry of an archive fetched from p.url, every listed checksum verified.
+  Result<Entry> archive_entry(const Pending &p, const FetchedIndex &f) {
+    const Digests &want = p.wanted->digests;
     Digests actual = f.digests;
-    if (!w.digests.md5.empty() && actual.md5.empty()) {
-      // The downloader skips md5 when a SHA-2 digest is verified; opam checks
-      // every one.
-      DEPOT_ASSIGN_OR_RETURN(Digests md5,
-                             hash_file(f.local.string(), digest_bit(DigestAlgo::kMd5)));
-      actual.md5 = md5.md5;
+    if (!want.md5.empty() && actual.md5.empty()) {
+      // The downloader skips md5 when a SHA-2 digest is verified; opam checks every one.
+      auto md5 = hash_file(f.local.string(), digest_bit(DigestAlgo::kMd5));
+      if (!md5.ok()) return wrap(p, md5.error());
+      actual.md5 = md5->md5;
     }
-    if (auto st = w.digests.verify(actual, url); !st.ok()) return wrap(st.error());
-    Entry e = index_entry(rel, url, Stage::kBlob, f);
+    if (auto st = want.verify(actual, p.url); !st.ok()) return wrap(p, st.error());
+    Entry e = index_entry(p.rel, p.url, Stage::kBlob, f);
     for (int i = 0; i < kDigestAlgoCount; ++i) {
       auto a = static_cast<DigestAlgo>(i);
-      if (e.digests.get(a).empty())
-        e.digests.get(a) = actual.get(a).empty() ? w.digests.get(a) : actual.get(a);
+      if (e.digests.get(a).empty()) {
+        e.digests.get(a) = actual.get(a).empty() ? want.get(a) : actual.get(a);
+      }
     }
     return e;
   }

@@ -97,17 +97,18 @@ TEST_F(OpamSourceTest, ArchivesByFirstChecksumThenRepoAndIndexLast) {
   for (const auto &e : s->entries) got.emplace_back(e.path.str(), e.stage);
   const std::string a_rel = "cache/sha256/" + a.sha256.substr(0, 2) + "/" + a.sha256;
   const std::string b_rel = "cache/md5/" + b.md5.substr(0, 2) + "/" + b.md5;
-  std::vector<std::pair<std::string, Stage>> want = {{b_rel, Stage::kBlob},
-                                                     {a_rel, Stage::kBlob},
+  // a is in the upstream cache (first round), b only at its src (second round).
+  std::vector<std::pair<std::string, Stage>> want = {{a_rel, Stage::kBlob},
+                                                     {b_rel, Stage::kBlob},
                                                      {"repo", Stage::kRoot},
                                                      {"index.tar.gz", Stage::kRoot}};
   EXPECT_EQ(got, want);
-  EXPECT_EQ(s->entries[0].url,
+  EXPECT_EQ(s->entries[1].url,
             "https://src.example/b-1.tgz");  // missing upstream: from src
-  EXPECT_EQ(s->entries[1].url, "http://up/" + a_rel);
-  EXPECT_EQ(s->entries[0].digests.md5, b.md5);
-  EXPECT_EQ(s->entries[0].digests.sha256, b.sha256);
-  EXPECT_TRUE(s->entries[0].local.has_value());
+  EXPECT_EQ(s->entries[0].url, "http://up/" + a_rel);
+  EXPECT_EQ(s->entries[1].digests.md5, b.md5);
+  EXPECT_EQ(s->entries[1].digests.sha256, b.sha256);
+  EXPECT_TRUE(s->entries[1].local.has_value());
 }
 
 TEST_F(OpamSourceTest, UrlsTxtIsAnIndexWhenUpstreamHasIt) {
