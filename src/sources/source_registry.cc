@@ -8,6 +8,7 @@
 #include "sources/npm/npm_registry.h"
 #include "sources/pypi/pypi_source.h"
 #include "sources/registry.h"
+#include "sources/rustup/rustup_source.h"
 #include "sources/yum/yum_source.h"
 
 namespace depot {
@@ -22,6 +23,7 @@ const std::vector<RegistryDescriptor>& descriptors() {
         crates::descriptor(),
         npm::descriptor(),
         pypi::descriptor(),
+        rustup::descriptor(),
         yum::descriptor(),
     };
     std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.name < b.name; });

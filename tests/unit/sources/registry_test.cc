@@ -11,16 +11,16 @@ namespace {
 TEST(Registry, ListsEveryRegistryOnceInNameOrder) {
   std::vector<std::string> names;
   for (const RegistryDescriptor* r : registries()) names.push_back(r->name);
-  EXPECT_EQ(names, (std::vector<std::string>{"apt", "conda", "crates", "npm", "pypi", "yum"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"apt", "conda", "crates", "npm", "pypi", "rustup", "yum"}));
   EXPECT_EQ(find_registry("yum"), registries().back());
   EXPECT_EQ(find_registry("nope"), nullptr);
 }
 
 TEST(Registry, OnlyRegistriesWithAFactoryAreMirrorable) {
-  EXPECT_EQ(source_names(), (std::vector<std::string>{"apt", "conda", "crates", "pypi", "yum"}));
+  EXPECT_EQ(source_names(), (std::vector<std::string>{"apt", "conda", "crates", "pypi", "rustup", "yum"}));
   auto npm = make_source("npm", SourceOptions{});
   ASSERT_FALSE(npm.ok());
-  EXPECT_NE(npm.error().message.find("known: apt, conda, crates, pypi, yum"), std::string::npos)
+  EXPECT_NE(npm.error().message.find("known: apt, conda, crates, pypi, rustup, yum"), std::string::npos)
       << npm.error().message;
 }
 
