@@ -30,6 +30,7 @@ import make_apt_repo  # noqa: E402
 import make_conda_channel  # noqa: E402
 import make_crates_registry  # noqa: E402
 import make_pypi_index  # noqa: E402
+import make_rustup_dist  # noqa: E402
 import make_yum_repo  # noqa: E402
 
 MAX_SEED = 16 * 1024  # bytes per seed file; longer fixtures are cut
@@ -162,6 +163,19 @@ def crates_seeds(c, work):
         c.add("crates_index", "config-" + form, "x\n" + json.dumps({"dl": dl}))
 
 
+def rustup_seeds(c, work):
+    """The fixture's channel manifests, a hostile one, a .sha256 file and release-stable.toml."""
+    root = work / "rustup"
+    make_rustup_dist.generate(str(root), with_rustup=False)
+    stable = (root / "dist" / "channel-rust-stable.toml").read_text()
+    c.add("rustup_manifest", "channel-stable", stable)
+    c.add("rustup_manifest", "hostile-dotdot",
+          stable.replace("/dist/2026-04-14/rustc-", "/dist/2026-04-14/../../rustc-", 1))
+    c.add("rustup_manifest", "sha256",
+          (root / "dist" / "channel-rust-stable.toml.sha256").read_bytes())
+    c.add("rustup_manifest", "release-stable", 'schema-version = "1"\nversion = "1.29.0"\n')
+
+
 def pypi_seeds(c, work):
     root = work / "pypi"
     make_pypi_index.generate(str(root))
@@ -265,6 +279,7 @@ def main():
         conda_seeds(c, work)
         crates_seeds(c, work)
         pypi_seeds(c, work)
+        rustup_seeds(c, work)
         yum_seeds(c, work)
     serve_seeds(c)
     chunk_seeds(c)
