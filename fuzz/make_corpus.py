@@ -31,6 +31,7 @@ import make_conda_channel  # noqa: E402
 import make_crates_registry  # noqa: E402
 import make_opam_repo  # noqa: E402
 import make_pypi_index  # noqa: E402
+import make_rustup_dist  # noqa: E402
 import make_yum_repo  # noqa: E402
 
 MAX_SEED = 16 * 1024  # bytes per seed file; longer fixtures are cut
@@ -176,6 +177,17 @@ def opam_seeds(c, work):
           'extra-source "p.diff" {\n  src: "http://x/p.diff"\n  checksum: "sha512=%s"\n}\n'
           'build: [ ["sh" "-c" "a \\\n  b"] {os = "linux" & !(x | ?y)} ]\n'
           '(* c (* d *) *) # e\ndescription: """t\\x41\\066"""\n' % ("a" * 128))
+def rustup_seeds(c, work):
+    """The fixture's channel manifests, a hostile one, a .sha256 file and release-stable.toml."""
+    root = work / "rustup"
+    make_rustup_dist.generate(str(root), with_rustup=False)
+    stable = (root / "dist" / "channel-rust-stable.toml").read_text()
+    c.add("rustup_manifest", "channel-stable", stable)
+    c.add("rustup_manifest", "hostile-dotdot",
+          stable.replace("/dist/2026-04-14/rustc-", "/dist/2026-04-14/../../rustc-", 1))
+    c.add("rustup_manifest", "sha256",
+          (root / "dist" / "channel-rust-stable.toml.sha256").read_bytes())
+    c.add("rustup_manifest", "release-stable", 'schema-version = "1"\nversion = "1.29.0"\n')
 
 
 def pypi_seeds(c, work):
@@ -282,6 +294,7 @@ def main():
         crates_seeds(c, work)
         opam_seeds(c, work)
         pypi_seeds(c, work)
+        rustup_seeds(c, work)
         yum_seeds(c, work)
     serve_seeds(c)
     chunk_seeds(c)

@@ -9,6 +9,7 @@
 #include "sources/opam/opam_source.h"
 #include "sources/pypi/pypi_source.h"
 #include "sources/registry.h"
+#include "sources/rustup/rustup_source.h"
 #include "sources/yum/yum_source.h"
 
 namespace depot {
@@ -24,6 +25,7 @@ const std::vector<RegistryDescriptor>& descriptors() {
         npm::descriptor(),
         opam::descriptor(),
         pypi::descriptor(),
+        rustup::descriptor(),
         yum::descriptor(),
     };
     std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.name < b.name; });

@@ -11,18 +11,18 @@ namespace {
 TEST(Registry, ListsEveryRegistryOnceInNameOrder) {
   std::vector<std::string> names;
   for (const RegistryDescriptor* r : registries()) names.push_back(r->name);
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"apt", "conda", "crates", "npm", "opam", "pypi", "yum"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"apt", "conda", "crates", "npm", "opam", "pypi",
+                                             "rustup", "yum"}));
   EXPECT_EQ(find_registry("yum"), registries().back());
   EXPECT_EQ(find_registry("nope"), nullptr);
 }
 
 TEST(Registry, OnlyRegistriesWithAFactoryAreMirrorable) {
   EXPECT_EQ(source_names(),
-            (std::vector<std::string>{"apt", "conda", "crates", "opam", "pypi", "yum"}));
+            (std::vector<std::string>{"apt", "conda", "crates", "opam", "pypi", "rustup", "yum"}));
   auto npm = make_source("npm", SourceOptions{});
   ASSERT_FALSE(npm.ok());
-  EXPECT_NE(npm.error().message.find("known: apt, conda, crates, opam, pypi, yum"),
+  EXPECT_NE(npm.error().message.find("known: apt, conda, crates, opam, pypi, rustup, yum"),
             std::string::npos)
       << npm.error().message;
 }
