@@ -30,6 +30,7 @@ import make_apt_repo  # noqa: E402
 import make_conda_channel  # noqa: E402
 import make_crates_registry  # noqa: E402
 import make_opam_repo  # noqa: E402
+import make_npm_registry  # noqa: E402
 import make_pypi_index  # noqa: E402
 import make_rustup_dist  # noqa: E402
 import make_yum_repo  # noqa: E402
@@ -188,6 +189,18 @@ def rustup_seeds(c, work):
     c.add("rustup_manifest", "sha256",
           (root / "dist" / "channel-rust-stable.toml.sha256").read_bytes())
     c.add("rustup_manifest", "release-stable", 'schema-version = "1"\nversion = "1.29.0"\n')
+def npm_seeds(c, work):
+    """Each packument of the default registry (first line: the package), one with a hostile
+    tarball name, and SRI forms."""
+    root = str(work / "npm")
+    make_npm_registry.generate(root, "http://up.example")
+    for name in make_npm_registry.names(root):
+        body = Path(make_npm_registry.packument_path(root, name)).read_bytes()
+        c.add("npm_packument", "packument-" + name.replace("/", "-"), name.encode() + b"\n" + body)
+    doc = make_npm_registry.read_packument(root, "fix-app")
+    doc["versions"]["1.1.0"]["dist"]["tarball"] = "http://up.example/x/..%2f..%2fetc.tgz"
+    c.add("npm_packument", "hostile-tarball", "fix-app\n" + json.dumps(doc))
+    c.add("npm_packument", "sri-forms", "x\nsha512-" + "A" * 86 + "== sha1-" + "B" * 27 + "=")
 
 
 def pypi_seeds(c, work):
@@ -293,6 +306,7 @@ def main():
         conda_seeds(c, work)
         crates_seeds(c, work)
         opam_seeds(c, work)
+        npm_seeds(c, work)
         pypi_seeds(c, work)
         rustup_seeds(c, work)
         yum_seeds(c, work)

@@ -156,21 +156,23 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
     }
     return a;
   }
-  // A directory.
-  if (!request.trailing_slash && !request.rel.empty()) {
+  // A directory: its page, or (named without the slash) a redirect to "rel/".
+  const bool slash = request.trailing_slash || request.rel.empty();
+  for (const DirectoryPage& page : mirror_directory_pages(request.accept)) {
+    if (!slash && !page.at_directory_name) continue;
+    auto f = open_beneath(root_fd_.get(), rel_join(request.rel, page.variant.file));
+    if (f.ok() && S_ISREG(f->st.st_mode)) {
+      Answer a = file_answer(std::move(*f), CacheOutcome::kMirror, std::string(page.variant.file));
+      a.content_type = page.variant.media_type;
+      return a;
+    }
+  }
+  if (!slash) {
     Answer a;
     a.kind = Answer::Kind::kRedirect;
     a.status = 301;
     a.location = "/" + escape_path_for_url(request.rel) + "/";
     return a;
-  }
-  for (const PageVariant& page : directory_pages(request.accept)) {
-    auto f = open_beneath(root_fd_.get(), rel_join(request.rel, page.file));
-    if (f.ok() && S_ISREG(f->st.st_mode)) {
-      Answer a = file_answer(std::move(*f), CacheOutcome::kMirror, std::string(page.file));
-      a.content_type = page.media_type;
-      return a;
-    }
   }
   if (opts_.autoindex) {
     auto listing = render_directory_listing(opened->fd.get(), request.rel);

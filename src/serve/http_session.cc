@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "serve/http_semantics.h"
+#include "serve/page_rewrite.h"
 #include "serve/request_path.h"
 #include "serve/send_progress.h"
 
@@ -241,7 +242,7 @@ class Session : public std::enable_shared_from_this<Session> {
       respond(std::move(a));
       return;
     }
-    auto path = parse_request_target(target_);
+    auto path = parse_request_target(canonical_target(target_));
     if (!path.ok()) {
       if (path.error().code == ErrorCode::kNotFound) {
         send_error(404, "not found");

@@ -23,9 +23,29 @@ std::string local_path_for(std::string_view url, const std::vector<UpstreamConfi
 
 std::vector<PageVariant> directory_pages(std::string_view accept) {
   for (const RegistryDescriptor* r : registries()) {
-    if (r->paths.pages_for) return r->paths.pages_for(accept);
+    if (r->paths.pages_for && r->paths.rewrite_page) return r->paths.pages_for(accept);
   }
   return {PageVariant{"index.html", "text/html; charset=utf-8", "text/html"}};
+}
+
+std::vector<DirectoryPage> mirror_directory_pages(std::string_view accept) {
+  std::vector<DirectoryPage> out;
+  for (const RegistryDescriptor* r : registries()) {
+    if (!r->paths.pages_for) continue;
+    for (const PageVariant& v : r->paths.pages_for(accept)) {
+      out.push_back({v, r->paths.pages_at_directory_name});
+    }
+  }
+  if (out.empty()) out.push_back({{"index.html", "text/html; charset=utf-8", "text/html"}, false});
+  return out;
+}
+
+std::string canonical_target(std::string_view target) {
+  for (const RegistryDescriptor* r : registries()) {
+    if (!r->paths.request_alias) continue;
+    if (auto alias = r->paths.request_alias(target)) return std::move(*alias);
+  }
+  return std::string(target);
 }
 
 std::optional<std::pair<const RegistryDescriptor*, PageVariant>> page_variant(

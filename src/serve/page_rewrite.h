@@ -22,9 +22,23 @@ struct UpstreamConfig {
 // longest matching URL wins), or "" when it is under none.
 std::string local_path_for(std::string_view url, const std::vector<UpstreamConfig>& upstreams);
 
-// The page variants answering a request of a directory with Accept `accept`, best first: the
-// first registry's that serves pages; index.html alone when none does.
+// The page variants a cache fetches for a directory with Accept `accept`, best first: the
+// first registry's that serves and rewrites pages; index.html alone when none does.
 std::vector<PageVariant> directory_pages(std::string_view accept);
+
+// A page a served directory may hold, and whether it is answered at the directory's name
+// without a trailing slash.
+struct DirectoryPage {
+  PageVariant variant;
+  bool at_directory_name = false;
+};
+// The pages answering a request of a mirrored directory with Accept `accept`: every
+// registry's, registry by registry, best first within each; index.html alone when none serves
+// pages. The first one present in the directory is served.
+std::vector<DirectoryPage> mirror_directory_pages(std::string_view accept);
+
+// `target` rewritten by the first registry's request_alias that claims it, else unchanged.
+std::string canonical_target(std::string_view target);
 
 // The registry and variant of a page stored as file name `name` ("index.v1_json"); nullopt
 // when `name` is no registry's page.

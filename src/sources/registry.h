@@ -99,6 +99,13 @@ struct PathRules {
   // cache fetches the page from the directory's URL and stores it rewritten.
   std::vector<PageVariant> page_variants;
   std::function<std::vector<PageVariant>(std::string_view accept)> pages_for;
+  // Pages are also answered at the directory's name without a trailing slash (their links are
+  // absolute, as npm's packuments at GET /NAME); otherwise that name redirects to "NAME/".
+  bool pages_at_directory_name = false;
+  // A raw request target (still percent-encoded) the registry's clients spell another way,
+  // rewritten to the canonical target before it is decoded (npm's "/@scope%2fname" ->
+  // "/@scope/name"); nullopt when it is not such a target. Empty function: none.
+  std::function<std::optional<std::string>(std::string_view target)> request_alias;
   // Rewrites the page variant `file` fetched from `page_url` (answered with `content_type`).
   std::function<Result<RewrittenPage>(std::string_view body, std::string_view content_type,
                                       std::string_view file, std::string_view page_url,

@@ -1,6 +1,5 @@
 #pragma once
-// npm: served and cached (tarballs never change; package documents are indexes); not mirrored
-// yet.
+// npm: `depot mirror npm` (sources/npm/npm_source.h) and what a server knows of its paths.
 
 #include "sources/registry.h"
 

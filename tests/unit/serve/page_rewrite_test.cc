@@ -38,5 +38,30 @@ TEST(PageRewrite, PageVariantsAreKnownByTheirFileName) {
   EXPECT_FALSE(page_variant("Packages").has_value());
 }
 
+// A mirrored directory is answered with the first page present among every registry's: npm's
+// packument (abbreviated when asked for) also at the directory's name, PyPI's pages only below
+// the slash.
+TEST(PageRewrite, MirrorDirectoryPagesCoverEveryRegistry) {
+  auto names = [](std::string_view accept) {
+    std::vector<std::pair<std::string, bool>> out;
+    for (const auto& p : mirror_directory_pages(accept)) {
+      out.emplace_back(std::string(p.variant.file), p.at_directory_name);
+    }
+    return out;
+  };
+  using V = std::vector<std::pair<std::string, bool>>;
+  EXPECT_EQ(names("application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"),
+            (V{{"index.abbrev.json", true}, {"index.json", true}, {"index.html", false}}));
+  EXPECT_EQ(names("*/*"), (V{{"index.json", true}, {"index.html", false}}));
+}
+
+TEST(PageRewrite, ScopedPackumentTargetsAreCanonical) {
+  EXPECT_EQ(canonical_target("/@fix%2futil"), "/@fix/util");
+  EXPECT_EQ(canonical_target("/@fix%2Futil?write=true"), "/@fix/util?write=true");
+  EXPECT_EQ(canonical_target("/a%2fb"), "/a%2fb");
+  EXPECT_EQ(canonical_target("/@fix/util%2f"), "/@fix/util%2f");
+  EXPECT_EQ(canonical_target("/@fix%2"), "/@fix%2");
+}
+
 }  // namespace
 }  // namespace depot

@@ -18,13 +18,13 @@ TEST(Registry, ListsEveryRegistryOnceInNameOrder) {
 }
 
 TEST(Registry, OnlyRegistriesWithAFactoryAreMirrorable) {
-  EXPECT_EQ(source_names(),
-            (std::vector<std::string>{"apt", "conda", "crates", "opam", "pypi", "rustup", "yum"}));
-  auto npm = make_source("npm", SourceOptions{});
-  ASSERT_FALSE(npm.ok());
-  EXPECT_NE(npm.error().message.find("known: apt, conda, crates, opam, pypi, rustup, yum"),
+  EXPECT_EQ(source_names(), (std::vector<std::string>{"apt", "conda", "crates", "npm", "opam",
+                                                      "pypi", "rustup", "yum"}));
+  auto nope = make_source("nope", SourceOptions{});
+  ASSERT_FALSE(nope.ok());
+  EXPECT_NE(nope.error().message.find("known: apt, conda, crates, npm, opam, pypi, rustup, yum"),
             std::string::npos)
-      << npm.error().message;
+      << nope.error().message;
 }
 
 // cli/ makes one command-line option per flag; registries sharing a flag must mean one kind of

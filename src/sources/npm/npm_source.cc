@@ -1,0 +1,148 @@
+#include "sources/npm/npm_source.h"
+
+#include <charconv>
+#include <deque>
+#include <set>
+
+#include "core/file_io.h"
+#include "sources/npm/packument.h"
+
+namespace depot::npm {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kMaxPackument = 256ull << 20;
+
+class NpmSource final : public Source {
+ public:
+  NpmSource(std::string upstream, std::string base_url, std::vector<std::string> packages,
+            bool with_deps, size_t latest)
+      : upstream_(std::move(upstream)),
+        base_url_(std::move(base_url)),
+        packages_(std::move(packages)),
+        with_deps_(with_deps),
+        latest_(latest) {}
+
+  std::string name() const override { return "npm"; }
+
+  Result<Snapshot> snapshot(SnapshotContext& ctx) override {
+    Snapshot snap;
+    DEPOT_ASSIGN_OR_RETURN(fs::path scratch, ctx.scratch_dir());
+    BlobCollector blobs(snap.entries);
+    std::deque<std::string> queue(packages_.begin(), packages_.end());
+    std::set<std::string> seen(packages_.begin(), packages_.end());
+    while (!queue.empty()) {
+      std::string package = std::move(queue.front());
+      queue.pop_front();
+      DEPOT_ASSIGN_OR_RETURN(auto deps, add_package(ctx, package, scratch / "npm", blobs, snap));
+      for (auto& d : deps) {
+        if (with_deps_ && seen.insert(d).second) queue.push_back(std::move(d));
+      }
+    }
+    ctx.logger().info("npm.packuments", {{"packages", static_cast<uint64_t>(seen.size())},
+                                         {"tarballs", static_cast<uint64_t>(blobs.size())}});
+    return snap;
+  }
+
+ private:
+  // Adds the packument of `package` (upstream copy, full and abbreviated forms) and the tarball of
+  // each version kept; returns the packages those versions depend on.
+  Result<std::vector<std::string>> add_package(SnapshotContext& ctx, const std::string& package,
+                                               const fs::path& scratch, BlobCollector& blobs,
+                                               Snapshot& snap) {
+    const std::string url = join_url(upstream_, packument_url_path(package));
+    DEPOT_ASSIGN_OR_RETURN(RelPath upstream_rel, RelPath::parse(".upstream/" + package + ".json"));
+    DEPOT_ASSIGN_OR_RETURN(auto fetched,
+                           ctx.fetch_index(url, upstream_rel, true, {}, {}, "application/json"));
+    if (!fetched) {
+      return make_error(ErrorCode::kNotFound,
+                        "npm: package " + quote_untrusted(package) + " not found upstream: " + url);
+    }
+    DEPOT_ASSIGN_OR_RETURN(std::string text, read_whole_file(fetched->local, url, kMaxPackument));
+    DEPOT_ASSIGN_OR_RETURN(Packument doc, Packument::parse(text, package, url));
+    if (latest_ > 0) doc.keep_versions(latest_versions(doc, latest_));
+    std::vector<std::string> deps;
+    for (const VersionInfo& v : doc.versions()) {
+      DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(package + "/-/" + v.tarball.file));
+      DEPOT_TRY(blobs.add(
+          blob_entry(std::move(rel), std::nullopt, v.tarball.digests, v.tarball.url), url));
+      deps.insert(deps.end(), v.deps.begin(), v.deps.end());
+    }
+    doc.rewrite_tarballs([&](std::string_view, const Tarball& t) {
+      return base_url_ + "/" + package + "/-/" + t.file;
+    });
+    const fs::path dir = scratch / package;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
+    DEPOT_ASSIGN_OR_RETURN(Entry full, generated_entry(dir / "index.json", doc.full_json(),
+                                                       package + "/index.json", Stage::kIndex));
+    DEPOT_ASSIGN_OR_RETURN(Entry abbrev,
+                           generated_entry(dir / "index.abbrev.json", doc.abbreviated_json(),
+                                           package + "/index.abbrev.json", Stage::kIndex));
+    snap.entries.push_back(std::move(full));
+    snap.entries.push_back(std::move(abbrev));
+    snap.entries.push_back(index_entry(upstream_rel, url, Stage::kIndex, *fetched));
+    return deps;
+  }
+
+  std::string upstream_;
+  std::string base_url_;
+  std::vector<std::string> packages_;
+  bool with_deps_;
+  size_t latest_;  // 0: every version
+};
+
+Result<size_t> parse_versions(const std::string& value) {
+  if (value.empty() || value == "all") return size_t{0};
+  size_t n = 0;
+  std::string_view digits = std::string_view(value).substr(std::min<size_t>(7, value.size()));
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (!value.starts_with("latest-") || ec != std::errc() || end != digits.data() + digits.size() ||
+      n == 0) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "npm: --versions takes latest-N (N >= 1) or all, not " + quote_untrusted(value));
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> make_npm_source(const SourceOptions& opts) {
+  std::string upstream = opts.upstream;
+  if (!upstream.starts_with("http://") && !upstream.starts_with("https://")) {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "npm: the upstream must be an http(s) registry URL, got " + quote_untrusted(upstream));
+  }
+  while (upstream.ends_with('/')) upstream.pop_back();
+  std::string base = opts.value("base-url");
+  while (base.ends_with('/')) base.pop_back();
+  if (!base.starts_with("http://") && !base.starts_with("https://")) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "npm: --base-url (the http(s) URL the mirror is served "
+                      "at) is required");
+  }
+  std::set<std::string> packages;
+  for (const auto& p : opts.list("package")) {
+    if (!valid_package_name(p)) {
+      return make_error(ErrorCode::kInvalidArgument, "npm: bad package name " + quote_untrusted(p));
+    }
+    packages.insert(p);
+  }
+  if (packages.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "npm: name the packages with --package or "
+                      "--packages-from (mirroring the "
+                      "whole registry is not supported)");
+  }
+  DEPOT_ASSIGN_OR_RETURN(size_t latest, parse_versions(opts.value("versions")));
+  return std::unique_ptr<Source>(
+      std::make_unique<NpmSource>(std::move(upstream), std::move(base),
+                                  std::vector<std::string>(packages.begin(), packages.end()),
+                                  opts.value("with-deps") == "yes", latest));
+}
+
+}  // namespace depot::npm
