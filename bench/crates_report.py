@@ -175,7 +175,7 @@ def print_table(summary):
     print("median over complete runs only (every index file byte-identical, every .crate's sha256")
     print("equal to its cksum); curl/depot = curl time / depot time (above 1: depot is faster);")
     print("1st req / to index / to plan = seconds from depot's start to its first request")
-    print("(config.json), to its crates.index event (every index file fetched, one after another)")
+    print("(config.json), to its crates.index event (every index file fetched, in concurrent batches)")
     print("and to mirror.plan (the .crate downloads start right after)")
     print()
 
@@ -212,7 +212,7 @@ def notes(summary):
                    f" depot takes {d['seconds'] / cp:.2f}x that")
     if None not in (d.get("first_s"), d.get("index_s"), d.get("seconds")):
         phase = d["index_s"] - d["first_s"]
-        out.append(f"index phase: depot fetches the index files one after another for"
+        out.append(f"index phase: depot fetches and parses the index files in"
                    f" {phase:.2f} s ({100 * phase / d['seconds']:.0f}% of its"
                    f" {d['seconds']:.2f} s);"
                    f" its first .crate request comes {d['plan_s']:.2f} s after it started")
@@ -226,7 +226,7 @@ def notes(summary):
     n = summary.get("depot-noop", {})
     if None not in (n.get("first_s"), n.get("index_s"), n.get("seconds")):
         out.append(f"no-op re-run: {n['index_s'] - n['first_s']:.2f} s of its {n['seconds']:.2f} s"
-                   f" go to the conditional index requests (304s), one after another")
+                   f" go to the conditional index requests (304s)")
     return out
 
 
