@@ -17,6 +17,10 @@ RegistryDescriptor descriptor() {
        "there"},
       {"--crate", "crate", Kind::kList, "crates to mirror, e.g. serde,rand"},
       {"--crates-from", "crate", Kind::kListFile, "file naming crates to mirror"},
+      {"--git-index", "git-index", Kind::kValue,
+       "without --crate/--crates-from every crate is mirrored, enumerated from this git index "
+       "repository (default https://github.com/rust-lang/crates.io-index), kept fetched in "
+       "DIR/.depot/state/"},
       {"--with-deps", "with-deps", Kind::kFlag,
        "add every crate the chosen ones depend on (all kinds, every version), transitively"},
   };
