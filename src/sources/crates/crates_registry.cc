@@ -1,6 +1,7 @@
 // crates' descriptor: `depot mirror crates` options; .crate files never change, index files
-// and config.json are indexes.
+// and config.json are indexes; through a cache config.json is rewritten (cache_rules.h).
 
+#include "sources/crates/cache_rules.h"
 #include "sources/crates/crates_source.h"
 
 namespace depot::crates {
@@ -26,6 +27,9 @@ RegistryDescriptor descriptor() {
   };
   d.paths.is_blob = [](PathParts parts) { return parts.back().ends_with(".crate"); };
   d.paths.types = {{"crate", "application/gzip"}};
+  d.paths.is_document = is_cache_document;
+  d.paths.rewrite_document = rewrite_config;
+  d.paths.blob_origin = crate_origin;
   return d;
 }
 
