@@ -33,6 +33,7 @@ struct ServeArgs {
   std::string port_file;
   std::vector<std::string> upstreams;
   std::string cache_dir;
+  std::string public_url;
   std::string cache_size = "0";
   double index_ttl = 300;
   double negative_ttl = 60;
@@ -132,6 +133,11 @@ int run(const ServeArgs& a) {
     so.upstreams.push_back(cfg);
   }
   so.cache_dir = a.cache_dir;
+  so.public_url = a.public_url;
+  if (!so.public_url.empty() && !so.public_url.starts_with("http://") &&
+      !so.public_url.starts_with("https://")) {
+    return usage("--public-url: not an http(s) URL: " + so.public_url);
+  }
   auto size = parse_bytes(a.cache_size);
   if (!size) return usage("--cache-size: not a size: " + a.cache_size);
   so.cache_size = *size;
@@ -251,6 +257,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "PREFIX=URL: requests under /PREFIX/ missing from DIR are fetched from URL "
                   "and cached (repeatable)");
   cmd->add_option("--cache-dir", args->cache_dir, "Cache directory (default DIR/.depot-cache)");
+  cmd->add_option("--public-url", args->public_url,
+                  "URL clients reach this server at, named in rewritten documents such as "
+                  "crates' config.json (default: http:// and the request's Host)");
   cmd->add_option("--cache-size", args->cache_size,
                   "Cache size cap with least-recently-used eviction, e.g. 200G (0: no cap)")
       ->capture_default_str();

@@ -66,6 +66,7 @@ class MirrorRun final : public SnapshotContext {
   }
   Logger& logger() override { return logger_; }
   Result<std::filesystem::path> scratch_dir() override;
+  Result<std::filesystem::path> state_dir() override;
   std::optional<std::filesystem::path> committed(const RelPath& path) override {
     if (!committed_record(path)) return std::nullopt;
     return target_->local_path(path);
@@ -111,6 +112,14 @@ class MirrorRun final : public SnapshotContext {
 
 Result<std::filesystem::path> MirrorRun::scratch_dir() {
   fs::path dir = opts_.dir / ".depot" / "tmp" / "scratch";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
+  return dir;
+}
+
+Result<std::filesystem::path> MirrorRun::state_dir() {
+  fs::path dir = opts_.dir / ".depot" / "state";
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());

@@ -119,6 +119,12 @@ std::optional<Answer> CacheService::resolve(const ServeRequest& request, const L
   bool fall_through = false;
   if (auto local = resolve_local(request, &fall_through)) return local;
   if (!fall_through) return error_answer(404, "not found");
+  if (size_t up = upstream_of(request.rel); up < opts_.upstreams.size()) {
+    auto* rules = request.trailing_slash ? nullptr : document_rules(request.rel, up);
+    if (rules) {
+      return resolve_document(request, up, *rules, later, pending);
+    }
+  }
   return resolve_cached(request, later, pending);
 }
 
@@ -217,16 +223,7 @@ std::optional<Answer> CacheService::open_cached(const std::string& key, CacheOut
 std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
                                                    const Later& later,
                                                    std::shared_ptr<PendingAnswer>* pending) {
-  size_t up = opts_.upstreams.size();
-  for (size_t i = 0; i < opts_.upstreams.size(); ++i) {
-    const std::string& p = opts_.upstreams[i].prefix;
-    if (p.empty() || request.rel == p || request.rel.starts_with(p + "/")) {
-      if (up == opts_.upstreams.size() ||
-          p.size() > opts_.upstreams[up].prefix.size()) {
-        up = i;
-      }
-    }
-  }
+  size_t up = upstream_of(request.rel);
   if (up == opts_.upstreams.size()) return error_answer(404, "not found");
   std::string key = request.rel;
   std::string accept;
@@ -244,6 +241,9 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   if (!expected && cls != FileClass::kRoot) expected = named_by_root(key);
   if (!expected) expected = page_digest(key);
   if (!expected && cls == FileClass::kBlob) expected = packages_.find(key);
+  std::optional<BlobOrigin> origin;
+  if (!expected && cls == FileClass::kBlob) origin = blob_origin(key, up);
+  if (origin) expected = origin->file;
   std::optional<CachedMeta> meta = store_->lookup(key);
   const UpstreamHealth& health = *health_[up];
   bool circuit_open = health.circuit_open();
@@ -276,7 +276,8 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
     return error_answer(path_failed->status,
                         "upstream failed for this path moments ago: " + path_failed->message);
   }
-  return fetch(key, up, accept, std::move(expected), meta, later, pending);
+  return fetch(key, up, accept, std::move(expected), meta, later, pending,
+               origin ? origin->url : std::string());
 }
 
 std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
@@ -284,7 +285,8 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
                                           std::optional<NamedIndex> expected,
                                           const std::optional<CachedMeta>& cached,
                                           const Later& later,
-                                          std::shared_ptr<PendingAnswer>* pending) {
+                                          std::shared_ptr<PendingAnswer>* pending,
+                                          const std::string& origin_url) {
   std::shared_ptr<Download> d;
   CacheOutcome outcome = CacheOutcome::kCoalesced;
   std::shared_ptr<Fetch> f;
@@ -307,7 +309,8 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
       }
       FileClass cls = classify_path(key);
       bool page = page_variant(rel_filename(key)).has_value();
-      d = std::make_shared<Download>(key, UniqueFd(dup_fd), cls != FileClass::kRoot && !page);
+      bool whole = cls == FileClass::kRoot || page || document_rules(key, up);  // read first
+      d = std::make_shared<Download>(key, UniqueFd(dup_fd), !whole);
       f = std::make_shared<Fetch>();
       f->key = key;
       f->upstream = up;
@@ -329,6 +332,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
       if (page) url_rest = rel_parent(rest).empty() ? "" : std::string(rel_parent(rest)) + "/";
       f->request.url = u.url + "/" + escape_path_for_url(url_rest);
       if (page && url_rest.empty()) f->request.url = u.url + "/";
+      if (!origin_url.empty()) f->request.url = origin_url;
       f->request.accept = accept;
       if (expected) {
         f->request.expected = expected->digests;

@@ -51,6 +51,9 @@ struct ServiceOptions {
   // would end within this time; otherwise it is cancelled.
   std::chrono::seconds abandoned_finish{30};
   bool autoindex = false;
+  // The URL clients reach this server at (documents such as crates' config.json name it);
+  // "": http:// and each request's Host header.
+  std::string public_url;
   // Open descriptors of served-tree files are reused for this long, like nginx's
   // open_file_cache: blobs (.deb, .rpm, by-hash files, ...: never replaced in place) as they are,
   // indexes and roots only while a stat of the path finds the same file. 0: off.
@@ -64,6 +67,7 @@ struct ServeRequest {
   std::string rel;             // from parse_request_target
   bool trailing_slash = false;
   std::string accept;          // the client's Accept header
+  std::string host;            // the client's Host header (untrusted)
 };
 
 // A request waiting for its upstream answer. cancel() when its client went away: the request's
@@ -105,6 +109,17 @@ class CacheService {
   std::optional<Answer> resolve_cached(const ServeRequest& request, const Later& later,
                                        std::shared_ptr<PendingAnswer>* pending);
   std::optional<NamedIndex> named_by_root(const std::string& key);
+  // The upstream serving `rel` (longest prefix), or opts_.upstreams.size() for none.
+  size_t upstream_of(std::string_view rel) const;
+  // Documents (PathRules::is_document, cache_documents.cc): the registry rewriting `key` below
+  // upstream `up`'s prefix, or null; a document's answer rewritten for `request`.
+  const RegistryDescriptor* document_rules(std::string_view key, size_t up) const;
+  std::optional<Answer> resolve_document(const ServeRequest& request, size_t up,
+                                         const RegistryDescriptor& rules, const Later& later,
+                                         std::shared_ptr<PendingAnswer>* pending);
+  // Where the cached documents place blob `key` (PathRules::blob_origin), with its digests.
+  std::optional<BlobOrigin> blob_origin(const std::string& key, size_t up);
+  std::optional<std::string> read_cached(const std::string& key, uint64_t max_size);
   // The stored file `key` as an answer; `meta` is its metadata when the caller already looked
   // it up (else it is looked up here). nullopt when the file is gone.
   std::optional<Answer> open_cached(const std::string& key, CacheOutcome outcome, bool stale,
@@ -112,7 +127,8 @@ class CacheService {
   std::optional<Answer> fetch(const std::string& key, size_t upstream, const std::string& accept,
                               std::optional<NamedIndex> expected,
                               const std::optional<CachedMeta>& cached, const Later& later,
-                              std::shared_ptr<PendingAnswer>* pending);
+                              std::shared_ptr<PendingAnswer>* pending,
+                              const std::string& origin_url = {});
   void finish(const std::shared_ptr<Fetch>& fetch, const Result<FetchResult>& result);
   void finish_failed(const std::shared_ptr<Fetch>& fetch, const Error& error);
   // Every client of the download gave up: finish it for the cache or cancel it.

@@ -256,6 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
     sr.rel = std::move(path->rel);
     sr.trailing_slash = path->trailing_slash;
     sr.accept = std::string(header_or_empty(req, http::field::accept));
+    sr.host = std::string(header_or_empty(req, http::field::host));
     auto self = shared_from_this();
     auto later = [self](Answer a) {
       asio::post(self->sock_.get_executor(),
@@ -342,6 +343,7 @@ class Session : public std::enable_shared_from_this<Session> {
       case Answer::Kind::kText: {
         small_ = {};
         base_headers(small_.base(), 200);
+        cache_headers(small_.base());  // a rewritten document says where it came from
         small_.set(http::field::content_type, answer_.content_type);
         small_.content_length(answer_.text.size());
         if (!head_only_) small_.body() = std::move(answer_.text);

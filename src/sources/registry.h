@@ -67,6 +67,15 @@ struct RewrittenPage {
 // The local request path ("/prefix/rest") of an absolute URL, "" when no upstream serves it.
 using LocalPathFn = std::function<std::string(std::string_view url)>;
 
+// Where a cache fetches a blob the documents place elsewhere, and what verifies it.
+struct BlobOrigin {
+  std::string url;  // absolute, possibly on another host than the upstream's
+  NamedFile file;   // declared size and digests
+};
+
+// The cached upstream bytes of a file below the same upstream prefix; nullopt when not cached.
+using ReadCachedFn = std::function<std::optional<std::string>(std::string_view rel)>;
+
 // A path split into its segments, the file name last; never empty.
 using PathParts = std::span<const std::string_view>;
 
@@ -111,6 +120,21 @@ struct PathRules {
                                       std::string_view file, std::string_view page_url,
                                       const LocalPathFn& local_path)>
       rewrite_page;
+
+  // Documents: index files a cache stores as upstream sent them and rewrites in every answer
+  // (crates' config.json, its "dl" pointed at the cache). `rel` is below an upstream's prefix.
+  std::function<bool(std::string_view rel)> is_document;
+  // The document `rel`, of upstream bytes `body`, as served with the upstream's prefix at
+  // `local_url` (absolute, no trailing slash, e.g. "http://host:8080/crates"; untrusted text
+  // the rewrite must escape). An error: the document is served unchanged.
+  std::function<Result<std::string>(std::string_view rel, std::string_view body,
+                                    std::string_view local_url)>
+      rewrite_document;
+  // Where a cache fetches the blob `rel` (below an upstream's prefix) that the cached documents
+  // place elsewhere (crates: a .crate from config.json's dl, by the cksum of its index line);
+  // nullopt: from the upstream, at `rel`.
+  std::function<std::optional<BlobOrigin>(std::string_view rel, const ReadCachedFn& read)>
+      blob_origin;
 };
 
 struct RegistryDescriptor {

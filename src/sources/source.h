@@ -85,6 +85,11 @@ class SnapshotContext {
   virtual Logger& logger() = 0;
   // A private directory for helper files (signature checks, ...), emptied at each run start.
   virtual Result<std::filesystem::path> scratch_dir() = 0;
+  // A private directory kept between runs of this mirror (caches, such as a git clone); never
+  // served nor emptied by depot. The default keeps none (kInvalidArgument).
+  virtual Result<std::filesystem::path> state_dir() {
+    return make_error(ErrorCode::kInvalidArgument, "this run keeps no state directory");
+  }
   // The committed copy of `path` from an earlier run (to compare generations), if any.
   virtual std::optional<std::filesystem::path> committed(const RelPath& path) = 0;
 };

@@ -58,6 +58,10 @@ class FakeSnapshotContext final : public SnapshotContext {
     std::filesystem::create_directories(dir_ / "scratch");
     return dir_ / "scratch";
   }
+  Result<std::filesystem::path> state_dir() override {
+    std::filesystem::create_directories(dir_ / "state");
+    return dir_ / "state";
+  }
 
  private:
   std::filesystem::path dir_;

@@ -1,6 +1,7 @@
 // crates' descriptor: `depot mirror crates` options; .crate files never change, index files
-// and config.json are indexes.
+// and config.json are indexes; through a cache config.json is rewritten (cache_rules.h).
 
+#include "sources/crates/cache_rules.h"
 #include "sources/crates/crates_source.h"
 
 namespace depot::crates {
@@ -17,11 +18,18 @@ RegistryDescriptor descriptor() {
        "there"},
       {"--crate", "crate", Kind::kList, "crates to mirror, e.g. serde,rand"},
       {"--crates-from", "crate", Kind::kListFile, "file naming crates to mirror"},
+      {"--git-index", "git-index", Kind::kValue,
+       "without --crate/--crates-from every crate is mirrored, enumerated from this git index "
+       "repository (default https://github.com/rust-lang/crates.io-index), kept fetched in "
+       "DIR/.depot/state/"},
       {"--with-deps", "with-deps", Kind::kFlag,
        "add every crate the chosen ones depend on (all kinds, every version), transitively"},
   };
   d.paths.is_blob = [](PathParts parts) { return parts.back().ends_with(".crate"); };
   d.paths.types = {{"crate", "application/gzip"}};
+  d.paths.is_document = is_cache_document;
+  d.paths.rewrite_document = rewrite_config;
+  d.paths.blob_origin = crate_origin;
   return d;
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/file_io.h"
 #include "core/text.h"
+#include "sources/crates/git_index.h"
 #include "sources/crates/index_file.h"
 
 namespace depot::crates {
@@ -14,17 +15,23 @@ constexpr uint64_t kMaxIndexFile = 64ull << 20;
 class CratesSource final : public Source {
  public:
   CratesSource(std::string upstream, std::string base_url, std::vector<std::string> crates,
-               bool with_deps)
+               bool with_deps, std::string git_index)
       : upstream_(std::move(upstream)),
         base_url_(std::move(base_url)),
         crates_(std::move(crates)),
-        with_deps_(with_deps) {}
+        with_deps_(with_deps),
+        git_index_(std::move(git_index)) {}
 
   std::string name() const override { return "crates"; }
 
   Result<Snapshot> snapshot(SnapshotContext& ctx) override {
     Snapshot snap;
     DEPOT_ASSIGN_OR_RETURN(std::string dl, upstream_dl(ctx));
+    if (!git_index_.empty()) {  // no list: every crate the git index names
+      DEPOT_ASSIGN_OR_RETURN(auto state, ctx.state_dir());
+      DEPOT_ASSIGN_OR_RETURN(
+          crates_, enumerate_git_index(git_index_, state / "crates-git-index", ctx.logger()));
+    }
     BlobCollector blobs(snap.entries);
     std::set<std::string> seen;
     std::vector<std::string> level;  // each crate once: one index file, one transaction
@@ -112,6 +119,7 @@ class CratesSource final : public Source {
   std::string base_url_;
   std::vector<std::string> crates_;
   bool with_deps_;
+  std::string git_index_;  // set when crates_ is to be enumerated from this git index
 };
 
 }  // namespace
@@ -127,10 +135,10 @@ Result<std::unique_ptr<Source>> make_crates_source(const SourceOptions& opts) {
                       "crates: --base-url (the http(s) URL the mirror is served at) is required");
   }
   std::vector<std::string> crates = opts.list("crate");
+  std::string git_index;
   if (crates.empty()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "crates: name the crates with --crate or --crates-from (mirroring every "
-                      "crate of the git index is not built yet)");
+    git_index = opts.value("git-index");
+    if (git_index.empty()) git_index = kCratesIoGitIndex;
   }
   for (const auto& c : crates) {
     if (!valid_crate_name(c)) {
@@ -138,7 +146,8 @@ Result<std::unique_ptr<Source>> make_crates_source(const SourceOptions& opts) {
     }
   }
   return std::unique_ptr<Source>(std::make_unique<CratesSource>(
-      opts.upstream, std::move(base), std::move(crates), opts.value("with-deps") == "yes"));
+      opts.upstream, std::move(base), std::move(crates), opts.value("with-deps") == "yes",
+      std::move(git_index)));
 }
 
 }  // namespace depot::crates

@@ -4,6 +4,7 @@
 // https://index.crates.io). Mirrors each crate's index file byte for byte at index/<path>,
 // every version's .crate at crates/<name>/<name>-<version>.crate (verified by its cksum), and
 // writes index/config.json with "dl" under value "base-url" (where the mirror is served), last.
+// Without a list, every crate the git index (value "git-index", default crates.io's) names.
 
 #include <memory>
 

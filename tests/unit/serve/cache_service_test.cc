@@ -57,10 +57,12 @@ class CacheServiceTest : public ::testing::Test {
     service_ = std::move(*s);
   }
   // Resolves and waits for the answer; a streaming answer is waited on until it ends.
-  Answer get(const std::string& rel, bool slash = false, bool* sync = nullptr) {
+  Answer get(const std::string& rel, bool slash = false, bool* sync = nullptr,
+             const std::string& host = "") {
     ServeRequest r;
     r.rel = rel;
     r.trailing_slash = slash;
+    r.host = host;
     auto promise = std::make_shared<std::promise<Answer>>();
     auto fut = promise->get_future();
     auto now = service_->resolve(r, [promise](Answer a) { promise->set_value(std::move(a)); });
@@ -345,6 +347,32 @@ TEST_F(CacheServiceTest, SimplePageLinksAreRewrittenAndTheirDigestsEnforced) {
   Answer bad = get("u/files/w-1.whl");
   EXPECT_TRUE(failed(bad));
   EXPECT_EQ(body(get("u/files/w-1.whl")), "right");
+}
+
+// crates' config.json: stored as upstream sent it, rewritten for each request's Host; the
+// .crate it places on another host is fetched from there and checked by its index line.
+TEST_F(CacheServiceTest, DocumentsAreRewrittenPerRequestAndPlaceTheirBlobsElsewhere) {
+  std::string crate = "crate bytes";
+  std::string line = R"({"name":"abcd","vers":"1.0.0","cksum":")" + sha256_hex(crate) +
+                     R"(","deps":[]})" + "\n";
+  server_.route("/up/config.json",
+                {Reply(200, R"({"dl":")" + server_.url("/dl") + R"(","api":"x"})")});
+  server_.route("/up/ab/cd/abcd", {Reply(200, line)});
+  server_.route("/dl/abcd/1.0.0/download", {Reply(200, "crate byteZ"), Reply(200, crate)});
+  start();
+  auto dl = [](const std::string& base) {
+    return "{\"dl\":\"" + base + "/u/crates/{crate}/{crate}-{version}.crate\"}\n";
+  };
+  Answer a = get("u/config.json", false, nullptr, "h:1");
+  EXPECT_EQ(a.kind, Answer::Kind::kText);
+  EXPECT_EQ(a.text, dl("http://h:1"));
+  EXPECT_EQ(get("u/config.json", false, nullptr, "[::1]:8").text, dl("http://[::1]:8"));
+  EXPECT_EQ(get("u/config.json", false, nullptr, "a\",\"api\":\"x").status, 400);
+  EXPECT_EQ(get("u/config.json").status, 400);  // no Host at all
+  EXPECT_EQ(body(get("u/ab/cd/abcd")), line);
+  EXPECT_TRUE(failed(get("u/crates/abcd/abcd-1.0.0.crate")));  // not its cksum: never stored
+  EXPECT_EQ(body(get("u/crates/abcd/abcd-1.0.0.crate")), crate);
+  EXPECT_EQ(get("u/crates/abcd/abcd-1.0.0.crate").outcome, CacheOutcome::kHit);
 }
 
 TEST_F(CacheServiceTest, PathsOutsideEveryUpstreamAreNotFound) {

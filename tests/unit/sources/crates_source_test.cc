@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -95,7 +96,7 @@ TEST_F(CratesSourceTest, FailuresNameTheCrateOrTheFile) {
   EXPECT_NE(hostile.error().message.find("http://up/index/3/a/app:1"), std::string::npos);
 }
 
-TEST(CratesSourceOptions, BaseUrlAndACrateListAreRequired) {
+TEST(CratesSourceOptions, BaseUrlIsRequiredAndCrateNamesChecked) {
   SourceOptions opts;
   opts.upstream = "http://up/index";
   opts.lists["crate"] = {"app"};
@@ -105,9 +106,35 @@ TEST(CratesSourceOptions, BaseUrlAndACrateListAreRequired) {
   opts.lists["crate"] = {"bad/name"};
   EXPECT_FALSE(make_source("crates", opts).ok());
   opts.lists.erase("crate");
-  auto none = make_source("crates", opts);
-  ASSERT_FALSE(none.ok());
-  EXPECT_NE(none.error().message.find("--crate"), std::string::npos);
+  EXPECT_TRUE(make_source("crates", opts).ok());  // every crate of the git index
+}
+
+// Without a crate list, the crates are those the git index names (here one without `tool`).
+TEST_F(CratesSourceTest, WithoutAListEveryCrateOfTheGitIndex) {
+  std::filesystem::path repo = dir_.path() / "git-index";
+  for (auto [rel, body] :
+       {std::pair{"config.json", "{}"}, {"3/a/app", "x"}, {"li/b2/lib2", "x"}}) {
+    std::filesystem::create_directories((repo / rel).parent_path());
+    std::ofstream(repo / rel) << body;
+  }
+  std::string cmd = "cd '" + repo.string() +
+                    "' && git init -q && git add -A && git -c user.name=t -c user.email=t@t "
+                    "commit -q -m i >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  SourceOptions opts;
+  opts.upstream = "http://up/index/";
+  opts.values["base-url"] = "http://mirror.example/";
+  opts.values["git-index"] = "file://" + repo.string();
+  auto src = make_source("crates", opts);
+  ASSERT_TRUE(src.ok()) << src.error().message;
+  auto s = (*src)->snapshot(ctx);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  std::vector<std::string> paths;
+  for (const auto& e : s->entries) paths.push_back(e.path.str());
+  std::vector<std::string> want = {"crates/app/app-1.0.0.crate", "crates/app/app-1.1.0.crate",
+                                   "index/3/a/app", "crates/lib2/lib2-1.0.0.crate",
+                                   "index/li/b2/lib2", "index/config.json"};
+  EXPECT_EQ(paths, want);
 }
 
 }  // namespace
