@@ -26,21 +26,33 @@ Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
                .last_modified = fetched.last_modified};
 }
 
-Result<Entry> generated_entry(const std::filesystem::path& file, const std::string& content,
-                              const std::string& path, Stage stage) {
+Result<Entry> generated_entry(SnapshotContext& ctx, const std::filesystem::path& file,
+                              const std::string& content, const std::string& path, Stage stage) {
   DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(path));
-  DEPOT_TRY(write_whole_file(file, content));
   Hasher h(digest_bit(DigestAlgo::kSha256));
   h.update(content);
-  return Entry{.path = std::move(rel),
-               .size = content.size(),
-               .digests = h.finish(),
-               .url = {},
-               .stage = stage,
-               .local = file,
-               .unchanged = false,
-               .etag = {},
-               .last_modified = {}};
+  Entry e{.path = std::move(rel),
+          .size = content.size(),
+          .digests = h.finish(),
+          .url = {},
+          .stage = stage,
+          .local = file,
+          .unchanged = false,
+          .etag = {},
+          .last_modified = {}};
+  if (auto committed = ctx.committed(e.path)) {
+    auto old = read_whole_file(*committed, path, content.size());
+    if (old.ok() && *old == content) {  // a re-run's usual case: no file to create
+      e.local = *committed;
+      e.unchanged = true;
+      return e;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  if (ec) return make_error(ErrorCode::kIo, file.parent_path().string() + ": " + ec.message());
+  DEPOT_TRY(write_whole_file(file, content));
+  return e;
 }
 
 Entry blob_entry(RelPath path, std::optional<uint64_t> size, Digests digests, std::string url) {
@@ -94,9 +106,9 @@ std::string escape_url_segment(std::string_view segment) {
   std::string out;
   out.reserve(segment.size());
   for (unsigned char c : segment) {
-    bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                std::string_view("-._~+!$&'()*,;=:@").find(static_cast<char>(c)) !=
-                    std::string_view::npos;
+    bool keep =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        std::string_view("-._~+!$&'()*,;=:@").find(static_cast<char>(c)) != std::string_view::npos;
     if (keep) {
       out += static_cast<char>(c);
     } else {

@@ -98,9 +98,10 @@ class SnapshotContext {
 Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
                   const FetchedIndex& fetched);
 
-// Content the source generated: written to `file` (in its scratch dir) and returned as an
-// entry with local content at `path`.
-Result<Entry> generated_entry(const std::filesystem::path& file, const std::string& content,
+// Content the source generated, as an entry with local content at `path`: the committed copy
+// when it holds the same bytes (nothing written), else `file` (in the scratch dir) written now.
+Result<Entry> generated_entry(SnapshotContext& ctx, const std::filesystem::path& file,
+                              const std::string& content,
                               const std::string& path, Stage stage);
 
 // A file to download and verify (Stage kBlob).

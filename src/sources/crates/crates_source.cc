@@ -50,7 +50,7 @@ class CratesSource final : public Source {
                                        {"files", static_cast<uint64_t>(blobs.size())}});
     DEPOT_ASSIGN_OR_RETURN(auto scratch, ctx.scratch_dir());
     std::string config = "{\"dl\":\"" + base_url_ + "/crates/{crate}/{crate}-{version}.crate\"}\n";
-    DEPOT_ASSIGN_OR_RETURN(Entry root, generated_entry(scratch / "config.json", config,
+    DEPOT_ASSIGN_OR_RETURN(Entry root, generated_entry(ctx, scratch / "config.json", config,
                                                        "index/config.json", Stage::kRoot));
     snap.entries.push_back(std::move(root));
     return snap;

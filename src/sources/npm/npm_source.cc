@@ -1,7 +1,6 @@
 #include "sources/npm/npm_source.h"
 
 #include <charconv>
-#include <deque>
 #include <set>
 
 #include "core/file_io.h"
@@ -30,14 +29,13 @@ class NpmSource final : public Source {
     Snapshot snap;
     DEPOT_ASSIGN_OR_RETURN(fs::path scratch, ctx.scratch_dir());
     BlobCollector blobs(snap.entries);
-    std::deque<std::string> queue(packages_.begin(), packages_.end());
     std::set<std::string> seen(packages_.begin(), packages_.end());
-    while (!queue.empty()) {
-      std::string package = std::move(queue.front());
-      queue.pop_front();
-      DEPOT_ASSIGN_OR_RETURN(auto deps, add_package(ctx, package, scratch / "npm", blobs, snap));
+    std::vector<std::string> level = packages_;
+    while (!level.empty()) {  // breadth first: each level's packuments fetched concurrently
+      DEPOT_ASSIGN_OR_RETURN(auto deps, add_packages(ctx, level, scratch / "npm", blobs, snap));
+      level.clear();
       for (auto& d : deps) {
-        if (with_deps_ && seen.insert(d).second) queue.push_back(std::move(d));
+        if (with_deps_ && seen.insert(d).second) level.push_back(std::move(d));
       }
     }
     ctx.logger().info("npm.packuments", {{"packages", static_cast<uint64_t>(seen.size())},
@@ -46,15 +44,42 @@ class NpmSource final : public Source {
   }
 
  private:
-  // Adds the packument of `package` (upstream copy, full and abbreviated forms) and the tarball of
-  // each version kept; returns the packages those versions depend on.
+  // Adds the packuments of `packages` and their tarballs; returns the packages they depend on.
+  Result<std::vector<std::string>> add_packages(SnapshotContext& ctx,
+                                                const std::vector<std::string>& packages,
+                                                const fs::path& scratch, BlobCollector& blobs,
+                                                Snapshot& snap) {
+    std::vector<IndexRequest> requests;
+    requests.reserve(packages.size());
+    for (const std::string& package : packages) {
+      DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(".upstream/" + package + ".json"));
+      requests.push_back(IndexRequest{join_url(upstream_, packument_url_path(package)),
+                                      std::move(rel),
+                                      true,
+                                      {},
+                                      {},
+                                      "application/json"});
+    }
+    std::vector<IndexResult> fetched = ctx.fetch_indexes(requests);
+    std::vector<std::string> deps;
+    for (size_t i = 0; i < packages.size(); ++i) {
+      if (!fetched[i].ok()) return fetched[i].error();
+      DEPOT_ASSIGN_OR_RETURN(
+          auto more, add_package(ctx, packages[i], requests[i], *fetched[i], scratch, blobs, snap));
+      deps.insert(deps.end(), more.begin(), more.end());
+    }
+    return deps;
+  }
+
+  // Adds the packument of `package` fetched by `req` (upstream copy, full and abbreviated forms)
+  // and the tarball of each version kept; returns the packages those versions depend on.
   Result<std::vector<std::string>> add_package(SnapshotContext& ctx, const std::string& package,
+                                               const IndexRequest& req,
+                                               const std::optional<FetchedIndex>& fetched,
                                                const fs::path& scratch, BlobCollector& blobs,
                                                Snapshot& snap) {
-    const std::string url = join_url(upstream_, packument_url_path(package));
-    DEPOT_ASSIGN_OR_RETURN(RelPath upstream_rel, RelPath::parse(".upstream/" + package + ".json"));
-    DEPOT_ASSIGN_OR_RETURN(auto fetched,
-                           ctx.fetch_index(url, upstream_rel, true, {}, {}, "application/json"));
+    const std::string& url = req.url;
+    const RelPath& upstream_rel = req.path;
     if (!fetched) {
       return make_error(ErrorCode::kNotFound,
                         "npm: package " + quote_untrusted(package) + " not found upstream: " + url);
@@ -73,13 +98,10 @@ class NpmSource final : public Source {
       return base_url_ + "/" + package + "/-/" + t.file;
     });
     const fs::path dir = scratch / package;
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
-    DEPOT_ASSIGN_OR_RETURN(Entry full, generated_entry(dir / "index.json", doc.full_json(),
+    DEPOT_ASSIGN_OR_RETURN(Entry full, generated_entry(ctx, dir / "index.json", doc.full_json(),
                                                        package + "/index.json", Stage::kIndex));
     DEPOT_ASSIGN_OR_RETURN(Entry abbrev,
-                           generated_entry(dir / "index.abbrev.json", doc.abbreviated_json(),
+                           generated_entry(ctx, dir / "index.abbrev.json", doc.abbreviated_json(),
                                            package + "/index.abbrev.json", Stage::kIndex));
     snap.entries.push_back(std::move(full));
     snap.entries.push_back(std::move(abbrev));

@@ -28,14 +28,12 @@ constexpr uint64_t kMaxPageBytes = 512ull << 20;
 
 // Three names for one page: index.html for plain static servers; index.v1_html and
 // index.v1_json for servers that negotiate on Accept.
-Status add_pages(const fs::path& dir, const std::string& prefix, const std::string& html,
-                 const std::string& json, Stage stage, Snapshot& snap) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
+Status add_pages(SnapshotContext& ctx, const fs::path& dir, const std::string& prefix,
+                 const std::string& html, const std::string& json, Stage stage, Snapshot& snap) {
   for (const char* name : {"index.html", "index.v1_html", "index.v1_json"}) {
     const std::string& content = std::string_view(name) == "index.v1_json" ? json : html;
-    DEPOT_ASSIGN_OR_RETURN(Entry e, generated_entry(dir / name, content, prefix + name, stage));
+    DEPOT_ASSIGN_OR_RETURN(Entry e,
+                           generated_entry(ctx, dir / name, content, prefix + name, stage));
     snap.entries.push_back(std::move(e));
   }
   return ok_status();
@@ -73,7 +71,7 @@ class PypiSource final : public Source {
       DEPOT_TRY(snapshot_project(ctx, projects_[i], requests[i].url, pages[i],
                                  scratch / projects_[i], snap, blobs));
     }
-    DEPOT_TRY(add_pages(scratch, "simple/", root_html(projects_), root_json(projects_),
+    DEPOT_TRY(add_pages(ctx, scratch, "simple/", root_html(projects_), root_json(projects_),
                         Stage::kRoot, snap));
     return snap;
   }
@@ -130,7 +128,7 @@ class PypiSource final : public Source {
     ctx.logger().info("pypi.project", {{"project", project},
                                        {"files", static_cast<uint64_t>(listed.size())},
                                        {"format", json ? "json" : "html"}});
-    return add_pages(dir, "simple/" + project + "/", project_html(project, listed),
+    return add_pages(ctx, dir, "simple/" + project + "/", project_html(project, listed),
                      project_json(project, listed), Stage::kIndex, snap);
   }
 
