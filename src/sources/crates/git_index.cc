@@ -55,7 +55,8 @@ Result<Repo> open_cache(const fs::path& cache) {
 // how many objects were received.
 Result<uint64_t> fetch_head(git_repository* repo, const std::string& url) {
   git_remote* raw = nullptr;
-  git_remote_create_options create = GIT_REMOTE_CREATE_OPTIONS_INIT;
+  git_remote_create_options create;
+  git_remote_create_options_init(&create, GIT_REMOTE_CREATE_OPTIONS_VERSION);
   create.repository = repo;  // no name: an anonymous remote
   // The URL as given: no url.*.insteadOf of the user's git config (whose regex lookups also
   // leak in libgit2 1.5).
@@ -64,7 +65,8 @@ Result<uint64_t> fetch_head(git_repository* repo, const std::string& url) {
     return make_error(ErrorCode::kInvalidArgument, "git index " + url + ": " + git_message());
   }
   Remote remote(raw);
-  git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+  git_fetch_options opts;
+  git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
   opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   opts.update_fetchhead = 0;
   std::string spec = std::string("+HEAD:") + kRef;
