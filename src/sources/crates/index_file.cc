@@ -33,9 +33,8 @@ std::string string_field(simdjson::dom::object obj, const char* key) {
 
 Status check_version(const Version& v, std::string_view crate, const std::string& at) {
   if (!valid_crate_name(v.name) || !iequals(v.name, crate)) {
-    return make_error(ErrorCode::kUnsafePath,
-                      at + ": name " + quote_untrusted(v.name) + " is not crate " +
-                          quote_untrusted(crate));
+    return make_error(ErrorCode::kUnsafePath, at + ": name " + quote_untrusted(v.name) +
+                                                  " is not crate " + quote_untrusted(crate));
   }
   if (!valid_version(v.vers)) {
     return make_error(ErrorCode::kUnsafePath, at + ": bad version " + quote_untrusted(v.vers));
@@ -125,8 +124,8 @@ Result<std::vector<Version>> parse_index_file(std::string_view text, std::string
     pos = end + 1;
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    DEPOT_ASSIGN_OR_RETURN(
-        Version v, parse_line(parser, line, crate, where + ":" + std::to_string(line_no)));
+    DEPOT_ASSIGN_OR_RETURN(Version v,
+                           parse_line(parser, line, crate, where + ":" + std::to_string(line_no)));
     out.push_back(std::move(v));
   }
   return out;
@@ -135,7 +134,8 @@ Result<std::vector<Version>> parse_index_file(std::string_view text, std::string
 Result<std::string> parse_config_dl(std::string_view json, const std::string& where) {
   simdjson::dom::parser parser;
   simdjson::dom::object doc;
-  if (parser.parse(json.data(), json.size(), true).get(doc) != simdjson::SUCCESS) {
+  // An empty view may have no data pointer, which simdjson would copy from.
+  if (json.empty() || parser.parse(json.data(), json.size(), true).get(doc) != simdjson::SUCCESS) {
     return make_error(ErrorCode::kParse, where + ": not a JSON object");
   }
   std::string dl = string_field(doc, "dl");

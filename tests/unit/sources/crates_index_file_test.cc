@@ -75,6 +75,7 @@ TEST(CratesIndexFile, ConfigDlAndDownloadUrls) {
   EXPECT_FALSE(parse_config_dl(R"({"api":"https://x"})", "c").ok());
   EXPECT_FALSE(parse_config_dl(R"({"dl":"file:///etc"})", "c").ok());
   EXPECT_FALSE(parse_config_dl("[]", "c").ok());
+  EXPECT_FALSE(parse_config_dl(std::string_view(), "c").ok());  // no data pointer at all
 
   Version v{"Serde", "1.0.0", kSum, false, {}};
   EXPECT_EQ(crate_url("https://dl.example/api/v1/crates", v),
