@@ -23,6 +23,7 @@
 #include "serve/access_log.h"
 #include "serve/cache_service.h"
 #include "serve/http_server.h"
+#include "sources/registry.h"
 
 namespace depot {
 namespace {
@@ -64,14 +65,24 @@ std::chrono::seconds seconds_of(double s) {
   return std::chrono::seconds(static_cast<int64_t>(s < 0 ? 0 : s));
 }
 
-// "PREFIX=URL" -> UpstreamConfig; the prefix loses its slashes, the URL its trailing slash.
+// "[KIND:]PREFIX=URL" -> UpstreamConfig; the prefix loses its slashes, the URL its trailing
+// slash. The registry is KIND, else the prefix's last segment when a registry has that name.
 bool parse_upstream(const std::string& text, UpstreamConfig& out, std::string& why) {
   size_t eq = text.find('=');
   if (eq == std::string::npos) {
-    why = "expected PREFIX=URL";
+    why = "expected [KIND:]PREFIX=URL";
     return false;
   }
   std::string prefix = text.substr(0, eq), url = text.substr(eq + 1);
+  std::string kind;
+  if (size_t colon = prefix.find(':'); colon != std::string::npos) {
+    kind = prefix.substr(0, colon);
+    prefix.erase(0, colon + 1);
+    if (!find_registry(kind)) {
+      why = "no registry named " + kind;
+      return false;
+    }
+  }
   while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -85,6 +96,8 @@ bool parse_upstream(const std::string& text, UpstreamConfig& out, std::string& w
   }
   out.prefix = prefix;
   out.url = url;
+  std::string_view last = std::string_view(prefix).substr(prefix.rfind('/') + 1);
+  out.registry = !kind.empty() ? kind : find_registry(last) ? std::string(last) : "";
   return true;
 }
 
@@ -254,8 +267,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--port-file", args->port_file, "Write the bound port to this file");
   cmd->add_option("--upstream", args->upstreams,
-                  "PREFIX=URL: requests under /PREFIX/ missing from DIR are fetched from URL "
-                  "and cached (repeatable)");
+                  "[KIND:]PREFIX=URL: requests under /PREFIX/ missing from DIR are fetched "
+                  "from URL and cached (repeatable); the registry KIND (default: the prefix's "
+                  "last segment when a registry has that name, e.g. /npm) routes and rewrites "
+                  "its documents");
   cmd->add_option("--cache-dir", args->cache_dir, "Cache directory (default DIR/.depot-cache)");
   cmd->add_option("--public-url", args->public_url,
                   "URL clients reach this server at, named in rewritten documents such as "

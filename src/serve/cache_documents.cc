@@ -1,21 +1,28 @@
-// Documents through the cache (PathRules::is_document, rewrite_document, blob_origin): stored as
-// upstream sent them, rewritten in every answer for the URL the client reached the server at;
-// the blobs they place elsewhere fetched from there and verified. Members of CacheService.
+// Documents through the cache (PathRules::is_document, rewrite_document, cache_route,
+// blob_origin): stored as upstream sent them, rewritten in every answer for the URL the client
+// reached the server at and the form its Accept asks for; the blobs they place elsewhere fetched
+// from there and verified. Members of CacheService.
 
 #include <unistd.h>
 
+#include "core/rel_path.h"
 #include "serve/cache_fetch.h"
 #include "serve/request_path.h"
 
 namespace depot {
 namespace {
 
-constexpr uint64_t kMaxDocument = 16ull << 20;
+constexpr uint64_t kMaxDocument = 64ull << 20;  // npm's largest packuments pass 30 MB
 constexpr uint64_t kMaxNamingIndex = 64ull << 20;
 
 std::string_view below_prefix(std::string_view key, const UpstreamConfig& u) {
   if (u.prefix.empty()) return key;
   return key.size() > u.prefix.size() ? key.substr(u.prefix.size() + 1) : std::string_view();
+}
+
+// Whether registry `r`'s documents and blob origins apply below upstream `u`.
+bool applies(const RegistryDescriptor& r, const UpstreamConfig& u) {
+  return u.registry.empty() ? !r.paths.cache_route : r.name == u.registry;
 }
 
 bool host_char(char c) {
@@ -68,42 +75,73 @@ const RegistryDescriptor* CacheService::document_rules(std::string_view key, siz
   std::string_view rel = below_prefix(key, opts_.upstreams[up]);
   if (rel.empty()) return nullptr;
   for (const RegistryDescriptor* r : registries()) {
+    if (!applies(*r, opts_.upstreams[up])) continue;
     if (r->paths.is_document && r->paths.rewrite_document && r->paths.is_document(rel)) return r;
   }
   return nullptr;
 }
 
+std::optional<Answer> CacheService::resolve_registry(const ServeRequest& request, size_t up,
+                                                     const Later& later,
+                                                     std::shared_ptr<PendingAnswer>* pending,
+                                                     bool* handled) {
+  const UpstreamConfig& u = opts_.upstreams[up];
+  const RegistryDescriptor* bound = u.registry.empty() ? nullptr : find_registry(u.registry);
+  if (bound && bound->paths.cache_route) {
+    std::string_view rel = below_prefix(request.rel, u);
+    auto route = bound->paths.cache_route(rel);
+    if (request.trailing_slash || rel.empty() || !route.ok()) {
+      *handled = true;
+      return error_answer(404, "not found");
+    }
+    if (*route) {
+      *handled = true;
+      return resolve_document(request, up, *bound, later, pending, &**route);
+    }
+    return std::nullopt;
+  }
+  const RegistryDescriptor* rules =
+      request.trailing_slash ? nullptr : document_rules(request.rel, up);
+  if (!rules) return std::nullopt;
+  *handled = true;
+  return resolve_document(request, up, *rules, later, pending, nullptr);
+}
+
 std::optional<Answer> CacheService::resolve_document(const ServeRequest& request, size_t up,
                                                      const RegistryDescriptor& rules,
                                                      const Later& later,
-                                                     std::shared_ptr<PendingAnswer>* pending) {
+                                                     std::shared_ptr<PendingAnswer>* pending,
+                                                     const CacheRoute* route) {
   const UpstreamConfig& u = opts_.upstreams[up];
   std::string local_url = public_base(opts_, request.host);
   if (local_url.empty()) {
     return error_answer(400, "no usable Host header to name this server by (or set --public-url)");
   }
   if (!u.prefix.empty()) local_url += "/" + escape_path_for_url(u.prefix);
-  std::string key = request.rel;
-  auto rewrite = [this, &rules, &u, key, local_url](Answer a) -> Answer {
+  std::string key = route ? rel_join(u.prefix, route->file) : request.rel;
+  std::string accept = request.accept;
+  auto rewrite = [this, &rules, &u, key, local_url, accept](Answer a) -> Answer {
     if (a.kind == Answer::Kind::kError || a.kind == Answer::Kind::kRedirect) return a;
     std::optional<std::string> body = answer_bytes(a);
     if (!body) return error_answer(502, "the document could not be read for rewriting");
-    auto text = rules.paths.rewrite_document(below_prefix(key, u), *body, local_url);
-    if (!text.ok()) {
-      log_.warn("document_rewrite_failed", {{"path", key}, {"error", text.error().message}});
+    auto doc = rules.paths.rewrite_document(below_prefix(key, u), *body, local_url, accept);
+    if (!doc.ok()) {
+      log_.warn("document_rewrite_failed", {{"path", key}, {"error", doc.error().message}});
       return a;  // served as upstream sent it
     }
     Answer out;
     out.kind = Answer::Kind::kText;
     out.outcome = a.outcome;
     out.stale = a.stale;
-    out.content_type = a.content_type.empty() ? "application/json" : a.content_type;
-    out.text = std::move(*text);
+    out.content_type = !doc->content_type.empty() ? doc->content_type
+                       : a.content_type.empty()   ? "application/json"
+                                                  : a.content_type;
+    out.text = std::move(doc->body);
     out.interest = std::move(a.interest);
     return out;
   };
   auto a = resolve_cached(
-      request, [later, rewrite](Answer a) { later(rewrite(std::move(a))); }, pending);
+      request, [later, rewrite](Answer a) { later(rewrite(std::move(a))); }, pending, route);
   if (a) return rewrite(std::move(*a));
   return std::nullopt;
 }
@@ -130,7 +168,7 @@ std::optional<BlobOrigin> CacheService::blob_origin(const std::string& key, size
                        kMaxNamingIndex);
   };
   for (const RegistryDescriptor* r : registries()) {
-    if (!r->paths.blob_origin) continue;
+    if (!r->paths.blob_origin || !applies(*r, u)) continue;
     if (auto origin = r->paths.blob_origin(rel, read)) return origin;
   }
   return std::nullopt;

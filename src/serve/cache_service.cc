@@ -120,10 +120,9 @@ std::optional<Answer> CacheService::resolve(const ServeRequest& request, const L
   if (auto local = resolve_local(request, &fall_through)) return local;
   if (!fall_through) return error_answer(404, "not found");
   if (size_t up = upstream_of(request.rel); up < opts_.upstreams.size()) {
-    auto* rules = request.trailing_slash ? nullptr : document_rules(request.rel, up);
-    if (rules) {
-      return resolve_document(request, up, *rules, later, pending);
-    }
+    bool handled = false;
+    auto a = resolve_registry(request, up, later, pending, &handled);
+    if (handled) return a;
   }
   return resolve_cached(request, later, pending);
 }
@@ -222,12 +221,18 @@ std::optional<Answer> CacheService::open_cached(const std::string& key, CacheOut
 
 std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
                                                    const Later& later,
-                                                   std::shared_ptr<PendingAnswer>* pending) {
+                                                   std::shared_ptr<PendingAnswer>* pending,
+                                                   const CacheRoute* route) {
   size_t up = upstream_of(request.rel);
   if (up == opts_.upstreams.size()) return error_answer(404, "not found");
   std::string key = request.rel;
-  std::string accept;
-  if (request.trailing_slash || request.rel == opts_.upstreams[up].prefix) {
+  std::string accept, url;
+  if (route) {
+    const UpstreamConfig& u = opts_.upstreams[up];
+    key = rel_join(u.prefix, route->file);
+    accept = route->accept;
+    url = u.url + "/" + route->url_path;
+  } else if (request.trailing_slash || request.rel == opts_.upstreams[up].prefix) {
     PageVariant page = directory_pages(request.accept).front();
     key = rel_join(request.rel, page.file);
     accept = page.accept;
@@ -241,10 +246,10 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
   if (!expected && cls != FileClass::kRoot) expected = named_by_root(key);
   if (!expected) expected = page_digest(key);
   if (!expected && cls == FileClass::kBlob) expected = packages_.find(key);
-  std::optional<BlobOrigin> origin;
-  if (!expected && cls == FileClass::kBlob) origin = blob_origin(key, up);
-  if (origin) expected = origin->file;
   std::optional<CachedMeta> meta = store_->lookup(key);
+  std::optional<BlobOrigin> origin;  // read from the cached documents only for a miss
+  if (!expected && cls == FileClass::kBlob && !meta) origin = blob_origin(key, up);
+  if (origin) expected = origin->file;
   const UpstreamHealth& health = *health_[up];
   bool circuit_open = health.circuit_open();
   std::optional<PathFailure> path_failed = circuit_open ? std::nullopt : health.path_failure(key);
@@ -277,7 +282,7 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
                         "upstream failed for this path moments ago: " + path_failed->message);
   }
   return fetch(key, up, accept, std::move(expected), meta, later, pending,
-               origin ? origin->url : std::string());
+               origin ? origin->url : url);
 }
 
 std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
@@ -308,8 +313,11 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
         return error_answer(500, "cannot create a cache file");
       }
       FileClass cls = classify_path(key);
-      bool page = page_variant(rel_filename(key)).has_value();
-      bool whole = cls == FileClass::kRoot || page || document_rules(key, up);  // read first
+      // A page a registry rewrites (PyPI's); a document is none, whatever its name.
+      bool document = document_rules(key, up) != nullptr;
+      auto variant = document ? std::nullopt : page_variant(rel_filename(key));
+      bool page = variant && variant->first->paths.rewrite_page;
+      bool whole = cls == FileClass::kRoot || page || document;  // read first
       d = std::make_shared<Download>(key, UniqueFd(dup_fd), !whole);
       f = std::make_shared<Fetch>();
       f->key = key;

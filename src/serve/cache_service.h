@@ -106,17 +106,27 @@ class CacheService {
 
   CacheService(const ServiceOptions& options, ServeMetrics& metrics, Logger& logger);
   std::optional<Answer> resolve_local(const ServeRequest& request, bool* fall_through);
+  // `route`: the document the request is routed to (PathRules::cache_route) below upstream
+  // `up`, kept and fetched where it says.
   std::optional<Answer> resolve_cached(const ServeRequest& request, const Later& later,
-                                       std::shared_ptr<PendingAnswer>* pending);
+                                       std::shared_ptr<PendingAnswer>* pending,
+                                       const CacheRoute* route = nullptr);
   std::optional<NamedIndex> named_by_root(const std::string& key);
   // The upstream serving `rel` (longest prefix), or opts_.upstreams.size() for none.
   size_t upstream_of(std::string_view rel) const;
-  // Documents (PathRules::is_document, cache_documents.cc): the registry rewriting `key` below
-  // upstream `up`'s prefix, or null; a document's answer rewritten for `request`.
+  // Documents (PathRules::is_document, cache_routes, cache_documents.cc): the registry
+  // rewriting `key` below upstream `up`'s prefix, or null; a document's answer rewritten for
+  // `request`, kept and fetched where `route` says when given.
   const RegistryDescriptor* document_rules(std::string_view key, size_t up) const;
   std::optional<Answer> resolve_document(const ServeRequest& request, size_t up,
                                          const RegistryDescriptor& rules, const Later& later,
-                                         std::shared_ptr<PendingAnswer>* pending);
+                                         std::shared_ptr<PendingAnswer>* pending,
+                                         const CacheRoute* route);
+  // A request below upstream `up` that its registry routes, refuses or rewrites; nullopt with
+  // *handled false when it is an ordinary cached file.
+  std::optional<Answer> resolve_registry(const ServeRequest& request, size_t up,
+                                         const Later& later,
+                                         std::shared_ptr<PendingAnswer>* pending, bool* handled);
   // Where the cached documents place blob `key` (PathRules::blob_origin), with its digests.
   std::optional<BlobOrigin> blob_origin(const std::string& key, size_t up);
   std::optional<std::string> read_cached(const std::string& key, uint64_t max_size);

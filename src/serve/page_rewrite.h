@@ -16,6 +16,10 @@ namespace depot {
 struct UpstreamConfig {
   std::string prefix;  // request path prefix without slashes, e.g. "debian" ("" = everything)
   std::string url;     // base URL without a trailing slash
+  // The registry this upstream is (RegistryDescriptor::name): only its documents and its
+  // PathRules::cache_route apply below the prefix. "": every registry's documents but those of
+  // registries with a cache_route.
+  std::string registry = {};
 };
 
 // The local request path ("/prefix/rest") of an absolute URL under one of `upstreams` (the

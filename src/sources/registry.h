@@ -67,6 +67,19 @@ struct RewrittenPage {
 // The local request path ("/prefix/rest") of an absolute URL, "" when no upstream serves it.
 using LocalPathFn = std::function<std::string(std::string_view url)>;
 
+// A document rewritten for one answer; an empty content_type keeps the upstream's.
+struct RewrittenDocument {
+  std::string body;
+  std::string content_type;
+};
+
+// Where a cache keeps and fetches a document it is asked for at another path.
+struct CacheRoute {
+  std::string file;      // kept as, below the upstream's prefix (is_document holds for it)
+  std::string url_path;  // fetched from, below the upstream's URL (already %-escaped)
+  std::string accept;    // the Accept header asked upstream with
+};
+
 // Where a cache fetches a blob the documents place elsewhere, and what verifies it.
 struct BlobOrigin {
   std::string url;  // absolute, possibly on another host than the upstream's
@@ -126,10 +139,19 @@ struct PathRules {
   std::function<bool(std::string_view rel)> is_document;
   // The document `rel`, of upstream bytes `body`, as served with the upstream's prefix at
   // `local_url` (absolute, no trailing slash, e.g. "http://host:8080/crates"; untrusted text
-  // the rewrite must escape). An error: the document is served unchanged.
-  std::function<Result<std::string>(std::string_view rel, std::string_view body,
-                                    std::string_view local_url)>
+  // the rewrite must escape) to a client sending `accept`. An error: the document is served
+  // unchanged.
+  std::function<Result<RewrittenDocument>(std::string_view rel, std::string_view body,
+                                          std::string_view local_url, std::string_view accept)>
       rewrite_document;
+  // Below an upstream bound to this registry (serve's --upstream KIND:PREFIX=URL, or a PREFIX
+  // whose last segment is the registry's name): how the cache answers request `rel` (below the
+  // prefix, no trailing slash). A route: a document asked at another path than the file it is
+  // kept as (npm's packument, asked at NAME and kept as NAME/index.json, NAME/-/ holding its
+  // tarballs); nullopt: the file at `rel`, as for any upstream; an error: no path of this
+  // registry, answered 404 without asking upstream. Registries that set it apply their
+  // documents only below upstreams bound to them.
+  std::function<Result<std::optional<CacheRoute>>(std::string_view rel)> cache_route;
   // Where a cache fetches the blob `rel` (below an upstream's prefix) that the cached documents
   // place elsewhere (crates: a .crate from config.json's dl, by the cksum of its index line);
   // nullopt: from the upstream, at `rel`.

@@ -28,7 +28,12 @@ RegistryDescriptor descriptor() {
   d.paths.is_blob = [](PathParts parts) { return parts.back().ends_with(".crate"); };
   d.paths.types = {{"crate", "application/gzip"}};
   d.paths.is_document = is_cache_document;
-  d.paths.rewrite_document = rewrite_config;
+  d.paths.rewrite_document = [](std::string_view rel, std::string_view body,
+                                std::string_view local_url,
+                                std::string_view) -> Result<RewrittenDocument> {
+    DEPOT_ASSIGN_OR_RETURN(std::string text, rewrite_config(rel, body, local_url));
+    return RewrittenDocument{std::move(text), ""};
+  };
   d.paths.blob_origin = crate_origin;
   return d;
 }

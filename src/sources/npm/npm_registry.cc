@@ -1,9 +1,10 @@
 // npm's descriptor: `depot mirror npm` options; tarballs never change; a package's directory
 // answers GET /NAME (and /@scope%2fname, /@scope/name) with its packument, in the abbreviated form
-// when the client asks for it.
+// when the client asks for it; through a cache, packuments are rewritten (cache_rules.h).
 
 #include "sources/npm/npm_registry.h"
 
+#include "sources/npm/cache_rules.h"
 #include "sources/npm/npm_source.h"
 #include "sources/npm/packument.h"
 
@@ -18,12 +19,14 @@ std::vector<PageVariant> pages_for(std::string_view accept) {
   return {kFull};
 }
 
-// "/@scope%2fname..." (the form npm requests) -> "/@scope/name...".
+// ".../@scope%2fname..." (the form npm requests, below any prefix) -> ".../@scope/name...": the
+// first segment starting with '@' whose first %-escape is %2f.
 std::optional<std::string> scoped_alias(std::string_view target) {
-  if (!target.starts_with("/@")) return std::nullopt;
-  size_t esc = target.find('%');
-  size_t slash = target.find('/', 1);
-  if (esc == std::string_view::npos || (slash != std::string_view::npos && slash < esc) ||
+  size_t at = target.find("/@");
+  if (at == std::string_view::npos) return std::nullopt;
+  size_t esc = target.find('%', at);
+  size_t end = target.find_first_of("/?", at + 1);
+  if (esc == std::string_view::npos || (end != std::string_view::npos && end < esc) ||
       esc + 3 > target.size() || target[esc + 1] != '2' ||
       (target[esc + 2] != 'f' && target[esc + 2] != 'F')) {
     return std::nullopt;
@@ -62,6 +65,10 @@ RegistryDescriptor descriptor() {
   d.paths.pages_for = pages_for;
   d.paths.pages_at_directory_name = true;
   d.paths.request_alias = scoped_alias;
+  d.paths.is_document = is_cache_document;
+  d.paths.rewrite_document = rewrite_packument;
+  d.paths.cache_route = cache_route;
+  d.paths.blob_origin = tarball_origin;
   return d;
 }
 

@@ -27,13 +27,6 @@ bool valid_name_part(std::string_view s) {
   });
 }
 
-bool valid_tarball_file(std::string_view f) {
-  if (f.size() < 5 || f.size() > 255 || f[0] == '.' || !f.ends_with(".tgz")) return false;
-  return std::all_of(f.begin(), f.end(), [](char c) {
-    return is_alnum(c) || c == '.' || c == '_' || c == '~' || c == '-' || c == '+';
-  });
-}
-
 // Numeric identifiers compare by length, then text (no overflow on long digit runs).
 int compare_numeric(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
@@ -200,6 +193,13 @@ constexpr const char* kAbbreviatedVersionFields[] = {"name",
                                                      "license"};
 
 }  // namespace
+
+bool valid_tarball_file(std::string_view f) {
+  if (f.size() < 5 || f.size() > 255 || f[0] == '.' || !f.ends_with(".tgz")) return false;
+  return std::all_of(f.begin(), f.end(), [](char c) {
+    return is_alnum(c) || c == '.' || c == '_' || c == '~' || c == '-' || c == '+';
+  });
+}
 
 bool valid_package_name(std::string_view name) {
   if (name.starts_with('@')) {

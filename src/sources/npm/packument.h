@@ -23,6 +23,9 @@ inline constexpr std::string_view kAbbreviatedType = "application/vnd.npm.instal
 bool valid_package_name(std::string_view name);
 // A version safe as part of a file name: 1 to 256 of [0-9A-Za-z.+-], starting with a digit.
 bool valid_version(std::string_view version);
+// A tarball file name safe in a path: 5 to 255 of [A-Za-z0-9._~+-], ending in ".tgz", not
+// starting with '.'.
+bool valid_tarball_file(std::string_view file);
 // semver precedence (build metadata ignored): < 0, 0 or > 0. Versions that do not parse as semver
 // order before those that do, and among themselves by their text.
 int compare_semver(std::string_view a, std::string_view b);

@@ -58,11 +58,12 @@ class CacheServiceTest : public ::testing::Test {
   }
   // Resolves and waits for the answer; a streaming answer is waited on until it ends.
   Answer get(const std::string& rel, bool slash = false, bool* sync = nullptr,
-             const std::string& host = "") {
+             const std::string& host = "", const std::string& accept = "") {
     ServeRequest r;
     r.rel = rel;
     r.trailing_slash = slash;
     r.host = host;
+    r.accept = accept;
     auto promise = std::make_shared<std::promise<Answer>>();
     auto fut = promise->get_future();
     auto now = service_->resolve(r, [promise](Answer a) { promise->set_value(std::move(a)); });
@@ -373,6 +374,37 @@ TEST_F(CacheServiceTest, DocumentsAreRewrittenPerRequestAndPlaceTheirBlobsElsewh
   EXPECT_TRUE(failed(get("u/crates/abcd/abcd-1.0.0.crate")));  // not its cksum: never stored
   EXPECT_EQ(body(get("u/crates/abcd/abcd-1.0.0.crate")), crate);
   EXPECT_EQ(get("u/crates/abcd/abcd-1.0.0.crate").outcome, CacheOutcome::kHit);
+}
+
+TEST_F(CacheServiceTest, PackumentsAreRoutedRewrittenByAcceptAndTheirTarballsVerified) {
+  std::string tgz = "tarball bytes", npm_abbrev = "application/vnd.npm.install-v1+json";
+  server_.route("/up/@s%2fp", {Reply(200, R"({"name":"@s/p","versions":{"1.0.0":{"name":"@s/p",)"
+                                          R"("version":"1.0.0","dist":{"tarball":")" +
+                                              server_.url("/cdn/p-1.0.0.tgz") + R"(","shasum":")" +
+                                              testing::all_digests(tgz).sha1 + R"("}}}})")});
+  server_.route("/cdn/p-1.0.0.tgz", {Reply(200, "tarball byteZ"), Reply(200, tgz)});
+  opts_.upstreams[0].registry = "npm";
+  start();
+  Answer full = get("u/@s/p", false, nullptr, "h:1");
+  EXPECT_EQ(full.content_type, "application/json");
+  EXPECT_NE(full.text.find(R"("tarball":"http://h:1/u/@s/p/-/p-1.0.0.tgz")"), std::string::npos)
+      << full.text;
+  ASSERT_EQ(server_.hits("/up/@s%2fp"), 1);
+  EXPECT_EQ(server_.requests("/up/@s%2fp")[0].headers["accept"], "application/json");
+  Answer abbrev = get("u/@s/p", false, nullptr, "h:1", npm_abbrev + ", application/json;q=0.8");
+  EXPECT_EQ(abbrev.content_type, npm_abbrev);
+  EXPECT_EQ(abbrev.outcome, CacheOutcome::kHit);
+  EXPECT_TRUE(fs::exists(opts_.cache_dir / "files/u/@s/p/index.json"));
+  for (const char* refused : {"u/@s/p/index.json", "u/a/b", "u/-/v1/search", "u"}) {
+    EXPECT_EQ(get(refused, false, nullptr, "h:1").status, 404) << refused;
+  }
+  EXPECT_EQ(get("u/p", true).status, 404);
+  EXPECT_EQ(server_.hits("/up/@s/p/index.json") + server_.hits("/up/a/b") + server_.hits("/up/p/"),
+            0);
+  EXPECT_TRUE(failed(get("u/@s/p/-/p-1.0.0.tgz")));  // not its shasum: never stored
+  EXPECT_EQ(body(get("u/@s/p/-/p-1.0.0.tgz")), tgz);
+  EXPECT_EQ(get("u/@s/p/-/p-1.0.0.tgz").outcome, CacheOutcome::kHit);
+  EXPECT_EQ(server_.hits("/up/@s/p/-/p-1.0.0.tgz"), 0);
 }
 
 TEST_F(CacheServiceTest, PathsOutsideEveryUpstreamAreNotFound) {

@@ -61,6 +61,8 @@ TEST(PageRewrite, ScopedPackumentTargetsAreCanonical) {
   EXPECT_EQ(canonical_target("/a%2fb"), "/a%2fb");
   EXPECT_EQ(canonical_target("/@fix/util%2f"), "/@fix/util%2f");
   EXPECT_EQ(canonical_target("/@fix%2"), "/@fix%2");
+  EXPECT_EQ(canonical_target("/npm/@fix%2futil"), "/npm/@fix/util");
+  EXPECT_EQ(canonical_target("/npm/@fix/x?q=%2f"), "/npm/@fix/x?q=%2f");
 }
 
 }  // namespace
