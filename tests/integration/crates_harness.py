@@ -12,12 +12,11 @@ Self-test (by hand; not in the ctest list):  python3 tests/integration/crates_ha
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-from depot_harness import FIXTURES, DepotTestCase, FaultServer  # noqa: F401
+from depot_harness import FIXTURES, DepotTestCase, FaultServer, run_captured  # noqa: F401
 
 import make_crates_registry as mcr  # noqa: E402  (FIXTURES is on sys.path)
 
@@ -104,17 +103,6 @@ def cargo_env(home, target):
     return env
 
 
-def _run(cmd, cwd, env, timeout):
-    try:
-        p = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode(
-            "utf-8", "replace")
-    except subprocess.TimeoutExpired as e:
-        return "TIMEOUT", (e.stdout or b"").decode("utf-8", "replace"), (
-            (e.stderr or b"").decode("utf-8", "replace") + "\n[timed out after %ds]" % timeout)
-
-
 def cargo_judge(registry_index_url, deps, workdir, timeout=PHASE_TIMEOUT, build=True,
                 lock_text=None):
     """A throwaway consumer of `deps` resolved, fetched and (build=True) built offline
@@ -145,7 +133,7 @@ def cargo_judge(registry_index_url, deps, workdir, timeout=PHASE_TIMEOUT, build=
         phases.append(("build", ["build", "--frozen"]))
     outs, errs, rc, phase = [], [], 0, "ok"
     for name, args in phases:
-        rc, out, err = _run([cargo_bin()] + args, proj, env, timeout)
+        rc, out, err = run_captured([cargo_bin()] + args, env, timeout, cwd=proj)
         outs.append(out)
         errs.append("$ cargo %s\n%s" % (" ".join(args), err))
         if rc != 0:

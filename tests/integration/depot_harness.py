@@ -34,6 +34,19 @@ INDEX_LIKE = INDEX_NAMES + ("channeldata.json", "repodata_from_packages.json",
                             "current_repodata.json.bz2", "current_repodata.json.zst")
 
 
+def run_captured(cmd, env, timeout, cwd=None):
+    """Runs a client to completion: (returncode or "TIMEOUT", stdout, stderr) as text, stdin
+    closed; on timeout the output so far, with a note."""
+    try:
+        p = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode(
+            "utf-8", "replace")
+    except subprocess.TimeoutExpired as e:
+        return "TIMEOUT", (e.stdout or b"").decode("utf-8", "replace"), (
+            (e.stderr or b"").decode("utf-8", "replace") + "\n[timed out after %ds]" % timeout)
+
+
 def depot_bin():
     return os.environ.get("DEPOT_BIN") or str(REPO / "build" / "depot")
 

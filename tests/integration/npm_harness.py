@@ -12,11 +12,10 @@ Self-test (by hand; not in the ctest list):  python3 tests/integration/npm_harne
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
-from depot_harness import FIXTURES, DepotTestCase, FaultServer  # noqa: F401
+from depot_harness import FIXTURES, DepotTestCase, FaultServer, run_captured  # noqa: F401
 
 import make_npm_registry as mnr  # noqa: E402  (FIXTURES is on sys.path)
 
@@ -44,17 +43,6 @@ def npm_env(home, cache):
                npm_config_update_notifier="false", npm_config_fetch_retries="0",
                npm_config_fetch_timeout="30000", NO_PROXY="*", no_proxy="*")
     return env
-
-
-def _run(cmd, cwd, env, timeout):
-    try:
-        p = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode(
-            "utf-8", "replace")
-    except subprocess.TimeoutExpired as e:
-        return "TIMEOUT", (e.stdout or b"").decode("utf-8", "replace"), (
-            (e.stderr or b"").decode("utf-8", "replace") + "\n[timed out after %ds]" % timeout)
 
 
 def node_modules_tree(proj):
@@ -95,7 +83,7 @@ def npm_judge(registry, deps, workdir, ci=True, timeout=PHASE_TIMEOUT):
     flags = ["--registry", url, "--no-audit", "--no-fund", "--loglevel", "warn"]
     d, home, proj = _project(workdir, deps, "install")
     env = npm_env(home, os.path.join(d, "cache"))
-    rc, out, err = _run([mnr.npm_bin(), "install"] + flags, proj, env, timeout)
+    rc, out, err = run_captured([mnr.npm_bin(), "install"] + flags, env, timeout, cwd=proj)
     errs = ["$ npm install\n" + err]
     lock_text = None
     lock_path = os.path.join(proj, "package-lock.json")
@@ -108,7 +96,7 @@ def npm_judge(registry, deps, workdir, ci=True, timeout=PHASE_TIMEOUT):
         with open(os.path.join(proj2, "package-lock.json"), "w") as f:
             f.write(lock_text or "")
         env2 = npm_env(home2, os.path.join(d2, "cache"))
-        rc, out2, err2 = _run([mnr.npm_bin(), "ci"] + flags, proj2, env2, timeout)
+        rc, out2, err2 = run_captured([mnr.npm_bin(), "ci"] + flags, env2, timeout, cwd=proj2)
         out += out2
         errs.append("$ npm ci\n" + err2)
         ci_tree = node_modules_tree(proj2)

@@ -10,10 +10,9 @@ on hello-lib) and runs the installed `hello`, every subprocess under a timeout.
 
 import os
 import shutil
-import subprocess
 import tempfile
 
-from depot_harness import DepotTestCase, FaultServer  # noqa: F401
+from depot_harness import DepotTestCase, FaultServer, run_captured  # noqa: F401
 
 import make_opam_repo as mor  # noqa: E402  (FIXTURES is on sys.path)
 
@@ -44,17 +43,6 @@ def opam_env(root):
     return env
 
 
-def _run(cmd, env, timeout):
-    try:
-        p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout)
-        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode(
-            "utf-8", "replace")
-    except subprocess.TimeoutExpired as e:
-        return "TIMEOUT", (e.stdout or b"").decode("utf-8", "replace"), (
-            (e.stderr or b"").decode("utf-8", "replace") + "\n[timed out after %ds]" % timeout)
-
-
 def opam_judge(repo_url, workdir, package=JUDGE_PACKAGE, timeout=PHASE_TIMEOUT):
     """opam init --bare (repository `default` at repo_url), switch create --empty, install
     `package`, run `hello`.  The first failing phase ends the run."""
@@ -72,7 +60,7 @@ def opam_judge(repo_url, workdir, package=JUDGE_PACKAGE, timeout=PHASE_TIMEOUT):
     ]
     outs, errs = [], []
     for name, cmd in phases:
-        rc, out, err = _run(cmd, env, timeout)
+        rc, out, err = run_captured(cmd, env, timeout)
         outs.append("$ %s\n%s" % (" ".join(cmd), out))
         errs.append("$ %s\n%s" % (" ".join(cmd), err))
         if rc != 0:

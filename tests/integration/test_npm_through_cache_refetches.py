@@ -7,7 +7,7 @@ a hostile Host header reflected into a packument."""
 import json
 import os
 
-from npm_harness import NpmTestCase, _project, _run, mnr, node_modules_tree, npm_env
+from npm_harness import NpmTestCase, _project, mnr, node_modules_tree, npm_env, run_captured
 from serve_harness import ServeMixin, fetch, media_type
 
 ABBREV = "application/vnd.npm.install-v1+json"
@@ -31,7 +31,7 @@ class NpmThroughCacheRefetches(ServeMixin, NpmTestCase):
                 f.write(lock_text)
         flags = ["--registry", srv.base + "/npm/", "--no-audit", "--no-fund", "--loglevel", "warn"]
         env = npm_env(home, os.path.join(d, "cache"))
-        rc, _, err = _run([mnr.npm_bin(), command] + flags, proj, env, 120)
+        rc, _, err = run_captured([mnr.npm_bin(), command] + flags, env, 120, cwd=proj)
         lock = os.path.join(proj, "package-lock.json")
         if os.path.exists(lock):
             with open(lock) as f:
