@@ -24,6 +24,7 @@
 #include "serve/cache_service.h"
 #include "serve/http_server.h"
 #include "sources/registry.h"
+#include "transfer/http_util.h"
 
 namespace depot {
 namespace {
@@ -86,7 +87,7 @@ bool parse_upstream(const std::string& text, UpstreamConfig& out, std::string& w
   while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   while (!url.empty() && url.back() == '/') url.pop_back();
-  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+  if (!is_http_url(url)) {
     why = "the URL must start with http:// or https://";
     return false;
   }
@@ -147,8 +148,7 @@ int run(const ServeArgs& a) {
   }
   so.cache_dir = a.cache_dir;
   so.public_url = a.public_url;
-  if (!so.public_url.empty() && !so.public_url.starts_with("http://") &&
-      !so.public_url.starts_with("https://")) {
+  if (!so.public_url.empty() && !is_http_url(so.public_url)) {
     return usage("--public-url: not an http(s) URL: " + so.public_url);
   }
   auto size = parse_bytes(a.cache_size);

@@ -1,5 +1,6 @@
 #pragma once
-// Small pure helpers of the HTTP downloader: the per-host key of a URL and header-line parsing.
+// Small pure helpers of the HTTP downloader and its users: URL checks, the per-host key of a URL,
+// and header-line parsing.
 
 #include <string>
 #include <string_view>
@@ -8,6 +9,11 @@ namespace depot {
 
 // "scheme://host:port" of a URL, lower case, default port filled in; "" when unparsable.
 std::string host_key(std::string_view url);
+
+// True for an http:// or https:// URL (lower-case scheme, as registries and users write them).
+inline bool is_http_url(std::string_view url) {
+  return url.starts_with("http://") || url.starts_with("https://");
+}
 
 // True when `line` is a header line named `name` (case-insensitive), e.g. "ETag: x".
 bool header_is(std::string_view line, std::string_view name);

@@ -6,6 +6,7 @@
 #include "core/text.h"
 #include "sources/crates/git_index.h"
 #include "sources/crates/index_file.h"
+#include "transfer/http_util.h"
 
 namespace depot::crates {
 namespace {
@@ -130,7 +131,7 @@ Result<std::unique_ptr<Source>> make_crates_source(const SourceOptions& opts) {
   }
   std::string base = opts.value("base-url");
   while (base.ends_with('/')) base.pop_back();
-  if (!base.starts_with("http://") && !base.starts_with("https://")) {
+  if (!is_http_url(base)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "crates: --base-url (the http(s) URL the mirror is served at) is required");
   }

@@ -5,6 +5,7 @@
 #include "core/digest.h"
 #include "core/rel_path.h"
 #include "core/text.h"
+#include "transfer/http_util.h"
 
 namespace depot::crates {
 namespace {
@@ -139,7 +140,7 @@ Result<std::string> parse_config_dl(std::string_view json, const std::string& wh
     return make_error(ErrorCode::kParse, where + ": not a JSON object");
   }
   std::string dl = string_field(doc, "dl");
-  if (!dl.starts_with("http://") && !dl.starts_with("https://")) {
+  if (!is_http_url(dl)) {
     return make_error(ErrorCode::kParse, where + ": \"dl\" is not an http(s) URL");
   }
   return dl;

@@ -5,6 +5,7 @@
 
 #include "core/file_io.h"
 #include "sources/npm/packument.h"
+#include "transfer/http_util.h"
 
 namespace depot::npm {
 namespace {
@@ -134,7 +135,7 @@ Result<size_t> parse_versions(const std::string& value) {
 
 Result<std::unique_ptr<Source>> make_npm_source(const SourceOptions& opts) {
   std::string upstream = opts.upstream;
-  if (!upstream.starts_with("http://") && !upstream.starts_with("https://")) {
+  if (!is_http_url(upstream)) {
     return make_error(
         ErrorCode::kInvalidArgument,
         "npm: the upstream must be an http(s) registry URL, got " + quote_untrusted(upstream));
@@ -142,7 +143,7 @@ Result<std::unique_ptr<Source>> make_npm_source(const SourceOptions& opts) {
   while (upstream.ends_with('/')) upstream.pop_back();
   std::string base = opts.value("base-url");
   while (base.ends_with('/')) base.pop_back();
-  if (!base.starts_with("http://") && !base.starts_with("https://")) {
+  if (!is_http_url(base)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "npm: --base-url (the http(s) URL the mirror is served "
                       "at) is required");

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/rel_path.h"
+#include "transfer/http_util.h"
 
 namespace depot::npm {
 
@@ -117,7 +118,7 @@ Result<Tarball> parse_dist(const Json& version, const std::string& at) {
   if (!dist || !dist->is_object()) return make_error(ErrorCode::kParse, at + ": no dist object");
   Tarball t;
   t.url = string_member(*dist, "tarball");
-  if (!t.url.starts_with("http://") && !t.url.starts_with("https://")) {
+  if (!is_http_url(t.url)) {
     return make_error(ErrorCode::kParse,
                       at + ": dist.tarball is not an http(s) URL: " + quote_untrusted(t.url));
   }

@@ -6,6 +6,7 @@
 #include "core/file_io.h"
 #include "sources/opam/opam_file.h"
 #include "sources/opam/opam_index.h"
+#include "transfer/http_util.h"
 
 namespace depot::opam {
 namespace {
@@ -29,8 +30,6 @@ struct Pending {
   size_t next = 0;  // position in wanted->urls
   Error last;       // why the sources tried so far failed
 };
-
-bool http_url(std::string_view u) { return u.starts_with("http://") || u.starts_with("https://"); }
 
 std::string basename_of(std::string_view url) {
   url = url.substr(0, url.find_first_of("?#"));
@@ -187,7 +186,7 @@ class OpamSource final : public Source {
     const std::vector<std::string> &urls = p.wanted->urls;
     for (; p.next < urls.size(); ++p.next) {
       const std::string &u = urls[p.next];
-      if (http_url(u)) {
+      if (is_http_url(u)) {
         p.url = u;
         ++p.next;
         return true;
@@ -227,7 +226,7 @@ class OpamSource final : public Source {
 Result<std::unique_ptr<Source>> make_opam_source(const SourceOptions &opts) {
   std::string up = opts.upstream;
   while (up.ends_with('/')) up.pop_back();
-  if (!http_url(up)) {
+  if (!is_http_url(up)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "opam: the upstream must be an http(s) opam repository URL");
   }

@@ -15,6 +15,7 @@
 #include "core/file_io.h"
 #include "sources/pypi/simple_index.h"
 #include "sources/pypi/simple_pages.h"
+#include "transfer/http_util.h"
 
 namespace depot::pypi {
 namespace {
@@ -140,7 +141,7 @@ class PypiSource final : public Source {
 
 Result<std::unique_ptr<Source>> make_pypi_source(const SourceOptions& opts) {
   std::string index = opts.upstream;
-  if (!index.starts_with("http://") && !index.starts_with("https://")) {
+  if (!is_http_url(index)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "pypi: the upstream must be an http(s) URL, got " + quote_untrusted(index));
   }

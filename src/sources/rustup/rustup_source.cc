@@ -4,6 +4,7 @@
 
 #include "core/file_io.h"
 #include "sources/rustup/manifest.h"
+#include "transfer/http_util.h"
 
 namespace depot::rustup {
 namespace {
@@ -184,7 +185,7 @@ Result<std::unique_ptr<Source>> make_rustup_source(const SourceOptions &opts) {
   std::string upstream = opts.upstream;
   while (upstream.ends_with('/'))
     upstream.pop_back();
-  if (!upstream.starts_with("http://") && !upstream.starts_with("https://")) {
+  if (!is_http_url(upstream)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "rustup: the upstream must be an http(s) URL such as "
                       "https://static.rust-lang.org");
