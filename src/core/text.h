@@ -1,6 +1,9 @@
 #pragma once
 // Small string helpers shared by the parsers. Pure functions, thread-safe.
 
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +33,15 @@ inline bool iequals(std::string_view a, std::string_view b) {
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
+}
+
+// The unsigned decimal number `text` is, whole; nullopt for anything else (empty, a sign,
+// trailing characters, overflow).
+inline std::optional<uint64_t> parse_u64(std::string_view text) {
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return n;
 }
 
 }  // namespace depot

@@ -1,20 +1,17 @@
 #include "sources/apt/packages.h"
 
 #include <algorithm>
-#include <charconv>
 
+#include "core/text.h"
 #include "sources/decompress.h"
 
 namespace depot::apt {
 namespace {
 
 Result<uint64_t> parse_size(std::string_view v, const std::string& where) {
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
-    return make_error(ErrorCode::kParse, where + ": bad Size '" + std::string(v) + "'");
-  }
-  return n;
+  auto n = parse_u64(v);
+  if (!n) return make_error(ErrorCode::kParse, where + ": bad Size '" + std::string(v) + "'");
+  return *n;
 }
 
 std::string where(const std::string& name, const Stanza& s) {

@@ -1,9 +1,9 @@
 #include "sources/npm/npm_source.h"
 
-#include <charconv>
 #include <set>
 
 #include "core/file_io.h"
+#include "core/text.h"
 #include "sources/npm/packument.h"
 #include "transfer/http_util.h"
 
@@ -119,16 +119,14 @@ class NpmSource final : public Source {
 
 Result<size_t> parse_versions(const std::string& value) {
   if (value.empty() || value == "all") return size_t{0};
-  size_t n = 0;
-  std::string_view digits = std::string_view(value).substr(std::min<size_t>(7, value.size()));
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-  if (!value.starts_with("latest-") || ec != std::errc() || end != digits.data() + digits.size() ||
-      n == 0) {
+  std::optional<uint64_t> n;
+  if (value.starts_with("latest-")) n = parse_u64(std::string_view(value).substr(7));
+  if (!n || *n == 0 || *n > SIZE_MAX) {
     return make_error(
         ErrorCode::kInvalidArgument,
         "npm: --versions takes latest-N (N >= 1) or all, not " + quote_untrusted(value));
   }
-  return n;
+  return static_cast<size_t>(*n);
 }
 
 }  // namespace

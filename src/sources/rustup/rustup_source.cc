@@ -1,8 +1,7 @@
 #include "sources/rustup/rustup_source.h"
 
-#include <charconv>
-
 #include "core/file_io.h"
+#include "core/text.h"
 #include "sources/rustup/manifest.h"
 #include "transfer/http_util.h"
 
@@ -196,14 +195,14 @@ Result<std::unique_ptr<Source>> make_rustup_source(const SourceOptions &opts) {
   DEPOT_TRY(check_names(targets, "--target"));
   int days = 0;
   if (std::string v = opts.value("history-days"); !v.empty()) {
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), days);
-    if (ec != std::errc() || end != v.data() + v.size() || days < 0 ||
-        days > kMaxHistoryDays) {
+    auto n = parse_u64(v);
+    if (!n || *n > static_cast<uint64_t>(kMaxHistoryDays)) {
       return make_error(
           ErrorCode::kInvalidArgument,
           "rustup: --history-days takes a number of days from 0 to " +
               std::to_string(kMaxHistoryDays) + ", not " + quote_untrusted(v));
     }
+    days = static_cast<int>(*n);
   }
   return std::unique_ptr<Source>(std::make_unique<RustupSource>(
       std::move(upstream), std::move(channels), std::move(targets), days,

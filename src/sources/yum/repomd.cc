@@ -1,7 +1,5 @@
 #include "sources/yum/repomd.h"
 
-#include <charconv>
-
 #include "core/rel_path.h"
 #include "sources/yum/xml_stream.h"
 
@@ -131,13 +129,6 @@ std::optional<DigestAlgo> checksum_algo(std::string_view type) {
   if (type == "sha1" || type == "sha") return DigestAlgo::kSha1;
   if (type == "md5") return DigestAlgo::kMd5;
   return std::nullopt;
-}
-
-std::optional<uint64_t> parse_u64(std::string_view text) {
-  uint64_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-  return n;
 }
 
 }  // namespace depot::yum

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/digest.h"
+#include "core/text.h"  // parse_u64, for the size attributes
 #include "core/result.h"
 
 namespace depot::yum {
@@ -36,7 +37,5 @@ Result<Repomd> parse_repomd(std::string_view xml, const std::string& name);
 // nullopt for types depot cannot verify (sha224, sha384, ...).
 std::optional<DigestAlgo> checksum_algo(std::string_view type);
 
-// Parses a decimal size attribute.
-std::optional<uint64_t> parse_u64(std::string_view text);
 
 }  // namespace depot::yum
