@@ -134,9 +134,15 @@ class HostileControlInputBreaksDaemon(PublishTestCase):
             t.start()
         for t in threads:
             t.join(timeout=900)
-        time.sleep(0.5)
-        st = proc_status(pid)
-        peak, held = st["VmHWM"] - base, st["VmRSS"] - base
+        # The daemon gives freed pages back (malloc_trim) on a pool thread after large bodies and
+        # jobs; on a loaded machine that can take a moment, so RSS is read until it settles.
+        deadline = time.monotonic() + 5
+        while True:
+            time.sleep(0.5)
+            st = proc_status(pid)
+            peak, held = st["VmHWM"] - base, st["VmRSS"] - base
+            if held < MAX_HELD_GROWTH or time.monotonic() > deadline:
+                break
         print("\nRSS at start %d KiB, peak +%d KiB, after +%d KiB" % (base, peak, held))
         for i, (status, out) in enumerate(results):
             self.assertEqual(status, kinds[i % len(kinds)][2], out[:300])
