@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "core/text.h"
 #include "fuzz_util.h"
 #include "serve/root_index.h"
 #include "sources/yum/repomd.h"
@@ -20,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   depot::RootIndex index;
   (void)index.lookup("centos/repodata/repomd.xml", "v1", text, rel);
-  (void)depot::yum::parse_u64(text.substr(0, 24));
+  (void)depot::parse_u64(text.substr(0, 24));
   (void)depot::yum::checksum_algo(text.substr(0, 8));
   return 0;
 }
