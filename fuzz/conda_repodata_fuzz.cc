@@ -32,9 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   depot::conda::RepodataParser parser("repodata.json");
   for (std::string_view chunk : depot::fuzz::split_chunks(text)) parser.feed(chunk);
   check_same(whole, parser.finish(), "conda: parse_repodata and RepodataParser disagree");
-  depot::fuzz::MemFile file(text);
-  check_same(whole, depot::conda::parse_repodata_file(file.path(), "repodata.json"),
-             "conda: parse_repodata and parse_repodata_file disagree");
+  auto in = depot::memory_source(std::make_shared<const std::string>(text));
+  check_same(whole, depot::conda::parse_repodata(*in, "repodata.json"),
+             "conda: parse_repodata of the text and of a ByteSource disagree");
   if (whole.ok()) {
     for (const auto& p : whole->packages) {
       depot::fuzz::check(p.filename.find('/') == std::string::npos &&

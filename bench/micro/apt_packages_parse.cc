@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
     std::vector<depot::Entry> entries;
     depot::apt::PoolCollector pool("http://mirror.invalid/debian", entries);
     auto t0 = std::chrono::steady_clock::now();
-    depot::Status s = pool.add_packages_file(argv[i], argv[i]);
+    auto in = depot::open_file_source(argv[i], argv[i]);
+    depot::Status s = in.ok() ? pool.add_packages_file(**in, argv[i]) : depot::Status(in.error());
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!s.ok()) {
       std::fprintf(stderr, "%s\n", s.error().to_string().c_str());

@@ -15,6 +15,7 @@
 #include "core/units.h"
 #include "mirror/engine.h"
 #include "sources/registry.h"
+#include "storage/fs/fs_target.h"
 
 namespace depot {
 namespace {
@@ -167,6 +168,30 @@ bool apply_registry_options(const RegistryArgs& ra, const RegistryDescriptor& r,
   return true;
 }
 
+// Builds the source, target and downloader of the run and runs it; a source or target that
+// cannot be made is the run's failure.
+MirrorReport run_with_parts(const MirrorArgs& a, const MirrorOptions& opts,
+                            const SourceOptions& source_opts, Logger& logger,
+                            ProgressLine& progress) {
+  auto failed = [&](MirrorOutcome outcome, const Error& e) {
+    logger.error("mirror.failed", {{"reason", e.message}, {"code", static_cast<int>(outcome)}});
+    MirrorReport r;
+    r.outcome = outcome;
+    r.error = e.message;
+    return r;
+  };
+  auto source = make_source(a.kind, source_opts);
+  if (!source.ok()) return failed(MirrorOutcome::kBadRequest, source.error());
+  auto target = open_fs_target(a.dir);
+  if (!target.ok()) return failed(MirrorOutcome::kStorage, target.error());
+  Clock& clock = system_clock();
+  MirrorParts parts{**source, **target, [&](const DownloadOptions& o) {
+                      return make_curl_downloader(o, clock, logger);
+                    }};
+  return run_mirror(opts, parts, logger, clock,
+                    [&](const MirrorProgress& p) { progress.update(p); });
+}
+
 int run(const MirrorArgs& a, const RegistryArgs& ra) {
   LogFormat fmt = parse_log_format(a.log_format);
   LogLevel lvl = parse_log_level(a.log_level);
@@ -177,12 +202,14 @@ int run(const MirrorArgs& a, const RegistryArgs& ra) {
 
   MirrorOptions opts;
   opts.kind = a.kind;
-  opts.source.upstream = a.upstream;
+  opts.upstream = a.upstream;
+  SourceOptions source_opts;
+  source_opts.upstream = a.upstream;
   if (const RegistryDescriptor* r = find_registry(a.kind); r != nullptr && r->factory) {
-    if (!apply_registry_options(ra, *r, opts.source)) return kExitUsage;
-  }  // else run_mirror names the known kinds
+    if (!apply_registry_options(ra, *r, source_opts)) return kExitUsage;
+  }  // else make_source names the known kinds
   opts.index_grace = std::chrono::seconds(static_cast<int64_t>(a.index_grace_hours * 3600));
-  opts.dir = a.dir;
+  opts.state_dir = std::filesystem::path(a.dir) / ".depot";
   opts.download.fixed_concurrency = a.concurrency;
   opts.download.max_concurrency = a.max_concurrency;
   opts.download.initial_concurrency =
@@ -193,10 +220,9 @@ int run(const MirrorArgs& a, const RegistryArgs& ra) {
   opts.download.low_speed_time = std::chrono::seconds(a.stall_timeout);
   opts.no_delete = a.no_delete;
   opts.force = a.force;
-  if (a.force) opts.source.values["allow-older"] = "yes";
+  if (a.force) source_opts.values["allow-older"] = "yes";
   opts.delete_limit = a.delete_limit;
-  MirrorReport report =
-      run_mirror(opts, logger, system_clock(), [&](const MirrorProgress& p) { progress.update(p); });
+  MirrorReport report = run_with_parts(a, opts, source_opts, logger, progress);
   progress.clear();
   logger.set_line_hooks(nullptr, nullptr);
   print_summary(a, report);

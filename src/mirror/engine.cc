@@ -3,10 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -16,6 +15,7 @@
 #include "core/units.h"
 #include "mirror/committer.h"
 #include "mirror/disk_writer.h"
+#include "mirror/index_content.h"
 #include "mirror/index_fetcher.h"
 #include "mirror/plan.h"
 #include "mirror/state_db.h"
@@ -45,11 +45,18 @@ FileRecord make_record(const Entry& e, uint64_t size, const Digests& actual, int
 
 class MirrorRun final : public SnapshotContext {
  public:
-  MirrorRun(const MirrorOptions& opts, Logger& logger, Clock& clock, const MirrorProgressFn& progress)
-      : opts_(opts), logger_(logger), clock_(clock), progress_(progress) {}
+  MirrorRun(const MirrorOptions& opts, const MirrorParts& parts, Logger& logger, Clock& clock,
+            const MirrorProgressFn& progress)
+      : opts_(opts),
+        source_(parts.source),
+        target_(parts.target),
+        make_downloader_(parts.make_downloader),
+        logger_(logger),
+        clock_(clock),
+        progress_(progress) {}
   ~MirrorRun() override {
     std::error_code ec;  // the scratch directory lives until every stage committed
-    if (!opts_.dir.empty()) fs::remove_all(opts_.dir / ".depot" / "tmp" / "scratch", ec);
+    if (!opts_.state_dir.empty()) fs::remove_all(opts_.state_dir / "tmp" / "scratch", ec);
   }
 
   MirrorReport run();
@@ -67,9 +74,11 @@ class MirrorRun final : public SnapshotContext {
   Logger& logger() override { return logger_; }
   Result<std::filesystem::path> scratch_dir() override;
   Result<std::filesystem::path> state_dir() override;
-  std::optional<std::filesystem::path> committed(const RelPath& path) override {
-    if (!committed_record(path)) return std::nullopt;
-    return target_->local_path(path);
+  Result<std::shared_ptr<IndexContent>> write_content(const RelPath& path,
+                                                      std::string bytes) override;
+  std::shared_ptr<IndexContent> committed(const RelPath& path) override {
+    if (!committed_record(path)) return nullptr;
+    return committed_content(target_, path);
   }
 
  private:
@@ -86,7 +95,8 @@ class MirrorRun final : public SnapshotContext {
   Status record_run(const char* status);  // the run's row, from report_
   Status download(const std::vector<Entry>& entries, const Plan& plan);
   Status commit_stage(const std::vector<Entry>& entries, const Plan& plan, Stage stage);
-  Result<std::unique_ptr<WriteTxn>> copy_local(const Entry& e);
+  Result<std::unique_ptr<WriteTxn>> copy_content(const Entry& e);
+  Status open_state();
   void adopt_existing(const std::vector<Entry>& entries, Plan& plan);
   Status remove_stale(const Plan& plan, size_t mirrored_files);
   void report_progress(const MirrorProgress& p) {
@@ -94,24 +104,27 @@ class MirrorRun final : public SnapshotContext {
   }
 
   const MirrorOptions& opts_;
+  Source& source_;
+  Target& target_;
+  const DownloaderFactory& make_downloader_;
   Logger& logger_;
   Clock& clock_;
   const MirrorProgressFn& progress_;
   SteadyTime start_;
   MirrorReport report_;
-  std::unique_ptr<Source> source_;
-  std::unique_ptr<Target> target_;
+  UniqueFd lock_;
+  bool busy_ = false;  // another run holds lock_
   std::optional<StateDb> db_;
   std::unordered_map<std::string, FileRecord> records_;
   std::unordered_map<std::string, FileStat> on_disk_;
   std::unique_ptr<Downloader> downloader_;
-  std::unique_ptr<BatchCommitter> committer_;  // declared after target_/db_: destroyed first
+  std::unique_ptr<BatchCommitter> committer_;  // declared after db_: destroyed first
   std::unique_ptr<IndexFetcher> indexes_;  // the new content of fetched index files
   int64_t run_id_ = 0;
 };
 
 Result<std::filesystem::path> MirrorRun::scratch_dir() {
-  fs::path dir = opts_.dir / ".depot" / "tmp" / "scratch";
+  fs::path dir = opts_.state_dir / "tmp" / "scratch";
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
@@ -119,7 +132,7 @@ Result<std::filesystem::path> MirrorRun::scratch_dir() {
 }
 
 Result<std::filesystem::path> MirrorRun::state_dir() {
-  fs::path dir = opts_.dir / ".depot" / "state";
+  fs::path dir = opts_.state_dir / "state";
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::kIo, dir.string() + ": " + ec.message());
@@ -152,10 +165,12 @@ Status MirrorRun::record_run(const char* status) {
 void MirrorRun::adopt_existing(const std::vector<Entry>& entries, Plan& plan) {
   for (size_t i : plan.rehash) {
     const Entry& e = entries[i];
-    auto local = target_->local_path(e.path);
-    auto digests = hash_file(local->string(), Hasher::mask_for(e.digests));
-    if (digests.ok() && e.digests.verify(*digests, e.path.str()).ok()) {
-      committer_->add(nullptr, make_record(e, *e.size, *digests, run_id_));
+    auto in = target_.open_read(e.path);
+    auto hashed = in.ok() ? hash_source(**in, Hasher::mask_for(e.digests))
+                          : Result<std::pair<Digests, uint64_t>>(in.error());
+    if (hashed.ok() && hashed->second == *e.size &&
+        e.digests.verify(hashed->first, e.path.str()).ok()) {
+      committer_->add(nullptr, make_record(e, *e.size, hashed->first, run_id_));
       ++report_.files_adopted;
     } else {
       plan.download.push_back(i);
@@ -165,7 +180,7 @@ void MirrorRun::adopt_existing(const std::vector<Entry>& entries, Plan& plan) {
 }
 
 Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) {
-  DiskWriter writer(*target_);
+  DiskWriter writer(target_);
   std::vector<std::unique_ptr<DiskWriter::Sink>> sinks;
   sinks.reserve(plan.download.size());
   for (size_t i : plan.download) sinks.push_back(writer.make_sink(entries[i].path));
@@ -250,7 +265,7 @@ Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) 
     std::vector<std::thread> threads;
     for (size_t t = 0; t < loops; ++t) {
       threads.emplace_back([&, t] {
-        auto d = make_curl_downloader(per_loop, clock_, logger_);
+        auto d = make_downloader_(per_loop);
         run_loop(t, *d);
       });
     }
@@ -268,45 +283,44 @@ Status MirrorRun::commit_stage(const std::vector<Entry>& entries, const Plan& pl
   for (size_t i : plan.write) {
     const Entry& e = entries[i];
     if (e.stage != stage) continue;
-    std::unique_ptr<WriteTxn> txn;
-    txn = indexes_->take(e.path.str());
+    std::unique_ptr<WriteTxn> txn = e.content ? e.content->take_txn(e.path) : nullptr;
     if (!txn) {
-      // A copy of content fetched under another name (an apt by-hash file). Copied before
-      // any rename below, while a temporary source file still exists.
-      DEPOT_ASSIGN_OR_RETURN(txn, copy_local(e));
+      // A copy of content fetched under another name (an apt by-hash file).
+      DEPOT_ASSIGN_OR_RETURN(txn, copy_content(e));
     }
     records.push_back(make_record(e, e.size.value_or(0), e.digests, run_id_));
     txns.push_back(std::move(txn));
   }
-  DEPOT_TRY(target_->commit(txns));
+  DEPOT_TRY(target_.commit(txns));
   report_.indexes_written += txns.size();
   return db_->upsert(records);
 }
 
-Result<std::unique_ptr<WriteTxn>> MirrorRun::copy_local(const Entry& e) {
-  if (!e.local) return make_error(ErrorCode::kInternal, e.path.str() + ": index content missing");
-  DEPOT_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> txn, target_->begin_write(e.path));
-  std::ifstream in(*e.local, std::ios::binary);
-  if (!in) return make_error(ErrorCode::kIo, e.local->string() + ": cannot read");
+Result<std::unique_ptr<WriteTxn>> MirrorRun::copy_content(const Entry& e) {
+  if (!e.content) return make_error(ErrorCode::kInternal, e.path.str() + ": index content missing");
+  DEPOT_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> txn, target_.begin_write(e.path));
+  DEPOT_ASSIGN_OR_RETURN(auto in, e.content->open());
   Hasher hasher(Hasher::mask_for(e.digests));
-  std::vector<char> buf(1 << 16);
   uint64_t size = 0;
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    auto n = static_cast<size_t>(in.gcount());
-    if (n == 0) break;
-    std::string_view chunk(buf.data(), n);
+  DEPOT_TRY(for_each_chunk(*in, [&](std::string_view chunk) {
     hasher.update(chunk);
-    DEPOT_TRY(txn->write(std::as_bytes(std::span(chunk.data(), chunk.size()))));
-    size += n;
-  }
-  if (in.bad()) return make_error(ErrorCode::kIo, e.local->string() + ": read error");
+    size += chunk.size();
+    return txn->write(std::as_bytes(std::span(chunk.data(), chunk.size())));
+  }));
   if (e.size && *e.size != size) {
     return make_error(ErrorCode::kSizeMismatch, e.path.str() + ": copied content has the wrong size");
   }
   DEPOT_TRY(e.digests.verify(hasher.finish(), e.path.str()));
   DEPOT_TRY(txn->close());
   return txn;
+}
+
+Result<std::shared_ptr<IndexContent>> MirrorRun::write_content(const RelPath& path,
+                                                               std::string bytes) {
+  DEPOT_ASSIGN_OR_RETURN(auto txn, target_.begin_write(path, WriteHints{.readable = true}));
+  DEPOT_TRY(txn->write(std::as_bytes(std::span(bytes.data(), bytes.size()))));
+  DEPOT_TRY(txn->close());
+  return pending_content(target_, std::move(txn));
 }
 
 Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
@@ -322,7 +336,7 @@ Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
     auto rel = RelPath::parse(p);
     // Roots never wait: a signature or root upstream dropped must not sit beside the new root.
     if (grace > 0 && rec != records_.end() && rec->second.stage == static_cast<int>(Stage::kIndex) &&
-        rel.ok() && source_->keeps_superseded(*rel)) {
+        rel.ok() && source_.keeps_superseded(*rel)) {
       auto it = since.find(p);
       int64_t first = it == since.end() ? now : it->second;
       if (now - first < grace) {
@@ -359,49 +373,47 @@ Status MirrorRun::remove_stale(const Plan& plan, size_t mirrored_files) {
   for (const auto& p : removable) {
     auto rel = RelPath::parse(p);
     if (!rel.ok()) continue;
-    DEPOT_TRY(target_->remove(*rel));
+    DEPOT_TRY(target_.remove(*rel));
     ++report_.files_removed;
   }
   return db_->remove(removable);
 }
 
+// Takes the run lock, clears what interrupted runs left on the target, opens the state.
+Status MirrorRun::open_state() {
+  std::error_code ec;
+  fs::create_directories(opts_.state_dir, ec);
+  if (ec) return make_error(ErrorCode::kIo, opts_.state_dir.string() + ": " + ec.message());
+  auto lock = lock_file(opts_.state_dir / "lock", "another depot run is using this directory");
+  if (!lock.ok()) {
+    busy_ = lock.error().code == ErrorCode::kRefused;
+    return lock.error();
+  }
+  lock_ = std::move(lock).value();
+  DEPOT_TRY(target_.clear_debris());
+  DEPOT_ASSIGN_OR_RETURN(auto db, StateDb::open(opts_.state_dir / "state.db"));
+  db_.emplace(std::move(db));
+  DEPOT_ASSIGN_OR_RETURN(records_, db_->load_files());
+  DEPOT_ASSIGN_OR_RETURN(run_id_, db_->begin_run(opts_.kind, opts_.upstream));
+  return ok_status();
+}
+
 MirrorReport MirrorRun::run() {
   start_ = clock_.now();
-  auto source = make_source(opts_.kind, opts_.source);
-  if (!source.ok()) return fail(MirrorOutcome::kBadRequest, source.error());
-  source_ = std::move(source).value();
-  std::error_code ec;
-  fs::create_directories(opts_.dir / ".depot", ec);
-  if (ec) return fail(MirrorOutcome::kStorage, make_error(ErrorCode::kIo, opts_.dir.string() + ": " + ec.message()));
-  auto lock = lock_file(opts_.dir / ".depot" / "lock", "another depot run is using this directory");
-  if (!lock.ok()) {
-    return fail(lock.error().code == ErrorCode::kRefused ? MirrorOutcome::kBusy : MirrorOutcome::kStorage,
-                lock.error());
+  if (auto st = open_state(); !st.ok()) {
+    return fail(busy_ ? MirrorOutcome::kBusy : MirrorOutcome::kStorage, st.error());
   }
-  if (auto s = clear_fs_temporaries(opts_.dir); !s.ok()) return fail(MirrorOutcome::kStorage, s.error());
-  auto target = open_fs_target(opts_.dir);
-  if (!target.ok()) return fail(MirrorOutcome::kStorage, target.error());
-  target_ = std::move(target).value();
-  auto db = StateDb::open(opts_.dir / ".depot" / "state.db");
-  if (!db.ok()) return fail(MirrorOutcome::kStorage, db.error());
-  db_.emplace(std::move(db).value());
-  auto records = db_->load_files();
-  if (!records.ok()) return fail(MirrorOutcome::kStorage, records.error());
-  records_ = std::move(records).value();
-  auto run_id = db_->begin_run(opts_.kind, opts_.source.upstream);
-  if (!run_id.ok()) return fail(MirrorOutcome::kStorage, run_id.error());
-  run_id_ = *run_id;
-  if (auto s = target_->list([&](const RelPath& p, const FileStat& st) { on_disk_[p.str()] = st; });
+  if (auto s = target_.list([&](const RelPath& p, const FileStat& st) { on_disk_[p.str()] = st; });
       !s.ok()) {
     return fail(MirrorOutcome::kStorage, s.error());
   }
-  downloader_ = make_curl_downloader(opts_.download, clock_, logger_);
+  downloader_ = make_downloader_(opts_.download);
   indexes_ = std::make_unique<IndexFetcher>(
-      *target_, *downloader_, opts_.max_index_size,
+      target_, *downloader_, opts_.max_index_size,
       [this](const RelPath& path) { return committed_record(path); });
 
   report_progress({.phase = "snapshot"});
-  auto snap = source_->snapshot(*this);
+  auto snap = source_.snapshot(*this);
   if (!snap.ok()) {
     return fail(snap.error().code == ErrorCode::kIo ? MirrorOutcome::kStorage : MirrorOutcome::kUpstream, snap.error());
   }
@@ -417,7 +429,7 @@ MirrorReport MirrorRun::run() {
                                {"verify_existing", static_cast<uint64_t>(plan.rehash.size())},
                                {"indexes", static_cast<uint64_t>(plan.write.size())},
                                {"stale", static_cast<uint64_t>(plan.stale.size())}});
-  committer_ = std::make_unique<BatchCommitter>(*target_, *db_, logger_, clock_, opts_.batch);
+  committer_ = std::make_unique<BatchCommitter>(target_, *db_, logger_, clock_, opts_.batch);
   adopt_existing(entries, plan);
   if (auto s = download(entries, plan); !s.ok()) return fail(MirrorOutcome::kStorage, s.error());
   if (!report_.failed.empty()) {
@@ -443,9 +455,9 @@ MirrorReport MirrorRun::run() {
 
 }  // namespace
 
-MirrorReport run_mirror(const MirrorOptions& options, Logger& logger, Clock& clock,
-                        const MirrorProgressFn& progress) {
-  MirrorRun run(options, logger, clock, progress);
+MirrorReport run_mirror(const MirrorOptions& options, const MirrorParts& parts, Logger& logger,
+                        Clock& clock, const MirrorProgressFn& progress) {
+  MirrorRun run(options, parts, logger, clock, progress);
   return run.run();
 }
 

@@ -2,7 +2,9 @@
 // The mirror engine: snapshot -> diff -> transfer -> staged commit -> stale removal -> record.
 // The consistency rule holds at every instant: an index commits only after every file it
 // names is committed and verified; if any file fails, no index of the run commits and the
-// previous generation stays. One run per directory at a time (an flock on .depot/lock).
+// previous generation stays. One run per state directory at a time (an flock on its lock
+// file). The engine is handed its collaborators (the source, the target, a downloader factory):
+// tests hand it an in-memory target and a scripted downloader.
 
 #include <cstdint>
 #include <filesystem>
@@ -31,9 +33,11 @@ enum class MirrorOutcome : int {
 };
 
 struct MirrorOptions {
-  std::string kind;
-  SourceOptions source;
-  std::filesystem::path dir;
+  std::string kind;              // recorded with each run
+  std::string upstream;          // recorded with each run
+  // Private local directory of this mirror: lock, state.db, scratch and source state files
+  // (`<dir>/.depot` for a tree on disk).
+  std::filesystem::path state_dir;
   DownloadOptions download;
   bool no_delete = false;
   bool force = false;            // allow removals beyond the guard
@@ -80,8 +84,15 @@ struct MirrorProgress {
 
 using MirrorProgressFn = std::function<void(const MirrorProgress&)>;
 
+// What a run works with. Each must outlive run_mirror.
+struct MirrorParts {
+  Source& source;
+  Target& target;
+  DownloaderFactory make_downloader;
+};
+
 // Runs one mirror pass. Never throws for outside failures: they are in the report.
-MirrorReport run_mirror(const MirrorOptions& options, Logger& logger, Clock& clock,
-                        const MirrorProgressFn& progress = nullptr);
+MirrorReport run_mirror(const MirrorOptions& options, const MirrorParts& parts, Logger& logger,
+                        Clock& clock, const MirrorProgressFn& progress = nullptr);
 
 }  // namespace depot

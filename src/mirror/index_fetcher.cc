@@ -2,12 +2,14 @@
 
 #include <algorithm>
 
+#include "mirror/index_content.h"
+
 namespace depot {
 namespace {
 
 FetchedIndex committed_copy(Target& target, const RelPath& path, const FileRecord& rec) {
   FetchedIndex out;
-  out.local = *target.local_path(path);
+  out.content = committed_content(target, path);
   out.unchanged = true;
   out.size = rec.size;
   out.digests = rec.digests;
@@ -20,14 +22,20 @@ FetchedIndex committed_copy(Target& target, const RelPath& path, const FileRecor
 
 Status IndexFetcher::LazyTxn::write(std::span<const std::byte> data) {
   if (!txn_) {
-    DEPOT_ASSIGN_OR_RETURN(txn_, target_.begin_write(path_));
+    DEPOT_ASSIGN_OR_RETURN(txn_, target_.begin_write(path_, WriteHints{.readable = true}));
   }
+  if (observer_) DEPOT_TRY(observer_->write(data));
   return txn_->write(data);
+}
+
+Status IndexFetcher::LazyTxn::reset() {
+  if (observer_) DEPOT_TRY(observer_->reset());
+  return txn_ ? txn_->reset() : ok_status();
 }
 
 Result<std::unique_ptr<WriteTxn>> IndexFetcher::LazyTxn::take() {
   if (!txn_) {
-    DEPOT_ASSIGN_OR_RETURN(txn_, target_.begin_write(path_));
+    DEPOT_ASSIGN_OR_RETURN(txn_, target_.begin_write(path_, WriteHints{.readable = true}));
   }
   return std::move(txn_);
 }
@@ -54,7 +62,7 @@ std::optional<IndexResult> IndexFetcher::prepare(const IndexRequest& r, Pending&
     p.fetch.if_none_match.clear();  // the committed copy is known to be outdated
     p.fetch.if_modified_since.clear();
   }
-  p.sink = std::make_unique<LazyTxn>(target_, r.path);
+  p.sink = std::make_unique<LazyTxn>(target_, r.path, r.observer);
   return std::nullopt;
 }
 
@@ -83,10 +91,9 @@ IndexResult IndexFetcher::finish(Pending& p, const Result<FetchResult>& res) {
   out.last_modified = res->last_modified;
   out.size = res->bytes;
   out.digests = res->digests;
-  out.local = txn->temp_path();
   // Same bytes as the committed copy (a server without validators): nothing to rewrite.
   out.unchanged = p.record && p.record->size == out.size && p.record->digests.matches(out.digests);
-  txns_[r.path.str()] = std::move(txn);
+  out.content = pending_content(target_, std::move(txn));
   return std::optional<FetchedIndex>(std::move(out));
 }
 
@@ -122,14 +129,6 @@ std::vector<IndexResult> IndexFetcher::fetch_all(std::span<const IndexRequest> r
   out.reserve(results.size());
   for (auto& r : results) out.push_back(std::move(*r));
   return out;
-}
-
-std::unique_ptr<WriteTxn> IndexFetcher::take(const std::string& path) {
-  auto it = txns_.find(path);
-  if (it == txns_.end()) return nullptr;
-  auto txn = std::move(it->second);
-  txns_.erase(it);
-  return txn;
 }
 
 }  // namespace depot

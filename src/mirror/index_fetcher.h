@@ -1,7 +1,8 @@
 #pragma once
 // IndexFetcher: the index downloads of one mirror run (SnapshotContext::fetch_index and
 // fetch_indexes). Each file is fetched conditionally against the committed copy's validators
-// into a write transaction on the target, kept until the run commits it. Not thread-safe.
+// into a readable write transaction on the target, which the FetchedIndex's content owns until
+// the run commits it. Not thread-safe.
 
 #include <cstdint>
 #include <functional>
@@ -33,17 +34,15 @@ class IndexFetcher {
   // Every request on the downloader's multi loop at once, at most `batch` transfers pending.
   std::vector<IndexResult> fetch_all(std::span<const IndexRequest> requests, size_t batch = 512);
 
-  // The pending transaction holding the new content of `path`, or null; ownership passes.
-  std::unique_ptr<WriteTxn> take(const std::string& path);
-
  private:
   // A sink opening its write transaction at the first byte, so that a 304 (the common answer
-  // of a re-run) creates no file.
+  // of a re-run) creates no file. Passes every byte to the request's observer too.
   class LazyTxn final : public ByteSink {
    public:
-    LazyTxn(Target& target, const RelPath& path) : target_(target), path_(path) {}
+    LazyTxn(Target& target, const RelPath& path, ByteSink* observer)
+        : target_(target), path_(path), observer_(observer) {}
     Status write(std::span<const std::byte> data) override;
-    Status reset() override { return txn_ ? txn_->reset() : ok_status(); }
+    Status reset() override;
     uint64_t bytes_written() const override { return txn_ ? txn_->bytes_written() : 0; }
     // The transaction, begun now if no byte came (an empty body).
     Result<std::unique_ptr<WriteTxn>> take();
@@ -51,6 +50,7 @@ class IndexFetcher {
    private:
     Target& target_;
     const RelPath& path_;
+    ByteSink* observer_;
     std::unique_ptr<WriteTxn> txn_;
   };
 
@@ -69,7 +69,6 @@ class IndexFetcher {
   Downloader& downloader_;
   uint64_t max_index_size_;
   RecordFn record_;
-  std::map<std::string, std::unique_ptr<WriteTxn>> txns_;  // path -> new content
 };
 
 }  // namespace depot

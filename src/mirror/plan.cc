@@ -22,7 +22,7 @@ Result<Plan> make_plan(const std::vector<Entry>& entries,
     if (!named.insert(e.path.str()).second) {
       return make_error(ErrorCode::kParse, "upstream names " + e.path.str() + " twice");
     }
-    if (e.local) {
+    if (e.content) {
       auto disk = on_disk.find(e.path.str());
       bool present = disk != on_disk.end() && (!e.size || disk->second.size == *e.size);
       // Content the source made or fetched that equals the committed copy: nothing to write.

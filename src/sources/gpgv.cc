@@ -147,16 +147,22 @@ Status check_gpgv_status(std::string_view status, int exit_code, std::string_vie
   return ok_status();
 }
 
-Result<std::string> SignatureVerifier::verify_clearsigned(const fs::path& file,
+Result<std::string> SignatureVerifier::verify_clearsigned(std::string_view document,
                                                           const std::string& name) {
+  fs::path in = scratch_ / "clearsigned.in";
   fs::path out = scratch_ / "signed.txt";
-  DEPOT_TRY(run({file.string()}, name, &out));
+  DEPOT_TRY(write_whole_file(in, document));
+  DEPOT_TRY(run({in.string()}, name, &out));
   return read_whole_file(out, name);
 }
 
-Status SignatureVerifier::verify_detached(const fs::path& data, const fs::path& sig,
+Status SignatureVerifier::verify_detached(std::string_view data, std::string_view sig,
                                           const std::string& name) {
-  return run({sig.string(), data.string()}, name, nullptr);
+  fs::path data_file = scratch_ / "detached.data";
+  fs::path sig_file = scratch_ / "detached.sig";
+  DEPOT_TRY(write_whole_file(data_file, data));
+  DEPOT_TRY(write_whole_file(sig_file, sig));
+  return run({sig_file.string(), data_file.string()}, name, nullptr);
 }
 
 }  // namespace depot

@@ -19,12 +19,10 @@ class SignatureVerifier {
   static Result<SignatureVerifier> open(const std::filesystem::path& keyring,
                                         const std::filesystem::path& scratch);
 
-  // Verifies a clearsigned file (InRelease) and returns the text the signature covers.
-  Result<std::string> verify_clearsigned(const std::filesystem::path& file,
-                                         const std::string& name);
+  // Verifies a clearsigned document (InRelease) and returns the text the signature covers.
+  Result<std::string> verify_clearsigned(std::string_view document, const std::string& name);
   // Verifies a detached signature `sig` (Release.gpg) over `data` (Release).
-  Status verify_detached(const std::filesystem::path& data, const std::filesystem::path& sig,
-                         const std::string& name);
+  Status verify_detached(std::string_view data, std::string_view sig, const std::string& name);
 
  private:
   SignatureVerifier(std::filesystem::path keyring, std::filesystem::path scratch)

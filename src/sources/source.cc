@@ -1,16 +1,59 @@
 #include "sources/source.h"
 
-#include "core/file_io.h"
 
 namespace depot {
+
+namespace {
+
+// Replays fetched content into a request's observer (contexts that fetch one by one).
+Status feed_observer(IndexContent& content, ByteSink& observer) {
+  DEPOT_ASSIGN_OR_RETURN(auto in, content.open());
+  return for_each_chunk(*in, [&](std::string_view chunk) {
+    return observer.write(std::as_bytes(std::span(chunk.data(), chunk.size())));
+  });
+}
+
+}  // namespace
 
 std::vector<IndexResult> SnapshotContext::fetch_indexes(std::span<const IndexRequest> requests) {
   std::vector<IndexResult> out;
   out.reserve(requests.size());
   for (const IndexRequest& r : requests) {
     out.push_back(fetch_index(r.url, r.path, r.optional, r.expected, r.size, r.accept));
+    if (r.observer && out.back().ok() && *out.back() && !(*out.back())->unchanged) {
+      Status fed = feed_observer(*(*out.back())->content, *r.observer);
+      if (!fed.ok()) out.back() = fed.error();
+    }
   }
   return out;
+}
+
+namespace {
+
+class MemoryContent final : public IndexContent {
+ public:
+  explicit MemoryContent(std::string bytes)
+      : bytes_(std::make_shared<const std::string>(std::move(bytes))) {}
+  Result<std::unique_ptr<ByteSource>> open() override { return memory_source(bytes_); }
+
+ private:
+  std::shared_ptr<const std::string> bytes_;
+};
+
+}  // namespace
+
+std::shared_ptr<IndexContent> memory_content(std::string bytes) {
+  return std::make_shared<MemoryContent>(std::move(bytes));
+}
+
+Result<std::string> read_content(IndexContent& content, std::string_view name, uint64_t max_bytes) {
+  DEPOT_ASSIGN_OR_RETURN(auto in, content.open());
+  return read_all(*in, name, max_bytes);
+}
+
+Result<std::shared_ptr<IndexContent>> SnapshotContext::write_content(const RelPath&,
+                                                                     std::string bytes) {
+  return memory_content(std::move(bytes));
 }
 
 Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
@@ -20,14 +63,14 @@ Entry index_entry(const RelPath& path, const std::string& url, Stage stage,
                .digests = fetched.digests,
                .url = url,
                .stage = stage,
-               .local = fetched.local,
+               .content = fetched.content,
                .unchanged = fetched.unchanged,
                .etag = fetched.etag,
                .last_modified = fetched.last_modified};
 }
 
-Result<Entry> generated_entry(SnapshotContext& ctx, const std::filesystem::path& file,
-                              const std::string& content, const std::string& path, Stage stage) {
+Result<Entry> generated_entry(SnapshotContext& ctx, std::string content, const std::string& path,
+                              Stage stage) {
   DEPOT_ASSIGN_OR_RETURN(RelPath rel, RelPath::parse(path));
   Hasher h(digest_bit(DigestAlgo::kSha256));
   h.update(content);
@@ -36,22 +79,19 @@ Result<Entry> generated_entry(SnapshotContext& ctx, const std::filesystem::path&
           .digests = h.finish(),
           .url = {},
           .stage = stage,
-          .local = file,
+          .content = nullptr,
           .unchanged = false,
           .etag = {},
           .last_modified = {}};
   if (auto committed = ctx.committed(e.path)) {
-    auto old = read_whole_file(*committed, path, content.size());
-    if (old.ok() && *old == content) {  // a re-run's usual case: no file to create
-      e.local = *committed;
+    auto old = read_content(*committed, path, content.size());
+    if (old.ok() && *old == content) {  // a re-run's usual case: nothing to write
+      e.content = std::move(committed);
       e.unchanged = true;
       return e;
     }
   }
-  std::error_code ec;
-  std::filesystem::create_directories(file.parent_path(), ec);
-  if (ec) return make_error(ErrorCode::kIo, file.parent_path().string() + ": " + ec.message());
-  DEPOT_TRY(write_whole_file(file, content));
+  DEPOT_ASSIGN_OR_RETURN(e.content, ctx.write_content(e.path, std::move(content)));
   return e;
 }
 
@@ -61,7 +101,7 @@ Entry blob_entry(RelPath path, std::optional<uint64_t> size, Digests digests, st
                .digests = std::move(digests),
                .url = std::move(url),
                .stage = Stage::kBlob,
-               .local = std::nullopt,
+               .content = nullptr,
                .unchanged = false,
                .etag = {},
                .last_modified = {}};

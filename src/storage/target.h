@@ -1,10 +1,10 @@
 #pragma once
-// Target: where a mirror is written. Writes are transactions: bytes go to a hidden temporary
-// file, become durable in batches, and appear under their final name only on commit (atomic
-// rename). A transaction dropped before commit leaves nothing behind.
+// Target: where a mirror is written (a local tree, a bucket, a cluster). Writes are
+// transactions: bytes go to a hidden place, and appear under their final name only on commit,
+// each file atomically. A transaction dropped before commit leaves nothing visible behind. A
+// Target never exposes local paths: what is written is read back through open_read.
 
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/byte_sink.h"
+#include "core/byte_source.h"
 #include "core/rel_path.h"
 #include "core/result.h"
 
@@ -22,15 +23,23 @@ struct FileStat {
   int64_t mtime_ns = 0;
 };
 
+// How a write transaction will be used.
+struct WriteHints {
+  // The content is read back (open_read) before commit: an index file a source parses. A target
+  // that streams bytes away (object storage) keeps a local copy only for these.
+  bool readable = false;
+};
+
 // One pending file. Not thread-safe.
 class WriteTxn : public ByteSink {
  public:
   virtual const RelPath& path() const = 0;
-  // Finishes writing (flush, close the descriptor). Content is final but not yet durable or
-  // visible. Must be called before Target::commit.
+  // Finishes writing. Content is final but not yet durable or visible. Must be called before
+  // Target::commit.
   virtual Status close() = 0;
-  // Local path of the temporary file (readable after close(), until commit or drop).
-  virtual const std::filesystem::path& temp_path() const = 0;
+  // The bytes written, from the first; valid after close() until commit or drop, for a
+  // transaction begun with WriteHints::readable (others may refuse with kInvalidArgument).
+  virtual Result<std::unique_ptr<ByteSource>> open_read() = 0;
 
   // Like write(), for a block the caller guarantees is kDirectAlignment-aligned in memory and
   // a multiple of it in size, while every earlier write since the last reset() was such a
@@ -50,27 +59,28 @@ class Target {
   virtual std::string describe() const = 0;
 
   // Opens a write transaction for `path`. The file is invisible until commit.
-  virtual Result<std::unique_ptr<WriteTxn>> begin_write(const RelPath& path) = 0;
+  virtual Result<std::unique_ptr<WriteTxn>> begin_write(const RelPath& path,
+                                                        const WriteHints& hints) = 0;
+  Result<std::unique_ptr<WriteTxn>> begin_write(const RelPath& path) {
+    return begin_write(path, WriteHints{});
+  }
 
-  // Makes every closed transaction durable with one batched sync, then renames each into
-  // place and syncs the directories touched. Each file appears atomically; on error the
-  // message names the file, and transactions not yet renamed stay uncommitted (dropped).
+  // Makes every closed transaction durable, then makes each visible under its final name,
+  // atomically. On error the message names the file, and transactions not yet made visible
+  // stay uncommitted (dropped).
   virtual Status commit(std::vector<std::unique_ptr<WriteTxn>>& txns) = 0;
 
   virtual Result<std::optional<FileStat>> stat(const RelPath& path) = 0;
-  // Local filesystem path for reading a committed file, when the target is local.
-  virtual std::optional<std::filesystem::path> local_path(const RelPath& path) const = 0;
-  // Removes a committed file and then-empty parent directories. Missing is not an error.
+  // Reads a committed file from its first byte; kNotFound when there is none.
+  virtual Result<std::unique_ptr<ByteSource>> open_read(const RelPath& path) = 0;
+  // Removes a committed file (and what only held it, such as then-empty directories). Missing
+  // is not an error.
   virtual Status remove(const RelPath& path) = 0;
-  // Calls `fn` for every committed regular file (the private state directory excluded).
+  // Calls `fn` for every committed file (the target's private state excluded).
   virtual Status list(const std::function<void(const RelPath&, const FileStat&)>& fn) = 0;
+  // Removes what interrupted runs left behind (temporary files, unfinished uploads). Call only
+  // while no other writer uses the target (the caller holds the run lock).
+  virtual Status clear_debris() = 0;
 };
-
-// Local filesystem target rooted at `root` (created if missing). Private state lives in
-// `root/.depot/` (temporary files in `root/.depot/tmp/`, cleared by clear_temporaries()).
-Result<std::unique_ptr<Target>> open_fs_target(const std::filesystem::path& root);
-
-// Removes leftover temporary files of interrupted runs under `root/.depot/tmp/`.
-Status clear_fs_temporaries(const std::filesystem::path& root);
 
 }  // namespace depot

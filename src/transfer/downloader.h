@@ -119,4 +119,8 @@ class Downloader {
 std::unique_ptr<Downloader> make_curl_downloader(const DownloadOptions& options, Clock& clock,
                                                  Logger& logger);
 
+// Makes a Downloader with `options` (one per download loop of a run). Called from several
+// threads at once.
+using DownloaderFactory = std::function<std::unique_ptr<Downloader>(const DownloadOptions&)>;
+
 }  // namespace depot

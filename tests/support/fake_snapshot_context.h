@@ -3,7 +3,6 @@
 // expected size and digests as the engine does; records every URL asked for.
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -38,21 +37,19 @@ class FakeSnapshotContext final : public SnapshotContext {
     h.update(it->second);
     Digests actual = h.finish();
     DEPOT_TRY(expected.verify(actual, url));
-    std::filesystem::path local = dir_ / ("fetched-" + std::to_string(asked.size()));
-    std::ofstream(local, std::ios::binary) << it->second;
     FetchedIndex f;
-    f.local = local;
+    f.content = memory_content(it->second);
     f.size = it->second.size();
     f.digests = actual;
     f.etag = "\"e-" + path.str() + "\"";
     return std::optional<FetchedIndex>(f);
   }
   Logger& logger() override { return null_logger(); }
-  std::map<std::string, std::filesystem::path> committed_files;  // mirror path -> local file
-  std::optional<std::filesystem::path> committed(const RelPath& path) override {
+  std::map<std::string, std::string> committed_files;  // mirror path -> its bytes
+  std::shared_ptr<IndexContent> committed(const RelPath& path) override {
     auto it = committed_files.find(path.str());
-    if (it == committed_files.end()) return std::nullopt;
-    return it->second;
+    if (it == committed_files.end()) return nullptr;
+    return memory_content(it->second);
   }
   Result<std::filesystem::path> scratch_dir() override {
     std::filesystem::create_directories(dir_ / "scratch");
@@ -66,5 +63,12 @@ class FakeSnapshotContext final : public SnapshotContext {
  private:
   std::filesystem::path dir_;
 };
+
+// The bytes of an entry's content ("" when it has none).
+inline std::string content_of(const Entry& e) {
+  if (!e.content) return "";
+  auto bytes = read_content(*e.content, e.path.str());
+  return bytes.ok() ? *bytes : "";
+}
 
 }  // namespace depot::testing

@@ -123,7 +123,8 @@ Result<NamedFiles> read_package_index(std::string_view key, const std::filesyste
   std::string root(key.substr(0, key.find("dists/")));
   std::vector<Entry> entries;
   PoolCollector collector("", entries);
-  if (Status st = collector.add_packages_file(file, name); !st.ok()) return st.error();
+  DEPOT_ASSIGN_OR_RETURN(auto in, open_file_source(file, name));
+  if (Status st = collector.add_packages_file(*in, name); !st.ok()) return st.error();
   NamedFiles out;
   for (Entry& e : entries) {
     out.emplace_back(root + e.path.str(), NamedFile{e.size, std::move(e.digests), {}});

@@ -87,16 +87,17 @@ class AptSource final : public Source {
     std::optional<Release> from_inrelease, from_release;
     if (inrelease) {
       std::string text;
+      DEPOT_ASSIGN_OR_RETURN(std::string raw, read_content(*inrelease->index.content, inrelease->url));
       if (verifier_) {
-        DEPOT_ASSIGN_OR_RETURN(text, verifier_->verify_clearsigned(inrelease->index.local, inrelease->url));
+        DEPOT_ASSIGN_OR_RETURN(text, verifier_->verify_clearsigned(raw, inrelease->url));
       } else {
-        DEPOT_ASSIGN_OR_RETURN(std::string raw, read_whole_file(inrelease->index.local, inrelease->url));
         DEPOT_ASSIGN_OR_RETURN(text, clearsigned_text(raw, inrelease->url));
       }
       DEPOT_ASSIGN_OR_RETURN(Release r, parse_release(text, inrelease->url));
       from_inrelease = std::move(r);
     }
     if (release) {
+      DEPOT_ASSIGN_OR_RETURN(std::string raw, read_content(*release->index.content, release->url));
       if (verifier_) {
         if (!release_gpg) {
           if (!inrelease) {
@@ -104,11 +105,11 @@ class AptSource final : public Source {
                               release->url + ": unsigned (no InRelease, no Release.gpg)");
           }
         } else {
-          DEPOT_TRY(verifier_->verify_detached(release->index.local, release_gpg->index.local,
-                                               release_gpg->url));
+          DEPOT_ASSIGN_OR_RETURN(std::string sig,
+                                 read_content(*release_gpg->index.content, release_gpg->url));
+          DEPOT_TRY(verifier_->verify_detached(raw, sig, release_gpg->url));
         }
       }
-      DEPOT_ASSIGN_OR_RETURN(std::string raw, read_whole_file(release->index.local, release->url));
       DEPOT_ASSIGN_OR_RETURN(Release r, parse_release(raw, release->url));
       from_release = std::move(r);
     }
@@ -135,17 +136,17 @@ class AptSource final : public Source {
     if (!new_date) return ok_status();
     for (const char* name : {"InRelease", "Release"}) {
       DEPOT_ASSIGN_OR_RETURN(RelPath path, RelPath::parse(dir + name));
-      auto local = ctx.committed(path);
-      if (!local) continue;
-      auto raw = read_whole_file(*local, local->string());
+      auto committed = ctx.committed(path);
+      if (!committed) continue;
+      auto raw = read_content(*committed, path.str());
       if (!raw.ok()) continue;
       std::string text = *raw;
       if (std::string_view(name) == "InRelease") {
-        auto signed_text = clearsigned_text(text, local->string());
+        auto signed_text = clearsigned_text(text, path.str());
         if (!signed_text.ok()) continue;
         text = std::move(signed_text).value();
       }
-      auto old = parse_release(text, local->string());
+      auto old = parse_release(text, path.str());
       if (!old.ok()) continue;
       auto old_date = parse_release_date(old->date);
       if (old_date && *new_date < *old_date) {
@@ -180,7 +181,7 @@ class AptSource final : public Source {
     // Fetch every selected index file; parse one copy of each Packages/Sources content.
     struct Parsed {
       int preference;
-      fs::path local;
+      std::shared_ptr<IndexContent> content;
       std::string url;
       IndexKind kind;
     };
@@ -200,7 +201,7 @@ class AptSource final : public Source {
         int pref = parse_preference(file.path);
         auto it = to_parse.find(key);
         if (it == to_parse.end() || pref < it->second.preference) {
-          to_parse[key] = Parsed{pref, f->index.local, f->url, kind};
+          to_parse[key] = Parsed{pref, f->index.content, f->url, kind};
         }
       }
       if (rel.acquire_by_hash) DEPOT_TRY(add_by_hash(dir, file, *f, by_hash_done, snap));
@@ -222,10 +223,11 @@ class AptSource final : public Source {
     }
     size_t before = pool.files();
     for (const auto& [key, p] : to_parse) {
+      DEPOT_ASSIGN_OR_RETURN(auto in, p.content->open());
       if (p.kind == IndexKind::kPackages) {
-        DEPOT_TRY(pool.add_packages_file(p.local, p.url));
+        DEPOT_TRY(pool.add_packages_file(*in, p.url));
       } else {
-        DEPOT_TRY(pool.add_sources_file(p.local, p.url));
+        DEPOT_TRY(pool.add_sources_file(*in, p.url));
       }
     }
     ctx.logger().info("apt.dist", {{"dist", dist},

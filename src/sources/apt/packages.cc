@@ -18,21 +18,20 @@ std::string where(const std::string& name, const Stanza& s) {
   return name + ": paragraph at line " + std::to_string(s.line());
 }
 
-Status stream(const std::filesystem::path& file, const std::string& name,
-              const Deb822Parser::Handler& handler) {
+Status stream(ByteSource& in, const std::string& name, const Deb822Parser::Handler& handler) {
   Deb822Parser parser(name, handler);
-  DEPOT_TRY(read_decompressed(file, name, [&](std::string_view chunk) { return parser.feed(chunk); }));
+  DEPOT_TRY(read_decompressed(in, name, [&](std::string_view chunk) { return parser.feed(chunk); }));
   return parser.finish();
 }
 
 }  // namespace
 
-Status PoolCollector::add_packages_file(const std::filesystem::path& file, const std::string& name) {
-  return stream(file, name, [&](const Stanza& s) { return add_binary(s, name); });
+Status PoolCollector::add_packages_file(ByteSource& in, const std::string& name) {
+  return stream(in, name, [&](const Stanza& s) { return add_binary(s, name); });
 }
 
-Status PoolCollector::add_sources_file(const std::filesystem::path& file, const std::string& name) {
-  return stream(file, name, [&](const Stanza& s) { return add_source(s, name); });
+Status PoolCollector::add_sources_file(ByteSource& in, const std::string& name) {
+  return stream(in, name, [&](const Stanza& s) { return add_source(s, name); });
 }
 
 Status PoolCollector::add_binary(const Stanza& s, const std::string& name) {

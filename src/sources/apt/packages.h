@@ -2,7 +2,6 @@
 // Turns apt Packages and Sources indexes into pool-file entries, deduplicated across every
 // index of a snapshot. Not thread-safe.
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -18,8 +17,8 @@ class PoolCollector {
       : base_url_(std::move(base_url)), blobs_(out) {}
 
   // Streams a (possibly compressed) Packages or Sources file. `name` is its URL, for errors.
-  Status add_packages_file(const std::filesystem::path& file, const std::string& name);
-  Status add_sources_file(const std::filesystem::path& file, const std::string& name);
+  Status add_packages_file(ByteSource& in, const std::string& name);
+  Status add_sources_file(ByteSource& in, const std::string& name);
 
   // One stanza; exposed for tests and for callers that already parse.
   Status add_binary(const Stanza& s, const std::string& name);

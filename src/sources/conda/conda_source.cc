@@ -47,8 +47,8 @@ class CondaSource final : public Source {
     std::string root_url = join_url(url, "repodata.json");
     DEPOT_ASSIGN_OR_RETURN(auto fetched, ctx.fetch_index(root_url, root_path, false));
     if (!fetched) return make_error(ErrorCode::kNotFound, root_url + ": not found");
-    DEPOT_ASSIGN_OR_RETURN(Repodata repodata,
-                           parse_repodata_file(fetched->local.string(), root_url));
+    DEPOT_ASSIGN_OR_RETURN(auto root_in, fetched->content->open());
+    DEPOT_ASSIGN_OR_RETURN(Repodata repodata, parse_repodata(*root_in, root_url));
     std::set<std::string> names;
     std::string base = repodata.base_url.empty() ? url : repodata.base_url;
     auto add_packages = [&](const Repodata& rd) -> Status {
@@ -71,7 +71,8 @@ class CondaSource final : public Source {
       if (!vf) continue;
       if (std::string_view(variant) == "current_repodata.json") {
         // Its packages must be present too; normally a subset of repodata.json.
-        DEPOT_ASSIGN_OR_RETURN(Repodata current, parse_repodata_file(vf->local.string(), vurl));
+        DEPOT_ASSIGN_OR_RETURN(auto in, vf->content->open());
+        DEPOT_ASSIGN_OR_RETURN(Repodata current, parse_repodata(*in, vurl));
         DEPOT_TRY(add_packages(current));
       }
       snap.entries.push_back(index_entry(vpath, vurl, Stage::kIndex, *vf));

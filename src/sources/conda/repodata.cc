@@ -150,12 +150,13 @@ Result<Repodata> parse_repodata(std::string_view json, const std::string& source
   return parse_padded(padded, source);
 }
 
-Result<Repodata> parse_repodata_file(const std::string& path, const std::string& source) {
-  simdjson::padded_string padded;
-  if (auto e = simdjson::padded_string::load(path).get(padded)) {
-    return make_error(ErrorCode::kIo, source + ": reading " + path + ": " + err_text(e));
-  }
-  return parse_padded(padded, source);
+Result<Repodata> parse_repodata(ByteSource& in, const std::string& source) {
+  RepodataParser parser(source);
+  DEPOT_TRY(for_each_chunk(in, [&](std::string_view chunk) {
+    parser.feed(chunk);
+    return ok_status();
+  }));
+  return parser.finish();
 }
 
 }  // namespace depot::conda

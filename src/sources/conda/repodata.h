@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/digest.h"
+#include "core/byte_source.h"
 #include "core/result.h"
 
 namespace depot::conda {
@@ -40,8 +41,8 @@ class RepodataParser {
 
 // Parses a complete document. `source` names the file in error messages.
 Result<Repodata> parse_repodata(std::string_view json, const std::string& source);
-// Parses a file on disk (memory-mapped padded load).
-Result<Repodata> parse_repodata_file(const std::string& path, const std::string& source);
+// Parses everything `in` holds.
+Result<Repodata> parse_repodata(ByteSource& in, const std::string& source);
 
 // Names a package may not take because the mirror writes index files under them.
 bool is_reserved_index_name(std::string_view filename);

@@ -49,10 +49,9 @@ class CratesSource final : public Source {
     }
     ctx.logger().info("crates.index", {{"crates", static_cast<uint64_t>(seen.size())},
                                        {"files", static_cast<uint64_t>(blobs.size())}});
-    DEPOT_ASSIGN_OR_RETURN(auto scratch, ctx.scratch_dir());
     std::string config = "{\"dl\":\"" + base_url_ + "/crates/{crate}/{crate}-{version}.crate\"}\n";
-    DEPOT_ASSIGN_OR_RETURN(Entry root, generated_entry(ctx, scratch / "config.json", config,
-                                                       "index/config.json", Stage::kRoot));
+    DEPOT_ASSIGN_OR_RETURN(Entry root,
+                           generated_entry(ctx, std::move(config), "index/config.json", Stage::kRoot));
     snap.entries.push_back(std::move(root));
     return snap;
   }
@@ -64,7 +63,7 @@ class CratesSource final : public Source {
     DEPOT_ASSIGN_OR_RETURN(RelPath private_path, RelPath::parse("index/.upstream-config.json"));
     DEPOT_ASSIGN_OR_RETURN(auto fetched, ctx.fetch_index(url, private_path, false));
     if (!fetched) return make_error(ErrorCode::kNotFound, url + ": not found");
-    DEPOT_ASSIGN_OR_RETURN(std::string text, read_whole_file(fetched->local, url, 1 << 20));
+    DEPOT_ASSIGN_OR_RETURN(std::string text, read_content(*fetched->content, url, 1 << 20));
     return parse_config_dl(text, url);
   }
 
@@ -100,7 +99,7 @@ class CratesSource final : public Source {
                         "crate " + quote_untrusted(crate) + " not found upstream: " + req.url);
     }
     const std::string& url = req.url;
-    DEPOT_ASSIGN_OR_RETURN(std::string text, read_whole_file((*fetched)->local, url, kMaxIndexFile));
+    DEPOT_ASSIGN_OR_RETURN(std::string text, read_content(*(*fetched)->content, url, kMaxIndexFile));
     DEPOT_ASSIGN_OR_RETURN(auto versions, parse_index_file(text, crate, url));
     for (const Version& v : versions) {
       std::string file = "crates/" + v.name + "/" + v.name + "-" + v.vers + ".crate";

@@ -10,7 +10,6 @@
 namespace depot::npm {
 namespace {
 
-namespace fs = std::filesystem;
 
 constexpr uint64_t kMaxPackument = 256ull << 20;
 
@@ -28,12 +27,11 @@ class NpmSource final : public Source {
 
   Result<Snapshot> snapshot(SnapshotContext& ctx) override {
     Snapshot snap;
-    DEPOT_ASSIGN_OR_RETURN(fs::path scratch, ctx.scratch_dir());
     BlobCollector blobs(snap.entries);
     std::set<std::string> seen(packages_.begin(), packages_.end());
     std::vector<std::string> level = packages_;
     while (!level.empty()) {  // breadth first: each level's packuments fetched concurrently
-      DEPOT_ASSIGN_OR_RETURN(auto deps, add_packages(ctx, level, scratch / "npm", blobs, snap));
+      DEPOT_ASSIGN_OR_RETURN(auto deps, add_packages(ctx, level, blobs, snap));
       level.clear();
       for (auto& d : deps) {
         if (with_deps_ && seen.insert(d).second) level.push_back(std::move(d));
@@ -48,7 +46,7 @@ class NpmSource final : public Source {
   // Adds the packuments of `packages` and their tarballs; returns the packages they depend on.
   Result<std::vector<std::string>> add_packages(SnapshotContext& ctx,
                                                 const std::vector<std::string>& packages,
-                                                const fs::path& scratch, BlobCollector& blobs,
+                                                BlobCollector& blobs,
                                                 Snapshot& snap) {
     std::vector<IndexRequest> requests;
     requests.reserve(packages.size());
@@ -66,7 +64,7 @@ class NpmSource final : public Source {
     for (size_t i = 0; i < packages.size(); ++i) {
       if (!fetched[i].ok()) return fetched[i].error();
       DEPOT_ASSIGN_OR_RETURN(
-          auto more, add_package(ctx, packages[i], requests[i], *fetched[i], scratch, blobs, snap));
+          auto more, add_package(ctx, packages[i], requests[i], *fetched[i], blobs, snap));
       deps.insert(deps.end(), more.begin(), more.end());
     }
     return deps;
@@ -77,7 +75,7 @@ class NpmSource final : public Source {
   Result<std::vector<std::string>> add_package(SnapshotContext& ctx, const std::string& package,
                                                const IndexRequest& req,
                                                const std::optional<FetchedIndex>& fetched,
-                                               const fs::path& scratch, BlobCollector& blobs,
+                                               BlobCollector& blobs,
                                                Snapshot& snap) {
     const std::string& url = req.url;
     const RelPath& upstream_rel = req.path;
@@ -85,7 +83,7 @@ class NpmSource final : public Source {
       return make_error(ErrorCode::kNotFound,
                         "npm: package " + quote_untrusted(package) + " not found upstream: " + url);
     }
-    DEPOT_ASSIGN_OR_RETURN(std::string text, read_whole_file(fetched->local, url, kMaxPackument));
+    DEPOT_ASSIGN_OR_RETURN(std::string text, read_content(*fetched->content, url, kMaxPackument));
     DEPOT_ASSIGN_OR_RETURN(Packument doc, Packument::parse(text, package, url));
     if (latest_ > 0) doc.keep_versions(latest_versions(doc, latest_));
     std::vector<std::string> deps;
@@ -98,12 +96,11 @@ class NpmSource final : public Source {
     doc.rewrite_tarballs([&](std::string_view, const Tarball& t) {
       return base_url_ + "/" + package + "/-/" + t.file;
     });
-    const fs::path dir = scratch / package;
-    DEPOT_ASSIGN_OR_RETURN(Entry full, generated_entry(ctx, dir / "index.json", doc.full_json(),
+    DEPOT_ASSIGN_OR_RETURN(Entry full, generated_entry(ctx, doc.full_json(),
                                                        package + "/index.json", Stage::kIndex));
-    DEPOT_ASSIGN_OR_RETURN(Entry abbrev,
-                           generated_entry(ctx, dir / "index.abbrev.json", doc.abbreviated_json(),
-                                           package + "/index.abbrev.json", Stage::kIndex));
+    DEPOT_ASSIGN_OR_RETURN(Entry abbrev, generated_entry(ctx, doc.abbreviated_json(),
+                                                         package + "/index.abbrev.json",
+                                                         Stage::kIndex));
     snap.entries.push_back(std::move(full));
     snap.entries.push_back(std::move(abbrev));
     snap.entries.push_back(index_entry(upstream_rel, url, Stage::kIndex, *fetched));

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/rel_path.h"
+#include "sources/decompress.h"
 #include "sources/registry.h"
 
 namespace depot::opam {
@@ -43,13 +44,12 @@ class IndexReader {
   IndexReader(const std::string &where, const IndexLimits &limits)
       : where_(where), limits_(limits), a_(archive_read_new(), archive_read_free) {}
 
-  Result<std::vector<PackageArchives>> run(const std::filesystem::path &file) {
+  Result<std::vector<PackageArchives>> run(ByteSource &in) {
     if (!a_) return make_error(ErrorCode::kInternal, where_ + ": archive_read_new failed");
     archive_read_support_filter_all(a_.get());
     archive_read_support_format_tar(a_.get());
-    if (archive_read_open_filename(a_.get(), file.c_str(), 1 << 16) != ARCHIVE_OK) {
-      return fail("cannot open");
-    }
+    ArchiveFeed feed(in);
+    if (feed.open(a_.get()) != ARCHIVE_OK) return feed.error_or(fail("cannot open"));
     uint64_t entries = 0;
     for (;;) {
       archive_entry *e = nullptr;
@@ -136,10 +136,9 @@ class IndexReader {
 
 }  // namespace
 
-Result<std::vector<PackageArchives>> read_index(const std::filesystem::path &file,
-                                                const std::string &where,
+Result<std::vector<PackageArchives>> read_index(ByteSource &in, const std::string &where,
                                                 const IndexLimits &limits) {
-  return IndexReader(where, limits).run(file);
+  return IndexReader(where, limits).run(in);
 }
 
 }  // namespace depot::opam

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/byte_source.h"
 #include "core/result.h"
 #include "sources/opam/opam_file.h"
 
@@ -23,14 +24,13 @@ struct IndexLimits {
   uint64_t max_total = 4ull << 30;    // bytes of opam and url files together
 };
 
-// Reads the tarball `file` (gzip or any compression libarchive detects);
+// Reads the tarball `in` (gzip or any compression libarchive detects);
 // `where` (its URL) names it in errors. Every entry must be a directory or a
 // regular file at a safe relative path (a leading "./" allowed); links,
 // devices, absolute paths and ".." are refused with an error naming the package
 // they sit in. Files named `opam` or `url` under packages/ are parsed; a parse
 // error names the package.
-Result<std::vector<PackageArchives>> read_index(const std::filesystem::path &file,
-                                                const std::string &where,
+Result<std::vector<PackageArchives>> read_index(ByteSource &in, const std::string &where,
                                                 const IndexLimits &limits = {});
 
 }  // namespace depot::opam

@@ -88,7 +88,8 @@ class OpamSource final : public Source {
     if (!repo || !index)
       return make_error(ErrorCode::kNotFound, upstream_ + ": no opam repository");
     DEPOT_TRY(check_repo(ctx, *repo));
-    DEPOT_ASSIGN_OR_RETURN(auto packages, read_index(index->index.local, index->url));
+    DEPOT_ASSIGN_OR_RETURN(auto index_bytes, index->index.content->open());
+    DEPOT_ASSIGN_OR_RETURN(auto packages, read_index(*index_bytes, index->url));
     DEPOT_ASSIGN_OR_RETURN(auto wanted, collect(packages, index->url));
     ctx.logger().info("opam.index", {{"packages", static_cast<uint64_t>(packages.size())},
                                      {"archives", static_cast<uint64_t>(wanted.size())}});
@@ -105,7 +106,7 @@ class OpamSource final : public Source {
   // "cache".
   Status check_repo(SnapshotContext &ctx, const FetchedFile &repo) {
     DEPOT_ASSIGN_OR_RETURN(std::string text,
-                           read_whole_file(repo.index.local, repo.url, kMaxRepoFile));
+                           read_content(*repo.index.content, repo.url, kMaxRepoFile));
     DEPOT_ASSIGN_OR_RETURN(File f, parse_file(text, repo.url));
     std::vector<std::string> mirrors;
     if (const Value *v = f.field("archive-mirrors")) {
@@ -203,9 +204,11 @@ class OpamSource final : public Source {
     Digests actual = f.digests;
     if (!want.md5.empty() && actual.md5.empty()) {
       // The downloader skips md5 when a SHA-2 digest is verified; opam checks every one.
-      auto md5 = hash_file(f.local.string(), digest_bit(DigestAlgo::kMd5));
+      auto in = f.content->open();
+      if (!in.ok()) return wrap(p, in.error());
+      auto md5 = hash_source(**in, digest_bit(DigestAlgo::kMd5));
       if (!md5.ok()) return wrap(p, md5.error());
-      actual.md5 = md5->md5;
+      actual.md5 = md5->first.md5;
     }
     if (auto st = want.verify(actual, p.url); !st.ok()) return wrap(p, st.error());
     Entry e = index_entry(p.rel, p.url, Stage::kBlob, f);

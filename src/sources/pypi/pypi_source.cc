@@ -20,7 +20,6 @@
 namespace depot::pypi {
 namespace {
 
-namespace fs = std::filesystem;
 
 constexpr const char* kAccept =
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
@@ -29,12 +28,12 @@ constexpr uint64_t kMaxPageBytes = 512ull << 20;
 
 // Three names for one page: index.html for plain static servers; index.v1_html and
 // index.v1_json for servers that negotiate on Accept.
-Status add_pages(SnapshotContext& ctx, const fs::path& dir, const std::string& prefix,
-                 const std::string& html, const std::string& json, Stage stage, Snapshot& snap) {
+Status add_pages(SnapshotContext& ctx, const std::string& prefix, const std::string& html,
+                 const std::string& json, Stage stage, Snapshot& snap) {
   for (const char* name : {"index.html", "index.v1_html", "index.v1_json"}) {
     const std::string& content = std::string_view(name) == "index.v1_json" ? json : html;
     DEPOT_ASSIGN_OR_RETURN(Entry e,
-                           generated_entry(ctx, dir / name, content, prefix + name, stage));
+                           generated_entry(ctx, content, prefix + name, stage));
     snap.entries.push_back(std::move(e));
   }
   return ok_status();
@@ -54,8 +53,6 @@ class PypiSource final : public Source {
   std::string name() const override { return "pypi"; }
 
   Result<Snapshot> snapshot(SnapshotContext& ctx) override {
-    DEPOT_ASSIGN_OR_RETURN(fs::path scratch, ctx.scratch_dir());
-    scratch /= "pypi";
     Snapshot snap;
     Blobs blobs;
     std::vector<IndexRequest> requests;  // every project page at once
@@ -69,10 +66,9 @@ class PypiSource final : public Source {
     }
     std::vector<IndexResult> pages = ctx.fetch_indexes(requests);
     for (size_t i = 0; i < projects_.size(); ++i) {
-      DEPOT_TRY(snapshot_project(ctx, projects_[i], requests[i].url, pages[i],
-                                 scratch / projects_[i], snap, blobs));
+      DEPOT_TRY(snapshot_project(ctx, projects_[i], requests[i].url, pages[i], snap, blobs));
     }
-    DEPOT_TRY(add_pages(ctx, scratch, "simple/", root_html(projects_), root_json(projects_),
+    DEPOT_TRY(add_pages(ctx, "simple/", root_html(projects_), root_json(projects_),
                         Stage::kRoot, snap));
     return snap;
   }
@@ -85,15 +81,14 @@ class PypiSource final : public Source {
   // Adds the files the project page at `url`, fetched as `fetched`, lists, and the project's
   // pages.
   Status snapshot_project(SnapshotContext& ctx, const std::string& project, const std::string& url,
-                          IndexResult& fetched_page, const fs::path& dir, Snapshot& snap,
-                          Blobs& blobs) {
+                          IndexResult& fetched_page, Snapshot& snap, Blobs& blobs) {
     if (!fetched_page.ok()) return fetched_page.error();
     std::optional<FetchedIndex>& fetched = *fetched_page;
     if (!fetched) {
       return make_error(ErrorCode::kNotFound, "pypi: project " + quote_untrusted(project) +
                                                   " not found upstream (" + url + ")");
     }
-    DEPOT_ASSIGN_OR_RETURN(std::string body, read_whole_file(fetched->local, url, kMaxPageBytes));
+    DEPOT_ASSIGN_OR_RETURN(std::string body, read_content(*fetched->content, url, kMaxPageBytes));
     const bool json = looks_like_json(body);
     DEPOT_ASSIGN_OR_RETURN(ProjectPage page, parse_project_page(body, url));
     std::vector<ListedFile> listed;
@@ -129,7 +124,7 @@ class PypiSource final : public Source {
     ctx.logger().info("pypi.project", {{"project", project},
                                        {"files", static_cast<uint64_t>(listed.size())},
                                        {"format", json ? "json" : "html"}});
-    return add_pages(ctx, dir, "simple/" + project + "/", project_html(project, listed),
+    return add_pages(ctx, "simple/" + project + "/", project_html(project, listed),
                      project_json(project, listed), Stage::kIndex, snap);
   }
 

@@ -65,7 +65,7 @@ private:
       return std::optional<std::string>();
     DEPOT_ASSIGN_OR_RETURN(
         std::string text,
-        read_whole_file(f->index.local, f->url, kMaxSmallFile));
+        read_content(*f->index.content, f->url, kMaxSmallFile));
     DEPOT_ASSIGN_OR_RETURN(std::string sha, parse_sha256_file(text, f->url));
     out.push_back(f->entry(stage));
     return std::optional<std::string>(std::move(sha));
@@ -87,9 +87,11 @@ private:
     want.sha256 = *sha;
     DEPOT_ASSIGN_OR_RETURN(auto toml,
                            fetch_relative(ctx, upstream_, rel, false, want));
+    if (!toml)
+      return make_error(ErrorCode::kNotFound, join_url(upstream_, rel) + ": not found");
     DEPOT_ASSIGN_OR_RETURN(
         std::string text,
-        read_whole_file(toml->index.local, toml->url, kMaxManifest));
+        read_content(*toml->index.content, toml->url, kMaxManifest));
     DEPOT_ASSIGN_OR_RETURN(
         ChannelManifest m,
         parse_channel_manifest(text, targets_, upstream_, toml->url));
@@ -118,9 +120,12 @@ private:
     DEPOT_ASSIGN_OR_RETURN(
         auto release,
         fetch_relative(ctx, upstream_, "rustup/release-stable.toml", false));
+    if (!release)
+      return make_error(ErrorCode::kNotFound,
+                        join_url(upstream_, "rustup/release-stable.toml") + ": not found");
     DEPOT_ASSIGN_OR_RETURN(
         std::string text,
-        read_whole_file(release->index.local, release->url, kMaxSmallFile));
+        read_content(*release->index.content, release->url, kMaxSmallFile));
     DEPOT_ASSIGN_OR_RETURN(std::string version,
                            parse_release_version(text, release->url));
     for (const std::string &target : targets_) {

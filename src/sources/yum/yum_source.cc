@@ -52,9 +52,12 @@ class YumSource final : public Source {
       if (!asc) {
         return make_error(ErrorCode::kSignature, root.url + ": unsigned (no repomd.xml.asc)");
       }
-      DEPOT_TRY(verifier->verify_detached(*root.local, *asc->local, asc->url));
     }
-    DEPOT_ASSIGN_OR_RETURN(std::string xml, read_whole_file(*root.local, root.url));
+    DEPOT_ASSIGN_OR_RETURN(std::string xml, read_content(*root.content, root.url));
+    if (verifier) {
+      DEPOT_ASSIGN_OR_RETURN(std::string sig, read_content(*asc->content, asc->url));
+      DEPOT_TRY(verifier->verify_detached(xml, sig, asc->url));
+    }
     DEPOT_ASSIGN_OR_RETURN(Repomd repomd, parse_repomd(xml, root.url));
 
     Snapshot snap;
@@ -127,7 +130,8 @@ class YumSource final : public Source {
     });
     Hasher hasher(data.open_checksum.empty() ? 0u : Hasher::mask_for(data.open_checksum));
     uint64_t open_size = 0;
-    DEPOT_TRY(read_decompressed(*primary.local, primary.url, [&](std::string_view chunk) {
+    DEPOT_ASSIGN_OR_RETURN(auto in, primary.content->open());
+    DEPOT_TRY(read_decompressed(*in, primary.url, [&](std::string_view chunk) {
       open_size += chunk.size();
       if (!data.open_checksum.empty()) hasher.update(chunk);
       return parser.feed(chunk);

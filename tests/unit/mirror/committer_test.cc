@@ -5,6 +5,7 @@
 #include <fstream>
 #include <thread>
 
+#include "storage/fs/fs_target.h"
 #include "support/temp_dir.h"
 
 namespace depot {

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "storage/fs/fs_target.h"
 #include "support/temp_dir.h"
 
 namespace depot {

@@ -1,5 +1,6 @@
-// The mirror engine end to end against a scripted loopback server: staged commit, failure
-// keeps the previous index, hostile entries, no-op re-run, the delete guard.
+// The mirror engine end to end, handed an in-memory target and a scripted downloader (no
+// sockets, no disk but the state directory): staged commit, failure keeps the previous index,
+// hostile entries, no-op re-run, the delete guard, adoption, the run lock.
 
 #include "mirror/engine.h"
 
@@ -8,19 +9,20 @@
 #include <fcntl.h>
 #include <sys/file.h>
 
-#include <fstream>
 #include <set>
 
 #include "core/digest.h"
+#include "support/memory_target.h"
+#include "support/scripted_downloader.h"
 #include "support/temp_dir.h"
-#include "support/test_http_server.h"
 
 namespace depot {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Reply;
-using testing::TestServer;
+using testing::MemoryTarget;
+using testing::Script;
+using testing::ScriptedReply;
 
 std::string sha256(const std::string& s) {
   Hasher h(digest_bit(DigestAlgo::kSha256));
@@ -28,14 +30,11 @@ std::string sha256(const std::string& s) {
   return h.finish().sha256;
 }
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+const std::string kUp = "http://up.test/ch/noarch";
 
 class EngineTest : public ::testing::Test {
  protected:
-  // Publishes a generation: packages name -> body, served under /ch/noarch/.
+  // Publishes a generation: packages name -> body, served under kUp.
   std::string publish(const std::map<std::string, std::string>& packages,
                       const std::string& hostile = "") {
     std::string json = R"({"info":{"subdir":"noarch"},"packages.conda":{)";
@@ -45,41 +44,43 @@ class EngineTest : public ::testing::Test {
       first = false;
       json += "\"" + name + R"(":{"size":)" + std::to_string(body.size()) + R"(,"sha256":")" +
               sha256(body) + "\"}";
-      server_.route("/ch/noarch/" + name, {Reply(200, body)});
+      script_.route(url(name), body);
     }
     if (!hostile.empty()) {
       json += ",\"" + hostile + R"(":{"size":1,"sha256":")" + sha256("x") + "\"}";
     }
     json += "}}";
-    server_.route("/ch/noarch/repodata.json", {Reply(200, json)});
+    script_.route(url("repodata.json"), json);
     return json;
   }
+  static std::string url(const std::string& name) { return kUp + "/" + name; }
 
   MirrorReport mirror(bool force = false) {
+    SourceOptions source_opts;
+    source_opts.upstream = kUp;
+    auto source = make_source("conda", source_opts);
+    EXPECT_TRUE(source.ok());
     MirrorOptions opts;
     opts.kind = "conda";
-    opts.source.upstream = server_.url("/ch/noarch");
-    opts.dir = dir_.path() / "m";
+    opts.upstream = kUp;
+    opts.state_dir = dir_.path() / "state";
     opts.download.retry.max_attempts = 2;
-    opts.download.retry.base_delay = std::chrono::milliseconds(1);
     opts.force = force;
-    return run_mirror(opts, null_logger(), system_clock());
+    MirrorParts parts{**source, target_, script_.factory()};
+    return run_mirror(opts, parts, null_logger(), system_clock());
   }
 
-  fs::path m() const { return dir_.path() / "m"; }
-
-  std::set<std::string> files_outside_state() const {
+  std::string read(const std::string& path) const { return target_.file(path).value_or("<missing>"); }
+  bool exists(const std::string& path) const { return target_.file(path).has_value(); }
+  std::set<std::string> files() const {
     std::set<std::string> out;
-    for (auto& e : fs::recursive_directory_iterator(m())) {
-      auto rel = fs::relative(e.path(), m()).string();
-      if (rel.starts_with(".depot")) continue;
-      if (e.is_regular_file()) out.insert(rel);
-    }
+    for (const auto& [path, bytes] : target_.files()) out.insert(path);
     return out;
   }
 
   testing::TempDir dir_;
-  TestServer server_;
+  MemoryTarget target_;
+  Script script_;
 };
 
 TEST_F(EngineTest, MirrorsEveryPackageThenTheIndex) {
@@ -89,11 +90,11 @@ TEST_F(EngineTest, MirrorsEveryPackageThenTheIndex) {
   EXPECT_EQ(r.files_downloaded, 2u);
   EXPECT_EQ(r.bytes_downloaded, 9u);
   EXPECT_TRUE(r.indexes_committed);
-  EXPECT_EQ(read(m() / "a-1-0.conda"), "alpha");
-  EXPECT_EQ(read(m() / "repodata.json"), json);
-  EXPECT_EQ(files_outside_state(),
-            (std::set<std::string>{"a-1-0.conda", "b-1-0.conda", "repodata.json"}));
-  EXPECT_TRUE(fs::is_empty(m() / ".depot/tmp"));
+  EXPECT_EQ(read("a-1-0.conda"), "alpha");
+  EXPECT_EQ(read("repodata.json"), json);
+  EXPECT_EQ(files(), (std::set<std::string>{"a-1-0.conda", "b-1-0.conda", "repodata.json"}));
+  EXPECT_EQ(target_.open_transactions(), 0);
+  EXPECT_EQ(target_.debris_clears(), 1);
 }
 
 TEST_F(EngineTest, NoopRerunFetchesOnlyTheIndex) {
@@ -103,38 +104,38 @@ TEST_F(EngineTest, NoopRerunFetchesOnlyTheIndex) {
   ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
   EXPECT_EQ(r.files_downloaded, 0u);
   EXPECT_EQ(r.files_unchanged, 3u);
-  EXPECT_EQ(server_.hits("/ch/noarch/a-1-0.conda"), 1);
-  EXPECT_EQ(server_.hits("/ch/noarch/repodata.json"), 2);
+  EXPECT_EQ(script_.hits(url("a-1-0.conda")), 1);
+  EXPECT_EQ(script_.hits(url("repodata.json")), 2);
 }
 
 TEST_F(EngineTest, FailedPackageKeepsThePreviousIndex) {
   std::string old_json = publish({{"a-1-0.conda", "alpha"}});
   ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
   publish({{"a-1-0.conda", "alpha"}, {"good-1-0.conda", "good"}, {"bad-1-0.conda", "bad!"}});
-  server_.route("/ch/noarch/bad-1-0.conda", {Reply(200, "BAD!")});  // wrong bytes, always
+  script_.route(url("bad-1-0.conda"), "BAD!");  // wrong bytes, always
   MirrorReport r = mirror();
   EXPECT_EQ(r.outcome, MirrorOutcome::kFilesFailed);
   ASSERT_EQ(r.failed.size(), 1u);
   EXPECT_EQ(r.failed[0].path, "bad-1-0.conda");
   EXPECT_NE(r.failed[0].reason.find("sha256 mismatch"), std::string::npos) << r.failed[0].reason;
   EXPECT_FALSE(r.indexes_committed);
-  EXPECT_EQ(read(m() / "repodata.json"), old_json);  // previous generation still served
-  EXPECT_FALSE(fs::exists(m() / "bad-1-0.conda"));
+  EXPECT_EQ(read("repodata.json"), old_json);  // previous generation still served
+  EXPECT_FALSE(exists("bad-1-0.conda"));
   // The good package is committed already (unreferenced until the index is): no re-download.
-  server_.route("/ch/noarch/bad-1-0.conda", {Reply(200, "bad!")});
+  script_.route(url("bad-1-0.conda"), "bad!");
   MirrorReport fixed = mirror();
   ASSERT_EQ(fixed.outcome, MirrorOutcome::kComplete) << fixed.error;
   EXPECT_EQ(fixed.files_downloaded, 1u);
-  EXPECT_EQ(server_.hits("/ch/noarch/good-1-0.conda"), 1);
+  EXPECT_EQ(script_.hits(url("good-1-0.conda")), 1);
 }
 
 TEST_F(EngineTest, FirstRunFailurePublishesNoIndex) {
   publish({{"a-1-0.conda", "alpha"}});
-  server_.route("/ch/noarch/a-1-0.conda", {Reply(503, "busy")});
+  script_.route(url("a-1-0.conda"), {ScriptedReply{503, "busy", ""}});
   MirrorReport r = mirror();
   EXPECT_EQ(r.outcome, MirrorOutcome::kFilesFailed);
   EXPECT_NE(r.failed.at(0).reason.find("503"), std::string::npos);
-  EXPECT_FALSE(fs::exists(m() / "repodata.json"));
+  EXPECT_FALSE(exists("repodata.json"));
 }
 
 TEST_F(EngineTest, HostileEntryChangesNothing) {
@@ -142,9 +143,9 @@ TEST_F(EngineTest, HostileEntryChangesNothing) {
   MirrorReport r = mirror();
   EXPECT_EQ(r.outcome, MirrorOutcome::kUpstream);
   EXPECT_NE(r.error.find("escape.conda"), std::string::npos) << r.error;
-  EXPECT_TRUE(files_outside_state().empty());
-  EXPECT_FALSE(fs::exists(dir_.path() / "escape.conda"));
-  EXPECT_EQ(server_.hits("/ch/noarch/a-1-0.conda"), 0);
+  EXPECT_TRUE(files().empty());
+  
+  EXPECT_EQ(script_.hits(url("a-1-0.conda")), 0);
 }
 
 TEST_F(EngineTest, StaleFilesRemovedAfterIndexWithGuard) {
@@ -158,55 +159,82 @@ TEST_F(EngineTest, StaleFilesRemovedAfterIndexWithGuard) {
   MirrorReport r = mirror();
   EXPECT_EQ(r.outcome, MirrorOutcome::kDeleteRefused);
   EXPECT_TRUE(r.indexes_committed);
-  EXPECT_EQ(read(m() / "repodata.json"), json);
-  EXPECT_TRUE(fs::exists(m() / "p29-1-0.conda"));
+  EXPECT_EQ(read("repodata.json"), json);
+  EXPECT_TRUE(exists("p29-1-0.conda"));
   MirrorReport forced = mirror(/*force=*/true);
   ASSERT_EQ(forced.outcome, MirrorOutcome::kComplete) << forced.error;
   EXPECT_EQ(forced.files_removed, 28u);
-  EXPECT_EQ(files_outside_state(),
-            (std::set<std::string>{"p0-1-0.conda", "p1-1-0.conda", "repodata.json"}));
+  EXPECT_EQ(files(), (std::set<std::string>{"p0-1-0.conda", "p1-1-0.conda", "repodata.json"}));
 }
 
 TEST_F(EngineTest, SeveralDownloadLoopsShareTheWork) {
   std::map<std::string, std::string> many;
   for (int i = 0; i < 150; ++i) many["p" + std::to_string(i) + "-1-0.conda"] = std::string(i * 97, 'z');
   publish(many);
-  server_.route("/ch/noarch/p77-1-0.conda", {Reply(200, "corrupt")});
+  script_.route(url("p77-1-0.conda"), "corrupt");
   MirrorReport r = mirror();  // 150 jobs: two loops (transfer_threads defaults to 2)
   EXPECT_EQ(r.outcome, MirrorOutcome::kFilesFailed);
   ASSERT_EQ(r.failed.size(), 1u);
   EXPECT_EQ(r.failed[0].path, "p77-1-0.conda");
   EXPECT_EQ(r.files_downloaded, 149u);
-  EXPECT_FALSE(fs::exists(m() / "repodata.json"));
-  server_.route("/ch/noarch/p77-1-0.conda", {Reply(200, std::string(77 * 97, 'z'))});
+  EXPECT_FALSE(exists("repodata.json"));
+  script_.route(url("p77-1-0.conda"), std::string(77 * 97, 'z'));
   MirrorReport fixed = mirror();
   ASSERT_EQ(fixed.outcome, MirrorOutcome::kComplete) << fixed.error;
   EXPECT_EQ(fixed.files_downloaded, 1u);
-  EXPECT_EQ(files_outside_state().size(), 151u);
+  EXPECT_EQ(files().size(), 151u);
   for (int i : {0, 1, 76, 149}) {
-    EXPECT_EQ(read(m() / ("p" + std::to_string(i) + "-1-0.conda")), std::string(i * 97, 'z'));
+    EXPECT_EQ(read("p" + std::to_string(i) + "-1-0.conda"), std::string(i * 97, 'z'));
   }
 }
 
 TEST_F(EngineTest, UnrecordedFileWithRightContentIsAdoptedNotDownloaded) {
   publish({{"a-1-0.conda", "alpha"}});
-  fs::create_directories(m());
-  { std::ofstream(m() / "a-1-0.conda") << "alpha"; }
+  target_.put("a-1-0.conda", "alpha");
   MirrorReport r = mirror();
   ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
   EXPECT_EQ(r.files_adopted, 1u);
-  EXPECT_EQ(server_.hits("/ch/noarch/a-1-0.conda"), 0);
+  EXPECT_EQ(script_.hits(url("a-1-0.conda")), 0);
 }
 
 TEST_F(EngineTest, SecondRunOnLockedDirectoryIsRefused) {
   publish({{"a-1-0.conda", "alpha"}});
-  fs::create_directories(m() / ".depot");
-  int fd = ::open((m() / ".depot/lock").c_str(), O_RDWR | O_CREAT, 0644);
+  fs::create_directories(dir_.path() / "state");
+  int fd = ::open((dir_.path() / "state/lock").c_str(), O_RDWR | O_CREAT, 0644);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::flock(fd, LOCK_EX), 0);
   MirrorReport r = mirror();
   EXPECT_EQ(r.outcome, MirrorOutcome::kBusy);
   ::close(fd);
+}
+
+TEST_F(EngineTest, IndexCommitFailureKeepsThePreviousGeneration) {
+  std::string old_json = publish({{"a-1-0.conda", "alpha"}});
+  ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
+  publish({{"a-1-0.conda", "alpha"}, {"b-1-0.conda", "beta"}});
+  target_.fail_commit_of([](const std::string& path) { return path == "repodata.json"; });
+  MirrorReport r = mirror();
+  EXPECT_EQ(r.outcome, MirrorOutcome::kStorage);
+  EXPECT_NE(r.error.find("repodata.json"), std::string::npos) << r.error;
+  EXPECT_FALSE(r.indexes_committed);
+  EXPECT_EQ(read("repodata.json"), old_json);
+  target_.fail_commit_of(nullptr);
+  MirrorReport fixed = mirror();
+  ASSERT_EQ(fixed.outcome, MirrorOutcome::kComplete) << fixed.error;
+  EXPECT_EQ(fixed.files_downloaded, 0u);  // b was committed before the index failed
+  EXPECT_EQ(script_.hits(url("b-1-0.conda")), 1);
+  EXPECT_EQ(target_.open_transactions(), 0);
+}
+
+TEST_F(EngineTest, IndexAnsweredNotModifiedWritesNothing) {
+  std::string json = publish({{"a-1-0.conda", "alpha"}});
+  script_.route(url("repodata.json"), {ScriptedReply{200, json, "\"g1\""}});
+  ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
+  MirrorReport r = mirror();
+  ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
+  EXPECT_EQ(r.indexes_written, 0u);
+  EXPECT_EQ(r.files_unchanged, 2u);
+  EXPECT_EQ(read("repodata.json"), json);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <fstream>
 
 #include "core/digest.h"
+#include "storage/fs/fs_target.h"
+#include "support/memory_sink.h"
 #include "support/temp_dir.h"
 #include "support/test_http_server.h"
 
@@ -18,9 +20,10 @@ namespace {
 using testing::Reply;
 using testing::TestServer;
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+std::string read(const std::shared_ptr<IndexContent>& content) {
+  if (!content) return "<no content>";
+  auto bytes = read_content(*content, "test");
+  return bytes.ok() ? *bytes : "<error: " + bytes.error().message + ">";
 }
 
 std::string sha256(const std::string& s) {
@@ -93,21 +96,21 @@ TEST_F(IndexFetcherTest, BatchAnswersInRequestOrder) {
   for (int i = 0; i < 40; ++i) {
     ASSERT_TRUE(results[i].ok()) << results[i].error().message;
     ASSERT_TRUE(*results[i]);
-    EXPECT_EQ(read((*results[i])->local), "body of f" + std::to_string(i));
+    EXPECT_EQ(read((*results[i])->content), "body of f" + std::to_string(i));
     EXPECT_EQ((*results[i])->etag, "\"ef" + std::to_string(i) + "\"");
     EXPECT_FALSE((*results[i])->unchanged);
   }
   ASSERT_TRUE(results[40].ok());
-  EXPECT_EQ(read((*results[40])->local), "finally");
+  EXPECT_EQ(read((*results[40])->content), "finally");
   ASSERT_TRUE(results[41].ok());
   EXPECT_FALSE(*results[41]);  // optional 404
   ASSERT_FALSE(results[42].ok());
   EXPECT_NE(results[42].error().message.find("/required"), std::string::npos);
   EXPECT_GT(server_.max_in_flight(), 1);  // fetched concurrently
 
-  EXPECT_NE(fetcher_->take("index/f3"), nullptr);
-  EXPECT_EQ(fetcher_->take("index/f3"), nullptr);  // ownership passed once
-  EXPECT_EQ(fetcher_->take("index/absent"), nullptr);
+  const RelPath f3 = *RelPath::parse("index/f3");
+  EXPECT_NE((*results[3])->content->take_txn(f3), nullptr);
+  EXPECT_EQ((*results[3])->content->take_txn(f3), nullptr);  // ownership passed once
 }
 
 TEST_F(IndexFetcherTest, NotModifiedKeepsTheCommittedCopy) {
@@ -117,9 +120,10 @@ TEST_F(IndexFetcherTest, NotModifiedKeepsTheCommittedCopy) {
   auto results = fetcher_->fetch_all(std::span(&req, 1));
   ASSERT_TRUE(results[0].ok()) << results[0].error().message;
   EXPECT_TRUE((*results[0])->unchanged);
-  EXPECT_EQ(read((*results[0])->local), "old a");
+  EXPECT_EQ(read((*results[0])->content), "old a");
   EXPECT_EQ(server_.requests("/a").at(0).headers["if-none-match"], "\"v1\"");
-  EXPECT_EQ(fetcher_->take("index/a"), nullptr);  // nothing new to commit
+  EXPECT_EQ((*results[0])->content->take_txn(*RelPath::parse("index/a")),
+            nullptr);  // nothing new to commit
 }
 
 TEST_F(IndexFetcherTest, SameBytesWithoutValidatorsAreUnchanged) {
@@ -145,6 +149,30 @@ TEST_F(IndexFetcherTest, RootNamingTheCommittedCopyAsksNothing) {
   ASSERT_TRUE(res.ok()) << res.error().message;
   EXPECT_FALSE((*res)->unchanged);
   EXPECT_EQ(server_.requests("/a").at(0).headers.count("if-none-match"), 0u);
+}
+
+TEST_F(IndexFetcherTest, ObserverSeesTheBodyAsItStreams) {
+  std::string body(300000, 'p');
+  server_.route("/big", {Reply(200, body)});
+  testing::MemorySink seen;
+  IndexRequest req = request("big");
+  req.observer = &seen;
+  auto results = fetcher_->fetch_all(std::span(&req, 1));
+  ASSERT_TRUE(results[0].ok()) << results[0].error().message;
+  EXPECT_EQ(seen.data(), body);
+  EXPECT_EQ(read((*results[0])->content), body);
+}
+
+TEST_F(IndexFetcherTest, ContentReadsTheCommittedFileAfterItsTransactionIsTaken) {
+  server_.route("/a", {Reply(200, "fresh a")});
+  auto res = fetcher_->fetch(request("a"));
+  ASSERT_TRUE(res.ok()) << res.error().message;
+  std::shared_ptr<IndexContent> content = (*res)->content;
+  std::vector<std::unique_ptr<WriteTxn>> txns;
+  txns.push_back(content->take_txn(*RelPath::parse("index/a")));
+  ASSERT_NE(txns[0], nullptr);
+  ASSERT_TRUE(target_->commit(txns).ok());
+  EXPECT_EQ(read(content), "fresh a");
 }
 
 TEST_F(IndexFetcherTest, WrongDigestFailsNamingTheUrl) {

@@ -13,7 +13,7 @@ Entry blob(const char* path, uint64_t size, const std::string& sha) {
           .digests = {},
           .url = std::string("http://up/") + path,
           .stage = Stage::kBlob,
-          .local = std::nullopt,
+          .content = nullptr,
           .unchanged = false,
           .etag = {},
           .last_modified = {}};
@@ -64,7 +64,7 @@ TEST(Plan, StaleFromDiskAndRecords) {
 
 TEST(Plan, IndexesWithLocalContent) {
   Entry fresh = blob("repodata.json", 5, "");
-  fresh.local = "/tmp/x";
+  fresh.content = memory_content("fresh");
   fresh.stage = Stage::kRoot;
   Entry same = fresh;
   same.path = *RelPath::parse("current_repodata.json");
@@ -78,7 +78,7 @@ TEST(Plan, IndexesWithLocalContent) {
 TEST(Plan, LocalContentEqualToTheRecordIsNotRewritten) {
   // A page the source generated again with the same bytes as the committed copy.
   Entry page = blob("simple/a/index.html", 5, A);
-  page.local = "/scratch/a.html";
+  page.content = memory_content("page!");
   auto plan = make_plan({page}, {{"simple/a/index.html", rec("simple/a/index.html", 5, A)}},
                         {{"simple/a/index.html", {5, 0}}});
   ASSERT_TRUE(plan.ok());
@@ -91,7 +91,7 @@ TEST(Plan, LocalContentEqualToTheRecordIsNotRewritten) {
 TEST(Plan, UnchangedIndexMissingOnDiskIsWritten) {
   // An apt by-hash copy of an unchanged index, deleted from the mirror by hand.
   Entry copy = blob("dists/s/main/by-hash/SHA256/ab", 5, A);
-  copy.local = "/mirror/dists/s/main/Packages";
+  copy.content = memory_content("Packages");
   copy.unchanged = true;
   auto plan = make_plan({copy}, {}, {});
   ASSERT_TRUE(plan.ok());

@@ -73,7 +73,7 @@ TEST_F(AptSourceTest, PoolThenIndexesThenRootWithByHash) {
                                                   {"dists/s/Release", Stage::kRoot}}));
   for (const auto& e : s->entries) {
     if (e.path.str() == by_hash) {
-      EXPECT_TRUE(e.local.has_value());
+      EXPECT_TRUE((e.content != nullptr));
       EXPECT_EQ(e.digests.sha256, sha256(kPackages));
     }
   }
@@ -119,13 +119,9 @@ TEST_F(AptSourceTest, HostilePoolPathRefused) {
 
 TEST_F(AptSourceTest, RootOlderThanTheMirroredOneIsRefusedUnlessForced) {
   publish(kPackages, false);
-  const std::filesystem::path committed = dir_.path() / "committed-Release";
-  {
-    std::ofstream out(committed);
-    out << "Suite: s\nDate: Sun, 22 Nov 2026 06:00:00 UTC\nSHA256:\n " << std::string(64, 'a')
-        << " 1 main/binary-amd64/Packages\n";
-  }
-  ctx_.committed_files["dists/s/Release"] = committed;
+  ctx_.committed_files["dists/s/Release"] =
+      "Suite: s\nDate: Sun, 22 Nov 2026 06:00:00 UTC\nSHA256:\n " + std::string(64, 'a') +
+      " 1 main/binary-amd64/Packages\n";
   auto s = snapshot();
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("older than the mirrored Release"), std::string::npos)

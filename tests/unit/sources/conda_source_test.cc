@@ -56,7 +56,7 @@ TEST_F(CondaSourceTest, PackagesThenVariantsThenRepodataLast) {
   EXPECT_EQ(got, want);
   EXPECT_EQ(s->entries[0].url, "http://up/ch/noarch/a-1-0.conda");
   EXPECT_EQ(*s->entries[0].size, 3u);
-  EXPECT_TRUE(s->entries.back().local.has_value());
+  EXPECT_TRUE((s->entries.back().content != nullptr));
   EXPECT_EQ(s->entries.back().etag, "\"e-repodata.json\"");
 }
 

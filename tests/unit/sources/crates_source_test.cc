@@ -63,10 +63,7 @@ TEST_F(CratesSourceTest, CratesThenTheirIndexFilesThenConfigLast) {
   EXPECT_EQ(got, want);
   EXPECT_EQ(s->entries[0].url, "http://dl.up/crates/app/1.0.0/download");
   EXPECT_EQ(s->entries[1].digests.sha256, sum('b'));
-  std::ifstream config(*s->entries.back().local);
-  std::stringstream text;
-  text << config.rdbuf();
-  EXPECT_EQ(text.str(),
+  EXPECT_EQ(testing::content_of(s->entries.back()),
             "{\"dl\":\"http://mirror.example/crates-io/crates/{crate}/{crate}-{version}.crate\"}\n");
 }
 

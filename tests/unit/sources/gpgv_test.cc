@@ -53,6 +53,11 @@ class Gpgv : public ::testing::Test {
     return r.ok() ? r->out : "";
   }
   static fs::path at(const std::string& name) { return dir_->path() / name; }
+  // The bytes of the fixture file `name`.
+  static std::string text_of(const std::string& name) {
+    std::ifstream in(at(name), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
 
   SignatureVerifier verifier(const std::string& keyring) {
     auto v = SignatureVerifier::open(at(keyring), scratch_.path());
@@ -68,7 +73,7 @@ testing::TempDir* Gpgv::dir_ = nullptr;
 TEST_F(Gpgv, GoodClearsignedReturnsTheSignedText) {
   for (const char* keyring : {"good.gpg", "good.asc"}) {
     auto v = verifier(keyring);
-    auto text = v.verify_clearsigned(at("InRelease"), "InRelease");
+    auto text = v.verify_clearsigned(text_of("InRelease"), "InRelease");
     ASSERT_TRUE(text.ok()) << keyring << ": " << text.error().to_string();
     EXPECT_NE(text->find("Suite: s"), std::string::npos);
     EXPECT_EQ(text->find("BEGIN PGP"), std::string::npos);
@@ -77,13 +82,13 @@ TEST_F(Gpgv, GoodClearsignedReturnsTheSignedText) {
 
 TEST_F(Gpgv, GoodDetachedSignature) {
   auto v = verifier("good.asc");
-  Status s = v.verify_detached(at("Release"), at("Release.gpg"), "Release.gpg");
+  Status s = v.verify_detached(text_of("Release"), text_of("Release.gpg"), "Release.gpg");
   EXPECT_TRUE(s.ok()) << s.error().to_string();
 }
 
 TEST_F(Gpgv, UnknownKeyIsRefused) {
   auto v = verifier("good.gpg");
-  auto text = v.verify_clearsigned(at("InRelease.other"), "http://u/InRelease");
+  auto text = v.verify_clearsigned(text_of("InRelease.other"), "http://u/InRelease");
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.error().code, ErrorCode::kSignature);
   EXPECT_NE(text.error().message.find("http://u/InRelease"), std::string::npos);
@@ -96,17 +101,17 @@ TEST_F(Gpgv, TamperedTextIsRefused) {
   doc.replace(doc.find("Suite: s"), 8, "Suite: t");
   std::ofstream(at("InRelease.tampered")) << doc;
   auto v = verifier("good.gpg");
-  auto text = v.verify_clearsigned(at("InRelease.tampered"), "InRelease");
+  auto text = v.verify_clearsigned(text_of("InRelease.tampered"), "InRelease");
   ASSERT_FALSE(text.ok());
   EXPECT_NE(text.error().message.find("bad signature"), std::string::npos) << text.error().message;
 
   std::ofstream(at("Release.tampered")) << "Suite: t\n";
-  EXPECT_FALSE(v.verify_detached(at("Release.tampered"), at("Release.gpg"), "R").ok());
+  EXPECT_FALSE(v.verify_detached(text_of("Release.tampered"), text_of("Release.gpg"), "R").ok());
 }
 
 TEST_F(Gpgv, UnsignedIsRefused) {
   auto v = verifier("good.gpg");
-  EXPECT_FALSE(v.verify_clearsigned(at("Release"), "InRelease").ok());
+  EXPECT_FALSE(v.verify_clearsigned(text_of("Release"), "InRelease").ok());
 }
 
 TEST(Dearmor, RefusesGarbage) {

@@ -32,13 +32,6 @@ std::string packument(const std::string& name, std::vector<Json> versions,
   return doc.dump();
 }
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class NpmSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -82,10 +75,10 @@ TEST_F(NpmSourceTest, TarballsThenPackumentsWithTarballsRewritten) {
   EXPECT_EQ(s->entries[0].url, "http://tar.up/app/-/app-1.0.0.tgz");
   EXPECT_EQ(s->entries[1].digests.sha1, sha1('b'));
   EXPECT_EQ(ctx.accepts.front(), "application/json");
-  Json full = Json::parse(slurp(*s->entries[2].local));
+  Json full = Json::parse(testing::content_of(s->entries[2]));
   EXPECT_EQ(full["versions"]["1.1.0"]["dist"]["tarball"],
             "http://mirror.example/npm/app/-/app-1.1.0.tgz");
-  Json abbrev = Json::parse(slurp(*s->entries[3].local));
+  Json abbrev = Json::parse(testing::content_of(s->entries[3]));
   EXPECT_EQ(abbrev["versions"]["1.0.0"]["dist"]["tarball"],
             "http://mirror.example/npm/app/-/app-1.0.0.tgz");
 }
@@ -100,7 +93,7 @@ TEST_F(NpmSourceTest, WithDepsAddsScopedDependenciesAtScopedPaths) {
     EXPECT_NE(std::find(paths.begin(), paths.end(), want), paths.end()) << want;
   }
   EXPECT_EQ(paths.size(), 9u);  // the git dependency is not followed
-  Json full = Json::parse(slurp(*s->entries[6].local));
+  Json full = Json::parse(testing::content_of(s->entries[6]));
   EXPECT_EQ(full["versions"]["1.0.0"]["dist"]["tarball"],
             "http://mirror.example/npm/@fix/util/-/util-1.0.0.tgz");
 }
@@ -110,7 +103,7 @@ TEST_F(NpmSourceTest, LatestNDropsOlderVersions) {
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(s->entries[0].path.str(), "app/-/app-1.1.0.tgz");
   EXPECT_EQ(s->entries.size(), 4u);
-  Json full = Json::parse(slurp(*s->entries[1].local));
+  Json full = Json::parse(testing::content_of(s->entries[1]));
   EXPECT_FALSE(full["versions"].contains("1.0.0"));
   EXPECT_FALSE(snap({"app"}, false, "latest-0").ok());
   EXPECT_FALSE(snap({"app"}, false, "newest").ok());

@@ -108,7 +108,7 @@ TEST_F(OpamSourceTest, ArchivesByFirstChecksumThenRepoAndIndexLast) {
   EXPECT_EQ(s->entries[0].url, "http://up/" + a_rel);
   EXPECT_EQ(s->entries[1].digests.md5, b.md5);
   EXPECT_EQ(s->entries[1].digests.sha256, b.sha256);
-  EXPECT_TRUE(s->entries[1].local.has_value());
+  EXPECT_TRUE((s->entries[1].content != nullptr));
 }
 
 TEST_F(OpamSourceTest, UrlsTxtIsAnIndexWhenUpstreamHasIt) {
@@ -122,13 +122,13 @@ TEST_F(OpamSourceTest, UrlsTxtIsAnIndexWhenUpstreamHasIt) {
 TEST_F(OpamSourceTest, CommittedArchivesAreNotFetchedAgain) {
   const std::string a_rel = "cache/sha256/" + a.sha256.substr(0, 2) + "/" + a.sha256;
   const std::string b_rel = "cache/md5/" + b.md5.substr(0, 2) + "/" + b.md5;
-  ctx.committed_files[a_rel] = dir_.path() / "x";
-  ctx.committed_files[b_rel] = dir_.path() / "y";
+  ctx.committed_files[a_rel] = "x";
+  ctx.committed_files[b_rel] = "y";
   auto s = snap();
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(ctx.asked, (std::vector<std::string>{"http://up/repo", "http://up/index.tar.gz",
                                                  "http://up/urls.txt"}));
-  EXPECT_FALSE(s->entries[0].local.has_value());
+  EXPECT_FALSE((s->entries[0].content != nullptr));
   EXPECT_EQ(s->entries[0].digests.md5, b.md5);
 }
 

@@ -14,21 +14,18 @@ const std::string kSha(64, 'a'), kSha2(64, 'b'), kMd5(32, 'c');
 class Pool : public ::testing::Test {
  protected:
   Status feed(const std::string& text) {
-    std::filesystem::path p = dir_.path() / ("P" + std::to_string(++n_));
-    std::ofstream(p) << text;
-    return collector_.add_packages_file(p, "http://u/Packages");
+    auto in = memory_source(std::make_shared<const std::string>(text));
+    return collector_.add_packages_file(*in, "http://u/Packages");
   }
   Status feed_sources(const std::string& text) {
-    std::filesystem::path p = dir_.path() / ("S" + std::to_string(++n_));
-    std::ofstream(p) << text;
-    return collector_.add_sources_file(p, "http://u/Sources");
+    auto in = memory_source(std::make_shared<const std::string>(text));
+    return collector_.add_sources_file(*in, "http://u/Sources");
   }
   static std::string stanza(const std::string& file, const std::string& size = "10",
                             const std::string& sha = kSha) {
     return "Package: p\nFilename: " + file + "\nSize: " + size + "\nSHA256: " + sha + "\n\n";
   }
-  testing::TempDir dir_;
-  int n_ = 0;
+
   std::vector<Entry> entries_;
   PoolCollector collector_{"http://u/debian", entries_};
 };

@@ -27,12 +27,6 @@ std::string json_page() {
          kShaB + R"("},"yanked":"bad"}]})";
 }
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 Result<Snapshot> snap(FakeContext& ctx, std::vector<std::string> projects,
                       const std::string& upstream = "http://up") {
@@ -82,25 +76,25 @@ TEST_F(PypiSourceTest, FilesThenProjectPagesThenRootLast) {
   // Generated pages: local content, sized and hashed, links relative to the page.
   for (size_t i = 3; i < s->entries.size(); ++i) {
     const Entry& e = s->entries[i];
-    ASSERT_TRUE(e.local) << e.path.str();
-    std::string body = read(*e.local);
+    ASSERT_TRUE(e.content) << e.path.str();
+    std::string body = testing::content_of(e);
     EXPECT_EQ(*e.size, body.size());
     Hasher h(digest_bit(DigestAlgo::kSha256));
     h.update(body);
     EXPECT_EQ(e.digests.sha256, h.finish().sha256) << e.path.str();
   }
-  std::string html = read(*s->entries[3].local);
+  std::string html = testing::content_of(s->entries[3]);
   EXPECT_NE(html.find("href=\"../../" + a + "#sha256=" + kShaA + "\""), std::string::npos) << html;
   EXPECT_NE(html.find("demo%201.1.tar.gz#sha256="), std::string::npos) << html;
   EXPECT_NE(html.find("data-yanked=\"bad\""), std::string::npos);
-  EXPECT_EQ(read(*s->entries[4].local), html);
+  EXPECT_EQ(testing::content_of(s->entries[4]), html);
   auto reparsed =
-      pypi::parse_project_json(read(*s->entries[5].local), "http://mirror/simple/demo/");
+      pypi::parse_project_json(testing::content_of(s->entries[5]), "http://mirror/simple/demo/");
   ASSERT_TRUE(reparsed.ok()) << reparsed.error().message;
   EXPECT_EQ(reparsed->files[1].filename, "demo 1.1.tar.gz");
   EXPECT_EQ(reparsed->files[1].url,
             "http://mirror/" + std::string(b.substr(0, b.rfind('/'))) + "/demo%201.1.tar.gz");
-  EXPECT_NE(read(*s->entries[6].local).find("<a href=\"demo/\">demo</a>"), std::string::npos);
+  EXPECT_NE(testing::content_of(s->entries[6]).find("<a href=\"demo/\">demo</a>"), std::string::npos);
 }
 
 TEST_F(PypiSourceTest, HtmlUpstreamAndSimpleUrlAndNormalisedDedupedNames) {
@@ -178,7 +172,7 @@ TEST_F(PypiSourceTest, FileListedByTwoProjectsIsDescribedAsMirrored) {
   for (const char* project : {"other", "third"}) {
     for (const auto& e : s->entries) {
       if (e.path.str() != std::string("simple/") + project + "/index.v1_json") continue;
-      std::string page = read(*e.local);
+      std::string page = testing::content_of(e);
       EXPECT_NE(page.find(kShaM), std::string::npos) << project << ": " << page;
       EXPECT_EQ(page.find(std::string(64, 'e')), std::string::npos) << project;
     }

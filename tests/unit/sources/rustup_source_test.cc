@@ -105,7 +105,7 @@ TEST_F(RustupSourceTest, ArtifactsThenManifestAscSha256AndReleaseLast) {
   EXPECT_EQ(s->entries[3].digests.sha256, std::string(64, 'c'));
   EXPECT_EQ(s->entries[4].digests.sha256,
             std::string(64, 'c')); // no archive .sha256 upstream
-  EXPECT_TRUE(s->entries[5].local.has_value());
+  EXPECT_TRUE((s->entries[5].content != nullptr));
 }
 
 TEST_F(RustupSourceTest, HistoryDaysAddsTheDatedManifestsUpstreamHas) {

@@ -86,8 +86,8 @@ TEST_F(YumSourceTest, PackagesThenMetadataThenRepomdLast) {
   EXPECT_EQ(s->entries[1].url, kUp + "/Packages/b/b%201+x.rpm");
   EXPECT_EQ(*s->entries[1].size, 20u);
   EXPECT_EQ(s->entries[1].digests.sha256, b);
-  EXPECT_FALSE(s->entries[0].local.has_value());
-  for (size_t i = 2; i < s->entries.size(); ++i) EXPECT_TRUE(s->entries[i].local.has_value());
+  EXPECT_FALSE((s->entries[0].content != nullptr));
+  for (size_t i = 2; i < s->entries.size(); ++i) EXPECT_TRUE(s->entries[i].content != nullptr);
   EXPECT_EQ(s->entries.back().etag, "\"e-repodata/repomd.xml\"");
   EXPECT_EQ(*s->entries[2].size, prim.size());
 }

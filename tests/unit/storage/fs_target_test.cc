@@ -5,7 +5,7 @@
 #include <fstream>
 #include <set>
 
-#include "storage/target.h"
+#include "storage/fs/fs_target.h"
 #include "support/temp_dir.h"
 
 namespace depot {
@@ -31,6 +31,20 @@ Status commit_one(Target& target, Result<std::unique_ptr<WriteTxn>>& txn) {
   return target.commit(batch);
 }
 
+// The one temporary file in `root`'s .depot/tmp.
+fs::path only_temp(const fs::path& root) {
+  std::vector<fs::path> files;
+  for (auto& e : fs::directory_iterator(root / ".depot/tmp")) files.push_back(e.path());
+  EXPECT_EQ(files.size(), 1u);
+  return files.empty() ? fs::path() : files[0];
+}
+
+std::string read_source(Result<std::unique_ptr<ByteSource>> in) {
+  if (!in.ok()) return "error: " + in.error().message;
+  auto all = read_all(**in, "test");
+  return all.ok() ? *all : "error: " + all.error().message;
+}
+
 size_t count_files(const fs::path& dir) {
   size_t n = 0;
   for (auto& e : fs::recursive_directory_iterator(dir)) n += e.is_regular_file();
@@ -49,14 +63,16 @@ class FsTargetTest : public ::testing::Test {
 };
 
 TEST_F(FsTargetTest, InvisibleUntilCommitThenAtomic) {
-  auto txn = target_->begin_write(P("a/b/c.txt"));
+  auto txn = target_->begin_write(P("a/b/c.txt"), WriteHints{.readable = true});
   ASSERT_TRUE(txn.ok());
   ASSERT_TRUE(write_str(**txn, "hello").ok());
   ASSERT_TRUE((*txn)->close().ok());
   EXPECT_FALSE(fs::exists(dir_.path() / "a/b/c.txt"));
-  EXPECT_EQ(read((*txn)->temp_path()), "hello");
-  EXPECT_EQ((*txn)->temp_path().parent_path(), dir_.path() / ".depot/tmp");
+  EXPECT_EQ(read_source((*txn)->open_read()), "hello");
+  EXPECT_EQ(read(only_temp(dir_.path())), "hello");
+  EXPECT_EQ(target_->open_read(P("a/b/c.txt")).error().code, ErrorCode::kNotFound);
   ASSERT_TRUE(commit_one(*target_, txn).ok());
+  EXPECT_EQ(read_source(target_->open_read(P("a/b/c.txt"))), "hello");
   EXPECT_EQ(read(dir_.path() / "a/b/c.txt"), "hello");
   EXPECT_TRUE(fs::is_empty(dir_.path() / ".depot/tmp"));
   auto st = target_->stat(P("a/b/c.txt"));
@@ -71,7 +87,7 @@ TEST_F(FsTargetTest, ModificationTimeIsTheCommitTime) {
   ASSERT_TRUE(write_str(**txn, "root").ok());
   ASSERT_TRUE((*txn)->close().ok());
   const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
-  fs::last_write_time((*txn)->temp_path(), old);
+  fs::last_write_time(only_temp(dir_.path()), old);
   const auto before = fs::file_time_type::clock::now() - std::chrono::seconds(1);
   ASSERT_TRUE(commit_one(*target_, txn).ok());
   EXPECT_GE(fs::last_write_time(dir_.path() / "dists/s/InRelease"), before);
@@ -196,14 +212,32 @@ TEST_F(FsTargetTest, RemovePrunesEmptyParentsAndListSkipsState) {
   EXPECT_TRUE(target_->remove(P("missing/file")).ok());
 }
 
-TEST_F(FsTargetTest, ClearTemporariesRemovesDebris) {
+TEST_F(FsTargetTest, ClearDebrisRemovesTemporaries) {
   auto txn = target_->begin_write(P("x"));
   ASSERT_TRUE(write_str(**txn, "debris").ok());
   ASSERT_TRUE((*txn)->close().ok());
-  auto temp = (*txn)->temp_path();
+  auto temp = only_temp(dir_.path());
   ASSERT_TRUE(fs::exists(temp));
-  ASSERT_TRUE(clear_fs_temporaries(dir_.path()).ok());
+  ASSERT_TRUE(target_->clear_debris().ok());
   EXPECT_FALSE(fs::exists(temp));
+}
+
+TEST_F(FsTargetTest, OpenReadNamesTheMissingFile) {
+  auto in = target_->open_read(P("dists/s/Release"));
+  ASSERT_FALSE(in.ok());
+  EXPECT_EQ(in.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(in.error().message.find("dists/s/Release"), std::string::npos) << in.error().message;
+}
+
+TEST_F(FsTargetTest, ReadableTransactionReadsFromItsFirstByteEachTime) {
+  auto txn = target_->begin_write(P("p"), WriteHints{.readable = true});
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE(write_str(**txn, "first").ok());
+  ASSERT_TRUE((*txn)->reset().ok());
+  ASSERT_TRUE(write_str(**txn, "second").ok());
+  ASSERT_TRUE((*txn)->close().ok());
+  EXPECT_EQ(read_source((*txn)->open_read()), "second");
+  EXPECT_EQ(read_source((*txn)->open_read()), "second");
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
-// Local filesystem Target. Temporary files live in <root>/.depot/tmp/ (same filesystem, so a
-// commit is a rename). Directories are walked with O_NOFOLLOW so a symlink planted inside the
-// tree cannot redirect a write or removal outside it.
+// Local filesystem Target. Directories are walked with O_NOFOLLOW so a symlink planted inside
+// the tree cannot redirect a write, read or removal outside it.
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -14,8 +13,9 @@
 #include <set>
 #include <vector>
 
+#include "storage/fs/fs_target.h"
+
 #include "core/unique_fd.h"
-#include "storage/target.h"
 
 namespace depot {
 namespace {
@@ -103,7 +103,12 @@ class FsWriteTxn final : public WriteTxn {
 
   uint64_t bytes_written() const override { return written_; }
   const RelPath& path() const override { return path_; }
-  const fs::path& temp_path() const override { return temp_; }
+  const fs::path& temp_path() const { return temp_; }
+
+  Result<std::unique_ptr<ByteSource>> open_read() override {
+    if (fd_.get() >= 0) return make_error(ErrorCode::kInternal, path_.str() + ": read before close");
+    return open_file_source(temp_, path_.str());
+  }
 
   Status close() override {
     direct_fd_.reset();
@@ -135,7 +140,7 @@ class FsTargetImpl final : public Target {
 
   std::string describe() const override { return root_.string(); }
 
-  Result<std::unique_ptr<WriteTxn>> begin_write(const RelPath& path) override {
+  Result<std::unique_ptr<WriteTxn>> begin_write(const RelPath& path, const WriteHints&) override {
     std::string name = temp_name(path);
     int fd = ::openat(tmp_fd_.get(), name.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -204,7 +209,20 @@ class FsTargetImpl final : public Target {
                  static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
   }
 
-  std::optional<fs::path> local_path(const RelPath& path) const override { return root_ / path.str(); }
+  Result<std::unique_ptr<ByteSource>> open_read(const RelPath& path) override {
+    auto dir = open_dir(path.parent(), /*create=*/false);
+    if (!dir.ok() && dir.error().code == ErrorCode::kNotFound) {
+      return make_error(ErrorCode::kNotFound, path.str() + ": not in " + root_.string());
+    }
+    if (!dir.ok()) return dir.error();
+    std::string name(path.filename());
+    int fd = ::openat(dir->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return make_error(ErrorCode::kNotFound, path.str() + ": not in " + root_.string());
+      return io_error("opening " + (root_ / path.str()).string(), errno);
+    }
+    return fd_source(Fd(fd), (root_ / path.str()).string());
+  }
 
   Status remove(const RelPath& path) override {
     auto dir = open_dir(path.parent(), /*create=*/false);
@@ -231,6 +249,16 @@ class FsTargetImpl final : public Target {
     Fd dir(::dup(root_fd_.get()));
     if (dir.get() < 0) return io_error("dup", errno);
     return list_dir(std::move(dir), "", fn);
+  }
+
+  Status clear_debris() override {
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(tmp_dir(), ec)) {
+      fs::remove_all(e.path(), ec);
+      if (ec) return make_error(ErrorCode::kIo, "removing " + e.path().string() + ": " + ec.message());
+    }
+    if (ec) return make_error(ErrorCode::kIo, "listing " + tmp_dir().string() + ": " + ec.message());
+    return ok_status();
   }
 
  private:
@@ -379,17 +407,6 @@ Result<std::unique_ptr<Target>> open_fs_target(const fs::path& root) {
   if (tmp_fd.get() < 0) return io_error("opening " + (abs / ".depot/tmp").string(), errno);
   return std::unique_ptr<Target>(
       std::make_unique<FsTargetImpl>(abs, std::move(root_fd), std::move(tmp_fd)));
-}
-
-Status clear_fs_temporaries(const fs::path& root) {
-  std::error_code ec;
-  fs::path tmp = root / ".depot" / "tmp";
-  if (!fs::exists(tmp, ec)) return ok_status();
-  for (auto& e : fs::directory_iterator(tmp, ec)) {
-    fs::remove_all(e.path(), ec);
-    if (ec) return make_error(ErrorCode::kIo, "removing " + e.path().string() + ": " + ec.message());
-  }
-  return ok_status();
 }
 
 }  // namespace depot
