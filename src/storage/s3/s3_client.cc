@@ -174,6 +174,10 @@ Result<S3ObjectInfo> S3Client::get(std::string_view key, ByteSink& out,
                         std::to_string(range->offset + range->length - 1));
   }
   DEPOT_ASSIGN_OR_RETURN(S3Response resp, impl_->http.perform(r));
+  if (range && resp.status != 206) {
+    return make_error(ErrorCode::kHttp, r.what + ": GET of a range answered HTTP " +
+                                            std::to_string(resp.status) + ", not 206");
+  }
   S3ObjectInfo info;
   info.key = std::string(key);
   info.etag = resp.etag;

@@ -66,7 +66,8 @@ class S3Client {
   // "s3://bucket/prefix/key", for messages.
   std::string url(std::string_view key) const;
 
-  // Size, ETag and Last-Modified of `key`; nullopt when it does not exist (HTTP 404).
+  // Size, ETag and Last-Modified of `key`; nullopt when it does not exist (HTTP 404; a HEAD
+  // answer has no body, so a bucket deleted since open() looks the same).
   Result<std::optional<S3ObjectInfo>> head(std::string_view key);
 
   // Streams `key` (or `range` of it) into `out`; the sink is reset before a retry. Returns the
