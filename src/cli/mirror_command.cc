@@ -15,7 +15,7 @@
 #include "core/units.h"
 #include "mirror/engine.h"
 #include "sources/registry.h"
-#include "storage/fs/fs_target.h"
+#include "cli/target_options.h"
 
 namespace depot {
 namespace {
@@ -32,6 +32,7 @@ struct MirrorArgs {
   bool no_delete = false, force = false, quiet = false, progress = false;
   double delete_limit = 0.5;
   std::string log_format = "text", log_level = "info";
+  TargetArgs target;
 };
 
 // The registries' own options, one CLI11 option per flag however many registries take it (its
@@ -59,6 +60,9 @@ Exit codes:
   6  another depot run holds this directory
 
 State lives in <dir>/.depot/ (state.db, temporary files); nothing else is written outside <dir>.
+For s3://bucket/prefix the state is local (--state, default $XDG_STATE_HOME/depot/s3/...);
+credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS_PROFILE profile of
+~/.aws/credentials. Exit code 5 covers bucket errors (credentials, missing bucket, quota).
 )";
 
 void print_summary(const MirrorArgs& a, const MirrorReport& r) {
@@ -182,13 +186,19 @@ MirrorReport run_with_parts(const MirrorArgs& a, const MirrorOptions& opts,
   };
   auto source = make_source(a.kind, source_opts);
   if (!source.ok()) return failed(MirrorOutcome::kBadRequest, source.error());
-  auto target = open_fs_target(a.dir);
-  if (!target.ok()) return failed(MirrorOutcome::kStorage, target.error());
+  auto target = open_target(a.dir, a.target);
+  if (!target.ok()) {
+    return failed(target.error().code == ErrorCode::kInvalidArgument ? MirrorOutcome::kBadRequest
+                                                                      : MirrorOutcome::kStorage,
+                  target.error());
+  }
+  MirrorOptions run_opts = opts;
+  run_opts.state_dir = target->state_dir;
   Clock& clock = system_clock();
-  MirrorParts parts{**source, **target, [&](const DownloadOptions& o) {
+  MirrorParts parts{**source, *target->target, [&](const DownloadOptions& o) {
                       return make_curl_downloader(o, clock, logger);
                     }};
-  return run_mirror(opts, parts, logger, clock,
+  return run_mirror(run_opts, parts, logger, clock,
                     [&](const MirrorProgress& p) { progress.update(p); });
 }
 
@@ -209,7 +219,7 @@ int run(const MirrorArgs& a, const RegistryArgs& ra) {
     if (!apply_registry_options(ra, *r, source_opts)) return kExitUsage;
   }  // else make_source names the known kinds
   opts.index_grace = std::chrono::seconds(static_cast<int64_t>(a.index_grace_hours * 3600));
-  opts.state_dir = std::filesystem::path(a.dir) / ".depot";
+  opts.rebuild_state = a.target.rebuild_state;
   opts.download.fixed_concurrency = a.concurrency;
   opts.download.max_concurrency = a.max_concurrency;
   opts.download.initial_concurrency =
@@ -279,7 +289,10 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
   }
   cmd->add_option("kind", args->kind, "Registry kind: " + kinds)->required();
   cmd->add_option("upstream", args->upstream, "Upstream URL" + upstreams)->required();
-  cmd->add_option("dir", args->dir, "Mirror directory (created if missing)")->required();
+  cmd->add_option("dir", args->dir,
+                  "Mirror directory (created if missing), or s3://bucket/prefix with --s3-endpoint")
+      ->required();
+  add_target_options(*cmd, args->target);
   add_registry_options(*cmd, *registry_args);
   cmd->add_option("--index-grace", args->index_grace_hours,
                   "Hours to keep index files no index names any more (superseded by-hash files), "

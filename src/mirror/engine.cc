@@ -390,6 +390,13 @@ Status MirrorRun::open_state() {
     return lock.error();
   }
   lock_ = std::move(lock).value();
+  if (opts_.rebuild_state) {
+    for (const char* name : {"state.db", "state.db-wal", "state.db-shm"}) {
+      fs::remove(opts_.state_dir / name, ec);
+      if (ec) return make_error(ErrorCode::kIo, (opts_.state_dir / name).string() + ": " + ec.message());
+    }
+    logger_.info("mirror.rebuild_state", {{"state", (opts_.state_dir / "state.db").string()}});
+  }
   DEPOT_TRY(target_.clear_debris());
   DEPOT_ASSIGN_OR_RETURN(auto db, StateDb::open(opts_.state_dir / "state.db"));
   db_.emplace(std::move(db));

@@ -38,6 +38,9 @@ struct MirrorOptions {
   // Private local directory of this mirror: lock, state.db, scratch and source state files
   // (`<dir>/.depot` for a tree on disk).
   std::filesystem::path state_dir;
+  // Recreate state.db from a listing of the target: files found there are verified against
+  // the upstream's digests (adopted), not downloaded again.
+  bool rebuild_state = false;
   DownloadOptions download;
   bool no_delete = false;
   bool force = false;            // allow removals beyond the guard

@@ -1,0 +1,77 @@
+#include "cli/target_options.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "core/digest.h"
+#include "storage/fs/fs_target.h"
+#include "storage/s3/s3_client.h"
+#include "storage/s3/s3_target.h"
+
+namespace depot {
+
+void add_target_options(CLI::App& cmd, TargetArgs& args) {
+  cmd.add_option("--s3-endpoint", args.s3_endpoint,
+                 "S3 endpoint URL (http(s)://host[:port]) for an s3://bucket/prefix destination");
+  cmd.add_option("--s3-region", args.s3_region, "S3 region for request signing")
+      ->capture_default_str();
+  cmd.add_option("--state", args.state_dir,
+                 "Local state directory (run lock, state.db, scratch); default: <dir>/.depot, or "
+                 "for s3:// under $XDG_STATE_HOME/depot/s3/");
+  cmd.add_flag("--rebuild-state", args.rebuild_state,
+               "Recreate the state database from a listing of the destination (files already "
+               "there are verified, not downloaded again)");
+}
+
+bool is_s3_url(const std::string& dest) { return dest.rfind("s3://", 0) == 0; }
+
+std::filesystem::path default_s3_state_dir(const std::string& url) {
+  std::filesystem::path base;
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg == '/') {
+    base = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    base = std::filesystem::path(home) / ".local" / "state";
+  } else {
+    base = "/var/tmp";
+  }
+  std::string name;
+  for (char c : url.substr(5)) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+  Hasher h(digest_bit(DigestAlgo::kSha256));
+  h.update(url);
+  return base / "depot" / "s3" / (name.substr(0, 80) + "-" + h.finish().sha256.substr(0, 12));
+}
+
+namespace {
+
+Result<OpenedTarget> open_s3(const std::string& dest, const TargetArgs& args) {
+  if (args.s3_endpoint.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, dest + ": --s3-endpoint is required for an s3:// destination");
+  }
+  S3Config config;
+  config.endpoint = args.s3_endpoint;
+  config.region = args.s3_region;
+  DEPOT_ASSIGN_OR_RETURN(config.where, parse_s3_url(dest));
+  DEPOT_ASSIGN_OR_RETURN(config.creds, load_s3_credentials(process_env()));
+  DEPOT_ASSIGN_OR_RETURN(auto client, S3Client::open(std::move(config)));
+  OpenedTarget out;
+  out.state_dir = args.state_dir.empty() ? default_s3_state_dir(dest) : std::filesystem::path(args.state_dir);
+  S3TargetOptions opts;
+  opts.spool_dir = out.state_dir / "tmp" / "spool";
+  DEPOT_ASSIGN_OR_RETURN(out.target, open_s3_target(std::move(client), std::move(opts)));
+  return out;
+}
+
+}  // namespace
+
+Result<OpenedTarget> open_target(const std::string& dest, const TargetArgs& args) {
+  if (is_s3_url(dest)) return open_s3(dest, args);
+  if (!args.s3_endpoint.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, dest + ": --s3-endpoint needs an s3://bucket/prefix destination");
+  }
+  OpenedTarget out;
+  out.state_dir = args.state_dir.empty() ? std::filesystem::path(dest) / ".depot" : std::filesystem::path(args.state_dir);
+  DEPOT_ASSIGN_OR_RETURN(out.target, open_fs_target(dest));
+  return out;
+}
+
+}  // namespace depot

@@ -1,0 +1,45 @@
+#pragma once
+// Where a mirror is written: a directory, or s3://bucket/prefix with its endpoint, region and a
+// local state directory. Shared by the commands that open a Target. Not thread-safe.
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "storage/target.h"
+
+namespace CLI {
+class App;
+}
+
+namespace depot {
+
+struct TargetArgs {
+  std::string s3_endpoint;
+  std::string s3_region = "us-east-1";
+  std::string state_dir;  // "" = the default for the destination
+  bool rebuild_state = false;
+};
+
+// Adds --s3-endpoint, --s3-region, --state and --rebuild-state.
+void add_target_options(CLI::App& cmd, TargetArgs& args);
+
+struct OpenedTarget {
+  std::unique_ptr<Target> target;
+  std::filesystem::path state_dir;  // the run's private local directory
+};
+
+bool is_s3_url(const std::string& dest);
+
+// Opens `dest`: a directory (state in dest/.depot unless --state) or an s3:// URL (credentials
+// from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS profile; the bucket is listed once, so
+// a missing bucket, bad credentials or an unreachable endpoint fail here, naming the bucket).
+// Usage errors are kInvalidArgument; storage failures keep their codes.
+Result<OpenedTarget> open_target(const std::string& dest, const TargetArgs& args);
+
+// The default state directory of an s3:// destination: $XDG_STATE_HOME/depot/s3/<name> (else
+// ~/.local/state/...), <name> made of the bucket, the prefix and a hash of the whole URL.
+std::filesystem::path default_s3_state_dir(const std::string& url);
+
+}  // namespace depot
