@@ -22,6 +22,7 @@
 #include "core/units.h"
 #include "serve/access_log.h"
 #include "serve/cache_service.h"
+#include "cli/target_options.h"
 #include "serve/http_server.h"
 #include "sources/registry.h"
 #include "transfer/http_util.h"
@@ -60,6 +61,7 @@ struct ServeArgs {
   std::string access_log_format = "text";
   std::string log_format = "text";
   std::string log_level = "info";
+  TargetArgs s3;
 };
 
 std::chrono::seconds seconds_of(double s) {
@@ -140,13 +142,27 @@ int run(const ServeArgs& a) {
 
   ServiceOptions so;
   so.root = a.dir;
+  if (is_s3_url(a.dir)) {
+    auto origin = open_s3_origin(a.dir, a.s3);
+    if (!origin.ok()) {
+      logger.error("serve.s3", {{"error", origin.error().message}});
+      return origin.error().code == ErrorCode::kInvalidArgument ? kExitUsage : kExitStorage;
+    }
+    so.root = origin->root;
+    so.cache_dir = origin->cache_dir;
+    so.upstreams.push_back(UpstreamConfig{"", origin->url});
+    so.download.sigv4.push_back(SigV4Scope{origin->url, origin->region, origin->access_key,
+                                           origin->secret_key, origin->session_token});
+  } else if (!a.s3.s3_endpoint.empty()) {
+    return usage("--s3-endpoint needs an s3://bucket/prefix to serve");
+  }
   for (const std::string& u : a.upstreams) {
     UpstreamConfig cfg;
     std::string why;
     if (!parse_upstream(u, cfg, why)) return usage("--upstream " + u + ": " + why);
     so.upstreams.push_back(cfg);
   }
-  so.cache_dir = a.cache_dir;
+  if (!a.cache_dir.empty()) so.cache_dir = a.cache_dir;
   so.public_url = a.public_url;
   if (!so.public_url.empty() && !is_http_url(so.public_url)) {
     return usage("--public-url: not an http(s) URL: " + so.public_url);
@@ -190,7 +206,7 @@ int run(const ServeArgs& a) {
   raise_descriptor_limit();
 
   std::error_code ec;
-  if (!std::filesystem::is_directory(a.dir, ec)) return usage(a.dir + ": not a directory");
+  if (!std::filesystem::is_directory(so.root, ec)) return usage(a.dir + ": not a directory");
 
   ::signal(SIGPIPE, SIG_IGN);
   // SIGINT/SIGTERM are handled by the server's signal_set; block them in every other thread.
@@ -262,7 +278,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand(
       "serve", "Serve a directory over HTTP; a pull-through cache for each --upstream prefix");
-  cmd->add_option("dir", args->dir, "Directory to serve (a depot mirror or any tree)")->required();
+  cmd->add_option("dir", args->dir,
+                  "Directory to serve (a depot mirror or any tree), or s3://bucket/prefix with "
+                  "--s3-endpoint (served through the cache)")
+      ->required();
+  add_s3_options(*cmd, args->s3);
   cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--port-file", args->port_file, "Write the bound port to this file");

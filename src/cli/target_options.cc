@@ -11,6 +11,13 @@
 namespace depot {
 
 void add_target_options(CLI::App& cmd, TargetArgs& args) {
+  add_s3_options(cmd, args);
+  cmd.add_flag("--rebuild-state", args.rebuild_state,
+               "Recreate the state database from a listing of the destination (files already "
+               "there are verified, not downloaded again)");
+}
+
+void add_s3_options(CLI::App& cmd, TargetArgs& args) {
   cmd.add_option("--s3-endpoint", args.s3_endpoint,
                  "S3 endpoint URL (http(s)://host[:port]) for an s3://bucket/prefix destination");
   cmd.add_option("--s3-region", args.s3_region, "S3 region for request signing")
@@ -18,9 +25,6 @@ void add_target_options(CLI::App& cmd, TargetArgs& args) {
   cmd.add_option("--state", args.state_dir,
                  "Local state directory (run lock, state.db, scratch); default: <dir>/.depot, or "
                  "for s3:// under $XDG_STATE_HOME/depot/s3/");
-  cmd.add_flag("--rebuild-state", args.rebuild_state,
-               "Recreate the state database from a listing of the destination (files already "
-               "there are verified, not downloaded again)");
 }
 
 bool is_s3_url(const std::string& dest) { return dest.rfind("s3://", 0) == 0; }
@@ -43,15 +47,21 @@ std::filesystem::path default_s3_state_dir(const std::string& url) {
 
 namespace {
 
-Result<OpenedTarget> open_s3(const std::string& dest, const TargetArgs& args) {
+Result<S3Config> s3_config(const std::string& dest, const TargetArgs& args) {
   if (args.s3_endpoint.empty()) {
     return make_error(ErrorCode::kInvalidArgument, dest + ": --s3-endpoint is required for an s3:// destination");
   }
   S3Config config;
   config.endpoint = args.s3_endpoint;
+  while (config.endpoint.ends_with('/')) config.endpoint.pop_back();
   config.region = args.s3_region;
   DEPOT_ASSIGN_OR_RETURN(config.where, parse_s3_url(dest));
   DEPOT_ASSIGN_OR_RETURN(config.creds, load_s3_credentials(process_env()));
+  return config;
+}
+
+Result<OpenedTarget> open_s3(const std::string& dest, const TargetArgs& args) {
+  DEPOT_ASSIGN_OR_RETURN(S3Config config, s3_config(dest, args));
   DEPOT_ASSIGN_OR_RETURN(auto client, S3Client::open(std::move(config)));
   OpenedTarget out;
   out.state_dir = args.state_dir.empty() ? default_s3_state_dir(dest) : std::filesystem::path(args.state_dir);
@@ -62,6 +72,25 @@ Result<OpenedTarget> open_s3(const std::string& dest, const TargetArgs& args) {
 }
 
 }  // namespace
+
+Result<S3Origin> open_s3_origin(const std::string& dest, const TargetArgs& args) {
+  DEPOT_ASSIGN_OR_RETURN(S3Config config, s3_config(dest, args));
+  S3Origin out;
+  out.url = config.endpoint + "/" + s3_uri_encode(config.where.bucket, false);
+  if (!config.where.prefix.empty()) out.url += "/" + s3_uri_encode(config.where.prefix, true);
+  out.region = config.region;
+  out.access_key = config.creds.access_key;
+  out.secret_key = config.creds.secret_key;
+  out.session_token = config.creds.session_token;
+  DEPOT_TRY(S3Client::open(std::move(config)));
+  std::filesystem::path state = args.state_dir.empty() ? default_s3_state_dir(dest) : std::filesystem::path(args.state_dir);
+  out.root = state / "serve-root";
+  out.cache_dir = state / "serve-cache";
+  std::error_code ec;
+  std::filesystem::create_directories(out.root, ec);
+  if (ec) return make_error(ErrorCode::kIo, out.root.string() + ": " + ec.message());
+  return out;
+}
 
 Result<OpenedTarget> open_target(const std::string& dest, const TargetArgs& args) {
   if (is_s3_url(dest)) return open_s3(dest, args);

@@ -24,6 +24,8 @@ struct TargetArgs {
 
 // Adds --s3-endpoint, --s3-region, --state and --rebuild-state.
 void add_target_options(CLI::App& cmd, TargetArgs& args);
+// Adds --s3-endpoint, --s3-region and --state.
+void add_s3_options(CLI::App& cmd, TargetArgs& args);
 
 struct OpenedTarget {
   std::unique_ptr<Target> target;
@@ -37,6 +39,19 @@ bool is_s3_url(const std::string& dest);
 // a missing bucket, bad credentials or an unreachable endpoint fail here, naming the bucket).
 // Usage errors are kInvalidArgument; storage failures keep their codes.
 Result<OpenedTarget> open_target(const std::string& dest, const TargetArgs& args);
+
+// A bucket served through the serve cache: the bucket is the cache's upstream (requests signed
+// with SigV4), the served tree an empty local directory.
+struct S3Origin {
+  std::filesystem::path root;       // empty local directory standing for the served tree
+  std::filesystem::path cache_dir;  // default cache directory
+  std::string url;                  // path-style URL of bucket/prefix, no trailing slash
+  std::string region, access_key, secret_key, session_token;
+};
+
+// Checks `dest` (an s3:// URL) by listing it once, as open_target does, and lays out the local
+// directories under the state directory.
+Result<S3Origin> open_s3_origin(const std::string& dest, const TargetArgs& args);
 
 // The default state directory of an s3:// destination: $XDG_STATE_HOME/depot/s3/<name> (else
 // ~/.local/state/...), <name> made of the bucket, the prefix and a hash of the whole URL.

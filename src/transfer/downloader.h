@@ -81,6 +81,15 @@ struct DownloadProgress {
   int active = 0;            // transfers in flight
 };
 
+// Requests whose URL starts with `url_prefix` (an S3 bucket in path style, e.g.
+// "http://host:port/bucket/prefix") are signed with AWS SigV4 (libcurl's CURLOPT_AWS_SIGV4), their
+// path re-encoded in the canonical form SigV4 requires.
+struct SigV4Scope {
+  std::string url_prefix;
+  std::string region;
+  std::string access_key, secret_key, session_token;
+};
+
 struct DownloadOptions {
   int fixed_concurrency = 0;    // > 0: exactly this many per host (the --concurrency override)
   int initial_concurrency = 8;  // per host, when auto-scaling
@@ -96,6 +105,7 @@ struct DownloadOptions {
   RetryPolicy retry;
   // Cap on a body whose size nobody declared (FetchRequest::max_size overrides).
   uint64_t max_unknown_size = 16ull << 30;
+  std::vector<SigV4Scope> sigv4;  // signed URL prefixes (S3 buckets)
 };
 
 class Downloader {

@@ -44,3 +44,51 @@ std::string_view header_value(std::string_view line, size_t name_len) {
 }
 
 }  // namespace depot
+
+namespace depot {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool sigv4_unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~' || c == '/';
+}
+
+}  // namespace
+
+std::string sigv4_canonical_url(std::string_view url) {
+  size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return std::string(url);
+  size_t path_at = url.find('/', sep + 3);
+  if (path_at == std::string_view::npos) return std::string(url);
+  size_t query_at = url.find('?', path_at);
+  std::string_view path = url.substr(path_at, query_at == std::string_view::npos ? url.npos : query_at - path_at);
+  std::string out(url.substr(0, path_at));
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (size_t i = 0; i < path.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(path[i]);
+    bool escaped = false;
+    if (c == '%' && i + 2 < path.size() && hex_value(path[i + 1]) >= 0 && hex_value(path[i + 2]) >= 0) {
+      c = static_cast<unsigned char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2]));
+      i += 2;
+      escaped = true;
+    }
+    if (sigv4_unreserved(c) && !(escaped && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (query_at != std::string_view::npos) out.append(url.substr(query_at));
+  return out;
+}
+
+}  // namespace depot

@@ -22,4 +22,8 @@ bool header_is(std::string_view line, std::string_view name);
 // and the line break.
 std::string_view header_value(std::string_view line, size_t name_len);
 
+// `url` with its path in SigV4 canonical form: percent-escapes decoded, then every byte but
+// A-Z a-z 0-9 - . _ ~ and '/' encoded (upper-case hex). Scheme, authority and query unchanged.
+std::string sigv4_canonical_url(std::string_view url);
+
 }  // namespace depot

@@ -28,4 +28,13 @@ TEST(HttpUtil, HeaderNameAndValue) {
 }
 
 }  // namespace
+TEST(HttpUtil, SigV4CanonicalUrlReencodesThePathOnly) {
+  EXPECT_EQ(sigv4_canonical_url("http://h:1/b/pool/libstdc++6_1.0+dfsg_amd64.deb"),
+            "http://h:1/b/pool/libstdc%2B%2B6_1.0%2Bdfsg_amd64.deb");
+  EXPECT_EQ(sigv4_canonical_url("http://h/b/a%20b%7e/c?x=1+2"), "http://h/b/a%20b~/c?x=1+2");
+  EXPECT_EQ(sigv4_canonical_url("http://h/b/a%2Fb:c"), "http://h/b/a%2Fb%3Ac");  // %2F stays one segment
+  EXPECT_EQ(sigv4_canonical_url("http://h/b/%zz"), "http://h/b/%25zz");
+  EXPECT_EQ(sigv4_canonical_url("http://h"), "http://h");
+}
+
 }  // namespace depot
