@@ -2,7 +2,8 @@
 verified before it is visible, blobs before the index, the previous generation kept when a
 package fails, a kill -9 at any moment converging on the next run with no unfinished upload
 left behind, listings past 1,000 objects, and --rebuild-state recreating the local state from
-one bucket listing without downloading anything from upstream again."""
+one bucket listing without downloading anything from upstream again, and a 200 MiB package
+uploaded in parts while it downloads, in memory bounded by the part size."""
 
 import json
 import shutil
@@ -10,6 +11,7 @@ import signal
 import time
 import unittest
 
+from depot_harness import depot_bin
 from s3_mirror_harness import S3MirrorCase
 
 
@@ -71,6 +73,19 @@ class S3MirrorBreaksConsistency(S3MirrorCase):
         self.assertExit(res, 0)
         self.assertBucketEqualsUpstream(res=res)
         self.assertEqual(self.uploads(), [], "unfinished multipart uploads left after a clean run")
+
+    def test_200_mib_package_goes_up_in_parts_in_bounded_memory(self):
+        self.gen(count=3, sizes=[200 << 20, 1000, 3000], bz2_variant=False, current=False)
+        res = self.depot_env("/usr/bin/time", "-f", "maxrss_kib=%M", depot_bin(), "mirror",
+                             "conda", self.url(), self.dest, "--s3-endpoint", self.rgw.endpoint,
+                             "--state", self.state, "--log-format", "json", raw=True)
+        self.assertExit(res, 0)
+        self.assertBucketEqualsUpstream(res=res)
+        self.assertEqual(self.uploads(), [])
+        rss_mib = int(res.err.rsplit("maxrss_kib=", 1)[1].split()[0]) / 1024
+        print("\n200 MiB package into RGW: depot peak RSS %.0f MiB" % rss_mib)
+        # Parts of 16 MiB, one in memory per transaction, plus the download pipeline's queues.
+        self.assertLess(rss_mib, 120, "memory grows with the file, not the part size%s" % res)
 
     def test_more_than_a_thousand_objects_and_rebuild_state(self):
         self.gen(count=1100, min_size=64, max_size=256, bz2_variant=False, current=False)
