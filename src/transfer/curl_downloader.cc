@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "transfer/concurrency.h"
+#include "transfer/curl_sigv4.h"
 #include "transfer/curl_events.h"
 #include "transfer/downloader.h"
 #include "transfer/http_util.h"
@@ -117,10 +118,6 @@ class CurlDownloader final : public Downloader {
  private:
   Transfer* acquire();
   void release(Transfer* t);
-  // The scope signing `url`, or null.
-  const SigV4Scope* sigv4_scope(const std::string& url) const;
-  // Sets (or, with a null scope, clears) SigV4 signing on the transfer's handle.
-  void sign_transfer(Transfer* t, const SigV4Scope* scope);
   void start_ready();
   void start(size_t index, Host* host);
   void complete(Transfer* t, CURLcode rc);
@@ -228,39 +225,6 @@ void CurlDownloader::release(Transfer* t) {
   idle_.push_back(t);
 }
 
-const SigV4Scope* CurlDownloader::sigv4_scope(const std::string& url) const {
-  for (const SigV4Scope& s : opts_.sigv4) {
-    if (url.starts_with(s.url_prefix) &&
-        (url.size() == s.url_prefix.size() || url[s.url_prefix.size()] == '/' ||
-         s.url_prefix.ends_with('/'))) {
-      return &s;
-    }
-  }
-  return nullptr;
-}
-
-void CurlDownloader::sign_transfer(Transfer* t, const SigV4Scope* scope) {
-  CURL* e = t->easy;
-  if (!scope) {
-    curl_easy_setopt(e, CURLOPT_AWS_SIGV4, nullptr);
-    curl_easy_setopt(e, CURLOPT_USERNAME, nullptr);
-    curl_easy_setopt(e, CURLOPT_PASSWORD, nullptr);
-    return;
-  }
-  // curl 7.88 signs the payload hash given as x-amz-content-sha256 and sends it; S3 servers
-  // refuse a signed request without it. A GET has an empty payload.
-  static constexpr const char* kEmptySha256 =
-      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-  std::string how = "aws:amz:" + scope->region + ":s3";
-  curl_easy_setopt(e, CURLOPT_AWS_SIGV4, how.c_str());
-  curl_easy_setopt(e, CURLOPT_USERNAME, scope->access_key.c_str());
-  curl_easy_setopt(e, CURLOPT_PASSWORD, scope->secret_key.c_str());
-  t->headers = curl_slist_append(t->headers, (std::string("x-amz-content-sha256: ") + kEmptySha256).c_str());
-  if (!scope->session_token.empty()) {
-    t->headers = curl_slist_append(t->headers, ("x-amz-security-token: " + scope->session_token).c_str());
-  }
-}
-
 void CurlDownloader::start(size_t index, Host* host) {
   DownloadJob& job = jobs_[index];
   const FetchRequest& req = job.request;
@@ -311,8 +275,8 @@ void CurlDownloader::start(size_t index, Host* host) {
     t->headers = curl_slist_append(t->headers, ("Accept: " + req.accept).c_str());
   }
   CURL* e = t->easy;
-  const SigV4Scope* scope = sigv4_scope(req.url);
-  sign_transfer(t, scope);
+  const SigV4Scope* scope = find_sigv4_scope(opts_.sigv4, req.url);
+  t->headers = apply_sigv4(e, scope, t->headers);
   t->url = scope ? sigv4_canonical_url(req.url) : req.url;
   curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
