@@ -56,8 +56,8 @@ DiskWriter::~DiskWriter() {
   worker_.join();
 }
 
-std::unique_ptr<DiskWriter::Sink> DiskWriter::make_sink(RelPath path) {
-  return std::make_unique<Sink>(*this, std::move(path));
+std::unique_ptr<DiskWriter::Sink> DiskWriter::make_sink(RelPath path, WriteHints hints) {
+  return std::make_unique<Sink>(*this, std::move(path), std::move(hints));
 }
 
 void DiskWriter::drain() {
@@ -115,7 +115,7 @@ void DiskWriter::execute(Op& op) {
   Sink& s = *op.sink;
   auto ensure_open = [&]() -> bool {
     if (s.txn_ || !s.error_.ok()) return s.error_.ok();
-    auto txn = target_.begin_write(s.path_);
+    auto txn = target_.begin_write(s.path_, s.hints_);
     if (!txn.ok()) {
       s.error_ = txn.error();
       return false;

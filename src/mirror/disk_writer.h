@@ -30,7 +30,8 @@ class DiskWriter {
   explicit DiskWriter(Target& target, size_t max_queued_bytes = 16u << 20);
   ~DiskWriter();  // drains
 
-  std::unique_ptr<Sink> make_sink(RelPath path);
+  // A sink whose transaction is begun with `hints` at its first write.
+  std::unique_ptr<Sink> make_sink(RelPath path, WriteHints hints = {});
   void drain();
 
  private:
@@ -84,7 +85,8 @@ class DiskWriter {
 
 class DiskWriter::Sink final : public ByteSink {
  public:
-  Sink(DiskWriter& writer, RelPath path) : writer_(writer), path_(std::move(path)) {}
+  Sink(DiskWriter& writer, RelPath path, WriteHints hints)
+      : writer_(writer), path_(std::move(path)), hints_(std::move(hints)) {}
 
   Status write(std::span<const std::byte> data) override;
   Status reset() override;
@@ -100,6 +102,7 @@ class DiskWriter::Sink final : public ByteSink {
   friend class DiskWriter;
   DiskWriter& writer_;
   RelPath path_;
+  WriteHints hints_;
   Buffer buf_;           // loop side: bytes not yet queued
   uint64_t written_ = 0;  // loop side
   std::unique_ptr<WriteTxn> txn_;  // writer side

@@ -98,6 +98,8 @@ class MirrorRun final : public SnapshotContext {
   Result<std::unique_ptr<WriteTxn>> copy_content(const Entry& e);
   Status open_state();
   void adopt_existing(const std::vector<Entry>& entries, Plan& plan);
+  // Counts the files it had to read into `read_back`.
+  Result<Digests> existing_digests(const Entry& e, uint64_t& read_back);
   Status remove_stale(const Plan& plan, size_t mirrored_files);
   void report_progress(const MirrorProgress& p) {
     if (progress_) progress_(p);
@@ -162,20 +164,39 @@ Status MirrorRun::record_run(const char* status) {
   return db_->finish_run(r);
 }
 
+// The digests of the unrecorded file `e` found on the target: those the target stored with it
+// when they cover the sha256 the entry declares (no read), else hashed from its bytes.
+Result<Digests> MirrorRun::existing_digests(const Entry& e, uint64_t& read_back) {
+  if (!e.digests.sha256.empty()) {
+    auto stored = target_.stored_digests(e.path);
+    if (stored.ok() && *stored && !(*stored)->sha256.empty()) return **stored;
+  }
+  ++read_back;
+  DEPOT_ASSIGN_OR_RETURN(auto in, target_.open_read(e.path));
+  DEPOT_ASSIGN_OR_RETURN(auto hashed, hash_source(*in, Hasher::mask_for(e.digests)));
+  if (hashed.second != *e.size) {
+    return make_error(ErrorCode::kSizeMismatch, e.path.str() + ": size differs from the index");
+  }
+  return hashed.first;
+}
+
 void MirrorRun::adopt_existing(const std::vector<Entry>& entries, Plan& plan) {
+  uint64_t read_back = 0;
   for (size_t i : plan.rehash) {
     const Entry& e = entries[i];
-    auto in = target_.open_read(e.path);
-    auto hashed = in.ok() ? hash_source(**in, Hasher::mask_for(e.digests))
-                          : Result<std::pair<Digests, uint64_t>>(in.error());
-    if (hashed.ok() && hashed->second == *e.size &&
-        e.digests.verify(hashed->first, e.path.str()).ok()) {
-      committer_->add(nullptr, make_record(e, *e.size, hashed->first, run_id_));
+    auto digests = existing_digests(e, read_back);
+    if (digests.ok() && e.digests.verify(*digests, e.path.str()).ok()) {
+      committer_->add(nullptr, make_record(e, *e.size, *digests, run_id_));
       ++report_.files_adopted;
     } else {
       plan.download.push_back(i);
       plan.download_bytes += e.size.value_or(0);
     }
+  }
+  if (!plan.rehash.empty()) {
+    logger_.info("mirror.adopt", {{"found", static_cast<uint64_t>(plan.rehash.size())},
+                                  {"adopted", report_.files_adopted},
+                                  {"read_back", read_back}});
   }
 }
 
@@ -183,7 +204,9 @@ Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) 
   DiskWriter writer(target_);
   std::vector<std::unique_ptr<DiskWriter::Sink>> sinks;
   sinks.reserve(plan.download.size());
-  for (size_t i : plan.download) sinks.push_back(writer.make_sink(entries[i].path));
+  for (size_t i : plan.download) {
+    sinks.push_back(writer.make_sink(entries[i].path, WriteHints{.sha256 = entries[i].digests.sha256}));
+  }
 
   // Several download loops, each on its own thread with its own connections, share the
   // receive-and-hash work across cores; the per-host limits are split between them.

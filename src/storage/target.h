@@ -28,6 +28,9 @@ struct WriteHints {
   // The content is read back (open_read) before commit: an index file a source parses. A target
   // that streams bytes away (object storage) keeps a local copy only for these.
   bool readable = false;
+  // The sha256 (hex) the content must have, when known: the caller commits the transaction only
+  // after verifying it. A target may store it with the file (see Target::stored_digests).
+  std::string sha256 = {};
 };
 
 // One pending file. Not thread-safe.
@@ -71,6 +74,12 @@ class Target {
   virtual Status commit(std::vector<std::unique_ptr<WriteTxn>>& txns) = 0;
 
   virtual Result<std::optional<FileStat>> stat(const RelPath& path) = 0;
+  // Digests the target stored with the committed file `path` when it was written (object
+  // metadata), read without reading the file; nullopt when it keeps none (the default) or the
+  // file is missing. Lets a lost state be rebuilt without reading every file back.
+  virtual Result<std::optional<Digests>> stored_digests(const RelPath&) {
+    return std::optional<Digests>();
+  }
   // Reads a committed file from its first byte; kNotFound when there is none.
   virtual Result<std::unique_ptr<ByteSource>> open_read(const RelPath& path) = 0;
   // Removes a committed file (and what only held it, such as then-empty directories). Missing

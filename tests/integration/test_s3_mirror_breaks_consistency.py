@@ -100,6 +100,9 @@ class S3MirrorBreaksConsistency(S3MirrorCase):
         self.assertEqual(s["files_downloaded"], 0, rebuilt)
         self.assertEqual(s["files_adopted"], 1100, rebuilt)
         self.assertEqual(self.package_gets(), [])
+        adopt = [json.loads(l) for l in rebuilt.err.splitlines() if '"mirror.adopt"' in l]
+        self.assertEqual(adopt[0]["read_back"], 0,
+                         "objects read back instead of checked by their stored sha256%s" % rebuilt)
         noop = self.mirror_s3(timeout=300)
         self.assertEqual(summary(noop)["files_unchanged"], 1101, noop)
 

@@ -32,12 +32,22 @@ class MemoryTarget final : public Target {
   // Places a committed file directly (a tree found on the target).
   void put(const std::string& path, std::string bytes) {
     std::lock_guard lock(state_->mu);
-    state_->files[path] = {std::move(bytes), ++state_->clock};
+    state_->files[path] = {std::move(bytes), ++state_->clock, ""};
   }
   // Transactions begun and neither committed nor dropped.
   int open_transactions() const {
     std::lock_guard lock(state_->mu);
     return state_->open_txns;
+  }
+  // Committed files read back through open_read.
+  int reads() const {
+    std::lock_guard lock(state_->mu);
+    return state_->reads;
+  }
+  // Overrides the sha256 stored with `path` (as metadata a tool rewrote).
+  void set_stored_sha256(const std::string& path, std::string sha256) {
+    std::lock_guard lock(state_->mu);
+    state_->files[path].sha256 = std::move(sha256);
   }
   int debris_clears() const {
     std::lock_guard lock(state_->mu);
@@ -53,10 +63,12 @@ class MemoryTarget final : public Target {
   std::string describe() const override { return "memory:"; }
 
   Result<std::unique_ptr<WriteTxn>> begin_write(const RelPath& path,
-                                                const WriteHints&) override {
+                                                const WriteHints& hints) override {
     std::lock_guard lock(state_->mu);
     ++state_->open_txns;
-    return std::unique_ptr<WriteTxn>(std::make_unique<Txn>(state_, path));
+    auto txn = std::make_unique<Txn>(state_, path);
+    txn->sha256 = hints.sha256;
+    return std::unique_ptr<WriteTxn>(std::move(txn));
   }
 
   Status commit(std::vector<std::unique_ptr<WriteTxn>>& txns) override {
@@ -71,7 +83,7 @@ class MemoryTarget final : public Target {
       if (state_->fail_commit && state_->fail_commit(txn->path().str())) {
         return make_error(ErrorCode::kIo, "committing " + txn->path().str() + ": injected failure");
       }
-      state_->files[txn->path().str()] = {txn->bytes, ++state_->clock};
+      state_->files[txn->path().str()] = {txn->bytes, ++state_->clock, txn->sha256};
       txn->committed = true;
     }
     return ok_status();
@@ -84,8 +96,19 @@ class MemoryTarget final : public Target {
     return std::optional<FileStat>(FileStat{it->second.bytes.size(), it->second.mtime});
   }
 
+  // The sha256 a writer declared in WriteHints, as an object store keeps it in metadata.
+  Result<std::optional<Digests>> stored_digests(const RelPath& path) override {
+    std::lock_guard lock(state_->mu);
+    auto it = state_->files.find(path.str());
+    if (it == state_->files.end() || it->second.sha256.empty()) return std::optional<Digests>();
+    Digests d;
+    d.sha256 = it->second.sha256;
+    return std::optional<Digests>(d);
+  }
+
   Result<std::unique_ptr<ByteSource>> open_read(const RelPath& path) override {
     std::lock_guard lock(state_->mu);
+    ++state_->reads;
     auto it = state_->files.find(path.str());
     if (it == state_->files.end()) {
       return make_error(ErrorCode::kNotFound, path.str() + ": not in memory:");
@@ -119,6 +142,7 @@ class MemoryTarget final : public Target {
   struct File {
     std::string bytes;
     int64_t mtime = 0;  // a counter: later commits are newer
+    std::string sha256;  // WriteHints::sha256 of the transaction that wrote it
   };
   struct State {
     mutable std::mutex mu;
@@ -126,6 +150,7 @@ class MemoryTarget final : public Target {
     int64_t clock = 0;
     int open_txns = 0;
     int debris_clears = 0;
+    int reads = 0;
     std::function<bool(const std::string&)> fail_commit;
   };
 
@@ -157,6 +182,7 @@ class MemoryTarget final : public Target {
     }
 
     std::string bytes;
+    std::string sha256;
     bool closed = false;
     bool committed = false;
 

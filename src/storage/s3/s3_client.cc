@@ -158,6 +158,7 @@ Result<std::optional<S3ObjectInfo>> S3Client::head(std::string_view key) {
   info.size = resp.content_length < 0 ? 0 : static_cast<uint64_t>(resp.content_length);
   info.etag = resp.etag;
   info.last_modified = parse_http_time(resp.last_modified).value_or(WallTime{});
+  info.sha256 = resp.meta_sha256;
   return std::optional<S3ObjectInfo>(std::move(info));
 }
 
@@ -195,6 +196,7 @@ Result<S3ObjectInfo> S3Client::get(std::string_view key, ByteSink& out,
 Result<std::string> S3Client::put(std::string_view key, std::span<const std::byte> body,
                                   std::string_view sha256_hex, std::string_view content_type) {
   DEPOT_ASSIGN_OR_RETURN(S3Request r, impl_->put_request(key, body, sha256_hex, content_type));
+  r.headers.push_back(std::string(kMetaSha256) + ": " + r.body_sha256);
   DEPOT_ASSIGN_OR_RETURN(S3Response resp, impl_->http.perform(r));
   return resp.etag;
 }
@@ -210,6 +212,7 @@ std::vector<Status> S3Client::put_many(std::span<const S3PutItem> items, size_t 
       out[i] = r.error();
       continue;
     }
+    r->headers.push_back(std::string(kMetaSha256) + ": " + r->body_sha256);
     requests.push_back(std::move(r).value());
     index.push_back(i);
   }
@@ -220,13 +223,18 @@ std::vector<Status> S3Client::put_many(std::span<const S3PutItem> items, size_t 
   return out;
 }
 
-Result<std::string> S3Client::create_multipart(std::string_view key,
-                                               std::string_view content_type) {
+Result<std::string> S3Client::create_multipart(std::string_view key, std::string_view content_type,
+                                               std::string_view sha256_hex) {
   DEPOT_TRY(check_s3_key(impl_->cfg.where, key));
   S3Request r = impl_->request("POST", key, "CreateMultipartUpload");
   r.query = query({{"uploads", ""}});
   r.idempotent = false;  // a retry could leave an orphan upload behind
   if (!content_type.empty()) r.headers.push_back("Content-Type: " + std::string(content_type));
+  if (!sha256_hex.empty()) {
+    auto sha = normalize_hex_digest(DigestAlgo::kSha256, sha256_hex);
+    if (!sha.ok()) return make_error(ErrorCode::kInvalidArgument, r.what + ": " + sha.error().message);
+    r.headers.push_back(std::string(kMetaSha256) + ": " + *sha);
+  }
   DEPOT_ASSIGN_OR_RETURN(S3Response resp, impl_->http.perform(r));
   return parse_initiate_multipart(resp.body, r.what);
 }

@@ -66,7 +66,7 @@ class S3Client {
   // "s3://bucket/prefix/key", for messages.
   std::string url(std::string_view key) const;
 
-  // Size, ETag and Last-Modified of `key`; nullopt when it does not exist (HTTP 404; a HEAD
+  // Size, ETag, Last-Modified and stored sha256 (S3ObjectInfo::sha256) of `key`; nullopt when it does not exist (HTTP 404; a HEAD
   // answer has no body, so a bucket deleted since open() looks the same).
   Result<std::optional<S3ObjectInfo>> head(std::string_view key);
 
@@ -77,7 +77,8 @@ class S3Client {
                            std::optional<S3Range> range = std::nullopt);
 
   // Stores `body` under `key`, declaring `sha256_hex` (lower-case hex): the server refuses a
-  // body that does not match (kDigestMismatch) and the key stays as it was. Returns the ETag.
+  // body that does not match (kDigestMismatch) and the key stays as it was. The digest is
+  // stored with the object too (x-amz-meta-sha256, see head()). Returns the ETag.
   Result<std::string> put(std::string_view key, std::span<const std::byte> body,
                           std::string_view sha256_hex, std::string_view content_type = {});
 
@@ -88,7 +89,10 @@ class S3Client {
   // Multipart upload: parts are numbered 1..10000 and, except the last, at least 5 MiB. The
   // object appears only at complete_multipart. Returns the upload id / the part's ETag /
   // the object's ETag ("" from RGW 16.2, whose answer carries an empty ETag; head() shows it).
-  Result<std::string> create_multipart(std::string_view key, std::string_view content_type = {});
+  // `sha256_hex`, when given, is stored with the object (x-amz-meta-sha256): pass only a digest
+  // the caller will have verified before it completes the upload.
+  Result<std::string> create_multipart(std::string_view key, std::string_view content_type = {},
+                                       std::string_view sha256_hex = {});
   Result<std::string> upload_part(std::string_view key, std::string_view upload_id, int number,
                                   std::span<const std::byte> body, std::string_view sha256_hex);
   Result<std::string> complete_multipart(std::string_view key, std::string_view upload_id,

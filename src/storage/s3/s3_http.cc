@@ -120,6 +120,7 @@ size_t Call::on_header(char* data, size_t size, size_t n, void* user) {
     c->resp.etag.clear();
     c->resp.last_modified.clear();
     c->resp.content_range.clear();
+    c->resp.meta_sha256.clear();
     c->resp.content_length = -1;
     return size * n;
   }
@@ -131,6 +132,8 @@ size_t Call::on_header(char* data, size_t size, size_t n, void* user) {
     c->resp.etag = std::string(trim(value, "\""));
   } else if (iequals(name, "Last-Modified")) {
     c->resp.last_modified = std::string(value);
+  } else if (iequals(name, kMetaSha256)) {
+    c->resp.meta_sha256 = std::string(value);
   } else if (iequals(name, "Content-Range")) {
     c->resp.content_range = std::string(value);
   } else if (iequals(name, "Content-Length")) {

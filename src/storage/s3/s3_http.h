@@ -38,8 +38,13 @@ struct S3Response {
   std::string etag;  // without quotes
   std::string last_modified;
   std::string content_range;
+  std::string meta_sha256;  // the x-amz-meta-sha256 header depot stores with each object
   int64_t content_length = -1;
 };
+
+// The user-metadata header in which depot stores an object's sha256 (hex), declared when the
+// object is written: the PUT's verified body digest, or a multipart object's verified digest.
+inline constexpr const char* kMetaSha256 = "x-amz-meta-sha256";
 
 // An HTTP-date (Last-Modified) as a time; nullopt when unparsable.
 std::optional<std::chrono::system_clock::time_point> parse_http_time(const std::string& text);

@@ -88,8 +88,9 @@ struct Shared {
 // One object being written. Not thread-safe (Target's contract).
 class S3WriteTxn final : public WriteTxn {
  public:
-  S3WriteTxn(std::shared_ptr<Shared> shared, RelPath path, bool readable)
-      : shared_(std::move(shared)), path_(std::move(path)), readable_(readable) {}
+  S3WriteTxn(std::shared_ptr<Shared> shared, RelPath path, const WriteHints& hints)
+      : shared_(std::move(shared)), path_(std::move(path)), readable_(hints.readable),
+        expected_sha256_(hints.sha256) {}
   ~S3WriteTxn() override {
     if (!upload_id_.empty() && !committed_) {
       (void)shared_->client->abort_multipart(path_.str(), upload_id_);
@@ -177,7 +178,8 @@ class S3WriteTxn final : public WriteTxn {
 
   Status upload_part(std::span<const std::byte> body) {
     if (upload_id_.empty()) {
-      DEPOT_ASSIGN_OR_RETURN(upload_id_, shared_->client->create_multipart(path_.str()));
+      DEPOT_ASSIGN_OR_RETURN(upload_id_,
+                             shared_->client->create_multipart(path_.str(), {}, expected_sha256_));
     }
     int number = static_cast<int>(parts_.size()) + 1;
     DEPOT_ASSIGN_OR_RETURN(std::string etag, shared_->client->upload_part(path_.str(), upload_id_, number,
@@ -221,6 +223,7 @@ class S3WriteTxn final : public WriteTxn {
   std::shared_ptr<Shared> shared_;
   RelPath path_;
   bool readable_;
+  std::string expected_sha256_;  // stored with a multipart object (verified before completion)
   UniqueFd spool_;
   std::string buffer_;  // bytes not yet uploaded (at most one part)
   uint64_t written_ = 0;
@@ -238,7 +241,7 @@ class S3Target final : public Target {
 
   Result<std::unique_ptr<WriteTxn>> begin_write(const RelPath& path, const WriteHints& hints) override {
     DEPOT_TRY(check_s3_key(shared_->client->where(), path.str()));
-    auto txn = std::make_unique<S3WriteTxn>(shared_, path, hints.readable);
+    auto txn = std::make_unique<S3WriteTxn>(shared_, path, hints);
     if (hints.readable) DEPOT_TRY(txn->open_spool());
     return std::unique_ptr<WriteTxn>(std::move(txn));
   }
@@ -249,6 +252,14 @@ class S3Target final : public Target {
     DEPOT_ASSIGN_OR_RETURN(auto info, shared_->client->head(path.str()));
     if (!info) return std::optional<FileStat>();
     return std::optional<FileStat>(to_stat(*info));
+  }
+
+  Result<std::optional<Digests>> stored_digests(const RelPath& path) override {
+    DEPOT_ASSIGN_OR_RETURN(auto info, shared_->client->head(path.str()));
+    if (!info || info->sha256.empty()) return std::optional<Digests>();
+    Digests d;
+    d.sha256 = info->sha256;
+    return std::optional<Digests>(std::move(d));
   }
 
   Result<std::unique_ptr<ByteSource>> open_read(const RelPath& path) override {

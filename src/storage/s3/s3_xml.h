@@ -23,6 +23,7 @@ struct S3ObjectInfo {
   uint64_t size = 0;
   std::string etag;  // without quotes; "" when the server sent none
   WallTime last_modified{};
+  std::string sha256;  // x-amz-meta-sha256 (HEAD only; "" when absent)
 };
 
 struct S3Upload {  // an unfinished multipart upload

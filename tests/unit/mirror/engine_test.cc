@@ -55,7 +55,7 @@ class EngineTest : public ::testing::Test {
   }
   static std::string url(const std::string& name) { return kUp + "/" + name; }
 
-  MirrorReport mirror(bool force = false) {
+  MirrorReport mirror(bool force = false, bool rebuild_state = false) {
     SourceOptions source_opts;
     source_opts.upstream = kUp;
     auto source = make_source("conda", source_opts);
@@ -66,6 +66,7 @@ class EngineTest : public ::testing::Test {
     opts.state_dir = dir_.path() / "state";
     opts.download.retry.max_attempts = 2;
     opts.force = force;
+    opts.rebuild_state = rebuild_state;
     MirrorParts parts{**source, target_, script_.factory()};
     return run_mirror(opts, parts, null_logger(), system_clock());
   }
@@ -235,6 +236,32 @@ TEST_F(EngineTest, IndexAnsweredNotModifiedWritesNothing) {
   EXPECT_EQ(r.indexes_written, 0u);
   EXPECT_EQ(r.files_unchanged, 2u);
   EXPECT_EQ(read("repodata.json"), json);
+}
+
+TEST_F(EngineTest, RebuiltStateAdoptsByStoredDigestsWithoutReading) {
+  publish({{"a-1-0.conda", "alpha"}, {"b-1-0.conda", "beta"}});
+  ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
+  target_.set_stored_sha256("b-1-0.conda", sha256("something else"));  // a lying record
+  const int reads = target_.reads();
+  MirrorReport r = mirror(/*force=*/false, /*rebuild_state=*/true);
+  ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
+  EXPECT_EQ(r.files_adopted, 1u);     // a: its stored sha256 matches the index
+  EXPECT_EQ(r.files_downloaded, 1u);  // b: the stored digest disagrees, fetched again
+  EXPECT_EQ(target_.reads(), reads);  // nothing read back
+  EXPECT_EQ(script_.hits(url("a-1-0.conda")), 1);
+  EXPECT_EQ(script_.hits(url("b-1-0.conda")), 2);
+  MirrorReport noop = mirror();
+  EXPECT_EQ(noop.files_unchanged, 3u);
+}
+
+TEST_F(EngineTest, RebuiltStateReadsFilesBackWhenNoDigestIsStored) {
+  publish({{"a-1-0.conda", "alpha"}});
+  target_.put("a-1-0.conda", "alpha");  // written by another tool: no stored digest
+  MirrorReport r = mirror(/*force=*/false, /*rebuild_state=*/true);
+  ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
+  EXPECT_EQ(r.files_adopted, 1u);
+  EXPECT_GE(target_.reads(), 1);
+  EXPECT_EQ(script_.hits(url("a-1-0.conda")), 0);
 }
 
 }  // namespace
