@@ -18,6 +18,7 @@ PACKAGES=(
   libgit2-dev git opam  # crates --git-index; opam mirror judge
   clang libclang-rt-14-dev llvm  # make fuzz: clang, libFuzzer runtime, llvm-symbolizer
   ceph-mon ceph-osd radosgw rclone  # S3 tests: RADOS Gateway on loopback; S3 bench peer
+  faketime  # S3 error scenario: depot signing with a clock an hour off
 )
 
 missing=()

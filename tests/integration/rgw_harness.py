@@ -147,15 +147,27 @@ class Rgw:
         self._admin("user", "create", "--uid", uid, "--display-name", uid,
                     "--access-key", user.access_key, "--secret-key", user.secret_key)
         if quota_bytes is not None:
-            self._admin("quota", "set", "--quota-scope=user", "--uid", uid,
-                        "--max-size", str(quota_bytes))
-            self._admin("quota", "enable", "--quota-scope=user", "--uid", uid)
+            self.set_quota(user, quota_bytes)
         return user
+
+    def set_quota(self, user, quota_bytes):
+        """An enforced user quota of `quota_bytes` (RGW counts each object rounded up to
+        4 KiB); None disables it."""
+        if quota_bytes is None:
+            self._admin("quota", "disable", "--quota-scope=user", "--uid", user.uid)
+            return
+        self._admin("quota", "set", "--quota-scope=user", "--uid", user.uid,
+                    "--max-size", str(quota_bytes))
+        self._admin("quota", "enable", "--quota-scope=user", "--uid", user.uid)
 
     def make_read_only(self, user):
         """Drops write and delete from `user`'s op mask, so its writes fail AccessDenied (do it
         after creating its buckets)."""
         self._admin("user", "modify", "--uid", user.uid, "--op-mask", "read")
+
+    def make_writable(self, user):
+        """Undoes make_read_only (RGW's default op mask)."""
+        self._admin("user", "modify", "--uid", user.uid, "--op-mask", "read, write, delete")
 
     def create_bucket(self, name, user=None):
         status, body = self.request("PUT", "/" + name, user=user)

@@ -30,16 +30,24 @@ class S3MirrorCase(DepotTestCase):
         self.rgw.start()
         self.addCleanup(self.rgw.stop)
         self.rgw.create_bucket(BUCKET)
+        self.bucket = BUCKET
+        self.user = self.rgw.user
         self.state = self.tmp / "state"
+
+    def use_bucket(self, bucket, user, state):
+        """From now on depot runs with `user`'s keys into `bucket` (created by that user) with
+        local state `state`, and the bucket helpers read it as that user."""
+        self.rgw.create_bucket(bucket, user=user)
+        self.bucket, self.user, self.state = bucket, user, Path(state)
 
     @property
     def dest(self):
-        return "s3://%s/%s" % (BUCKET, self.PREFIX)
+        return "s3://%s/%s" % (self.bucket, self.PREFIX)
 
     def env(self, secret=None):
         env = dict(os.environ)
-        env.update({"AWS_ACCESS_KEY_ID": self.rgw.access_key,
-                    "AWS_SECRET_ACCESS_KEY": secret or self.rgw.secret_key,
+        env.update({"AWS_ACCESS_KEY_ID": self.user.access_key,
+                    "AWS_SECRET_ACCESS_KEY": secret or self.user.secret_key,
                     "HOME": str(self.tmp)})
         return env
 
@@ -57,11 +65,11 @@ class S3MirrorCase(DepotTestCase):
                               "--s3-endpoint", self.rgw.endpoint, "--state", self.state,
                               "--log-format", "json", *extra, env=env, timeout=timeout)
 
-    def popen_mirror(self, *extra, url=None):
+    def popen_mirror(self, *extra, url=None, env=None):
         cmd = [depot_bin(), "mirror", "conda", url or self.url(), self.dest, "--s3-endpoint",
                self.rgw.endpoint, "--state", str(self.state), "--log-format", "json"] + list(extra)
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, env=self.env())
+                                stdin=subprocess.DEVNULL, env=env or self.env())
 
     # -- the bucket ------------------------------------------------------------------------
     def list_objects(self, prefix=None):
@@ -73,8 +81,8 @@ class S3MirrorCase(DepotTestCase):
             if token:
                 q["continuation-token"] = token
             status, body = self.rgw.request(
-                "GET", "/%s?%s" % (BUCKET, urllib.parse.urlencode(sorted(q.items()),
-                                                                   quote_via=urllib.parse.quote)))
+                "GET", "/%s?%s" % (self.bucket, urllib.parse.urlencode(
+                    sorted(q.items()), quote_via=urllib.parse.quote)), user=self.user)
             self.assertEqual(status, 200, body[:300])
             root = ET.fromstring(body)
             for c in root.findall(S3NS + "Contents"):
@@ -84,13 +92,14 @@ class S3MirrorCase(DepotTestCase):
             token = root.findtext(S3NS + "NextContinuationToken")
 
     def uploads(self):
-        status, body = self.rgw.request("GET", "/%s?uploads=" % BUCKET)
+        status, body = self.rgw.request("GET", "/%s?uploads=" % self.bucket, user=self.user)
         self.assertEqual(status, 200, body[:300])
         return [u.findtext(S3NS + "Key") for u in ET.fromstring(body).findall(S3NS + "Upload")]
 
     def get_object(self, key):
-        status, body = self.rgw.request("GET", "/%s/%s/%s" % (BUCKET, self.PREFIX,
-                                                             urllib.parse.quote(key)))
+        status, body = self.rgw.request("GET", "/%s/%s/%s" % (self.bucket, self.PREFIX,
+                                                             urllib.parse.quote(key)),
+                                        user=self.user)
         self.assertEqual(status, 200, "%s: HTTP %s" % (key, status))
         return body
 

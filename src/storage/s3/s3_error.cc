@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/rel_path.h"
+#include "core/units.h"
 
 namespace depot {
 namespace {
@@ -17,13 +18,14 @@ struct Cause {
 
 constexpr std::array kCauses = {
     Cause{"InvalidAccessKeyId", ErrorCode::kIo, false,
-          "bad credentials: the server does not know this access key"},
+          "bad credentials: the access key was rejected (the server does not know it)"},
     Cause{"SignatureDoesNotMatch", ErrorCode::kIo, false,
-          "bad credentials: the signature does not match (wrong secret key?)"},
+          "bad credentials: the secret key was rejected (the signature does not match: wrong "
+          "secret key for this access key?)"},
     Cause{"InvalidToken", ErrorCode::kIo, false, "bad credentials: the session token is invalid"},
     Cause{"ExpiredToken", ErrorCode::kIo, false, "bad credentials: the session token expired"},
     Cause{"AccessDenied", ErrorCode::kIo, false,
-          "access denied: these credentials may not do this (a read-only user or bucket?)"},
+          "access denied: these credentials may not read this (no permission on the bucket?)"},
     Cause{"AllAccessDisabled", ErrorCode::kIo, false, "access denied: all access is disabled"},
     Cause{"NoSuchBucket", ErrorCode::kIo, false, "the bucket does not exist"},
     Cause{"NoSuchKey", ErrorCode::kNotFound, false, "no such object"},
@@ -40,7 +42,8 @@ constexpr std::array kCauses = {
           "clock skew: this machine's clock differs too much from the server's"},
     Cause{"RequestExpired", ErrorCode::kIo, false,
           "clock skew: the request's time is too far from the server's"},
-    Cause{"QuotaExceeded", ErrorCode::kIo, false, "storage full: the quota is exceeded"},
+    Cause{"QuotaExceeded", ErrorCode::kIo, false,
+          "storage full: the quota of the bucket or of its owner is exceeded"},
     Cause{"EntityTooLarge", ErrorCode::kIo, false,
           "storage full or object too large: the server refuses its size"},
     Cause{"InsufficientStorage", ErrorCode::kIo, false, "storage full"},
@@ -64,6 +67,19 @@ constexpr std::array kCauses = {
           "the server timed out waiting for the request body"},
 };
 
+// Requests that change the bucket: a refusal of these is what a read-only user or bucket gets.
+bool is_write(std::string_view op) {
+  for (std::string_view w : {"PUT", "POST", "DELETE", "UploadPart", "CreateMultipartUpload",
+                             "CompleteMultipartUpload", "AbortMultipartUpload", "DeleteObjects"}) {
+    if (op.starts_with(w)) return true;
+  }
+  return false;
+}
+
+constexpr std::string_view kWriteDenied =
+    "access denied: these credentials may not write to this bucket (a read-only user, or a "
+    "bucket policy or ACL forbidding writes?)";
+
 // A cause from the HTTP status alone (HEAD answers carry no body).
 Cause status_cause(long status) {
   if (status == 404) return {"", ErrorCode::kNotFound, false, "not found"};
@@ -80,6 +96,16 @@ Cause status_cause(long status) {
   return {"", ErrorCode::kHttp, false, "unexpected answer"};
 }
 
+// SigV4 servers refuse requests signed more than 15 minutes off; a bare 403 with a skew this
+// large is most likely that.
+constexpr std::chrono::seconds kSkewHint{5 * 60};
+
+std::string skew_words(std::chrono::seconds server_ahead) {
+  auto s = server_ahead.count();
+  return "this machine's clock is " + format_duration(std::chrono::seconds(s < 0 ? -s : s)) +
+         (s < 0 ? " ahead of" : " behind") + " the server's";
+}
+
 // The code as sent when it is a plain word, else quoted.
 std::string printable_code(std::string_view code) {
   for (char c : code) {
@@ -91,13 +117,23 @@ std::string printable_code(std::string_view code) {
 }  // namespace
 
 Error s3_code_error(std::string_view op, std::string_view what, long status,
-                    const S3ErrorBody& err) {
+                    const S3ErrorBody& err, std::optional<std::chrono::seconds> server_ahead) {
   Cause cause = status_cause(status);
   for (const Cause& c : kCauses) {
     if (c.code == err.code) cause = c;
   }
+  if (err.code == "AccessDenied" && is_write(op)) cause.words = kWriteDenied;
   std::string message = std::string(what) + ": " + std::string(op) + " failed: ";
-  message += cause.words;
+  bool skew_code = err.code == "RequestTimeTooSkewed" || err.code == "RequestExpired";
+  bool bare_403 = status == 403 && err.code.empty();
+  if (server_ahead && bare_403 &&
+      (*server_ahead >= kSkewHint || *server_ahead <= -kSkewHint)) {
+    message += "forbidden, most likely clock skew: " + skew_words(*server_ahead) +
+               " (no error detail in the answer)";
+  } else {
+    message += cause.words;
+    if (server_ahead && skew_code) message += " (" + skew_words(*server_ahead) + ")";
+  }
   if (!err.region.empty()) message += " (the server names region " + err.region + ")";
   if (!err.message.empty()) message += ": " + quote_untrusted(err.message);
   message += " (";
@@ -107,12 +143,12 @@ Error s3_code_error(std::string_view op, std::string_view what, long status,
 }
 
 Error s3_status_error(std::string_view op, std::string_view what, long status,
-                      std::string_view body) {
+                      std::string_view body, std::optional<std::chrono::seconds> server_ahead) {
   S3ErrorBody err;
   if (!body.empty()) {
     if (auto parsed = parse_s3_error(body); parsed.ok()) err = std::move(parsed).value();
   }
-  return s3_code_error(op, what, status, err);
+  return s3_code_error(op, what, status, err, server_ahead);
 }
 
 }  // namespace depot

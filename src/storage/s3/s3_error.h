@@ -2,6 +2,8 @@
 // What a failed S3 request means, in words: bad credentials, missing bucket, wrong region, clock
 // skew, full or read-only bucket, digest mismatch, endpoint down. Pure, thread-safe.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,13 +19,17 @@ namespace depot {
 // kDigestMismatch when the server found the body unlike its declared digest; kInvalidArgument
 // for requests S3 finds malformed; kHttp transient for 5xx, 429, SlowDown, RequestTimeout;
 // kIo (permanent) for the rest: the storage refuses (credentials, bucket, region, clock, quota,
-// access).
+// access). `server_ahead` is the answer's Date minus this machine's signing time, when known:
+// a clock-skew message then says by how much, and a 403 without detail (HEAD) whose skew is
+// 5 minutes or more is blamed on the clock.
 Error s3_status_error(std::string_view op, std::string_view what, long status,
-                      std::string_view body);
+                      std::string_view body,
+                      std::optional<std::chrono::seconds> server_ahead = std::nullopt);
 
 // Like s3_status_error, for an error document already parsed (CompleteMultipartUpload may send
 // one with HTTP 200).
 Error s3_code_error(std::string_view op, std::string_view what, long status,
-                    const S3ErrorBody& err);
+                    const S3ErrorBody& err,
+                    std::optional<std::chrono::seconds> server_ahead = std::nullopt);
 
 }  // namespace depot

@@ -61,6 +61,12 @@ std::string sha256_hex(std::span<const std::byte> body) {
 
 bool is_2xx(long status) { return status >= 200 && status < 300; }
 
+// The final error of a request tried `attempts` times: says so when it was retried.
+Error given_up(Error e, int attempts) {
+  if (attempts > 1) e.message += " (gave up after " + std::to_string(attempts) + " attempts)";
+  return e;
+}
+
 // One attempt of one request on one easy handle.
 struct Call {
   const S3Request* req = nullptr;
@@ -73,12 +79,14 @@ struct Call {
   std::optional<Error> sink_error;
   bool too_large = false;
   int attempt = 0;
+  std::chrono::system_clock::time_point signed_at;  // this machine's clock + clock_offset
 
   ~Call() { curl_slist_free_all(headers); }
 
   void prepare(const std::string& url_base);
   Result<S3Response> finish(CURLcode rc);
   Error transport_error(CURLcode rc) const;
+  std::optional<std::chrono::seconds> server_ahead() const;
 
   static size_t on_write(char* data, size_t size, size_t n, void* user);
   static size_t on_header(char* data, size_t size, size_t n, void* user);
@@ -119,6 +127,7 @@ size_t Call::on_header(char* data, size_t size, size_t n, void* user) {
   if (line.starts_with("HTTP/")) {  // a new response (after 100 Continue): forget the last
     c->resp.etag.clear();
     c->resp.last_modified.clear();
+    c->resp.date.clear();
     c->resp.content_range.clear();
     c->resp.meta_sha256.clear();
     c->resp.content_length = -1;
@@ -134,6 +143,8 @@ size_t Call::on_header(char* data, size_t size, size_t n, void* user) {
     c->resp.last_modified = std::string(value);
   } else if (iequals(name, kMetaSha256)) {
     c->resp.meta_sha256 = std::string(value);
+  } else if (iequals(name, "Date")) {
+    c->resp.date = std::string(value);
   } else if (iequals(name, "Content-Range")) {
     c->resp.content_range = std::string(value);
   } else if (iequals(name, "Content-Length")) {
@@ -188,9 +199,9 @@ void Call::prepare(const std::string& url_base) {
     headers =
         curl_slist_append(headers, ("x-amz-security-token: " + cfg->creds.session_token).c_str());
   }
+  signed_at = std::chrono::system_clock::now() + cfg->clock_offset;
   if (cfg->clock_offset.count() != 0) {
-    std::string date = amz_date(std::chrono::system_clock::now() + cfg->clock_offset);
-    headers = curl_slist_append(headers, ("X-Amz-Date: " + date).c_str());
+    headers = curl_slist_append(headers, ("X-Amz-Date: " + amz_date(signed_at)).c_str());
   }
   for (const std::string& h : req->headers) headers = curl_slist_append(headers, h.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
@@ -253,6 +264,13 @@ Error Call::transport_error(CURLcode rc) const {
   }
 }
 
+std::optional<std::chrono::seconds> Call::server_ahead() const {
+  auto server = parse_http_time(resp.date);  // whole seconds, so the signing time too
+  if (!server) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::seconds>(
+      *server - std::chrono::floor<std::chrono::seconds>(signed_at));
+}
+
 Result<S3Response> Call::finish(CURLcode rc) {
   if (sink_error) return *sink_error;
   if (too_large) {
@@ -264,7 +282,7 @@ Result<S3Response> Call::finish(CURLcode rc) {
   if (is_2xx(resp.status) || std::ranges::find(req->accepted, resp.status) != req->accepted.end()) {
     return std::move(resp);
   }
-  return s3_status_error(req->op, req->what, resp.status, resp.body);
+  return s3_status_error(req->op, req->what, resp.status, resp.body, server_ahead());
 }
 
 }  // namespace
@@ -355,7 +373,7 @@ Result<S3Response> S3Http::perform(const S3Request& request) {
     Status rewound = delay ? impl_->rewind(call) : ok_status();
     if (!delay || !rewound.ok()) {
       impl_->release_easy(call.easy);
-      return rewound.ok() ? r : Result<S3Response>(rewound.error());
+      return rewound.ok() ? given_up(r.error(), call.attempt) : rewound.error();
     }
     std::this_thread::sleep_for(*delay);
   }
@@ -397,7 +415,7 @@ void S3Http::Impl::run_many(CURLM* multi, std::span<const S3Request> reqs, size_
         return;
       }
     }
-    out[i] = std::move(r);
+    out[i] = r.ok() ? std::move(r) : given_up(r.error(), c.attempt);
     release_easy(c.easy);
     c.easy = nullptr;
   };

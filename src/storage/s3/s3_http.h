@@ -37,6 +37,7 @@ struct S3Response {
   std::string body;  // unless streamed to the sink
   std::string etag;  // without quotes
   std::string last_modified;
+  std::string date;  // the server's Date header
   std::string content_range;
   std::string meta_sha256;  // the x-amz-meta-sha256 header depot stores with each object
   int64_t content_length = -1;

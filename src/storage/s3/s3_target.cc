@@ -21,6 +21,29 @@ Error io_error(const std::string& what, int err) {
   return make_error(ErrorCode::kIo, what + ": " + std::strerror(err));
 }
 
+// A failure of the bucket (endpoint unreachable, a refusal, a bad answer) is a storage failure:
+// kIo, as FsTarget's, so that the engine never takes it for an upstream one (reading the
+// committed index during the snapshot, say). kNotFound, unsafe keys and internal errors keep
+// their codes; the message and the transient flag are kept.
+template <class R>
+R on_bucket(R r) {
+  if (r.ok()) return r;
+  Error e = r.error();
+  switch (e.code) {
+    case ErrorCode::kNetwork:
+    case ErrorCode::kUnreachable:
+    case ErrorCode::kHttp:
+    case ErrorCode::kDigestMismatch:
+    case ErrorCode::kSizeMismatch:
+    case ErrorCode::kParse:
+      e.code = ErrorCode::kIo;
+      break;
+    default:
+      break;
+  }
+  return R(std::move(e));
+}
+
 std::string sha256_hex(std::span<const std::byte> bytes) {
   Hasher h(digest_bit(DigestAlgo::kSha256));
   h.update(bytes);
@@ -105,7 +128,16 @@ class S3WriteTxn final : public WriteTxn {
   const RelPath& path() const override { return path_; }
   uint64_t bytes_written() const override { return written_; }
 
-  Status write(std::span<const std::byte> data) override {
+  Status write(std::span<const std::byte> data) override { return on_bucket(append(data)); }
+
+  Status reset() override { return on_bucket(restart()); }
+
+  Status close() override {
+    closed_ = true;
+    return ok_status();
+  }
+
+  Status append(std::span<const std::byte> data) {
     if (closed_) return make_error(ErrorCode::kInternal, path_.str() + ": write after close");
     written_ += data.size();
     if (readable_) return write_fd(spool_.get(), data, spool_name());
@@ -115,16 +147,11 @@ class S3WriteTxn final : public WriteTxn {
     return ok_status();
   }
 
-  Status reset() override {
+  Status restart() {
     DEPOT_TRY(abort_upload());
     buffer_.clear();
     written_ = 0;
     if (readable_) return FdSink(spool_.get(), spool_name()).reset();
-    return ok_status();
-  }
-
-  Status close() override {
-    closed_ = true;
     return ok_status();
   }
 
@@ -246,16 +273,19 @@ class S3Target final : public Target {
     return std::unique_ptr<WriteTxn>(std::move(txn));
   }
 
-  Status commit(std::vector<std::unique_ptr<WriteTxn>>& txns) override;
+  Status commit(std::vector<std::unique_ptr<WriteTxn>>& txns) override {
+    return on_bucket(commit_all(txns));
+  }
 
   Result<std::optional<FileStat>> stat(const RelPath& path) override {
-    DEPOT_ASSIGN_OR_RETURN(auto info, shared_->client->head(path.str()));
-    if (!info) return std::optional<FileStat>();
-    return std::optional<FileStat>(to_stat(*info));
+    auto info = on_bucket(shared_->client->head(path.str()));
+    if (!info.ok()) return info.error();
+    if (!*info) return std::optional<FileStat>();
+    return std::optional<FileStat>(to_stat(**info));
   }
 
   Result<std::optional<Digests>> stored_digests(const RelPath& path) override {
-    DEPOT_ASSIGN_OR_RETURN(auto info, shared_->client->head(path.str()));
+    DEPOT_ASSIGN_OR_RETURN(auto info, on_bucket(shared_->client->head(path.str())));
     if (!info || info->sha256.empty()) return std::optional<Digests>();
     Digests d;
     d.sha256 = info->sha256;
@@ -265,31 +295,33 @@ class S3Target final : public Target {
   Result<std::unique_ptr<ByteSource>> open_read(const RelPath& path) override {
     DEPOT_ASSIGN_OR_RETURN(UniqueFd fd, shared_->spool_file());
     FdSink sink(fd.get(), shared_->client->url(path.str()));
-    DEPOT_TRY(shared_->client->get(path.str(), sink));
+    DEPOT_TRY(on_bucket(shared_->client->get(path.str(), sink)));
     if (::lseek(fd.get(), 0, SEEK_SET) != 0) return io_error(shared_->client->url(path.str()), errno);
     return fd_source(std::move(fd), shared_->client->url(path.str()));
   }
 
-  Status remove(const RelPath& path) override { return shared_->client->remove(path.str()); }
+  Status remove(const RelPath& path) override { return on_bucket(shared_->client->remove(path.str())); }
 
   Status list(const std::function<void(const RelPath&, const FileStat&)>& fn) override {
-    return shared_->client->list([&](const S3ObjectInfo& info) -> Status {
+    return on_bucket(shared_->client->list([&](const S3ObjectInfo& info) -> Status {
       auto path = RelPath::parse(info.key);
       if (path.ok()) fn(*path, to_stat(info));  // keys depot never writes are not its files
       return ok_status();
-    });
+    }));
   }
 
   Status clear_debris() override {
-    DEPOT_TRY(shared_->client->list_multipart_uploads([&](const S3Upload& u) {
+    DEPOT_TRY(on_bucket(shared_->client->list_multipart_uploads([&](const S3Upload& u) {
       return shared_->client->abort_multipart(u.key, u.upload_id);
-    }));
+    })));
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(shared_->opts.spool_dir, ec)) fs::remove_all(e.path(), ec);
     return ok_status();
   }
 
  private:
+  Status commit_all(std::vector<std::unique_ptr<WriteTxn>>& txns);
+
   static FileStat to_stat(const S3ObjectInfo& info) {
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(info.last_modified.time_since_epoch());
     return FileStat{info.size, ns.count()};
@@ -298,7 +330,7 @@ class S3Target final : public Target {
   std::shared_ptr<Shared> shared_;
 };
 
-Status S3Target::commit(std::vector<std::unique_ptr<WriteTxn>>& txns) {
+Status S3Target::commit_all(std::vector<std::unique_ptr<WriteTxn>>& txns) {
   std::vector<S3WriteTxn*> singles, multis;
   for (auto& t : txns) {
     auto* txn = static_cast<S3WriteTxn*>(t.get());

@@ -10,6 +10,10 @@
 // Transactions begun with WriteHints::readable are spooled to a local file (read back before
 // commit, then uploaded from it). open_read() fetches the object into an unlinked local file.
 //
+// Errors: a failure of the bucket (unreachable, refused, full, a bad answer) is kIo, as a
+// FsTarget's disk failure, with the client's message and transient flag; a missing object
+// is kNotFound.
+//
 // Thread-safety as Target's; the client is thread-safe.
 
 #include <cstddef>

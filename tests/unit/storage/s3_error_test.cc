@@ -65,6 +65,39 @@ TEST(S3Error, StatusAloneWithoutBody) {
   EXPECT_TRUE(s3_status_error("GET", kWhat, 429, "").transient);
 }
 
+TEST(S3Error, AccessDeniedSaysWriteForWrites) {
+  for (const char* op : {"PUT", "UploadPart 3", "CompleteMultipartUpload", "DELETE"}) {
+    Error e = s3_status_error(op, kWhat, 403, body("AccessDenied"));
+    EXPECT_NE(e.message.find("may not write to this bucket (a read-only user"), std::string::npos)
+        << e.message;
+  }
+  Error read = s3_status_error("GET", kWhat, 403, body("AccessDenied"));
+  EXPECT_NE(read.message.find("may not read this"), std::string::npos) << read.message;
+}
+
+TEST(S3Error, ClockSkewSaysByHowMuch) {
+  Error behind = s3_status_error("GET", kWhat, 403, body("RequestTimeTooSkewed"),
+                                 std::chrono::seconds(3600 + 120));
+  EXPECT_NE(behind.message.find("clock skew: this machine's clock differs too much from the "
+                                "server's (this machine's clock is 1h02m behind the server's)"),
+            std::string::npos)
+      << behind.message;
+  Error ahead = s3_status_error("GET", kWhat, 403, body("RequestTimeTooSkewed"),
+                                std::chrono::seconds(-1200));
+  EXPECT_NE(ahead.message.find("is 20m00s ahead of the server's"), std::string::npos)
+      << ahead.message;
+  // A HEAD answer has no body: a large skew names the clock, a small one does not.
+  Error head = s3_status_error("HEAD", kWhat, 403, "", std::chrono::seconds(-7200));
+  EXPECT_NE(head.message.find("HEAD failed: forbidden, most likely clock skew: this machine's "
+                              "clock is 2h00m ahead of the server's"),
+            std::string::npos)
+      << head.message;
+  Error near = s3_status_error("HEAD", kWhat, 403, "", std::chrono::seconds(2));
+  EXPECT_NE(near.message.find("bad credentials, clock skew or no access"), std::string::npos)
+      << near.message;
+  EXPECT_EQ(near.message.find("this machine's clock"), std::string::npos) << near.message;
+}
+
 TEST(S3Error, RegionAndMessageFromTheServerAreShownSafely) {
   Error e = s3_status_error(
       "GET", kWhat, 400,
