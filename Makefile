@@ -67,6 +67,7 @@ bench: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD) -j $(JOBS)
 	$(BUILD)/bench/micro/depot_micro_bench
 	./bench/mirror_bench.sh
+	DEPOT_BIN=$(BUILD)/depot ./bench/s3_mirror_bench.sh
 	./bench/serve_bench.sh
 	python3 ./bench/serve_miss_bench.py
 
