@@ -205,7 +205,9 @@ Status MirrorRun::download(const std::vector<Entry>& entries, const Plan& plan) 
   std::vector<std::unique_ptr<DiskWriter::Sink>> sinks;
   sinks.reserve(plan.download.size());
   for (size_t i : plan.download) {
-    sinks.push_back(writer.make_sink(entries[i].path, WriteHints{.sha256 = entries[i].digests.sha256}));
+    const Entry& e = entries[i];
+    sinks.push_back(writer.make_sink(
+        e.path, WriteHints{.sha256 = e.digests.sha256, .size = e.size.value_or(0)}));
   }
 
   // Several download loops, each on its own thread with its own connections, share the

@@ -31,6 +31,8 @@ struct WriteHints {
   // The sha256 (hex) the content must have, when known: the caller commits the transaction only
   // after verifying it. A target may store it with the file (see Target::stored_digests).
   std::string sha256 = {};
+  // The size the content will have, when known (0: unknown); a target may reserve memory.
+  uint64_t size = 0;
 };
 
 // One pending file. Not thread-safe.

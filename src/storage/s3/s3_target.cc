@@ -113,7 +113,9 @@ class S3WriteTxn final : public WriteTxn {
  public:
   S3WriteTxn(std::shared_ptr<Shared> shared, RelPath path, const WriteHints& hints)
       : shared_(std::move(shared)), path_(std::move(path)), readable_(hints.readable),
-        expected_sha256_(hints.sha256) {}
+        expected_sha256_(hints.sha256) {
+    if (!readable_ && hints.size > 0) buffer_.reserve(std::min<uint64_t>(hints.size, shared_->opts.part_size));
+  }
   ~S3WriteTxn() override {
     if (!upload_id_.empty() && !committed_) {
       (void)shared_->client->abort_multipart(path_.str(), upload_id_);
@@ -181,6 +183,11 @@ class S3WriteTxn final : public WriteTxn {
     return ok_status();
   }
   std::span<const std::byte> buffered() const { return std::as_bytes(std::span(buffer_.data(), buffer_.size())); }
+  // The sha256 to declare for a single PUT: the one the caller verifies before commit when
+  // given (the server then checks the bytes sent against it), else computed here.
+  std::string body_sha256() const {
+    return expected_sha256_.empty() ? sha256_hex(buffered()) : expected_sha256_;
+  }
   void release_buffer() { std::string().swap(buffer_); }
 
   // Uploads what is left (spooled parts, then the buffered tail) and completes the upload; the
@@ -345,7 +352,7 @@ Status S3Target::commit_all(std::vector<std::unique_ptr<WriteTxn>>& txns) {
   std::vector<S3PutItem> items;
   items.reserve(singles.size());
   for (S3WriteTxn* txn : singles) {
-    items.push_back(S3PutItem{txn->path().str(), txn->buffered(), sha256_hex(txn->buffered()), ""});
+    items.push_back(S3PutItem{txn->path().str(), txn->buffered(), txn->body_sha256(), ""});
   }
   std::vector<Status> put = shared_->client->put_many(items, shared_->opts.parallel);
   std::optional<Error> first;
