@@ -6,6 +6,7 @@ one bucket listing without downloading anything from upstream again, and a 200 M
 uploaded in parts while it downloads, in memory bounded by the part size."""
 
 import json
+import os
 import shutil
 import signal
 import time
@@ -84,6 +85,8 @@ class S3MirrorBreaksConsistency(S3MirrorCase):
         self.assertEqual(self.uploads(), [])
         rss_mib = int(res.err.rsplit("maxrss_kib=", 1)[1].split()[0]) / 1024
         print("\n200 MiB package into RGW: depot peak RSS %.0f MiB" % rss_mib)
+        if os.environ.get("DEPOT_SANITIZED", "0").lower() in ("1", "on", "true", "yes"):
+            return  # ASan's quarantine and shadow memory say nothing about depot's own
         # Parts of 16 MiB, one in memory per transaction, plus the download pipeline's queues.
         self.assertLess(rss_mib, 120, "memory grows with the file, not the part size%s" % res)
 
