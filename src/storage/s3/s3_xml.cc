@@ -315,8 +315,10 @@ std::optional<WallTime> parse_iso8601(std::string_view text) {
   auto num = [&](size_t pos, size_t len) { return parse_u64(text.substr(pos, len)); };
   auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
        s = num(17, 2);
-  if (!y || !mo || !d || !h || !mi || !s || *mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 ||
-      *mi > 59 || *s > 60) {
+  // Years outside 1970..2200 are no object's date, and beyond ±292 years of 1970 the clock's
+  // nanoseconds overflow.
+  if (!y || !mo || !d || !h || !mi || !s || *y < 1970 || *y > 2200 || *mo < 1 || *mo > 12 ||
+      *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *s > 60) {
     return std::nullopt;
   }
   std::string_view frac = text.substr(19, text.size() - 20);
