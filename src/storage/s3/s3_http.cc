@@ -289,7 +289,9 @@ Result<S3Response> Call::finish(CURLcode rc) {
 
 std::optional<std::chrono::system_clock::time_point> parse_http_time(const std::string& text) {
   time_t t = curl_getdate(text.c_str(), nullptr);
-  if (t < 0) return std::nullopt;
+  // Past 2200 is no server's date, and far enough out the clock's nanoseconds overflow.
+  constexpr time_t kYear2200 = 7258118400;
+  if (t < 0 || t > kYear2200) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t);
 }
 
