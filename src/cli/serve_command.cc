@@ -22,6 +22,7 @@
 #include "core/units.h"
 #include "serve/access_log.h"
 #include "serve/cache_service.h"
+#include "cli/s3_cache_tier.h"
 #include "cli/target_options.h"
 #include "serve/http_server.h"
 #include "sources/registry.h"
@@ -62,6 +63,7 @@ struct ServeArgs {
   std::string log_format = "text";
   std::string log_level = "info";
   TargetArgs s3;
+  std::string cache_bucket;
 };
 
 std::chrono::seconds seconds_of(double s) {
@@ -151,10 +153,9 @@ int run(const ServeArgs& a) {
     so.root = origin->root;
     so.cache_dir = origin->cache_dir;
     so.upstreams.push_back(UpstreamConfig{"", origin->url});
-    so.download.sigv4.push_back(SigV4Scope{origin->url, origin->region, origin->access_key,
-                                           origin->secret_key, origin->session_token});
-  } else if (!a.s3.s3_endpoint.empty()) {
-    return usage("--s3-endpoint needs an s3://bucket/prefix to serve");
+    so.download.sigv4.push_back(origin->scope);
+  } else if (!a.s3.s3_endpoint.empty() && a.cache_bucket.empty()) {
+    return usage("--s3-endpoint needs an s3://bucket/prefix to serve or a --cache-bucket");
   }
   for (const std::string& u : a.upstreams) {
     UpstreamConfig cfg;
@@ -163,6 +164,18 @@ int run(const ServeArgs& a) {
     so.upstreams.push_back(cfg);
   }
   if (!a.cache_dir.empty()) so.cache_dir = a.cache_dir;
+  std::unique_ptr<CacheTier> tier;  // outlives the service (the process ends by _exit)
+  if (!a.cache_bucket.empty()) {
+    if (!is_s3_url(a.cache_bucket)) return usage("--cache-bucket: expected s3://bucket/prefix");
+    if (so.upstreams.empty()) return usage("--cache-bucket needs an --upstream to cache");
+    auto opened = open_s3_cache_tier(a.cache_bucket, a.s3);
+    if (!opened.ok()) {
+      logger.error("serve.cache_bucket", {{"error", opened.error().message}});
+      return opened.error().code == ErrorCode::kInvalidArgument ? kExitUsage : kExitStorage;
+    }
+    tier = std::move(*opened);
+    so.tier = tier.get();
+  }
   so.public_url = a.public_url;
   if (!so.public_url.empty() && !is_http_url(so.public_url)) {
     return usage("--public-url: not an http(s) URL: " + so.public_url);
@@ -292,6 +305,10 @@ void add_serve_command(CLI::App& app, int& exit_code) {
                   "last segment when a registry has that name, e.g. /npm) routes and rewrites "
                   "its documents");
   cmd->add_option("--cache-dir", args->cache_dir, "Cache directory (default DIR/.depot-cache)");
+  cmd->add_option("--cache-bucket", args->cache_bucket,
+                  "s3://bucket/prefix (with --s3-endpoint) shared by serve nodes: blobs missing "
+                  "from the cache directory are read from it before upstream, and blobs fetched "
+                  "upstream are copied to it; the cache directory stays the hot tier");
   cmd->add_option("--public-url", args->public_url,
                   "URL clients reach this server at, named in rewritten documents such as "
                   "crates' config.json (default: http:// and the request's Host)");

@@ -60,37 +60,46 @@ Result<S3Config> s3_config(const std::string& dest, const TargetArgs& args) {
   return config;
 }
 
-Result<OpenedTarget> open_s3(const std::string& dest, const TargetArgs& args) {
+}  // namespace
+
+Result<S3Bucket> open_s3_bucket(const std::string& dest, const TargetArgs& args) {
   DEPOT_ASSIGN_OR_RETURN(S3Config config, s3_config(dest, args));
-  DEPOT_ASSIGN_OR_RETURN(auto client, S3Client::open(std::move(config)));
-  OpenedTarget out;
+  S3Bucket out;
+  out.url = config.endpoint + "/" + s3_uri_encode(config.where.bucket, false);
+  if (!config.where.prefix.empty()) out.url += "/" + s3_uri_encode(config.where.prefix, true);
+  out.scope = SigV4Scope{out.url, config.region, config.creds.access_key,
+                         config.creds.secret_key, config.creds.session_token};
+  DEPOT_ASSIGN_OR_RETURN(out.client, S3Client::open(std::move(config)));
   out.state_dir = args.state_dir.empty() ? default_s3_state_dir(dest) : std::filesystem::path(args.state_dir);
-  S3TargetOptions opts;
-  opts.spool_dir = out.state_dir / "tmp" / "spool";
-  DEPOT_ASSIGN_OR_RETURN(out.target, open_s3_target(std::move(client), std::move(opts)));
   return out;
 }
 
-}  // namespace
-
 Result<S3Origin> open_s3_origin(const std::string& dest, const TargetArgs& args) {
-  DEPOT_ASSIGN_OR_RETURN(S3Config config, s3_config(dest, args));
+  DEPOT_ASSIGN_OR_RETURN(S3Bucket bucket, open_s3_bucket(dest, args));
   S3Origin out;
-  out.url = config.endpoint + "/" + s3_uri_encode(config.where.bucket, false);
-  if (!config.where.prefix.empty()) out.url += "/" + s3_uri_encode(config.where.prefix, true);
-  out.region = config.region;
-  out.access_key = config.creds.access_key;
-  out.secret_key = config.creds.secret_key;
-  out.session_token = config.creds.session_token;
-  DEPOT_TRY(S3Client::open(std::move(config)));
-  std::filesystem::path state = args.state_dir.empty() ? default_s3_state_dir(dest) : std::filesystem::path(args.state_dir);
-  out.root = state / "serve-root";
-  out.cache_dir = state / "serve-cache";
+  out.url = bucket.url;
+  out.scope = bucket.scope;
+  out.root = bucket.state_dir / "serve-root";
+  out.cache_dir = bucket.state_dir / "serve-cache";
   std::error_code ec;
   std::filesystem::create_directories(out.root, ec);
   if (ec) return make_error(ErrorCode::kIo, out.root.string() + ": " + ec.message());
   return out;
 }
+
+namespace {
+
+Result<OpenedTarget> open_s3(const std::string& dest, const TargetArgs& args) {
+  DEPOT_ASSIGN_OR_RETURN(S3Bucket bucket, open_s3_bucket(dest, args));
+  OpenedTarget out;
+  out.state_dir = bucket.state_dir;
+  S3TargetOptions opts;
+  opts.spool_dir = out.state_dir / "tmp" / "spool";
+  DEPOT_ASSIGN_OR_RETURN(out.target, open_s3_target(std::move(bucket.client), std::move(opts)));
+  return out;
+}
+
+}  // namespace
 
 Result<OpenedTarget> open_target(const std::string& dest, const TargetArgs& args) {
   if (is_s3_url(dest)) return open_s3(dest, args);

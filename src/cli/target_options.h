@@ -7,7 +7,9 @@
 #include <string>
 
 #include "core/result.h"
+#include "storage/s3/s3_client.h"
 #include "storage/target.h"
+#include "transfer/downloader.h"
 
 namespace CLI {
 class App;
@@ -40,17 +42,27 @@ bool is_s3_url(const std::string& dest);
 // Usage errors are kInvalidArgument; storage failures keep their codes.
 Result<OpenedTarget> open_target(const std::string& dest, const TargetArgs& args);
 
+// An s3:// location, opened: its client, its URL for downloads and how they are signed.
+struct S3Bucket {
+  std::shared_ptr<S3Client> client;
+  std::string url;   // path-style URL of bucket/prefix, no trailing slash
+  SigV4Scope scope;  // signs requests below `url`
+  std::filesystem::path state_dir;  // --state, else default_s3_state_dir(dest)
+};
+
+// Opens `dest` (an s3:// URL) and lists it once, as open_target does.
+Result<S3Bucket> open_s3_bucket(const std::string& dest, const TargetArgs& args);
+
 // A bucket served through the serve cache: the bucket is the cache's upstream (requests signed
 // with SigV4), the served tree an empty local directory.
 struct S3Origin {
   std::filesystem::path root;       // empty local directory standing for the served tree
   std::filesystem::path cache_dir;  // default cache directory
   std::string url;                  // path-style URL of bucket/prefix, no trailing slash
-  std::string region, access_key, secret_key, session_token;
+  SigV4Scope scope;
 };
 
-// Checks `dest` (an s3:// URL) by listing it once, as open_target does, and lays out the local
-// directories under the state directory.
+// Opens `dest` (open_s3_bucket) and lays out the local directories under its state directory.
 Result<S3Origin> open_s3_origin(const std::string& dest, const TargetArgs& args);
 
 // The default state directory of an s3:// destination: $XDG_STATE_HOME/depot/s3/<name> (else

@@ -23,6 +23,11 @@ struct CacheService::Fetch {
   uint64_t page_size = 0;
   std::string page_sha256;
   FetchRequest request;
+  // Read from the shared tier first (tier_url, else `request` upstream); set before start.
+  bool from_tier = false;
+  std::string tier_url;
+  bool tier_blob = false;  // a blob the tier keeps: offered to it when fetched upstream
+  bool tier_hit = false;   // the body came from the tier
   std::atomic<int64_t> started_ns{0};  // clock time of upstream's first answer; 0 before
 };
 

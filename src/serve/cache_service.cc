@@ -18,6 +18,7 @@
 #include "serve/file_class.h"
 #include "serve/http_semantics.h"
 #include "serve/request_path.h"
+#include "serve/tier_writer.h"
 #include "serve/upstream_pool.h"
 
 namespace depot {
@@ -42,6 +43,8 @@ CacheService::~CacheService() {
     relearn_.request_stop();
     relearn_.join();
   }
+  tier_writer_.reset();  // reads the store
+  tier_pool_.reset();
   pool_.reset();  // joins the workers before the store and the maps go
 }
 
@@ -69,6 +72,7 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
     for (size_t i = 0; i < options.upstreams.size(); ++i) {
       s->health_.push_back(std::make_unique<UpstreamHealth>(options.health, s->clock_));
     }
+    if (options.tier) s->start_tier(options);
     metrics.cache_limit_bytes = static_cast<int64_t>(options.cache_size);
     // The packages the cached indexes name stay verified after a restart; read in the
     // background so that serving starts at once.
@@ -99,6 +103,7 @@ void CacheService::tick() {
                                          {"workers", pool_->workers()}});
   }
   metrics_.upstream_queued = static_cast<int64_t>(pool_->queued());
+  if (tier_pool_) tier_pool_->sweep(opts_.upstream_queue_timeout);  // late reads go upstream
   for (auto& h : health_) h->prune();
   if (Status st = store_->flush_access_times(); !st.ok()) {
     log_.warn("cache_flush_failed", {{"error", st.error().message}});
@@ -273,11 +278,13 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
       meta.reset();  // another generation: never served, never revalidated
     }
   }
-  if (!meta && circuit_open) {
+  // A blob the shared tier may hold is asked there first, whatever upstream's health.
+  bool tier_may_answer = !meta && cls == FileClass::kBlob && tier_first(key, false);
+  if (!meta && circuit_open && !tier_may_answer) {
     return error_answer(502, "upstream " + opts_.upstreams[up].url +
                                  " is failing; not asking again for a while");
   }
-  if (!meta && path_failed) {
+  if (!meta && path_failed && !tier_may_answer) {
     return error_answer(path_failed->status,
                         "upstream failed for this path moments ago: " + path_failed->message);
   }
@@ -352,12 +359,17 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
         if (!cached->etag.empty() || !cached->last_modified.empty()) metrics_.revalidations++;
       }
       f->request.cancel = std::make_shared<std::atomic<bool>>(false);
+      f->tier_blob = opts_.tier && cls == FileClass::kBlob && !whole;
       Fetch* raw = f.get();
       f->request.on_start = [d, raw, this](const ResponseStart& s) {
         int64_t zero = 0;
         raw->started_ns.compare_exchange_strong(zero, clock_.now().time_since_epoch().count());
         d->on_start(s);
       };
+      if (!cached && tier_first(key, whole)) {
+        f->from_tier = true;
+        f->tier_url = opts_.tier->url(key);
+      }
       d->set_abandoned_hook([this, w = std::weak_ptr<Fetch>(f)] { abandoned(w); });
       inflight_[key] = d;
       outcome = CacheOutcome::kMiss;
@@ -365,13 +377,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
     // Under mu_: abandoned() checks under mu_ that no client came back before cancelling.
     interest = std::make_shared<Download::Interest>(d);
   }
-  if (f) {
-    metrics_.upstream_requests++;
-    metrics_.inflight_downloads++;
-    log_.debug("upstream_fetch", {{"path", key}, {"url", f->request.url}});
-    pool_->submit(f->request, f->download.get(),
-                  [this, f](const Result<FetchResult>& r) { finish(f, r); });
-  }
+  if (f) start(f);
   bool have_cached = cached.has_value();
   bool stale_ok = have_cached && !(expected && !expected->digests.sha256.empty());
   uint64_t waiter = d->wait(Download::State::kPending, 0,
@@ -434,6 +440,7 @@ Answer CacheService::answer_from(const std::shared_ptr<Download>& d, const std::
 }
 
 void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchResult>& r) {
+  if (f->from_tier && tier_took_over(f, r)) return;
   const std::string& key = f->key;
   UpstreamHealth& health = *health_[f->upstream];
   metrics_.inflight_downloads--;
@@ -468,7 +475,8 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
       log_.warn("cache_store_failed", {{"path", key}, {"error", st.error().message}});
     }
     if (root_changed) evict_root_siblings(key);
-    health.on_success(key);
+    if (stored && f->tier_blob && !f->tier_hit) offer_to_tier(*f, meta);
+    if (!f->tier_hit) health.on_success(key);  // the tier's answer says nothing of upstream
     forget(f);  // later requests find the stored file
     f->download->finish_complete(std::move(f->page_fd), meta.size, s.content_type);
     if (stored && PoolIndex::may_name_packages(key)) {

@@ -20,8 +20,9 @@
 #include "core/logger.h"
 #include "core/result.h"
 #include "core/unique_fd.h"
-#include "serve/cache_store.h"
 #include "serve/answer.h"
+#include "serve/cache_store.h"
+#include "serve/cache_tier.h"
 #include "serve/download.h"
 #include "serve/metrics.h"
 #include "serve/open_file_cache.h"
@@ -33,6 +34,7 @@
 
 namespace depot {
 
+class TierWriter;
 class UpstreamPool;
 
 struct ServiceOptions {
@@ -60,6 +62,11 @@ struct ServiceOptions {
   std::chrono::milliseconds open_file_ttl{1000};
   int upstream_workers = 16;
   DownloadOptions download;         // retry policy, timeouts, user agent for upstream fetches
+  // A shared second tier for blobs (see CacheTier), or null. Not owned; outlives the service.
+  CacheTier* tier = nullptr;
+  int tier_readers = 8;             // workers reading blobs from the tier
+  int tier_writers = 4;             // threads copying blobs to the tier
+  size_t tier_queue = 10000;        // blobs waiting to be copied, at most
   Clock* clock = nullptr;           // null: the system clock
 };
 
@@ -139,6 +146,17 @@ class CacheService {
                               const std::optional<CachedMeta>& cached, const Later& later,
                               std::shared_ptr<PendingAnswer>* pending,
                               const std::string& origin_url = {});
+  // Starts a new fetch: from the tier when it may hold the blob, else upstream.
+  void start(const std::shared_ptr<Fetch>& fetch);
+  void start_upstream(const std::shared_ptr<Fetch>& fetch);
+  // Shared tier (cache_tier_flow.cc): whether a miss of `key` asks the tier first.
+  bool tier_first(const std::string& key, bool whole) const;
+  // A tier read ended: true when it handled the result (asked upstream instead, or failed the
+  // download); false when the tier's answer stands (finish() goes on).
+  bool tier_took_over(const std::shared_ptr<Fetch>& fetch, const Result<FetchResult>& result);
+  // Queues a blob just stored from upstream for the tier.
+  void offer_to_tier(const Fetch& fetch, const CachedMeta& meta);
+  void start_tier(const ServiceOptions& options);
   void finish(const std::shared_ptr<Fetch>& fetch, const Result<FetchResult>& result);
   void finish_failed(const std::shared_ptr<Fetch>& fetch, const Error& error);
   // Every client of the download gave up: finish it for the cache or cancel it.
@@ -162,6 +180,9 @@ class CacheService {
   UniqueFd root_fd_;
   std::unique_ptr<CacheStore> store_;
   std::unique_ptr<UpstreamPool> pool_;
+  std::unique_ptr<UpstreamPool> tier_pool_;      // reads of the shared tier, when there is one
+  std::unique_ptr<UpstreamHealth> tier_health_;  // its circuit: reads skip a failing tier
+  std::unique_ptr<TierWriter> tier_writer_;
   RootIndex roots_;
   PoolIndex packages_;  // package digests from the indexes that passed through
   std::jthread relearn_;  // reads the package indexes already cached at start

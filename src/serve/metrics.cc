@@ -115,6 +115,18 @@ std::string render_prometheus(const ServeMetrics& m) {
           "Connections closed because the client read nothing for the send timeout or less "
           "than the minimum send rate.",
           m.slow_clients_cut);
+  counter(out, "tier_hits_total", "Local cache misses answered from the shared cache tier.",
+          m.tier_hits);
+  counter(out, "tier_misses_total", "Local cache misses the shared cache tier did not hold.",
+          m.tier_misses);
+  counter(out, "tier_errors_total", "Reads and writes of the shared cache tier that failed.",
+          m.tier_errors);
+  counter(out, "tier_stored_total", "Blobs copied to the shared cache tier.", m.tier_stored);
+  counter(out, "tier_stored_bytes_total", "Bytes copied to the shared cache tier.",
+          m.tier_stored_bytes);
+  counter(out, "tier_dropped_total",
+          "Blobs not copied to the shared cache tier because its queue was full.",
+          m.tier_dropped);
   gauge(out, "upstream_inflight", "Upstream downloads in progress.", m.inflight_downloads);
   gauge(out, "upstream_queued", "Upstream downloads waiting for a free worker.",
         m.upstream_queued);

@@ -40,6 +40,13 @@ struct ServeMetrics {
   Counter client_aborts{0};          // clients that went away while waiting for an answer
   Counter connections_refused{0};    // connections closed at once: --max-connections reached
   Counter slow_clients_cut{0};       // connections closed: no progress or below --min-send-rate
+  // The shared cache tier (--cache-bucket), when there is one.
+  Counter tier_hits{0};              // local misses answered from the tier
+  Counter tier_misses{0};            // local misses the tier did not hold either
+  Counter tier_errors{0};            // tier reads or writes that failed (upstream was asked)
+  Counter tier_stored{0};            // blobs copied to the tier
+  Counter tier_stored_bytes{0};
+  Counter tier_dropped{0};           // blobs not copied: the write-behind queue was full
   std::atomic<int64_t> inflight_downloads{0};  // gauge
   std::atomic<int64_t> upstream_queued{0};     // gauge: misses waiting for an upstream worker
   std::atomic<int64_t> open_connections{0};    // gauge

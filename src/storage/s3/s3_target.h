@@ -14,7 +14,8 @@
 // FsTarget's disk failure, with the client's message and transient flag; a missing object
 // is kNotFound.
 //
-// Thread-safety as Target's; the client is thread-safe.
+// Thread-safety: stronger than Target's. An S3Target keeps no state but the thread-safe client,
+// so its calls may overlap; each WriteTxn is used by one thread at a time.
 
 #include <cstddef>
 #include <filesystem>

@@ -74,6 +74,12 @@ TEST(Metrics, RendersEveryMetricAtZero) {
                           "depot_serve_client_aborts_total",
                           "depot_serve_connections_refused_total",
                           "depot_serve_slow_clients_cut_total",
+                          "depot_serve_tier_hits_total",
+                          "depot_serve_tier_misses_total",
+                          "depot_serve_tier_errors_total",
+                          "depot_serve_tier_stored_total",
+                          "depot_serve_tier_stored_bytes_total",
+                          "depot_serve_tier_dropped_total",
                           "depot_serve_upstream_inflight",
                           "depot_serve_upstream_queued",
                           "depot_serve_open_connections",
@@ -84,7 +90,7 @@ TEST(Metrics, RendersEveryMetricAtZero) {
     ASSERT_TRUE(s.count(key)) << key;
     EXPECT_EQ(s[key], "0") << key;
   }
-  EXPECT_EQ(s.size(), 5u + 7u + 13u + 7u);
+  EXPECT_EQ(s.size(), 5u + 7u + 19u + 7u);
 }
 
 TEST(Metrics, ReflectsUpdates) {
