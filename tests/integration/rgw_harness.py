@@ -190,6 +190,23 @@ class Rgw:
         out, _, code = p.stdout.rpartition(b"\n")
         return int(code or b"0"), out
 
+    def head(self, path, user=None):
+        """A signed HEAD through the curl CLI: (status, {lower-case header name: value})."""
+        user = user or self.user
+        cmd = ["curl", "-sS", "-I", "--aws-sigv4", "aws:amz:%s:s3" % self.region,
+               "--user", "%s:%s" % (user.access_key, user.secret_key),
+               "-H", "x-amz-content-sha256: " + hashlib.sha256(b"").hexdigest(),
+               self.endpoint + path]
+        lines = subprocess.run(cmd, capture_output=True, timeout=60).stdout.decode(
+            "latin-1").splitlines()
+        status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+        headers = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        return status, headers
+
     # -- internals ---------------------------------------------------------------------------
     def _write_conf(self):
         d = self.dir
