@@ -194,6 +194,11 @@ MirrorReport run_with_parts(const MirrorArgs& a, const MirrorOptions& opts,
   }
   MirrorOptions run_opts = opts;
   run_opts.state_dir = target->state_dir;
+  if (target->pending_in_memory) {
+    // Memory, not disk, holds the waiting batches: one waits while another commits.
+    run_opts.batch.bytes = std::min<uint64_t>(run_opts.batch.bytes, 32ull << 20);
+    run_opts.batch.max_queued = 1;
+  }
   Clock& clock = system_clock();
   MirrorParts parts{**source, *target->target, [&](const DownloadOptions& o) {
                       return make_curl_downloader(o, clock, logger);

@@ -93,6 +93,7 @@ Result<OpenedTarget> open_s3(const std::string& dest, const TargetArgs& args) {
   DEPOT_ASSIGN_OR_RETURN(S3Bucket bucket, open_s3_bucket(dest, args));
   OpenedTarget out;
   out.state_dir = bucket.state_dir;
+  out.pending_in_memory = true;
   S3TargetOptions opts;
   opts.spool_dir = out.state_dir / "tmp" / "spool";
   DEPOT_ASSIGN_OR_RETURN(out.target, open_s3_target(std::move(bucket.client), std::move(opts)));

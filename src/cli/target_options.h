@@ -32,6 +32,8 @@ void add_s3_options(CLI::App& cmd, TargetArgs& args);
 struct OpenedTarget {
   std::unique_ptr<Target> target;
   std::filesystem::path state_dir;  // the run's private local directory
+  // Files waiting for their commit batch are held in memory (S3), not in temporary files.
+  bool pending_in_memory = false;
 };
 
 bool is_s3_url(const std::string& dest);

@@ -3,13 +3,13 @@
 namespace depot {
 
 BatchCommitter::BatchCommitter(Target& target, StateDb& db, Logger& logger, Clock& clock,
-                               BatchLimits limits, size_t max_queued)
+                               BatchLimits limits)
     : target_(target),
       db_(db),
       logger_(logger),
       clock_(clock),
       limits_(limits),
-      max_queued_(std::max<size_t>(max_queued, 1)) {
+      max_queued_(std::max<size_t>(limits.max_queued, 1)) {
   worker_ = std::thread([this] { work(); });
 }
 

@@ -3,7 +3,7 @@
 // directory syncs, then the state-DB rows), so neither the download loop nor the disk writer
 // waits for the disk to settle. A batch closes when it reaches `files` or `bytes`, or when a
 // file arrives `interval` after the batch opened. Batches commit in order. At most
-// `max_queued` closed batches wait; add() blocks past that (bounds temporary disk use).
+// `max_queued` closed batches wait; add() blocks past that (bounds temporary disk use, or memory).
 //
 // Thread-safety: add(), flush() and drain() may be called from any thread. While batches are
 // pending, other threads must not use `db`, and may use `target` only for begin_write() and
@@ -28,12 +28,15 @@ struct BatchLimits {
   size_t files = 1000;
   uint64_t bytes = 64ull << 20;
   std::chrono::milliseconds interval{2000};
+  // Closed batches waiting to commit. A target that holds pending files in memory (S3) keeps
+  // (max_queued + 2) × bytes in memory at most: the open, the waiting and the committing ones.
+  size_t max_queued = 4;
 };
 
 class BatchCommitter {
  public:
   BatchCommitter(Target& target, StateDb& db, Logger& logger, Clock& clock,
-                 BatchLimits limits = {}, size_t max_queued = 4);
+                 BatchLimits limits = {});
   ~BatchCommitter();  // drains
 
   // Adds a closed transaction (or only a record, when `txn` is null) to the open batch.

@@ -48,7 +48,7 @@ class CommitterTest : public ::testing::Test {
 
 TEST_F(CommitterTest, CommitsEveryBatchWithRecords) {
   {
-    BatchCommitter c(*target_, *db_, null_logger(), clock_, BatchLimits{}, /*max_queued=*/1);
+    BatchCommitter c(*target_, *db_, null_logger(), clock_, BatchLimits{.max_queued = 1});
     for (int b = 0; b < 10; ++b) {
       submit(c, {"d" + std::to_string(b) + "/x", "d" + std::to_string(b) + "/y"});
     }
