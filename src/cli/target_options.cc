@@ -7,6 +7,7 @@
 #include "storage/fs/fs_target.h"
 #include "storage/s3/s3_client.h"
 #include "storage/s3/s3_target.h"
+#include "transfer/http_util.h"
 
 namespace depot {
 
@@ -76,8 +77,10 @@ Result<OpenedTarget> open_s3(const std::string& dest, const TargetArgs& args) {
 Result<S3Origin> open_s3_origin(const std::string& dest, const TargetArgs& args) {
   DEPOT_ASSIGN_OR_RETURN(S3Config config, s3_config(dest, args));
   S3Origin out;
-  out.url = config.endpoint + "/" + s3_uri_encode(config.where.bucket, false);
-  if (!config.where.prefix.empty()) out.url += "/" + s3_uri_encode(config.where.prefix, true);
+  out.url = config.endpoint + "/" + aws_uri_encode(config.where.bucket, /*keep_slash=*/false);
+  if (!config.where.prefix.empty()) {
+    out.url += "/" + aws_uri_encode(config.where.prefix, /*keep_slash=*/true);
+  }
   out.region = config.region;
   out.access_key = config.creds.access_key;
   out.secret_key = config.creds.secret_key;

@@ -113,24 +113,6 @@ Status check_s3_key(const S3Location& loc, std::string_view key) {
                     quote_untrusted(loc.url(key)) + ": refused as an object key: " + why);
 }
 
-std::string s3_uri_encode(std::string_view text, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~' || (keep_slash && c == '/')) {
-      out += c;
-    } else {
-      auto u = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    }
-  }
-  return out;
-}
-
 Result<std::string> s3_url_decode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
