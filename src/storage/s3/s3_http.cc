@@ -54,12 +54,6 @@ std::string amz_date(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-std::string sha256_hex(std::span<const std::byte> body) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(body);
-  return h.finish().sha256;
-}
-
 bool is_2xx(long status) { return status >= 200 && status < 300; }
 
 // The final error of a request tried `attempts` times: says so when it was retried.

@@ -22,8 +22,6 @@ using testing::TempDir;
 using testing::TestServer;
 namespace fs = std::filesystem;
 
-using depot::testing::sha256_hex;
-
 // A one-paragraph Packages index naming `filename` with the size and sha256 of `deb`.
 std::string packages_naming(const std::string& name, const std::string& filename,
                             const std::string& deb) {
