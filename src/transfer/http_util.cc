@@ -45,20 +45,13 @@ std::string_view header_value(std::string_view line, size_t name_len) {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // `segment` with its valid %XX escapes decoded; a '%' not followed by two hex digits stays.
 std::string decode_escapes(std::string_view segment) {
   std::string out;
   out.reserve(segment.size());
   for (size_t i = 0; i < segment.size(); ++i) {
-    int hi = segment[i] == '%' && i + 2 < segment.size() ? hex_value(segment[i + 1]) : -1;
-    int lo = hi >= 0 ? hex_value(segment[i + 2]) : -1;
+    int hi = segment[i] == '%' && i + 2 < segment.size() ? hex_digit_value(segment[i + 1]) : -1;
+    int lo = hi >= 0 ? hex_digit_value(segment[i + 2]) : -1;
     if (lo < 0) {
       out += segment[i];
       continue;

@@ -1,6 +1,7 @@
 #include "storage/s3/s3_url.h"
 
 #include "core/rel_path.h"
+#include "core/text.h"
 
 namespace depot {
 namespace {
@@ -47,13 +48,6 @@ std::string segments_problem(std::string_view path) {
     if (slash == std::string_view::npos) return {};
     start = slash + 1;
   }
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -122,8 +116,8 @@ Result<std::string> s3_url_decode(std::string_view text) {
     } else if (text[i] != '%') {
       out += text[i];
     } else {
-      int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-      int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+      int hi = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+      int lo = hi >= 0 ? hex_digit_value(text[i + 2]) : -1;
       if (lo < 0) {
         return make_error(ErrorCode::kParse,
                           "bad %-escape in an url-encoded S3 value: " + quote_untrusted(text));
