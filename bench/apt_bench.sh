@@ -6,60 +6,43 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+BENCH_NAME=apt-bench
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
+# shellcheck source=bench/apt_mirror.sh
+source "$HERE/apt_mirror.sh"
 
 COUNT=${COUNT:-5000}
 REPEAT=${REPEAT:-3}
 SEED=${SEED:-1}
-KEEP=${KEEP:-0}
-DEPOT=${DEPOT:-$ROOT/build/depot}
 PARSE_BENCH=${PARSE_BENCH:-$ROOT/build/bench/micro/depot_apt_parse_bench}
 TOOLS=${TOOLS:-cp apt-mirror debmirror depot}
 PACKAGES_FILE=${PACKAGES_FILE:-$(ls /var/lib/apt/lists/*debian_dists_bookworm_main_binary-amd64_Packages* 2>/dev/null | head -n 1 || true)}
-RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
-log() { printf '[apt-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-# shellcheck source=bench/nginx.sh
-source "$HERE/nginx.sh"
-# shellcheck source=bench/apt_mirror.sh
-source "$HERE/apt_mirror.sh"
+need_tools "scripts/install-deps.sh installs it" nginx python3 /usr/bin/time apt-ftparchive gpg gpgv
+need_depot
 
-for tool in nginx python3 /usr/bin/time apt-ftparchive gpg gpgv; do
-  command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
-done
-[[ -x $DEPOT ]] || die "$DEPOT not built (make build)"
-
-WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/depot-apt-bench.XXXXXX")}
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
+make_work apt-bench
 UP=$WORK/upstream
 NGX=$WORK/nginx
-cleanup() {
-  local rc=$?
-  stop_nginx
-  if [[ $KEEP == 1 || -n ${BENCH_DIR:-} ]]; then
+# shellcheck disable=SC2317  # invoked by trap
+cleanup_work() {
+  if [[ $KEEP == 1 || $OWN_WORK == 0 ]]; then
     rm -rf -- "$WORK/out"
     log "left $WORK"
   else
     rm -rf -- "$WORK"
   fi
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- upstream archive
-STAMP="count=$COUNT seed=$SEED"
-if [[ -f $UP/.stamp && $(cat "$UP/.stamp") == "$STAMP" ]]; then
-  log "reusing upstream archive in $UP ($STAMP)"
-else
-  rm -rf -- "$UP" "$WORK/gnupg"
-  log "generating upstream archive ($STAMP)"
+# shellcheck disable=SC2317  # invoked by ensure_tree
+gen_archive() {
+  rm -rf -- "$WORK/gnupg"
   python3 "$HERE/gen_apt_tree.py" "$UP/debian" --count "$COUNT" --seed "$SEED" \
     --gnupghome "$WORK/gnupg" --keyring "$WORK/archive-key.gpg"
-  echo "$STAMP" >"$UP/.stamp"
-fi
+}
+ensure_tree "$UP" "count=$COUNT seed=$SEED" "upstream archive" gen_archive
 KEY=$WORK/archive-key.gpg
 EXPECT_DEBS=$(find "$UP/debian/pool" -name '*.deb' | wc -l)
 EXPECT_BYTES=$(find "$UP/debian/pool" -name '*.deb' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
@@ -91,7 +74,7 @@ measure() {
 for rep in $(seq "$REPEAT"); do
   log "rep $rep/$REPEAT"
   for tool in $TOOLS; do
-    find "$UP" -type f -print0 | xargs -0 cat >/dev/null # warm the page cache
+    warm_cache "$UP"
     # A fresh directory per run, all removed only at the end: ext4 scans inodes deleted in the
     # last minute on every allocation, which would penalise whichever tool runs after a removal.
     out=$WORK/out/$rep.$tool

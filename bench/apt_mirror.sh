@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the apt benchmarks. apt_mirror_setup OUT BASE PORT [NTHREADS]: writes
 # OUT/mirror.list for apt-mirror mirroring BASE/debian stable main (amd64) into OUT/mirror, with
 # NTHREADS wget processes (apt-mirror's default, 20, when not given). apt-mirror stores under

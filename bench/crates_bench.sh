@@ -6,7 +6,9 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+BENCH_NAME=crates-bench
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 COUNT=${COUNT:-20000}
 VERSIONS=${VERSIONS:-10}
@@ -14,36 +16,21 @@ MIN_KB=${MIN_KB:-2}
 MAX_KB=${MAX_KB:-60}
 SEED=${SEED:-1}
 REPEAT=${REPEAT:-3}
-KEEP=${KEEP:-0}
-STRICT=${STRICT:-0}
-DEPOT=${DEPOT:-$ROOT/build/depot}
-DEPOT_ARGS=${DEPOT_ARGS:-}
 TOOLS=${TOOLS:-depot curl64 curl16 cp index-seq index-par}
 IO_SETTLE_MAX=${IO_SETTLE_MAX:-60}
 OUT_DIR=${OUT_DIR:-}
-RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
-log() { printf '[crates-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-# shellcheck source=bench/nginx.sh
-source "$HERE/nginx.sh"
-
-for tool in nginx curl python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || die "$tool not found (the 'time' package provides /usr/bin/time)"
-done
+need_tools "the 'time' package provides /usr/bin/time" nginx curl python3 /usr/bin/time
 for tool in $TOOLS; do
   case $tool in
-    depot) [[ -x $DEPOT ]] || die "$DEPOT not built (make build, or DEPOT=path)" ;;
+    depot) need_depot ;;
     curl64 | curl16 | cp | index-seq | index-par) ;;
     *) die "unknown tool '$tool' in TOOLS" ;;
   esac
 done
 
 # ---------------------------------------------------------------- work dir and cleanup
-WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/depot-crates-bench.XXXXXX")}
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-[[ -n $WORK && $WORK != / ]] || die "refusing work dir '$WORK'"
+make_work crates-bench
 UP=$WORK/upstream
 # The tools' outputs: under the work dir, or in a directory of our own under OUT_DIR (say a
 # tmpfs, to take the disk out of the comparison).
@@ -57,49 +44,21 @@ OUT_FS=$(mkdir -p "$OUT" && stat -f -c %T "$OUT")
 NGX=$WORK/nginx
 LOGS=$WORK/logs
 # shellcheck disable=SC2317  # invoked by trap
-cleanup() {
-  local rc=$?
-  stop_nginx
-  [[ $KEEP == 1 ]] || rm -rf -- "$OUT"
-  if [[ $KEEP == 1 ]]; then
-    log "KEEP=1: leaving $WORK"
-  elif [[ -n ${BENCH_DIR:-} ]]; then
-    rm -rf -- "$NGX" "$LOGS" "$WORK/lists" "$WORK/depot.bin"
-    log "left the upstream tree in $WORK for later runs"
-  else
-    rm -rf -- "$WORK"
-  fi
-  exit "$rc"
+cleanup_work() {
+  remove_work -m "left the upstream tree in $WORK for later runs" \
+    ${OUT:+"$OUT"} "$NGX" "$LOGS" "$WORK/lists" "$WORK/depot.bin"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 rm -rf -- "$OUT" "$LOGS" "$WORK/lists"
 mkdir -p "$OUT" "$LOGS" "$WORK/lists"
 
-# A private copy of the depot binary, so a rebuild during the run cannot swap it half-way.
 DEPOT_VERSION=
 DEPOT_SRC=$DEPOT
-if [[ " $TOOLS " == *" depot "* ]]; then
-  cp -- "$DEPOT" "$WORK/depot.bin"
-  GIT_REV=$(git -C "$(dirname "$DEPOT")" describe --always --dirty 2>/dev/null || echo '?')
-  DEPOT_VERSION="$("$DEPOT" --version 2>/dev/null | head -n 1 || true) (tree $GIT_REV)"
-  DEPOT=$WORK/depot.bin
-  log "depot: $DEPOT_SRC ($DEPOT_VERSION)"
-fi
+if [[ " $TOOLS " == *" depot "* ]]; then private_depot; fi
 
 # ---------------------------------------------------------------- upstream tree
-STAMP="count=$COUNT versions=$VERSIONS kb=$MIN_KB-$MAX_KB seed=$SEED"
-if [[ -f $UP/.stamp && $(cat "$UP/.stamp") == "$STAMP" ]]; then
-  log "reusing upstream tree in $UP ($STAMP)"
-else
-  rm -rf -- "$UP"
-  log "generating upstream tree ($STAMP)"
-  t0=$(date +%s%N)
-  python3 "$HERE/gen_crates_tree.py" "$UP" --count "$COUNT" --versions "$VERSIONS" \
-    --min-kb "$MIN_KB" --max-kb "$MAX_KB" --seed "$SEED"
-  echo "$STAMP" >"$UP/.stamp"
-  log "generated in $((($(date +%s%N) - t0) / 1000000)) ms"
-fi
+ensure_tree "$UP" "count=$COUNT versions=$VERSIONS kb=$MIN_KB-$MAX_KB seed=$SEED" \
+  "upstream tree" python3 "$HERE/gen_crates_tree.py" "$UP" --count "$COUNT" \
+  --versions "$VERSIONS" --min-kb "$MIN_KB" --max-kb "$MAX_KB" --seed "$SEED"
 
 # ---------------------------------------------------------------- nginx
 # config.json's dl names the port, so the port is chosen before nginx starts.
@@ -115,10 +74,9 @@ log "nginx pid $NGINX_PID serving $UP on $BASE"
 # makes a .crate's URL path its path in the tree, and the mirror's layout is the same).
 (cd "$UP" && find index -type f ! -path index/config.json | LC_ALL=C sort) >"$WORK/lists/index"
 (cd "$UP" && find crates -type f | LC_ALL=C sort) >"$WORK/lists/crates"
-curlrc() { awk -v b="$BASE" '{printf "url = \"%s/%s\"\noutput = \"%s\"\n", b, $0, $0}'; }
 { echo index/config.json; cat "$WORK/lists/index" "$WORK/lists/crates"; } |
-  curlrc >"$WORK/lists/all.curlrc"
-{ echo index/config.json; cat "$WORK/lists/index"; } | curlrc >"$WORK/lists/index.curlrc"
+  curl_config "$BASE" >"$WORK/lists/all.curlrc"
+{ echo index/config.json; cat "$WORK/lists/index"; } | curl_config "$BASE" >"$WORK/lists/index.curlrc"
 N_INDEX=$(wc -l <"$WORK/lists/index")
 N_CRATES=$(wc -l <"$WORK/lists/crates")
 N_NAMES=$(wc -l <"$UP/crates.list")
@@ -192,19 +150,14 @@ PY
 }
 
 read -r -a TOOL_LIST <<<"$TOOLS"
-N_TOOLS=${#TOOL_LIST[@]}
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "load at start: $(uptime)"
-if awk -v l="${LOAD_START%% *}" 'BEGIN {exit !(l > 1.0)}'; then
-  log "warning: load average is ${LOAD_START%% *}; other work on this machine will skew the numbers"
-fi
+warn_if_loaded 1.0
 for rep in $(seq "$REPEAT"); do
-  order=()
-  for i in $(seq 0 $((N_TOOLS - 1))); do order+=("${TOOL_LIST[$(((i + rep - 1) % N_TOOLS))]}"); done
+  mapfile -t order < <(rotated "$rep" "${TOOL_LIST[@]}")
   log "rep $rep/$REPEAT: ${order[*]}"
   for tool in "${order[@]}"; do
-    # Warm-up read before every tool: this host pages out page cache idle for about a minute.
-    find "$UP/index" "$UP/crates" -type f -print0 | xargs -0 cat >/dev/null
+    warm_cache "$UP/index" "$UP/crates"
     # A fresh directory per run, all removed only at the end: ext4 scans inodes deleted in the
     # last minute on each allocation, which would penalise whichever tool runs after a removal.
     # On a tmpfs (no such scan; the outputs would fill memory) each is removed after its check.
@@ -253,11 +206,8 @@ log "load at end: $(uptime)"
 
 mkdir -p "$RESULTS_DIR"
 cp "$TSV" "$RESULTS_DIR/crates_last.tsv"
-rc=0
-python3 "$HERE/crates_report.py" report "$TSV" --json "$RESULTS_DIR/crates_last.json" \
+finish python3 "$HERE/crates_report.py" report "$TSV" --json "$RESULTS_DIR/crates_last.json" \
   --meta count="$COUNT" crates="$N_NAMES" index_files="$N_INDEX" index_bytes="$BYTES_INDEX" \
   crate_files="$N_CRATES" crate_bytes="$BYTES_CRATES" versions="$VERSIONS" kb="$MIN_KB-$MAX_KB" \
   seed="$SEED" repeat="$REPEAT" out_fs="$OUT_FS" depot="$DEPOT_SRC" depot_args="$DEPOT_ARGS" \
-  depot_version="$DEPOT_VERSION" loadavg_start="$LOAD_START" loadavg_end="$LOAD_END" || rc=$?
-if [[ $STRICT == 1 ]]; then exit "$rc"; fi
-exit 0
+  depot_version="$DEPOT_VERSION" loadavg_start="$LOAD_START" loadavg_end="$LOAD_END"

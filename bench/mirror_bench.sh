@@ -4,29 +4,19 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 SMALL_COUNT=${SMALL_COUNT:-20000}
 LARGE_COUNT=${LARGE_COUNT:-20}
 LARGE_MB=${LARGE_MB:-50}
 REPEAT=${REPEAT:-1}
 SEED=${SEED:-42}
-KEEP=${KEEP:-0}
-STRICT=${STRICT:-0}
-DEPOT=${DEPOT:-$ROOT/build/depot}
-DEPOT_ARGS=${DEPOT_ARGS:-}
 SETS=${SETS:-small large}
 TOOLS=${TOOLS:-curl wget aria2c depot}
-RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-# shellcheck source=bench/nginx.sh
-source "$HERE/nginx.sh"
-
-for tool in nginx python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || die "$tool not found (the 'time' package provides /usr/bin/time)"
-done
+need_tools "the 'time' package provides /usr/bin/time" nginx python3 /usr/bin/time
 for tool in $TOOLS; do
   case $tool in
     depot) [[ -x $DEPOT ]] || log "warning: $DEPOT not found; depot rows will be skipped" ;;
@@ -36,66 +26,25 @@ for tool in $TOOLS; do
 done
 
 # ---------------------------------------------------------------- work dir and cleanup
-if [[ -n ${BENCH_DIR:-} ]]; then
-  WORK=$BENCH_DIR
-  mkdir -p "$WORK"
-  OWN_WORK=0
-else
-  WORK=$(mktemp -d "${TMPDIR:-/tmp}/depot-bench.XXXXXX")
-  OWN_WORK=1
-fi
-WORK=$(cd "$WORK" && pwd)
-[[ -n $WORK && $WORK != / ]] || die "refusing work dir '$WORK'"
+make_work bench
 UP=$WORK/upstream
 OUT=$WORK/out
 NGX=$WORK/nginx
 LOGS=$WORK/logs
-
+# With BENCH_DIR, KEEP=1 keeps the upstream tree for the next run.
 # shellcheck disable=SC2317  # invoked by trap
-cleanup() {
-  local rc=$?
-  stop_nginx
-  if [[ $KEEP == 1 ]]; then
-    log "KEEP=1: leaving $WORK"
-  else
-    rm -rf -- "$OUT" "$NGX" "$LOGS" "$WORK/lists" "$WORK/times" "$WORK/depot.bin"
-    if [[ $OWN_WORK == 1 ]]; then
-      rm -rf -- "$WORK"
-    else
-      rm -rf -- "$UP"
-    fi
-  fi
-  exit "$rc"
+cleanup_work() {
+  remove_work "$OUT" "$NGX" "$LOGS" "$WORK/lists" "$WORK/times" "$WORK/depot.bin" "$UP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 mkdir -p "$OUT" "$LOGS" "$WORK/lists" "$WORK/times"
 
-# A private copy of the depot binary, so a rebuild during the run cannot swap it half-way.
 DEPOT_VERSION=
-if [[ -x $DEPOT && " $TOOLS " == *" depot "* ]]; then
-  cp -- "$DEPOT" "$WORK/depot.bin"
-  DEPOT_SRC=$DEPOT
-  DEPOT=$WORK/depot.bin
-  DEPOT_VERSION=$("$DEPOT" --version 2>/dev/null | head -n 1 || true)
-  GIT_REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || true)
-  DEPOT_VERSION="$DEPOT_VERSION${GIT_REV:+ (tree $GIT_REV)}"
-  log "depot: $DEPOT_SRC (${DEPOT_VERSION:-no --version})"
-fi
+if [[ -x $DEPOT && " $TOOLS " == *" depot "* ]]; then private_depot; fi
 
 # ---------------------------------------------------------------- upstream tree
-STAMP="small=$SMALL_COUNT large=$LARGE_COUNT large_mb=$LARGE_MB seed=$SEED"
-if [[ -f $UP/.stamp && $(cat "$UP/.stamp") == "$STAMP" ]]; then
-  log "reusing upstream tree in $UP ($STAMP)"
-else
-  rm -rf -- "$UP"
-  log "generating upstream tree ($STAMP)"
-  t0=$(date +%s%N)
-  python3 "$HERE/gen_tree.py" "$UP" --small-count "$SMALL_COUNT" --large-count "$LARGE_COUNT" \
-    --large-mb "$LARGE_MB" --seed "$SEED"
-  echo "$STAMP" >"$UP/.stamp"
-  log "generated in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-fi
+ensure_tree "$UP" "small=$SMALL_COUNT large=$LARGE_COUNT large_mb=$LARGE_MB seed=$SEED" \
+  "upstream tree" python3 "$HERE/gen_tree.py" "$UP" --small-count "$SMALL_COUNT" \
+  --large-count "$LARGE_COUNT" --large-mb "$LARGE_MB" --seed "$SEED"
 
 # ---------------------------------------------------------------- nginx
 start_nginx "$UP" "$NGX" small/noarch/repodata.json
@@ -109,8 +58,7 @@ for set in $SETS; do
   names=$WORK/lists/$set.names
   (cd "$dir" && find . -maxdepth 1 -type f -printf '%f\n' | LC_ALL=C sort) >"$names"
   awk -v b="$BASE/$set/noarch" '{print b "/" $0}' "$names" >"$WORK/lists/$set.urls"
-  awk -v b="$BASE/$set/noarch" '{printf "url = \"%s/%s\"\noutput = \"%s\"\n", b, $0, $0}' \
-    "$names" >"$WORK/lists/$set.curlrc"
+  curl_config "$BASE/$set/noarch" <"$names" >"$WORK/lists/$set.curlrc"
   EXPECT_FILES[$set]=$(wc -l <"$names")
   EXPECT_BYTES[$set]=$(cd "$dir" && find . -maxdepth 1 -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')
   log "$set: ${EXPECT_FILES[$set]} files, ${EXPECT_BYTES[$set]} bytes (incl. repodata.json)"
@@ -148,17 +96,14 @@ measure() {
 }
 
 LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$LOADAVG" 'BEGIN {exit !(l > 0.5)}'; then
-  log "warning: load average is $LOADAVG; other work on this machine will skew the numbers"
-fi
+warn_if_loaded 0.5
 
 for rep in $(seq "$REPEAT"); do
   for set in $SETS; do
     log "rep $rep/$REPEAT, set $set"
     for tool in $TOOLS; do
-      # Warm-up read before every tool, not once per set: this host pages out page cache that
-      # has been idle for about a minute (DAMON pageout), and aria2c alone takes that long.
-      find "$UP/$set" -type f -print0 | xargs -0 cat >/dev/null
+      # Before every tool, not once per set: aria2c alone takes about a minute.
+      warm_cache "$UP/$set"
       sync # untimed: no writeback of the generated tree or of removed outputs during a timed run
       dir=$OUT/$set.$tool
       rm -rf -- "$dir"
@@ -193,14 +138,10 @@ done
 
 # ---------------------------------------------------------------- report
 mkdir -p "$RESULTS_DIR"
-rc=0
-python3 "$HERE/report.py" "$RESULTS_TSV" --json "$RESULTS_DIR/last.json" \
+cp "$RESULTS_TSV" "$RESULTS_DIR/last.tsv"
+finish python3 "$HERE/report.py" "$RESULTS_TSV" --json "$RESULTS_DIR/last.json" \
   --meta small_count="$SMALL_COUNT" large_count="$LARGE_COUNT" large_mb="$LARGE_MB" \
   repeat="$REPEAT" seed="$SEED" depot="${DEPOT_SRC:-$DEPOT}" depot_version="$DEPOT_VERSION" loadavg_at_start="$LOADAVG" \
   loadavg_at_end="$(cut -d' ' -f1 /proc/loadavg)" \
   small_files="${EXPECT_FILES[small]:-0}" small_bytes="${EXPECT_BYTES[small]:-0}" \
-  large_files="${EXPECT_FILES[large]:-0}" large_bytes="${EXPECT_BYTES[large]:-0}" \
-  || rc=$?
-cp "$RESULTS_TSV" "$RESULTS_DIR/last.tsv"
-if [[ $STRICT == 1 ]]; then exit "$rc"; fi
-exit 0
+  large_files="${EXPECT_FILES[large]:-0}" large_bytes="${EXPECT_BYTES[large]:-0}"

@@ -6,7 +6,9 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+BENCH_NAME=latency-bench
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 # shellcheck source=bench/apt_mirror.sh
 source "$HERE/apt_mirror.sh"
 
@@ -17,26 +19,16 @@ LAT_MIN_MS=${LAT_MIN_MS:-25}
 LAT_MAX_MS=${LAT_MAX_MS:-50}
 REPEAT=${REPEAT:-3}
 SEED=${SEED:-1}
-KEEP=${KEEP:-0}
-STRICT=${STRICT:-0}
-DEPOT=${DEPOT:-$ROOT/build/depot}
-DEPOT_ARGS=${DEPOT_ARGS:-}
 TOOLS=${TOOLS:-depot curl16 curl64 wget aria2c apt-mirror}
 FLOOR=${FLOOR:-1}
 UPSTREAM_WORKERS=${UPSTREAM_WORKERS:-1}
-RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
-log() { printf '[latency-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-
-for tool in python3 /usr/bin/time apt-ftparchive gpg gpgv; do
-  command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
-done
+need_tools "scripts/install-deps.sh installs it" python3 /usr/bin/time apt-ftparchive gpg gpgv
 for tool in $TOOLS; do
   case $tool in
-    depot) [[ -x $DEPOT ]] || die "$DEPOT not built (make build)" ;;
-    curl16 | curl64) command -v curl >/dev/null || die "curl not found" ;;
-    wget | aria2c | apt-mirror) command -v "$tool" >/dev/null || die "$tool not found" ;;
+    depot) need_depot ;;
+    curl16 | curl64) need_tools "" curl ;;
+    wget | aria2c | apt-mirror) need_tools "" "$tool" ;;
     *) die "unknown tool '$tool' in TOOLS" ;;
   esac
 done
@@ -53,54 +45,29 @@ fi
 [[ -n $CAP ]] || die "cannot tell depot's per-host cap; set CAP"
 
 # ---------------------------------------------------------------- work dir and cleanup
-WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/depot-latency-bench.XXXXXX")}
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-[[ -n $WORK && $WORK != / ]] || die "refusing work dir '$WORK'"
+make_work latency-bench
 UP=$WORK/upstream
 OUT=$WORK/out
-UP_PID=
 # shellcheck disable=SC2317  # invoked by trap
-cleanup() {
-  local rc=$?
-  if [[ -n $UP_PID ]] && kill -0 "$UP_PID" 2>/dev/null; then
-    kill "$UP_PID" 2>/dev/null || true
-    wait "$UP_PID" 2>/dev/null || true
-  fi
-  if [[ $KEEP == 1 ]]; then
-    log "KEEP=1: leaving $WORK"
-  elif [[ -n ${BENCH_DIR:-} ]]; then
-    rm -rf -- "$OUT" "$WORK/logs" "$WORK/depot.bin"
-    log "left the upstream archive in $WORK for later runs"
-  else
-    rm -rf -- "$WORK"
-  fi
-  exit "$rc"
+cleanup_work() {
+  remove_work -m "left the upstream archive in $WORK for later runs" \
+    "$OUT" "$WORK/logs" "$WORK/depot.bin"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 rm -rf -- "$OUT" "$WORK/logs"
 mkdir -p "$OUT" "$WORK/logs" "$WORK/lists"
 
-# A private copy of the depot binary, so a rebuild during the run cannot swap it half-way.
 DEPOT_VERSION=
-if [[ " $TOOLS " == *" depot "* ]]; then
-  cp -- "$DEPOT" "$WORK/depot.bin"
-  DEPOT_VERSION="$("$DEPOT" --version 2>/dev/null | head -n 1 || true) (tree $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'))"
-  DEPOT=$WORK/depot.bin
-fi
+if [[ " $TOOLS " == *" depot "* ]]; then private_depot; fi
 
 # ---------------------------------------------------------------- upstream archive
-STAMP="count=$COUNT kb=$MIN_KB-$MAX_KB seed=$SEED"
-if [[ -f $UP/.stamp && $(cat "$UP/.stamp") == "$STAMP" ]]; then
-  log "reusing upstream archive in $UP ($STAMP)"
-else
-  rm -rf -- "$UP" "$WORK/gnupg"
-  log "generating upstream archive ($STAMP); about 2 minutes for 20,000 files"
+# About 2 minutes for 20,000 files.
+# shellcheck disable=SC2317  # invoked by ensure_tree
+gen_archive() {
+  rm -rf -- "$WORK/gnupg"
   python3 "$HERE/gen_apt_tree.py" "$UP/debian" --count "$COUNT" --min-kb "$MIN_KB" \
     --max-kb "$MAX_KB" --seed "$SEED" --gnupghome "$WORK/gnupg" --keyring "$WORK/archive-key.gpg"
-  echo "$STAMP" >"$UP/.stamp"
-fi
+}
+ensure_tree "$UP" "count=$COUNT kb=$MIN_KB-$MAX_KB seed=$SEED" "upstream archive" gen_archive
 KEY=$WORK/archive-key.gpg
 PACKAGES=$UP/debian/dists/stable/main/binary-amd64/Packages
 
@@ -109,12 +76,9 @@ python3 "$HERE/latency_upstream.py" "$UP" --port-file "$WORK/port" --log "$WORK/
   --min-ms "$LAT_MIN_MS" --max-ms "$LAT_MAX_MS" --workers "$UPSTREAM_WORKERS" --seed "$SEED" \
   >"$WORK/logs/upstream.out" 2>&1 &
 UP_PID=$!
+track_pid "$UP_PID"
 rm -f "$WORK/port"
-for _ in $(seq 300); do
-  [[ -s $WORK/port ]] && break
-  kill -0 "$UP_PID" 2>/dev/null || { cat "$WORK/logs/upstream.out" >&2; die "upstream exited"; }
-  sleep 0.2
-done
+wait_for_file "$WORK/port" "$UP_PID" 60 upstream "$WORK/logs/upstream.out"
 PORT=$(cat "$WORK/port")
 BASE=http://127.0.0.1:$PORT
 curl -sf -o /dev/null "$BASE/debian/dists/stable/InRelease" || die "upstream not answering on $BASE"
@@ -127,8 +91,7 @@ log "upstream pid $UP_PID on $BASE: $LAT_MIN_MS-$LAT_MAX_MS ms before each answe
 # files, a handful of requests).
 (cd "$UP/debian" && find pool -name '*.deb' | LC_ALL=C sort) >"$WORK/lists/debs"
 awk -v b="$BASE/debian" '{print b "/" $0}' "$WORK/lists/debs" >"$WORK/lists/urls"
-awk -v b="$BASE/debian" '{printf "url = \"%s/%s\"\noutput = \"%s\"\n", b, $0, $0}' \
-  "$WORK/lists/debs" >"$WORK/lists/curlrc"
+curl_config "$BASE/debian" <"$WORK/lists/debs" >"$WORK/lists/curlrc"
 awk -v b="$BASE/debian" '{printf "%s/%s\n  out=%s\n", b, $0, $0}' "$WORK/lists/debs" \
   >"$WORK/lists/aria2"
 EXPECT_DEBS=$(wc -l <"$WORK/lists/debs")
@@ -172,13 +135,11 @@ PY
 }
 
 read -r -a TOOL_LIST <<<"$TOOLS"
-N_TOOLS=${#TOOL_LIST[@]}
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 UPTIME_START=$(uptime)
 log "load at start: $UPTIME_START"
 for rep in $(seq "$REPEAT"); do
-  order=()
-  for i in $(seq 0 $((N_TOOLS - 1))); do order+=("${TOOL_LIST[$(((i + rep - 1) % N_TOOLS))]}"); done
+  mapfile -t order < <(rotated "$rep" "${TOOL_LIST[@]}")
   log "rep $rep/$REPEAT: ${order[*]}"
   for tool in "${order[@]}"; do
     # A fresh directory per run, all removed only at the end: ext4 scans inodes deleted in the
@@ -231,11 +192,8 @@ rm -rf -- "$OUT"
 
 mkdir -p "$RESULTS_DIR"
 cp "$TSV" "$RESULTS_DIR/latency_last.tsv"
-rc=0
-python3 "$HERE/mirror_latency_report.py" report "$TSV" --json "$RESULTS_DIR/latency_last.json" \
+finish python3 "$HERE/mirror_latency_report.py" report "$TSV" --json "$RESULTS_DIR/latency_last.json" \
   --meta count="$EXPECT_DEBS" bytes="$EXPECT_BYTES" lat_min_ms="$LAT_MIN_MS" \
   lat_max_ms="$LAT_MAX_MS" cap="$CAP" repeat="$REPEAT" upstream_workers="$UPSTREAM_WORKERS" \
   depot_args="$DEPOT_ARGS" depot_version="$DEPOT_VERSION" loadavg_start="$LOAD_START" \
-  loadavg_end="$LOAD_END" uptime_start="$UPTIME_START" || rc=$?
-if [[ $STRICT == 1 ]]; then exit "$rc"; fi
-exit 0
+  loadavg_end="$LOAD_END" uptime_start="$UPTIME_START"

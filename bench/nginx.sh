@@ -1,26 +1,9 @@
-# Sourced by the bench scripts: private nginx instances serving a directory on free loopback ports.
-# Needs log/die and HERE (the bench directory) from the caller.
+# shellcheck shell=bash
+# Sourced by lib.sh: private nginx instances serving a directory on free loopback ports. Uses
+# log, die, free_port and stop_pid from lib.sh and HERE (the bench directory).
 
 NGINX_PID=
 NGINX_PIDS=()
-
-# free_port [LO HI]: prints a loopback TCP port that is free now, from LO..HI if given (else any).
-free_port() {
-  python3 - "$@" <<'PY'
-import random, socket, sys
-lo, hi = (int(sys.argv[1]), int(sys.argv[2])) if len(sys.argv) > 2 else (0, 0)
-for _ in range(200):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", random.randint(lo, hi) if hi else 0))
-    except OSError:
-        continue
-    print(s.getsockname()[1])
-    break
-else:
-    sys.exit("no free port")
-PY
-}
 
 # start_nginx ROOT NGXDIR PROBE [TEMPLATE]: serves ROOT from a config made from TEMPLATE
 # (default $HERE/nginx.conf.in) in NGXDIR, on NGINX_PORT if set, else a free port; sets PORT,
@@ -49,15 +32,6 @@ start_nginx() {
     sleep 0.1
   done
   curl -sf -o /dev/null "$BASE/$probe" || die "nginx not answering on $BASE"
-}
-
-# stop_pid PID: ends one process this script started (an nginx, a server under test), if it
-# runs.
-stop_pid() {
-  if [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; then
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-  fi
 }
 
 # stop_nginx: ends every nginx start_nginx started (by their PIDs).

@@ -6,39 +6,24 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+BENCH_NAME=npm-bench
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 COUNT=${COUNT:-2000}
 VERSIONS=${VERSIONS:-5}
 REPEAT=${REPEAT:-3}
-KEEP=${KEEP:-0}
-DEPOT=${DEPOT:-$ROOT/build/depot}
-DEPOT_ARGS=${DEPOT_ARGS:-}
-RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
-log() { printf '[npm-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-# shellcheck source=bench/nginx.sh
-source "$HERE/nginx.sh"
-for tool in nginx curl python3 /usr/bin/time; do
-  command -v "$tool" >/dev/null || die "$tool not found"
-done
-[[ -x $DEPOT ]] || die "$DEPOT not built (make build, or DEPOT=path)"
+need_tools "" nginx curl python3 /usr/bin/time
+need_depot
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/depot-npm-bench.XXXXXX")
+# Always a new work dir (BENCH_DIR is not used): the generated packuments name this run's port.
+BENCH_DIR='' make_work npm-bench
 UP=$WORK/upstream OUT=$WORK/out LOGS=$WORK/logs
-# shellcheck disable=SC2317  # invoked by trap
-cleanup() {
-  local rc=$?
-  stop_nginx
-  if [[ $KEEP == 1 ]]; then log "KEEP=1: leaving $WORK"; else rm -rf -- "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck disable=SC2317,SC2119  # invoked by trap; nothing to remove but WORK
+cleanup_work() { remove_work; }
 mkdir -p "$UP" "$OUT" "$LOGS" "$WORK/lists"
-cp "$DEPOT" "$WORK/depot.bin"
-DEPOT=$WORK/depot.bin
+private_depot
 
 # The upstream's port is picked first: tarball URLs in the packuments name it.
 NGINX_PORT=$(free_port)

@@ -5,30 +5,22 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+BENCH_NAME=s3-bench
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 SMALL_COUNT=${SMALL_COUNT:-20000}
 SEED=${SEED:-42}
 REPEAT=${REPEAT:-1}
 CONC=${CONC:-32}
 TOOLS=${TOOLS:-rclone depot depot-auto put-floor}
-DEPOT_BIN=${DEPOT_BIN:-${DEPOT:-$ROOT/build/depot}}
-DEPOT_ARGS=${DEPOT_ARGS:-}
+DEPOT_BIN=${DEPOT_BIN:-$DEPOT}
 RCLONE_ARGS=${RCLONE_ARGS:-}
 NGINX_LOG=${NGINX_LOG:-1}
-KEEP=${KEEP:-0}
-STRICT=${STRICT:-0}
-RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 PREFIX=conda # key prefix inside each bucket
 
-log() { printf '[s3-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-# shellcheck source=bench/nginx.sh
-source "$HERE/nginx.sh"
-
-for tool in nginx python3 curl /usr/bin/time radosgw ceph-osd ceph-mon; do
-  command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs the tools)"
-done
+need_tools "scripts/install-deps.sh installs the tools" nginx python3 curl /usr/bin/time radosgw \
+  ceph-osd ceph-mon
 for tool in $TOOLS; do
   case $tool in
     rclone) command -v rclone >/dev/null || die "rclone not found (Debian: apt-get install rclone)" ;;
@@ -39,16 +31,7 @@ for tool in $TOOLS; do
 done
 
 # ---------------------------------------------------------------- work dir and cleanup
-if [[ -n ${BENCH_DIR:-} ]]; then
-  WORK=$BENCH_DIR
-  mkdir -p "$WORK"
-  OWN_WORK=0
-else
-  WORK=$(mktemp -d "${TMPDIR:-/tmp}/depot-s3-bench.XXXXXX")
-  OWN_WORK=1
-fi
-WORK=$(cd "$WORK" && pwd)
-[[ -n $WORK && $WORK != / ]] || die "refusing work dir '$WORK'"
+make_work s3-bench
 UP=$WORK/upstream
 NGX=$WORK/nginx
 RUNS=$WORK/runs
@@ -75,45 +58,22 @@ stop_rgw() {
 }
 
 # shellcheck disable=SC2317  # invoked by trap
-cleanup() {
-  local rc=$?
+cleanup_work() {
   stop_rgw
-  stop_nginx
-  if [[ $KEEP == 1 ]]; then
-    log "KEEP=1: leaving $WORK"
-  else
-    rm -rf -- "$NGX" "$RUNS" "$WORK"/rgw.* "$WORK/depot.bin" "$WORK/state" "$WORK/lists" \
-      "$WORK/rclone.conf" "$WORK/nginx-autoindex.conf.in"
-    if [[ $OWN_WORK == 1 ]]; then rm -rf -- "$WORK"; fi
-  fi
-  exit "$rc"
+  remove_work "$NGX" "$RUNS" "$WORK"/rgw.* "$WORK/depot.bin" "$WORK/state" "$WORK/lists" \
+    "$WORK/rclone.conf" "$WORK/nginx-autoindex.conf.in"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 rm -rf -- "$RUNS" "$WORK/state"
 mkdir -p "$RUNS" "$WORK/state" "$WORK/lists"
 
-# A private copy of the depot binary, so a rebuild during the run cannot swap it half-way.
 DEPOT=$DEPOT_BIN
 DEPOT_VERSION=
-if [[ -x $DEPOT_BIN ]]; then
-  cp -- "$DEPOT_BIN" "$WORK/depot.bin"
-  DEPOT=$WORK/depot.bin
-  DEPOT_VERSION=$("$DEPOT" --version 2>/dev/null | head -n 1 || true)
-  log "depot: $DEPOT_BIN (${DEPOT_VERSION:-no --version})"
-fi
+if [[ -x $DEPOT_BIN ]]; then private_depot; fi
 RCLONE_VERSION=$(rclone version 2>/dev/null | head -n 1 || true)
 
 # ---------------------------------------------------------------- upstream tree and manifest
-STAMP="small=$SMALL_COUNT large=0 seed=$SEED"
-if [[ -f $UP/.stamp && $(cat "$UP/.stamp") == "$STAMP" ]]; then
-  log "reusing upstream tree in $UP ($STAMP)"
-else
-  rm -rf -- "$UP"
-  log "generating upstream tree ($STAMP)"
+ensure_tree "$UP" "small=$SMALL_COUNT large=0 seed=$SEED" "upstream tree" \
   python3 "$HERE/gen_tree.py" "$UP" --small-count "$SMALL_COUNT" --large-count 0 --seed "$SEED"
-  echo "$STAMP" >"$UP/.stamp"
-fi
 CHANNEL=$UP/small/noarch
 MANIFEST=$WORK/lists/manifest.tsv
 python3 "$HERE/s3_bench.py" manifest "$CHANNEL" "$MANIFEST"
@@ -149,12 +109,7 @@ start_rgw() {
   python3 "$HERE/s3_bench.py" rgw "$dir" "$RGW_INFO" \
     --memstore-bytes $((EXPECT_BYTES * 2 + (1 << 30))) >"$dir.out" 2>&1 &
   RGW_PID=$!
-  for _ in $(seq 1800); do
-    [[ -f $RGW_INFO ]] && break
-    kill -0 "$RGW_PID" 2>/dev/null || { tail -n 40 "$dir.out" >&2; die "gateway did not start"; }
-    sleep 0.1
-  done
-  [[ -f $RGW_INFO ]] || die "gateway did not start within 180 s"
+  wait_for_file "$RGW_INFO" "$RGW_PID" 180 gateway "$dir.out"
   read -r EP AK SK < <(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); print(i["endpoint"], i["access_key"], i["secret_key"])' "$RGW_INFO")
   log "gateway $EP for $1 (helper pid $RGW_PID, started in $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["start_seconds"])' "$RGW_INFO") s)"
 }
@@ -187,8 +142,8 @@ run_tool() {
         -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --config "$d/put.curlrc") ;;
   esac
   printf '%q ' "${cmd[@]}" | sed "s|$SK|SECRET|g" >"$d/cmd"
-  # A hot page cache for every tool (this host pages out idle cache), and no pending writeback.
-  find "$CHANNEL" -type f -print0 | xargs -0 cat >/dev/null
+  # A hot page cache for every tool, and no pending writeback.
+  warm_cache "$CHANNEL"
   sync
   python3 "$HERE/s3_bench.py" requests "$RGW_INFO" >"$d/rgw_before.json"
   local log_before=0
@@ -215,24 +170,16 @@ print("%-10s %7ss %6.0f MiB rc=%s objects=%d complete=%d index_last=%s" % (sys.a
 
 : >"$WORK/rclone.conf"
 LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$LOADAVG" 'BEGIN {exit !(l > 0.5)}'; then
-  log "warning: load average is $LOADAVG; other work on this machine will skew the numbers"
-fi
+warn_if_loaded 0.5
 read -r -a TOOL_LIST <<<"$TOOLS"
 for rep in $(seq "$REPEAT"); do
-  n=${#TOOL_LIST[@]}
-  for i in $(seq 0 $((n - 1))); do # the order rotates by one tool each repetition
-    run_tool "$rep" "${TOOL_LIST[$(((i + rep - 1) % n))]}"
-  done
+  for tool in $(rotated "$rep" "${TOOL_LIST[@]}"); do run_tool "$rep" "$tool"; done
 done
 
 # ---------------------------------------------------------------- report
 mkdir -p "$RESULTS_DIR"
-rc=0
-python3 "$HERE/s3_report.py" "$RUNS" --json "$RESULTS_DIR/s3_last.json" --tsv "$RESULTS_DIR/s3_last.tsv" \
+finish python3 "$HERE/s3_report.py" "$RUNS" --json "$RESULTS_DIR/s3_last.json" --tsv "$RESULTS_DIR/s3_last.tsv" \
   --meta small_count="$SMALL_COUNT" seed="$SEED" repeat="$REPEAT" conc="$CONC" \
   expect_files="$EXPECT_FILES" expect_bytes="$EXPECT_BYTES" depot="$DEPOT_BIN" \
   depot_version="$DEPOT_VERSION" rclone_version="$RCLONE_VERSION" loadavg_at_start="$LOADAVG" \
-  loadavg_at_end="$(cut -d' ' -f1 /proc/loadavg)" || rc=$?
-if [[ $STRICT == 1 ]]; then exit "$rc"; fi
-exit 0
+  loadavg_at_end="$(cut -d' ' -f1 /proc/loadavg)"

@@ -28,7 +28,9 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
+BENCH_NAME=serve-bench
+# shellcheck source=bench/lib.sh
+source "$HERE/lib.sh"
 
 SIZES=${SIZES:-4k 4k-index 256k 8m}
 FILES=${FILES:-8}
@@ -40,19 +42,8 @@ SERVERS=${SERVERS:-nginx depot apt-cacher-ng}
 PIN=${PIN:-0}
 SERVER_CPUS=${SERVER_CPUS:-0}
 CLIENT_CPUS=${CLIENT_CPUS:-1}
-KEEP=${KEEP:-0}
-STRICT=${STRICT:-0}
-DEPOT=${DEPOT:-$ROOT/build/depot}
-RESULTS_DIR=${RESULTS_DIR:-$HERE/results}
 
-log() { printf '[serve-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 2; }
-# shellcheck source=bench/nginx.sh
-source "$HERE/nginx.sh"
-
-for tool in nginx wrk apt-cacher-ng curl python3 sha256sum; do
-  command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh installs it)"
-done
+need_tools "scripts/install-deps.sh installs it" nginx wrk apt-cacher-ng curl python3 sha256sum
 
 SERVER_WRAP=() CLIENT_WRAP=() THREADS=$(nproc)
 if [[ $PIN == 1 ]]; then
@@ -66,31 +57,15 @@ for part in sys.argv[1].split(","):
 print(n)' "$SERVER_CPUS")
 fi
 
-WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/depot-serve-bench.XXXXXX")}
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
+make_work serve-bench
 TREE=$WORK/tree
-DEPOT_PID= ACNG_PID=
-cleanup() {
-  local rc=$?
-  stop_pid "$DEPOT_PID"
-  stop_pid "$ACNG_PID"
-  stop_nginx
-  if [[ $KEEP == 1 || -n ${BENCH_DIR:-} ]]; then
-    log "left $WORK"
-  else
-    rm -rf -- "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck disable=SC2317  # invoked by trap
+cleanup_work() { remove_work -m "left $WORK"; }
 
 HAVE_DEPOT=0
 if [[ " $SERVERS " == *" depot "* ]]; then
   if [[ -x $DEPOT ]]; then
-    # A private copy: a rebuild during the run cannot swap the binary half-way.
-    cp "$DEPOT" "$WORK/depot"
+    private_depot
     HAVE_DEPOT=1
   else
     log "$DEPOT not built: the depot leg is skipped and its targets report MISS"
@@ -98,6 +73,7 @@ if [[ " $SERVERS " == *" depot "* ]]; then
 fi
 
 # ---------------------------------------------------------------- tree
+# shellcheck disable=SC2317  # used by gen_tree
 bytes_of() {
   case $1 in
     *-index) bytes_of "${1%-index}" ;;
@@ -111,6 +87,7 @@ bytes_of() {
 dir_of() {
   if [[ $1 == *-index ]]; then echo "dists/bench/main/bench-$1"; else echo "pool/main/b/bench-$1"; fi
 }
+# shellcheck disable=SC2317  # used by gen_tree
 file_of() {
   if [[ $1 == *-index ]]; then echo "Packages-$2"; else echo "bench-$1-${2}_1.0_all.deb"; fi
 }
@@ -119,12 +96,9 @@ acng_sizes() {
   local s
   for s in $SIZES; do [[ $s == *-index ]] || echo "$s"; done
 }
-STAMP="sizes=$SIZES files=$FILES"
-if [[ -f $TREE/.stamp && $(cat "$TREE/.stamp") == "$STAMP" ]]; then
-  log "reusing tree in $TREE ($STAMP)"
-else
-  rm -rf -- "$TREE"
-  log "generating tree ($STAMP)"
+# shellcheck disable=SC2317  # invoked by ensure_tree
+gen_tree() {
+  local size dir i
   for size in $SIZES; do
     dir=$TREE/$(dir_of "$size")
     mkdir -p "$dir"
@@ -132,8 +106,8 @@ else
       head -c "$(bytes_of "$size")" /dev/urandom >"$dir/$(file_of "$size" "$i")"
     done
   done
-  echo "$STAMP" >"$TREE/.stamp"
-fi
+}
+ensure_tree "$TREE" "sizes=$SIZES files=$FILES" tree gen_tree
 for size in $SIZES; do
   (cd "$TREE" && find "$(dir_of "$size")" -type f | sort | sed 's|^|/|') >"$WORK/paths.$size"
   sed 's|^|/bench|' "$WORK/paths.$size" >"$WORK/paths.acng.$size"
@@ -161,15 +135,11 @@ fi
 if [[ $HAVE_DEPOT == 1 ]]; then
   threads_arg=()
   [[ $PIN == 1 ]] && threads_arg=(--threads "$THREADS")
-  "${SERVER_WRAP[@]}" "$WORK/depot" serve "$TREE" --listen 127.0.0.1:0 --port-file "$WORK/depot.port" \
+  "${SERVER_WRAP[@]}" "$DEPOT" serve "$TREE" --listen 127.0.0.1:0 --port-file "$WORK/depot.port" \
     "${threads_arg[@]}" >"$WORK/depot.out" 2>"$WORK/depot.err" &
   DEPOT_PID=$!
-  for _ in $(seq 100); do
-    [[ -s $WORK/depot.port ]] && break
-    kill -0 "$DEPOT_PID" 2>/dev/null || { cat "$WORK/depot.err" >&2; die "depot serve exited"; }
-    sleep 0.1
-  done
-  [[ -s $WORK/depot.port ]] || die "depot serve wrote no port file"
+  track_pid "$DEPOT_PID"
+  wait_for_file "$WORK/depot.port" "$DEPOT_PID" 10 "depot serve" "$WORK/depot.err"
   BASES[depot]=http://127.0.0.1:$(cat "$WORK/depot.port")
   check_file "${BASES[depot]}$PROBE" "$PROBE"
   log "depot pid $DEPOT_PID on ${BASES[depot]}"
@@ -196,6 +166,7 @@ Remap-bench: /bench ; $UP_BASE/
 EOF
   "${SERVER_WRAP[@]}" apt-cacher-ng -c "$WORK/acng/conf" >"$WORK/acng/out" 2>&1 &
   ACNG_PID=$!
+  track_pid "$ACNG_PID"
   ACNG_BASE=http://127.0.0.1:$ACNG_PORT
   for _ in $(seq 100); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' "$ACNG_BASE/" || true) != 000 ]] && break
@@ -230,9 +201,10 @@ fi
 # ---------------------------------------------------------------- runs
 TSV=$WORK/results.tsv
 printf 'rep\tsize\tserver\tseconds\trequests\tbytes\terrors\tp50_us\tp99_us\n' >"$TSV"
-read -r -a order <<<"$SERVERS"
+read -r -a servers <<<"$SERVERS"
 for rep in $(seq "$REPEAT"); do
   log "rep $rep/$REPEAT"
+  mapfile -t order < <(rotated "$rep" "${servers[@]}")
   for size in $SIZES; do
     for server in "${order[@]}"; do
       base=${BASES[$server]:-}
@@ -267,16 +239,12 @@ PY
       esac
     done
   done
-  order=("${order[@]:1}" "${order[0]}")
 done
 
 mkdir -p "$RESULTS_DIR"
 cp "$TSV" "$RESULTS_DIR/serve_last.tsv"
-rc=0
-python3 "$HERE/serve_report.py" "$TSV" --json "$RESULTS_DIR/serve_last.json" \
+finish python3 "$HERE/serve_report.py" "$TSV" --json "$RESULTS_DIR/serve_last.json" \
   --meta sizes="$SIZES" files="$FILES" duration_s="$DURATION" repeat="$REPEAT" conns="$CONNS" \
   wrk_threads="$WRK_THREADS" pin="$PIN" server_cpus="$([[ $PIN == 1 ]] && echo "$SERVER_CPUS" || echo all)" \
   client_cpus="$([[ $PIN == 1 ]] && echo "$CLIENT_CPUS" || echo all)" server_threads="$THREADS" \
-  cores="$(nproc)" loadavg="$(cut -d' ' -f1 /proc/loadavg)" depot="$HAVE_DEPOT" || rc=$?
-[[ $STRICT == 1 ]] && exit "$rc"
-exit 0
+  cores="$(nproc)" loadavg="$(cut -d' ' -f1 /proc/loadavg)" depot="$HAVE_DEPOT"

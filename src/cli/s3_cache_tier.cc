@@ -2,6 +2,7 @@
 
 #include "core/digest.h"
 #include "storage/s3/s3_target.h"
+#include "transfer/http_util.h"
 
 namespace depot {
 namespace {
@@ -13,7 +14,7 @@ class S3CacheTier final : public CacheTier {
       : bucket_(std::move(bucket)), target_(std::move(target)) {}
 
   std::string url(std::string_view key) const override {
-    return bucket_.url + "/" + s3_uri_encode(key, /*keep_slash=*/true);
+    return bucket_.url + "/" + aws_uri_encode(key, /*keep_slash=*/true);
   }
   std::string describe(std::string_view key) const override { return bucket_.client->url(key); }
   void configure(DownloadOptions& options) const override {

@@ -7,6 +7,7 @@
 #include "storage/fs/fs_target.h"
 #include "storage/s3/s3_client.h"
 #include "storage/s3/s3_target.h"
+#include "transfer/http_util.h"
 
 namespace depot {
 
@@ -65,8 +66,8 @@ Result<S3Config> s3_config(const std::string& dest, const TargetArgs& args) {
 Result<S3Bucket> open_s3_bucket(const std::string& dest, const TargetArgs& args) {
   DEPOT_ASSIGN_OR_RETURN(S3Config config, s3_config(dest, args));
   S3Bucket out;
-  out.url = config.endpoint + "/" + s3_uri_encode(config.where.bucket, false);
-  if (!config.where.prefix.empty()) out.url += "/" + s3_uri_encode(config.where.prefix, true);
+  out.url = config.endpoint + "/" + aws_uri_encode(config.where.bucket, /*keep_slash=*/false);
+  if (!config.where.prefix.empty()) out.url += "/" + aws_uri_encode(config.where.prefix, /*keep_slash=*/true);
   out.scope = SigV4Scope{out.url, config.region, config.creds.access_key,
                          config.creds.secret_key, config.creds.session_token};
   DEPOT_ASSIGN_OR_RETURN(out.client, S3Client::open(std::move(config)));

@@ -199,4 +199,12 @@ Result<Digests> hash_file(const std::string& path, unsigned algos) {
   return h.finish();
 }
 
+std::string sha256_hex(std::span<const std::byte> data) {
+  Hasher h(digest_bit(DigestAlgo::kSha256));
+  h.update(data);
+  return h.finish().sha256;
+}
+
+std::string sha256_hex(std::string_view data) { return sha256_hex(std::as_bytes(std::span(data))); }
+
 }  // namespace depot

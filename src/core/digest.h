@@ -66,6 +66,10 @@ constexpr unsigned digest_bit(DigestAlgo a) { return 1u << static_cast<int>(a); 
 // Hashes a whole file (used only when adopting files of unknown provenance).
 Result<Digests> hash_file(const std::string& path, unsigned algos);
 
+// The lower-case hex sha256 of `data`, in one call.
+std::string sha256_hex(std::span<const std::byte> data);
+std::string sha256_hex(std::string_view data);
+
 std::string to_hex(std::span<const unsigned char> bytes);
 
 }  // namespace depot

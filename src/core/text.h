@@ -26,6 +26,14 @@ inline std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+// The value 0-15 of hex digit `c` (either case); -1 for any other byte.
+inline int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // ASCII case-insensitive equality (header and field names).
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

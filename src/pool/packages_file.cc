@@ -95,9 +95,7 @@ Status cached(const ChunkCache* cache, const std::string& key, T& out, Chunk& c,
 
 void compress_chunk(std::string_view text, Chunk& c, const PackagesOptions& opts) {
   std::string_view data = text.substr(c.offset, c.size);
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(data);
-  const std::string sha = h.finish().sha256;
+  const std::string sha = sha256_hex(data);
   c.status = cached(
       opts.cache, sha + ".gz" + std::to_string(opts.gzip_level), c.gz, c,
       [&] { return gzip_chunk(data, opts.gzip_level); },

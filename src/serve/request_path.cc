@@ -9,19 +9,13 @@
 #include <cstring>
 
 #include "core/rel_path.h"
+#include "core/text.h"
 
 namespace depot {
 namespace {
 
 constexpr size_t kMaxComponent = 255;
 constexpr size_t kMaxPath = 4096;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
@@ -67,8 +61,8 @@ Result<RequestPath> parse_request_target(std::string_view target) {
         continue;
       }
       if (i + 2 >= piece.size()) return unsafe(target, "truncated %-escape");
-      int hi = hex_value(piece[i + 1]);
-      int lo = hex_value(piece[i + 2]);
+      int hi = hex_digit_value(piece[i + 1]);
+      int lo = hex_digit_value(piece[i + 2]);
       if (hi < 0 || lo < 0) return unsafe(target, "bad %-escape");
       auto decoded = static_cast<unsigned char>(hi * 16 + lo);
       if (decoded == 0 || decoded == '/' || decoded == '\\' || is_control(decoded)) {

@@ -43,24 +43,44 @@ std::string_view header_value(std::string_view line, size_t name_len) {
   return v;
 }
 
-}  // namespace depot
-
-namespace depot {
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool sigv4_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~' || c == '/';
+// `segment` with its valid %XX escapes decoded; a '%' not followed by two hex digits stays.
+std::string decode_escapes(std::string_view segment) {
+  std::string out;
+  out.reserve(segment.size());
+  for (size_t i = 0; i < segment.size(); ++i) {
+    int hi = segment[i] == '%' && i + 2 < segment.size() ? hex_digit_value(segment[i + 1]) : -1;
+    int lo = hi >= 0 ? hex_digit_value(segment[i + 2]) : -1;
+    if (lo < 0) {
+      out += segment[i];
+      continue;
+    }
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
 }
 
 }  // namespace
+
+std::string aws_uri_encode(std::string_view text, bool keep_slash) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~' || (keep_slash && c == '/')) {
+      out += c;
+    } else {
+      auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    }
+  }
+  return out;
+}
 
 std::string sigv4_canonical_url(std::string_view url) {
   size_t sep = url.find("://");
@@ -68,24 +88,15 @@ std::string sigv4_canonical_url(std::string_view url) {
   size_t path_at = url.find('/', sep + 3);
   if (path_at == std::string_view::npos) return std::string(url);
   size_t query_at = url.find('?', path_at);
-  std::string_view path = url.substr(path_at, query_at == std::string_view::npos ? url.npos : query_at - path_at);
+  std::string_view path =
+      url.substr(path_at, query_at == std::string_view::npos ? url.npos : query_at - path_at);
   std::string out(url.substr(0, path_at));
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (size_t i = 0; i < path.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(path[i]);
-    bool escaped = false;
-    if (c == '%' && i + 2 < path.size() && hex_value(path[i + 1]) >= 0 && hex_value(path[i + 2]) >= 0) {
-      c = static_cast<unsigned char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2]));
-      i += 2;
-      escaped = true;
-    }
-    if (sigv4_unreserved(c) && !(escaped && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+  for (size_t start = 0;;) {
+    size_t slash = path.find('/', start);
+    out += aws_uri_encode(decode_escapes(path.substr(start, slash - start)), /*keep_slash=*/false);
+    if (slash == std::string_view::npos) break;
+    out += '/';
+    start = slash + 1;
   }
   if (query_at != std::string_view::npos) out.append(url.substr(query_at));
   return out;

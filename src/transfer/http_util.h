@@ -1,6 +1,6 @@
 #pragma once
 // Small pure helpers of the HTTP downloader and its users: URL checks, the per-host key of a URL,
-// and header-line parsing.
+// header-line parsing, and AWS's URI encoding. Pure functions, thread-safe.
 
 #include <string>
 #include <string_view>
@@ -22,8 +22,14 @@ bool header_is(std::string_view line, std::string_view name);
 // and the line break.
 std::string_view header_value(std::string_view line, size_t name_len);
 
-// `url` with its path in SigV4 canonical form: percent-escapes decoded, then every byte but
-// A-Z a-z 0-9 - . _ ~ and '/' encoded (upper-case hex). Scheme, authority and query unchanged.
+// `text` percent-encoded as AWS SigV4 and S3 want it: the RFC 3986 unreserved bytes
+// A-Z a-z 0-9 - . _ ~ kept, '/' kept when `keep_slash`, every other byte as %XX in upper-case
+// hex. The canonical form of a path or object key (keep_slash) or of a query value (not).
+std::string aws_uri_encode(std::string_view text, bool keep_slash);
+
+// `url` with its path in SigV4 canonical form: each '/'-separated segment with its valid
+// %XX escapes decoded, then aws_uri_encode'd (an escaped '/' stays %2F, a stray '%' becomes
+// %25). Scheme, authority and query unchanged.
 std::string sigv4_canonical_url(std::string_view url);
 
 }  // namespace depot

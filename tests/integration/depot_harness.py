@@ -65,7 +65,9 @@ def is_package_path(path):
 
 def terminate(proc, timeout=5):
     """Ends a child we started, by its PID: SIGTERM, then SIGKILL after `timeout` s.
-    Returns its exit status, or None when it had to be killed."""
+    Returns its exit status, or None when it had to be killed (or `proc` is None)."""
+    if proc is None:
+        return None
     if proc.poll() is not None:
         return proc.returncode
     try:

@@ -24,6 +24,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from depot_harness import terminate
+
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
@@ -31,22 +33,6 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def end_process(proc, timeout):
-    """SIGTERM to a child we started, SIGKILL after `timeout` s; returns its status or None."""
-    if proc is None or proc.poll() is not None:
-        return None if proc is None else proc.returncode
-    try:
-        os.kill(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        return None
 
 
 def rss_kib(pid):
@@ -116,8 +102,8 @@ class Rgw:
 
     def stop(self):
         self.stop_rgw()
-        end_process(self.procs.pop("osd", None), timeout=30)
-        end_process(self.procs.pop("mon", None), timeout=10)
+        terminate(self.procs.pop("osd", None), timeout=30)
+        terminate(self.procs.pop("mon", None), timeout=10)
 
     def stop_rgw(self):
         # radosgw keeps no state of its own, and a clean stop takes ~5 s: SIGKILL at once.

@@ -15,6 +15,4 @@ inline Digests all_digests(std::string_view data) {
   return h.finish();
 }
 
-inline std::string sha256_hex(std::string_view data) { return all_digests(data).sha256; }
-
 }  // namespace depot::testing

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/rel_path.h"
+#include "core/text.h"
 
 namespace depot::opam {
 namespace {
@@ -22,12 +23,6 @@ bool word_char(char c) {
          c == '-';
 }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Operators, longest first so that a prefix never shadows a longer one.
 constexpr std::array<std::string_view, 15> kOps = {"=+=", "!=", "<=", ">=", "+=", "-=", ":=", "=+",
@@ -187,8 +182,8 @@ class Lexer {
         while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
         return ok_status();
       case 'x': {
-        int hi = i_ + 1 < s_.size() ? hex_value(s_[i_]) : -1;
-        int lo = hi >= 0 ? hex_value(s_[i_ + 1]) : -1;
+        int hi = i_ + 1 < s_.size() ? hex_digit_value(s_[i_]) : -1;
+        int lo = hi >= 0 ? hex_digit_value(s_[i_ + 1]) : -1;
         if (lo < 0) return error("bad \\x escape");
         out += static_cast<char>(hi * 16 + lo);
         i_ += 2;

@@ -10,6 +10,7 @@
 #include "core/text.h"
 #include "storage/s3/s3_error.h"
 #include "storage/s3/s3_http.h"
+#include "transfer/http_util.h"
 
 namespace depot {
 namespace {
@@ -23,7 +24,7 @@ std::string query(std::vector<std::pair<std::string, std::string>> params) {
   std::string out;
   for (const auto& [name, value] : params) {
     if (!out.empty()) out += '&';
-    out += name + "=" + s3_uri_encode(value, /*keep_slash=*/false);
+    out += name + "=" + aws_uri_encode(value, /*keep_slash=*/false);
   }
   return out;
 }

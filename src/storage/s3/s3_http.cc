@@ -34,6 +34,7 @@
 #include "core/text.h"
 #include "storage/s3/s3_client.h"
 #include "storage/s3/s3_error.h"
+#include "transfer/http_util.h"
 
 namespace depot {
 namespace {
@@ -51,12 +52,6 @@ std::string amz_date(std::chrono::system_clock::time_point t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
   return buf;
-}
-
-std::string sha256_hex(std::span<const std::byte> body) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(body);
-  return h.finish().sha256;
 }
 
 bool is_2xx(long status) { return status >= 200 && status < 300; }
@@ -183,7 +178,7 @@ void Call::prepare(const std::string& url_base) {
   headers = nullptr;
 
   std::string url = url_base;
-  if (!req->key.empty()) url += "/" + s3_uri_encode(req->key, /*keep_slash=*/true);
+  if (!req->key.empty()) url += "/" + aws_uri_encode(req->key, /*keep_slash=*/true);
   if (!req->query.empty()) url += "?" + req->query;
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   std::string sigv4 = "aws:amz:" + cfg->region + ":s3";

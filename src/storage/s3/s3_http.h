@@ -21,7 +21,7 @@ struct S3Config;
 struct S3Request {
   const char* method = "GET";  // GET, HEAD, PUT, POST, DELETE
   std::string key;             // full object key; "" addresses the bucket
-  std::string query;  // canonical form: parameters sorted, values s3_uri_encode'd, "uploads="
+  std::string query;  // canonical form: parameters sorted, values aws_uri_encode'd, "uploads="
   std::vector<std::string> headers;  // extra "Name: value" lines (all signed)
   std::span<const std::byte> body;   // PUT and POST
   std::string body_sha256;           // hex sha256 of body; "" computes it

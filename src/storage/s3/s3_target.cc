@@ -44,12 +44,6 @@ R on_bucket(R r) {
   return R(std::move(e));
 }
 
-std::string sha256_hex(std::span<const std::byte> bytes) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(bytes);
-  return h.finish().sha256;
-}
-
 Status write_fd(int fd, std::span<const std::byte> data, const std::string& name) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

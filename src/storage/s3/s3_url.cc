@@ -1,6 +1,7 @@
 #include "storage/s3/s3_url.h"
 
 #include "core/rel_path.h"
+#include "core/text.h"
 
 namespace depot {
 namespace {
@@ -47,13 +48,6 @@ std::string segments_problem(std::string_view path) {
     if (slash == std::string_view::npos) return {};
     start = slash + 1;
   }
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -113,24 +107,6 @@ Status check_s3_key(const S3Location& loc, std::string_view key) {
                     quote_untrusted(loc.url(key)) + ": refused as an object key: " + why);
 }
 
-std::string s3_uri_encode(std::string_view text, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~' || (keep_slash && c == '/')) {
-      out += c;
-    } else {
-      auto u = static_cast<unsigned char>(c);
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    }
-  }
-  return out;
-}
-
 Result<std::string> s3_url_decode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -140,8 +116,8 @@ Result<std::string> s3_url_decode(std::string_view text) {
     } else if (text[i] != '%') {
       out += text[i];
     } else {
-      int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-      int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+      int hi = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+      int lo = hi >= 0 ? hex_digit_value(text[i + 2]) : -1;
       if (lo < 0) {
         return make_error(ErrorCode::kParse,
                           "bad %-escape in an url-encoded S3 value: " + quote_untrusted(text));

@@ -1,5 +1,6 @@
 #pragma once
-// s3://bucket/prefix locations, object keys under a prefix, and the percent-encodings S3 uses.
+// s3://bucket/prefix locations, object keys under a prefix, and decoding S3's url-encoded
+// answers (requests are encoded with aws_uri_encode, transfer/http_util.h).
 // Pure functions, thread-safe.
 
 #include <string>
@@ -33,10 +34,6 @@ Result<S3Location> parse_s3_url(std::string_view url);
 // or ".." segments, no control bytes, and the full key within kS3MaxKeyBytes. The error names
 // loc.url(key).
 Status check_s3_key(const S3Location& loc, std::string_view key);
-
-// Percent-encodes every byte except A-Z a-z 0-9 - . _ ~ (and '/' when `keep_slash`), upper-case
-// hex: the SigV4 canonical form of a path (keep_slash) or a query value.
-std::string s3_uri_encode(std::string_view text, bool keep_slash);
 
 // Decodes a value of an S3 answer sent with encoding-type=url: %XX escapes, and '+' as a space
 // (AWS encodes a space as '+'; RGW sends %20 and %2B). A bad escape fails.

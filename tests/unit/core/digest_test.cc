@@ -25,6 +25,13 @@ TEST(Hasher, KnownVectors) {
   EXPECT_EQ(d.sha512.substr(0, 16), "ddaf35a193617aba");
 }
 
+TEST(Sha256Hex, OneCallOverTextAndBytes) {
+  EXPECT_EQ(sha256_hex("abc"), kAbcSha256);
+  const std::string abc = "abc";
+  EXPECT_EQ(sha256_hex(std::as_bytes(std::span(abc))), kAbcSha256);
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 TEST(Hasher, StreamingEqualsOneShotAndResets) {
   Hasher h(digest_bit(DigestAlgo::kSha256));
   h.update("a");

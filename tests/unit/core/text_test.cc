@@ -20,5 +20,15 @@ TEST(Text, IequalsComparesAsciiWithoutCase) {
   EXPECT_FALSE(iequals("Source", "Sources"));
 }
 
+TEST(Text, HexDigitValue) {
+  EXPECT_EQ(hex_digit_value('0'), 0);
+  EXPECT_EQ(hex_digit_value('9'), 9);
+  EXPECT_EQ(hex_digit_value('a'), 10);
+  EXPECT_EQ(hex_digit_value('F'), 15);
+  for (char c : {'g', 'G', '/', ':', '@', '`', ' ', '\0', '\xff'}) {
+    EXPECT_EQ(hex_digit_value(c), -1) << static_cast<int>(c);
+  }
+}
+
 }  // namespace
 }  // namespace depot

@@ -15,7 +15,6 @@ using testing::TestServer;
 using testing::packages_naming;
 namespace fs = std::filesystem;
 
-using depot::testing::sha256_hex;
 
 TEST_F(CacheServiceTest, MirrorFilesAreServedAndNeverGoUpstream) {
   write_root("u/pool/a.deb", "local bytes");

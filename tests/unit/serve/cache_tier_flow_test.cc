@@ -15,7 +15,6 @@ namespace {
 
 using testing::CacheServiceTest;
 using testing::Reply;
-using testing::sha256_hex;
 
 // A tier kept by the test server under /tier/<key>: what is put is served from there after.
 class ServerTier final : public CacheTier {

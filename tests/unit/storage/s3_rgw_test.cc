@@ -23,7 +23,6 @@ namespace depot {
 namespace {
 
 using testing::MemorySink;
-using testing::sha256_hex;
 
 std::string env(const std::string& name) {
   const char* v = std::getenv(("DEPOT_TEST_S3_" + name).c_str());

@@ -27,14 +27,28 @@ TEST(HttpUtil, HeaderNameAndValue) {
   EXPECT_EQ(header_value("ETag:\r\n", 4), "");
 }
 
-}  // namespace
+TEST(HttpUtil, AwsUriEncodeKeepsUnreservedBytesOnly) {
+  EXPECT_EQ(aws_uri_encode("a-b_c.d~e/f", true), "a-b_c.d~e/f");
+  EXPECT_EQ(aws_uri_encode("a/b", false), "a%2Fb");
+  EXPECT_EQ(aws_uri_encode("a b+c%d*e=f&g", true), "a%20b%2Bc%25d%2Ae%3Df%26g");
+  EXPECT_EQ(aws_uri_encode("\xc3\xbc", true), "%C3%BC");
+  EXPECT_EQ(aws_uri_encode(std::string("\0", 1), true), "%00");
+  EXPECT_EQ(aws_uri_encode("", false), "");
+}
+
 TEST(HttpUtil, SigV4CanonicalUrlReencodesThePathOnly) {
   EXPECT_EQ(sigv4_canonical_url("http://h:1/b/pool/libstdc++6_1.0+dfsg_amd64.deb"),
             "http://h:1/b/pool/libstdc%2B%2B6_1.0%2Bdfsg_amd64.deb");
   EXPECT_EQ(sigv4_canonical_url("http://h/b/a%20b%7e/c?x=1+2"), "http://h/b/a%20b~/c?x=1+2");
-  EXPECT_EQ(sigv4_canonical_url("http://h/b/a%2Fb:c"), "http://h/b/a%2Fb%3Ac");  // %2F stays one segment
+  EXPECT_EQ(sigv4_canonical_url("http://h/b/a%2Fb:c"),
+            "http://h/b/a%2Fb%3Ac");  // %2F stays one segment
   EXPECT_EQ(sigv4_canonical_url("http://h/b/%zz"), "http://h/b/%25zz");
   EXPECT_EQ(sigv4_canonical_url("http://h"), "http://h");
+  EXPECT_EQ(sigv4_canonical_url("http://h/"), "http://h/");
+  EXPECT_EQ(sigv4_canonical_url("http://h/a%2"), "http://h/a%252");          // escape cut short
+  EXPECT_EQ(sigv4_canonical_url("http://h/a%2/b%41"), "http://h/a%252/bA");  // not across a '/'
+  EXPECT_EQ(sigv4_canonical_url("http://h//a%c3%BC"), "http://h//a%C3%BC");
 }
 
+}  // namespace
 }  // namespace depot
