@@ -43,7 +43,7 @@ int bzip2_match(std::string_view head) {
 }
 
 // The format `head` (the first bytes) shows; nullopt while more bytes could change the answer.
-// At the end of the input a partial signature is plain data.
+// At the end of the input a partial signature is plain data. kUnknown: lz4 (refused).
 std::optional<Format> detect(std::string_view head, bool at_end) {
   struct Sig {
     std::string_view magic;
@@ -55,7 +55,7 @@ std::optional<Format> detect(std::string_view head, bool at_end) {
                                                 {kLz4Magic, Format::kUnknown}}};
   bool undecided = false;
   for (const Sig& s : kSigs) {
-    if (head.starts_with(s.magic)) return s.format;  // kUnknown: lz4, refused by the caller
+    if (head.starts_with(s.magic)) return s.format;
     undecided |= agrees(head, s.magic);
   }
   int bz = bzip2_match(head);
@@ -380,7 +380,7 @@ Status PushDecompressor::detect_and_feed(std::string_view in, bool at_end) {
     std::optional<Format> f = detect(head_, at_end);
     if (!f) return ok_status();  // too few bytes yet (and `in` is used up)
     switch (*f) {
-      case Format::kUnknown:
+      case Format::kUnknown:  // lz4
         return make_error(ErrorCode::kParse,
                           name_ + ": lz4-compressed; only gzip, xz, zstd, bzip2 or plain "
                                   "files are decompressed while they stream");
