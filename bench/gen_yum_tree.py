@@ -3,7 +3,7 @@
 
 Layout under OUT:
   repodata/repomd.xml                    naming only primary (checksum, open-checksum, sizes)
-  repodata/<sha256>-primary.xml.<ext>    COUNT packages, about 1.4 KB of XML each (the fields
+  repodata/<sha256>-primary.xml.<ext>    COUNT packages, about 1.6 KB of XML each (the fields
                                          createrepo_c writes: format, provides, requires, files)
   Packages/b/blob<k>.rpm                 BLOBS small files; package i lives at blob<i % BLOBS>
 
