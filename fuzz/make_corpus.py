@@ -52,6 +52,11 @@ class Corpus:
         (d / name).write_bytes(data)
         self.total += len(data)
 
+    def add_compressed(self, name, data):
+        """A seed of both decompression targets (read_decompressed and PushDecompressor)."""
+        for target in ("decompress", "push_decompress"):
+            self.add(target, name, data)
+
 
 def tool(cmd, data=None):
     return subprocess.run(cmd, input=data, stdout=subprocess.PIPE, check=True).stdout
@@ -126,11 +131,15 @@ def apt_seeds(c, work):
     c.add("deb_control", "dpkg-deb", control)
     c.add("deb_control", "minimal", "Package: ab\nVersion: 0\nArchitecture: all\n")
     for name in ("Packages.gz", "Packages.xz"):
-        c.add("decompress", name, (ddir / "main/binary-amd64" / name).read_bytes())
-    c.add("decompress", "Translation-en.bz2", (ddir / "main/i18n/Translation-en.bz2").read_bytes())
-    c.add("decompress", "plain", packages[:512])
-    c.add("decompress", "lz4", tool(["lz4", "-q", "-c"], packages[:512]))
-    c.add("decompress", "zst", tool(["zstd", "-q", "-c"], packages[:512]))
+        c.add_compressed(name, (ddir / "main/binary-amd64" / name).read_bytes())
+    c.add_compressed("Translation-en.bz2", (ddir / "main/i18n/Translation-en.bz2").read_bytes())
+    c.add_compressed("plain", packages[:512])
+    c.add_compressed("lz4", tool(["lz4", "-q", "-c"], packages[:512]))
+    c.add_compressed("zst", tool(["zstd", "-q", "-c"], packages[:512]))
+    plain = packages[:512]
+    c.add("push_decompress", "multi.gz",
+          gzip.compress(plain[:200], mtime=0) + gzip.compress(plain[200:], mtime=0))
+    c.add("push_decompress", "multi.bz2", bz2.compress(plain[:200]) + bz2.compress(plain[200:]))
 
 
 def conda_seeds(c, work):
@@ -139,7 +148,7 @@ def conda_seeds(c, work):
     d = Path(make_conda_channel.subdir_path(root, "conda-forge", "noarch"))
     c.add("conda_repodata", "repodata.json", (d / "repodata.json").read_bytes())
     c.add("conda_repodata", "current_repodata.json", (d / "current_repodata.json").read_bytes())
-    c.add("decompress", "repodata.json.bz2", (d / "repodata.json.bz2").read_bytes())
+    c.add_compressed("repodata.json.bz2", (d / "repodata.json.bz2").read_bytes())
     make_conda_channel.add_hostile(root, "dotdot")
     c.add("conda_repodata", "hostile-dotdot", (d / "repodata.json").read_bytes())
     c.add("conda_repodata", "v2-base-url",
@@ -229,8 +238,10 @@ def yum_seeds(c, work):
     c.add("yum_repomd", "repomd.xml", (repodata / "repomd.xml").read_bytes())
     primary_gz = next(repodata.glob("*-primary.xml.gz")).read_bytes()
     c.add("yum_primary", "primary.xml", gzip.decompress(primary_gz))
-    c.add("decompress", "primary.xml.gz", primary_gz)
-    c.add("decompress", "primary.xml.xz", lzma.compress(gzip.decompress(primary_gz)))
+    c.add_compressed("primary.xml.gz", primary_gz)
+    c.add_compressed("primary.xml.xz", lzma.compress(gzip.decompress(primary_gz)))
+    c.add("push_decompress", "primary.xml.zst",
+          tool(["zstd", "-q", "-c"], gzip.decompress(primary_gz)))
 
 
 def serve_seeds(c):

@@ -124,10 +124,19 @@ Status BlobCollector::add(Entry entry, const std::string& where) {
 Result<std::optional<FetchedFile>> fetch_relative(SnapshotContext& ctx, std::string_view base_url,
                                                   const std::string& rel, bool optional,
                                                   const Digests& expected,
-                                                  std::optional<uint64_t> size) {
+                                                  std::optional<uint64_t> size,
+                                                  ByteSink* observer) {
   DEPOT_ASSIGN_OR_RETURN(RelPath path, RelPath::parse(rel));
   std::string url = join_url(base_url, escape_url_path(rel));
-  DEPOT_ASSIGN_OR_RETURN(auto f, ctx.fetch_index(url, path, optional, expected, size));
+  IndexRequest request{.url = url,
+                       .path = path,
+                       .optional = optional,
+                       .expected = expected,
+                       .size = size,
+                       .observer = observer};
+  DEPOT_ASSIGN_OR_RETURN(auto f, observer
+                                     ? std::move(ctx.fetch_indexes(std::span(&request, 1))[0])
+                                     : ctx.fetch_index(url, path, optional, expected, size));
   if (!f) return std::optional<FetchedFile>();
   return std::optional<FetchedFile>(FetchedFile{std::move(path), std::move(url), std::move(*f)});
 }

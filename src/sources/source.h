@@ -156,11 +156,14 @@ struct FetchedFile {
   Entry entry(Stage stage) const { return index_entry(path, url, stage, index); }
 };
 
-// ctx.fetch_index for `rel` (checked with RelPath, escaped into the URL) below `base_url`.
+// ctx.fetch_index for `rel` (checked with RelPath, escaped into the URL) below `base_url`. With
+// an `observer`, the fetch is one IndexRequest through ctx.fetch_indexes, so the observer sees
+// the body as it streams (IndexRequest::observer).
 Result<std::optional<FetchedFile>> fetch_relative(SnapshotContext& ctx, std::string_view base_url,
                                                   const std::string& rel, bool optional,
                                                   const Digests& expected = {},
-                                                  std::optional<uint64_t> size = {});
+                                                  std::optional<uint64_t> size = {},
+                                                  ByteSink* observer = nullptr);
 
 // Options common to every source, from the command line.
 struct SourceOptions {

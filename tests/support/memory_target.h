@@ -44,6 +44,13 @@ class MemoryTarget final : public Target {
     std::lock_guard lock(state_->mu);
     return state_->reads;
   }
+  // Reads of `path`'s pending transactions through WriteTxn::open_read (a download read back
+  // before commit).
+  int pending_reads(const std::string& path) const {
+    std::lock_guard lock(state_->mu);
+    auto it = state_->pending_reads.find(path);
+    return it == state_->pending_reads.end() ? 0 : it->second;
+  }
   // Overrides the sha256 stored with `path` (as metadata a tool rewrote).
   void set_stored_sha256(const std::string& path, std::string sha256) {
     std::lock_guard lock(state_->mu);
@@ -151,6 +158,7 @@ class MemoryTarget final : public Target {
     int open_txns = 0;
     int debris_clears = 0;
     int reads = 0;
+    std::map<std::string, int> pending_reads;
     std::function<bool(const std::string&)> fail_commit;
   };
 
@@ -178,6 +186,10 @@ class MemoryTarget final : public Target {
     }
     Result<std::unique_ptr<ByteSource>> open_read() override {
       if (!closed) return make_error(ErrorCode::kInternal, path_.str() + ": read before close");
+      {
+        std::lock_guard lock(state_->mu);
+        ++state_->pending_reads[path_.str()];
+      }
       return memory_source(std::make_shared<const std::string>(bytes));
     }
 

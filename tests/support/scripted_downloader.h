@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct ScriptedReply {
   long status = 200;
   std::string body;
   std::string etag;  // sent as ETag; a request whose If-None-Match equals it gets 304
+  size_t piece = 0;  // > 0: the body reaches the sink in writes of this size; 0: one write
+  // Set: the connection breaks (transient kNetwork) after this many bytes of the body.
+  std::optional<size_t> cut_after = {};
 };
 
 class Script {
@@ -109,7 +113,19 @@ class ScriptedDownloader final : public Downloader {
     if (req.on_start && !reply.body.empty()) {
       req.on_start(ResponseStart{reply.status, static_cast<int64_t>(reply.body.size()), "", reply.etag, ""});
     }
-    DEPOT_TRY(job.sink->write(std::as_bytes(std::span(reply.body.data(), reply.body.size()))));
+    const size_t end = std::min(reply.cut_after.value_or(reply.body.size()), reply.body.size());
+    const size_t piece = reply.piece > 0 ? reply.piece : std::max<size_t>(end, 1);
+    size_t at = 0;
+    do {  // an empty body is one empty write
+      const size_t n = std::min(piece, end - at);
+      DEPOT_TRY(job.sink->write(std::as_bytes(std::span(reply.body.data() + at, n))));
+      at += n;
+    } while (at < end);
+    if (reply.cut_after) {
+      return make_error(ErrorCode::kNetwork,
+                        req.url + ": connection reset after " + std::to_string(end) + " bytes",
+                        /*transient=*/true);
+    }
     Hasher h(Hasher::mask_for(req.expected) | digest_bit(DigestAlgo::kSha256));
     h.update(reply.body);
     result.digests = h.finish();

@@ -1,18 +1,15 @@
 // yum: repodata/repomd.xml (with .key and .asc when upstream has them) commits last; every
 // metadata file it lists commits before it, checked against its checksum and size; the
-// packages primary.xml names are blobs, checked against primary's checksum and size.
+// packages primary.xml names are blobs, checked against primary's checksum and size. primary is
+// parsed while it downloads (PrimaryStream as the fetch's observer).
 
 #include "sources/yum/yum_source.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <unordered_map>
 
-#include "core/file_io.h"
-#include "sources/decompress.h"
 #include "sources/gpgv.h"
-#include "sources/yum/primary.h"
+#include "sources/yum/primary_stream.h"
 #include "sources/yum/repomd.h"
 
 namespace depot::yum {
@@ -63,8 +60,8 @@ class YumSource final : public Source {
     Snapshot snap;
     std::vector<Entry> indexes;
     std::unordered_map<std::string, const RepomdData*> seen;
-    const RepomdData* primary_data = nullptr;
-    size_t primary_at = 0;  // in indexes
+    std::optional<PrimaryStream> primary;
+    bool primary_streamed = false;  // the whole download went through `primary`
     std::set<std::string> types;
     for (const auto& d : repomd.data) {
       // Clients take the first entry of a type; a second one could name other packages.
@@ -83,16 +80,20 @@ class YumSource final : public Source {
         return make_error(ErrorCode::kParse, root.url + ": " + rel->str() +
                                                  " is the location of two metadata types");
       }
-      DEPOT_ASSIGN_OR_RETURN(auto e, fetch(ctx, rel->str(), false, d.checksum, d.size));
+      ByteSink* observer = nullptr;
       if (d.type == "primary") {
-        primary_data = &d;
-        primary_at = indexes.size();
+        primary.emplace(join_url(upstream_, escape_url_path(rel->str())), upstream_, d);
+        observer = &*primary;
+      }
+      DEPOT_ASSIGN_OR_RETURN(auto e, fetch(ctx, rel->str(), false, d.checksum, d.size, observer));
+      if (observer) {
+        // Checked before the other metadata downloads: a bad primary fails the run at once.
+        primary_streamed = e->size && primary->bytes_written() == *e->size;
+        DEPOT_ASSIGN_OR_RETURN(snap.entries, packages(*primary, primary_streamed, *e->content));
       }
       indexes.push_back(std::move(*e));
     }
-    if (!primary_data) return make_error(ErrorCode::kParse, root.url + ": no primary metadata");
-    uint64_t packages = 0;
-    DEPOT_TRY(add_packages(indexes[primary_at], *primary_data, snap, packages));
+    if (!primary) return make_error(ErrorCode::kParse, root.url + ": no primary metadata");
     size_t blobs = snap.entries.size();
     for (auto& e : indexes) snap.entries.push_back(std::move(e));
     // Roots, in the order they commit: key, signature, repomd.xml.
@@ -102,7 +103,9 @@ class YumSource final : public Source {
     snap.entries.push_back(std::move(*repomd_entry));
     ctx.logger().info("yum.repo", {{"revision", repomd.revision},
                                    {"metadata", static_cast<uint64_t>(repomd.data.size())},
-                                   {"packages", packages},
+                                   {"packages", primary->packages()},
+                                   {"primary", primary_streamed ? "parsed while downloading"
+                                                                : "parsed from the stored copy"},
                                    {"files", static_cast<uint64_t>(blobs)},
                                    {"signed", asc ? (verifier ? "verified" : "yes") : "no"}});
     return snap;
@@ -112,41 +115,27 @@ class YumSource final : public Source {
   // Fetches a metadata file into an Entry (stage kRoot for repomd.xml and its companions).
   Result<std::optional<Entry>> fetch(SnapshotContext& ctx, const std::string& rel, bool optional,
                                      const Digests& expected = {},
-                                     std::optional<uint64_t> size = {}) {
-    DEPOT_ASSIGN_OR_RETURN(auto f, fetch_relative(ctx, upstream_, rel, optional, expected, size));
+                                     std::optional<uint64_t> size = {},
+                                     ByteSink* observer = nullptr) {
+    DEPOT_ASSIGN_OR_RETURN(auto f,
+                           fetch_relative(ctx, upstream_, rel, optional, expected, size, observer));
     if (!f) return std::optional<Entry>();
     return std::optional<Entry>(f->entry(rel.starts_with(kRepomd) ? Stage::kRoot : Stage::kIndex));
   }
 
-  // Streams primary (any compression), checking its open-checksum, into package blobs.
-  Status add_packages(const Entry& primary, const RepomdData& data, Snapshot& snap,
-                      uint64_t& count) {
-    BlobCollector blobs(snap.entries);
-    PrimaryParser parser(primary.url, [&](Package&& p) -> Status {
-      std::string url =
-          join_url(p.base.empty() ? upstream_ : p.base, escape_url_path(p.path.str()));
-      return blobs.add(blob_entry(std::move(p.path), p.size, std::move(p.digests), std::move(url)),
-                       primary.url);
-    });
-    Hasher hasher(data.open_checksum.empty() ? 0u : Hasher::mask_for(data.open_checksum));
-    uint64_t open_size = 0;
-    DEPOT_ASSIGN_OR_RETURN(auto in, primary.content->open());
-    DEPOT_TRY(read_decompressed(*in, primary.url, [&](std::string_view chunk) {
-      open_size += chunk.size();
-      if (!data.open_checksum.empty()) hasher.update(chunk);
-      return parser.feed(chunk);
-    }));
-    DEPOT_TRY(parser.finish());
-    if (data.open_size && *data.open_size != open_size) {
-      return make_error(ErrorCode::kSizeMismatch,
-                        primary.url + ": decompressed size " + std::to_string(open_size) +
-                            ", repomd.xml says " + std::to_string(*data.open_size));
+  // The package blobs primary names, checked. When its download did not stream through
+  // `stream` (a 304, a copy repomd.xml still names, an observer left out), the stored copy is
+  // fed through it now: one decoder, one parser and one set of checks either way.
+  static Result<std::vector<Entry>> packages(PrimaryStream& stream, bool streamed,
+                                             IndexContent& content) {
+    if (!streamed) {
+      DEPOT_TRY(stream.reset());
+      DEPOT_ASSIGN_OR_RETURN(auto in, content.open());
+      DEPOT_TRY(for_each_chunk(*in, [&](std::string_view chunk) {
+        return stream.write(std::as_bytes(std::span(chunk)));
+      }));
     }
-    if (!data.open_checksum.empty()) {
-      DEPOT_TRY(data.open_checksum.verify(hasher.finish(), primary.url + " (decompressed)"));
-    }
-    count = parser.packages();
-    return ok_status();
+    return stream.finish();
   }
 
   std::string upstream_;

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/digest.h"
+#include "support/compress_tool.h"
 #include "support/memory_target.h"
 #include "support/scripted_downloader.h"
 #include "support/temp_dir.h"
@@ -263,6 +264,121 @@ TEST_F(EngineTest, RebuiltStateReadsFilesBackWhenNoDigestIsStored) {
   EXPECT_GE(target_.reads(), 1);
   EXPECT_EQ(script_.hits(url("a-1-0.conda")), 0);
 }
+
+// yum through the engine: primary.xml.* (compressed by the test's parameter) is parsed while
+// it downloads, as the IndexFetcher's observer streams it in pieces.
+class EngineYumTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  static constexpr const char* kYum = "http://up.test/el/BaseOS";
+  static std::string yurl(const std::string& rel) { return std::string(kYum) + "/" + rel; }
+
+  // Publishes a generation of `n` packages (bodies "rpm <i> of <gen>"); primary's replies come
+  // from `replies` (each given the compressed body) or, by default, in pieces of 700 bytes.
+  // With `corrupt`, primary's compressed bytes are damaged and repomd.xml names them so.
+  void publish(int n, const std::string& gen, bool corrupt = false,
+               std::function<std::vector<ScriptedReply>(const std::string&)> replies = {}) {
+    std::string xml =
+        "<?xml version=\"1.0\"?>\n<metadata xmlns=\"http://linux.duke.edu/metadata/common\" "
+        "packages=\"" + std::to_string(n) + "\">";
+    for (int i = 0; i < n; ++i) {
+      std::string name = "p" + std::to_string(i) + "-" + gen;
+      std::string body = "rpm " + std::to_string(i) + " of " + gen;
+      script_.route(yurl("Packages/" + name + ".rpm"), body);
+      xml += "<package type=\"rpm\"><name>" + name + "</name><checksum type=\"sha256\">" +
+             sha256(body) + "</checksum><size package=\"" + std::to_string(body.size()) +
+             "\"/><location href=\"Packages/" + name + ".rpm\"/><description>" +
+             std::string(100, 'd') + "</description></package>";
+    }
+    xml += "</metadata>";
+    std::string z = testing::compress_with(dir_.path(), GetParam(), xml);
+    if (corrupt) {
+      for (size_t i = z.size() / 2; i < z.size() / 2 + 8; ++i) z[i] = static_cast<char>(~z[i]);
+    }
+    primary_href_ = "repodata/" + gen + "-primary.xml." + GetParam();
+    script_.route(yurl(primary_href_),
+                  replies ? replies(z) : std::vector<ScriptedReply>{{200, z, "", 700}});
+    repomd_ = "<repomd xmlns=\"http://linux.duke.edu/metadata/repo\"><revision>" + gen +
+              "</revision><data type=\"primary\"><checksum type=\"sha256\">" + sha256(z) +
+              "</checksum><open-checksum type=\"sha256\">" + sha256(xml) +
+              "</open-checksum><location href=\"" + primary_href_ + "\"/><size>" +
+              std::to_string(z.size()) + "</size></data></repomd>";
+    script_.route(yurl("repodata/repomd.xml"), repomd_);
+  }
+
+  MirrorReport mirror() {
+    SourceOptions source_opts;
+    source_opts.upstream = kYum;
+    auto source = make_source("yum", source_opts);
+    EXPECT_TRUE(source.ok());
+    MirrorOptions opts;
+    opts.kind = "yum";
+    opts.upstream = kYum;
+    opts.state_dir = dir_.path() / "state";
+    opts.download.retry.max_attempts = 2;
+    MirrorParts parts{**source, target_, script_.factory()};
+    return run_mirror(opts, parts, null_logger(), system_clock());
+  }
+
+  std::set<std::string> packages() const {
+    std::set<std::string> out;
+    for (const auto& [path, bytes] : target_.files()) {
+      if (path.starts_with("Packages/")) out.insert(path);
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  MemoryTarget target_;
+  Script script_;
+  std::string primary_href_, repomd_;
+};
+
+TEST_P(EngineYumTest, PrimaryIsParsedWhileDownloadingNotReadBack) {
+  publish(300, "g1");
+  MirrorReport r = mirror();
+  ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
+  EXPECT_EQ(packages().size(), 300u);
+  EXPECT_EQ(target_.pending_reads(primary_href_), 0);  // parsed as it streamed
+  EXPECT_EQ(target_.pending_reads("repodata/repomd.xml"), 1);
+  // The same generation again: repomd.xml names the committed primary, nothing streams, and
+  // the stored copy is parsed to the same packages.
+  const int reads = target_.reads();
+  MirrorReport again = mirror();
+  ASSERT_EQ(again.outcome, MirrorOutcome::kComplete) << again.error;
+  EXPECT_EQ(again.files_downloaded, 0u);
+  EXPECT_EQ(script_.hits(yurl(primary_href_)), 1);
+  EXPECT_GT(target_.reads(), reads);
+  EXPECT_EQ(packages().size(), 300u);
+}
+
+TEST_P(EngineYumTest, PrimaryRetriedMidBodyListsEachPackageOnce) {
+  publish(300, "g1", false, [](const std::string& z) {
+    return std::vector<ScriptedReply>{{200, z, "", 500, z.size() * 2 / 3}, {200, z, "", 500}};
+  });
+  MirrorReport r = mirror();
+  ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
+  EXPECT_EQ(script_.hits(yurl(primary_href_)), 2);
+  EXPECT_EQ(target_.pending_reads(primary_href_), 0);
+  EXPECT_EQ(packages().size(), 300u);
+  EXPECT_EQ(r.files_downloaded, 300u);  // each package once
+  EXPECT_EQ(script_.hits(yurl("Packages/p0-g1.rpm")), 1);
+}
+
+TEST_P(EngineYumTest, CorruptCompressedPrimaryKeepsThePreviousGeneration) {
+  publish(20, "g1");
+  ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
+  const std::map<std::string, std::string> before = target_.files();
+  const std::string old_repomd = repomd_;
+  publish(30, "g2", /*corrupt=*/true);
+  MirrorReport r = mirror();
+  EXPECT_EQ(r.outcome, MirrorOutcome::kUpstream);
+  EXPECT_NE(r.error.find(yurl(primary_href_) + ": "), std::string::npos) << r.error;
+  EXPECT_EQ(target_.files(), before);
+  EXPECT_EQ(target_.file("repodata/repomd.xml"), old_repomd);
+  EXPECT_EQ(script_.hits(yurl("Packages/p0-g2.rpm")), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Compressions, EngineYumTest, ::testing::Values("gzip", "xz", "zstd"));
 
 }  // namespace
 }  // namespace depot
