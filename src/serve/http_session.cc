@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 
 #include "serve/http_session_impl.h"
 #include "serve/page_rewrite.h"
@@ -112,6 +113,7 @@ void Session::close() {
   pending_.reset();
   if (stream_waiter_ != 0 && answer_.download) answer_.download->unwait(stream_waiter_);
   stream_waiter_ = 0;
+  upload_.reset();  // an unfinished upload leaves nothing behind
   answer_.interest.reset();  // this client no longer wants the download
   sock_.shutdown(tcp::socket::shutdown_both, ec);
   sock_.close(ec);
@@ -120,18 +122,37 @@ void Session::close() {
 void Session::read_request() {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
+  // An upload's body may be any size; other requests get kBodyLimit back in on_header. (Not
+  // boost::none: Beast 1.74 compares a Content-Length with it as if none were below every value.)
+  parser_->body_limit(std::numeric_limits<uint64_t>::max());
   arm_read();
-  http::async_read(sock_, buf_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) {
-                     self->on_read(ec);
-                   });
+  http::async_read_header(sock_, buf_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            self->on_header(ec);
+                          });
+}
+
+void Session::on_header(beast::error_code ec) {
+  if (!ec && srv_.node != nullptr) {
+    auto target = parser_->get().target();
+    if (NodeApi::handles(std::string_view(target.data(), target.size()))) return handle_node();
+  }
+  if (!ec && !parser_->is_done()) {
+    // A body on a request that takes none: read on as before, to the same 413 (or, for an
+    // empty chunked body, to an answer).
+    auto length = parser_->content_length();
+    if (length && *length > kBodyLimit) return on_read(http::error::body_limit);
+    parser_->body_limit(kBodyLimit);
+    return http::async_read(sock_, buf_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec2, size_t) {
+                              self->on_read(ec2);
+                            });
+  }
+  on_read(ec);
 }
 
 void Session::on_read(beast::error_code ec) {
-  started_ = std::chrono::steady_clock::now();
-  started_wall_ = std::time(nullptr);
-  answer_ = Answer{};
-  sent_ = 0;
+  begin_request();
   if (ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset || ec == asio::error::eof || !sock_.is_open()) {
@@ -162,7 +183,14 @@ void Session::on_read(beast::error_code ec) {
   handle();
 }
 
-void Session::handle() {
+void Session::begin_request() {
+  started_ = std::chrono::steady_clock::now();
+  started_wall_ = std::time(nullptr);
+  answer_ = Answer{};
+  sent_ = 0;
+}
+
+void Session::note_request() {
   const auto& req = parser_->get();
   version_ = req.version();
   keep_alive_ = req.keep_alive();
@@ -171,6 +199,11 @@ void Session::handle() {
   user_agent_ = std::string(header_or_empty(req, http::field::user_agent));
   referer_ = std::string(header_or_empty(req, http::field::referer));
   head_only_ = req.method() == http::verb::head;
+}
+
+void Session::handle() {
+  note_request();
+  const auto& req = parser_->get();
   if (auto bad = framing_error(framing_of(req))) {
     keep_alive_ = false;
     return send_error(400, *bad);

@@ -1,7 +1,8 @@
 #pragma once
 // Private to the http_session*.cc files: the Session class behind start_http_session, split
-// over http_session.cc (reading requests, deadlines, the connection's life) and
-// http_session_send.cc (writing answers). The one header under src/ that includes Boost; only
+// over http_session.cc (reading requests, deadlines, the connection's life),
+// http_session_send.cc (writing answers) and http_session_node.cc (the storage node API,
+// uploads streamed to the node store). The one header under src/ that includes Boost; only
 // those .cc files, which include Boost anyway, may include it. A Session lives on one
 // io_context thread; nothing in it is thread-safe.
 
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 // Asio 1.74 needs <utility> before it (std::exchange).
 #include <boost/asio.hpp>
@@ -37,6 +39,13 @@ using tcp = asio::ip::tcp;
 inline constexpr uint32_t kHeaderLimit = 8 * 1024;
 inline constexpr uint64_t kSmallFile = 32 * 1024;    // read and sent with the header in one write
 inline constexpr uint64_t kSendfileChunk = 4 << 20;  // per sendfile call
+// Requests other than uploads may not carry bodies; one declaring more than this is refused at
+// once (413), a smaller one when its first byte arrives (Beast's default request body limit).
+inline constexpr uint64_t kBodyLimit = 1024 * 1024;
+inline constexpr size_t kUploadChunk = 256 * 1024;  // upload bytes read per socket read
+// A refused upload's body up to this size is read and dropped before the answer, so a client
+// that sends it without waiting for 100 Continue gets the answer rather than a broken pipe.
+inline constexpr uint64_t kDiscardLimit = 16 << 20;
 
 // "Date:" value, formatted once per second per thread.
 const std::string& date_now();
@@ -88,7 +97,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void client_gone();
   void close();
   void read_request();
+  // The header arrived: the node API takes its requests; others read their body (refused
+  // unless empty) and go on to on_read.
+  void on_header(beast::error_code ec);
   void on_read(beast::error_code ec);
+  // Resets the per-request state: the clock of the access log, the answer, the bytes sent.
+  void begin_request();
+  // Records the request line and the headers the answer and the access log use.
+  void note_request();
   void handle();
   static RequestFraming framing_of(const http::request<http::empty_body>& req);
   void done_response();
@@ -119,6 +135,19 @@ class Session : public std::enable_shared_from_this<Session> {
   // its download may release, and is cut short when the download fails.
   void send_body();
 
+  // --- http_session_node.cc: the storage node API ---
+  void handle_node();
+  NodeRequest node_request() const;
+  // A PUT of a file: checked and reserved by NodeApi, then its body streamed into upload_ (or,
+  // refused, dropped).
+  void start_upload(const NodeRequest& request);
+  void read_body();
+  void on_body(beast::error_code ec);
+  // The client left or broke off its body: the upload is dropped, the request logged as 499.
+  void client_aborted_upload();
+  void finish_upload();
+  void send_node_reply(NodeReply reply);
+
   tcp::socket sock_;
   asio::steady_timer timer_;
   SessionContext& srv_;
@@ -145,6 +174,12 @@ class Session : public std::enable_shared_from_this<Session> {
   int body_fd_ = -1;
   uint64_t offset_ = 0, end_ = 0, sent_ = 0;
   int status_ = 0;
+  // An upload in progress: the request's parser, moved over once the header was read, and the
+  // node store's upload (dropped, with its temporary file, when the connection closes).
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  std::unique_ptr<NodeUpload> upload_;
+  std::optional<NodeReply> refused_;  // a refused upload's answer, sent once its body is read
+  std::vector<char> upload_buf_;
 };
 
 }  // namespace depot::session_detail
