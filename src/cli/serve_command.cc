@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "cli/s3_cache_tier.h"
 #include "cli/target_options.h"
 #include "serve/http_server.h"
+#include "serve/node_api.h"
 #include "sources/registry.h"
 #include "transfer/http_util.h"
 
@@ -64,6 +66,9 @@ struct ServeArgs {
   std::string log_level = "info";
   TargetArgs s3;
   std::string cache_bucket;
+  std::string node;  // --node NAME: a storage node
+  std::string auth_file;
+  std::string capacity = "0";
 };
 
 std::chrono::seconds seconds_of(double s) {
@@ -131,6 +136,63 @@ bool parse_listen(const std::string& text, ServerOptions& out) {
   out.host = host;
   out.port = static_cast<uint16_t>(p);
   return true;
+}
+
+// [A-Za-z0-9._-], 1 to 64 bytes: a node's name, as gateways and logs show it.
+bool valid_node_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The storage node of `--node`: its options checked, its auth file read, its store opened
+// (which reconciles the inventory with DIR). Returns an exit code, or -1 when it is ready.
+struct Node {
+  std::optional<AuthTable> auth;
+  std::unique_ptr<NodeStore> store;
+  std::unique_ptr<NodeApi> api;
+};
+int open_node(const ServeArgs& a, Logger& logger, Node& node) {
+  auto usage = [&](const std::string& what) {
+    logger.error("usage", {{"error", what}});
+    return kExitUsage;
+  };
+  if (a.node.empty()) {
+    if (!a.auth_file.empty()) return usage("--auth-file needs --node NAME");
+    if (a.capacity != "0") return usage("--capacity needs --node NAME");
+    return -1;
+  }
+  if (!valid_node_name(a.node)) return usage("--node: 1 to 64 of A-Z a-z 0-9 . _ -");
+  if (is_s3_url(a.dir)) return usage("--node serves a local directory, not " + a.dir);
+  auto capacity = parse_bytes(a.capacity);
+  if (!capacity) return usage("--capacity: not a size: " + a.capacity);
+  if (!a.auth_file.empty()) {
+    auto table = AuthTable::load(a.auth_file);
+    if (!table.ok()) return usage("--auth-file " + table.error().message);
+    node.auth = std::move(*table);
+  }
+  NodeOptions no;
+  no.root = a.dir;
+  no.name = a.node;
+  no.capacity = *capacity;
+  auto store = NodeStore::open(no, logger);
+  if (!store.ok()) {
+    logger.error("node_failed", {{"dir", a.dir}, {"error", store.error().message}});
+    return store.error().code == ErrorCode::kRefused ? kExitBusy : kExitStorage;
+  }
+  node.store = std::move(*store);
+  node.api = std::make_unique<NodeApi>(*node.store, a.node, node.auth ? &*node.auth : nullptr,
+                                       logger);
+  logger.info("node_started",
+              {{"node", a.node},
+               {"capacity", *capacity},
+               {"auth_clients", static_cast<uint64_t>(node.auth ? node.auth->size() : 0)},
+               {"writable", node.auth ? "yes" : "no (no --auth-file)"}});
+  return -1;
 }
 
 int run(const ServeArgs& a) {
@@ -220,6 +282,9 @@ int run(const ServeArgs& a) {
 
   std::error_code ec;
   if (!std::filesystem::is_directory(so.root, ec)) return usage(a.dir + ": not a directory");
+  Node node;  // outlives the server (the process ends by _exit)
+  if (int code = open_node(a, logger, node); code >= 0) return code;
+  so.mutable_tree = node.api != nullptr;
 
   ::signal(SIGPIPE, SIG_IGN);
   // SIGINT/SIGTERM are handled by the server's signal_set; block them in every other thread.
@@ -250,7 +315,7 @@ int run(const ServeArgs& a) {
     }
     access = std::make_unique<AccessLog>(access_fd, af);
   }
-  HttpServer server(server_opts, **service, metrics, access.get(), logger);
+  HttpServer server(server_opts, **service, metrics, access.get(), logger, node.api.get());
   auto port = server.listen();
   if (!port.ok()) {
     logger.error("listen_failed", {{"error", port.error().message}});
@@ -381,6 +446,17 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--access-log", args->access_log, "Access log file, or - for stdout");
   cmd->add_option("--access-log-format", args->access_log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--node", args->node,
+                  "Be a storage node named NAME: the node API under /_depot/v1/ (PUT, DELETE "
+                  "and HEAD of files, inventory, status) beside normal serving; its state is "
+                  "DIR/.depot-node/");
+  cmd->add_option("--auth-file", args->auth_file,
+                  "Storage node tokens, lines NAME:SHA256HEX(token):read|append|full; writes "
+                  "need full, reads need read (without this file the node API is read-only)");
+  cmd->add_option("--capacity", args->capacity,
+                  "Bytes a storage node accepts, e.g. 200G; uploads in flight count (0: only "
+                  "the disk's free space)")
       ->capture_default_str();
   add_log_options(*cmd, args->log_format, args->log_level,
                   "Log format on stderr: text or json (one JSON object per event)");

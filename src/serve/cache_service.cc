@@ -159,7 +159,7 @@ std::optional<Answer> CacheService::resolve_local(const ServeRequest& request,
     // and a client never pairs a new InRelease with an old Packages (or the reverse). A file
     // changed in the last seconds is not kept (its dates may still move).
     if (use_cache) {
-      bool blob = classify_path(request.rel) == FileClass::kBlob;
+      bool blob = !opts_.mutable_tree && classify_path(request.rel) == FileClass::kBlob;
       if (blob || st.st_mtim.tv_sec < now_unix() - 2) {
         open_files_.remember(request.rel, a, /*validated=*/!blob, st);
       }

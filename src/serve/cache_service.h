@@ -60,6 +60,9 @@ struct ServiceOptions {
   // open_file_cache: blobs (.deb, .rpm, by-hash files, ...: never replaced in place) as they are,
   // indexes and roots only while a stat of the path finds the same file. 0: off.
   std::chrono::milliseconds open_file_ttl{1000};
+  // The served tree's files may be replaced or removed in place whatever their name (a storage
+  // node's API writes it): open-file cache entries of blobs are then checked like indexes'.
+  bool mutable_tree = false;
   int upstream_workers = 16;
   DownloadOptions download;         // retry policy, timeouts, user agent for upstream fetches
   // A shared second tier for blobs (see CacheTier), or null. Not owned; outlives the service.

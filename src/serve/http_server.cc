@@ -29,8 +29,9 @@ int64_t default_max_connections() {
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(const ServerOptions& o, CacheService& s, ServeMetrics& m, AccessLog* a, Logger& l)
-      : opts(o), service(s), metrics(m), log(l), sessions{opts, s, m, a} {}
+  Impl(const ServerOptions& o, CacheService& s, ServeMetrics& m, AccessLog* a, Logger& l,
+       NodeApi* node)
+      : opts(o), service(s), metrics(m), log(l), sessions{opts, s, m, a, node} {}
 
   void accept();
   void schedule_tick();
@@ -92,8 +93,9 @@ void HttpServer::Impl::schedule_tick() {
 }
 
 HttpServer::HttpServer(const ServerOptions& options, CacheService& service,
-                       ServeMetrics& metrics, AccessLog* access_log, Logger& logger)
-    : impl_(std::make_unique<Impl>(options, service, metrics, access_log, logger)) {
+                       ServeMetrics& metrics, AccessLog* access_log, Logger& logger,
+                       NodeApi* node)
+    : impl_(std::make_unique<Impl>(options, service, metrics, access_log, logger, node)) {
   int n = std::max(1, options.threads);
   for (int i = 0; i < n; ++i) impl_->iocs.push_back(std::make_unique<asio::io_context>(1));
 }

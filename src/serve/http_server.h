@@ -2,7 +2,8 @@
 // HttpServer: the event-driven HTTP/1.1 front of `depot serve` (Boost.Beast on Asio). One
 // io_context and one thread per configured thread; connections are spread over them round-robin
 // and each connection stays on its thread. Keep-alive and pipelining (answered in order), GET and
-// HEAD, Range and conditional requests, sendfile for file bodies, /metrics, access log.
+// HEAD, Range and conditional requests, sendfile for file bodies, /metrics, access log, and on a
+// storage node the node API under /_depot/ (NodeApi).
 // Boost headers stay inside http_server.cc.
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include "serve/access_log.h"
 #include "serve/cache_service.h"
 #include "serve/metrics.h"
+#include "serve/node_api.h"
 
 namespace depot {
 
@@ -35,9 +37,10 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  // `access_log` may be null. Everything passed must outlive the server.
+  // `access_log` and `node` (the storage node API) may be null. Everything passed must outlive
+  // the server.
   HttpServer(const ServerOptions& options, CacheService& service, ServeMetrics& metrics,
-             AccessLog* access_log, Logger& logger);
+             AccessLog* access_log, Logger& logger, NodeApi* node = nullptr);
   ~HttpServer();
 
   // Binds and listens; returns the bound port.

@@ -1,8 +1,9 @@
 #pragma once
 // One client connection of HttpServer: reads requests (keep-alive, pipelining answered in
 // order), answers them through CacheService (sendfile for files, following downloads as they
-// grow), notices a client that leaves while it waits, and closes connections that idle or read
-// too slowly. A session lives on one io_context thread. Boost stays in http_session.cc; the
+// grow) or, under /_depot/ on a storage node, through NodeApi (a PUT's body streamed into the
+// node store), notices a client that leaves while it waits, and closes connections that idle or
+// read too slowly. A session lives on one io_context thread. Boost stays in http_session.cc; the
 // io_context is only declared here.
 
 #include "core/logger.h"
@@ -10,6 +11,7 @@
 #include "serve/cache_service.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
+#include "serve/node_api.h"
 
 namespace boost::asio {
 class io_context;
@@ -23,6 +25,7 @@ struct SessionContext {
   CacheService& service;
   ServeMetrics& metrics;
   AccessLog* access;  // may be null
+  NodeApi* node = nullptr;  // the storage node API under /_depot/; null: not a node
 };
 
 // Serves the accepted connection `fd` (owned from now on) on `ioc`, whose thread runs it.
