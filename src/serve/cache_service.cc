@@ -43,9 +43,12 @@ CacheService::~CacheService() {
     relearn_.request_stop();
     relearn_.join();
   }
-  tier_writer_.reset();  // reads the store
+  // Joins the workers before the store and the maps go. Each pool's last callbacks may still
+  // use what is reset after it: tier reads hand over to upstream, upstream fetches offer blobs
+  // to the tier writer, which reads the store.
   tier_pool_.reset();
-  pool_.reset();  // joins the workers before the store and the maps go
+  pool_.reset();
+  tier_writer_.reset();
 }
 
 Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions& options,

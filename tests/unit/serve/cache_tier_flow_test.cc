@@ -55,6 +55,8 @@ class CacheTierTest : public CacheServiceTest {
     CacheServiceTest::SetUp();
     opts_.tier = &tier_;
   }
+  // The service's writer threads use tier_, which the base class would outlive.
+  void TearDown() override { service_.reset(); }
   // Waits until `n` blobs were copied to the tier.
   bool wait_stored(uint64_t n) {
     for (int i = 0; i < 500 && metrics_.tier_stored.load() < n; ++i) {
