@@ -41,9 +41,7 @@ std::filesystem::path default_s3_state_dir(const std::string& url) {
   }
   std::string name;
   for (char c : url.substr(5)) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(url);
-  return base / "depot" / "s3" / (name.substr(0, 80) + "-" + h.finish().sha256.substr(0, 12));
+  return base / "depot" / "s3" / (name.substr(0, 80) + "-" + sha256_hex(url).substr(0, 12));
 }
 
 namespace {

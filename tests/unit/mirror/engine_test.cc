@@ -25,12 +25,6 @@ using testing::MemoryTarget;
 using testing::Script;
 using testing::ScriptedReply;
 
-std::string sha256(const std::string& s) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(s);
-  return h.finish().sha256;
-}
-
 const std::string kUp = "http://up.test/ch/noarch";
 
 class EngineTest : public ::testing::Test {
@@ -44,11 +38,11 @@ class EngineTest : public ::testing::Test {
       if (!first) json += ",";
       first = false;
       json += "\"" + name + R"(":{"size":)" + std::to_string(body.size()) + R"(,"sha256":")" +
-              sha256(body) + "\"}";
+              sha256_hex(body) + "\"}";
       script_.route(url(name), body);
     }
     if (!hostile.empty()) {
-      json += ",\"" + hostile + R"(":{"size":1,"sha256":")" + sha256("x") + "\"}";
+      json += ",\"" + hostile + R"(":{"size":1,"sha256":")" + sha256_hex("x") + "\"}";
     }
     json += "}}";
     script_.route(url("repodata.json"), json);
@@ -242,7 +236,7 @@ TEST_F(EngineTest, IndexAnsweredNotModifiedWritesNothing) {
 TEST_F(EngineTest, RebuiltStateAdoptsByStoredDigestsWithoutReading) {
   publish({{"a-1-0.conda", "alpha"}, {"b-1-0.conda", "beta"}});
   ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
-  target_.set_stored_sha256("b-1-0.conda", sha256("something else"));  // a lying record
+  target_.set_stored_sha256("b-1-0.conda", sha256_hex("something else"));  // a lying record
   const int reads = target_.reads();
   MirrorReport r = mirror(/*force=*/false, /*rebuild_state=*/true);
   ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
@@ -285,7 +279,7 @@ class EngineYumTest : public ::testing::TestWithParam<const char*> {
       std::string body = "rpm " + std::to_string(i) + " of " + gen;
       script_.route(yurl("Packages/" + name + ".rpm"), body);
       xml += "<package type=\"rpm\"><name>" + name + "</name><checksum type=\"sha256\">" +
-             sha256(body) + "</checksum><size package=\"" + std::to_string(body.size()) +
+             sha256_hex(body) + "</checksum><size package=\"" + std::to_string(body.size()) +
              "\"/><location href=\"Packages/" + name + ".rpm\"/><description>" +
              std::string(100, 'd') + "</description></package>";
     }
@@ -298,8 +292,8 @@ class EngineYumTest : public ::testing::TestWithParam<const char*> {
     script_.route(yurl(primary_href_),
                   replies ? replies(z) : std::vector<ScriptedReply>{{200, z, "", 700}});
     repomd_ = "<repomd xmlns=\"http://linux.duke.edu/metadata/repo\"><revision>" + gen +
-              "</revision><data type=\"primary\"><checksum type=\"sha256\">" + sha256(z) +
-              "</checksum><open-checksum type=\"sha256\">" + sha256(xml) +
+              "</revision><data type=\"primary\"><checksum type=\"sha256\">" + sha256_hex(z) +
+              "</checksum><open-checksum type=\"sha256\">" + sha256_hex(xml) +
               "</open-checksum><location href=\"" + primary_href_ + "\"/><size>" +
               std::to_string(z.size()) + "</size></data></repomd>";
     script_.route(yurl("repodata/repomd.xml"), repomd_);

@@ -26,12 +26,6 @@ std::string read(const std::shared_ptr<IndexContent>& content) {
   return bytes.ok() ? *bytes : "<error: " + bytes.error().message + ">";
 }
 
-std::string sha256(const std::string& s) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(s);
-  return h.finish().sha256;
-}
-
 class IndexFetcherTest : public ::testing::Test {
  protected:
   IndexFetcherTest() {
@@ -65,7 +59,7 @@ class IndexFetcherTest : public ::testing::Test {
     FileRecord& r = records_["index/" + name];
     r.path = "index/" + name;
     r.size = body.size();
-    r.digests.sha256 = sha256(body);
+    r.digests.sha256 = sha256_hex(body);
     r.etag = etag;
   }
 
@@ -137,13 +131,13 @@ TEST_F(IndexFetcherTest, SameBytesWithoutValidatorsAreUnchanged) {
 TEST_F(IndexFetcherTest, RootNamingTheCommittedCopyAsksNothing) {
   commit("a", "signed a", "\"v1\"");
   IndexRequest req = request("a");
-  req.expected.sha256 = sha256("signed a");
+  req.expected.sha256 = sha256_hex("signed a");
   auto res = fetcher_->fetch(req);
   ASSERT_TRUE(res.ok());
   EXPECT_TRUE((*res)->unchanged);
   EXPECT_EQ(server_.hits("/a"), 0);
 
-  req.expected.sha256 = sha256("new a");  // outdated copy: unconditional request
+  req.expected.sha256 = sha256_hex("new a");  // outdated copy: unconditional request
   server_.route("/a", {Reply(200, "new a")});
   res = fetcher_->fetch(req);
   ASSERT_TRUE(res.ok()) << res.error().message;
@@ -178,7 +172,7 @@ TEST_F(IndexFetcherTest, ContentReadsTheCommittedFileAfterItsTransactionIsTaken)
 TEST_F(IndexFetcherTest, WrongDigestFailsNamingTheUrl) {
   server_.route("/a", {Reply(200, "tampered")});
   IndexRequest req = request("a");
-  req.expected.sha256 = sha256("genuine");
+  req.expected.sha256 = sha256_hex("genuine");
   auto results = fetcher_->fetch_all(std::span(&req, 1));
   ASSERT_FALSE(results[0].ok());
   EXPECT_NE(results[0].error().message.find(req.url), std::string::npos)

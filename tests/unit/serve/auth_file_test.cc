@@ -10,12 +10,6 @@
 namespace depot {
 namespace {
 
-std::string sha256_hex(std::string_view s) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(s);
-  return h.finish().sha256;
-}
-
 std::string line(std::string_view name, std::string_view token, std::string_view role) {
   return std::string(name) + ":" + sha256_hex(token) + ":" + std::string(role) + "\n";
 }

@@ -13,12 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string sha256_hex(std::string_view s) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(s);
-  return h.finish().sha256;
-}
-
 std::string header(const NodeReply& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
     if (k == name) return v;

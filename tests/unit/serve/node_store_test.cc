@@ -16,12 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string sha256_hex(std::string_view s) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(s);
-  return h.finish().sha256;
-}
-
 RelPath rel(std::string_view s) { return RelPath::parse(s).value(); }
 
 std::string read_file(const fs::path& p) {

@@ -14,12 +14,6 @@ using FakeContext = testing::FakeSnapshotContext;
 
 const std::string kUp = "http://up/rocky/BaseOS";
 
-std::string sha256(const std::string& s) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(s);
-  return h.finish().sha256;
-}
-
 std::string pkg(const std::string& name, const std::string& href, const std::string& sum,
                 uint64_t size = 10) {
   return "<package type=\"rpm\"><name>" + name + "</name><checksum type=\"sha256\" pkgid=\"YES\">" +
@@ -40,7 +34,7 @@ std::string many_packages(int n, std::vector<Blob>* blobs) {
   std::string out;
   for (int i = 0; i < n; ++i) {
     std::string name = "p" + std::to_string(i), path = "Packages/p/" + name + "-1.0.x86_64.rpm";
-    std::string sum = sha256(name);
+    std::string sum = sha256_hex(name);
     std::string p = pkg(name, path, sum, 1000 + i);
     p.insert(p.find("</package>"), "<description>Package " + name + std::string(120, '.') +
                                        "</description>");
@@ -78,7 +72,7 @@ class YumSourceTest : public ::testing::Test {
         "<revision>7</revision>";
     for (const auto& [type, href, body] : files) {
       ctx.files[kUp + "/" + href] = body;
-      xml += "<data type=\"" + type + "\"><checksum type=\"sha256\">" + sha256(body) +
+      xml += "<data type=\"" + type + "\"><checksum type=\"sha256\">" + sha256_hex(body) +
              "</checksum><location href=\"" + href + "\"/><size>" + std::to_string(body.size()) +
              "</size></data>";
     }
@@ -102,11 +96,11 @@ class YumSourceTest : public ::testing::Test {
     std::string body = testing::compress_with(
         dir_.path(), tool[0], xml, std::vector<std::string>(tool.begin() + 1, tool.end()));
     std::string href = "repodata/primary.xml." + tool[0];
-    if (open_sha256.empty()) open_sha256 = sha256(xml);
+    if (open_sha256.empty()) open_sha256 = sha256_hex(xml);
     c.files[kUp + "/" + href] = body;
     c.files[kUp + "/repodata/repomd.xml"] =
         "<repomd xmlns=\"http://linux.duke.edu/metadata/repo\"><revision>8</revision>"
-        "<data type=\"primary\"><checksum type=\"sha256\">" + sha256(body) +
+        "<data type=\"primary\"><checksum type=\"sha256\">" + sha256_hex(body) +
         "</checksum><open-checksum type=\"sha256\">" + open_sha256 +
         "</open-checksum><location href=\"" + href + "\"/><size>" +
         std::to_string(body.size()) + "</size><open-size>" +
@@ -225,7 +219,7 @@ TEST_F(YumSourceTest, CorruptOrTruncatedCompressedPrimaryFailsNamingIt) {
         c.files[url] = body;  // repomd.xml names these bytes (upstream made them so)
         std::string repomd = c.files[kUp + "/repodata/repomd.xml"];
         size_t at = repomd.find("<checksum type=\"sha256\">") + 24;
-        repomd.replace(at, 64, sha256(body));
+        repomd.replace(at, 64, sha256_hex(body));
         at = repomd.find("<size>") + 6;
         repomd.replace(at, repomd.find("</size>") - at, std::to_string(body.size()));
         c.files[kUp + "/repodata/repomd.xml"] = repomd;
@@ -244,7 +238,7 @@ TEST_F(YumSourceTest, OpenSizeAndOpenChecksumCheckedStreamedOrReadBack) {
   for (bool streamed : {true, false}) {
     SCOPED_TRACE(streamed ? "streamed" : "read back");
     FakeContext c(dir_.path());
-    std::string url = publish_primary(c, {"gzip"}, xml, sha256("other"));
+    std::string url = publish_primary(c, {"gzip"}, xml, sha256_hex("other"));
     c.stream_piece = 16;
     if (!streamed) c.unchanged.insert(url);
     auto s = snap_in(c);
