@@ -282,7 +282,7 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
     }
   }
   // A blob the shared tier may hold is asked there first, whatever upstream's health.
-  bool tier_may_answer = !meta && cls == FileClass::kBlob && tier_first(key, false);
+  bool tier_may_answer = !meta && tier_first(cls, false);
   if (!meta && circuit_open && !tier_may_answer) {
     return error_answer(502, "upstream " + opts_.upstreams[up].url +
                                  " is failing; not asking again for a while");
@@ -369,7 +369,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
         raw->started_ns.compare_exchange_strong(zero, clock_.now().time_since_epoch().count());
         d->on_start(s);
       };
-      if (!cached && tier_first(key, whole)) {
+      if (!cached && tier_first(cls, whole)) {
         f->from_tier = true;
         f->tier_url = opts_.tier->url(key);
       }

@@ -24,6 +24,7 @@
 #include "serve/cache_store.h"
 #include "serve/cache_tier.h"
 #include "serve/download.h"
+#include "serve/file_class.h"
 #include "serve/metrics.h"
 #include "serve/open_file_cache.h"
 #include "serve/page_rewrite.h"
@@ -152,8 +153,9 @@ class CacheService {
   // Starts a new fetch: from the tier when it may hold the blob, else upstream.
   void start(const std::shared_ptr<Fetch>& fetch);
   void start_upstream(const std::shared_ptr<Fetch>& fetch);
-  // Shared tier (cache_tier_flow.cc): whether a miss of `key` asks the tier first.
-  bool tier_first(const std::string& key, bool whole) const;
+  // Shared tier (cache_tier_flow.cc): whether a miss of a file of class `cls` (`whole`: read
+  // before it is served) asks the tier first.
+  bool tier_first(FileClass cls, bool whole) const;
   // A tier read ended: true when it handled the result (asked upstream instead, or failed the
   // download); false when the tier's answer stands (finish() goes on).
   bool tier_took_over(const std::shared_ptr<Fetch>& fetch, const Result<FetchResult>& result);

@@ -28,9 +28,8 @@ void CacheService::start_tier(const ServiceOptions& options) {
                                               options.tier_queue, metrics_, log_);
 }
 
-bool CacheService::tier_first(const std::string& key, bool whole) const {
-  return opts_.tier && !whole && classify_path(key) == FileClass::kBlob &&
-         !tier_health_->circuit_open();
+bool CacheService::tier_first(FileClass cls, bool whole) const {
+  return opts_.tier && !whole && cls == FileClass::kBlob && !tier_health_->circuit_open();
 }
 
 void CacheService::start(const std::shared_ptr<Fetch>& f) {
