@@ -12,21 +12,18 @@ namespace {
 
 constexpr uint64_t kMaxAuthFile = 4 << 20;
 
-int hex_nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
+// The 32 bytes of a valid 64-digit hex sha256.
+std::array<unsigned char, 32> digest_bytes(std::string_view hex) {
+  std::array<unsigned char, 32> out{};
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<unsigned char>(hex_digit_value(hex[2 * i]) * 16 +
+                                        hex_digit_value(hex[2 * i + 1]));
+  }
+  return out;
 }
 
 std::array<unsigned char, 32> sha256_bytes(std::string_view data) {
-  Hasher h(digest_bit(DigestAlgo::kSha256));
-  h.update(data);
-  std::string hex = h.finish().sha256;
-  std::array<unsigned char, 32> out{};
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i] = static_cast<unsigned char>(hex_nibble(hex[2 * i]) * 16 + hex_nibble(hex[2 * i + 1]));
-  }
-  return out;
+  return digest_bytes(sha256_hex(data));
 }
 
 std::optional<Role> parse_role(std::string_view s) {
@@ -44,14 +41,6 @@ bool valid_client_name(std::string_view s) {
     if (!ok) return false;
   }
   return true;
-}
-
-std::string_view trim_spaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace
@@ -72,7 +61,7 @@ Result<AuthTable> AuthTable::parse(std::string_view text, std::string_view sourc
   size_t line_no = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    std::string_view line = trim_spaces(text.substr(0, nl));
+    std::string_view line = trim(text.substr(0, nl), " \t\r");
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
     if (line.empty() || line.front() == '#') continue;
@@ -99,10 +88,7 @@ Result<AuthTable> AuthTable::parse(std::string_view text, std::string_view sourc
     Entry e;
     e.name = std::string(name);
     e.role = *role;
-    for (size_t i = 0; i < e.digest.size(); ++i) {
-      e.digest[i] = static_cast<unsigned char>(hex_nibble((*digest)[2 * i]) * 16 +
-                                               hex_nibble((*digest)[2 * i + 1]));
-    }
+    e.digest = digest_bytes(*digest);
     table.entries_.push_back(std::move(e));
   }
   return table;
@@ -127,13 +113,13 @@ std::optional<AuthTable::Client> AuthTable::find(std::string_view token) const {
 }
 
 std::optional<std::string_view> bearer_token(std::string_view authorization) {
-  std::string_view v = trim_spaces(authorization);
+  std::string_view v = trim(authorization);
   constexpr std::string_view kScheme = "bearer";
   if (v.size() <= kScheme.size() || !iequals(v.substr(0, kScheme.size()), kScheme)) {
     return std::nullopt;
   }
   if (v[kScheme.size()] != ' ' && v[kScheme.size()] != '\t') return std::nullopt;
-  std::string_view token = trim_spaces(v.substr(kScheme.size()));
+  std::string_view token = trim(v.substr(kScheme.size()));
   if (token.empty() || token.find_first_of(" \t") != std::string_view::npos) return std::nullopt;
   return token;
 }
