@@ -1,0 +1,91 @@
+#pragma once
+// NodeClient: the gateway's HTTP client of one storage node (a `depot serve --node` or another
+// gateway), over libcurl's easy interface: the node API under /_depot/v1/ and plain GETs of
+// files (with Range). Every request sends `Authorization: Bearer <token>` when a token is set,
+// and `X-Depot-Via: <via>` when via is set (the gateways a request passed, for loop detection).
+// Errors name the node, the URL and the cause; an answer the node gave is kept in
+// NodeError-style messages ("node n2: PUT a/b: 507 node full"). Thread-safe: calls share no
+// state but the immutable endpoint, each uses its own curl handle (reused per thread).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "serve/node_store.h"  // NodeStatus, NodeFile, ChangePage
+
+namespace depot::cluster {
+
+struct NodeEndpoint {
+  std::string name;   // the node's name in the cluster
+  std::string url;    // base URL, "http://host:port" (no trailing '/')
+  std::string token;  // bearer token; "" sends none
+};
+
+struct NodeTimeouts {
+  std::chrono::milliseconds connect{3000};
+  // A transfer with no byte moving for this long fails (kNetwork, transient).
+  std::chrono::milliseconds stall{15000};
+  // API calls without a streamed body (status, inventory, HEAD, DELETE) fail after this.
+  std::chrono::milliseconds request{15000};
+};
+
+// What a node answered to a PUT or DELETE that did not succeed, or a transport failure
+// (status 0). `message` is the node's one-line text or curl's error, naming node and path.
+struct NodeFailure {
+  int status = 0;
+  std::string message;
+};
+
+// Pulls the body of a PUT: fills up to `n` bytes, returns how many; 0 at the end of the body;
+// -1 aborts the upload (the node drops it).
+using BodyReader = std::function<long(char* buf, size_t n)>;
+// Takes body bytes of a GET as they arrive; false aborts the transfer.
+using BodyWriter = std::function<bool(const char* data, size_t n)>;
+
+class NodeClient {
+ public:
+  NodeClient(NodeEndpoint endpoint, NodeTimeouts timeouts = {});
+
+  const NodeEndpoint& endpoint() const { return ep_; }
+
+  // GET /_depot/v1/status.
+  Result<NodeStatus> status(std::string_view via = {}) const;
+  // GET /_depot/v1/inventory?since=SINCE&limit=LIMIT.
+  Result<ChangePage> inventory(int64_t since, size_t limit) const;
+  // HEAD /_depot/v1/files/<path>: nullopt on 404; size, sha256 and seq otherwise.
+  Result<std::optional<NodeFile>> head(std::string_view path) const;
+  // DELETE /_depot/v1/files/<path>: true when deleted, false on 404 (the node lacked it).
+  Result<bool> remove(std::string_view path, std::string_view via = {}) const;
+
+  // PUT /_depot/v1/files/<path> with Content-Length `size` and X-Depot-Sha256 `sha256`, the
+  // body pulled from `body` (Expect: 100-continue, so a refusal costs no body bytes). The
+  // node's answer: 201 gives the stored file; anything else a NodeFailure with its status.
+  struct PutResult {
+    std::optional<NodeFile> stored;
+    NodeFailure failure;  // when !stored
+  };
+  PutResult put(std::string_view path, uint64_t size, std::string_view sha256,
+                const BodyReader& body, std::string_view via = {}) const;
+
+  // GET /<path> of the file, bytes [offset, end) (end nullopt: to the end), into `sink`.
+  // `on_start` is called once before the first byte with the file's full size (from
+  // Content-Length or Content-Range) and the status (200 or 206). A 404 is kNotFound; another
+  // non-2xx, a 206 for the wrong range, or a body shorter than announced fails (kNetwork for a
+  // broken transfer, kSizeMismatch for a wrong size). Returns the bytes delivered.
+  Result<uint64_t> get(std::string_view path, uint64_t offset, std::optional<uint64_t> end,
+                       const std::function<void(uint64_t file_size, long status)>& on_start,
+                       const BodyWriter& sink, std::string_view via = {}) const;
+
+  // The URL of a file on this node, as a client would fetch it (for redirect mode).
+  std::string file_url(std::string_view path) const;
+
+ private:
+  NodeEndpoint ep_;
+  NodeTimeouts timeouts_;
+};
+
+}  // namespace depot::cluster
