@@ -24,6 +24,7 @@ int run_cli(int argc, char** argv) {
   add_serve_command(app, exit_code);
   add_daemon_command(app, exit_code);
   add_repo_command(app, exit_code);
+  add_cluster_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -27,4 +27,7 @@ void add_repo_command(CLI::App& app, int& exit_code);
 // Registers `depot serve`.
 void add_serve_command(CLI::App& app, int& exit_code);
 
+// Registers `depot cluster ...` (the gateway and its clients).
+void add_cluster_command(CLI::App& app, int& exit_code);
+
 }  // namespace depot

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "core/file_io.h"
@@ -121,32 +122,7 @@ void raise_descriptor_limit() {
 }
 
 bool parse_listen(const std::string& text, ServerOptions& out) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string host = text.substr(0, colon), port = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) host = "0.0.0.0";
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos) {
-    return false;
-  }
-  unsigned long p = std::stoul(port);
-  if (p > 65535) return false;
-  out.host = host;
-  out.port = static_cast<uint16_t>(p);
-  return true;
-}
-
-// [A-Za-z0-9._-], 1 to 64 bytes: a node's name, as gateways and logs show it.
-bool valid_node_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+  return parse_host_port(text, out.host, out.port);
 }
 
 // The storage node of `--node`: its options checked, its auth file read, its store opened

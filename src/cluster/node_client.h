@@ -57,7 +57,7 @@ class NodeClient {
   // GET /_depot/v1/inventory?since=SINCE&limit=LIMIT.
   Result<ChangePage> inventory(int64_t since, size_t limit) const;
   // HEAD /_depot/v1/files/<path>: nullopt on 404; size, sha256 and seq otherwise.
-  Result<std::optional<NodeFile>> head(std::string_view path) const;
+  Result<std::optional<NodeFile>> head(std::string_view path, std::string_view via = {}) const;
   // DELETE /_depot/v1/files/<path>: true when deleted, false on 404 (the node lacked it).
   Result<bool> remove(std::string_view path, std::string_view via = {}) const;
 
@@ -79,6 +79,9 @@ class NodeClient {
   Result<uint64_t> get(std::string_view path, uint64_t offset, std::optional<uint64_t> end,
                        const std::function<void(uint64_t file_size, long status)>& on_start,
                        const BodyWriter& sink, std::string_view via = {}) const;
+
+  // GET of an API route ("/_depot/v1/...", query included): the body of a 200 answer.
+  Result<std::string> api_get(std::string_view route) const;
 
   // The URL of a file on this node, as a client would fetch it (for redirect mode).
   std::string file_url(std::string_view path) const;

@@ -52,4 +52,19 @@ inline std::optional<uint64_t> parse_u64(std::string_view text) {
   return n;
 }
 
+// The raw (still percent-encoded) value of `key` in a query string "a=1&b=2"; "" for a key
+// without '='; nullopt when absent.
+inline std::optional<std::string_view> query_value(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == key) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace depot

@@ -34,20 +34,6 @@ Error bad_path(std::string_view target, const char* why) {
   return make_error(ErrorCode::kUnsafePath, "file path of " + quote_untrusted(target) + ": " + why);
 }
 
-// The value of `key` in a query string ("a=1&b=2"); nullopt when absent.
-std::optional<std::string_view> query_value(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == key) {
-      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 Result<RelPath> node_file_path(std::string_view target) {

@@ -31,16 +31,17 @@ class DepotServer:
         self.args = [str(a) for a in args]
         self.proc = None
         self.port = None
+        self.listen_port = 0
         self.returncode = None
 
     def start(self):
+        self.port = None
         self.port_file = self.workdir / "depot.port"
         if self.port_file.exists():
             self.port_file.unlink()
         self.out_path = self.workdir / "depot.stdout"
         self.err_path = self.workdir / "depot.stderr"
-        self.cmd = [depot_bin(), "serve", self.root, "--listen", "127.0.0.1:0",
-                    "--port-file", str(self.port_file)] + self.args
+        self.cmd = self.command()
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(self.cmd, stdout=out, stderr=err,
                                          stdin=subprocess.DEVNULL)
@@ -56,9 +57,15 @@ class DepotServer:
             time.sleep(0.02)
         if self.port is None:
             self.stop()
-            raise RuntimeError("depot serve did not start: %s" % self.describe())
+            raise RuntimeError("depot did not start: %s" % self.describe())
         self.base = "http://127.0.0.1:%d" % self.port
         return self
+
+    def command(self):
+        """The command line; listens on listen_port (0: any free port, the default; set it to
+        the last port to restart a server where its clients expect it)."""
+        return [depot_bin(), "serve", self.root, "--listen",
+                "127.0.0.1:%d" % self.listen_port, "--port-file", str(self.port_file)] + self.args
 
     def stdout(self):
         return self.out_path.read_text(errors="replace") if self.out_path.exists() else ""

@@ -1,0 +1,30 @@
+#include "cli/cli_util.h"
+
+namespace depot {
+
+bool parse_host_port(std::string_view text, std::string& host, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string h(text.substr(0, colon));
+  std::string_view p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty()) h = "0.0.0.0";
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != p.npos) return false;
+  unsigned long n = std::stoul(std::string(p));
+  if (n > 65535) return false;
+  host = h;
+  port = static_cast<uint16_t>(n);
+  return true;
+}
+
+bool valid_node_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace depot

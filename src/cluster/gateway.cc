@@ -1,0 +1,219 @@
+#include "cluster/gateway.h"
+
+#include <algorithm>
+#include <map>
+
+#include "cluster/gateway_state.h"
+#include "cluster/placement.h"
+
+namespace depot::cluster {
+
+Gateway::Gateway(GatewayOptions options, Logger& logger)
+    : opts_(std::move(options)), log_out_(logger) {
+  for (const NodeEndpoint& ep : opts_.nodes) {
+    nodes_.push_back(std::make_unique<NodeState>(NodeClient(ep, opts_.timeouts)));
+  }
+}
+
+Gateway::~Gateway() { stop(); }
+
+Status Gateway::start() {
+  DEPOT_ASSIGN_OR_RETURN(log_, LocationLog::open(opts_.state_dir));
+  std::vector<std::thread> first;
+  for (size_t i = 0; i < nodes_.size(); ++i) first.emplace_back([this, i] { check(i); });
+  for (auto& t : first) t.join();
+  for (size_t i = 0; i < nodes_.size(); ++i) health_.emplace_back([this, i] { health_loop(i); });
+  return {};
+}
+
+void Gateway::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  for (auto& t : health_) t.join();
+  health_.clear();
+}
+
+void Gateway::health_loop(size_t i) {
+  std::unique_lock lock(mu_);
+  while (!stop_cv_.wait_for(lock, opts_.check_interval, [&] { return stopping_; })) {
+    lock.unlock();
+    check(i);
+    lock.lock();
+  }
+}
+
+void Gateway::check(size_t i) {
+  NodeState& n = *nodes_[i];
+  auto st = n.client.status();
+  bool went_down = false, came_up = false;
+  {
+    std::lock_guard lock(mu_);
+    NodeView& v = n.view;
+    if (st.ok()) {
+      came_up = !v.up;
+      v.up = true;
+      v.missed = 0;
+      v.last_error.clear();
+      v.capacity = st->capacity;
+      v.used = st->used;
+      v.free = st->free;
+      v.inflight = st->inflight;
+      v.files = st->files;
+      n.last_ok = std::chrono::steady_clock::now();
+    } else {
+      v.missed++;
+      v.last_error = st.error().message;
+      went_down = v.up && v.missed >= opts_.down_after;
+      if (went_down) v.up = false;
+    }
+  }
+  if (went_down) {
+    log_out_.warn("cluster_node_down", {{"node", n.view.name}, {"error", st.error().message}});
+  }
+  if (!st.ok()) return;
+  if (came_up) log_out_.info("cluster_node_up", {{"node", n.view.name}});
+  if (Status s = sync_inventory(i); !s.ok()) {
+    log_out_.warn("cluster_inventory_failed", {{"node", n.view.name}, {"error", s.error().message}});
+  }
+}
+
+Status Gateway::sync_inventory(size_t i) {
+  NodeState& n = *nodes_[i];
+  const std::string& name = n.view.name;
+  DEPOT_ASSIGN_OR_RETURN(int64_t cursor, log_->cursor(name));
+  for (;;) {
+    DEPOT_ASSIGN_OR_RETURN(ChangePage page, n.client.inventory(cursor, 5000));
+    if (page.changes.empty() && page.last < cursor) {
+      // The node's inventory is younger than what was read: it was recreated (its directory
+      // was lost). What the log says it holds is no longer true.
+      log_out_.warn("cluster_inventory_recreated",
+                    {{"node", name}, {"cursor", cursor}, {"last", page.last}});
+      DEPOT_TRY(log_->forget(name));
+      cursor = 0;
+      continue;
+    }
+    DEPOT_TRY(log_->apply(name, page.changes, page.last));
+    cursor = page.last;
+    if (!page.more) break;
+  }
+  std::lock_guard lock(mu_);
+  n.view.cursor = cursor;
+  return {};
+}
+
+std::vector<size_t> Gateway::ranked(std::string_view path) const {
+  std::vector<NodeWeight> w;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& n : nodes_) {
+      const NodeView& v = n->view;
+      uint64_t weight = v.capacity > 0 ? v.capacity : v.used + v.free;
+      w.push_back({v.name, weight > 0 ? static_cast<double>(weight) : 1.0});
+    }
+  }
+  return rank_nodes(path, w);
+}
+
+bool Gateway::is_up(size_t i) const {
+  std::lock_guard lock(mu_);
+  return nodes_[i]->view.up;
+}
+
+size_t Gateway::index_of(std::string_view name) const {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i]->view.name == name) return i;
+  }
+  return nodes_.size();
+}
+
+std::vector<size_t> Gateway::reserve_targets(std::string_view path, uint64_t size, size_t want,
+                                             const std::vector<size_t>& exclude) {
+  std::vector<size_t> order = ranked(path), chosen;
+  std::lock_guard lock(mu_);
+  for (size_t i : order) {
+    if (chosen.size() >= want) break;
+    NodeView& v = nodes_[i]->view;
+    if (!v.up || std::find(exclude.begin(), exclude.end(), i) != exclude.end()) continue;
+    uint64_t room = v.free;
+    if (v.capacity > 0) room = std::min(room, v.capacity > v.used ? v.capacity - v.used : 0);
+    const uint64_t held = std::max(v.reserved, v.inflight);
+    if (room < held || room - held < size) continue;
+    v.reserved += size;
+    chosen.push_back(i);
+  }
+  return chosen;
+}
+
+void Gateway::release(size_t node, uint64_t size) {
+  std::lock_guard lock(mu_);
+  NodeView& v = nodes_[node]->view;
+  v.reserved -= std::min(v.reserved, size);
+}
+
+Result<Located> Gateway::locate(std::string_view path, std::string_view via) {
+  DEPOT_ASSIGN_OR_RETURN(std::vector<Copy> copies, log_->holders(path));
+  const std::vector<size_t> order = ranked(path);
+  if (copies.empty()) {
+    for (size_t i : order) {
+      if (!is_up(i)) continue;
+      auto head = nodes_[i]->client.head(path, via);
+      if (!head.ok() || !*head) continue;
+      Copy c{nodes_[i]->view.name, (*head)->size, (*head)->sha256};
+      (void)log_->add(path, c);
+      copies.push_back(std::move(c));
+    }
+  }
+  if (copies.empty()) return make_error(ErrorCode::kNotFound, std::string(path) + ": not in the cluster");
+  std::map<std::string, int> votes;
+  for (const Copy& c : copies) {
+    if (is_up(index_of(c.node))) votes[c.sha256]++;
+  }
+  if (votes.empty()) {
+    return make_error(ErrorCode::kUnreachable,
+                      std::string(path) + ": every node holding it is down", true);
+  }
+  auto best = std::max_element(votes.begin(), votes.end(),
+                               [](const auto& a, const auto& b) { return a.second < b.second; });
+  Located where;
+  where.sha256 = best->first;
+  for (size_t i : order) {
+    for (const Copy& c : copies) {
+      if (c.node == nodes_[i]->view.name && c.sha256 == where.sha256 && is_up(i)) {
+        where.nodes.push_back(i);
+        where.size = c.size;
+      }
+    }
+  }
+  return where;
+}
+
+std::optional<std::string> Gateway::redirect_url(std::string_view path, const Located& where) {
+  const auto fresh = std::chrono::steady_clock::now() - opts_.check_interval;
+  std::lock_guard lock(mu_);
+  for (size_t i : where.nodes) {
+    if (nodes_[i]->view.up && nodes_[i]->last_ok >= fresh) return nodes_[i]->client.file_url(path);
+  }
+  return std::nullopt;
+}
+
+Result<Gateway::Whereabouts> Gateway::whereis(std::string_view path) {
+  Whereabouts w;
+  DEPOT_ASSIGN_OR_RETURN(w.copies, log_->holders(path));
+  std::vector<size_t> order = ranked(path);
+  for (size_t k = 0; k < order.size() && k < static_cast<size_t>(opts_.copies); ++k) {
+    w.placement.push_back(nodes_[order[k]]->view.name);
+  }
+  return w;
+}
+
+std::vector<NodeView> Gateway::nodes() const {
+  std::lock_guard lock(mu_);
+  std::vector<NodeView> out;
+  for (const auto& n : nodes_) out.push_back(n->view);
+  return out;
+}
+
+}  // namespace depot::cluster

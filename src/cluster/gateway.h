@@ -1,0 +1,151 @@
+#pragma once
+// Gateway: the cluster logic behind `depot cluster serve` (docs/architecture.md, "Cluster"),
+// without HTTP (GatewayServer maps requests onto it). It knows the nodes, checks their health
+// and reads their inventories into the LocationLog, places copies by weighted rendezvous
+// hashing (weight = capacity) with in-flight reservations, fans uploads out to R nodes at once,
+// reads from holders with failover (resuming where a failed holder stopped), and drops from
+// every node. Thread-safe: requests run on many threads at once; one health thread per node.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "cluster/location_log.h"
+#include "cluster/node_client.h"
+#include "core/clock.h"
+#include "core/logger.h"
+#include "core/result.h"
+
+namespace depot::cluster {
+
+struct GatewayOptions {
+  std::string name = "gateway";  // in X-Depot-Via, answers and logs
+  std::filesystem::path state_dir;
+  std::vector<NodeEndpoint> nodes;
+  int copies = 2;  // R
+  // A node is checked (status, then its new inventory changes) every check_interval; one that
+  // missed down_after checks in a row is down: not read from, not written to.
+  std::chrono::milliseconds check_interval{2000};
+  int down_after = 3;
+  NodeTimeouts timeouts;
+  uint64_t fanout_window = 8 << 20;  // bytes of an upload held for the slowest node
+};
+
+// One node as the gateway sees it (status answers, health).
+struct NodeView {
+  std::string name, url;
+  bool up = false;
+  int missed = 0;            // checks missed in a row
+  std::string last_error;    // of the last missed check
+  uint64_t capacity = 0, used = 0, free = 0, inflight = 0, files = 0;
+  uint64_t reserved = 0;     // bytes this gateway's uploads in progress hold on it
+  int64_t cursor = 0;        // inventory read up to
+};
+
+// The holders a read may use, best first, and the file they hold.
+struct Located {
+  std::vector<size_t> nodes;  // indexes into the gateway's node list
+  uint64_t size = 0;
+  std::string sha256;
+};
+
+// What an upload or drop did on each node, for the answer's body.
+struct NodeOutcome {
+  std::string node;
+  int status = 0;       // the node's HTTP status; 0: no answer
+  std::string message;  // why it failed; "" when it did not
+};
+
+struct PutReport {
+  int status = 0;  // 201 (R copies), 202 (fewer), 409 (digest mismatch), 503 (none), 507 (no room)
+  std::string message;
+  std::vector<NodeOutcome> stored, failed;
+};
+
+struct DropReport {
+  int status = 0;  // 200 (every node confirmed), 404 (no node had it), 502 (some node failed)
+  std::vector<NodeOutcome> removed, failed;
+};
+
+class Gateway {
+ public:
+  Gateway(GatewayOptions options, Logger& logger);
+  ~Gateway();
+
+  // Opens the location log and checks every node once (reading its inventory); then starts
+  // the health threads. Fails only when the state directory cannot be used.
+  Status start();
+  void stop();
+
+  const GatewayOptions& options() const { return opts_; }
+
+  // Holders of `path` that are up, best first (by placement score), all holding the same
+  // content (the most common sha256 among them). Not in the log: the placement nodes are asked
+  // (HEAD) in order and what they report is logged. kNotFound when no up node has it.
+  // `via` (here and below): the X-Depot-Via to send on, this gateway's name included.
+  Result<Located> locate(std::string_view path, std::string_view via = {});
+
+  // Streams bytes [first, end) of `path` into `sink`, from the first holder in `where`; a
+  // holder that fails (refused, 404, wrong size, broken mid-body) is skipped and the next one
+  // resumes at the byte the last one stopped at. A 404 or a wrong size drops that copy from the
+  // log. Fails (naming every holder's error) when no holder could complete it, or when the
+  // sink refused bytes (the client left).
+  Status read(std::string_view path, const Located& where, uint64_t first, uint64_t end,
+              const BodyWriter& sink, std::string_view via = {});
+
+  // The URL of an up holder checked within the check interval, for redirect mode.
+  std::optional<std::string> redirect_url(std::string_view path, const Located& where);
+
+  // Fans `body` (size bytes, sha256 declared) out to the R placement nodes with room at once.
+  // `overwrite`: false refuses (409) a path the cluster already holds.
+  PutReport put(std::string_view path, uint64_t size, std::string_view sha256,
+                const BodyReader& body, bool overwrite, std::string_view via = {});
+
+  // Removes `path` from every node (up or not: a down node counts as failed).
+  DropReport drop(std::string_view path, std::string_view via = {});
+
+  // Where `path` is: every node of the log with its copy, and its placement order.
+  struct Whereabouts {
+    std::vector<Copy> copies;
+    std::vector<std::string> placement;  // the R nodes it belongs on now
+  };
+  Result<Whereabouts> whereis(std::string_view path);
+  std::vector<NodeView> nodes() const;
+  LocationLog& log() { return *log_; }
+
+ private:
+  struct NodeState;
+  void health_loop(size_t i);
+  void check(size_t i);
+  Status sync_inventory(size_t i);
+  // The placement of `path` over every node (capacity weights), best first.
+  std::vector<size_t> ranked(std::string_view path) const;
+  // Up to R up nodes for a `size`-byte upload, placement order, skipping nodes without room;
+  // reserves size on each.
+  std::vector<size_t> reserve_targets(std::string_view path, uint64_t size, size_t want,
+                                      const std::vector<size_t>& exclude);
+  void release(size_t node, uint64_t size);
+  bool is_up(size_t i) const;
+  size_t index_of(std::string_view name) const;
+
+  GatewayOptions opts_;
+  Logger& log_out_;
+  std::unique_ptr<LocationLog> log_;
+  std::vector<std::unique_ptr<NodeState>> nodes_;
+  mutable std::mutex mu_;  // guards every NodeState's view
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::vector<std::thread> health_;
+};
+
+}  // namespace depot::cluster

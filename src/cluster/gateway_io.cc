@@ -1,0 +1,197 @@
+// Gateway's data paths: reads with failover, fan-out uploads, drops (see gateway.h).
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include "cluster/broadcast.h"
+#include "cluster/gateway.h"
+#include "cluster/gateway_state.h"
+
+namespace depot::cluster {
+
+namespace {
+
+constexpr size_t kBodyChunk = 256 * 1024;
+
+// The failure of a put that never reached the node (no HTTP answer): another node may take it.
+bool unanswered(const NodeClient::PutResult& r) { return !r.stored && r.failure.status == 0; }
+
+}  // namespace
+
+Status Gateway::read(std::string_view path, const Located& where, uint64_t first, uint64_t end,
+                     const BodyWriter& sink, std::string_view via) {
+  uint64_t at = first;
+  bool sink_refused = false;
+  std::string errors;
+  for (size_t i : where.nodes) {
+    if (at >= end) break;
+    if (!is_up(i)) continue;
+    NodeState& n = *nodes_[i];
+    bool wrong_size = false;
+    auto got = n.client.get(
+        path, at, end,
+        [&](uint64_t file_size, long) { wrong_size = file_size != where.size; },
+        [&](const char* data, size_t len) {
+          if (wrong_size) return false;
+          if (!sink(data, len)) {
+            sink_refused = true;
+            return false;
+          }
+          at += len;
+          return true;
+        },
+        via);
+    if (sink_refused) {
+      return make_error(ErrorCode::kNetwork, std::string(path) + ": the client left");
+    }
+    if (got.ok() && at >= end) return {};
+    const Error e =
+        wrong_size ? make_error(ErrorCode::kSizeMismatch,
+                                "node " + n.view.name + ": " + std::string(path) +
+                                    ": holds a copy of another size than the cluster's")
+        : got.ok() ? make_error(ErrorCode::kSizeMismatch, "node " + n.view.name + ": " +
+                                                              std::string(path) + ": body ended early")
+                   : got.error();
+    if (e.code == ErrorCode::kNotFound || e.code == ErrorCode::kSizeMismatch) {
+      (void)log_->remove(n.view.name, path);
+    }
+    log_out_.warn("cluster_read_failover", {{"node", n.view.name},
+                                            {"path", std::string(path)},
+                                            {"at", at},
+                                            {"error", e.message}});
+    errors += (errors.empty() ? "" : "; ") + e.message;
+  }
+  if (at >= end) return {};
+  return make_error(ErrorCode::kNetwork,
+                    std::string(path) + ": no holder could send bytes from " +
+                        std::to_string(at) + ": " + (errors.empty() ? "no holder is up" : errors),
+                    true);
+}
+
+PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sha256,
+                       const BodyReader& body, bool overwrite, std::string_view via) {
+  PutReport report;
+  auto existing = locate(path, via);
+  if (!overwrite && (existing.ok() || existing.error().code == ErrorCode::kUnreachable)) {
+    report.status = 409;
+    report.message = std::string(path) + " exists; replacing it needs the full role";
+    return report;
+  }
+  const size_t want = static_cast<size_t>(opts_.copies);
+  std::vector<size_t> targets = reserve_targets(path, size, want, {});
+  if (targets.empty()) {
+    bool any_up = false;
+    for (size_t i = 0; i < nodes_.size(); ++i) any_up = any_up || is_up(i);
+    report.status = any_up ? 507 : 503;
+    report.message = any_up ? "no node has room for " + std::to_string(size) + " bytes of " +
+                                  std::string(path)
+                            : "no node is up to store " + std::string(path);
+    return report;
+  }
+
+  Broadcast bc(opts_.fanout_window, opts_.fanout_window / 2);
+  std::mutex mu;  // guards tried and report's lists
+  std::vector<size_t> tried = targets;
+  auto upload = [&](size_t node, int reader) {
+    for (;;) {
+      NodeClient::PutResult r = nodes_[node]->client.put(
+          path, size, sha256, [&](char* buf, size_t n) { return bc.read(reader, buf, n); }, via);
+      bc.leave(reader);
+      release(node, size);
+      std::lock_guard lock(mu);
+      if (r.stored) {
+        report.stored.push_back({nodes_[node]->view.name, 201, ""});
+        return;
+      }
+      report.failed.push_back({nodes_[node]->view.name, r.failure.status, r.failure.message});
+      if (!unanswered(r)) return;
+      // A node that did not answer is replaced while byte 0 of the body is still held.
+      std::vector<size_t> next = reserve_targets(path, size, 1, tried);
+      if (next.empty()) return;
+      tried.push_back(next[0]);
+      reader = bc.add_reader();
+      if (reader < 0) {
+        release(next[0], size);
+        return;
+      }
+      node = next[0];
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t : targets) threads.emplace_back(upload, t, bc.add_reader());
+
+  std::string buf(kBodyChunk, '\0');
+  bool client_failed = false;
+  for (;;) {
+    long n = body(buf.data(), buf.size());
+    if (n < 0) {
+      client_failed = true;
+      bc.abort();
+      break;
+    }
+    if (n == 0) {
+      bc.finish();
+      break;
+    }
+    if (!bc.push(buf.data(), static_cast<size_t>(n))) break;  // every node failed
+  }
+  for (auto& t : threads) t.join();
+
+  for (const NodeOutcome& s : report.stored) (void)log_->add(path, {s.node, size, std::string(sha256)});
+  if (!report.stored.empty() && existing.ok()) {
+    // Copies of the content this upload replaced, on nodes it did not reach, are stale.
+    for (size_t i : existing->nodes) {
+      const std::string& name = nodes_[i]->view.name;
+      bool fresh = std::any_of(report.stored.begin(), report.stored.end(),
+                               [&](const NodeOutcome& s) { return s.node == name; });
+      if (!fresh && nodes_[i]->client.remove(path, via).ok()) (void)log_->remove(name, path);
+    }
+  }
+  const bool mismatch = std::any_of(report.failed.begin(), report.failed.end(),
+                                    [](const NodeOutcome& f) { return f.status == 409; });
+  if (client_failed) {
+    report.status = 400;
+    report.message = "the body of " + std::string(path) + " broke off";
+  } else if (report.stored.size() >= want) {
+    report.status = 201;
+  } else if (!report.stored.empty()) {
+    report.status = 202;
+    report.message = "stored " + std::to_string(report.stored.size()) + " of " +
+                     std::to_string(want) + " copies of " + std::string(path);
+  } else if (mismatch) {
+    report.status = 409;
+    report.message = "the body of " + std::string(path) + " does not match its X-Depot-Sha256";
+  } else {
+    report.status = 503;
+    report.message = "no node stored " + std::string(path);
+  }
+  if (report.status != 201) {
+    log_out_.warn("cluster_put_degraded", {{"path", std::string(path)},
+                                           {"status", report.status},
+                                           {"stored", static_cast<uint64_t>(report.stored.size())}});
+  }
+  return report;
+}
+
+DropReport Gateway::drop(std::string_view path, std::string_view via) {
+  DropReport report;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    NodeState& n = *nodes_[i];
+    if (!is_up(i)) {
+      report.failed.push_back({n.view.name, 0, "node " + n.view.name + " is down"});
+      continue;
+    }
+    auto removed = n.client.remove(path, via);
+    if (!removed.ok()) {
+      report.failed.push_back({n.view.name, 0, removed.error().message});
+      continue;
+    }
+    (void)log_->remove(n.view.name, path);
+    if (*removed) report.removed.push_back({n.view.name, 200, ""});
+  }
+  report.status = !report.failed.empty() ? 502 : report.removed.empty() ? 404 : 200;
+  return report;
+}
+
+}  // namespace depot::cluster
