@@ -147,10 +147,11 @@ std::vector<size_t> Gateway::reserve_targets(std::string_view path, uint64_t siz
   return chosen;
 }
 
-void Gateway::release(size_t node, uint64_t size) {
+void Gateway::release(size_t node, uint64_t size, bool stored) {
   std::lock_guard lock(mu_);
   NodeView& v = nodes_[node]->view;
   v.reserved -= std::min(v.reserved, size);
+  if (stored) v.used += size;  // until the next check reports it
 }
 
 Result<Located> Gateway::locate(std::string_view path, std::string_view via) {

@@ -134,7 +134,8 @@ class Gateway {
   // reserves size on each.
   std::vector<size_t> reserve_targets(std::string_view path, uint64_t size, size_t want,
                                       const std::vector<size_t>& exclude);
-  void release(size_t node, uint64_t size);
+  // Ends a reservation; a stored upload counts as used until the next check.
+  void release(size_t node, uint64_t size, bool stored);
   bool is_up(size_t i) const;
   size_t index_of(std::string_view name) const;
 

@@ -14,8 +14,11 @@ namespace {
 
 constexpr size_t kBodyChunk = 256 * 1024;
 
-// The failure of a put that never reached the node (no HTTP answer): another node may take it.
-bool unanswered(const NodeClient::PutResult& r) { return !r.stored && r.failure.status == 0; }
+// A put that failed before the node took any byte of the body (no answer at all, or no room):
+// another node may take it.
+bool replaceable(const NodeClient::PutResult& r) {
+  return !r.stored && (r.failure.status == 0 || r.failure.status == 507);
+}
 
 }  // namespace
 
@@ -98,21 +101,21 @@ PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sh
       NodeClient::PutResult r = nodes_[node]->client.put(
           path, size, sha256, [&](char* buf, size_t n) { return bc.read(reader, buf, n); }, via);
       bc.leave(reader);
-      release(node, size);
+      release(node, size, r.stored.has_value());
       std::lock_guard lock(mu);
       if (r.stored) {
         report.stored.push_back({nodes_[node]->view.name, 201, ""});
         return;
       }
       report.failed.push_back({nodes_[node]->view.name, r.failure.status, r.failure.message});
-      if (!unanswered(r)) return;
-      // A node that did not answer is replaced while byte 0 of the body is still held.
+      if (!replaceable(r)) return;
+      // Replaced while byte 0 of the body is still held.
       std::vector<size_t> next = reserve_targets(path, size, 1, tried);
       if (next.empty()) return;
       tried.push_back(next[0]);
       reader = bc.add_reader();
       if (reader < 0) {
-        release(next[0], size);
+        release(next[0], size, false);
         return;
       }
       node = next[0];
@@ -159,6 +162,10 @@ PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sh
     report.status = 202;
     report.message = "stored " + std::to_string(report.stored.size()) + " of " +
                      std::to_string(want) + " copies of " + std::string(path);
+  } else if (std::all_of(report.failed.begin(), report.failed.end(),
+                         [](const NodeOutcome& f) { return f.status == 507; })) {
+    report.status = 507;
+    report.message = "no node had room for " + std::string(path);
   } else if (mismatch) {
     report.status = 409;
     report.message = "the body of " + std::string(path) + " does not match its X-Depot-Sha256";

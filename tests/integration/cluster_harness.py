@@ -57,8 +57,10 @@ class ClusterMixin(ServeMixin):
         nodes = self.tmp / "node-auth"
         nodes.write_text("gateway:%s:full\n" % sha(NODE_TOKEN.encode()))
         clients = self.tmp / "client-auth"
+        # A gateway in front of this one writes with its node token.
         clients.write_text("".join("%s:%s:%s\n" % (n, sha(t.encode()), r)
-                                   for n, (t, r) in CLIENTS.items()))
+                                   for n, (t, r) in CLIENTS.items()) +
+                           "outer-gateway:%s:full\n" % sha(NODE_TOKEN.encode()))
         return nodes, clients
 
     def start_node(self, name, capacity=None):
