@@ -65,8 +65,23 @@ bool Exchange::send(int status, std::string_view content_type, std::string body,
   return write_all(head) && keep_alive_;
 }
 
+void Exchange::discard_body() {
+  if (parser_->is_done()) return;
+  constexpr uint64_t kDiscardLimit = 16 << 20;
+  auto length = parser_->content_length();
+  if (iequals(header(http::field::expect), "100-continue") || !length ||
+      *length > kDiscardLimit) {
+    keep_alive_ = false;
+    return;
+  }
+  std::string sink(64 * 1024, '\0');
+  while (read_body(sink.data(), sink.size()) > 0) {
+  }
+  if (!parser_->is_done()) keep_alive_ = false;
+}
+
 bool Exchange::refuse(int status, std::string text, Headers extra) {
-  if (!parser_->is_done()) keep_alive_ = false;  // its body is never read
+  discard_body();
   return send(status, "text/plain; charset=utf-8", std::move(text) + "\n", std::move(extra));
 }
 

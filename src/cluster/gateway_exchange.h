@@ -34,7 +34,10 @@ class Exchange {
  private:
   // One request whose header is in parser_. False: close the connection.
   bool handle();
-  // A refusal before the body: answers, and closes unless the request has no body.
+  // A refusal before the body: answers, first reading and dropping a body up to 16 MiB that
+  // the client sends without waiting for 100 Continue (so it sees the answer, not a broken
+  // pipe); a larger one, or one the client waits to send, is never read and the connection
+  // closes after the answer.
   bool refuse(int status, std::string text, Headers extra = {});
   bool send(int status, std::string_view content_type, std::string body, Headers extra = {});
   bool send_json(int status, const std::string& json) {
@@ -59,6 +62,9 @@ class Exchange {
   bool whereis(std::string_view query);
   bool cluster_status();
   bool node_status();
+  // Reads and drops the rest of the request body when the client sends it unasked and it is
+  // small; otherwise marks the connection for closing.
+  void discard_body();
   // A BodyReader over the request body in parser_.
   long read_body(char* out, size_t n);
 

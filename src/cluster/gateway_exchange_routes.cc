@@ -177,7 +177,7 @@ bool Exchange::put_file(const RelPath& path, Role r) {
   PutReport rep = gw_.put(path.str(), *length, sha,
                           [this](char* out, size_t n) { return read_body(out, n); },
                           r == Role::kFull, forward_via());
-  if (!parser_->is_done()) keep_alive_ = false;  // the rest of the body was not read
+  discard_body();  // what the nodes did not take (all failed, or the answer came first)
   if (rep.status == 409 && r < Role::kFull && rep.message.find("exists") != std::string::npos) {
     rep.status = 403;
   }

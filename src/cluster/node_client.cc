@@ -299,6 +299,13 @@ Result<NodeStatus> NodeClient::status(std::string_view via) const {
   return get_json<NodeStatus>(call, status_of);
 }
 
+Result<std::string> NodeClient::api_get(std::string_view route) const {
+  NodeCall call(ep_, timeouts_, "GET", route, ep_.url + std::string(route), {}, false);
+  if (auto e = call.perform()) return *e;
+  if (call.status != 200) return call.http_error();
+  return std::move(call.body.text);
+}
+
 Result<ChangePage> NodeClient::inventory(int64_t since, size_t limit) const {
   limit = std::clamp<size_t>(limit, 1, kMaxInventoryLimit);
   std::string query = "since=" + std::to_string(since) + "&limit=" + std::to_string(limit);
@@ -307,16 +314,18 @@ Result<ChangePage> NodeClient::inventory(int64_t since, size_t limit) const {
   return get_json<ChangePage>(call, page_of);
 }
 
-Result<std::optional<NodeFile>> NodeClient::head(std::string_view path) const {
+Result<std::optional<NodeFile>> NodeClient::head(std::string_view path,
+                                                 std::string_view via) const {
   std::string url = ep_.url + std::string(kFilesApi) + aws_uri_encode(path, true);
-  NodeCall call(ep_, timeouts_, "HEAD", path, std::move(url), {}, false);
+  NodeCall call(ep_, timeouts_, "HEAD", path, std::move(url), via, false);
   curl_easy_setopt(call.easy(), CURLOPT_NOBODY, 1L);
   if (auto e = call.perform()) return *e;
   if (call.status == 404) return std::optional<NodeFile>();
   if (call.status != 200) return call.http_error();
   curl_off_t length = -1;
   curl_easy_getinfo(call.easy(), CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  auto seq = parse_u64(call.headers.seq);
+  // A gateway answering as a node has no seq of its own: 0.
+  auto seq = call.headers.seq.empty() ? std::optional<uint64_t>(0) : parse_u64(call.headers.seq);
   if (length < 0) return call.bad_answer("no Content-Length");
   if (call.headers.sha256.empty()) return call.bad_answer("no X-Depot-Sha256");
   if (!seq || *seq > static_cast<uint64_t>(INT64_MAX)) return call.bad_answer("X-Depot-Seq");

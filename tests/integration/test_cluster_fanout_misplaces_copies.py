@@ -10,7 +10,7 @@ import os
 import threading
 import unittest
 
-from cluster_harness import CLIENTS, ClusterMixin, call, sha
+from cluster_harness import CLIENTS, NODE_TOKEN, ClusterMixin, call, sha
 from depot_harness import DepotTestCase
 
 WRITER = CLIENTS["writer"][0]
@@ -96,7 +96,7 @@ class ClusterFanoutMisplacesCopies(ClusterMixin, DepotTestCase):
         for n in nodes:
             used = sum(f.stat().st_size for f in n.dir.rglob("*.bin"))
             self.assertLessEqual(used, caps[n.name], n.name)
-            st, _, raw = call(n.port, "GET", "/_depot/v1/status")
+            st, _, raw = call(n.port, "GET", "/_depot/v1/status", token=NODE_TOKEN)
             self.assertLessEqual(json.loads(raw)["used"], caps[n.name])
 
 

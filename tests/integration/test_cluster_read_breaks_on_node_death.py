@@ -54,6 +54,7 @@ class ClusterReadBreaksOnNodeDeath(ClusterMixin, DepotTestCase):
         self.kill9(next(n for n in nodes if n.name == serving))
         rest = r.read()
         got.update(rest)
+        conn.close()
         self.assertEqual(len(head) + len(rest), size)
         self.assertEqual(got.hexdigest(), digest.hexdigest())
         self.assertIn("cluster_read_failover", gw.stderr())
@@ -105,6 +106,7 @@ class ClusterReadBreaksOnNodeDeath(ClusterMixin, DepotTestCase):
             t.join()
         self.assertEqual(errors, [], gw.describe())
         self.assertGreater(done[0], 100)
+        self.assertIn("cluster_read_failover", gw.stderr())  # the death was met mid-read
 
     def test_a_holder_that_lost_its_copy_is_dropped_from_the_log(self):
         nodes = [self.start_node("n%d" % i) for i in range(1, 4)]
