@@ -61,6 +61,7 @@ class Exchange {
   bool delete_file(const RelPath& path, Role role);
   bool whereis(std::string_view query);
   bool cluster_status();
+  bool list(std::string_view query);
   bool node_status();
   // Reads and drops the rest of the request body when the client sends it unasked and it is
   // small; otherwise marks the connection for closing.

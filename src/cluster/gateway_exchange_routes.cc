@@ -65,6 +65,7 @@ bool Exchange::route_api(std::string_view target) {
   }
   if (route == "/_depot/v1/cluster/status") return cluster_status();
   if (route == "/_depot/v1/cluster/whereis") return whereis(query);
+  if (route == "/_depot/v1/cluster/list") return list(query);
   return refuse(404, std::string(route) + ": no such gateway API");
 }
 
@@ -219,6 +220,32 @@ bool Exchange::whereis(std::string_view query) {
                               {"copies", copies},
                               {"placement", w->placement},
                               {"wanted", gw_.options().copies}}));
+}
+
+bool Exchange::list(std::string_view query) {
+  std::string after;
+  if (auto raw = query_value(query, "after"); raw && !raw->empty()) {
+    auto decoded = node_file_path("/_depot/v1/files/" + std::string(*raw));
+    if (!decoded.ok()) return refuse(400, decoded.error().message);
+    after = decoded->str();
+  }
+  size_t limit = 1000;
+  if (auto raw = query_value(query, "limit")) {
+    auto n = parse_u64(*raw);
+    if (!n || *n == 0 || *n > 10000) return refuse(400, "limit must be 1 to 10000");
+    limit = static_cast<size_t>(*n);
+  }
+  auto page = gw_.log().paths(after, limit + 1);
+  if (!page.ok()) return refuse(500, page.error().message);
+  json paths = json::array();
+  for (size_t i = 0; i < page->size() && i < limit; ++i) {
+    const auto& [path, copies] = (*page)[i];
+    paths.push_back({{"path", path},
+                     {"size", copies.front().size},
+                     {"sha256", copies.front().sha256},
+                     {"copies", copies.size()}});
+  }
+  return send_json(200, dump({{"paths", paths}, {"more", page->size() > limit}}));
 }
 
 bool Exchange::cluster_status() {

@@ -5,8 +5,8 @@
 //   PUT /<path>        fanned out to R nodes (Content-Length and X-Depot-Sha256 required)
 //   DELETE /<path>     dropped from every node
 // The same under /_depot/v1/files/<path>, with /_depot/v1/status and /_depot/v1/inventory, so
-// a gateway can be a node of another gateway, and /_depot/v1/cluster/{status,whereis?path=P}
-// for `depot cluster`. X-Depot-Via lists the gateways a request passed: one that already
+// a gateway can be a node of another gateway, and /_depot/v1/cluster/{status,whereis?path=P,
+// list?after=P&limit=N} for `depot cluster` and the cluster mirror target. X-Depot-Via lists the gateways a request passed: one that already
 // passed this gateway, or more than 8, is refused with 508.
 // Writes need a token (Authorization: Bearer) of the auth table: PUT of a new path `append`,
 // PUT over an existing path and DELETE `full`; without a token 401, with too low a role 403;
