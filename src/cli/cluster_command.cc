@@ -36,6 +36,8 @@ struct GatewayArgs {
   std::string node_token;
   std::string mode = "proxy";
   double check_interval = 2;
+  double down_grace = 60;
+  double repair_interval = 600;
   int max_connections = 512;
   std::string log_format = "text", log_level = "info";
 };
@@ -69,6 +71,8 @@ std::string read_config(const std::string& file, GatewayArgs& a, const CLI::App&
   set("auth_file", "--auth-file", a.auth_file);
   set("node_token", "--node-token", a.node_token);
   set("check_interval", "--check-interval", a.check_interval);
+  set("down_grace", "--down-grace", a.down_grace);
+  set("repair_interval", "--repair-interval", a.repair_interval);
   if (cmd.count("--node") > 0) return "";
   if (auto* arr = t["node"].as_array()) {
     for (auto& el : *arr) {
@@ -112,6 +116,11 @@ std::string gateway_options(const GatewayArgs& a, cluster::GatewayOptions& o) {
   o.state_dir = a.state;
   o.copies = a.copies;
   o.check_interval = std::chrono::milliseconds(static_cast<int64_t>(a.check_interval * 1000));
+  o.down_grace = std::chrono::milliseconds(static_cast<int64_t>(a.down_grace * 1000));
+  o.repair_interval = std::chrono::milliseconds(static_cast<int64_t>(a.repair_interval * 1000));
+  if (a.check_interval <= 0 || a.down_grace < 0 || a.repair_interval < 0) {
+    return "--check-interval must be above 0, --down-grace and --repair-interval 0 or more";
+  }
   return "";
 }
 
@@ -205,6 +214,12 @@ void print_status(const nlohmann::json& j) {
   std::printf("gateway %s: %lu paths, %lu copies (wanted %d each)\n",
               j.value("name", "").c_str(), j.value("paths", 0ul), j.value("copies", 0ul),
               j.value("copies_wanted", 0));
+  const auto& r = j["repair"];
+  std::printf("repair: %lu passes, %lu copies made (%lu bytes), %lu trimmed, %lu failed; "
+              "%lu paths short of copies, %lu with none live\n",
+              r.value("passes", 0ul), r.value("copied", 0ul), r.value("copied_bytes", 0ul),
+              r.value("trimmed", 0ul), r.value("failed", 0ul), r.value("short_paths", 0ul),
+              r.value("lost_paths", 0ul));
   for (const auto& n : j["nodes"]) {
     std::printf("  %-16s %-4s used %lu of %lu, free %lu, %lu files%s%s\n",
                 n.value("name", "").c_str(), n.value("up", false) ? "up" : "DOWN",
@@ -246,6 +261,12 @@ void add_cluster_command(CLI::App& app, int& exit_code) {
   serve->add_option("--node-token", ga->node_token, "token for the nodes (or DEPOT_NODE_TOKEN)");
   serve->add_option("--mode", ga->mode, "proxy or redirect")->capture_default_str();
   serve->add_option("--check-interval", ga->check_interval, "seconds between node checks")
+      ->capture_default_str();
+  serve->add_option("--down-grace", ga->down_grace,
+                    "seconds a node may be down before its copies are made again elsewhere")
+      ->capture_default_str();
+  serve->add_option("--repair-interval", ga->repair_interval,
+                    "seconds between full repair passes (0: only when something changed)")
       ->capture_default_str();
   serve->add_option("--max-connections", ga->max_connections, "client connections at once")
       ->capture_default_str();

@@ -12,6 +12,8 @@ Gateway::Gateway(GatewayOptions options, Logger& logger)
     : opts_(std::move(options)), log_out_(logger) {
   for (const NodeEndpoint& ep : opts_.nodes) {
     nodes_.push_back(std::make_unique<NodeState>(NodeClient(ep, opts_.timeouts)));
+    // A node not reachable at start is in its grace period from now.
+    nodes_.back()->view.down_since = std::chrono::steady_clock::now();
   }
 }
 
@@ -23,6 +25,7 @@ Status Gateway::start() {
   for (size_t i = 0; i < nodes_.size(); ++i) first.emplace_back([this, i] { check(i); });
   for (auto& t : first) t.join();
   for (size_t i = 0; i < nodes_.size(); ++i) health_.emplace_back([this, i] { health_loop(i); });
+  repairer_ = std::thread([this] { repair_loop(); });
   return {};
 }
 
@@ -34,6 +37,7 @@ void Gateway::stop() {
   stop_cv_.notify_all();
   for (auto& t : health_) t.join();
   health_.clear();
+  if (repairer_.joinable()) repairer_.join();
 }
 
 void Gateway::health_loop(size_t i) {
@@ -54,6 +58,7 @@ void Gateway::check(size_t i) {
     NodeView& v = n.view;
     if (st.ok()) {
       came_up = !v.up;
+      if (came_up) repair_wanted_ = true;  // its copies may now be extra
       v.up = true;
       v.missed = 0;
       v.last_error.clear();
@@ -67,14 +72,20 @@ void Gateway::check(size_t i) {
       v.missed++;
       v.last_error = st.error().message;
       went_down = v.up && v.missed >= opts_.down_after;
-      if (went_down) v.up = false;
+      if (went_down) {
+        v.up = false;
+        v.down_since = std::chrono::steady_clock::now();
+      }
     }
   }
   if (went_down) {
     log_out_.warn("cluster_node_down", {{"node", n.view.name}, {"error", st.error().message}});
   }
   if (!st.ok()) return;
-  if (came_up) log_out_.info("cluster_node_up", {{"node", n.view.name}});
+  if (came_up) {
+    log_out_.info("cluster_node_up", {{"node", n.view.name}});
+    stop_cv_.notify_all();
+  }
   if (Status s = sync_inventory(i); !s.ok()) {
     log_out_.warn("cluster_inventory_failed", {{"node", n.view.name}, {"error", s.error().message}});
   }
@@ -119,7 +130,7 @@ std::vector<size_t> Gateway::ranked(std::string_view path) const {
 
 bool Gateway::is_up(size_t i) const {
   std::lock_guard lock(mu_);
-  return nodes_[i]->view.up;
+  return i < nodes_.size() && nodes_[i]->view.up;
 }
 
 size_t Gateway::index_of(std::string_view name) const {

@@ -39,6 +39,21 @@ struct GatewayOptions {
   int down_after = 3;
   NodeTimeouts timeouts;
   uint64_t fanout_window = 8 << 20;  // bytes of an upload held for the slowest node
+  // A node down this long has lost its copies: each path they leave with fewer than R live
+  // copies is copied to its next placement node. Within it, its copies still count.
+  std::chrono::milliseconds down_grace{60000};
+  // Every path is checked this often even when nothing asked for a repair pass (0: never).
+  std::chrono::milliseconds repair_interval{600000};
+};
+
+// What the repair passes did since the gateway started.
+struct RepairStats {
+  uint64_t passes = 0;
+  uint64_t copied = 0, copied_bytes = 0;  // copies made to restore R
+  uint64_t trimmed = 0;                   // extra or stale copies removed after R were confirmed
+  uint64_t failed = 0;                    // copies or trims that failed (retried next pass)
+  uint64_t short_paths = 0;  // paths left with fewer than R live copies after the last pass
+  uint64_t lost_paths = 0;   // paths with no live copy after the last pass
 };
 
 // One node as the gateway sees it (status answers, health).
@@ -46,6 +61,7 @@ struct NodeView {
   std::string name, url;
   bool up = false;
   int missed = 0;            // checks missed in a row
+  std::chrono::steady_clock::time_point down_since{};  // when it was marked down
   std::string last_error;    // of the last missed check
   uint64_t capacity = 0, used = 0, free = 0, inflight = 0, files = 0;
   uint64_t reserved = 0;     // bytes this gateway's uploads in progress hold on it
@@ -122,6 +138,9 @@ class Gateway {
   Result<Whereabouts> whereis(std::string_view path);
   std::vector<NodeView> nodes() const;
   LocationLog& log() { return *log_; }
+  RepairStats repair_stats() const;
+  // Runs one repair pass now (tests and `fsck --repair`); also wakes the repair thread's wait.
+  void repair_now();
 
  private:
   struct NodeState;
@@ -136,7 +155,19 @@ class Gateway {
                                       const std::vector<size_t>& exclude);
   // Ends a reservation; a stored upload counts as used until the next check.
   void release(size_t node, uint64_t size, bool stored);
+
+  // gateway_repair.cc
+  void repair_loop();
+  void repair_pass();
+  void repair_path(const std::string& path, std::vector<Copy> copies);
+  // Copies `path` from node `from` to node `to` (streamed through the gateway, never a client).
+  Status copy_between(const std::string& path, const Copy& copy, size_t from, size_t to);
+  // Asks the repair thread for a pass soon.
+  void want_repair();
+  // Whether copies on node i still count: up, or down for less than down_grace.
+  bool counts(size_t i) const;
   bool is_up(size_t i) const;
+  // The index of node `name`; nodes_.size() when it is not in the cluster.
   size_t index_of(std::string_view name) const;
 
   GatewayOptions opts_;
@@ -147,6 +178,10 @@ class Gateway {
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::vector<std::thread> health_;
+  std::thread repairer_;
+  bool repair_wanted_ = true;  // guarded by mu_; a pass runs soon
+  RepairStats repair_;         // guarded by mu_
+  std::mutex pass_mu_;         // one repair pass at a time
 };
 
 }  // namespace depot::cluster

@@ -258,11 +258,16 @@ bool Exchange::cluster_status() {
   }
   auto paths = gw_.log().path_count();
   auto copies = gw_.log().copy_count();
+  const RepairStats r = gw_.repair_stats();
+  json repair{{"passes", r.passes},   {"copied", r.copied},           {"copied_bytes", r.copied_bytes},
+              {"trimmed", r.trimmed}, {"failed", r.failed},           {"short_paths", r.short_paths},
+              {"lost_paths", r.lost_paths}};
   return send_json(200, dump({{"name", gw_.options().name},
                               {"copies_wanted", gw_.options().copies},
                               {"paths", paths.ok() ? *paths : 0},
                               {"copies", copies.ok() ? *copies : 0},
-                              {"nodes", nodes}}));
+                              {"nodes", nodes},
+                              {"repair", repair}}));
 }
 
 bool Exchange::node_status() {

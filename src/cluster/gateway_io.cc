@@ -58,6 +58,7 @@ Status Gateway::read(std::string_view path, const Located& where, uint64_t first
                    : got.error();
     if (e.code == ErrorCode::kNotFound || e.code == ErrorCode::kSizeMismatch) {
       (void)log_->remove(n.view.name, path);
+      want_repair();
     }
     log_out_.warn("cluster_read_failover", {{"node", n.view.name},
                                             {"path", std::string(path)},
@@ -173,6 +174,7 @@ PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sh
     report.status = 503;
     report.message = "no node stored " + std::string(path);
   }
+  if (report.status == 202) want_repair();
   if (report.status != 201) {
     log_out_.warn("cluster_put_degraded", {{"path", std::string(path)},
                                            {"status", report.status},
