@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <toml++/toml.h>
+#include <thread>
 #include <vector>
 
 #include "cli/cli_util.h"
@@ -44,8 +45,9 @@ struct GatewayArgs {
 
 struct ClientArgs {
   std::string gateway;
-  std::string path;
+  std::string path;  // whereis: the path; add-node: NAME=URL; remove-node: NAME
   bool json = false;
+  bool repair = false, rebuild = false;
 };
 
 // Settings of a cluster.toml: keys as the long options (name, listen, state, copies, mode,
@@ -112,6 +114,7 @@ std::string gateway_options(const GatewayArgs& a, cluster::GatewayOptions& o) {
   if (static_cast<size_t>(a.copies) > o.nodes.size()) {
     return "--copies " + std::to_string(a.copies) + " needs at least as many nodes";
   }
+  o.node_token = token;
   o.name = a.name;
   o.state_dir = a.state;
   o.copies = a.copies;
@@ -178,9 +181,9 @@ int run_gateway(GatewayArgs a, const CLI::App& cmd) {
   return kExitComplete;
 }
 
-// GET of a gateway API route; prints the JSON or a summary. Exit 3 when unreachable.
-int run_client(const ClientArgs& a, const std::string& route,
-               void (*summary)(const nlohmann::json&)) {
+// The gateway of --gateway or DEPOT_GATEWAY, with DEPOT_TOKEN; nullopt (after saying why)
+// when none is given.
+std::optional<cluster::NodeClient> gateway_client(const ClientArgs& a) {
   std::string gw = a.gateway;
   if (gw.empty()) {
     if (const char* env = std::getenv("DEPOT_GATEWAY")) gw = env;
@@ -188,11 +191,18 @@ int run_client(const ClientArgs& a, const std::string& route,
   while (gw.ends_with('/')) gw.pop_back();
   if (!is_http_url(gw)) {
     std::fprintf(stderr, "depot cluster: give the gateway as --gateway URL or DEPOT_GATEWAY\n");
-    return kExitUsage;
+    return std::nullopt;
   }
   const char* token = std::getenv("DEPOT_TOKEN");
-  cluster::NodeClient client({"gateway", gw, token ? token : ""});
-  auto body = client.api_get(route);
+  return cluster::NodeClient({"gateway", gw, token ? token : ""});
+}
+
+// GET of a gateway API route; prints the JSON or a summary. Exit 3 when unreachable.
+int run_client(const ClientArgs& a, const std::string& route,
+               void (*summary)(const nlohmann::json&)) {
+  auto client = gateway_client(a);
+  if (!client) return kExitUsage;
+  auto body = client->api_get(route);
   if (!body.ok()) {
     std::fprintf(stderr, "depot cluster: %s\n", body.error().message.c_str());
     return kExitUpstream;
@@ -203,11 +213,48 @@ int run_client(const ClientArgs& a, const std::string& route,
   }
   auto j = nlohmann::json::parse(*body, nullptr, false);
   if (j.is_discarded()) {
-    std::fprintf(stderr, "depot cluster: %s%s: not JSON\n", gw.c_str(), route.c_str());
+    std::fprintf(stderr, "depot cluster: %s%s: not JSON\n", client->endpoint().url.c_str(),
+                 route.c_str());
     return kExitUpstream;
   }
   summary(j);
   return kExitComplete;
+}
+
+// An administrative request: prints the answer's JSON; exit 0 on 2xx, 3 unreachable, 1 else.
+int run_admin(const ClientArgs& a, const char* method, const std::string& route,
+              const std::string& body, long* status = nullptr) {
+  auto client = gateway_client(a);
+  if (!client) return kExitUsage;
+  auto answer = client->api_request(method, route, body, std::chrono::hours(6));
+  if (!answer.ok()) {
+    std::fprintf(stderr, "depot cluster: %s\n", answer.error().message.c_str());
+    return kExitUpstream;
+  }
+  if (status) *status = answer->status;
+  std::fputs(answer->body.c_str(), answer->status < 300 ? stdout : stderr);
+  return answer->status < 300 ? kExitComplete : kExitFilesFailed;
+}
+
+// Polls the gateway's status until `done` says so; prints the last status. Exit as run_client.
+int wait_until(const ClientArgs& a, bool (*done)(const nlohmann::json&, const std::string&),
+               const std::string& arg) {
+  auto client = gateway_client(a);
+  if (!client) return kExitUsage;
+  for (;;) {
+    auto body = client->api_get("/_depot/v1/cluster/status");
+    if (!body.ok()) {
+      std::fprintf(stderr, "depot cluster: %s\n", body.error().message.c_str());
+      return kExitUpstream;
+    }
+    auto j = nlohmann::json::parse(*body, nullptr, false);
+    if (!j.is_discarded() && done(j, arg)) return kExitComplete;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+}
+
+bool rebalance_done(const nlohmann::json& j, const std::string&) {
+  return !j.value("rebalancing", true);
 }
 
 void print_status(const nlohmann::json& j) {
@@ -240,6 +287,61 @@ void print_whereis(const nlohmann::json& j) {
   std::string placement;
   for (const auto& p : j["placement"]) placement += " " + p.get<std::string>();
   std::printf("  placement:%s\n", placement.c_str());
+}
+
+// add-node, remove-node, rebalance, fsck.
+void add_admin_commands(CLI::App& cluster, std::shared_ptr<ClientArgs> ca, int& exit_code) {
+  auto gateway_option = [&](CLI::App* cmd) {
+    cmd->add_option("--gateway", ca->gateway, "gateway URL (or DEPOT_GATEWAY); DEPOT_TOKEN: a full token");
+  };
+  auto* add = cluster.add_subcommand("add-node", "add a storage node (then rebalance)");
+  add->add_option("NODE", ca->path, "NAME=URL")->required();
+  gateway_option(add);
+  add->callback([ca, &exit_code] {
+    size_t eq = ca->path.find('=');
+    if (eq == std::string::npos) {
+      std::fprintf(stderr, "depot cluster add-node: expected NAME=URL\n");
+      exit_code = kExitUsage;
+      return;
+    }
+    nlohmann::json body{{"name", ca->path.substr(0, eq)}, {"url", ca->path.substr(eq + 1)}};
+    exit_code = run_admin(*ca, "POST", "/_depot/v1/cluster/nodes", body.dump());
+  });
+  auto* remove = cluster.add_subcommand(
+      "remove-node", "drain a node (its copies move to others), then remove it");
+  remove->add_option("NAME", ca->path, "node name")->required();
+  gateway_option(remove);
+  remove->callback([ca, &exit_code] {
+    const std::string body = nlohmann::json{{"name", ca->path}}.dump();
+    long status = 0;
+    exit_code = run_admin(*ca, "DELETE", "/_depot/v1/cluster/nodes", body, &status);
+    if (exit_code != kExitComplete || status != 202) return;
+    // Draining: asked again after each pass until the node is gone.
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      exit_code = run_admin(*ca, "DELETE", "/_depot/v1/cluster/nodes", body, &status);
+      if (exit_code != kExitComplete || status == 200) return;
+    }
+  });
+  auto* rebalance = cluster.add_subcommand(
+      "rebalance", "move copies onto the nodes placement now picks, never below R");
+  gateway_option(rebalance);
+  rebalance->callback([ca, &exit_code] {
+    exit_code = run_admin(*ca, "POST", "/_depot/v1/cluster/rebalance", "");
+    if (exit_code == kExitComplete) {
+      exit_code = wait_until(*ca, rebalance_done, "");
+      if (exit_code == kExitComplete) exit_code = run_client(*ca, "/_depot/v1/cluster/status", print_status);
+    }
+  });
+  auto* fsck = cluster.add_subcommand("fsck", "check every path's copies");
+  fsck->add_flag("--repair", ca->repair, "make missing copies, trim extra ones");
+  fsck->add_flag("--rebuild", ca->rebuild, "first rebuild the location log from the nodes");
+  gateway_option(fsck);
+  fsck->callback([ca, &exit_code] {
+    std::string route = "/_depot/v1/cluster/fsck?repair=" + std::string(ca->repair ? "1" : "0") +
+                        "&rebuild=" + (ca->rebuild ? "1" : "0");
+    exit_code = run_admin(*ca, "POST", route, "");
+  });
 }
 
 }  // namespace
@@ -280,6 +382,7 @@ void add_cluster_command(CLI::App& app, int& exit_code) {
   status->callback([ca, &exit_code] {
     exit_code = run_client(*ca, "/_depot/v1/cluster/status", print_status);
   });
+  add_admin_commands(*cluster, ca, exit_code);
   auto* whereis = cluster->add_subcommand("whereis", "which nodes hold a path");
   whereis->add_option("PATH", ca->path, "path in the cluster")->required();
   whereis->add_option("--gateway", ca->gateway, "gateway URL (or DEPOT_GATEWAY)");

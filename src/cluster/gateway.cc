@@ -10,21 +10,25 @@ namespace depot::cluster {
 
 Gateway::Gateway(GatewayOptions options, Logger& logger)
     : opts_(std::move(options)), log_out_(logger) {
+  nodes_.reserve(kMaxNodes);
   for (const NodeEndpoint& ep : opts_.nodes) {
     nodes_.push_back(std::make_unique<NodeState>(NodeClient(ep, opts_.timeouts)));
     // A node not reachable at start is in its grace period from now.
     nodes_.back()->view.down_since = std::chrono::steady_clock::now();
   }
+  node_count_ = nodes_.size();
 }
 
 Gateway::~Gateway() { stop(); }
 
 Status Gateway::start() {
   DEPOT_ASSIGN_OR_RETURN(log_, LocationLog::open(opts_.state_dir));
+  DEPOT_TRY(load_members());
   std::vector<std::thread> first;
-  for (size_t i = 0; i < nodes_.size(); ++i) first.emplace_back([this, i] { check(i); });
+  for (size_t i = 0; i < node_count(); ++i) first.emplace_back([this, i] { check(i); });
   for (auto& t : first) t.join();
-  for (size_t i = 0; i < nodes_.size(); ++i) health_.emplace_back([this, i] { health_loop(i); });
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < node_count(); ++i) start_health(i);
   repairer_ = std::thread([this] { repair_loop(); });
   return {};
 }
@@ -35,6 +39,7 @@ void Gateway::stop() {
     stopping_ = true;
   }
   stop_cv_.notify_all();
+  // No thread is added once stopping_ is set (add_node checks it under mu_).
   for (auto& t : health_) t.join();
   health_.clear();
   if (repairer_.joinable()) repairer_.join();
@@ -42,7 +47,8 @@ void Gateway::stop() {
 
 void Gateway::health_loop(size_t i) {
   std::unique_lock lock(mu_);
-  while (!stop_cv_.wait_for(lock, opts_.check_interval, [&] { return stopping_; })) {
+  auto gone = [&] { return stopping_ || nodes_[i]->view.removed; };
+  while (!stop_cv_.wait_for(lock, opts_.check_interval, gone)) {
     lock.unlock();
     check(i);
     lock.lock();
@@ -91,9 +97,11 @@ void Gateway::check(size_t i) {
   }
 }
 
-Status Gateway::sync_inventory(size_t i) {
+Status Gateway::sync_inventory(size_t i, bool from_scratch) {
   NodeState& n = *nodes_[i];
+  std::lock_guard sync(n.sync_mu);
   const std::string& name = n.view.name;
+  if (from_scratch) DEPOT_TRY(log_->forget(name));
   DEPOT_ASSIGN_OR_RETURN(int64_t cursor, log_->cursor(name));
   for (;;) {
     DEPOT_ASSIGN_OR_RETURN(ChangePage page, n.client.inventory(cursor, 5000));
@@ -115,29 +123,37 @@ Status Gateway::sync_inventory(size_t i) {
   return {};
 }
 
-std::vector<size_t> Gateway::ranked(std::string_view path) const {
+std::vector<size_t> Gateway::ranked(std::string_view path, bool all) const {
   std::vector<NodeWeight> w;
   {
     std::lock_guard lock(mu_);
-    for (const auto& n : nodes_) {
-      const NodeView& v = n->view;
-      uint64_t weight = v.capacity > 0 ? v.capacity : v.used + v.free;
-      w.push_back({v.name, weight > 0 ? static_cast<double>(weight) : 1.0});
+    for (size_t i = 0; i < node_count(); ++i) {
+      const NodeView& v = nodes_[i]->view;
+      const uint64_t weight = v.capacity > 0 ? v.capacity : v.used + v.free;
+      const bool places = !v.draining && !v.removed;
+      w.push_back({v.name, !places ? 0.0 : weight > 0 ? static_cast<double>(weight) : 1.0});
     }
   }
-  return rank_nodes(path, w);
+  std::vector<size_t> order = rank_nodes(path, w);
+  if (all) {
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (w[i].weight <= 0) order.push_back(i);
+    }
+  }
+  return order;
 }
 
 bool Gateway::is_up(size_t i) const {
   std::lock_guard lock(mu_);
-  return i < nodes_.size() && nodes_[i]->view.up;
+  return i < node_count() && nodes_[i]->view.up && !nodes_[i]->view.removed;
 }
 
 size_t Gateway::index_of(std::string_view name) const {
-  for (size_t i = 0; i < nodes_.size(); ++i) {
+  const size_t n = node_count();
+  for (size_t i = 0; i < n; ++i) {
     if (nodes_[i]->view.name == name) return i;
   }
-  return nodes_.size();
+  return n;
 }
 
 std::vector<size_t> Gateway::reserve_targets(std::string_view path, uint64_t size, size_t want,
@@ -167,7 +183,7 @@ void Gateway::release(size_t node, uint64_t size, bool stored) {
 
 Result<Located> Gateway::locate(std::string_view path, std::string_view via) {
   DEPOT_ASSIGN_OR_RETURN(std::vector<Copy> copies, log_->holders(path));
-  const std::vector<size_t> order = ranked(path);
+  const std::vector<size_t> order = ranked(path, /*all=*/true);
   if (copies.empty()) {
     for (size_t i : order) {
       if (!is_up(i)) continue;
@@ -224,7 +240,7 @@ Result<Gateway::Whereabouts> Gateway::whereis(std::string_view path) {
 std::vector<NodeView> Gateway::nodes() const {
   std::lock_guard lock(mu_);
   std::vector<NodeView> out;
-  for (const auto& n : nodes_) out.push_back(n->view);
+  for (size_t i = 0; i < node_count(); ++i) out.push_back(nodes_[i]->view);
   return out;
 }
 

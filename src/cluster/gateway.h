@@ -32,6 +32,7 @@ struct GatewayOptions {
   std::string name = "gateway";  // in X-Depot-Via, answers and logs
   std::filesystem::path state_dir;
   std::vector<NodeEndpoint> nodes;
+  std::string node_token;  // for nodes added later (add_node)
   int copies = 2;  // R
   // A node is checked (status, then its new inventory changes) every check_interval; one that
   // missed down_after checks in a row is down: not read from, not written to.
@@ -62,6 +63,9 @@ struct NodeView {
   bool up = false;
   int missed = 0;            // checks missed in a row
   std::chrono::steady_clock::time_point down_since{};  // when it was marked down
+  // Draining (remove-node): read from, but not placed on, and its copies do not count, so
+  // repair moves them to other nodes and then trims them. Removed: no longer in the cluster.
+  bool draining = false, removed = false;
   std::string last_error;    // of the last missed check
   uint64_t capacity = 0, used = 0, free = 0, inflight = 0, files = 0;
   uint64_t reserved = 0;     // bytes this gateway's uploads in progress hold on it
@@ -139,16 +143,47 @@ class Gateway {
   std::vector<NodeView> nodes() const;
   LocationLog& log() { return *log_; }
   RepairStats repair_stats() const;
-  // Runs one repair pass now (tests and `fsck --repair`); also wakes the repair thread's wait.
-  void repair_now();
+
+  // What a check of every path found (fsck), or what a pass did.
+  struct PassReport {
+    uint64_t paths = 0, short_paths = 0, lost_paths = 0, extra_copies = 0, misplaced = 0;
+    uint64_t copied = 0, copied_bytes = 0, trimmed = 0, failed = 0;
+  };
+  enum class PassMode {
+    kCheck,      // count only (fsck)
+    kRepair,     // restore R counted copies, trim extra and stale ones
+    kRebalance,  // also move copies to their placement nodes (rebalance)
+  };
+  // Runs one pass over every path of the log now, on the calling thread (one pass at a time).
+  PassReport run_pass(PassMode mode);
+  // Starts a rebalance pass on the repair thread; false when one is already running.
+  bool start_rebalance();
+  bool rebalancing() const;
+  // Forgets the location log and reads every node's inventory again from 0 (fsck --rebuild).
+  Status rebuild();
+
+  // Membership, persisted in the state directory (members.json) over the --node list.
+  // add_node: a new node, checked at once; kInvalidArgument for a name in use.
+  Status add_node(const NodeEndpoint& endpoint);
+  // drain_node: stops placing on `name` and moves its copies elsewhere (repair pass).
+  Status drain_node(std::string_view name);
+  // remove_node: a drained node leaves; kRefused while the log still lists copies on it.
+  Status remove_node(std::string_view name);
 
  private:
   struct NodeState;
   void health_loop(size_t i);
   void check(size_t i);
-  Status sync_inventory(size_t i);
-  // The placement of `path` over every node (capacity weights), best first.
-  std::vector<size_t> ranked(std::string_view path) const;
+  // Reads node i's inventory changes after its cursor into the log; `from_scratch` first
+  // forgets what the log says it holds and reads from 0.
+  Status sync_inventory(size_t i, bool from_scratch = false);
+  // The placement of `path` over the nodes that take copies (capacity weights), best first;
+  // with `all`, every other node (draining, removed) follows in list order.
+  std::vector<size_t> ranked(std::string_view path, bool all = false) const;
+  // gateway_membership.cc
+  void start_health(size_t i);  // under mu_
+  Status load_members();
+  Status save_members();  // under mu_
   // Up to R up nodes for a `size`-byte upload, placement order, skipping nodes without room;
   // reserves size on each.
   std::vector<size_t> reserve_targets(std::string_view path, uint64_t size, size_t want,
@@ -158,8 +193,14 @@ class Gateway {
 
   // gateway_repair.cc
   void repair_loop();
-  void repair_pass();
-  void repair_path(const std::string& path, std::vector<Copy> copies);
+  void repair_path(const std::string& path, std::vector<Copy> copies, PassMode mode,
+                   PassReport& report);
+  // Makes copies of `path` (content `copy`) on `targets` from the `live` holders.
+  size_t copy_to(const std::string& path, const Copy& copy, const std::vector<size_t>& live,
+                 const std::vector<size_t>& targets, PassReport& report);
+  // Removes the copies on `extra` once the first R of `live` are confirmed by their nodes.
+  void trim(const std::string& path, const Copy& copy, const std::vector<size_t>& live,
+            const std::vector<size_t>& extra, PassReport& report);
   // Copies `path` from node `from` to node `to` (streamed through the gateway, never a client).
   Status copy_between(const std::string& path, const Copy& copy, size_t from, size_t to);
   // Asks the repair thread for a pass soon.
@@ -173,7 +214,12 @@ class Gateway {
   GatewayOptions opts_;
   Logger& log_out_;
   std::unique_ptr<LocationLog> log_;
+  // Reserved to kMaxNodes at construction, only appended to (under mu_): an index stays valid,
+  // and a NodeState never moves. node_count() is the number to iterate over.
+  static constexpr size_t kMaxNodes = 1024;
   std::vector<std::unique_ptr<NodeState>> nodes_;
+  std::atomic<size_t> node_count_{0};
+  size_t node_count() const { return node_count_.load(std::memory_order_acquire); }
   mutable std::mutex mu_;  // guards every NodeState's view
   std::condition_variable stop_cv_;
   bool stopping_ = false;
@@ -181,7 +227,8 @@ class Gateway {
   std::thread repairer_;
   bool repair_wanted_ = true;  // guarded by mu_; a pass runs soon
   RepairStats repair_;         // guarded by mu_
-  std::mutex pass_mu_;         // one repair pass at a time
+  bool rebalance_wanted_ = false, rebalancing_ = false;  // guarded by mu_
+  std::mutex pass_mu_;         // one pass at a time
 };
 
 }  // namespace depot::cluster

@@ -61,6 +61,13 @@ class Exchange {
   bool delete_file(const RelPath& path, Role role);
   bool whereis(std::string_view query);
   bool cluster_status();
+  // gateway_admin.cc: POST/DELETE under /_depot/v1/cluster/ (full role).
+  bool route_admin(std::string_view route, std::string_view query);
+  bool admin_nodes();
+  bool admin_fsck(std::string_view query);
+  // The whole request body up to `limit` bytes; nullopt (after answering 413 or closing) when
+  // it is longer or broke off.
+  std::optional<std::string> small_body(size_t limit);
   bool list(std::string_view query);
   bool node_status();
   // Reads and drops the rest of the request body when the client sends it unasked and it is

@@ -51,6 +51,10 @@ bool Exchange::route_api(std::string_view target) {
     return route_file(*path);
   }
   const auto verb = parser_->get().method();
+  if (route.starts_with("/_depot/v1/cluster/") &&
+      (verb == http::verb::post || verb == http::verb::delete_)) {
+    return route_admin(route, query);
+  }
   if (verb != http::verb::get && verb != http::verb::head) {
     return refuse(405, "only GET and HEAD here", {{"Allow", "GET, HEAD"}});
   }
@@ -251,7 +255,9 @@ bool Exchange::list(std::string_view query) {
 bool Exchange::cluster_status() {
   json nodes = json::array();
   for (const NodeView& v : gw_.nodes()) {
+    if (v.removed) continue;
     nodes.push_back({{"name", v.name},         {"url", v.url},           {"up", v.up},
+                     {"draining", v.draining},
                      {"missed", v.missed},     {"error", v.last_error},  {"capacity", v.capacity},
                      {"used", v.used},         {"free", v.free},         {"inflight", v.inflight},
                      {"reserved", v.reserved}, {"files", v.files},       {"cursor", v.cursor}});
@@ -267,6 +273,7 @@ bool Exchange::cluster_status() {
                               {"paths", paths.ok() ? *paths : 0},
                               {"copies", copies.ok() ? *copies : 0},
                               {"nodes", nodes},
+                              {"rebalancing", gw_.rebalancing()},
                               {"repair", repair}}));
 }
 

@@ -86,7 +86,7 @@ PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sh
   std::vector<size_t> targets = reserve_targets(path, size, want, {});
   if (targets.empty()) {
     bool any_up = false;
-    for (size_t i = 0; i < nodes_.size(); ++i) any_up = any_up || is_up(i);
+    for (size_t i = 0; i < node_count(); ++i) any_up = any_up || is_up(i);
     report.status = any_up ? 507 : 503;
     report.message = any_up ? "no node has room for " + std::to_string(size) + " bytes of " +
                                   std::string(path)
@@ -185,8 +185,12 @@ PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sh
 
 DropReport Gateway::drop(std::string_view path, std::string_view via) {
   DropReport report;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
+  for (size_t i = 0; i < node_count(); ++i) {
     NodeState& n = *nodes_[i];
+    {
+      std::lock_guard lock(mu_);
+      if (n.view.removed) continue;
+    }
     if (!is_up(i)) {
       report.failed.push_back({n.view.name, 0, "node " + n.view.name + " is down"});
       continue;

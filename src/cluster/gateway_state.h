@@ -2,6 +2,7 @@
 // Private to gateway*.cc: one node's client and view.
 
 #include <chrono>
+#include <mutex>
 
 #include "cluster/gateway.h"
 
@@ -15,6 +16,7 @@ struct Gateway::NodeState {
   NodeClient client;
   NodeView view;  // guarded by Gateway::mu_
   std::chrono::steady_clock::time_point last_ok{};  // guarded by Gateway::mu_
+  std::mutex sync_mu;  // one inventory read of this node at a time
 };
 
 }  // namespace depot::cluster

@@ -306,6 +306,23 @@ Result<std::string> NodeClient::api_get(std::string_view route) const {
   return std::move(call.body.text);
 }
 
+Result<NodeClient::ApiAnswer> NodeClient::api_request(std::string_view method,
+                                                      std::string_view route,
+                                                      std::string_view json_body,
+                                                      std::chrono::milliseconds wait) const {
+  NodeCall call(ep_, timeouts_, std::string(method), route, ep_.url + std::string(route), {},
+                true);
+  const std::string body(json_body), verb(method);
+  curl_easy_setopt(call.easy(), CURLOPT_CUSTOMREQUEST, verb.c_str());
+  curl_easy_setopt(call.easy(), CURLOPT_POSTFIELDS, body.c_str());  // read during perform
+  curl_easy_setopt(call.easy(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  call.add("Content-Type: application/json");
+  curl_easy_setopt(call.easy(), CURLOPT_LOW_SPEED_TIME, 0L);
+  curl_easy_setopt(call.easy(), CURLOPT_TIMEOUT_MS, static_cast<long>(wait.count()));
+  if (auto e = call.perform()) return *e;
+  return ApiAnswer{call.status, std::move(call.body.text)};
+}
+
 Result<ChangePage> NodeClient::inventory(int64_t since, size_t limit) const {
   limit = std::clamp<size_t>(limit, 1, kMaxInventoryLimit);
   std::string query = "since=" + std::to_string(since) + "&limit=" + std::to_string(limit);

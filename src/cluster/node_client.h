@@ -82,6 +82,14 @@ class NodeClient {
 
   // GET of an API route ("/_depot/v1/...", query included): the body of a 200 answer.
   Result<std::string> api_get(std::string_view route) const;
+  // Any request to an API route with an optional JSON body, waiting up to `wait` for the
+  // answer (an administrative pass may take long): the status and body of whatever answered.
+  struct ApiAnswer {
+    long status = 0;
+    std::string body;
+  };
+  Result<ApiAnswer> api_request(std::string_view method, std::string_view route,
+                                std::string_view json_body, std::chrono::milliseconds wait) const;
 
   // The URL of a file on this node, as a client would fetch it (for redirect mode).
   std::string file_url(std::string_view path) const;
