@@ -12,7 +12,9 @@ Gateway::Gateway(GatewayOptions options, Logger& logger)
     : opts_(std::move(options)), log_out_(logger) {
   nodes_.reserve(kMaxNodes);
   for (const NodeEndpoint& ep : opts_.nodes) {
-    nodes_.push_back(std::make_unique<NodeState>(NodeClient(ep, opts_.timeouts)));
+    auto backend = make_backend(ep);
+    if (!backend) continue;  // refused URLs: the caller checks them before (make_backend)
+    nodes_.push_back(std::make_unique<NodeState>(std::move(backend)));
     // A node not reachable at start is in its grace period from now.
     nodes_.back()->view.down_since = std::chrono::steady_clock::now();
   }
@@ -57,7 +59,7 @@ void Gateway::health_loop(size_t i) {
 
 void Gateway::check(size_t i) {
   NodeState& n = *nodes_[i];
-  auto st = n.client.status();
+  auto st = n.client->status();
   bool went_down = false, came_up = false;
   {
     std::lock_guard lock(mu_);
@@ -104,7 +106,7 @@ Status Gateway::sync_inventory(size_t i, bool from_scratch) {
   if (from_scratch) DEPOT_TRY(log_->forget(name));
   DEPOT_ASSIGN_OR_RETURN(int64_t cursor, log_->cursor(name));
   for (;;) {
-    DEPOT_ASSIGN_OR_RETURN(ChangePage page, n.client.inventory(cursor, 5000));
+    DEPOT_ASSIGN_OR_RETURN(ChangePage page, n.client->inventory(cursor, 5000));
     if (page.changes.empty() && page.last < cursor) {
       // The node's inventory is younger than what was read: it was recreated (its directory
       // was lost). What the log says it holds is no longer true.
@@ -187,7 +189,7 @@ Result<Located> Gateway::locate(std::string_view path, std::string_view via) {
   if (copies.empty()) {
     for (size_t i : order) {
       if (!is_up(i)) continue;
-      auto head = nodes_[i]->client.head(path, via);
+      auto head = nodes_[i]->client->head(path, via);
       if (!head.ok() || !*head) continue;
       Copy c{nodes_[i]->view.name, (*head)->size, (*head)->sha256};
       (void)log_->add(path, c);
@@ -222,7 +224,7 @@ std::optional<std::string> Gateway::redirect_url(std::string_view path, const Lo
   const auto fresh = std::chrono::steady_clock::now() - opts_.check_interval;
   std::lock_guard lock(mu_);
   for (size_t i : where.nodes) {
-    if (nodes_[i]->view.up && nodes_[i]->last_ok >= fresh) return nodes_[i]->client.file_url(path);
+    if (nodes_[i]->view.up && nodes_[i]->last_ok >= fresh) return nodes_[i]->client->file_url(path);
   }
   return std::nullopt;
 }

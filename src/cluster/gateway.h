@@ -33,6 +33,10 @@ struct GatewayOptions {
   std::filesystem::path state_dir;
   std::vector<NodeEndpoint> nodes;
   std::string node_token;  // for nodes added later (add_node)
+  // Makes the backend of a node URL; null (the default): NodeClient for every URL. A factory
+  // returning null for a URL refuses it (add_node fails with kInvalidArgument).
+  std::function<std::unique_ptr<NodeBackend>(const NodeEndpoint&, const NodeTimeouts&)>
+      backend_factory;
   int copies = 2;  // R
   // A node is checked (status, then its new inventory changes) every check_interval; one that
   // missed down_after checks in a row is down: not read from, not written to.
@@ -181,6 +185,8 @@ class Gateway {
   // with `all`, every other node (draining, removed) follows in list order.
   std::vector<size_t> ranked(std::string_view path, bool all = false) const;
   // gateway_membership.cc
+  // The backend of `ep` (backend_factory or NodeClient); null when the factory refuses it.
+  std::unique_ptr<NodeBackend> make_backend(const NodeEndpoint& ep) const;
   void start_health(size_t i);  // under mu_
   Status load_members();
   Status save_members();  // under mu_

@@ -16,7 +16,7 @@ constexpr size_t kBodyChunk = 256 * 1024;
 
 // A put that failed before the node took any byte of the body (no answer at all, or no room):
 // another node may take it.
-bool replaceable(const NodeClient::PutResult& r) {
+bool replaceable(const NodePutResult& r) {
   return !r.stored && (r.failure.status == 0 || r.failure.status == 507);
 }
 
@@ -32,7 +32,7 @@ Status Gateway::read(std::string_view path, const Located& where, uint64_t first
     if (!is_up(i)) continue;
     NodeState& n = *nodes_[i];
     bool wrong_size = false;
-    auto got = n.client.get(
+    auto got = n.client->get(
         path, at, end,
         [&](uint64_t file_size, long) { wrong_size = file_size != where.size; },
         [&](const char* data, size_t len) {
@@ -99,7 +99,7 @@ PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sh
   std::vector<size_t> tried = targets;
   auto upload = [&](size_t node, int reader) {
     for (;;) {
-      NodeClient::PutResult r = nodes_[node]->client.put(
+      NodePutResult r = nodes_[node]->client->put(
           path, size, sha256, [&](char* buf, size_t n) { return bc.read(reader, buf, n); }, via);
       bc.leave(reader);
       release(node, size, r.stored.has_value());
@@ -149,7 +149,7 @@ PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sh
       const std::string& name = nodes_[i]->view.name;
       bool fresh = std::any_of(report.stored.begin(), report.stored.end(),
                                [&](const NodeOutcome& s) { return s.node == name; });
-      if (!fresh && nodes_[i]->client.remove(path, via).ok()) (void)log_->remove(name, path);
+      if (!fresh && nodes_[i]->client->remove(path, via).ok()) (void)log_->remove(name, path);
     }
   }
   const bool mismatch = std::any_of(report.failed.begin(), report.failed.end(),
@@ -195,7 +195,7 @@ DropReport Gateway::drop(std::string_view path, std::string_view via) {
       report.failed.push_back({n.view.name, 0, "node " + n.view.name + " is down"});
       continue;
     }
-    auto removed = n.client.remove(path, via);
+    auto removed = n.client->remove(path, via);
     if (!removed.ok()) {
       report.failed.push_back({n.view.name, 0, removed.error().message});
       continue;

@@ -17,6 +17,11 @@ std::filesystem::path members_file(const GatewayOptions& o) { return o.state_dir
 
 }  // namespace
 
+std::unique_ptr<NodeBackend> Gateway::make_backend(const NodeEndpoint& ep) const {
+  if (opts_.backend_factory) return opts_.backend_factory(ep, opts_.timeouts);
+  return std::make_unique<NodeClient>(ep, opts_.timeouts);
+}
+
 void Gateway::start_health(size_t i) {
   health_.emplace_back([this, i] { health_loop(i); });
 }
@@ -34,8 +39,9 @@ Status Gateway::load_members() {
     for (const auto& n : j.value("added", nlohmann::json::array())) {
       const std::string name = n.at("name").get<std::string>();
       if (index_of(name) < node_count()) continue;  // also given as --node
-      nodes_.push_back(std::make_unique<NodeState>(
-          NodeClient({name, n.at("url").get<std::string>(), opts_.node_token}, opts_.timeouts)));
+      auto backend = make_backend({name, n.at("url").get<std::string>(), opts_.node_token});
+      if (!backend) return make_error(ErrorCode::kParse, file.string() + ": node " + name + ": bad URL");
+      nodes_.push_back(std::make_unique<NodeState>(std::move(backend)));
       nodes_.back()->view.down_since = std::chrono::steady_clock::now();
       node_count_ = nodes_.size();
     }
@@ -87,7 +93,12 @@ Status Gateway::add_node(const NodeEndpoint& endpoint) {
     }
     NodeEndpoint ep = endpoint;
     if (ep.token.empty()) ep.token = opts_.node_token;
-    nodes_.push_back(std::make_unique<NodeState>(NodeClient(ep, opts_.timeouts)));
+    auto backend = make_backend(ep);
+    if (!backend) {
+      return make_error(ErrorCode::kInvalidArgument, "node " + ep.name + ": " + ep.url +
+                                                         " is not a node URL this gateway can use");
+    }
+    nodes_.push_back(std::make_unique<NodeState>(std::move(backend)));
     nodes_.back()->view.down_since = std::chrono::steady_clock::now();
     i = nodes_.size() - 1;
     node_count_.store(nodes_.size(), std::memory_order_release);

@@ -234,13 +234,13 @@ void Gateway::trim(const std::string& path, const Copy& copy, const std::vector<
   const size_t want = static_cast<size_t>(opts_.copies);
   if (live.size() < want) return;
   for (size_t k = 0; k < want; ++k) {
-    auto head = nodes_[live[k]]->client.head(path, opts_.name);
+    auto head = nodes_[live[k]]->client->head(path, opts_.name);
     if (!head.ok() || !*head || (*head)->sha256 != copy.sha256 || (*head)->size != copy.size) {
       return;  // not confirmed: nothing is removed this pass
     }
   }
   for (size_t i : extra) {
-    auto removed = nodes_[i]->client.remove(path, opts_.name);
+    auto removed = nodes_[i]->client->remove(path, opts_.name);
     if (removed.ok()) {
       (void)log_->remove(nodes_[i]->view.name, path);
       report.trimmed++;
@@ -254,15 +254,15 @@ void Gateway::trim(const std::string& path, const Copy& copy, const std::vector<
 Status Gateway::copy_between(const std::string& path, const Copy& copy, size_t from, size_t to) {
   Broadcast bc(kCopyWindow, 0);
   const int reader = bc.add_reader();
-  NodeClient::PutResult put;
+  NodePutResult put;
   std::thread uploader([&] {
-    put = nodes_[to]->client.put(
+    put = nodes_[to]->client->put(
         path, copy.size, copy.sha256, [&](char* buf, size_t n) { return bc.read(reader, buf, n); },
         opts_.name);
     bc.leave(reader);
   });
   bool wrong_size = false;
-  auto got = nodes_[from]->client.get(
+  auto got = nodes_[from]->client->get(
       path, 0, std::nullopt,
       [&](uint64_t file_size, long) { wrong_size = file_size != copy.size; },
       [&](const char* data, size_t n) { return !wrong_size && bc.push(data, n); }, opts_.name);

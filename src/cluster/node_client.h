@@ -15,61 +15,32 @@
 #include <string_view>
 
 #include "core/result.h"
-#include "serve/node_store.h"  // NodeStatus, NodeFile, ChangePage
+#include "cluster/node_backend.h"
 
 namespace depot::cluster {
 
-struct NodeEndpoint {
-  std::string name;   // the node's name in the cluster
-  std::string url;    // base URL, "http://host:port" (no trailing '/')
-  std::string token;  // bearer token; "" sends none
-};
-
-struct NodeTimeouts {
-  std::chrono::milliseconds connect{3000};
-  // A transfer with no byte moving for this long fails (kNetwork, transient).
-  std::chrono::milliseconds stall{15000};
-  // API calls without a streamed body (status, inventory, HEAD, DELETE) fail after this.
-  std::chrono::milliseconds request{15000};
-};
-
-// What a node answered to a PUT or DELETE that did not succeed, or a transport failure
-// (status 0). `message` is the node's one-line text or curl's error, naming node and path.
-struct NodeFailure {
-  int status = 0;
-  std::string message;
-};
-
-// Pulls the body of a PUT: fills up to `n` bytes, returns how many; 0 at the end of the body;
-// -1 aborts the upload (the node drops it).
-using BodyReader = std::function<long(char* buf, size_t n)>;
-// Takes body bytes of a GET as they arrive; false aborts the transfer.
-using BodyWriter = std::function<bool(const char* data, size_t n)>;
-
-class NodeClient {
+class NodeClient : public NodeBackend {
  public:
   NodeClient(NodeEndpoint endpoint, NodeTimeouts timeouts = {});
 
-  const NodeEndpoint& endpoint() const { return ep_; }
+  const NodeEndpoint& endpoint() const override { return ep_; }
 
   // GET /_depot/v1/status.
-  Result<NodeStatus> status(std::string_view via = {}) const;
+  Result<NodeStatus> status(std::string_view via = {}) const override;
   // GET /_depot/v1/inventory?since=SINCE&limit=LIMIT.
-  Result<ChangePage> inventory(int64_t since, size_t limit) const;
+  Result<ChangePage> inventory(int64_t since, size_t limit) const override;
   // HEAD /_depot/v1/files/<path>: nullopt on 404; size, sha256 and seq otherwise.
-  Result<std::optional<NodeFile>> head(std::string_view path, std::string_view via = {}) const;
+  Result<std::optional<NodeFile>> head(std::string_view path,
+                                       std::string_view via = {}) const override;
   // DELETE /_depot/v1/files/<path>: true when deleted, false on 404 (the node lacked it).
-  Result<bool> remove(std::string_view path, std::string_view via = {}) const;
+  Result<bool> remove(std::string_view path, std::string_view via = {}) const override;
 
   // PUT /_depot/v1/files/<path> with Content-Length `size` and X-Depot-Sha256 `sha256`, the
   // body pulled from `body` (Expect: 100-continue, so a refusal costs no body bytes). The
   // node's answer: 201 gives the stored file; anything else a NodeFailure with its status.
-  struct PutResult {
-    std::optional<NodeFile> stored;
-    NodeFailure failure;  // when !stored
-  };
+  using PutResult = NodePutResult;
   PutResult put(std::string_view path, uint64_t size, std::string_view sha256,
-                const BodyReader& body, std::string_view via = {}) const;
+                const BodyReader& body, std::string_view via = {}) const override;
 
   // GET /<path> of the file, bytes [offset, end) (end nullopt: to the end), into `sink`.
   // `on_start` is called once before the first byte with the file's full size (from
@@ -78,7 +49,7 @@ class NodeClient {
   // broken transfer, kSizeMismatch for a wrong size). Returns the bytes delivered.
   Result<uint64_t> get(std::string_view path, uint64_t offset, std::optional<uint64_t> end,
                        const std::function<void(uint64_t file_size, long status)>& on_start,
-                       const BodyWriter& sink, std::string_view via = {}) const;
+                       const BodyWriter& sink, std::string_view via = {}) const override;
 
   // GET of an API route ("/_depot/v1/...", query included): the body of a 200 answer.
   Result<std::string> api_get(std::string_view route) const;
@@ -92,7 +63,7 @@ class NodeClient {
                                 std::string_view json_body, std::chrono::milliseconds wait) const;
 
   // The URL of a file on this node, as a client would fetch it (for redirect mode).
-  std::string file_url(std::string_view path) const;
+  std::string file_url(std::string_view path) const override;
 
  private:
   NodeEndpoint ep_;
