@@ -126,6 +126,8 @@ class ClusterMirrorBreaksConsistency(ClusterMixin, AptTestCase):
         self.assertFalse(failures, "apt-get failed %d of %d times during the resync; first:\n%s%s"
                          % (len(failures), runs, failures[:1], self.serve_info()))
         self.assertGreaterEqual(runs - after, 2, "the resync was too fast to overlap apt-get")
+        print("\napt-get update+install through the gateway: %d runs during the resync, "
+              "%d after" % (runs - after, after))
         self.server.clear_rules()
         ok, out = apt.install("pkg0011")
         self.assertTrue(ok, out + self.serve_info())
@@ -154,6 +156,8 @@ class ClusterMirrorBreaksConsistency(ClusterMixin, AptTestCase):
                 call(self.gw.port, "GET", "/_depot/v1/cluster/status")[2])["nodes"]) == 2)
         short = self.mirror_cluster()
         self.assertNotEqual(short.rc, 0, short)
+        print("\none copy possible: exit %d, %s" % (short.rc, [
+            l for l in (short.err + short.out).splitlines() if "copies" in l][:1]))
         self.assertIn("only 1 of 2 copies stored", short.err + short.out, short)
         self.assertRegex(short.err + short.out, r"pool/main/\S+\.deb|dists/", short)
         for n in self.nodes:
