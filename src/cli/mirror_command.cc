@@ -63,6 +63,10 @@ State lives in <dir>/.depot/ (state.db, temporary files); nothing else is writte
 For s3://bucket/prefix the state is local (--state, default $XDG_STATE_HOME/depot/s3/...);
 credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS_PROFILE profile of
 ~/.aws/credentials. Exit code 5 covers bucket errors (credentials, missing bucket, quota).
+For cluster+http://host:port/prefix (a `depot cluster serve` gateway) the state is local too
+(default $XDG_STATE_HOME/depot/cluster/...); the write token comes from DEPOT_TOKEN. A file is
+committed only once the gateway stored every copy it wants (201); fewer copies fail the run
+(exit 5) and the previous root stays published.
 )";
 
 void print_summary(const MirrorArgs& a, const MirrorReport& r) {
@@ -295,7 +299,8 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
   cmd->add_option("kind", args->kind, "Registry kind: " + kinds)->required();
   cmd->add_option("upstream", args->upstream, "Upstream URL" + upstreams)->required();
   cmd->add_option("dir", args->dir,
-                  "Mirror directory (created if missing), or s3://bucket/prefix with --s3-endpoint")
+                  "Mirror directory (created if missing), s3://bucket/prefix with --s3-endpoint, or "
+                  "cluster+http://host:port/prefix of a cluster gateway")
       ->required();
   add_target_options(*cmd, args->target);
   add_registry_options(*cmd, *registry_args);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/digest.h"
+#include "storage/cluster/cluster_target.h"
 #include "storage/fs/fs_target.h"
 #include "storage/s3/s3_client.h"
 #include "storage/s3/s3_target.h"
@@ -25,12 +26,17 @@ void add_s3_options(CLI::App& cmd, TargetArgs& args) {
       ->capture_default_str();
   cmd.add_option("--state", args.state_dir,
                  "Local state directory (run lock, state.db, scratch); default: <dir>/.depot, or "
-                 "for s3:// under $XDG_STATE_HOME/depot/s3/");
+                 "for s3:// and cluster+http:// under $XDG_STATE_HOME/depot/{s3,cluster}/");
 }
 
 bool is_s3_url(const std::string& dest) { return dest.rfind("s3://", 0) == 0; }
 
-std::filesystem::path default_s3_state_dir(const std::string& url) {
+namespace {
+
+// $XDG_STATE_HOME/depot/<kind>/<name> (else ~/.local/state/...), <name> made of `rest` (the URL
+// after its scheme) and a hash of the whole URL.
+std::filesystem::path default_state_dir(const std::string& kind, const std::string& url,
+                                        const std::string& rest) {
   std::filesystem::path base;
   if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg == '/') {
     base = xdg;
@@ -40,8 +46,18 @@ std::filesystem::path default_s3_state_dir(const std::string& url) {
     base = "/var/tmp";
   }
   std::string name;
-  for (char c : url.substr(5)) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
-  return base / "depot" / "s3" / (name.substr(0, 80) + "-" + sha256_hex(url).substr(0, 12));
+  for (char c : rest) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+  return base / "depot" / kind / (name.substr(0, 80) + "-" + sha256_hex(url).substr(0, 12));
+}
+
+}  // namespace
+
+std::filesystem::path default_s3_state_dir(const std::string& url) {
+  return default_state_dir("s3", url, url.substr(5));
+}
+
+std::filesystem::path default_cluster_state_dir(const std::string& url) {
+  return default_state_dir("cluster", url, url.substr(url.find("://") + 3));
 }
 
 namespace {
@@ -99,6 +115,22 @@ Result<OpenedTarget> open_s3(const std::string& dest, const TargetArgs& args) {
   return out;
 }
 
+Result<OpenedTarget> open_cluster(const std::string& dest, const TargetArgs& args) {
+  DEPOT_ASSIGN_OR_RETURN(GatewayEndpoint ep, parse_cluster_url(dest));
+  if (const char* token = std::getenv("DEPOT_TOKEN"); token != nullptr) ep.token = token;
+  {
+    GatewayClient probe(ep);
+    DEPOT_TRY(probe.check());
+  }
+  OpenedTarget out;
+  out.state_dir = args.state_dir.empty() ? default_cluster_state_dir(dest) : std::filesystem::path(args.state_dir);
+  ClusterTargetOptions opts;
+  opts.gateway = std::move(ep);
+  opts.spool_dir = out.state_dir / "tmp" / "spool";
+  DEPOT_ASSIGN_OR_RETURN(out.target, open_cluster_target(std::move(opts)));
+  return out;
+}
+
 }  // namespace
 
 Result<OpenedTarget> open_target(const std::string& dest, const TargetArgs& args) {
@@ -106,6 +138,7 @@ Result<OpenedTarget> open_target(const std::string& dest, const TargetArgs& args
   if (!args.s3_endpoint.empty()) {
     return make_error(ErrorCode::kInvalidArgument, dest + ": --s3-endpoint needs an s3://bucket/prefix destination");
   }
+  if (is_cluster_url(dest)) return open_cluster(dest, args);
   OpenedTarget out;
   out.state_dir = args.state_dir.empty() ? std::filesystem::path(dest) / ".depot" : std::filesystem::path(args.state_dir);
   DEPOT_ASSIGN_OR_RETURN(out.target, open_fs_target(dest));

@@ -1,6 +1,7 @@
 #pragma once
-// Where a mirror is written: a directory, or s3://bucket/prefix with its endpoint, region and a
-// local state directory. Shared by the commands that open a Target. Not thread-safe.
+// Where a mirror is written: a directory, s3://bucket/prefix with its endpoint, region and a
+// local state directory, or a cluster gateway (cluster+http://host:port/prefix). Shared by the commands that open a Target.
+// Not thread-safe.
 
 #include <filesystem>
 #include <memory>
@@ -38,9 +39,11 @@ struct OpenedTarget {
 
 bool is_s3_url(const std::string& dest);
 
-// Opens `dest`: a directory (state in dest/.depot unless --state) or an s3:// URL (credentials
+// Opens `dest`: a directory (state in dest/.depot unless --state), an s3:// URL (credentials
 // from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the AWS profile; the bucket is listed once, so
-// a missing bucket, bad credentials or an unreachable endpoint fail here, naming the bucket).
+// a missing bucket, bad credentials or an unreachable endpoint fail here, naming the bucket), or
+// a cluster+http(s)://host:port/prefix URL of a cluster gateway (the write token from
+// DEPOT_TOKEN; the gateway's status is read once, so an unreachable one fails here).
 // Usage errors are kInvalidArgument; storage failures keep their codes.
 Result<OpenedTarget> open_target(const std::string& dest, const TargetArgs& args);
 
@@ -70,5 +73,7 @@ Result<S3Origin> open_s3_origin(const std::string& dest, const TargetArgs& args)
 // The default state directory of an s3:// destination: $XDG_STATE_HOME/depot/s3/<name> (else
 // ~/.local/state/...), <name> made of the bucket, the prefix and a hash of the whole URL.
 std::filesystem::path default_s3_state_dir(const std::string& url);
+// The same for a cluster+http(s):// destination: $XDG_STATE_HOME/depot/cluster/<name>.
+std::filesystem::path default_cluster_state_dir(const std::string& url);
 
 }  // namespace depot
