@@ -74,7 +74,8 @@ def main():
         if test == "upload":
             f, d = res.get("fanout"), res.get("direct")
             name = "upload %s: fan-out s / direct s" % size
-            if not f or not d:
+            # An upload answered other than 201 (fewer copies, refused) never passes.
+            if not f or not d or f["errors"] or d["errors"]:
                 target(name, None, False, "<= %.1f" % FANOUT_RATIO_MAX)
                 continue
             r = round(f["median_s"] / d["median_s"], 2)
