@@ -43,7 +43,7 @@ make_work cluster-bench
 cleanup_work() { remove_work -m "left $WORK (generated files kept)" "$WORK/run"; }
 private_depot
 rm -rf -- "$WORK/run"
-mkdir -p "$WORK/run"
+mkdir -p "$WORK/run/answers"
 RUN=$WORK/run
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -132,20 +132,22 @@ put_config() {
   while read -r sum name; do
     printf 'url = "%s/%s/%s"\nupload-file = "%s/%s"\n' "$base" "$prefix" "$name" "$dir" "$name"
     printf 'header = "X-Depot-Sha256: %s"\nheader = "Authorization: Bearer %s"\n' "$sum" "$token"
-    printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n'
+    printf 'output = "%s/answers/%s-%s"\nwrite-out = "%%{http_code} %%{filename_effective}\\n"\nnext\n' \
+      "$RUN" "${prefix//\//_}" "$name"
   done <"$dir/SHA256SUMS"
 }
 # run_puts CONFIG WANT [soft]: runs curl on CONFIG (its last `next` dropped); dies unless every
-# answer is WANT. With `soft`, other answers are logged and their count is printed instead.
+# answer is WANT, showing the first bodies that are not. With `soft`, other answers are logged and their count is printed instead.
 run_puts() {
   local out=$RUN/puts.out bad
   sed -i '${/^next$/d}' "$1"
   curl --config "$1" --silent --show-error >"$out" 2>"$RUN/puts.err" ||
     { cat "$RUN/puts.err" >&2; die "curl --config $1 failed"; }
-  bad=$(grep -cv "^$2\$" "$out" || true)
+  bad=$(grep -cv "^$2 " "$out" || true)
   if [[ $bad != 0 ]]; then
-    [[ ${3:-} == soft ]] || die "curl --config $1: answers $(sort "$out" | uniq -c | tr '\n' ' '), want all $2"
-    log "warning: curl --config $1: answers $(sort "$out" | uniq -c | tr '\n' ' '), want all $2"
+    grep -v "^$2 " "$out" | head -n 3 | while read -r _ f; do cat "$f" >&2; done
+    [[ ${3:-} == soft ]] || die "curl --config $1: $bad answers not $2 (above)"
+    log "warning: curl --config $1: $bad answers not $2 (above)"
     grep -E ' (WARN|ERROR) ' "$RUN/gw.err" | tail -n 5 >&2 || true
   fi
   echo "$bad"
@@ -219,7 +221,8 @@ put_config_one() {
   printf 'url = "%s/_depot/v1/files/up/%s/direct/%s"\nupload-file = "%s/%s"\n' \
     "${BASE[$1]}" "$2" "$name" "$UP_DIR" "$name"
   printf 'header = "X-Depot-Sha256: %s"\nheader = "Authorization: Bearer %s"\n' "$sum" "$NODE_TOKEN"
-  printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n'
+  printf 'output = "%s/answers/direct-%s-%s-%s"\nwrite-out = "%%{http_code} %%{filename_effective}\\n"\nnext\n' \
+    "$RUN" "$2" "$1" "$name"
 }
 
 get_leg() {
