@@ -5,6 +5,8 @@
 // or it is aborted. A reader that leaves (its node failed) no longer holds the writer back.
 // The first `keep` bytes stay until the writer has pushed more than `keep`, so a reader added
 // late (a replacement for a node that refused at once) can still start from byte 0.
+// Bytes are kept in chunks of kChunk (the last one filling), so a read finds its chunk at once
+// and may copy across chunks; a reader wakes the writer only when it was the slowest.
 // Thread-safe: one writer thread and one thread per reader.
 
 #include <condition_variable>
@@ -36,16 +38,22 @@ class Broadcast {
   uint64_t pushed() const;
 
  private:
+  static constexpr size_t kChunk = 256 * 1024;
+
   uint64_t slowest_locked() const;  // position of the slowest live reader; pushed_ if none
-  void trim_locked();
+  bool any_live_locked() const;
+  void trim_locked();  // drops the full chunks every live reader passed
 
   const uint64_t window_, keep_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> chunks_;
-  uint64_t base_ = 0;    // offset of chunks_.front()
+  std::condition_variable writer_cv_, readers_cv_;
+  std::deque<std::string> chunks_;  // each kChunk bytes but the last
+  uint64_t base_ = 0;    // offset of chunks_.front(): a multiple of kChunk
   uint64_t pushed_ = 0;  // offset after the last chunk
   bool finished_ = false, aborted_ = false;
+  bool front_dropped_ = false;  // byte 0 passed by every live reader after `keep`: no new reader
+  bool writer_waiting_ = false;
+  size_t readers_waiting_ = 0;
   std::vector<uint64_t> pos_;   // per reader
   std::vector<bool> live_;      // per reader
 };
