@@ -74,10 +74,12 @@ void Broadcast::abort() {
 
 long Broadcast::read(int reader, char* buf, size_t n) {
   std::unique_lock lock(mu_);
-  uint64_t& pos = pos_[static_cast<size_t>(reader)];
+  const auto r = static_cast<size_t>(reader);
   ++readers_waiting_;
-  readers_cv_.wait(lock, [&] { return aborted_ || finished_ || pos < pushed_; });
+  // No reference into pos_ across the wait: add_reader may grow it meanwhile.
+  readers_cv_.wait(lock, [&] { return aborted_ || finished_ || pos_[r] < pushed_; });
   --readers_waiting_;
+  uint64_t& pos = pos_[r];
   if (aborted_) return -1;
   if (pos >= pushed_) return 0;  // finished
   const bool was_slowest = pos == slowest_locked();

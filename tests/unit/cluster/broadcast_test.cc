@@ -98,5 +98,26 @@ TEST(Broadcast, PushFailsWhenEveryReaderLeft) {
   EXPECT_FALSE(bc.push("abc", 3));
 }
 
+TEST(Broadcast, ReadersAddedWhileOthersWaitEachGetTheWholeBody) {
+  // add_reader grows the readers' table while earlier readers wait inside read().
+  for (int round = 0; round < 50; ++round) {
+    Broadcast bc(1 << 20, 1 << 19);
+    const std::string want = body(300000);
+    std::vector<std::string> got(40);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 40; ++i) {
+      int r = bc.add_reader();
+      ASSERT_GE(r, 0);
+      threads.emplace_back([&, i, r] { got[i] = drain(bc, r); });
+    }
+    for (size_t at = 0; at < want.size(); at += 4096) {
+      ASSERT_TRUE(bc.push(want.data() + at, std::min<size_t>(4096, want.size() - at)));
+    }
+    bc.finish();
+    for (auto& t : threads) t.join();
+    for (const auto& g : got) ASSERT_EQ(g, want);
+  }
+}
+
 }  // namespace
 }  // namespace depot::cluster
