@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/gateway_metrics.h"
 #include "cluster/location_log.h"
 #include "cluster/node_client.h"
 #include "core/clock.h"
@@ -146,6 +147,7 @@ class Gateway {
   Result<Whereabouts> whereis(std::string_view path);
   std::vector<NodeView> nodes() const;
   LocationLog& log() { return *log_; }
+  GatewayMetrics& metrics() { return metrics_; }
   RepairStats repair_stats() const;
 
   // What a check of every path found (fsck), or what a pass did.
@@ -235,6 +237,7 @@ class Gateway {
   RepairStats repair_;         // guarded by mu_
   bool rebalance_wanted_ = false, rebalancing_ = false;  // guarded by mu_
   std::mutex pass_mu_;         // one pass at a time
+  GatewayMetrics metrics_;
 };
 
 }  // namespace depot::cluster

@@ -31,7 +31,10 @@ void Exchange::run() {
     http::read_header(sock_, buf_, *parser_, ec);
     if (ec) return;  // closed, timed out, or a header too large or malformed
     keep_alive_ = parser_->get().keep_alive();
-    if (!handle()) return;
+    status_ = 0;
+    const bool go_on = handle();
+    if (status_ >= 100 && status_ < 600) gw_.metrics().requests_by_class[status_ / 100]++;
+    if (!go_on) return;
   }
 }
 
@@ -55,13 +58,17 @@ bool Exchange::write_all(std::string_view bytes) {
 
 bool Exchange::send(int status, std::string_view content_type, std::string body,
                     Headers extra) {
+  status_ = status;
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
   head += "Server: depot-gateway\r\nContent-Type: " + std::string(content_type) + "\r\n";
   head += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   for (const auto& [k, v] : extra) head += k + ": " + v + "\r\n";
   if (!keep_alive_) head += "Connection: close\r\n";
   head += "\r\n";
-  if (!head_only_) head += body;
+  if (!head_only_) {
+    gw_.metrics().bytes_sent += body.size();
+    head += body;
+  }
   return write_all(head) && keep_alive_;
 }
 
@@ -137,9 +144,13 @@ bool Exchange::handle() {
     keep_alive_ = false;
     return refuse(400, *bad);
   }
-  if (auto loop = loop_error()) return refuse(508, *loop);
+  if (auto loop = loop_error()) {
+    gw_.metrics().loops_refused++;
+    return refuse(508, *loop);
+  }
   const std::string_view target(req.target().data(), req.target().size());
   if (target.starts_with("/_depot/")) return route_api(target);
+  if (target == "/metrics") return metrics();
   const std::string_view plain = target.substr(0, target.find('?'));
   auto path = node_file_path("/_depot/v1/files" + std::string(plain));
   if (!path.ok()) {

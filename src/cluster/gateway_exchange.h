@@ -70,6 +70,7 @@ class Exchange {
   std::optional<std::string> small_body(size_t limit);
   bool list(std::string_view query);
   bool node_status();
+  bool metrics();
   // Reads and drops the rest of the request body when the client sends it unasked and it is
   // small; otherwise marks the connection for closing.
   void discard_body();
@@ -84,6 +85,7 @@ class Exchange {
   std::optional<Parser> parser_;
   bool keep_alive_ = true;
   bool head_only_ = false;
+  int status_ = 0;  // of the answer to the current request (for metrics)
 };
 
 }  // namespace depot::cluster

@@ -131,6 +131,7 @@ bool Exchange::get_file(const RelPath& path) {
   if (partial) head += "Content-Range: " + content_range(range.range, where->size) + "\r\n";
   if (!keep_alive_) head += "Connection: close\r\n";
   head += "\r\n";
+  status_ = status;
   if (head_only_ || first == end) return write_all(head) && keep_alive_;
   // The header goes out with the first body bytes: a read that fails before any byte can
   // still be answered with an error.
@@ -141,6 +142,7 @@ bool Exchange::get_file(const RelPath& path) {
       head.append(data, n);
       return write_all(head);
     }
+    gw_.metrics().bytes_sent += n;
     return write_all(std::string_view(data, n));
   }, forward_via());
   if (st.ok()) return keep_alive_;
@@ -158,6 +160,7 @@ long Exchange::read_body(char* out, size_t n) {
     if (ec == http::error::need_buffer) ec = {};
     if (ec) return -1;
     const size_t got = n - body.size;
+    gw_.metrics().bytes_received += got;
     if (got > 0) return static_cast<long>(got);
   }
   return 0;
@@ -182,6 +185,7 @@ bool Exchange::put_file(const RelPath& path, Role r) {
   PutReport rep = gw_.put(path.str(), *length, sha,
                           [this](char* out, size_t n) { return read_body(out, n); },
                           r == Role::kFull, forward_via());
+  gw_.metrics().count_put(rep.status);
   discard_body();  // what the nodes did not take (all failed, or the answer came first)
   if (rep.status == 409 && r < Role::kFull && rep.message.find("exists") != std::string::npos) {
     rep.status = 403;
@@ -275,6 +279,16 @@ bool Exchange::cluster_status() {
                               {"nodes", nodes},
                               {"rebalancing", gw_.rebalancing()},
                               {"repair", repair}}));
+}
+
+bool Exchange::metrics() {
+  const auto verb = parser_->get().method();
+  if (verb != http::verb::get && verb != http::verb::head) return refuse(405, "GET only");
+  auto paths = gw_.log().path_count();
+  auto copies = gw_.log().copy_count();
+  return send(200, "text/plain; version=0.0.4; charset=utf-8",
+              render_gateway_metrics(gw_.metrics(), gw_.nodes(), gw_.repair_stats(),
+                                     paths.ok() ? *paths : 0, copies.ok() ? *copies : 0));
 }
 
 bool Exchange::node_status() {

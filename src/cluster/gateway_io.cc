@@ -60,6 +60,7 @@ Status Gateway::read(std::string_view path, const Located& where, uint64_t first
       (void)log_->remove(n.view.name, path);
       want_repair();
     }
+    metrics_.read_failovers++;
     log_out_.warn("cluster_read_failover", {{"node", n.view.name},
                                             {"path", std::string(path)},
                                             {"at", at},
@@ -67,6 +68,7 @@ Status Gateway::read(std::string_view path, const Located& where, uint64_t first
     errors += (errors.empty() ? "" : "; ") + e.message;
   }
   if (at >= end) return {};
+  metrics_.reads_failed++;
   return make_error(ErrorCode::kNetwork,
                     std::string(path) + ": no holder could send bytes from " +
                         std::to_string(at) + ": " + (errors.empty() ? "no holder is up" : errors),
@@ -204,6 +206,7 @@ DropReport Gateway::drop(std::string_view path, std::string_view via) {
     if (*removed) report.removed.push_back({n.view.name, 200, ""});
   }
   report.status = !report.failed.empty() ? 502 : report.removed.empty() ? 404 : 200;
+  (report.failed.empty() ? metrics_.drops : metrics_.drops_failed)++;
   return report;
 }
 

@@ -82,10 +82,12 @@ Result<uint16_t> GatewayServer::listen() {
 void GatewayServer::Impl::serve(std::unique_ptr<tcp::socket> sock) {
   const int fd = sock->native_handle();
   set_timeouts(fd, opts.io_timeout);
+  gw.metrics().open_connections++;
   {
     Exchange ex(*sock, gw, opts, log);
     ex.run();
   }
+  gw.metrics().open_connections--;
   boost::system::error_code ec;
   sock->shutdown(tcp::socket::shutdown_both, ec);
   {
@@ -107,6 +109,7 @@ void GatewayServer::Impl::accept_loop() {
     if (stopping) return;
     if (ec) continue;
     if (live >= opts.max_connections) {
+      gw.metrics().connections_refused++;
       log.warn("cluster_connection_refused", {{"reason", "max_connections"}});
       sock->close(ec);
       continue;

@@ -12,6 +12,7 @@ import unittest
 
 from cluster_harness import CLIENTS, NODE_TOKEN, ClusterMixin, call, sha
 from depot_harness import DepotTestCase
+from serve_harness import metric, parse_prometheus
 
 WRITER = CLIENTS["writer"][0]
 
@@ -43,6 +44,18 @@ class ClusterFanoutMisplacesCopies(ClusterMixin, DepotTestCase):
         # Placement spreads the 600 copies: each of 5 equal nodes has some share of them.
         self.assertEqual(sum(spread.values()), 600)
         self.assertGreater(min(spread.values()), 60, spread)
+        def samples():
+            return parse_prometheus(call(gw.port, "GET", "/metrics")[2].decode())
+
+        # Node gauges come from the nodes' status, read at each check.
+        self.wait_for("every node's file count in /metrics", lambda: all(
+            metric(samples(), "depot_cluster_node_files", node=n.name) == spread[n.name]
+            for n in nodes))
+        m = samples()
+        self.assertEqual(metric(m, "depot_cluster_puts_total", code="201"), 200)
+        self.assertEqual(metric(m, "depot_cluster_copies"), 600)
+        for n in nodes:
+            self.assertEqual(metric(m, "depot_cluster_node_up", node=n.name), 1)
 
     def test_a_dead_node_is_replaced_and_no_node_left_is_503(self):
         nodes = [self.start_node("n%d" % i) for i in range(1, 5)]

@@ -15,6 +15,7 @@ import unittest
 
 from cluster_harness import CLIENTS, ClusterMixin, call, sha
 from depot_harness import DepotTestCase
+from serve_harness import metric, parse_prometheus
 
 WRITER = CLIENTS["writer"][0]
 
@@ -58,6 +59,8 @@ class ClusterReadBreaksOnNodeDeath(ClusterMixin, DepotTestCase):
         self.assertEqual(len(head) + len(rest), size)
         self.assertEqual(got.hexdigest(), digest.hexdigest())
         self.assertIn("cluster_read_failover", gw.stderr())
+        text = call(gw.port, "GET", "/metrics")[2].decode()
+        self.assertGreaterEqual(metric(parse_prometheus(text), "depot_cluster_read_failovers_total"), 1)
 
     def test_sixteen_clients_see_no_error_while_a_node_dies_and_returns(self):
         nodes = [self.start_node("n%d" % i) for i in range(1, 5)]
