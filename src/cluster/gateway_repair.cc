@@ -171,8 +171,14 @@ void Gateway::repair_path(const std::string& path, std::vector<Copy> copies, Pas
     report.short_paths++;
     if (mode == PassMode::kCheck || live.empty()) return;
     std::vector<size_t> targets = reserve_targets(path, size, want - counted, holders);
-    if (counted + copy_to(path, copy, live, targets, report) >= want) report.short_paths--;
-    return;
+    const size_t made = copy_to(path, copy, live, targets, report);
+    if (counted + made < want) return;
+    report.short_paths--;
+    // Looked at again with its new copies: what no longer counts (draining) is trimmed now.
+    auto fresh = log_->holders(path);
+    if (!fresh.ok()) return;
+    report.paths--;
+    return repair_path(path, std::move(*fresh), PassMode::kRepair, report);
   }
   // On its placement nodes? A rebalance copies it there first; trimming then removes the rest.
   std::vector<size_t> missing;
