@@ -26,6 +26,8 @@ Gateway::~Gateway() { stop(); }
 Status Gateway::start() {
   DEPOT_ASSIGN_OR_RETURN(log_, LocationLog::open(opts_.state_dir));
   DEPOT_TRY(load_members());
+  DEPOT_ASSIGN_OR_RETURN(std::vector<std::string> dropped, log_->tombstones());
+  tombstones_.insert(dropped.begin(), dropped.end());
   std::vector<std::thread> first;
   for (size_t i = 0; i < node_count(); ++i) first.emplace_back([this, i] { check(i); });
   for (auto& t : first) t.join();
@@ -184,6 +186,9 @@ void Gateway::release(size_t node, uint64_t size, bool stored) {
 }
 
 Result<Located> Gateway::locate(std::string_view path, std::string_view via) {
+  if (tombstoned(path)) {
+    return make_error(ErrorCode::kNotFound, std::string(path) + ": deleted from the cluster");
+  }
   DEPOT_ASSIGN_OR_RETURN(std::vector<Copy> copies, log_->holders(path));
   const std::vector<size_t> order = ranked(path, /*all=*/true);
   if (copies.empty()) {

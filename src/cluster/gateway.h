@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -136,7 +137,9 @@ class Gateway {
   PutReport put(std::string_view path, uint64_t size, std::string_view sha256,
                 const BodyReader& body, bool overwrite, std::string_view via = {});
 
-  // Removes `path` from every node (up or not: a down node counts as failed).
+  // Removes `path` from every node (up or not: a down node counts as failed). When some node
+  // failed, the path is tombstoned: reads answer 404, no pass restores its copies, and each
+  // pass deletes it again until every node confirmed. A later put lifts the tombstone.
   DropReport drop(std::string_view path, std::string_view via = {});
 
   // Where `path` is: every node of the log with its copy, and its placement order.
@@ -211,6 +214,10 @@ class Gateway {
             const std::vector<size_t>& extra, PassReport& report);
   // Copies `path` from node `from` to node `to` (streamed through the gateway, never a client).
   Status copy_between(const std::string& path, const Copy& copy, size_t from, size_t to);
+  bool tombstoned(std::string_view path) const;
+  void set_tombstone(std::string_view path, bool on);
+  // Drops every tombstoned path again (the start of a pass).
+  void settle_tombstones();
   // Asks the repair thread for a pass soon.
   void want_repair();
   // Whether copies on node i still count: up, or down for less than down_grace.
@@ -238,6 +245,7 @@ class Gateway {
   bool rebalance_wanted_ = false, rebalancing_ = false;  // guarded by mu_
   std::mutex pass_mu_;         // one pass at a time
   GatewayMetrics metrics_;
+  std::set<std::string, std::less<>> tombstones_;  // guarded by mu_; mirrors the log's
 };
 
 }  // namespace depot::cluster

@@ -85,6 +85,7 @@ PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sh
     return report;
   }
   const size_t want = static_cast<size_t>(opts_.copies);
+  set_tombstone(path, false);  // a new upload brings a dropped path back
   std::vector<size_t> targets = reserve_targets(path, size, want, {});
   if (targets.empty()) {
     bool any_up = false;
@@ -206,8 +207,39 @@ DropReport Gateway::drop(std::string_view path, std::string_view via) {
     if (*removed) report.removed.push_back({n.view.name, 200, ""});
   }
   report.status = !report.failed.empty() ? 502 : report.removed.empty() ? 404 : 200;
+  set_tombstone(path, !report.failed.empty());
   (report.failed.empty() ? metrics_.drops : metrics_.drops_failed)++;
   return report;
+}
+
+bool Gateway::tombstoned(std::string_view path) const {
+  std::lock_guard lock(mu_);
+  return tombstones_.find(path) != tombstones_.end();
+}
+
+void Gateway::set_tombstone(std::string_view path, bool on) {
+  {
+    std::lock_guard lock(mu_);
+    const bool had = tombstones_.find(path) != tombstones_.end();
+    if (had == on) return;
+    if (on) {
+      tombstones_.emplace(path);
+    } else {
+      tombstones_.erase(tombstones_.find(path));
+    }
+  }
+  if (Status st = log_->set_tombstone(path, on); !st.ok()) {
+    log_out_.warn("cluster_tombstone_failed", {{"path", std::string(path)}, {"error", st.error().message}});
+  }
+}
+
+void Gateway::settle_tombstones() {
+  std::vector<std::string> paths;
+  {
+    std::lock_guard lock(mu_);
+    paths.assign(tombstones_.begin(), tombstones_.end());
+  }
+  for (const std::string& path : paths) (void)drop(path, opts_.name);
 }
 
 }  // namespace depot::cluster

@@ -104,6 +104,7 @@ void Gateway::repair_loop() {
 Gateway::PassReport Gateway::run_pass(PassMode mode) {
   std::lock_guard pass(pass_mu_);
   PassReport report;
+  if (mode != PassMode::kCheck) settle_tombstones();
   std::string after;
   for (;;) {
     auto page = log_->paths(after, kPassPage);
@@ -141,6 +142,7 @@ Gateway::PassReport Gateway::run_pass(PassMode mode) {
 
 void Gateway::repair_path(const std::string& path, std::vector<Copy> copies, PassMode mode,
                           PassReport& report) {
+  if (tombstoned(path)) return;  // deleted: settle_tombstones removes what is left
   report.paths++;
   const std::string sha =
       consensus(copies, [&](const std::string& node) { return counts(index_of(node)); });

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "location_schema_v1_sql.h"
+#include "location_schema_v2_sql.h"
 
 namespace depot::cluster {
 namespace {
@@ -52,7 +53,7 @@ Result<std::unique_ptr<LocationLog>> LocationLog::open(const fs::path& state_dir
   }
   DEPOT_ASSIGN_OR_RETURN(db::Connection conn,
                          db::Connection::open(state_dir / "locations.sqlite3"));
-  DEPOT_TRY(conn.migrate({kLocationSchemaV1}));
+  DEPOT_TRY(conn.migrate({kLocationSchemaV1, kLocationSchemaV2}));
   return std::unique_ptr<LocationLog>(new LocationLog(std::move(conn)));
 }
 
@@ -164,6 +165,27 @@ Status LocationLog::forget(std::string_view node) {
   cur.bind(1, node);
   DEPOT_TRY(cur.exec());
   return tx.commit();
+}
+
+Status LocationLog::set_tombstone(std::string_view path, bool on) {
+  std::lock_guard lock(mu_);
+  DEPOT_ASSIGN_OR_RETURN(db::Statement st,
+                         conn_.prepare(on ? "INSERT OR IGNORE INTO tombstones (path) VALUES (?1)"
+                                          : "DELETE FROM tombstones WHERE path = ?1"));
+  st.bind(1, path);
+  return st.exec();
+}
+
+Result<std::vector<std::string>> LocationLog::tombstones() {
+  std::lock_guard lock(mu_);
+  DEPOT_ASSIGN_OR_RETURN(db::Statement st, conn_.prepare("SELECT path FROM tombstones ORDER BY path"));
+  std::vector<std::string> out;
+  for (;;) {
+    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
+    if (!row) break;
+    out.push_back(st.column_text(0));
+  }
+  return out;
 }
 
 Result<uint64_t> LocationLog::path_count() {

@@ -54,6 +54,10 @@ class LocationLog {
   // removed from the cluster; a rebuild reads it again from 0).
   Status forget(std::string_view node);
 
+  // Tombstones: paths dropped while some node could not confirm (see Gateway::drop).
+  Status set_tombstone(std::string_view path, bool on);
+  Result<std::vector<std::string>> tombstones();
+
   // Number of distinct paths, and of copies, in the log.
   Result<uint64_t> path_count();
   Result<uint64_t> copy_count();
