@@ -151,11 +151,17 @@ bool Exchange::handle() {
   const std::string_view target(req.target().data(), req.target().size());
   if (target.starts_with("/_depot/")) return route_api(target);
   if (target == "/metrics") return metrics();
-  const std::string_view plain = target.substr(0, target.find('?'));
-  auto path = node_file_path("/_depot/v1/files" + std::string(plain));
+  std::string plain(target.substr(0, target.find('?')));
+  // A directory URL names its index.html (as static mirrors lay out PyPI's simple pages).
+  const auto verb = req.method();
+  if (plain.ends_with('/') && (verb == http::verb::get || verb == http::verb::head)) {
+    plain += "index.html";
+  }
+  auto path = node_file_path("/_depot/v1/files" + plain);
   if (!path.ok()) {
-    return path.error().code == ErrorCode::kNotFound ? refuse(404, path.error().message)
-                                                     : refuse(400, path.error().message);
+    std::string why = path.error().message;  // named as the client wrote it
+    if (size_t at = why.find("/_depot/v1/files/"); at != std::string::npos) why.erase(at, 16);
+    return refuse(path.error().code == ErrorCode::kNotFound ? 404 : 400, why);
   }
   return route_file(*path);
 }

@@ -95,7 +95,16 @@ bool Exchange::get_file(const RelPath& path) {
   if (!parser_->is_done()) return refuse(413, "GET and HEAD take no body");
   auto where = gw_.locate(path.str(), forward_via());
   if (!where.ok()) {
-    if (where.error().code == ErrorCode::kNotFound) return refuse(404, where.error().message);
+    if (where.error().code == ErrorCode::kNotFound) {
+      // A directory asked for without its slash: sent to it when it has an index.html.
+      if (gw_.locate(path.str() + "/index.html", forward_via()).ok()) {
+        const std::string target(parser_->get().target().data(), parser_->get().target().size());
+        const size_t q = target.find('?');
+        const std::string to = target.substr(0, q) + "/" + (q == std::string::npos ? "" : target.substr(q));
+        return send(301, "text/plain", "", {{"Location", to}});
+      }
+      return refuse(404, where.error().message);
+    }
     return refuse(503, where.error().message, {{"Retry-After", "5"}});
   }
   const std::string etag = "\"" + where->sha256 + "\"";

@@ -2,12 +2,10 @@
 the cluster, and client threads (apt-get, pip, curl, ranged GETs) that each loop on rounds and
 record every round's start, end and error.
 
-The gateway serves files, not directories: `GET /pypi/simple/<project>/` is answered 400 ("names
-a directory"), so pip cannot use the simple index through it. pip reads a flat page of links
-instead (`--no-index --find-links http://GW/pypi/links.html`), uploaded as a file."""
+pip reads the simple index through the gateway (`--index-url http://GW/pypi/simple/`): a
+directory URL is answered with its index.html."""
 
 import hashlib
-import html
 import os
 import shutil
 import subprocess
@@ -51,15 +49,11 @@ def build_apt(tmp, count=6, payload=100000):
 
 
 def build_pypi(tmp):
-    """The fixture index under tmp/pypi-up plus links.html (every wheel, relative links with
-    #sha256=); returns (root, {wheel name: sha256})."""
+    """The fixture index under tmp/pypi-up; returns (root, {wheel name: sha256}) of the wheels
+    pip picks from it (yanked ones left out)."""
     root = tmp / "pypi-up"
     index = mpi.generate(str(root))
-    wheels = {f["filename"]: f for files in index.values() for f in files}
-    links = ['<a href="%s#sha256=%s">%s</a><br/>' % (f["path"], f["sha256"], html.escape(n))
-             for n, f in sorted(wheels.items())]
-    (root / "links.html").write_text("<!DOCTYPE html><html><body>\n%s\n</body></html>\n"
-                                     % "\n".join(links))
+    wheels = {f["filename"]: f for files in index.values() for f in files if not f["yanked"]}
     return root, {n: f["sha256"] for n, f in wheels.items()}
 
 
@@ -133,16 +127,15 @@ def apt_step(gw, workdir, keyring, debs):
 
 
 def pip_step(gw, workdir, wheels):
-    """pip download of every project into a fresh dir, from the flat links page, without
+    """pip download of every project into a fresh dir, from the simple index, without
     retries; checks each wheel's sha256."""
-    links = "%s/%s/links.html" % (gw.base, PYPI_PREFIX)
-    # The flat page marks nothing yanked: pip takes each project's newest wheel (alpha 1.1).
-    want = {n: d for n, d in wheels.items() if not n.startswith("tiny_alpha-1.0")}
+    index = "%s/%s/simple/" % (gw.base, PYPI_PREFIX)
+    want = wheels
 
     def step(i):
         dest = Path(workdir) / ("round-%d" % i)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-index",
-               "--find-links", links, "--retries", "0", "--timeout", "30", "-d", str(dest),
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps",
+               "--index-url", index, "--retries", "0", "--timeout", "30", "-d", str(dest),
                "--no-cache-dir", "--disable-pip-version-check",
                "tiny-alpha", "Tiny_Beta", "tiny.gamma"]
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

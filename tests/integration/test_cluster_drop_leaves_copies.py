@@ -1,6 +1,8 @@
 """DELETE through a gateway must remove a path from every node, including copies its location
 log does not know about (a stray copy written to a node directly); it answers 200 only when
-every node confirmed, and with a node down 502 naming that node, the other copies gone."""
+every node confirmed, and with a node down 502 naming that node, the other copies gone; the path
+stays deleted when that node returns with its copy (no repair brings it back), and the copy is
+deleted then."""
 
 import json
 import os
@@ -46,6 +48,18 @@ class ClusterDropLeavesCopies(ClusterMixin, DepotTestCase):
         self.assertIn(down.name, rep["failed"][0]["error"])
         alive = [n for n in nodes if n is not down]
         self.assertEqual(self.holders_on_disk(alive, "pool/b.deb"), [])
+        # The node comes back with its copy: the path stays deleted (404, never repaired back
+        # to R copies) and the stale copy is deleted by the next pass.
+        self.assertTrue((down.dir / "pool/b.deb").is_file())
+        self.restart(down)
+        self.assertEqual(call(gw.port, "GET", "/pool/b.deb")[0], 404)
+        self.wait_for("the stale copy to be deleted", lambda: not (down.dir / "pool/b.deb").exists())
+        self.assertEqual(self.holders_on_disk(nodes, "pool/b.deb"), [])
+        self.assertEqual(call(gw.port, "GET", "/pool/b.deb")[0], 404)
+        # A new upload brings the path back.
+        st, _, raw = call(gw.port, "PUT", "/pool/b.deb", b"again", WRITER)
+        self.assertEqual(st, 201, raw)
+        self.assertEqual(call(gw.port, "GET", "/pool/b.deb")[2], b"again")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ class ClusterReadBreaksOnNodeDeath(ClusterMixin, DepotTestCase):
         apt_root, keyring, debs = cc.build_apt(self.tmp)
         cc.upload_tree(gw, apt_root, cc.APT_PREFIX)
         pypi_root, wheels = cc.build_pypi(self.tmp)
-        cc.upload_tree(gw, pypi_root, cc.PYPI_PREFIX)  # pip reads its links.html (see there)
+        cc.upload_tree(gw, pypi_root, cc.PYPI_PREFIX)
 
         stop = threading.Event()
         steps = [("apt-get", cc.apt_step(gw, self.tmp / ("apt%d" % k), keyring, debs))

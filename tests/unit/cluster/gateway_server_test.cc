@@ -145,6 +145,20 @@ TEST_F(GatewayServerTest, GetHeadRangeAndConditionalAnswers) {
   EXPECT_EQ(status_of(get("/pool/../etc/passwd")), 400);
 }
 
+TEST_F(GatewayServerTest, DirectoryUrlsNameTheirIndexHtml) {
+  const std::string page = "<a href=\"x-1.0.whl\">x-1.0.whl</a>";
+  ASSERT_EQ(status_of(http_exchange(port_, put_request("/simple/x/index.html", page, kFull))), 201);
+  std::string dir = get("/simple/x/");
+  EXPECT_EQ(status_of(dir), 200);
+  EXPECT_NE(dir.find("Content-Type: text/html"), std::string::npos);
+  EXPECT_EQ(dir.substr(dir.size() - page.size()), page);
+  std::string bare = get("/simple/x?q=1");
+  EXPECT_EQ(status_of(bare), 301);
+  EXPECT_NE(bare.find("Location: /simple/x/?q=1"), std::string::npos);
+  std::string none = get("/simple/y/");
+  EXPECT_EQ(status_of(none), 404);
+}
+
 TEST_F(GatewayServerTest, WritesNeedTheRightRole) {
   EXPECT_EQ(status_of(http_exchange(port_, put_request("/pool/n.deb", "new", nullptr))), 401);
   EXPECT_EQ(status_of(http_exchange(port_, put_request("/pool/n.deb", "new", "bogus"))), 401);
