@@ -159,6 +159,28 @@ TEST_F(GatewayServerTest, DirectoryUrlsNameTheirIndexHtml) {
   EXPECT_EQ(status_of(none), 404);
 }
 
+TEST_F(GatewayServerTest, RedirectModeSendsClientsOnlyToNodesCheckedHealthy) {
+  GatewayServerOptions so;
+  so.redirect = true;
+  GatewayServer redirecting(so, *gw_, null_logger());
+  const uint16_t port = redirecting.listen().value();
+  std::thread t([&] { redirecting.run(); });
+  std::string first = http_exchange(port, "GET /pool/a.deb HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_of(first), 302);
+  const bool to_node = first.find("Location: " + nodes_[0]->url() + "/pool/a.deb") != std::string::npos ||
+                       first.find("Location: " + nodes_[1]->url() + "/pool/a.deb") != std::string::npos;
+  EXPECT_TRUE(to_node) << first;
+  // With both nodes stopped, no holder was checked healthy within the interval: the gateway
+  // answers itself (and fails, as nothing holds the file any more) instead of redirecting.
+  nodes_[0]->stop();
+  nodes_[1]->stop();
+  std::this_thread::sleep_for(milliseconds(350));
+  std::string after = http_exchange(port, "GET /pool/a.deb HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(status_of(after), 302) << after;
+  redirecting.stop();
+  t.join();
+}
+
 TEST_F(GatewayServerTest, WritesNeedTheRightRole) {
   EXPECT_EQ(status_of(http_exchange(port_, put_request("/pool/n.deb", "new", nullptr))), 401);
   EXPECT_EQ(status_of(http_exchange(port_, put_request("/pool/n.deb", "new", "bogus"))), 401);
