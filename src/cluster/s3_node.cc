@@ -95,6 +95,7 @@ Result<bool> S3Node::remove(std::string_view path, std::string_view) const {
 }
 
 void S3Node::set_known_locked(const std::string& key, Entry e) const {
+  foreign_.erase(key);
   auto [it, inserted] = known_.try_emplace(key);
   if (!inserted) used_ -= std::min(used_, it->second.size);
   e.seq = ++newest_;
@@ -163,6 +164,7 @@ Status S3Node::relist(S3Client& client) const {
   {
     std::lock_guard lock(mu_);
     for (const auto& [key, o] : listed) {
+      if (auto f = foreign_.find(key); f != foreign_.end() && f->second == o.etag) continue;
       auto it = known_.find(key);
       if (it == known_.end() || it->second.size != o.size || it->second.etag != o.etag) {
         unknown.push_back(key);
@@ -180,9 +182,11 @@ Status S3Node::relist(S3Client& client) const {
     if (touched_.contains(key)) continue;
     auto it = known_.find(key);
     if (!h || h->sha256.empty()) {  // gone since the listing, or not written by depot
+      if (h) foreign_[key] = h->etag;
       if (it != known_.end()) drop_known_locked(key);
       continue;
     }
+    foreign_.erase(key);
     if (it != known_.end() && it->second.size == h->size && it->second.sha256 == h->sha256) {
       it->second.etag = h->etag;  // the same content (a multipart ETag learnt, or rewritten)
       continue;
@@ -194,6 +198,7 @@ Status S3Node::relist(S3Client& client) const {
     if (!listed.contains(key) && !touched_.contains(key)) gone.push_back(key);
   }
   for (const std::string& key : gone) drop_known_locked(key);
+  std::erase_if(foreign_, [&](const auto& f) { return !listed.contains(f.first); });
   return {};
 }
 

@@ -12,7 +12,8 @@
 // - inventory: a bucket has no change feed. The node keeps one in memory: its own puts and
 //   removes, and the differences each re-listing of the prefix (at most every relist_interval)
 //   finds. A listed key not yet known, or whose size or ETag changed, costs one HEAD (for its
-//   sha256); known keys cost nothing. Sequence numbers start above the wall-clock microseconds
+//   sha256); known keys, and keys without depot's sha256 whose ETag did not change, cost
+//   nothing. The feed and the key maps stay in memory (about 100 bytes per key and change). Sequence numbers start above the wall-clock microseconds
 //   at construction, so a cursor of an earlier process (or another bucket node) is answered as
 //   "recreated" (ChangePage::last below it) and the gateway reads the whole feed again.
 // - get: a HEAD (the full size for on_start, before the first byte), then a ranged GET. A GET
@@ -110,6 +111,8 @@ class S3Node : public NodeBackend {
   mutable std::mutex list_mu_;  // one re-listing at a time
   mutable std::mutex mu_;       // guards the members below
   mutable std::map<std::string, Entry> known_;
+  // Listed keys without depot's sha256, by ETag: not HEADed again until their ETag changes.
+  mutable std::map<std::string, std::string> foreign_;
   mutable std::deque<NodeChange> feed_;  // seqs base_+1 .. newest_
   const int64_t base_;
   mutable int64_t newest_;
