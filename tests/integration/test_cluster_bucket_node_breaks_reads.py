@@ -3,7 +3,7 @@ beside two depot storage nodes, R=2: every file PUT through the gateway is on ex
 (bucket objects carry x-amz-meta-sha256), and reads back intact. With RGW stopped while clients
 read continuously, no client sees an error and every body's sha256 is right: each file with a
 copy in the bucket has its other copy on a depot node, and the gateway fails over to it
-(resuming a broken GET at the byte it stopped at). A PUT while the bucket is down still gets
+(a GET the bucket broke mid-body is resumed on the depot node at the byte it stopped at). A PUT while the bucket is down still gets
 R=2 copies (201): the bucket node asks the bucket before taking any body byte, so its failure
 (status 0) lets the gateway place that copy on the third node; once the bucket is marked down
 placement skips it."""
@@ -55,6 +55,10 @@ class ClusterBucketNodeBreaksReads(ClusterMixin, S3MirrorCase):
         self.wait_for("the bucket node up", lambda: self.node_up(gw, "b3"))
         files = {"pool/f%02d.bin" % i: os.urandom(40000 + 7919 * i) for i in range(26)}
         files.update({"big/b%d.bin" % i: os.urandom((9 << 20) + 4097 * i) for i in range(4)})
+        # A file large enough not to fit in loopback socket buffers, read from the bucket first.
+        huge = next(p for p in ("huge/h%d.bin" % i for i in range(50))
+                    if self.whereis(gw, p)["placement"][0] == "b3")
+        files[huge] = os.urandom(64 << 20)
         for path, body in files.items():
             st, _, raw = call(gw.port, "PUT", "/" + path, body, WRITER)
             self.assertEqual(st, 201, (path, raw))
@@ -68,8 +72,9 @@ class ClusterBucketNodeBreaksReads(ClusterMixin, S3MirrorCase):
             status, headers = self.rgw.head("/%s/%s/%s" % (BUCKET, PREFIX, path))
             self.assertEqual(status, 200, path)
             self.assertEqual(headers.get("x-amz-meta-sha256"), sha(files[path]), path)
-        print("\nbucket holds %d of %d files (%d of the 4 multipart-sized)"
-              % (len(on_bucket), len(files), sum(p.startswith("big/") for p in on_bucket)))
+        print("\nbucket holds %d of %d files (%d of the 5 multipart-sized)"
+              % (len(on_bucket), len(files),
+                 sum(p.startswith(("big/", "huge/")) for p in on_bucket)))
         self.assertGreater(len(on_bucket), 0)
         self.assertTrue(any(p.startswith("big/") for p in on_bucket), on_bucket)
         self.read_all(gw, files)
@@ -113,6 +118,12 @@ class ClusterBucketNodeBreaksReads(ClusterMixin, S3MirrorCase):
         threads = [threading.Thread(target=reader, args=(k,)) for k in range(6)]
         for t in threads:
             t.start()
+        # One slow client holds a GET the gateway streams from the bucket mid-body.
+        self.assertIn(huge, on_bucket)
+        slow = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=60)
+        slow.request("GET", "/" + huge)
+        slow_r = slow.getresponse()
+        slow_head = slow_r.read(1 << 20)
         time.sleep(2)
         before = reads[0]
         self.rgw.stop_rgw()
@@ -125,16 +136,23 @@ class ClusterBucketNodeBreaksReads(ClusterMixin, S3MirrorCase):
             self.assertEqual(st, 201, (path, raw))
             replaced += b'"b3"' in raw
         self.wait_for("the bucket node down", lambda: not self.node_up(gw, "b3"))
+        slow_body = slow_head + slow_r.read()
+        slow.close()
+        self.assertEqual(sha(slow_body), sha(files[huge]), "a GET broken mid-body")
+        self.assertIn("bytes were sent on", gw.stderr(), gw.describe())
         down_after = time.monotonic() - t0
         time.sleep(3)
         stop.set()
         for t in threads:
             t.join()
-        print("reads: %d before the stop, %d in all; bucket marked down after %.1f s; "
+        print("reads: %d before the stop, %d in all; bucket seen down %.1f s after the stop (early PUTs first); "
               "%d of %d early PUTs replaced the bucket's copy"
               % (before, reads[0], down_after, replaced, len(early)))
         self.assertEqual(errors, [], gw.describe())
         self.assertGreater(reads[0], before)
+        failovers = gw.stderr().count("cluster_read_failover")
+        print("reads failed over from the bucket: %d" % failovers)
+        self.assertGreater(failovers, 0, gw.describe())
 
         late = {"late/l%02d.bin" % i: os.urandom(30000 + 103 * i) for i in range(5)}
         for path, body in late.items():
