@@ -145,8 +145,8 @@ class ClusterBucketNodeBreaksReads(ClusterMixin, S3MirrorCase):
         stop.set()
         for t in threads:
             t.join()
-        print("reads: %d before the stop, %d in all; bucket seen down %.1f s after the stop (early PUTs first); "
-              "%d of %d early PUTs replaced the bucket's copy"
+        print("reads: %d before the stop, %d in all; bucket seen down %.1f s after the stop "
+              "(early PUTs first); %d of %d early PUTs replaced the bucket's copy"
               % (before, reads[0], down_after, replaced, len(early)))
         self.assertEqual(errors, [], gw.describe())
         self.assertGreater(reads[0], before)
