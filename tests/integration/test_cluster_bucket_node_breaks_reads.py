@@ -1,12 +1,13 @@
 """A bucket on a real RADOS Gateway as a cluster node (`--node b3=s3://BUCKET/PREFIX?endpoint=...`)
 beside two depot storage nodes, R=2: every file PUT through the gateway is on exactly 2 of the 3
-(bucket objects carry x-amz-meta-sha256), and reads back intact. With RGW stopped while clients
-read continuously, no client sees an error and every body's sha256 is right: each file with a
-copy in the bucket has its other copy on a depot node, and the gateway fails over to it
-(a GET the bucket broke mid-body is resumed on the depot node at the byte it stopped at). A PUT while the bucket is down still gets
-R=2 copies (201): the bucket node asks the bucket before taking any body byte, so its failure
-(status 0) lets the gateway place that copy on the third node; once the bucket is marked down
-placement skips it."""
+(bucket objects carry x-amz-meta-sha256), and reads back intact; an object written to the
+bucket directly with that metadata reaches the gateway through the node's re-listing. With RGW
+stopped while clients read continuously, no client sees an error and every body's sha256 is
+right: each file with a copy in the bucket has its other copy on a depot node, and the gateway
+fails over to it (a GET the bucket broke mid-body resumes there at the byte it stopped at). A PUT
+while the bucket is down still gets R=2 copies (201): the bucket node asks the bucket before
+taking any body byte, so its failure (status 0) lets the gateway place that copy on the third
+node; once the bucket is marked down placement skips it."""
 
 import hashlib
 import http.client
