@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/cli_util.h"
+#include "cli/cluster_backends.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cluster/gateway.h"
@@ -105,7 +106,7 @@ std::string gateway_options(const GatewayArgs& a, cluster::GatewayOptions& o) {
     std::string url = eq == std::string::npos ? "" : spec.substr(eq + 1);
     while (url.ends_with('/')) url.pop_back();
     if (!valid_node_name(name)) return "--node " + spec + ": expected NAME=URL, NAME of A-Z a-z 0-9 . _ -";
-    if (!is_http_url(url)) return "--node " + spec + ": the URL must start with http:// or https://";
+    if (std::string bad = check_node_url(url); !bad.empty()) return "--node " + spec + ": " + bad;
     for (const auto& n : o.nodes) {
       if (n.name == name) return "--node " + name + " is given twice";
     }
@@ -114,6 +115,7 @@ std::string gateway_options(const GatewayArgs& a, cluster::GatewayOptions& o) {
   if (static_cast<size_t>(a.copies) > o.nodes.size()) {
     return "--copies " + std::to_string(a.copies) + " needs at least as many nodes";
   }
+  o.backend_factory = make_node_backend;
   o.node_token = token;
   o.name = a.name;
   o.state_dir = a.state;
@@ -357,7 +359,8 @@ void add_cluster_command(CLI::App& app, int& exit_code) {
   serve->add_option("--listen", ga->listen, "HOST:PORT (port 0: any free port)")->capture_default_str();
   serve->add_option("--port-file", ga->port_file, "write the bound port here");
   serve->add_option("--state", ga->state, "directory of the location log");
-  serve->add_option("--node", ga->nodes, "NAME=URL of a storage node (repeat)");
+  serve->add_option("--node", ga->nodes,
+                    "NAME=URL of a storage node, or NAME=s3://BUCKET/PREFIX?endpoint=URL (repeat)");
   serve->add_option("--copies", ga->copies, "copies of every file (R)")->capture_default_str();
   serve->add_option("--auth-file", ga->auth_file, "clients' tokens and roles; without it, read-only");
   serve->add_option("--node-token", ga->node_token, "token for the nodes (or DEPOT_NODE_TOKEN)");

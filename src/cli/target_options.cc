@@ -60,8 +60,6 @@ std::filesystem::path default_cluster_state_dir(const std::string& url) {
   return default_state_dir("cluster", url, url.substr(url.find("://") + 3));
 }
 
-namespace {
-
 Result<S3Config> s3_config(const std::string& dest, const TargetArgs& args) {
   if (args.s3_endpoint.empty()) {
     return make_error(ErrorCode::kInvalidArgument, dest + ": --s3-endpoint is required for an s3:// destination");
@@ -74,8 +72,6 @@ Result<S3Config> s3_config(const std::string& dest, const TargetArgs& args) {
   DEPOT_ASSIGN_OR_RETURN(config.creds, load_s3_credentials(process_env()));
   return config;
 }
-
-}  // namespace
 
 Result<S3Bucket> open_s3_bucket(const std::string& dest, const TargetArgs& args) {
   DEPOT_ASSIGN_OR_RETURN(S3Config config, s3_config(dest, args));

@@ -55,6 +55,11 @@ struct S3Bucket {
   std::filesystem::path state_dir;  // --state, else default_s3_state_dir(dest)
 };
 
+// The S3Client configuration of `dest` (an s3:// URL) with --s3-endpoint and --s3-region of
+// `args` and credentials from the environment or AWS profile (load_s3_credentials). No I/O but
+// reading the credentials file.
+Result<S3Config> s3_config(const std::string& dest, const TargetArgs& args);
+
 // Opens `dest` (an s3:// URL) and lists it once, as open_target does.
 Result<S3Bucket> open_s3_bucket(const std::string& dest, const TargetArgs& args);
 

@@ -85,7 +85,9 @@ bool Exchange::admin_nodes() {
   if (parser_->get().method() == http::verb::post) {
     std::string url = j.value("url", "");
     while (url.ends_with('/')) url.pop_back();
-    if (!is_http_url(url)) return refuse(400, "\"url\" must start with http:// or https://");
+    if (!is_http_url(url) && !url.starts_with("s3://")) {
+      return refuse(400, "\"url\" must start with http://, https:// or s3://");
+    }
     if (Status st = gw_.add_node({name, url, ""}); !st.ok()) {
       return refuse(status_of(st.error()), st.error().message);
     }

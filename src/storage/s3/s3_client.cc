@@ -95,6 +95,14 @@ struct S3Client::Impl {
     return r;
   }
 
+  // Lists at most one key under the prefix; `op` names the request in messages.
+  Status probe(std::string op) {
+    S3Request r = request("GET", {}, std::move(op));
+    r.query = query({{"list-type", "2"}, {"max-keys", "1"}, {"prefix", list_prefix({})}});
+    DEPOT_TRY(http.perform(r));
+    return ok_status();
+  }
+
   // The prefix that lists everything under `under` (relative to the location's prefix).
   std::string list_prefix(std::string_view under) const {
     while (under.ends_with('/')) under.remove_suffix(1);
@@ -137,12 +145,11 @@ S3Client::~S3Client() = default;
 Result<std::unique_ptr<S3Client>> S3Client::open(S3Config config) {
   DEPOT_TRY(check_config(config));
   auto client = std::unique_ptr<S3Client>(new S3Client(std::make_unique<Impl>(std::move(config))));
-  Impl& im = *client->impl_;
-  S3Request probe = im.request("GET", {}, "opening the bucket (ListObjectsV2)");
-  probe.query = query({{"list-type", "2"}, {"max-keys", "1"}, {"prefix", im.list_prefix({})}});
-  DEPOT_TRY(im.http.perform(probe));
+  DEPOT_TRY(client->impl_->probe("opening the bucket (ListObjectsV2)"));
   return client;
 }
+
+Status S3Client::check() { return impl_->probe("checking the bucket (ListObjectsV2)"); }
 
 const S3Location& S3Client::where() const { return impl_->cfg.where; }
 

@@ -62,6 +62,10 @@ class S3Client {
   S3Client(const S3Client&) = delete;
   S3Client& operator=(const S3Client&) = delete;
 
+  // Lists at most one key under the prefix: a cheap check that the endpoint answers, the
+  // bucket exists and the credentials are accepted (what open() checks).
+  Status check();
+
   const S3Location& where() const;
   // "s3://bucket/prefix/key", for messages.
   std::string url(std::string_view key) const;
