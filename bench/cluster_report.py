@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Summarise bench/cluster_bench.sh: medians over the repetitions of the upload legs (fan-out
-through the gateway, sequential direct PUTs to each node) and of the GET legs (gateway, node
-direct) per size; the ratios, the gateway's CPU seconds per GiB it moved, PASS/MISS per target,
-JSON. Exits 1 when a target is MISS."""
+through the gateway, sequential direct PUTs to each node, parallel direct PUTs: the floor) and of
+the GET legs (gateway, node direct, nginx proxying to the node: the floor) per size; the ratios
+against the baseline and against the floor, the proxies' CPU seconds per GiB they moved,
+PASS/MISS per target, JSON. Exits 1 when a target is MISS."""
 
 import argparse
 import csv
@@ -48,11 +49,19 @@ def main():
     with open(a.runs, newline="") as f:
         runs = list(csv.DictReader(f, delimiter="\t"))
     out = {"meta": dict(m.split("=", 1) for m in a.meta), "results": {}, "targets": [],
-           "runs": runs}
+           "floors": [], "runs": runs}
 
     def target(name, value, ok, goal):
         out["targets"].append({"target": name, "value": value, "goal": goal, "pass": ok})
-        print("  %-4s %-46s %8s %s" % ("PASS" if ok else "MISS", name, value, goal))
+        print("  %-5s %-46s %8s %s" % ("PASS" if ok else "MISS", name, value, goal))
+
+    def floor(name, a, b, key):
+        """Prints and records a[key] / b[key] (None when a leg is missing or had errors)."""
+        value = None
+        if a and b and not a["errors"] and not b["errors"] and b[key] > 0:
+            value = round(a[key] / b[key], 2)
+        out["floors"].append({"ratio": name, "value": value})
+        print("  %-5s %-46s %8s" % ("floor", name, value))
 
     groups = list(dict.fromkeys((r["test"], r["size"]) for r in runs))
     print("\n%-6s %-5s %-8s %9s %9s %9s %7s %8s %13s %13s" % (
@@ -77,24 +86,33 @@ def main():
             # An upload answered other than 201 (fewer copies, refused) never passes.
             if not f or not d or f["errors"] or d["errors"]:
                 target(name, None, False, "<= %.1f" % FANOUT_RATIO_MAX)
-                continue
-            r = round(f["median_s"] / d["median_s"], 2)
-            target(name, r, r <= FANOUT_RATIO_MAX, "<= %.1f" % FANOUT_RATIO_MAX)
+            else:
+                r = round(f["median_s"] / d["median_s"], 2)
+                target(name, r, r <= FANOUT_RATIO_MAX, "<= %.1f" % FANOUT_RATIO_MAX)
+            p = res.get("parallel")
+            if p:
+                floor("upload %s: parallel s / direct s" % size, p, d, "median_s")
+                floor("upload %s: fan-out s / parallel s" % size, f, p, "median_s")
         else:
             g, n = res.get("gateway"), res.get("node")
             name = "get %s: gateway MiB/s / node MiB/s" % size
             # A run with errors (failed or non-2xx requests) never passes.
             if not g or not n or g["errors"] or n["errors"] or n["median_mib_s"] <= 0:
                 target(name, None, False, ">= %.1f" % GET_RATIO_MIN)
-                continue
-            r = round(g["median_mib_s"] / n["median_mib_s"], 2)
-            target(name, r, r >= GET_RATIO_MIN, ">= %.1f" % GET_RATIO_MIN)
+            else:
+                r = round(g["median_mib_s"] / n["median_mib_s"], 2)
+                target(name, r, r >= GET_RATIO_MIN, ">= %.1f" % GET_RATIO_MIN)
+            x = res.get("nginx")
+            if x:
+                floor("get %s: nginx MiB/s / node MiB/s" % size, x, n, "median_mib_s")
+                floor("get %s: gateway MiB/s / nginx MiB/s" % size, g, x, "median_mib_s")
     for (test, size), res in ((g, out["results"]["%s %s" % g]) for g in groups):
         if test == "get" and "gateway" in res:
-            print("  info %-46s %8.2f (nodes behind it: %.2f; node direct: %s)" % (
+            print("  info  %-46s %8.2f (nodes behind it: %.2f; node direct: %s; nginx: %s)" % (
                 "get %s: gateway CPU s per GiB proxied" % size,
                 res["gateway"]["gw_cpu_s_per_gib"], res["gateway"]["nodes_cpu_s_per_gib"],
-                "%.2f" % res["node"]["nodes_cpu_s_per_gib"] if "node" in res else "-"))
+                "%.2f" % res["node"]["nodes_cpu_s_per_gib"] if "node" in res else "-",
+                "%.2f" % res["nginx"]["gw_cpu_s_per_gib"] if "nginx" in res else "-"))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=2)

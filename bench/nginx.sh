@@ -9,7 +9,9 @@ NGINX_PIDS=()
 # (default $HERE/nginx.conf.in) in NGXDIR, on NGINX_PORT if set, else a free port; sets PORT,
 # BASE and NGINX_PID, and waits until BASE/PROBE answers. Template variables: @PREFIX@ (NGXDIR),
 # @ROOT@, @PORT@, @USER_LINE@, @WORKERS@ (NGINX_WORKERS, default the core count), @ACCESS_LOG@
-# (NGINX_ACCESS_LOG, default off), @LIMIT_RATE@ (NGINX_LIMIT_RATE, default 0 = none). NGINX_WRAP
+# (NGINX_ACCESS_LOG, default off), @LIMIT_RATE@ (NGINX_LIMIT_RATE, default 0 = none),
+# @UPSTREAM@ (NGINX_UPSTREAM, host:port of a proxied server), @PROXY_BUFFERING@
+# (NGINX_PROXY_BUFFERING, default on). NGINX_WRAP
 # is put before the nginx command (e.g. "taskset -c 0"). May be called several times; every
 # instance is stopped by stop_nginx.
 start_nginx() {
@@ -21,6 +23,7 @@ start_nginx() {
   sed -e "s|@PREFIX@|$ngx|g" -e "s|@ROOT@|$root|g" -e "s|@PORT@|$PORT|g" \
     -e "s|@USER_LINE@|$user_line|" -e "s|@WORKERS@|${NGINX_WORKERS:-$(nproc)}|g" \
     -e "s|@ACCESS_LOG@|${NGINX_ACCESS_LOG:-off}|g" -e "s|@LIMIT_RATE@|${NGINX_LIMIT_RATE:-0}|g" \
+    -e "s|@UPSTREAM@|${NGINX_UPSTREAM:-}|g" -e "s|@PROXY_BUFFERING@|${NGINX_PROXY_BUFFERING:-on}|g" \
     "$template" >"$ngx/nginx.conf"
   ${NGINX_WRAP:-} nginx -p "$ngx" -e "$ngx/error.log" -c "$ngx/nginx.conf" -g 'daemon off;' &
   NGINX_PID=$!

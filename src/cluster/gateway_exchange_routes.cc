@@ -1,5 +1,7 @@
 // Exchange's answers (see gateway_server.h for the routes and who may use them).
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "cluster/gateway_exchange.h"
@@ -14,6 +16,9 @@ namespace http = beast::http;
 using json = nlohmann::ordered_json;
 
 namespace {
+
+// A proxied GET's body goes to the client in writes of about this size.
+constexpr size_t kWriteChunk = 256 * 1024;
 
 std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
@@ -142,21 +147,25 @@ bool Exchange::get_file(const RelPath& path) {
   head += "\r\n";
   status_ = status;
   if (head_only_ || first == end) return write_all(head) && keep_alive_;
-  // The header goes out with the first body bytes: a read that fails before any byte can
-  // still be answered with an error.
-  bool head_sent = false;
+  // The body is gathered into writes of kWriteChunk (the node's bytes come 16 KiB at a time),
+  // the header in front of the first: a read that fails before any byte can still be
+  // answered with an error.
+  std::string out = std::move(head);
+  out.reserve(out.size() + static_cast<size_t>(std::min<uint64_t>(end - first, kWriteChunk)));
+  bool any_body = false;
   Status st = gw_.read(path.str(), *where, first, end, [&](const char* data, size_t n) {
-    if (!head_sent) {
-      head_sent = true;
-      head.append(data, n);
-      return write_all(head);
-    }
+    any_body = true;
     gw_.metrics().bytes_sent += n;
-    return write_all(std::string_view(data, n));
+    out.append(data, n);
+    if (out.size() < kWriteChunk) return true;
+    const bool ok = write_all(out);
+    out.clear();
+    return ok;
   }, forward_via());
-  if (st.ok()) return keep_alive_;
-  if (head_sent) return false;  // the client sees a short body and the connection close
-  return refuse(502, st.error().message, {{"Retry-After", "5"}});
+  if (!st.ok() && !any_body) return refuse(502, st.error().message, {{"Retry-After", "5"}});
+  // After a failure, what was read goes out: the client sees a short body and the close.
+  if (!out.empty() && !write_all(out)) return false;
+  return st.ok() && keep_alive_;
 }
 
 long Exchange::read_body(char* out, size_t n) {

@@ -33,7 +33,9 @@ Status Gateway::read(std::string_view path, const Located& where, uint64_t first
     NodeState& n = *nodes_[i];
     bool wrong_size = false;
     auto got = n.client->get(
-        path, at, end,
+        // To the end of the file: no Range on a whole read (the node then sends it with
+        // sendfile), "bytes=AT-" on a resumed one.
+        path, at, end == where.size ? std::nullopt : std::optional<uint64_t>(end),
         [&](uint64_t file_size, long) { wrong_size = file_size != where.size; },
         [&](const char* data, size_t len) {
           if (wrong_size) return false;

@@ -82,6 +82,10 @@ Result<uint16_t> GatewayServer::listen() {
 void GatewayServer::Impl::serve(std::unique_ptr<tcp::socket> sock) {
   const int fd = sock->native_handle();
   set_timeouts(fd, opts.io_timeout);
+  // Every answer is written whole or in large pieces: without Nagle its last small segment
+  // goes out at once instead of waiting for the client's (delayed) ACK of the previous ones.
+  boost::system::error_code nodelay_ec;
+  sock->set_option(tcp::no_delay(true), nodelay_ec);
   gw.metrics().open_connections++;
   {
     Exchange ex(*sock, gw, opts, log);

@@ -37,6 +37,12 @@ Status bind_copy_and_exec(db::Statement& st, std::string_view path, std::string_
   return st.exec();
 }
 
+// Resets a cached statement when the scope ends: it holds no read open between calls.
+struct ResetOnExit {
+  db::Statement& st;
+  ~ResetOnExit() { st.reset(); }
+};
+
 Result<uint64_t> count(db::Connection& conn, std::string_view sql) {
   DEPOT_ASSIGN_OR_RETURN(db::Statement st, conn.prepare(sql));
   DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
@@ -59,8 +65,13 @@ Result<std::unique_ptr<LocationLog>> LocationLog::open(const fs::path& state_dir
 
 Result<std::vector<Copy>> LocationLog::holders(std::string_view path) {
   std::lock_guard lock(mu_);
-  DEPOT_ASSIGN_OR_RETURN(db::Statement st,
-                         conn_.prepare("SELECT node, size, sha256 FROM copies WHERE path = ?1"));
+  if (!holders_st_) {
+    DEPOT_ASSIGN_OR_RETURN(db::Statement prepared,
+                           conn_.prepare("SELECT node, size, sha256 FROM copies WHERE path = ?1"));
+    holders_st_.emplace(std::move(prepared));
+  }
+  db::Statement& st = *holders_st_;
+  const ResetOnExit done{st};
   st.bind(1, path);
   std::vector<Copy> out;
   for (;;) {

@@ -66,6 +66,9 @@ class LocationLog {
   explicit LocationLog(db::Connection conn) : conn_(std::move(conn)) {}
   std::mutex mu_;
   db::Connection conn_;
+  // holders()' query, prepared on first use (a GET's hot path); guarded by mu_, declared after
+  // conn_ so that it is finalized first.
+  std::optional<db::Statement> holders_st_;
 };
 
 }  // namespace depot::cluster
