@@ -134,8 +134,12 @@ class Gateway {
 
   // Fans `body` (size bytes, sha256 declared) out to the R placement nodes with room at once.
   // `overwrite`: false refuses (409) a path the cluster already holds.
+  // `copies`: how many copies this upload needs (0: R). Copies count on leaf nodes only: a
+  // gateway in front of this one asks for one copy per node it chose (X-Depot-Copies: 1), so
+  // gateways listing each other still store exactly R leaf copies.
   PutReport put(std::string_view path, uint64_t size, std::string_view sha256,
-                const BodyReader& body, bool overwrite, std::string_view via = {});
+                const BodyReader& body, bool overwrite, std::string_view via = {},
+                size_t copies = 0);
 
   // Removes `path` from every node (up or not: a down node counts as failed). When some node
   // failed, the path is tombstoned: reads answer 404, no pass restores its copies, and each

@@ -200,17 +200,27 @@ bool Exchange::put_file(const RelPath& path, Role r) {
       !write_all("HTTP/1.1 100 Continue\r\n\r\n")) {
     return false;
   }
+  // A gateway in front of this one asks for the leaf copies it counts on this node.
+  size_t copies = 0;
+  if (auto asked = parse_u64(trim(header("X-Depot-Copies"))); asked && *asked > 0) {
+    copies = static_cast<size_t>(std::min<uint64_t>(*asked, 64));
+  }
   PutReport rep = gw_.put(path.str(), *length, sha,
                           [this](char* out, size_t n) { return read_body(out, n); },
-                          r == Role::kFull, forward_via());
+                          r == Role::kFull, forward_via(), copies);
   gw_.metrics().count_put(rep.status);
   discard_body();  // what the nodes did not take (all failed, or the answer came first)
   if (rep.status == 409 && r < Role::kFull && rep.message.find("exists") != std::string::npos) {
     rep.status = 403;
   }
-  json j{{"path", path.str()},
+  // Also the fields of a node's answer, so a gateway in front of this one reads it as one.
+  json j{{"node", gw_.options().name},
+         {"path", path.str()},
+         {"size", *length},
+         {"sha256", sha},
+         {"seq", 0},
          {"status", rep.status},
-         {"copies", gw_.options().copies},
+         {"copies", copies == 0 ? static_cast<size_t>(gw_.options().copies) : copies},
          {"stored", outcomes(rep.stored, false)},
          {"failed", outcomes(rep.failed, true)}};
   if (!rep.message.empty()) j["message"] = rep.message;

@@ -17,7 +17,9 @@ constexpr size_t kBodyChunk = 256 * 1024;
 // A put that failed before the node took any byte of the body (no answer at all, or no room):
 // another node may take it.
 bool replaceable(const NodePutResult& r) {
-  return !r.stored && (r.failure.status == 0 || r.failure.status == 507);
+  // 508: a gateway that the upload already passed (a loop), refused before the body too.
+  return !r.stored &&
+         (r.failure.status == 0 || r.failure.status == 507 || r.failure.status == 508);
 }
 
 }  // namespace
@@ -78,7 +80,8 @@ Status Gateway::read(std::string_view path, const Located& where, uint64_t first
 }
 
 PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sha256,
-                       const BodyReader& body, bool overwrite, std::string_view via) {
+                       const BodyReader& body, bool overwrite, std::string_view via,
+                       size_t copies) {
   PutReport report;
   auto existing = locate(path, via);
   if (!overwrite && (existing.ok() || existing.error().code == ErrorCode::kUnreachable)) {
@@ -86,7 +89,8 @@ PutReport Gateway::put(std::string_view path, uint64_t size, std::string_view sh
     report.message = std::string(path) + " exists; replacing it needs the full role";
     return report;
   }
-  const size_t want = static_cast<size_t>(opts_.copies);
+  const size_t r = static_cast<size_t>(opts_.copies);
+  const size_t want = copies == 0 ? r : std::min(copies, r);
   set_tombstone(path, false);  // a new upload brings a dropped path back
   std::vector<size_t> targets = reserve_targets(path, size, want, {});
   if (targets.empty()) {

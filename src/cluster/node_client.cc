@@ -404,6 +404,7 @@ NodeClient::PutResult NodeClient::put(std::string_view path, uint64_t size,
   Upload up{&body, size, 0, {}};
   call.add("Expect: 100-continue");
   call.add("X-Depot-Sha256: " + std::string(sha256));
+  call.add("X-Depot-Copies: 1");  // a gateway as a node makes one leaf copy (nodes ignore it)
   curl_easy_setopt(call.easy(), CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(call.easy(), CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
   curl_easy_setopt(call.easy(), CURLOPT_READFUNCTION, on_read);

@@ -1,8 +1,10 @@
 """Gateways in front of gateways must never loop: a request that already passed a gateway, or
 that passed 8, is answered 508; two gateways listing each other (A lists B, B lists A) answer a
 missing path with 404 at once instead of asking each other forever, and serve a file either
-holds; a chain of gateways works up to 8 hops."""
+holds; copies count on leaf nodes only, so such a cycle stores exactly R leaf copies; a chain of
+gateways works up to 8 hops."""
 
+import json
 import os
 import time
 import unittest
@@ -44,6 +46,33 @@ class ClusterGatewaysLoop(ClusterMixin, DepotTestCase):
         self.assertLess(time.monotonic() - started, 10)
         st, _, got = call(a.port, "GET", "/pool/on-n2.deb")
         self.assertEqual((st, got), (200, body))
+
+    def test_a_cycle_stores_exactly_r_leaf_copies(self):
+        """A (R=2) lists n1 and B; B (R=2) lists n2 and A: copies count on leaf nodes only, so
+        every upload through either gateway lands on exactly 2 leaf nodes."""
+        n1, n2 = self.start_node("n1"), self.start_node("n2")
+        a = self.start_gateway([n1], 1, name="A")
+        b = self.start_gateway([n2, ("A", a.base)], 2, name="B")
+        a.stop()
+        i = a.args.index("--copies")
+        a.args[i + 1] = "2"
+        a.args += ["--node", "B=" + b.base]
+        a.listen_port = a.port
+        a.start()
+        self.wait_for("A to see B up", lambda: all(
+            v["up"] for v in json.loads(call(a.port, "GET", "/_depot/v1/cluster/status")[2])["nodes"]))
+        files = {}
+        for k in range(10):
+            for gw in (a, b):
+                path = "pool/%s-%d.deb" % (gw.name, k)
+                files[path] = os.urandom(3000 + k)
+                st, _, raw = call(gw.port, "PUT", "/" + path, files[path], WRITER)
+                self.assertEqual(st, 201, raw + gw.describe().encode())
+        for path, body in files.items():
+            self.assertEqual(self.holders_on_disk([n1, n2], path), ["n1", "n2"], path)
+            for gw in (a, b):
+                st, _, got = call(gw.port, "GET", "/" + path)
+                self.assertEqual((st, got), (200, body), path)
 
     def test_a_chain_of_nine_gateways(self):
         node = self.start_node("n1")
