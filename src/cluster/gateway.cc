@@ -68,7 +68,10 @@ void Gateway::check(size_t i) {
     NodeView& v = n.view;
     if (st.ok()) {
       came_up = !v.up;
-      if (came_up) repair_wanted_ = true;  // its copies may now be extra
+      if (came_up) {
+        repair_wanted_ = true;  // its copies may now be extra
+        v.synced = false;
+      }
       v.up = true;
       v.missed = 0;
       v.last_error.clear();
@@ -98,7 +101,15 @@ void Gateway::check(size_t i) {
   }
   if (Status s = sync_inventory(i); !s.ok()) {
     log_out_.warn("cluster_inventory_failed", {{"node", n.view.name}, {"error", s.error().message}});
+    return;
   }
+  bool first_sync = false;
+  {
+    std::lock_guard lock(mu_);
+    first_sync = !n.view.synced;
+    n.view.synced = true;
+  }
+  if (first_sync) stop_cv_.notify_all();  // a pass may have waited for it
 }
 
 Status Gateway::sync_inventory(size_t i, bool from_scratch) {

@@ -72,6 +72,9 @@ struct NodeView {
   // Draining (remove-node): read from, but not placed on, and its copies do not count, so
   // repair moves them to other nodes and then trims them. Removed: no longer in the cluster.
   bool draining = false, removed = false;
+  // Its inventory was read through since it was last seen coming up: until then what the log
+  // says it holds may be incomplete, and passes wait (they would copy what it already holds).
+  bool synced = false;
   std::string last_error;    // of the last missed check
   uint64_t capacity = 0, used = 0, free = 0, inflight = 0, files = 0;
   uint64_t reserved = 0;     // bytes this gateway's uploads in progress hold on it

@@ -90,6 +90,18 @@ void Gateway::repair_loop() {
       repair_wanted_ = true;
     }
     if (!repair_wanted_ && !rebalance_wanted_) continue;
+    auto synced = [&] {
+      for (size_t i = 0; i < node_count(); ++i) {
+        const NodeView& v = nodes_[i]->view;
+        if (v.up && !v.removed && !v.synced) return false;
+      }
+      return true;
+    };
+    if (!synced()) {
+      // Every up node's inventory is read first (a pass would copy what a node already holds).
+      stop_cv_.wait_for(lock, opts_.check_interval, [&] { return stopping_ || synced(); });
+      continue;
+    }
     const PassMode mode = rebalance_wanted_ ? PassMode::kRebalance : PassMode::kRepair;
     rebalancing_ = rebalance_wanted_;
     repair_wanted_ = rebalance_wanted_ = false;
