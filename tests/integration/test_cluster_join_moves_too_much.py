@@ -47,7 +47,8 @@ class ClusterJoinMovesTooMuch(ClusterMixin, DepotTestCase):
         paths = ["p/%02d/f%05d" % (i % 97, i) for i in range(PATHS)]
         where = self.placements(gw, paths)
         # Seeded straight into the nodes' directories, where placement puts them; the nodes
-        # find them at start, the gateway in their inventories.
+        # find them at start, a new gateway in their inventories.
+        gw.stop()
         for n in nodes:
             n.stop()
         for p in paths:
@@ -57,6 +58,7 @@ class ClusterJoinMovesTooMuch(ClusterMixin, DepotTestCase):
                 f.write_bytes(p.encode())
         for n in nodes:
             self.restart(n)
+        gw = self.start_gateway(nodes, 2, "--repair-interval", "0", name="gw2")
         self.wait_for("the gateway to read every inventory",
                       lambda: self.status(gw)["copies"] == 2 * PATHS, timeout=120)
         sixth = self.start_node("n6", capacity=CAPACITY)
