@@ -111,13 +111,7 @@ Result<std::vector<std::string>> LocationLog::paths_on(std::string_view node,
                          conn_.prepare("SELECT path FROM copies WHERE node = ?1 AND path > ?2 "
                                        "ORDER BY path LIMIT ?3"));
   st.bind(1, node).bind(2, after).bind(3, clamp_limit(limit));
-  std::vector<std::string> out;
-  for (;;) {
-    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
-    if (!row) break;
-    out.push_back(st.column_text(0));
-  }
-  return out;
+  return st.first_column_texts();
 }
 
 Status LocationLog::add(std::string_view path, const Copy& copy) {
@@ -190,13 +184,7 @@ Status LocationLog::set_tombstone(std::string_view path, bool on) {
 Result<std::vector<std::string>> LocationLog::tombstones() {
   std::lock_guard lock(mu_);
   DEPOT_ASSIGN_OR_RETURN(db::Statement st, conn_.prepare("SELECT path FROM tombstones ORDER BY path"));
-  std::vector<std::string> out;
-  for (;;) {
-    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
-    if (!row) break;
-    out.push_back(st.column_text(0));
-  }
-  return out;
+  return st.first_column_texts();
 }
 
 Result<uint64_t> LocationLog::path_count() {

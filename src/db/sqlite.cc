@@ -55,6 +55,15 @@ Status Statement::exec() {
   return ok_status();
 }
 
+Result<std::vector<std::string>> Statement::first_column_texts() {
+  std::vector<std::string> out;
+  for (;;) {
+    DEPOT_ASSIGN_OR_RETURN(bool row, step());
+    if (!row) return out;
+    out.push_back(column_text(0));
+  }
+}
+
 void Statement::reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

@@ -32,6 +32,8 @@ class Statement {
   Result<bool> step();
   // Runs to completion, ignoring rows.
   Status exec();
+  // Runs to completion: the first column of every row, as text.
+  Result<std::vector<std::string>> first_column_texts();
   // Resets for re-execution and clears bindings.
   void reset();
 

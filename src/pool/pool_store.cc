@@ -292,13 +292,7 @@ Status PoolStore::create_repo(std::string_view name) {
 
 Result<std::vector<std::string>> PoolStore::repos() {
   DEPOT_ASSIGN_OR_RETURN(auto st, impl_->conn.prepare("SELECT name FROM repos ORDER BY name"));
-  std::vector<std::string> out;
-  for (;;) {
-    DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
-    if (!row) break;
-    out.push_back(st.column_text(0));
-  }
-  return out;
+  return st.first_column_texts();
 }
 
 Status PoolStore::change_membership(std::string_view repo, const std::vector<int64_t>& add,

@@ -76,6 +76,23 @@ TEST(Sqlite, TransactionRollsBackWhenDropped) {
   EXPECT_EQ(st->column_text(0), "2");
 }
 
+TEST(Sqlite, FirstColumnTextsReadsEveryRow) {
+  testing::TempDir dir;
+  auto conn = Connection::open(dir.path() / "t.db");
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE(conn->exec("CREATE TABLE a (x TEXT, y INTEGER)").ok());
+  ASSERT_TRUE(conn->exec("INSERT INTO a VALUES ('b', 1), ('a', 2), ('c', 3)").ok());
+  auto st = conn->prepare("SELECT x, y FROM a WHERE y > ?1 ORDER BY x");
+  ASSERT_TRUE(st.ok());
+  st->bind(1, int64_t{1});
+  auto texts = st->first_column_texts();
+  ASSERT_TRUE(texts.ok()) << texts.error().message;
+  EXPECT_EQ(*texts, (std::vector<std::string>{"a", "c"}));
+  auto none = conn->prepare("SELECT x FROM a WHERE y > 9");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->first_column_texts()->empty());
+}
+
 TEST(Sqlite, OpenFailureNamesTheFile) {
   auto conn = Connection::open("/nonexistent-dir/x/y.db");
   ASSERT_FALSE(conn.ok());
