@@ -163,16 +163,7 @@ int run_gateway(GatewayArgs a, const CLI::App& cmd) {
     logger.error("listen_failed", {{"error", port.error().message}});
     return kExitStorage;
   }
-  if (!a.port_file.empty()) {
-    std::string tmp = a.port_file + ".tmp";
-    if (Status st = write_whole_file(tmp, std::to_string(*port) + "\n"); !st.ok() ||
-        std::rename(tmp.c_str(), a.port_file.c_str()) != 0) {
-      logger.error("port_file_failed", {{"path", a.port_file}});
-      return kExitStorage;
-    }
-  }
-  std::printf("listening on http://%s:%u/\n", so.host.c_str(), static_cast<unsigned>(*port));
-  std::fflush(stdout);
+  if (!announce_listening(a.port_file, so.host, *port, logger)) return kExitStorage;
   logger.info("cluster_started", {{"name", go.name},
                                   {"port", static_cast<int>(*port)},
                                   {"nodes", static_cast<uint64_t>(go.nodes.size())},

@@ -297,19 +297,7 @@ int run(const ServeArgs& a) {
     logger.error("listen_failed", {{"error", port.error().message}});
     return kExitStorage;
   }
-  if (!a.port_file.empty()) {
-    std::string tmp = a.port_file + ".tmp";
-    if (Status st = write_whole_file(tmp, std::to_string(*port) + "\n"); !st.ok() ||
-        std::rename(tmp.c_str(), a.port_file.c_str()) != 0) {
-      logger.error("port_file_failed", {{"path", a.port_file}});
-      return kExitStorage;
-    }
-  }
-  std::string shown_host = server_opts.host.find(':') != std::string::npos
-                               ? "[" + server_opts.host + "]"
-                               : server_opts.host;
-  std::printf("listening on http://%s:%u/\n", shown_host.c_str(), static_cast<unsigned>(*port));
-  std::fflush(stdout);
+  if (!announce_listening(a.port_file, server_opts.host, *port, logger)) return kExitStorage;
   logger.info("serve_started", {{"dir", a.dir},
                                 {"port", static_cast<int>(*port)},
                                 {"threads", server_opts.threads},

@@ -18,8 +18,6 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
-
 int status_of(const Error& e) {
   switch (e.code) {
     case ErrorCode::kInvalidArgument: return 400;
@@ -69,7 +67,7 @@ bool Exchange::route_admin(std::string_view route, std::string_view query) {
   if (route == "/_depot/v1/cluster/fsck" && post) return admin_fsck(query);
   if (route == "/_depot/v1/cluster/rebalance" && post) {
     const bool started = gw_.start_rebalance();
-    return send_json(started ? 202 : 409, dump({{"started", started}, {"running", true}}));
+    return send_json(started ? 202 : 409, {{"started", started}, {"running", true}});
   }
   return refuse(404, std::string(route) + ": no such gateway API");
 }
@@ -91,14 +89,14 @@ bool Exchange::admin_nodes() {
     if (Status st = gw_.add_node({name, url, ""}); !st.ok()) {
       return refuse(status_of(st.error()), st.error().message);
     }
-    return send_json(201, dump({{"added", name}, {"url", url}}));
+    return send_json(201, {{"added", name}, {"url", url}});
   }
   // DELETE: drains first; removes once the node holds nothing the cluster needs.
   Status st = gw_.remove_node(name);
-  if (st.ok()) return send_json(200, dump({{"removed", name}}));
+  if (st.ok()) return send_json(200, {{"removed", name}});
   if (st.error().code == ErrorCode::kRefused) {
     if (Status d = gw_.drain_node(name); !d.ok()) return refuse(status_of(d.error()), d.error().message);
-    return send_json(202, dump({{"draining", name}, {"why", st.error().message}}));
+    return send_json(202, {{"draining", name}, {"why", st.error().message}});
   }
   return refuse(status_of(st.error()), st.error().message);
 }
@@ -111,7 +109,7 @@ bool Exchange::admin_fsck(std::string_view query) {
   }
   const Gateway::PassReport rep =
       gw_.run_pass(repair ? Gateway::PassMode::kRepair : Gateway::PassMode::kCheck);
-  return send_json(200, dump({{"rebuilt", rebuild},
+  return send_json(200, {{"rebuilt", rebuild},
                               {"repaired", repair},
                               {"paths", rep.paths},
                               {"short_paths", rep.short_paths},
@@ -121,7 +119,7 @@ bool Exchange::admin_fsck(std::string_view query) {
                               {"copied", rep.copied},
                               {"copied_bytes", rep.copied_bytes},
                               {"trimmed", rep.trimmed},
-                              {"failed", rep.failed}}));
+                              {"failed", rep.failed}});
 }
 
 }  // namespace depot::cluster

@@ -13,6 +13,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cluster/gateway_server.h"
 #include "core/rel_path.h"
@@ -40,8 +41,10 @@ class Exchange {
   // closes after the answer.
   bool refuse(int status, std::string text, Headers extra = {});
   bool send(int status, std::string_view content_type, std::string body, Headers extra = {});
-  bool send_json(int status, const std::string& json) {
-    return send(status, "application/json", json);
+  // Compact JSON and a newline; bytes that are not UTF-8 are replaced.
+  bool send_json(int status, const nlohmann::ordered_json& j) {
+    return send(status, "application/json",
+                j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   }
   bool write_all(std::string_view bytes);
   std::string_view header(boost::beast::http::field f) const;

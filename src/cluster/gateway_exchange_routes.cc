@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/gateway_exchange.h"
+#include "core/digest.h"
 #include "core/text.h"
 #include "serve/http_semantics.h"
 #include "serve/node_api.h"
@@ -19,18 +20,6 @@ namespace {
 
 // A proxied GET's body goes to the client in writes of about this size.
 constexpr size_t kWriteChunk = 256 * 1024;
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-bool is_sha256_hex(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 json outcomes(const std::vector<NodeOutcome>& list, bool with_errors) {
   json a = json::array();
@@ -67,10 +56,10 @@ bool Exchange::route_api(std::string_view target) {
   if (route == "/_depot/v1/inventory") {
     // A gateway keeps no change log of its own: a gateway in front of it finds its files by
     // asking (HEAD), and counts copies on the leaf nodes.
-    return send_json(200, dump({{"node", gw_.options().name},
+    return send_json(200, {{"node", gw_.options().name},
                                 {"changes", json::array()},
                                 {"last", 0},
-                                {"more", false}}));
+                                {"more", false}});
   }
   if (route == "/_depot/v1/cluster/status") return cluster_status();
   if (route == "/_depot/v1/cluster/whereis") return whereis(query);
@@ -189,7 +178,7 @@ bool Exchange::put_file(const RelPath& path, Role r) {
   auto length = parser_->content_length();
   if (!length) return refuse(411, "PUT " + path.str() + " needs a Content-Length");
   const std::string sha(header("X-Depot-Sha256"));
-  if (!is_sha256_hex(sha)) {
+  if (auto hex = normalize_hex_digest(DigestAlgo::kSha256, sha); !hex.ok() || *hex != sha) {
     return refuse(400, "PUT " + path.str() + " needs X-Depot-Sha256: the body's sha256 in "
                                              "lower-case hex");
   }
@@ -224,7 +213,7 @@ bool Exchange::put_file(const RelPath& path, Role r) {
          {"stored", outcomes(rep.stored, false)},
          {"failed", outcomes(rep.failed, true)}};
   if (!rep.message.empty()) j["message"] = rep.message;
-  return send_json(rep.status, dump(j));
+  return send_json(rep.status, j);
 }
 
 bool Exchange::delete_file(const RelPath& path, Role r) {
@@ -235,7 +224,7 @@ bool Exchange::delete_file(const RelPath& path, Role r) {
          {"status", rep.status},
          {"removed", outcomes(rep.removed, false)},
          {"failed", outcomes(rep.failed, true)}};
-  return send_json(rep.status, dump(j));
+  return send_json(rep.status, j);
 }
 
 bool Exchange::whereis(std::string_view query) {
@@ -252,10 +241,10 @@ bool Exchange::whereis(std::string_view query) {
     for (const NodeView& v : views) up = up || (v.name == c.node && v.up);
     copies.push_back({{"node", c.node}, {"size", c.size}, {"sha256", c.sha256}, {"up", up}});
   }
-  return send_json(200, dump({{"path", path->str()},
+  return send_json(200, {{"path", path->str()},
                               {"copies", copies},
                               {"placement", w->placement},
-                              {"wanted", gw_.options().copies}}));
+                              {"wanted", gw_.options().copies}});
 }
 
 bool Exchange::list(std::string_view query) {
@@ -281,7 +270,7 @@ bool Exchange::list(std::string_view query) {
                      {"sha256", copies.front().sha256},
                      {"copies", copies.size()}});
   }
-  return send_json(200, dump({{"paths", paths}, {"more", page->size() > limit}}));
+  return send_json(200, {{"paths", paths}, {"more", page->size() > limit}});
 }
 
 bool Exchange::cluster_status() {
@@ -300,13 +289,13 @@ bool Exchange::cluster_status() {
   json repair{{"passes", r.passes},   {"copied", r.copied},           {"copied_bytes", r.copied_bytes},
               {"trimmed", r.trimmed}, {"failed", r.failed},           {"short_paths", r.short_paths},
               {"lost_paths", r.lost_paths}};
-  return send_json(200, dump({{"name", gw_.options().name},
+  return send_json(200, {{"name", gw_.options().name},
                               {"copies_wanted", gw_.options().copies},
                               {"paths", paths.ok() ? *paths : 0},
                               {"copies", copies.ok() ? *copies : 0},
                               {"nodes", nodes},
                               {"rebalancing", gw_.rebalancing()},
-                              {"repair", repair}}));
+                              {"repair", repair}});
 }
 
 bool Exchange::metrics() {
@@ -331,12 +320,12 @@ bool Exchange::node_status() {
     inflight += v.inflight;
     files += v.files;
   }
-  return send_json(200, dump({{"name", gw_.options().name},
+  return send_json(200, {{"name", gw_.options().name},
                               {"capacity", capacity / r},
                               {"used", used / r},
                               {"free", free / r},
                               {"inflight_bytes", inflight / r},
-                              {"files", files / r}}));
+                              {"files", files / r}});
 }
 
 }  // namespace depot::cluster

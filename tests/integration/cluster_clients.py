@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cluster_harness import CLIENTS, call, sha
 from apt_harness import DIST, AptClient
+from pypi_harness import pip_env
 
 import make_apt_repo as mar  # noqa: E402  (depot_harness put FIXTURES on sys.path)
 import make_pypi_index as mpi  # noqa: E402
@@ -55,17 +56,6 @@ def build_pypi(tmp):
     index = mpi.generate(str(root))
     wheels = {f["filename"]: f for files in index.values() for f in files if not f["yanked"]}
     return root, {n: f["sha256"] for n, f in wheels.items()}
-
-
-def pip_env():
-    """The environment for an isolated pip: no config, proxies or extra links."""
-    env = dict(os.environ)
-    for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "PIP_INDEX_URL",
-              "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
-        env.pop(k, None)
-    env.update(NO_PROXY="127.0.0.1", PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
-               PYTHONDONTWRITEBYTECODE="1")
-    return env
 
 
 def sha_file(p):

@@ -1,41 +1,17 @@
 """Clusters for the integration tests: storage nodes (`depot serve DIR --node NAME`) and
 gateways (`depot cluster serve`) as child processes on loopback, stopped by PID at cleanup."""
 
-import hashlib
-import http.client
 import json
-import os
 import signal
 import time
 
 from depot_harness import depot_bin
-from serve_harness import DepotServer, ServeMixin
+from serve_harness import DepotServer, ServeMixin, call, sha  # noqa: F401 (re-exported)
 
 NODE_TOKEN = "node-secret"
 # Client tokens of a gateway's auth file: name -> (token, role).
 CLIENTS = {"reader": ("r-token", "read"), "appender": ("a-token", "append"),
            "writer": ("w-token", "full")}
-
-
-def sha(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def call(port, method, path, body=None, token=None, headers=None, timeout=60):
-    """(status, headers, body) of one request on a fresh connection; a PUT's body gets its
-    X-Depot-Sha256 unless the caller gives one."""
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if body is not None and "X-Depot-Sha256" not in h:
-        h["X-Depot-Sha256"] = sha(body)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=h)
-        r = conn.getresponse()
-        return r.status, r.headers, r.read()
-    finally:
-        conn.close()
 
 
 class DepotGateway(DepotServer):

@@ -15,6 +15,17 @@ import make_pypi_index as mpi  # noqa: E402  (FIXTURES is on sys.path)
 ALL_PROJECTS = ("tiny-alpha", "Tiny_Beta", "tiny.gamma")
 
 
+def pip_env():
+    """The environment for an isolated pip: no config, proxies or extra links."""
+    env = dict(os.environ)
+    for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "PIP_INDEX_URL",
+              "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
+        env.pop(k, None)
+    env.update(NO_PROXY="127.0.0.1", PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
+               PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
 class PlainStaticServer:
     """python3 -m http.server on 127.0.0.1 port 0: directories answer with index.html."""
 
@@ -78,12 +89,7 @@ class PypiTestCase(DepotTestCase):
         return srv
 
     def pip(self, *args, python=None, timeout=180):
-        env = dict(os.environ)
-        for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "PIP_INDEX_URL",
-                  "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
-            env.pop(k, None)
-        env.update(NO_PROXY="127.0.0.1", PIP_CONFIG_FILE=os.devnull, PIP_NO_INPUT="1",
-                   PYTHONDONTWRITEBYTECODE="1")
+        env = pip_env()
         cmd = [python or sys.executable, "-m", "pip", *args, "--no-cache-dir",
                "--disable-pip-version-check"]
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -6,6 +6,7 @@ socket (`raw_exchange`, `read_responses`) for what http.client refuses to send o
 (malformed requests, pipelining, HEAD framing).  ServeMixin ties servers to a test's cleanup.
 """
 
+import hashlib
 import http.client
 import os
 import re
@@ -19,6 +20,27 @@ from pathlib import Path
 from depot_harness import depot_bin, terminate
 
 STARTUP_TIMEOUT = 20.0
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def call(port, method, path, body=None, token=None, headers=None, timeout=60):
+    """(status, headers, body) of one request on a fresh connection; a PUT's body gets its
+    X-Depot-Sha256 unless the caller gives one."""
+    h = dict(headers or {})
+    if token:
+        h["Authorization"] = "Bearer " + token
+    if body is not None and "X-Depot-Sha256" not in h:
+        h["X-Depot-Sha256"] = sha(body)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        return r.status, r.headers, r.read()
+    finally:
+        conn.close()
 
 
 class DepotServer:

@@ -6,7 +6,6 @@ temporary file behind and the old version intact, and the inventory (paged by se
 exactly what the directory holds. Writes need a full token; without --auth-file the API is
 read-only; plain GET of DIR keeps working."""
 
-import hashlib
 import http.client
 import json
 import os
@@ -18,33 +17,12 @@ import unittest
 from pathlib import Path
 
 from depot_harness import DepotTestCase
-from serve_harness import DepotServer, ServeMixin, fetch
+from serve_harness import DepotServer, ServeMixin, call, fetch, sha
 
 TOKENS = {"reader": ("r-token", "read"), "appender": ("a-token", "append"),
           "gateway": ("g-token", "full")}
 IDLE = 2
 CAPACITY = 8 << 20
-
-
-def sha(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def call(port, method, path, body=None, token=None, headers=None, timeout=30):
-    """(status, headers, body) of one request on a fresh connection; a PUT's body gets its
-    X-Depot-Sha256 unless the caller gives one."""
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if body is not None and "X-Depot-Sha256" not in h:
-        h["X-Depot-Sha256"] = sha(body)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=h)
-        r = conn.getresponse()
-        return r.status, r.headers, r.read()
-    finally:
-        conn.close()
 
 
 def start_put(port, path, size, digest, token="g-token", expect=False):

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,13 +13,7 @@
 #include <thread>
 
 #include "core/digest.h"
-#include "core/logger.h"
-#include "serve/auth_file.h"
-#include "serve/cache_service.h"
-#include "serve/http_server.h"
-#include "serve/metrics.h"
-#include "serve/node_api.h"
-#include "serve/node_store.h"
+#include "node_fixture.h"
 #include "support/temp_dir.h"
 
 namespace depot::cluster {
@@ -29,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-constexpr const char* kToken = "gateway-secret";
+constexpr const char* kToken = fixture::kNodeToken;
 
 // Serves `data` in pieces of at most `chunk` bytes.
 BodyReader reader_of(std::string data, size_t chunk = 1 << 20) {
@@ -61,38 +54,14 @@ uint16_t closed_port() {
   return ntohs(a.sin_port);
 }
 
-// A real storage node `n1` (NodeStore, NodeApi, HttpServer) on a loopback port, its token
-// kToken with role full.
+// A real storage node `n1` (node_fixture.h) on a loopback port, its token kToken with role full.
 class NodeClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ::signal(SIGPIPE, SIG_IGN);  // as `depot serve` does: the server's sendfile meets closed peers
-    root_ = dir_.path() / "node";
-    fs::create_directories(root_);
-    NodeOptions no;
-    no.root = root_;
-    no.name = "n1";
-    store_ = std::move(NodeStore::open(no, null_logger()).value());
-    auth_ = std::move(AuthTable::parse(std::string("gateway:") + sha256_hex(kToken) + ":full\n",
-                                       "auth").value());
-    api_ = std::make_unique<NodeApi>(*store_, "n1", &auth_, null_logger());
-    ServiceOptions so;
-    so.root = root_;
-    so.mutable_tree = true;
-    service_ = std::move(CacheService::create(so, metrics_, null_logger()).value());
-    ServerOptions sv;
-    sv.port = 0;
-    sv.threads = 2;
-    server_ = std::make_unique<HttpServer>(sv, *service_, metrics_, nullptr, null_logger(),
-                                           api_.get());
-    uint16_t port = server_->listen().value();
-    url_ = "http://127.0.0.1:" + std::to_string(port);
-    thread_ = std::thread([this] { server_->run(); });
-  }
-
-  void TearDown() override {
-    server_->stop();
-    thread_.join();
+    node_ = std::make_unique<fixture::InProcessNode>(dir_.path() / "node", "n1");
+    node_->start();
+    root_ = node_->root();
+    url_ = node_->url();
   }
 
   NodeClient client(std::string token = kToken) const {
@@ -129,15 +98,9 @@ class NodeClientTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::unique_ptr<fixture::InProcessNode> node_;
   fs::path root_;
-  std::unique_ptr<NodeStore> store_;
-  AuthTable auth_;
-  std::unique_ptr<NodeApi> api_;
-  ServeMetrics metrics_;
-  std::unique_ptr<CacheService> service_;
-  std::unique_ptr<HttpServer> server_;
   std::string url_;
-  std::thread thread_;
 };
 
 TEST_F(NodeClientTest, Status) {
@@ -228,7 +191,7 @@ TEST_F(NodeClientTest, ReusesItsConnection) {
     ASSERT_TRUE(client().head("k").ok());
     ASSERT_TRUE(get("k", 1, std::nullopt, out).ok());
   }
-  EXPECT_EQ(metrics_.open_connections.load(), 1);
+  EXPECT_EQ(node_->metrics().open_connections.load(), 1);
 }
 
 TEST_F(NodeClientTest, InventoryPages) {

@@ -69,6 +69,7 @@ class InProcessNode {
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& name() const { return name_; }
   const std::filesystem::path& root() const { return root_; }
+  const ServeMetrics& metrics() const { return metrics_; }
   bool holds(const std::string& path) const {
     return std::filesystem::is_regular_file(root_ / path);
   }
