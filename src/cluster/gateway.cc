@@ -80,6 +80,7 @@ void Gateway::check(size_t i) {
       v.free = st->free;
       v.inflight = st->inflight;
       v.files = st->files;
+      v.hops = st->hops;
       n.last_ok = std::chrono::steady_clock::now();
     } else {
       v.missed++;
@@ -233,6 +234,10 @@ Result<Located> Gateway::locate(std::string_view path, std::string_view via) {
       }
     }
   }
+  std::lock_guard lock(mu_);
+  std::stable_sort(where.nodes.begin(), where.nodes.end(), [&](size_t a, size_t b) {
+    return nodes_[a]->view.hops < nodes_[b]->view.hops;
+  });
   return where;
 }
 

@@ -77,6 +77,7 @@ struct NodeView {
   bool synced = false;
   std::string last_error;    // of the last missed check
   uint64_t capacity = 0, used = 0, free = 0, inflight = 0, files = 0;
+  uint32_t hops = 0;         // gateways behind it (0: a storage node or a bucket)
   uint64_t reserved = 0;     // bytes this gateway's uploads in progress hold on it
   int64_t cursor = 0;        // inventory read up to
 };
@@ -118,7 +119,8 @@ class Gateway {
 
   const GatewayOptions& options() const { return opts_; }
 
-  // Holders of `path` that are up, best first (by placement score), all holding the same
+  // Holders of `path` that are up, best first (fewest hops, then placement score; a storage
+  // node before a gateway that would pass the read on), all holding the same
   // content (the most common sha256 among them). Not in the log: the placement nodes are asked
   // (HEAD) in order and what they report is logged. kNotFound when no up node has it.
   // `via` (here and below): the X-Depot-Via to send on, this gateway's name included.

@@ -14,7 +14,6 @@ namespace http = beast::http;
 namespace {
 
 constexpr uint32_t kHeaderLimit = 16 * 1024;
-constexpr size_t kMaxHops = 8;
 
 const char* reason(int status) {
   return http::obsolete_reason(static_cast<http::status>(status)).data();

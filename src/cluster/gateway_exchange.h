@@ -20,6 +20,9 @@
 
 namespace depot::cluster {
 
+// Gateways a request may pass (X-Depot-Via); also the most hops a gateway reports as a node.
+inline constexpr size_t kMaxHops = 8;
+
 class Exchange {
  public:
   using Socket = boost::asio::ip::tcp::socket;

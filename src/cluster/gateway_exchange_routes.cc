@@ -281,7 +281,8 @@ bool Exchange::cluster_status() {
                      {"draining", v.draining},
                      {"missed", v.missed},     {"error", v.last_error},  {"capacity", v.capacity},
                      {"used", v.used},         {"free", v.free},         {"inflight", v.inflight},
-                     {"reserved", v.reserved}, {"files", v.files},       {"cursor", v.cursor}});
+                     {"reserved", v.reserved}, {"files", v.files},       {"cursor", v.cursor},
+                     {"hops", v.hops}});
   }
   auto paths = gw_.log().path_count();
   auto copies = gw_.log().copy_count();
@@ -311,6 +312,7 @@ bool Exchange::metrics() {
 bool Exchange::node_status() {
   // As a node of another gateway: what it can hold once every path has R copies.
   uint64_t capacity = 0, used = 0, free = 0, inflight = 0, files = 0;
+  uint32_t nearest = UINT32_MAX;
   const auto r = static_cast<uint64_t>(gw_.options().copies);
   for (const NodeView& v : gw_.nodes()) {
     if (!v.up) continue;
@@ -319,13 +321,16 @@ bool Exchange::node_status() {
     free += v.free;
     inflight += v.inflight;
     files += v.files;
+    nearest = std::min(nearest, v.hops);
   }
   return send_json(200, {{"name", gw_.options().name},
                               {"capacity", capacity / r},
                               {"used", used / r},
                               {"free", free / r},
                               {"inflight_bytes", inflight / r},
-                              {"files", files / r}});
+                              {"files", files / r},
+                              {"hops", nearest == UINT32_MAX ? 1u
+                                       : std::min<uint32_t>(nearest + 1, kMaxHops)}});
 }
 
 }  // namespace depot::cluster

@@ -154,6 +154,7 @@ NodeStatus status_of(const nlohmann::json& j) {
   s.free = j.at("free").get<uint64_t>();
   s.inflight = j.at("inflight_bytes").get<uint64_t>();
   s.files = j.at("files").get<uint64_t>();
+  s.hops = j.value("hops", 0u);
   return s;
 }
 

@@ -188,7 +188,8 @@ NodeReply NodeApi::status() {
   if (!s.ok()) return from_error(s.error(), "status");
   nlohmann::ordered_json j{{"name", s->name},     {"capacity", s->capacity},
                            {"used", s->used},     {"free", s->free},
-                           {"inflight_bytes", s->inflight}, {"files", s->files}};
+                           {"inflight_bytes", s->inflight}, {"files", s->files},
+                           {"hops", s->hops}};
   return json_reply(200, j);
 }
 

@@ -76,6 +76,9 @@ struct NodeStatus {
   uint64_t free = 0;      // bytes free on the disk (see NodeOptions::free_bytes)
   uint64_t inflight = 0;  // bytes reserved by uploads in progress
   uint64_t files = 0;
+  // Gateways between this node and the copies it serves: 0 for a storage node or a bucket;
+  // a gateway answering as a node of another gateway reports 1 + its nearest holder's hops.
+  uint32_t hops = 0;
 };
 
 // What the start-up reconcile found (also logged as node_reconciled).

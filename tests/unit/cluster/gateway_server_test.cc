@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "cluster/node_client.h"
 #include "core/digest.h"
 #include "core/logger.h"
 #include "node_fixture.h"
@@ -210,6 +211,43 @@ TEST_F(GatewayServerTest, LoopsAndLongChainsAre508) {
   EXPECT_EQ(status_of(get("/pool/a.deb", "X-Depot-Via: other, gw\r\n")), 508);
   EXPECT_EQ(status_of(get("/pool/a.deb", "X-Depot-Via: a,b,c,d,e,f,g,h\r\n")), 508);
   EXPECT_EQ(status_of(get("/pool/a.deb", "X-Depot-Via: a,b,c,d,e,f,g\r\n")), 200);
+}
+
+TEST_F(GatewayServerTest, AGatewayNodeReportsAHopAndReadsPreferLeafNodes) {
+  NodeClient as_node({"gw", "http://127.0.0.1:" + std::to_string(port_), kFull});
+  auto st = as_node.status();
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->hops, 1u);  // its nodes are leaves
+  // An outer gateway over this one and the leaf n1, R=2: every path has one copy on each,
+  // and a read starts at n1 whatever the placement order.
+  GatewayOptions o;
+  o.name = "outer";
+  o.state_dir = dir_.path() / "outer-state";
+  o.copies = 2;
+  o.check_interval = milliseconds(100);
+  o.nodes = {{"gw", as_node.endpoint().url, kFull}, {"n1", nodes_[0]->url(), kNodeToken}};
+  Gateway outer(o, null_logger());
+  ASSERT_TRUE(outer.start().ok());
+  for (const NodeView& v : outer.nodes()) EXPECT_EQ(v.hops, v.name == "gw" ? 1u : 0u) << v.name;
+  bool gateway_placed_first = false;
+  for (int i = 0; i < 16; ++i) {
+    const std::string path = "hops/" + std::to_string(i), body = "body " + path;
+    size_t at = 0;
+    PutReport rep = outer.put(path, body.size(), sha256_hex(body), [&](char* buf, size_t n) {
+      const size_t k = std::min(n, body.size() - at);
+      body.copy(buf, k, at);
+      at += k;
+      return static_cast<long>(k);
+    }, true);
+    ASSERT_EQ(rep.status, 201) << rep.message;
+    auto where = outer.locate(path);
+    ASSERT_TRUE(where.ok());
+    ASSERT_EQ(where->nodes.size(), 2u);
+    EXPECT_EQ(outer.nodes()[where->nodes[0]].name, "n1") << path;
+    gateway_placed_first = gateway_placed_first || outer.whereis(path)->placement[0] == "gw";
+  }
+  EXPECT_TRUE(gateway_placed_first);  // the order above was not placement's by chance
+  outer.stop();
 }
 
 TEST_F(GatewayServerTest, StatusWhereisListAndMetrics) {
