@@ -130,9 +130,10 @@ class Gateway {
   // holder that fails (refused, 404, wrong size, broken mid-body) is skipped and the next one
   // resumes at the byte the last one stopped at. A 404 or a wrong size drops that copy from the
   // log. Fails (naming every holder's error) when no holder could complete it, or when the
-  // sink refused bytes (the client left).
+  // sink refused bytes (the client left). With `splice`, holders that can may move bytes after
+  // their first ones straight to splice->fd (see SpliceOut), bypassing `sink`.
   Status read(std::string_view path, const Located& where, uint64_t first, uint64_t end,
-              const BodyWriter& sink, std::string_view via = {});
+              const BodyWriter& sink, std::string_view via = {}, SpliceOut* splice = nullptr);
 
   // The URL of an up holder checked within the check interval, for redirect mode.
   std::optional<std::string> redirect_url(std::string_view path, const Located& where);

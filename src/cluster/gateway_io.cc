@@ -25,7 +25,7 @@ bool replaceable(const NodePutResult& r) {
 }  // namespace
 
 Status Gateway::read(std::string_view path, const Located& where, uint64_t first, uint64_t end,
-                     const BodyWriter& sink, std::string_view via) {
+                     const BodyWriter& sink, std::string_view via, SpliceOut* splice) {
   uint64_t at = first;
   bool sink_refused = false;
   std::string errors;
@@ -34,21 +34,26 @@ Status Gateway::read(std::string_view path, const Located& where, uint64_t first
     if (!is_up(i)) continue;
     NodeState& n = *nodes_[i];
     bool wrong_size = false;
-    auto got = n.client->get(
-        // To the end of the file: no Range on a whole read (the node then sends it with
-        // sendfile), "bytes=AT-" on a resumed one.
-        path, at, end == where.size ? std::nullopt : std::optional<uint64_t>(end),
-        [&](uint64_t file_size, long) { wrong_size = file_size != where.size; },
-        [&](const char* data, size_t len) {
-          if (wrong_size) return false;
-          if (!sink(data, len)) {
-            sink_refused = true;
-            return false;
-          }
-          at += len;
-          return true;
-        },
-        via);
+    // To the end of the file: no Range on a whole read (the node then sends it with
+    // sendfile), "bytes=AT-" on a resumed one.
+    const auto until = end == where.size ? std::nullopt : std::optional<uint64_t>(end);
+    auto started = [&](uint64_t file_size, long) { wrong_size = file_size != where.size; };
+    auto take = [&](const char* data, size_t len) {
+      if (wrong_size) return false;
+      if (!sink(data, len)) {
+        sink_refused = true;
+        return false;
+      }
+      at += len;
+      return true;
+    };
+    const uint64_t moved_before = splice ? splice->moved : 0;
+    auto got = splice ? n.client->get_to(path, at, until, started, take, *splice, via)
+                      : n.client->get(path, at, until, started, take, via);
+    if (splice) {
+      at += splice->moved - moved_before;
+      sink_refused = sink_refused || splice->client_left;
+    }
     if (sink_refused) {
       return make_error(ErrorCode::kNetwork, std::string(path) + ": the client left");
     }

@@ -67,6 +67,8 @@ std::string render_gateway_metrics(const GatewayMetrics& m, const std::vector<No
     w.sample("requests_total", "code=\"" + std::to_string(c) + "xx\"", m.requests_by_class[c].load());
   }
   w.one("sent_bytes_total", "counter", "body bytes sent to clients", m.bytes_sent.load());
+  w.one("spliced_bytes_total", "counter", "body bytes moved from a node socket to a client by the kernel (splice)",
+        m.bytes_spliced.load());
   w.one("received_bytes_total", "counter", "upload bytes read from clients", m.bytes_received.load());
   w.one("read_failovers_total", "counter", "holders replaced in the middle of a read", m.read_failovers.load());
   w.one("reads_failed_total", "counter", "reads no holder could complete", m.reads_failed.load());

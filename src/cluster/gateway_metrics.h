@@ -17,6 +17,7 @@ struct GatewayMetrics {
   using Counter = std::atomic<uint64_t>;
   std::array<Counter, 6> requests_by_class{};  // index 1..5 for 1xx..5xx
   Counter bytes_sent{0};        // body bytes written to clients
+  Counter bytes_spliced{0};     // of those, moved from a node's socket by the kernel (splice)
   Counter bytes_received{0};    // upload body bytes read from clients
   Counter read_failovers{0};    // holders replaced during a read
   Counter reads_failed{0};      // reads no holder could complete

@@ -42,6 +42,17 @@ using BodyReader = std::function<long(char* buf, size_t n)>;
 // Takes body bytes of a GET as they arrive; false aborts the transfer.
 using BodyWriter = std::function<bool(const char* data, size_t n)>;
 
+// Where a read's body may go without passing through user space: a connected, blocking socket
+// (its send timeout set) that the kernel may move bytes to (splice). The backend sends the first
+// body bytes through the read's BodyWriter, then calls `flush` (which writes what the writer
+// gathered, the caller's header first) before moving any byte to `fd`. One read at a time.
+struct SpliceOut {
+  int fd = -1;
+  std::function<bool()> flush;  // false: the client left
+  uint64_t moved = 0;           // grown by the backend: bytes moved to fd
+  bool client_left = false;     // set by the backend: flush failed or fd took no more bytes
+};
+
 // A put's outcome: the stored file, or why not (status 0: no answer at all).
 struct NodePutResult {
   std::optional<NodeFile> stored;
@@ -73,6 +84,16 @@ class NodeBackend {
                                std::optional<uint64_t> end,
                                const std::function<void(uint64_t file_size, long status)>& on_start,
                                const BodyWriter& sink, std::string_view via = {}) const = 0;
+  // As get, but bytes after the first ones may be moved to `out.fd` by the kernel instead of
+  // passing through `sink` (counted in out.moved, not in the result). The default moves none.
+  virtual Result<uint64_t> get_to(std::string_view path, uint64_t offset,
+                                  std::optional<uint64_t> end,
+                                  const std::function<void(uint64_t, long)>& on_start,
+                                  const BodyWriter& sink, SpliceOut& out,
+                                  std::string_view via = {}) const {
+    (void)out;
+    return get(path, offset, end, on_start, sink, via);
+  }
   // A URL a client may fetch the file from directly (redirect mode); "" when there is none.
   virtual std::string file_url(std::string_view path) const = 0;
 };

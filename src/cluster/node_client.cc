@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "cluster/node_splice.h"
 #include "core/rel_path.h"
 #include "core/text.h"
+#include "serve/http_semantics.h"
 #include "transfer/http_util.h"
 
 namespace depot::cluster {
@@ -176,22 +178,6 @@ ChangePage page_of(const nlohmann::json& j) {
   page.last = j.at("last").get<int64_t>();
   page.more = j.at("more").get<bool>();
   return page;
-}
-
-// Parses a "bytes FIRST-LAST/TOTAL" Content-Range; false when malformed.
-bool parse_content_range(std::string_view v, uint64_t& first, uint64_t& last, uint64_t& total) {
-  if (!v.starts_with("bytes ")) return false;
-  v.remove_prefix(6);
-  size_t dash = v.find('-'), slash = v.find('/');
-  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) {
-    return false;
-  }
-  auto f = parse_u64(v.substr(0, dash));
-  auto l = parse_u64(v.substr(dash + 1, slash - dash - 1));
-  auto t = parse_u64(v.substr(slash + 1));
-  if (!f || !l || !t || *f > *l || *l >= *t) return false;
-  first = *f, last = *l, total = *t;
-  return true;
 }
 
 // One request to the node: its URL, what it is called in messages, and the options every
@@ -452,10 +438,12 @@ struct Download {
 // The file's size from a 206's Content-Range, checked against the range asked for.
 Result<uint64_t> partial_size(Download& d, curl_off_t length) {
   NodeCall& c = *d.call;
-  uint64_t first = 0, last = 0, total = 0;
-  if (!parse_content_range(c.headers.content_range, first, last, total)) {
+  uint64_t total = 0;
+  const auto got = parse_content_range(c.headers.content_range, total);
+  if (!got) {
     return c.bad_answer("206 with Content-Range " + quote_untrusted(c.headers.content_range));
   }
+  const uint64_t first = got->first, last = got->last;
   uint64_t want_last = std::min(d.end.value_or(total), total) - 1;
   if (first != d.offset || last != want_last) {
     return c.fail(ErrorCode::kHttp, "206 for bytes " + std::to_string(first) + "-" +
@@ -553,6 +541,17 @@ Result<uint64_t> NodeClient::get(std::string_view path, uint64_t offset,
                      true);
   }
   return d.delivered;
+}
+
+Result<uint64_t> NodeClient::get_to(std::string_view path, uint64_t offset,
+                                    std::optional<uint64_t> end,
+                                    const std::function<void(uint64_t, long)>& on_start,
+                                    const BodyWriter& sink, SpliceOut& out,
+                                    std::string_view via) const {
+  if (out.fd < 0 || !ep_.url.starts_with("http://")) {
+    return get(path, offset, end, on_start, sink, via);
+  }
+  return spliced_get(ep_, timeouts_, file_url(path), offset, end, on_start, sink, out, via);
 }
 
 }  // namespace depot::cluster

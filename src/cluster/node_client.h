@@ -52,6 +52,13 @@ class NodeClient : public NodeBackend {
                        const BodyWriter& sink, std::string_view via = {}) const override;
 
   // GET of an API route ("/_depot/v1/...", query included): the body of a 200 answer.
+  // As get; for an http:// node, the bytes after the first ones are spliced from a connection
+  // of their own to out.fd (node_splice.h). https:// nodes send everything through `sink`.
+  Result<uint64_t> get_to(std::string_view path, uint64_t offset, std::optional<uint64_t> end,
+                          const std::function<void(uint64_t file_size, long status)>& on_start,
+                          const BodyWriter& sink, SpliceOut& out,
+                          std::string_view via = {}) const override;
+
   Result<std::string> api_get(std::string_view route) const;
   // Any request to an API route with an optional JSON body, waiting up to `wait` for the
   // answer (an administrative pass may take long): the status and body of whatever answered.

@@ -353,6 +353,21 @@ std::string content_range(const ByteRange& r, uint64_t size) {
   return buf;
 }
 
+std::optional<ByteRange> parse_content_range(std::string_view v, uint64_t& size) {
+  if (!v.starts_with("bytes ")) return std::nullopt;
+  v.remove_prefix(6);
+  const size_t dash = v.find('-'), slash = v.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) {
+    return std::nullopt;
+  }
+  auto f = parse_u64(v.substr(0, dash));
+  auto l = parse_u64(v.substr(dash + 1, slash - dash - 1));
+  auto t = parse_u64(v.substr(slash + 1));
+  if (!f || !l || !t || *f > *l || *l >= *t) return std::nullopt;
+  size = *t;
+  return ByteRange{*f, *l};
+}
+
 std::optional<std::string> framing_error(const RequestFraming& r) {
   if (r.has_transfer_encoding) {
     std::string_view te = r.transfer_encoding;

@@ -73,6 +73,9 @@ RangeDecision evaluate_range(std::string_view range, std::string_view if_range, 
 
 // "bytes <first>-<last>/<size>".
 std::string content_range(const ByteRange& r, uint64_t size);
+// Parses a response's "bytes FIRST-LAST/TOTAL"; nullopt when malformed (or first > last, or
+// last >= total). `size` is set to TOTAL.
+std::optional<ByteRange> parse_content_range(std::string_view v, uint64_t& size);
 
 // The framing-relevant parts of a parsed request header (RFC 9112).
 struct RequestFraming {

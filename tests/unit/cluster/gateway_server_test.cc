@@ -146,6 +146,27 @@ TEST_F(GatewayServerTest, GetHeadRangeAndConditionalAnswers) {
   EXPECT_EQ(status_of(get("/pool/../etc/passwd")), 400);
 }
 
+TEST_F(GatewayServerTest, LargeBodiesAreSplicedAndTheConnectionStaysUsable) {
+  std::string big(3 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 31) % 26);
+  ASSERT_EQ(status_of(http_exchange(port_, put_request("/pool/big.bin", big, kFull))), 201);
+  const std::string got = http_exchange(
+      port_, "GET /pool/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /pool/big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1000-\r\n\r\n", 2);
+  const size_t head1 = got.find("\r\n\r\n");
+  ASSERT_NE(head1, std::string::npos);
+  EXPECT_EQ(status_of(got.substr(0, head1)), 200);
+  EXPECT_TRUE(got.compare(head1 + 4, big.size(), big) == 0);
+  const std::string second = got.substr(head1 + 4 + big.size());
+  const size_t head2 = second.find("\r\n\r\n");
+  ASSERT_NE(head2, std::string::npos);
+  EXPECT_EQ(status_of(second.substr(0, head2)), 206);
+  EXPECT_TRUE(second.substr(head2 + 4) == big.substr(1000));
+  // All but the first bytes of each answer skipped user space.
+  EXPECT_GE(gw_->metrics().bytes_spliced.load(), 2 * (big.size() - 64 * 1024) - 1000);
+  EXPECT_NE(get("/metrics").find("depot_cluster_spliced_bytes_total"), std::string::npos);
+}
+
 TEST_F(GatewayServerTest, DirectoryUrlsNameTheirIndexHtml) {
   const std::string page = "<a href=\"x-1.0.whl\">x-1.0.whl</a>";
   ASSERT_EQ(status_of(http_exchange(port_, put_request("/simple/x/index.html", page, kFull))), 201);
