@@ -2,7 +2,8 @@
 // spliced_get: a GET of a file from a depot node (or a gateway) over plain HTTP whose body the
 // kernel moves from the node's socket to the client's socket through a pipe (splice(2)), so that
 // past its first bytes the body never enters user space. One connection per call (no reuse:
-// it pays for large bodies only). Linux; http:// URLs only. Thread-safe (no shared state).
+// it pays for large bodies only). Linux; http:// URLs only. Thread-safe (no shared state). The
+// process must ignore SIGPIPE: splice(2) to a socket the client closed raises it.
 
 #include <cstdint>
 #include <functional>
