@@ -21,8 +21,8 @@ namespace {
 // A proxied GET's body goes to the client in writes of about this size.
 constexpr size_t kWriteChunk = 256 * 1024;
 // Bodies at least this long are spliced from the node's socket to the client's (zero-copy);
-// shorter ones are copied through a reused connection, cheaper than a connection of their own.
-constexpr uint64_t kSpliceMin = 1 << 20;
+// shorter ones are copied (the first 64 KiB of a body are copied anyway).
+constexpr uint64_t kSpliceMin = 128 << 10;
 
 json outcomes(const std::vector<NodeOutcome>& list, bool with_errors) {
   json a = json::array();

@@ -13,6 +13,9 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 #include <utility>
 
 // Asio 1.74 needs <utility> before it (std::exchange).
@@ -30,6 +33,35 @@ namespace http = boost::beast::http;
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr size_t kFirstRead = 64 * 1024;  // the most body bytes that pass through the sink
 constexpr int kPipeSize = 1 << 20;        // fewer, larger splices (the pipe's default is 64 KiB)
+
+// Idle keep-alive connections to nodes by "host:port", reused by the next spliced read (a
+// connection per read costs more than copying a 256 KiB body). Thread-safe.
+class IdlePool {
+ public:
+  UniqueFd take(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(key);
+    if (it == idle_.end() || it->second.empty()) return UniqueFd();
+    UniqueFd fd(it->second.back());
+    it->second.pop_back();
+    return fd;
+  }
+  void give(const std::string& key, UniqueFd fd) {
+    std::lock_guard lock(mu_);
+    auto& list = idle_[key];
+    if (list.size() < kMaxIdlePerNode) list.push_back(fd.release());
+  }
+
+ private:
+  static constexpr size_t kMaxIdlePerNode = 32;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::vector<int>> idle_;  // never closed: the process keeps them
+};
+
+IdlePool& idle_pool() {
+  static IdlePool* pool = new IdlePool();  // leaked: outlives threads still reading at exit
+  return *pool;
+}
 
 // One call's node, URL and timeouts, and how its errors read: "node N: GET URL: CAUSE".
 struct Call {
@@ -117,7 +149,7 @@ Result<UniqueFd> connect_to(const Call& c, const UrlParts& p) {
 std::string request_of(const NodeEndpoint& ep, const UrlParts& p, uint64_t offset,
                        std::optional<uint64_t> end, std::string_view via) {
   std::string r = "GET " + p.target + " HTTP/1.1\r\nHost: " + p.host + ":" + p.port +
-                  "\r\nUser-Agent: depot-gateway\r\nConnection: close\r\n";
+                  "\r\nUser-Agent: depot-gateway\r\n";
   if (offset > 0 || end) {
     r += "Range: bytes=" + std::to_string(offset) + "-" + (end ? std::to_string(*end - 1) : "") +
          "\r\n";
@@ -196,17 +228,34 @@ Result<Expect> check_answer(const Call& c, const http::response_parser<http::emp
   return e;
 }
 
+// The calling thread's pipe; recreated after a failure may have left bytes in it.
+struct Pipe {
+  UniqueFd rd, wr;
+  int cap = 0;
+};
+
+Result<Pipe*> thread_pipe(const Call& c) {
+  thread_local Pipe p;
+  if (!p.rd.valid()) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) return c.os_fail(ErrorCode::kIo, "pipe");
+    p.rd.reset(ends[0]);
+    p.wr.reset(ends[1]);
+    ::fcntl(ends[1], F_SETPIPE_SZ, kPipeSize);  // best effort: the default size works too
+    p.cap = std::max(::fcntl(ends[1], F_GETPIPE_SZ), 4096);
+  }
+  return &p;
+}
+
 // Moves `want` bytes from `from` to out.fd through a pipe. A failure on the node's side
 // (closed, reset, stalled) first moves what the pipe holds.
-Status splice_body(const Call& c, int from, uint64_t want, SpliceOut& out) {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) return c.os_fail(ErrorCode::kIo, "pipe");
-  UniqueFd rd(ends[0]), wr(ends[1]);
-  ::fcntl(wr.get(), F_SETPIPE_SZ, kPipeSize);  // best effort: the default size works too
-  const int cap = std::max(::fcntl(wr.get(), F_GETPIPE_SZ), 4096);
+Status splice_through(const Call& c, const Pipe& pipe, int from, uint64_t want,
+                      SpliceOut& out) {
+  const int cap = pipe.cap;
+  const int rd = pipe.rd.get(), wr = pipe.wr.get();
   uint64_t done = 0;
   while (done < want) {
-    const ssize_t in = ::splice(from, nullptr, wr.get(), nullptr,
+    const ssize_t in = ::splice(from, nullptr, wr, nullptr,
                                 static_cast<size_t>(std::min<uint64_t>(want - done, cap)),
                                 SPLICE_F_MOVE | SPLICE_F_MORE);
     if (in < 0 && errno == EINTR) continue;
@@ -218,7 +267,7 @@ Status splice_body(const Call& c, int from, uint64_t want, SpliceOut& out) {
     }
     for (size_t left = static_cast<size_t>(in); left > 0;) {
       const bool last = done + left == want;
-      const ssize_t m = ::splice(rd.get(), nullptr, out.fd, nullptr, left,
+      const ssize_t m = ::splice(rd, nullptr, out.fd, nullptr, left,
                                  SPLICE_F_MOVE | (last ? 0 : SPLICE_F_MORE));
       if (m < 0 && errno == EINTR) continue;
       if (m <= 0) {
@@ -233,6 +282,53 @@ Status splice_body(const Call& c, int from, uint64_t want, SpliceOut& out) {
   return {};
 }
 
+Status splice_body(const Call& c, int from, uint64_t want, SpliceOut& out) {
+  DEPOT_ASSIGN_OR_RETURN(Pipe* pipe, thread_pipe(c));
+  Status moved = splice_through(c, *pipe, from, want, out);
+  if (!moved.ok()) *pipe = Pipe{};
+  return moved;
+}
+
+// A read's answer once its header is in `parser` (body bytes from buf[used] on): checks it,
+// sends the first bytes through `sink`, flushes, splices the rest. `complete`: the body was
+// delivered to its last byte and nothing followed it, so the connection may serve again.
+struct Delivered {
+  uint64_t through_sink = 0;
+  bool complete = false;
+};
+
+Result<Delivered> deliver(const Call& c, int fd,
+                          const http::response_parser<http::empty_body>& parser, std::string& buf,
+                          size_t used, uint64_t offset, std::optional<uint64_t> end,
+                          const std::function<void(uint64_t, long)>& on_start,
+                          const BodyWriter& sink, SpliceOut& out) {
+  std::string_view early = std::string_view(buf).substr(used);
+  DEPOT_ASSIGN_OR_RETURN(Expect e, check_answer(c, parser, offset, end, early));
+  if (on_start) on_start(e.file_size, parser.get().result_int());
+  const bool whole = e.length == parser.content_length().value_or(0);  // not cut at `end`
+  if (e.length == 0) return Delivered{0, whole && early.empty()};
+  if (early.empty()) {  // the first bytes go through the sink, the caller's header with them
+    buf.resize(static_cast<size_t>(std::min<uint64_t>(kFirstRead, e.length)));
+    ssize_t n;
+    do n = ::recv(fd, buf.data(), buf.size(), 0);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return c.fail(ErrorCode::kNetwork, "body broke off before its first byte", true);
+    early = std::string_view(buf.data(), static_cast<size_t>(n));
+  }
+  const bool extra = early.size() > e.length;
+  early = early.substr(0, static_cast<size_t>(std::min<uint64_t>(early.size(), e.length)));
+  if (!sink(early.data(), early.size())) {
+    return c.fail(ErrorCode::kIo, "the sink stopped the transfer at its first bytes");
+  }
+  if (early.size() == e.length) return Delivered{early.size(), whole && !extra};
+  if (!out.flush()) {
+    out.client_left = true;
+    return c.fail(ErrorCode::kNetwork, "the client took no more bytes", true);
+  }
+  DEPOT_TRY(splice_body(c, fd, e.length - early.size(), out));
+  return Delivered{early.size(), whole};
+}
+
 }  // namespace
 
 Result<uint64_t> spliced_get(const NodeEndpoint& ep, const NodeTimeouts& timeouts,
@@ -243,35 +339,30 @@ Result<uint64_t> spliced_get(const NodeEndpoint& ep, const NodeTimeouts& timeout
   const Call c{ep, timeouts, url};
   if (end && *end <= offset) return c.fail(ErrorCode::kInvalidArgument, "empty range");
   DEPOT_ASSIGN_OR_RETURN(UrlParts parts, split_url(c));
-  DEPOT_ASSIGN_OR_RETURN(UniqueFd fd, connect_to(c, parts));
-  DEPOT_TRY(send_all(c, fd.get(), request_of(ep, parts, offset, end, via)));
-  http::response_parser<http::empty_body> parser;
+  const std::string key = parts.host + ":" + parts.port;
+  const std::string request = request_of(ep, parts, offset, end, via);
+  std::optional<http::response_parser<http::empty_body>> parser;
   std::string buf;
   size_t used = 0;
-  DEPOT_TRY(read_header(c, fd.get(), parser, buf, used));
-  std::string_view early = std::string_view(buf).substr(used);
-  DEPOT_ASSIGN_OR_RETURN(Expect e, check_answer(c, parser, offset, end, early));
-  if (on_start) on_start(e.file_size, parser.get().result_int());
-  if (e.length == 0) return 0;
-  if (early.empty()) {  // the first bytes go through the sink, the caller's header with them
-    buf.resize(static_cast<size_t>(std::min<uint64_t>(kFirstRead, e.length)));
-    ssize_t n;
-    do n = ::recv(fd.get(), buf.data(), buf.size(), 0);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) return c.fail(ErrorCode::kNetwork, "body broke off before its first byte", true);
-    early = std::string_view(buf.data(), static_cast<size_t>(n));
+  UniqueFd fd = idle_pool().take(key);
+  // An idle connection the node has closed since fails before any answer byte: once more on
+  // a new one.
+  for (bool reused = fd.valid();; reused = false) {
+    if (!reused) {
+      DEPOT_ASSIGN_OR_RETURN(fd, connect_to(c, parts));
+    }
+    parser.emplace();
+    buf.clear();
+    used = 0;
+    Status sent = send_all(c, fd.get(), request);
+    if (sent.ok()) sent = read_header(c, fd.get(), *parser, buf, used);
+    if (sent.ok()) break;
+    if (!reused || !buf.empty()) return sent.error();
   }
-  early = early.substr(0, static_cast<size_t>(std::min<uint64_t>(early.size(), e.length)));
-  if (!sink(early.data(), early.size())) {
-    return c.fail(ErrorCode::kIo, "the sink stopped the transfer at its first bytes");
-  }
-  if (early.size() == e.length) return early.size();
-  if (!out.flush()) {
-    out.client_left = true;
-    return c.fail(ErrorCode::kNetwork, "the client took no more bytes", true);
-  }
-  DEPOT_TRY(splice_body(c, fd.get(), e.length - early.size(), out));
-  return early.size();
+  DEPOT_ASSIGN_OR_RETURN(Delivered d, deliver(c, fd.get(), *parser, buf, used, offset, end,
+                                              on_start, sink, out));
+  if (d.complete && parser->keep_alive()) idle_pool().give(key, std::move(fd));
+  return d.through_sink;
 }
 
 }  // namespace depot::cluster

@@ -1,8 +1,10 @@
 #pragma once
 // spliced_get: a GET of a file from a depot node (or a gateway) over plain HTTP whose body the
 // kernel moves from the node's socket to the client's socket through a pipe (splice(2)), so that
-// past its first bytes the body never enters user space. One connection per call (no reuse:
-// it pays for large bodies only). Linux; http:// URLs only. Thread-safe (no shared state). The
+// past its first bytes the body never enters user space. A connection whose answer was read to
+// its end is kept for the next call to the same host and port (a process-wide pool, at most 32
+// idle per node); one the node closed meanwhile is replaced once. Linux; http:// URLs only.
+// Thread-safe. The
 // process must ignore SIGPIPE: splice(2) to a socket the client closed raises it.
 
 #include <cstdint>

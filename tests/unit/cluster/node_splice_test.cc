@@ -63,10 +63,24 @@ class Client {
   std::future<std::string> received_;
 };
 
-// A node that answers one connection with `script(fd)` once the request header is read.
+// The next request header on `fd`; "" when the peer closed first.
+std::string read_request(int fd) {
+  std::string req;
+  char c;
+  while (req.find("\r\n\r\n") == std::string::npos) {
+    if (::read(fd, &c, 1) != 1) return "";
+    req += c;
+  }
+  return req;
+}
+
+// A node that answers its k-th connection with `scripts[k](fd)` once the first request header
+// on it is read.
 class FakeNode {
  public:
-  explicit FakeNode(std::function<void(int)> script) {
+  explicit FakeNode(std::function<void(int)> script)
+      : FakeNode(std::vector<std::function<void(int)>>{std::move(script)}) {}
+  explicit FakeNode(std::vector<std::function<void(int)>> scripts) {
     listener_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -76,17 +90,13 @@ class FakeNode {
     EXPECT_EQ(::listen(listener_.get(), 1), 0);
     ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this, script] {
-      UniqueFd c(::accept(listener_.get(), nullptr, nullptr));
-      std::string req;
-      char buf[4096];
-      while (req.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::read(c.get(), buf, sizeof buf);
-        if (n <= 0) return;
-        req.append(buf, n);
+    thread_ = std::thread([this, scripts] {
+      for (const auto& script : scripts) {
+        UniqueFd c(::accept(listener_.get(), nullptr, nullptr));
+        request_ = read_request(c.get());
+        if (request_.empty()) return;
+        script(c.get());
       }
-      request_ = req;
-      script(c.get());
     });
   }
   ~FakeNode() { thread_.join(); }
@@ -257,6 +267,39 @@ TEST(NodeSplice, AWrongContentRangeIsRefusedBeforeAnyByte) {
   EXPECT_EQ(g.through_sink, "");
   EXPECT_NE(fake.request().find("Range: bytes=500-\r\n"), std::string::npos);
   EXPECT_EQ(client.received(), "");
+}
+
+TEST(NodeSplice, AConnectionReadToItsEndServesTheNextRead) {
+  const std::string body = body_of(200000);
+  const std::string answer =
+      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  FakeNode fake([&](int fd) {  // one connection, two answers on it
+    write_all(fd, answer);
+    if (!read_request(fd).empty()) write_all(fd, answer);
+  });
+  for (int i = 0; i < 2; ++i) {
+    Client client;
+    SpliceOut out;
+    Got g = fetch(fake.url(), client, out, 0, std::nullopt, milliseconds(2000));
+    ASSERT_TRUE(g.result.ok()) << i << ": " << g.result.error().message;
+    EXPECT_TRUE(client.received() == body) << i;
+  }
+  EXPECT_EQ(fake.request().find("Connection: close"), std::string::npos);
+}
+
+TEST(NodeSplice, AnIdleConnectionTheNodeClosedIsReplacedOnce) {
+  const std::string body = body_of(100000);
+  const std::string answer =
+      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  // The first connection answers once and closes; the second answers the retried read.
+  FakeNode fake({[&](int fd) { write_all(fd, answer); }, [&](int fd) { write_all(fd, answer); }});
+  for (int i = 0; i < 2; ++i) {
+    Client client;
+    SpliceOut out;
+    Got g = fetch(fake.url(), client, out, 0, std::nullopt, milliseconds(2000));
+    ASSERT_TRUE(g.result.ok()) << i << ": " << g.result.error().message;
+    EXPECT_TRUE(client.received() == body) << i;
+  }
 }
 
 TEST(NodeSplice, NoListenerIsUnreachable) {
