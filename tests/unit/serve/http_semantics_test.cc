@@ -268,6 +268,19 @@ TEST(HttpSemanticsContentRange, Formats) {
   EXPECT_EQ(content_range({500, 999}, 1000), "bytes 500-999/1000");
 }
 
+TEST(HttpSemanticsContentRange, ParsesWhatItFormatsAndRefusesTheRest) {
+  uint64_t size = 0;
+  auto r = parse_content_range("bytes 500-999/1000", size);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->first, 500u);
+  EXPECT_EQ(r->last, 999u);
+  EXPECT_EQ(size, 1000u);
+  for (const char* bad : {"bytes 5-4/10", "bytes 0-10/10", "bytes */10", "items 0-1/2",
+                          "bytes 0-1", "bytes -1/2", "bytes 0-1/x", ""}) {
+    EXPECT_FALSE(parse_content_range(bad, size).has_value()) << bad;
+  }
+}
+
 RequestFraming framing(std::string_view te, bool cl = false, size_t hosts = 1,
                        unsigned version = 11) {
   RequestFraming f;
