@@ -269,6 +269,17 @@ TEST(NodeSplice, AWrongContentRangeIsRefusedBeforeAnyByte) {
   EXPECT_EQ(client.received(), "");
 }
 
+// Two reads in a row from `url` deliver `body` each (a stall of 2 s fails them).
+void expect_two_reads(const std::string& url, const std::string& body) {
+  for (int i = 0; i < 2; ++i) {
+    Client client;
+    SpliceOut out;
+    Got g = fetch(url, client, out, 0, std::nullopt, milliseconds(2000));
+    ASSERT_TRUE(g.result.ok()) << i << ": " << g.result.error().message;
+    EXPECT_TRUE(client.received() == body) << i;
+  }
+}
+
 TEST(NodeSplice, AConnectionReadToItsEndServesTheNextRead) {
   const std::string body = body_of(200000);
   const std::string answer =
@@ -277,13 +288,7 @@ TEST(NodeSplice, AConnectionReadToItsEndServesTheNextRead) {
     write_all(fd, answer);
     if (!read_request(fd).empty()) write_all(fd, answer);
   });
-  for (int i = 0; i < 2; ++i) {
-    Client client;
-    SpliceOut out;
-    Got g = fetch(fake.url(), client, out, 0, std::nullopt, milliseconds(2000));
-    ASSERT_TRUE(g.result.ok()) << i << ": " << g.result.error().message;
-    EXPECT_TRUE(client.received() == body) << i;
-  }
+  expect_two_reads(fake.url(), body);
   EXPECT_EQ(fake.request().find("Connection: close"), std::string::npos);
 }
 
@@ -293,13 +298,7 @@ TEST(NodeSplice, AnIdleConnectionTheNodeClosedIsReplacedOnce) {
       "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   // The first connection answers once and closes; the second answers the retried read.
   FakeNode fake({[&](int fd) { write_all(fd, answer); }, [&](int fd) { write_all(fd, answer); }});
-  for (int i = 0; i < 2; ++i) {
-    Client client;
-    SpliceOut out;
-    Got g = fetch(fake.url(), client, out, 0, std::nullopt, milliseconds(2000));
-    ASSERT_TRUE(g.result.ok()) << i << ": " << g.result.error().message;
-    EXPECT_TRUE(client.received() == body) << i;
-  }
+  expect_two_reads(fake.url(), body);
 }
 
 TEST(NodeSplice, NoListenerIsUnreachable) {
