@@ -156,12 +156,8 @@ bool Exchange::handle() {
   if (plain.ends_with('/') && (verb == http::verb::get || verb == http::verb::head)) {
     plain += "index.html";
   }
-  auto path = node_file_path("/_depot/v1/files" + plain);
-  if (!path.ok()) {
-    std::string why = path.error().message;  // named as the client wrote it
-    if (size_t at = why.find("/_depot/v1/files/"); at != std::string::npos) why.erase(at, 16);
-    return refuse(path.error().code == ErrorCode::kNotFound ? 404 : 400, why);
-  }
+  auto path = url_file_path(std::string_view(plain).substr(1));
+  if (!path.ok()) return refuse(400, path.error().message);
   return route_file(*path);
 }
 

@@ -238,7 +238,7 @@ bool Exchange::delete_file(const RelPath& path, Role r) {
 bool Exchange::whereis(std::string_view query) {
   auto raw = query_value(query, "path");
   if (!raw) return refuse(400, "whereis needs ?path=");
-  auto path = node_file_path("/_depot/v1/files/" + std::string(*raw));
+  auto path = url_file_path(*raw);
   if (!path.ok()) return refuse(400, path.error().message);
   auto w = gw_.whereis(path->str());
   if (!w.ok()) return refuse(500, w.error().message);
@@ -258,7 +258,7 @@ bool Exchange::whereis(std::string_view query) {
 bool Exchange::list(std::string_view query) {
   std::string after;
   if (auto raw = query_value(query, "after"); raw && !raw->empty()) {
-    auto decoded = node_file_path("/_depot/v1/files/" + std::string(*raw));
+    auto decoded = url_file_path(*raw);
     if (!decoded.ok()) return refuse(400, decoded.error().message);
     after = decoded->str();
   }

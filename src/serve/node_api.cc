@@ -34,10 +34,8 @@ Error bad_path(std::string_view target, const char* why) {
   return make_error(ErrorCode::kUnsafePath, "file path of " + quote_untrusted(target) + ": " + why);
 }
 
-}  // namespace
-
-Result<RelPath> node_file_path(std::string_view target) {
-  std::string_view raw = target.substr(kFilesPrefix.size());
+// The checks of url_file_path on `raw`; errors quote `target` (the path as the client wrote it).
+Result<RelPath> checked_file_path(std::string_view raw, std::string_view target) {
   if (raw.empty()) return bad_path(target, "empty");
   if (raw.front() == '/') return bad_path(target, "absolute");
   if (raw.back() == '/') return bad_path(target, "names a directory");
@@ -58,6 +56,14 @@ Result<RelPath> node_file_path(std::string_view target) {
   if (!path.ok()) return make_error(ErrorCode::kUnsafePath, path.error().message);
   return path;
 }
+
+}  // namespace
+
+Result<RelPath> node_file_path(std::string_view target) {
+  return checked_file_path(target.substr(kFilesPrefix.size()), target);
+}
+
+Result<RelPath> url_file_path(std::string_view raw) { return checked_file_path(raw, raw); }
 
 NodeApi::NodeApi(NodeStore& store, std::string name, const AuthTable* auth, Logger& logger)
     : store_(store), name_(std::move(name)), auth_(auth), log_(logger) {}

@@ -88,5 +88,8 @@ class NodeApi {
 // empty path, a leading, doubled or trailing '/', a query, any ".depot*" component, a first
 // component "_depot" (the API's prefix: such a file could never be served by plain GET).
 Result<RelPath> node_file_path(std::string_view target);
+// The same checks on a file path as a URL carries it after its first '/' (percent-encoded,
+// "pool/a%2Bb.deb"): what a gateway gets in a plain GET or a ?path= query.
+Result<RelPath> url_file_path(std::string_view raw);
 
 }  // namespace depot
