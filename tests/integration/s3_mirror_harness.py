@@ -44,6 +44,12 @@ class S3MirrorCase(DepotTestCase):
     def dest(self):
         return "s3://%s/%s" % (self.bucket, self.PREFIX)
 
+    def export_keys(self):
+        """Servers this test starts inherit the bucket user's AWS_* keys (until the test ends)."""
+        saved = dict(os.environ)
+        self.addCleanup(lambda: (os.environ.clear(), os.environ.update(saved)))
+        os.environ.update({k: v for k, v in self.env().items() if k.startswith("AWS_")})
+
     def env(self, secret=None):
         env = dict(os.environ)
         env.update({"AWS_ACCESS_KEY_ID": self.user.access_key,

@@ -29,9 +29,7 @@ class ClusterBucketNodeBreaksReads(ClusterMixin, S3MirrorCase):
 
     def setUp(self):
         super().setUp()
-        saved = dict(os.environ)
-        self.addCleanup(lambda: (os.environ.clear(), os.environ.update(saved)))
-        os.environ.update({k: v for k, v in self.env().items() if k.startswith("AWS_")})
+        self.export_keys()
 
     def bucket_url(self):
         return "s3://%s/%s?endpoint=%s&capacity=1G&relist=2" % (BUCKET, PREFIX, self.rgw.endpoint)

@@ -7,7 +7,6 @@ stopped, the node falls back to upstream and says which object failed; a bad sec
 missing bucket stops `depot serve` at start, naming the bucket."""
 
 import hashlib
-import os
 import time
 import unittest
 
@@ -27,9 +26,7 @@ class S3CacheBucketNotShared(S3MirrorCase, AptTestCase):
 
     def setUp(self):
         super().setUp()
-        saved = dict(os.environ)
-        self.addCleanup(lambda: (os.environ.clear(), os.environ.update(saved)))
-        os.environ.update({k: v for k, v in self.env().items() if k.startswith("AWS_")})
+        self.export_keys()
 
     def node(self, name, *extra):
         root = self.tmp / (name + "-root")
