@@ -17,28 +17,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tests" / "fixtures"))
-from apt_harness import AptClient  # noqa: E402
-from depot_harness import FaultServer  # noqa: E402
+from apt_harness import AptClient, serve_demo_archive  # noqa: E402
 from serve_harness import DepotServer, fetch, metric, parse_prometheus  # noqa: E402
-import make_apt_repo as mar  # noqa: E402
 
 
 def main():
     depot = os.environ.get("DEPOT_BIN") or str(REPO / "build" / "depot")
     with tempfile.TemporaryDirectory(prefix="depot-demo-apt.") as tmp:
         tmp = Path(tmp)
-        up, mirror = tmp / "upstream", tmp / "mirror"
-        keyring = tmp / "archive-key.gpg"
-        count = int(os.environ.get("DEMO_APT_PACKAGES", "40"))
-        print("demo-apt: building a signed apt archive of %d .debs (dpkg-deb, apt-ftparchive, gpg)"
-              % count)
-        mar.make_key(tmp / "gnupg", keyring)
-        pkgs = [("demo%03d" % i, "1.0", "amd64") for i in range(count)]
-        mar.add_packages(up, pkgs, payload=4096)
-        mar.publish(up, "stable", tmp / "gnupg")
-        (tmp / "up-srv").mkdir()
+        mirror = tmp / "mirror"
+        print("demo-apt: building a signed apt archive of %s .debs (dpkg-deb, apt-ftparchive, gpg)"
+              % os.environ.get("DEMO_APT_PACKAGES", "40"))
+        upstream, keyring, count = serve_demo_archive(tmp)
         (tmp / "mirror-srv").mkdir()
-        upstream = FaultServer(up, tmp / "up-srv").start()
         served = None
         try:
             cmd = [depot, "mirror", "apt", upstream.base, str(mirror), "--dist", "stable",

@@ -21,11 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tests" / "fixtures"))
-from apt_harness import AptClient  # noqa: E402
+from apt_harness import AptClient, serve_demo_archive  # noqa: E402
 from cluster_harness import DepotGateway  # noqa: E402
-from depot_harness import FaultServer  # noqa: E402
 from serve_harness import DepotServer  # noqa: E402
-import make_apt_repo as mar  # noqa: E402
 
 NODE_TOKEN, WRITE_TOKEN = "demo-node-token", "demo-write-token"
 
@@ -116,13 +114,7 @@ def main():
     depot = os.environ.get("DEPOT_BIN") or str(REPO / "build" / "depot")
     with tempfile.TemporaryDirectory(prefix="depot-demo-cluster.") as tmp:
         tmp = Path(tmp)
-        up, keyring = tmp / "upstream", tmp / "archive-key.gpg"
-        count = int(os.environ.get("DEMO_APT_PACKAGES", "40"))
-        mar.make_key(tmp / "gnupg", keyring)
-        mar.add_packages(up, [("demo%03d" % i, "1.0", "amd64") for i in range(count)], payload=4096)
-        mar.publish(up, "stable", tmp / "gnupg")
-        (tmp / "up-srv").mkdir()
-        upstream = FaultServer(up, tmp / "up-srv").start()
+        upstream, keyring, count = serve_demo_archive(tmp)
         nodes, gw = [], None
         try:
             nodes, gw = start_cluster(tmp)

@@ -18,11 +18,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tests" / "fixtures"))
-from apt_harness import AptClient  # noqa: E402
-from depot_harness import FaultServer  # noqa: E402
+from apt_harness import AptClient, serve_demo_archive  # noqa: E402
 from rgw_harness import Rgw  # noqa: E402
 from serve_harness import DepotServer  # noqa: E402
-import make_apt_repo as mar  # noqa: E402
 
 
 def mirror_into_bucket(depot, upstream, rgw, keyring, state, env):
@@ -47,14 +45,8 @@ def main():
         sys.exit("demo-s3: FAILED: radosgw is not installed (run scripts/install-deps.sh)")
     with tempfile.TemporaryDirectory(prefix="depot-demo-s3.") as tmp:
         tmp = Path(tmp)
-        up, keyring = tmp / "upstream", tmp / "archive-key.gpg"
-        count = int(os.environ.get("DEMO_APT_PACKAGES", "40"))
-        mar.make_key(tmp / "gnupg", keyring)
-        mar.add_packages(up, [("demo%03d" % i, "1.0", "amd64") for i in range(count)], payload=4096)
-        mar.publish(up, "stable", tmp / "gnupg")
-        (tmp / "up-srv").mkdir()
         rgw = Rgw(tmp / "rgw")
-        upstream = FaultServer(up, tmp / "up-srv").start()
+        upstream, keyring, count = serve_demo_archive(tmp)
         served = None
         try:
             rgw.start()

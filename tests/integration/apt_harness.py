@@ -150,3 +150,17 @@ class AptTestCase(DepotTestCase):
             elif sha256_file(p) != want.get(n):
                 problems.append("wrong " + n)
         self.assertFalse(problems, "%s%s" % (problems[:20], res or ""))
+
+
+def serve_demo_archive(tmp):
+    """The demos' upstream: a signed archive of DEMO_APT_PACKAGES (default 40) .debs
+    demo000... under tmp/upstream (dist "stable"), its key in tmp/archive-key.gpg, served by a
+    started FaultServer. Returns (server, keyring, package count); the caller stops the server."""
+    tmp = Path(tmp)
+    up, keyring = tmp / "upstream", tmp / "archive-key.gpg"
+    count = int(os.environ.get("DEMO_APT_PACKAGES", "40"))
+    mar.make_key(tmp / "gnupg", keyring)
+    mar.add_packages(up, [("demo%03d" % i, "1.0", "amd64") for i in range(count)], payload=4096)
+    mar.publish(up, "stable", tmp / "gnupg")
+    (tmp / "up-srv").mkdir()
+    return FaultServer(up, tmp / "up-srv").start(), keyring, count
