@@ -39,6 +39,21 @@ Status write_whole_file(const std::filesystem::path& file, std::string_view data
 
 namespace {
 
+Status io_step_error(const std::filesystem::path& file, const char* step, int err) {
+  return make_error(ErrorCode::kIo, file.string() + ": " + step + ": " + std::strerror(err));
+}
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR; 0 or an errno.
+int write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return 0;
+}
+
 // Opens `dir` and applies `op` (fsync or syncfs) to it; `what` names the call in errors.
 Status sync_dir_with(const std::filesystem::path& dir, int (*op)(int), const char* what) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -59,6 +74,25 @@ Status fsync_directory(const std::filesystem::path& dir) {
 
 Status sync_filesystem(const std::filesystem::path& dir) {
   return sync_dir_with(dir, ::syncfs, "syncfs");
+}
+
+Status write_file_atomic(const std::filesystem::path& file, std::string_view data,
+                         std::string_view temp_suffix, mode_t mode) {
+  std::filesystem::path tmp = file;
+  tmp += std::string(temp_suffix);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd.valid()) return io_step_error(tmp, "open", errno);
+  // Removes the temporary and names the failed step (`err` is read before unlink can change it).
+  auto fail = [&tmp](const std::filesystem::path& name, const char* step, int err) {
+    ::unlink(tmp.c_str());
+    return io_step_error(name, step, err);
+  };
+  if (int err = write_all(fd.get(), data); err != 0) return fail(tmp, "write", err);
+  if (::fsync(fd.get()) != 0) return fail(tmp, "fsync", errno);
+  if (::close(fd.release()) != 0) return fail(tmp, "close", errno);
+  if (::rename(tmp.c_str(), file.c_str()) != 0) return fail(file, "rename", errno);
+  std::filesystem::path dir = file.parent_path();
+  return fsync_directory(dir.empty() ? std::filesystem::path(".") : dir);
 }
 
 Result<UniqueFd> lock_file(const std::filesystem::path& file, std::string_view busy_message) {

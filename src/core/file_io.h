@@ -2,6 +2,8 @@
 // Whole-file reads and writes for small local files (fetched index pages, signatures,
 // generated pages). Thread-safe (no shared state).
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -19,6 +21,13 @@ Result<std::string> read_whole_file(const std::filesystem::path& file, std::stri
 
 // Creates or truncates `file` and writes `data`.
 Status write_whole_file(const std::filesystem::path& file, std::string_view data);
+
+// Replaces `file` with `data` atomically and durably: writes `<file><temp_suffix>`, fsyncs it,
+// renames it over `file` and fsyncs the directory. The file gets `mode` less the umask. A reader sees the old or the new content,
+// never a part. The temporary is removed on failure. Errors are kIo "<file>: <step>: <reason>".
+// Not safe against a concurrent writer of the same `file` (they share the temporary name).
+Status write_file_atomic(const std::filesystem::path& file, std::string_view data,
+                         std::string_view temp_suffix = ".tmp", mode_t mode = 0644);
 
 // fsync of a directory: makes the renames, links and creations in it durable. Errors are kIo,
 // "<dir>: fsync: <reason>".

@@ -27,5 +27,29 @@ TEST(FileIo, DirectorySyncsNameTheDirectoryOnFailure) {
   EXPECT_FALSE(sync_filesystem(dir.path() / "missing").ok());
 }
 
+TEST(FileIo, AtomicWriteReplacesAndLeavesNoTemporary) {
+  testing::TempDir dir;
+  auto f = dir.path() / "f";
+  ASSERT_TRUE(write_file_atomic(f, "one").ok());
+  ASSERT_TRUE(write_file_atomic(f, "two", ".new").ok());
+  EXPECT_EQ(*read_whole_file(f, "f"), "two");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "f.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "f.new"));
+}
+
+TEST(FileIo, AtomicWriteNamesTheFileAndStepOnFailure) {
+  testing::TempDir dir;
+  Status st = write_file_atomic(dir.path() / "missing" / "f", "x");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kIo);
+  EXPECT_NE(st.error().message.find("missing/f.tmp: open:"), std::string::npos);
+  std::filesystem::create_directory(dir.path() / "d");
+  std::filesystem::create_directory(dir.path() / "d" / "sub");
+  st = write_file_atomic(dir.path() / "d", "x");  // rename of a file over a directory
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("d: rename:"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "d.tmp"));
+}
+
 }  // namespace
 }  // namespace depot
