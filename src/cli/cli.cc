@@ -25,6 +25,8 @@ int run_cli(int argc, char** argv) {
   add_daemon_command(app, exit_code);
   add_repo_command(app, exit_code);
   add_cluster_command(app, exit_code);
+  add_site_commands(app, exit_code);
+  add_ctl_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,12 +5,11 @@
 #include <string>
 #include <string_view>
 
+#include "transfer/http_util.h"
+
 namespace depot {
 
 class Logger;
-
-// "HOST:PORT", "[V6]:PORT" or ":PORT" (any address) into host and port; false when malformed.
-bool parse_host_port(std::string_view text, std::string& host, uint16_t& port);
 
 // A server is listening on host:port: writes the port to `port_file` (when not empty; through
 // a temporary file and a rename, so a reader never sees a partial number) and prints

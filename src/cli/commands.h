@@ -30,4 +30,9 @@ void add_serve_command(CLI::App& app, int& exit_code);
 // Registers `depot cluster ...` (the gateway and its clients).
 void add_cluster_command(CLI::App& app, int& exit_code);
 
+// Registers `depot run` and `depot check-config` (a site from one config file).
+void add_site_commands(CLI::App& app, int& exit_code);
+// Registers `depot ctl` (the client of `depot run`'s control socket).
+void add_ctl_command(CLI::App& app, int& exit_code);
+
 }  // namespace depot

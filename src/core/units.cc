@@ -67,4 +67,39 @@ std::optional<uint64_t> parse_bytes(std::string_view text) {
   return static_cast<uint64_t>(v * mult);
 }
 
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+  constexpr int64_t kMax = 100ll * 366 * 86400;
+  auto unit_seconds = [](char u) -> int64_t {
+    switch (u) {
+      case 's': return 1;
+      case 'm': return 60;
+      case 'h': return 3600;
+      case 'd': return 86400;
+      case 'w': return 7 * 86400;
+      default: return 0;
+    }
+  };
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t digits = i;
+    int64_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && n <= kMax) {
+      n = n * 10 + (text[i++] - '0');
+    }
+    if (i == digits || n > kMax) return std::nullopt;
+    if (i == text.size()) {
+      if (digits != 0) return std::nullopt;  // "1h30" is ambiguous
+      total = n;
+      break;
+    }
+    int64_t unit = unit_seconds(text[i++]);
+    if (unit == 0) return std::nullopt;
+    total += n * unit;
+    if (total > kMax) return std::nullopt;
+  }
+  if (text.empty()) return std::nullopt;
+  return std::chrono::seconds(total);
+}
+
 }  // namespace depot

@@ -451,6 +451,7 @@ MirrorReport MirrorRun::run() {
   }
   const std::vector<Entry>& entries = snap->entries;
   report_.files_total = entries.size();
+  for (const Entry& e : entries) report_.bytes_total += e.size.value_or(0);
   auto planned = make_plan(entries, records_, on_disk_);
   if (!planned.ok()) return fail(MirrorOutcome::kUpstream, planned.error());
   Plan plan = std::move(planned).value();

@@ -65,6 +65,7 @@ struct MirrorReport {
   MirrorOutcome outcome = MirrorOutcome::kComplete;
   std::string error;  // the run-level reason when not kComplete
   uint64_t files_total = 0;
+  uint64_t bytes_total = 0;  // of the upstream state's files whose size the source declares
   uint64_t files_downloaded = 0;
   uint64_t bytes_downloaded = 0;
   uint64_t files_unchanged = 0;

@@ -30,8 +30,8 @@ int64_t default_max_connections() {
 
 struct HttpServer::Impl {
   Impl(const ServerOptions& o, CacheService& s, ServeMetrics& m, AccessLog* a, Logger& l,
-       NodeApi* node)
-      : opts(o), service(s), metrics(m), log(l), sessions{opts, s, m, a, node} {}
+       NodeApi* node, LocalRoutes* routes)
+      : opts(o), service(s), metrics(m), log(l), sessions{opts, s, m, a, node, routes} {}
 
   void accept();
   void schedule_tick();
@@ -94,8 +94,8 @@ void HttpServer::Impl::schedule_tick() {
 
 HttpServer::HttpServer(const ServerOptions& options, CacheService& service,
                        ServeMetrics& metrics, AccessLog* access_log, Logger& logger,
-                       NodeApi* node)
-    : impl_(std::make_unique<Impl>(options, service, metrics, access_log, logger, node)) {
+                       NodeApi* node, LocalRoutes* routes)
+    : impl_(std::make_unique<Impl>(options, service, metrics, access_log, logger, node, routes)) {
   int n = std::max(1, options.threads);
   for (int i = 0; i < n; ++i) impl_->iocs.push_back(std::make_unique<asio::io_context>(1));
 }

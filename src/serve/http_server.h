@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/logger.h"
 #include "core/result.h"
@@ -35,12 +37,29 @@ struct ServerOptions {
   int max_connections = 0;
 };
 
+// Pages the server's owner adds (`depot run`'s status JSON and page under /_depot/), answered
+// for GET and HEAD before the served tree. Implementations must be thread-safe.
+class LocalRoutes {
+ public:
+  struct Page {
+    std::string content_type;
+    std::string body;
+    std::string redirect;  // set: a 301 to this location instead of a body
+  };
+  virtual ~LocalRoutes() = default;
+  // The page at the raw request target `target`; nullopt when it is not one of these routes.
+  virtual std::optional<Page> page(std::string_view target) = 0;
+  // Series appended to /metrics (Prometheus text, with their HELP and TYPE lines).
+  virtual std::string metrics() = 0;
+};
+
 class HttpServer {
  public:
-  // `access_log` and `node` (the storage node API) may be null. Everything passed must outlive
-  // the server.
+  // `access_log`, `node` (the storage node API) and `routes` may be null. Everything passed
+  // must outlive the server.
   HttpServer(const ServerOptions& options, CacheService& service, ServeMetrics& metrics,
-             AccessLog* access_log, Logger& logger, NodeApi* node = nullptr);
+             AccessLog* access_log, Logger& logger, NodeApi* node = nullptr,
+             LocalRoutes* routes = nullptr);
   ~HttpServer();
 
   // Binds and listens; returns the bound port.

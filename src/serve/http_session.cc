@@ -183,6 +183,24 @@ void Session::on_read(beast::error_code ec) {
   handle();
 }
 
+namespace {
+
+Answer local_answer(LocalRoutes::Page page) {
+  Answer a;
+  if (!page.redirect.empty()) {
+    a.kind = Answer::Kind::kRedirect;
+    a.status = 301;
+    a.location = std::move(page.redirect);
+    return a;
+  }
+  a.kind = Answer::Kind::kText;
+  a.content_type = std::move(page.content_type);
+  a.text = std::move(page.body);
+  return a;
+}
+
+}  // namespace
+
 void Session::begin_request() {
   started_ = std::chrono::steady_clock::now();
   started_wall_ = std::time(nullptr);
@@ -217,8 +235,12 @@ void Session::handle() {
     a.kind = Answer::Kind::kText;
     a.content_type = "text/plain; version=0.0.4; charset=utf-8";
     a.text = render_prometheus(srv_.metrics);
+    if (srv_.routes != nullptr) a.text += srv_.routes->metrics();
     respond(std::move(a));
     return;
+  }
+  if (srv_.routes != nullptr) {
+    if (auto page = srv_.routes->page(target_)) return respond(local_answer(std::move(*page)));
   }
   auto path = parse_request_target(canonical_target(target_));
   if (!path.ok()) {

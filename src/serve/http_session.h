@@ -26,6 +26,7 @@ struct SessionContext {
   ServeMetrics& metrics;
   AccessLog* access;  // may be null
   NodeApi* node = nullptr;  // the storage node API under /_depot/; null: not a node
+  LocalRoutes* routes = nullptr;  // the owner's pages; null: none
 };
 
 // Serves the accepted connection `fd` (owned from now on) on `ioc`, whose thread runs it.

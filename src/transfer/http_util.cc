@@ -102,4 +102,19 @@ std::string sigv4_canonical_url(std::string_view url) {
   return out;
 }
 
+bool parse_host_port(std::string_view text, std::string& host, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string h(text.substr(0, colon));
+  std::string_view p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty()) h = "0.0.0.0";
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != p.npos) return false;
+  unsigned long n = std::stoul(std::string(p));
+  if (n > 65535) return false;
+  host = h;
+  port = static_cast<uint16_t>(n);
+  return true;
+}
+
 }  // namespace depot

@@ -2,6 +2,7 @@
 // Small pure helpers of the HTTP downloader and its users: URL checks, the per-host key of a URL,
 // header-line parsing, and AWS's URI encoding. Pure functions, thread-safe.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -31,5 +32,8 @@ std::string aws_uri_encode(std::string_view text, bool keep_slash);
 // %XX escapes decoded, then aws_uri_encode'd (an escaped '/' stays %2F, a stray '%' becomes
 // %25). Scheme, authority and query unchanged.
 std::string sigv4_canonical_url(std::string_view url);
+
+// "HOST:PORT", "[V6]:PORT" or ":PORT" (any address) into host and port; false when malformed.
+bool parse_host_port(std::string_view text, std::string& host, uint16_t& port);
 
 }  // namespace depot

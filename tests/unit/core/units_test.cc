@@ -29,5 +29,21 @@ TEST(Units, FormatDuration) {
   EXPECT_EQ(format_duration(std::chrono::duration<double>(3720)), "1h02m");
 }
 
+TEST(Units, ParsesDurations) {
+  using std::chrono::seconds;
+  EXPECT_EQ(parse_duration("90s"), seconds(90));
+  EXPECT_EQ(parse_duration("30m"), seconds(1800));
+  EXPECT_EQ(parse_duration("1h30m"), seconds(5400));
+  EXPECT_EQ(parse_duration("1d"), seconds(86400));
+  EXPECT_EQ(parse_duration("2w"), seconds(14 * 86400));
+  EXPECT_EQ(parse_duration("600"), seconds(600));
+  EXPECT_EQ(parse_duration(""), std::nullopt);
+  EXPECT_EQ(parse_duration("1h30"), std::nullopt);
+  EXPECT_EQ(parse_duration("5x"), std::nullopt);
+  EXPECT_EQ(parse_duration("h"), std::nullopt);
+  EXPECT_EQ(parse_duration("-5m"), std::nullopt);
+  EXPECT_EQ(parse_duration("99999999999999999999s"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace depot

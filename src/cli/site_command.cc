@@ -1,0 +1,185 @@
+// `depot run --config depot.toml` (a whole site in one process: the server, every scheduled
+// mirror job, the control socket) and `depot check-config`.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/site_runner.h"
+#include "pool/control_api.h"
+#include "serve/http_server.h"
+#include "site/site_config.h"
+#include "site/site_routes.h"
+#include "site/site_service.h"
+
+namespace depot {
+namespace {
+
+struct RunArgs {
+  std::string config = "/etc/depot/depot.toml";
+  std::string port_file;
+};
+
+int check_config(const std::string& file) {
+  auto cfg = site::load_site_config(file);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+    return kExitUsage;
+  }
+  std::printf("%s: OK: %zu jobs\n", file.c_str(), cfg->jobs.size());
+  for (const site::JobConfig& j : cfg->jobs) {
+    std::printf("  %-20s %-6s %-14s %s <- %s%s\n", j.name.c_str(), j.registry.c_str(),
+                j.schedule.text().c_str(), j.dest.c_str(), j.upstream.c_str(),
+                j.enabled ? "" : " (disabled)");
+  }
+  if (!cfg->listen.empty()) {
+    std::printf("serves %s on %s; control socket %s\n", cfg->data_root.c_str(),
+                cfg->listen.c_str(), cfg->control_socket.c_str());
+  }
+  return kExitComplete;
+}
+
+// The server of the site's trees, when `listen` is set.
+struct SiteServer {
+  ServeMetrics metrics;
+  std::unique_ptr<CacheService> cache;
+  std::unique_ptr<site::SiteRoutes> routes;
+  std::unique_ptr<HttpServer> http;
+};
+
+int open_server(const site::SiteConfig& cfg, site::SiteService& service, const RunArgs& a,
+                Logger& logger, SiteServer& out) {
+  ServiceOptions so = cfg.serve;
+  so.root = cfg.data_root;
+  so.download.user_agent = "depot-serve/0.1";
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_root, ec);
+  auto cache = CacheService::create(so, out.metrics, logger);
+  if (!cache.ok()) {
+    logger.error("run.serve_failed", {{"error", cache.error().message}});
+    return cache.error().code == ErrorCode::kRefused ? kExitBusy : kExitStorage;
+  }
+  out.cache = std::move(*cache);
+  out.routes = std::make_unique<site::SiteRoutes>(service);
+  ServerOptions sopts = cfg.server;
+  if (sopts.threads <= 0) sopts.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  out.http = std::make_unique<HttpServer>(sopts, *out.cache, out.metrics, nullptr, logger, nullptr,
+                                          out.routes.get());
+  auto port = out.http->listen();
+  if (!port.ok()) {
+    logger.error("run.listen_failed", {{"error", port.error().message}});
+    return kExitStorage;
+  }
+  if (!announce_listening(a.port_file, sopts.host, *port, logger)) return kExitStorage;
+  return -1;
+}
+
+// Waits for SIGHUP (reload) and SIGINT/SIGTERM (stop); `stop` ends the process's loops.
+void handle_signals(const sigset_t& set, const std::function<void()>& reload,
+                    const std::function<void()>& stop) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      reload();
+      continue;
+    }
+    stop();
+    return;
+  }
+}
+
+int run_site(const RunArgs& a) {
+  auto cfg = site::load_site_config(a.config);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+    return kExitUsage;
+  }
+  Logger logger(parse_log_level(cfg->log_level), parse_log_format(cfg->log_format), stderr);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto runner = make_mirror_job_runner(system_clock());
+  auto service = site::SiteService::open(*cfg, *runner, system_clock(), logger);
+  if (!service.ok()) {
+    logger.error("run.failed", {{"error", service.error().message}});
+    return kExitStorage;
+  }
+  site::SiteService& svc = **service;
+  auto reload = [&]() -> Status {
+    auto next = site::load_site_config(a.config);
+    if (!next.ok()) {
+      logger.error("site.reload_refused", {{"error", next.error().message}});
+      return next.error();
+    }
+    svc.reload(*next);
+    return {};
+  };
+  auto control = pool::ControlServer::listen(
+      cfg->control_socket,
+      [&](const pool::ControlRequest& r, pool::ControlReply reply) {
+        reply(site::site_control(svc, reload, r));
+      },
+      logger);
+  if (!control.ok()) {
+    logger.error("run.failed", {{"error", control.error().message}});
+    return kExitBusy;
+  }
+  SiteServer server;
+  if (!cfg->listen.empty()) {
+    if (int code = open_server(*cfg, svc, a, logger, server); code >= 0) return code;
+  }
+  svc.start();
+  logger.info("run.started", {{"config", a.config},
+                              {"jobs", static_cast<uint64_t>(cfg->jobs.size())},
+                              {"control_socket", cfg->control_socket}});
+  std::thread control_thread([&] { (*control)->run(); });
+  std::thread signals([&] {
+    handle_signals(set, [&] { (void)reload(); }, [&] {
+      logger.info("run.stopping", {});
+      svc.stop();
+      (*control)->stop();
+      if (server.http) server.http->stop();
+    });
+  });
+  if (server.http) server.http->run();
+  control_thread.join();
+  signals.join();
+  svc.stop();
+  control->reset();
+  logger.info("run.stopped", {});
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // Cache downloads may still hold connections of the stopped server: leave without unwinding.
+  ::_exit(kExitComplete);
+}
+
+}  // namespace
+
+void add_site_commands(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* run = app.add_subcommand(
+      "run", "Run a site from one config file: serve its trees and run every mirror job on its "
+             "schedule, with status JSON, a status page, metrics and a control socket");
+  run->add_option("--config,-c", args->config, "The site's depot.toml")->capture_default_str();
+  run->add_option("--port-file", args->port_file, "Write the bound port to this file");
+  run->callback([args, &exit_code] { exit_code = run_site(*args); });
+
+  auto file = std::make_shared<std::string>("/etc/depot/depot.toml");
+  CLI::App* check = app.add_subcommand(
+      "check-config", "Check a site's depot.toml without running anything; exit 2 lists every "
+                      "problem as FILE:LINE: KEY: what is wrong");
+  check->add_option("config", *file, "The depot.toml to check")->capture_default_str();
+  check->callback([file, &exit_code] { exit_code = check_config(*file); });
+}
+
+}  // namespace depot

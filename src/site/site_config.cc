@@ -1,0 +1,487 @@
+#include "site/site_config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/units.h"
+#include "sources/registry.h"
+#include "transfer/http_util.h"
+
+namespace depot::site {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Collects "FILE:LINE: KEY: message" problems.
+class Problems {
+ public:
+  explicit Problems(std::string file) : file_(std::move(file)) {}
+  void add(const toml::source_region& where, std::string_view key, std::string_view what) {
+    std::string line = file_ + ":" + std::to_string(where.begin.line) + ": ";
+    if (!key.empty()) line += std::string(key) + ": ";
+    lines_.push_back(line + std::string(what));
+  }
+  bool empty() const { return lines_.empty(); }
+  std::string text() const {
+    std::string out;
+    for (const auto& l : lines_) out += (out.empty() ? "" : "\n") + l;
+    return out;
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string> lines_;
+};
+
+std::string dashed(std::string_view key) {
+  std::string out(key);
+  std::replace(out.begin(), out.end(), '_', '-');
+  return out;
+}
+
+// Typed reads of one table's keys; each key read is marked known, and `unknown()` reports the
+// rest.
+class Reader {
+ public:
+  Reader(const toml::table& t, std::string where, Problems& p) : t_(t), where_(std::move(where)), p_(p) {}
+
+  // `key`, or its spelling with '_' for '-'.
+  const toml::node* find(std::string_view key) {
+    std::string alt(key);
+    std::replace(alt.begin(), alt.end(), '-', '_');
+    known_.insert(std::string(key));
+    known_.insert(alt);
+    const toml::node* n = t_.get(key);
+    return n != nullptr ? n : t_.get(alt);
+  }
+  void wrong(const toml::node& n, std::string_view key, std::string_view what) {
+    p_.add(n.source(), name(key), what);
+  }
+  std::string name(std::string_view key) const {
+    return where_.empty() ? std::string(key) : where_ + "." + std::string(key);
+  }
+  void text(std::string_view key, std::string& out) {
+    if (const auto* n = find(key)) {
+      if (auto v = n->value<std::string>()) out = *v;
+      else wrong(*n, key, "expected a string");
+    }
+  }
+  void flag(std::string_view key, bool& out) {
+    if (const auto* n = find(key)) {
+      if (auto v = n->value<bool>()) out = *v;
+      else wrong(*n, key, "expected true or false");
+    }
+  }
+  void integer(std::string_view key, int& out, int lo, int hi) {
+    if (const auto* n = find(key)) {
+      auto v = n->is_integer() ? n->value<int64_t>() : std::nullopt;
+      if (!v || *v < lo || *v > hi) {
+        wrong(*n, key, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      } else {
+        out = static_cast<int>(*v);
+      }
+    }
+  }
+  void number(std::string_view key, double& out, double lo, double hi) {
+    if (const auto* n = find(key)) {
+      auto v = n->is_number() ? n->value<double>() : std::nullopt;
+      if (!v || *v < lo || *v > hi) {
+        std::ostringstream s;
+        s << "expected a number from " << lo << " to " << hi;
+        wrong(*n, key, s.str());
+      } else {
+        out = *v;
+      }
+    }
+  }
+  // "6h", "1h30m" or an integer of seconds.
+  void duration(std::string_view key, std::chrono::seconds& out) {
+    if (const auto* n = find(key)) {
+      std::optional<std::chrono::seconds> d;
+      if (auto i = n->value<int64_t>(); i && n->is_integer() && *i >= 0) d = std::chrono::seconds(*i);
+      if (auto s = n->value<std::string>()) d = parse_duration(*s);
+      if (!d) wrong(*n, key, "expected a duration such as \"90s\", \"30m\", \"6h\" or \"1d\"");
+      else out = *d;
+    }
+  }
+  // A string or an array of strings.
+  void strings(std::string_view key, std::vector<std::string>& out) {
+    const auto* n = find(key);
+    if (n == nullptr) return;
+    if (auto s = n->value<std::string>()) return out.assign({*s});
+    const auto* arr = n->as_array();
+    if (arr != nullptr) {
+      for (const auto& el : *arr) {
+        if (auto s = el.value<std::string>()) out.push_back(*s);
+        else return wrong(el, key, "expected strings");
+      }
+      return;
+    }
+    wrong(*n, key, "expected a string or an array of strings");
+  }
+  // Every key not read, or not accepted by `extra`, is a problem.
+  void unknown(const std::function<bool(std::string_view key, const toml::node&)>& extra = nullptr) {
+    for (const auto& [k, v] : t_) {
+      if (known_.count(std::string(k.str()))) continue;
+      if (extra && extra(k.str(), v)) continue;
+      p_.add(k.source(), name(k.str()), "unknown key");
+    }
+  }
+
+ private:
+  const toml::table& t_;
+  std::string where_;
+  Problems& p_;
+  std::set<std::string> known_;
+};
+
+void read_engine(Reader& r, EngineSettings& e) {
+  r.integer("concurrency", e.concurrency, 0, 1024);
+  r.integer("max-concurrency", e.max_concurrency, 1, 1024);
+  r.integer("threads", e.threads, 1, 16);
+  r.integer("retries", e.file_retries, 0, 100);
+  r.number("connect-timeout", e.connect_timeout, 0.1, 3600);
+  r.number("stall-timeout", e.stall_timeout, 1, 86400);
+  r.number("index-grace", e.index_grace_hours, 0, 24.0 * 365);
+  r.number("delete-limit", e.delete_limit, 0, 1);
+  r.flag("no-delete", e.no_delete);
+  r.text("s3-endpoint", e.s3_endpoint);
+  r.text("s3-region", e.s3_region);
+  r.text("state", e.state_dir);
+}
+
+const RegistryOption* registry_option(const RegistryDescriptor& d, std::string_view key) {
+  for (const RegistryOption& o : d.options) {
+    if (o.flag == "--" + dashed(key)) return &o;
+  }
+  return nullptr;
+}
+
+// Reads list files and fills SourceOptions from a registry option's value.
+bool apply_option(const RegistryOption& o, const toml::node& n, SourceOptions& out,
+                  std::string& why) {
+  using Kind = RegistryOption::Kind;
+  auto& list = out.lists[o.key];
+  switch (o.kind) {
+    case Kind::kList:
+      if (auto s = n.value<std::string>()) {
+        list.push_back(*s);
+      } else if (const auto* arr = n.as_array()) {
+        for (const auto& el : *arr) {
+          auto s2 = el.value<std::string>();
+          if (!s2) return why = "expected strings", false;
+          list.push_back(*s2);
+        }
+      } else {
+        return why = "expected a string or an array of strings", false;
+      }
+      break;
+    case Kind::kListFile: {
+      auto file = n.value<std::string>();
+      if (!file) return why = "expected a file name", false;
+      std::ifstream in(*file);
+      if (!in) return why = *file + ": cannot read", false;
+      for (std::string line; std::getline(in, line);) {
+        if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+        auto first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos) continue;
+        list.push_back(line.substr(first, line.find_last_not_of(" \t\r") + 1 - first));
+      }
+      break;
+    }
+    case Kind::kValue:
+    case Kind::kFile: {
+      auto v = n.value<std::string>();
+      if (!v) return why = "expected a string", false;
+      out.values[o.key] = *v;
+      break;
+    }
+    case Kind::kFlag: {
+      auto v = n.value<bool>();
+      if (!v) return why = "expected true or false", false;
+      if (*v) out.values[o.key] = "yes";
+      break;
+    }
+  }
+  if (list.empty()) out.lists.erase(o.key);
+  return true;
+}
+
+bool is_remote_dest(std::string_view dest) {
+  return dest.starts_with("s3://") || dest.starts_with("cluster+http://") ||
+         dest.starts_with("cluster+https://");
+}
+
+// Where the job writes, from its `dir` (see JobConfig::dest).
+void resolve_dest(const SiteConfig& site, const std::string& dir, JobConfig& job) {
+  if (is_remote_dest(dir)) {
+    job.dest = dir;
+    return;
+  }
+  fs::path p = dir.empty() ? site.data_root / job.name : fs::path(dir);
+  if (p.is_relative()) p = site.data_root / p;
+  p = p.lexically_normal();
+  if (p.has_filename() == false) p = p.parent_path();
+  job.dest = p.string();
+  if (!site.data_root.empty()) {
+    auto rel = p.lexically_relative(site.data_root);
+    job.served = !rel.empty() && *rel.begin() != ".." && rel != ".";
+  }
+}
+
+JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
+  JobConfig job;
+  job.line = static_cast<int>(t.source().begin.line);
+  job.retry = site.retry;
+  job.timeout = site.timeout;
+  Reader r(t, "mirror", p);
+  r.text("name", job.name);
+  Reader named(t, "mirror '" + job.name + "'", p);
+  Reader& rr = job.name.empty() ? r : named;
+  if (job.name.empty()) {
+    p.add(t.source(), "mirror", "needs a name");
+  } else if (!valid_job_name(job.name)) {
+    p.add(t.source(), "mirror.name", "'" + job.name + "': 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'");
+  }
+  rr.find("name");
+  rr.text("registry", job.registry);
+  rr.text("upstream", job.upstream);
+  std::string dir, interval;
+  rr.text("dir", dir);
+  rr.text("interval", interval);
+  rr.integer("retry", job.retry, 0, 100);
+  rr.duration("timeout", job.timeout);
+  rr.strings("exec_on_success", job.exec_on_success);
+  rr.strings("exec_on_failure", job.exec_on_failure);
+  rr.flag("enabled", job.enabled);
+  read_engine(rr, job.engine);
+
+  const RegistryDescriptor* reg = find_registry(job.registry);
+  if (job.registry.empty()) {
+    p.add(t.source(), rr.name("registry"), "missing");
+  } else if (reg == nullptr || !reg->factory) {
+    std::string names;
+    for (const auto& n : source_names()) names += (names.empty() ? "" : ", ") + n;
+    p.add(t["registry"].node()->source(), rr.name("registry"),
+          "'" + job.registry + "' is not a registry depot mirrors (" + names + ")");
+  }
+  if (job.upstream.empty()) p.add(t.source(), rr.name("upstream"), "missing");
+  else if (!is_http_url(job.upstream)) {
+    p.add(t["upstream"].node()->source(), rr.name("upstream"), "expected an http:// or https:// URL");
+  }
+  job.source.upstream = job.upstream;
+  if (interval.empty()) {
+    p.add(t.source(), rr.name("interval"), "missing (a duration such as \"6h\" or a cron expression)");
+  } else if (auto s = Schedule::parse(interval); !s.ok()) {
+    p.add(t["interval"].node()->source(), rr.name("interval"), s.error().message);
+  } else {
+    job.schedule = *s;
+  }
+  if (dir.empty() && site.data_root.empty()) {
+    p.add(t.source(), rr.name("dir"), "missing, and there is no data_root to put the job in");
+  } else if (!is_remote_dest(dir) && fs::path(dir).is_relative() && site.data_root.empty()) {
+    p.add(t["dir"].node()->source(), rr.name("dir"), "relative, and there is no data_root");
+  }
+  resolve_dest(site, dir, job);
+  rr.unknown([&](std::string_view key, const toml::node& n) {
+    if (reg == nullptr) return true;  // the registry's problem is already reported
+    const RegistryOption* o = registry_option(*reg, key);
+    if (o == nullptr) {
+      p.add(n.source(), rr.name(key), "not an option of registry " + reg->name);
+      return true;
+    }
+    std::string why;
+    if (!apply_option(*o, n, job.source, why)) p.add(n.source(), rr.name(key), why);
+    return true;
+  });
+  return job;
+}
+
+// Two jobs writing one directory, or one inside the other, would remove each other's files.
+void check_overlaps(const std::vector<JobConfig>& jobs, Problems& p, const toml::source_region& at) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      const std::string &a = jobs[i].dest, &b = jobs[j].dest;
+      if (jobs[i].name == jobs[j].name && !jobs[i].name.empty()) {
+        toml::source_region r = at;
+        r.begin.line = static_cast<toml::source_index>(jobs[i].line);
+        p.add(r, "mirror.name", "'" + jobs[i].name + "' is used twice (also at line " +
+                                    std::to_string(jobs[j].line) + ")");
+        continue;
+      }
+      auto inside = [](const std::string& x, const std::string& y) {
+        return x == y || (x.size() > y.size() && x.starts_with(y) && x[y.size()] == '/');
+      };
+      if (a.empty() || b.empty() || !(inside(a, b) || inside(b, a))) continue;
+      toml::source_region r = at;
+      r.begin.line = static_cast<toml::source_index>(jobs[i].line);
+      p.add(r, "mirror '" + jobs[i].name + "'.dir",
+            (a == b ? "the same directory as mirror '" : "overlaps the directory of mirror '") +
+                jobs[j].name + "' (line " + std::to_string(jobs[j].line) + "): " + a);
+    }
+  }
+}
+
+void read_serve(const toml::table& t, SiteConfig& site, Problems& p) {
+  Reader r(t, "serve", p);
+  std::string cache_dir, cache_size = "0";
+  double index_ttl = 300, negative_ttl = 60, idle = 60, send = 60;
+  r.text("cache-dir", cache_dir);
+  r.text("cache-size", cache_size);
+  r.number("index-ttl", index_ttl, 0, 86400.0 * 365);
+  r.number("negative-ttl", negative_ttl, 0, 86400.0 * 365);
+  r.text("public-url", site.serve.public_url);
+  r.flag("autoindex", site.serve.autoindex);
+  r.integer("upstream-workers", site.serve.upstream_workers, 1, 4096);
+  r.integer("threads", site.server.threads, 1, 256);
+  r.integer("max-connections", site.server.max_connections, 0, 1 << 20);
+  r.number("idle-timeout", idle, 0.1, 86400);
+  r.number("send-timeout", send, 0.1, 86400);
+  r.unknown();
+  if (!cache_dir.empty()) site.serve.cache_dir = cache_dir;
+  if (auto size = parse_bytes(cache_size)) site.serve.cache_size = *size;
+  else p.add(t.source(), "serve.cache-size", "not a size: " + cache_size);
+  site.serve.index_ttl = std::chrono::seconds(static_cast<int64_t>(index_ttl));
+  site.serve.negative_ttl = std::chrono::seconds(static_cast<int64_t>(negative_ttl));
+  site.server.idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(idle * 1000));
+  site.server.send_timeout = std::chrono::milliseconds(static_cast<int64_t>(send * 1000));
+}
+
+void read_upstream(const toml::table& t, SiteConfig& site, Problems& p) {
+  Reader r(t, "upstream", p);
+  UpstreamConfig u;
+  r.text("prefix", u.prefix);
+  r.text("url", u.url);
+  r.text("registry", u.registry);
+  r.unknown();
+  while (u.prefix.starts_with('/')) u.prefix.erase(0, 1);
+  while (u.prefix.ends_with('/')) u.prefix.pop_back();
+  while (u.url.ends_with('/')) u.url.pop_back();
+  if (u.prefix.empty() || u.prefix.find("..") != std::string::npos || u.prefix.starts_with(".depot")) {
+    p.add(t.source(), "upstream.prefix", "missing or unsafe: '" + u.prefix + "'");
+  }
+  if (!is_http_url(u.url)) p.add(t.source(), "upstream.url", "expected an http:// or https:// URL");
+  if (!u.registry.empty() && find_registry(u.registry) == nullptr) {
+    p.add(t.source(), "upstream.registry", "no registry named " + u.registry);
+  }
+  if (u.registry.empty()) {
+    std::string_view last = std::string_view(u.prefix).substr(u.prefix.rfind('/') + 1);
+    if (find_registry(last) != nullptr) u.registry = std::string(last);
+  }
+  site.serve.upstreams.push_back(u);
+}
+
+// Applies `fn` to every table of the array `key` ([[key]]); anything else is a problem.
+void each_table(const toml::table& root, std::string_view key, Problems& p,
+                const std::function<void(const toml::table&)>& fn) {
+  const toml::node* n = root.get(key);
+  if (n == nullptr) return;
+  const auto* arr = n->as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    return p.add(n->source(), key, "expected tables: [[" + std::string(key) + "]]");
+  }
+  for (const auto& el : *arr) fn(*el.as_table());
+}
+
+void read_top(Reader& r, SiteConfig& site) {
+  std::string data_root, state_dir, log_dir;
+  r.text("listen", site.listen);
+  r.text("data_root", data_root);
+  r.text("state_dir", state_dir);
+  r.text("log_dir", log_dir);
+  r.text("control_socket", site.control_socket);
+  r.text("log_format", site.log_format);
+  r.text("log_level", site.log_level);
+  r.integer("max_concurrent", site.max_concurrent, 1, 256);
+  r.integer("retry", site.retry, 0, 100);
+  r.duration("timeout", site.timeout);
+  r.duration("jitter", site.jitter);
+  r.integer("history_days", site.history_days, 1, 36500);
+  r.integer("log_keep", site.log_keep, 0, 1000);
+  r.text("site_name", site.site_name);
+  if (!data_root.empty()) site.data_root = fs::absolute(data_root).lexically_normal();
+  if (!state_dir.empty()) site.state_dir = fs::absolute(state_dir).lexically_normal();
+  else if (!site.data_root.empty()) site.state_dir = site.data_root / ".depot-site";
+  site.log_dir = !log_dir.empty() ? fs::absolute(log_dir) : site.state_dir / "logs";
+  if (site.control_socket.empty() && !site.state_dir.empty()) {
+    site.control_socket = (site.state_dir / "control.sock").string();
+  }
+}
+
+void check_top(const toml::table& t, SiteConfig& site, Problems& p) {
+  if (site.log_format != "text" && site.log_format != "json") {
+    p.add(t["log_format"].node()->source(), "log_format", "expected text or json");
+  }
+  if (!site.listen.empty() && !parse_host_port(site.listen, site.server.host, site.server.port)) {
+    p.add(t["listen"].node()->source(), "listen", "expected HOST:PORT");
+  }
+  if (site.state_dir.empty()) p.add(t.source(), "state_dir", "missing, and there is no data_root");
+  if (!site.listen.empty() && site.data_root.empty()) {
+    p.add(t.source(), "data_root", "missing: the server serves the data_root");
+  }
+}
+
+}  // namespace
+
+bool valid_job_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name.front() == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+const JobConfig* SiteConfig::find(std::string_view name) const {
+  for (const auto& j : jobs) {
+    if (j.name == name) return &j;
+  }
+  return nullptr;
+}
+
+Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file) {
+  toml::table t;
+  try {
+    t = toml::parse(text, file.string());
+  } catch (const toml::parse_error& e) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
+                          std::string(e.description()));
+  }
+  Problems p(file.string());
+  SiteConfig site;
+  site.file = file;
+  Reader top(t, "", p);
+  read_top(top, site);
+  check_top(t, site, p);
+  site.serve.root = site.data_root;
+  each_table(t, "mirror", p, [&](const toml::table& m) { site.jobs.push_back(read_job(m, site, p)); });
+  top.find("mirror");
+  if (const auto* s = top.find("serve")) {
+    if (s->is_table()) read_serve(*s->as_table(), site, p);
+    else p.add(s->source(), "serve", "expected a table: [serve]");
+  }
+  each_table(t, "upstream", p, [&](const toml::table& u) { read_upstream(u, site, p); });
+  top.find("upstream");
+  if (const auto* pub = top.find("publish")) {
+    p.add(pub->source(), "publish", "not supported by this version yet; run `depot daemon`");
+  }
+  top.unknown();
+  check_overlaps(site.jobs, p, t.source());
+  if (!p.empty()) return make_error(ErrorCode::kInvalidArgument, p.text());
+  return site;
+}
+
+Result<SiteConfig> load_site_config(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return make_error(ErrorCode::kInvalidArgument, file.string() + ": cannot read");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_site_config(buf.str(), fs::absolute(file));
+}
+
+}  // namespace depot::site

@@ -1,0 +1,386 @@
+#include "site/site_service.h"
+
+#include <algorithm>
+
+#include "core/subprocess.h"
+#include "core/units.h"
+#include "site/job_log.h"
+
+namespace depot::site {
+namespace {
+
+constexpr int kKeptRuns = 30;
+constexpr auto kPruneEvery = std::chrono::hours(1);
+
+const char* result_of(const RunOutcome& o) {
+  if (o.cancelled) return "cancelled";
+  return o.exit_code == 0 ? "success" : "failed";
+}
+
+Scheduler::Ended ended_of(const std::string& result) {
+  if (result == "success") return Scheduler::Ended::kSucceeded;
+  if (result == "cancelled") return Scheduler::Ended::kCancelled;
+  return Scheduler::Ended::kFailed;
+}
+
+// Runs each hook command with the run's facts in its environment; failures are logged.
+void run_hooks(const std::vector<std::string>& commands, const JobConfig& job,
+               const RunRecord& r, Logger& log) {
+  for (const std::string& cmd : commands) {
+    std::vector<std::string> argv = {
+        "env",
+        "DEPOT_JOB_NAME=" + job.name,
+        "DEPOT_JOB_DIR=" + job.dest,
+        "DEPOT_JOB_RESULT=" + r.result,
+        "DEPOT_JOB_EXIT_CODE=" + std::to_string(r.exit_code),
+        "DEPOT_JOB_SIZE=" + std::to_string(r.total_bytes),
+        "DEPOT_JOB_ERROR=" + r.error,
+        "TUNASYNC_MIRROR_NAME=" + job.name,
+        "TUNASYNC_WORKING_DIR=" + job.dest,
+        "TUNASYNC_JOB_EXIT_STATUS=" + std::to_string(r.exit_code),
+        "/bin/sh",
+        "-c",
+        cmd};
+    ProcessOptions opts;
+    opts.timeout = std::chrono::minutes(10);
+    auto done = run_process(argv, opts);
+    if (!done.ok()) {
+      log.error("site.hook_failed", {{"job", job.name}, {"command", cmd}, {"error", done.error().message}});
+    } else if (done->exit_code != 0) {
+      log.error("site.hook_failed", {{"job", job.name},
+                                     {"command", cmd},
+                                     {"exit_code", done->exit_code},
+                                     {"stderr", done->err.substr(0, 2000)}});
+    } else {
+      log.info("site.hook", {{"job", job.name}, {"command", cmd}});
+    }
+  }
+}
+
+}  // namespace
+
+SiteService::SiteService(const SiteConfig& config, JobRunner& runner, History history,
+                         Clock& clock, Logger& logger)
+    : config_(config),
+      runner_(runner),
+      history_(std::move(history)),
+      clock_(clock),
+      logger_(logger),
+      scheduler_(clock, config.max_concurrent, config.jitter),
+      log_dir_(config.log_dir),
+      log_keep_(config.log_keep),
+      log_format_(config.log_format),
+      log_level_(config.log_level) {}
+
+Result<std::unique_ptr<SiteService>> SiteService::open(const SiteConfig& config,
+                                                       JobRunner& runner, Clock& clock,
+                                                       Logger& logger) {
+  auto history = History::open(config.state_dir / "history.db", clock.wall());
+  if (!history.ok()) return history.error();
+  std::unique_ptr<SiteService> s(
+      new SiteService(config, runner, std::move(*history), clock, logger));
+  std::lock_guard lock(s->mu_);
+  for (const JobConfig& job : config.jobs) {
+    auto runs = s->history_.recent(job.name, kKeptRuns);
+    if (!runs.ok()) return runs.error();
+    s->records_[job.name].runs = std::move(*runs);
+  }
+  s->scheduler_.configure(s->plans_locked(), config.max_concurrent, config.jitter);
+  return s;
+}
+
+SiteService::~SiteService() { stop(); }
+
+std::vector<JobPlan> SiteService::plans_locked() {
+  auto disabled = history_.disabled();
+  std::vector<JobPlan> plans;
+  for (const JobConfig& job : config_.jobs) {
+    JobPlan p;
+    p.name = job.name;
+    p.schedule = job.schedule;
+    p.retry = job.retry;
+    p.enabled = job.enabled;
+    if (disabled.ok() && disabled->count(job.name)) p.enabled = false;
+    const auto& runs = records_[job.name].runs;
+    if (!runs.empty()) {
+      p.last_started = runs.back().started;
+      p.last_succeeded = runs.back().result == "success";
+    }
+    plans.push_back(std::move(p));
+  }
+  return plans;
+}
+
+void SiteService::start() {
+  std::lock_guard lock(mu_);
+  if (loop_.joinable() || stopping_) return;
+  loop_ = std::thread([this] { loop(); });
+}
+
+void SiteService::loop() {
+  WallTime last_prune{};
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    tick();
+    lock.lock();
+    WallTime now = clock_.wall();
+    if (now - last_prune > kPruneEvery) {
+      last_prune = now;
+      (void)history_.prune(now - std::chrono::hours(24) * config_.history_days);
+    }
+    changed_.wait_for(lock, std::chrono::seconds(1));
+  }
+}
+
+void SiteService::tick() {
+  std::lock_guard lock(mu_);
+  if (stopping_) return;
+  reap_locked();
+  const WallTime now = clock_.wall();
+  for (auto& [name, run] : running_) {
+    if (run->job.timeout.count() > 0 && now - run->started > run->job.timeout &&
+        run->cancel_reason.empty()) {
+      cancel_locked(*run, "timed out after " + format_duration(run->job.timeout));
+    }
+  }
+  start_due_locked();
+}
+
+void SiteService::start_due_locked() {
+  for (const std::string& name : scheduler_.take_due()) {
+    const JobConfig* job = config_.find(name);
+    if (job == nullptr) {  // removed by a reload between its scheduling and now
+      scheduler_.finished(name, Scheduler::Ended::kCancelled);
+      continue;
+    }
+    auto run = std::make_unique<Run>();
+    run->job = *job;
+    run->started = clock_.wall();
+    auto id = history_.begin(name, run->started);
+    if (!id.ok()) logger_.error("site.history", {{"job", name}, {"error", id.error().message}});
+    run->history_id = id.ok() ? *id : 0;
+    logger_.info("site.run_started", {{"job", name}});
+    Run* raw = run.get();
+    running_[name] = std::move(run);
+    raw->thread = std::thread([this, raw] { run_job(raw); });
+  }
+}
+
+void SiteService::run_job(Run* run) {
+  auto log = JobLog::open(log_dir_, run->job.name, static_cast<unsigned>(log_keep_));
+  if (!log.ok()) logger_.warn("site.job_log", {{"job", run->job.name}, {"error", log.error().message}});
+  Logger job_logger(parse_log_level(log_level_), parse_log_format(log_format_),
+                    log.ok() ? log->file() : stderr);
+  job_logger.info("site.run_started", {{"job", run->job.name},
+                                       {"registry", run->job.registry},
+                                       {"upstream", run->job.upstream},
+                                       {"dir", run->job.dest}});
+  RunOutcome outcome = runner_.run(run->job, run->cancel, job_logger, [this, run](const RunProgress& p) {
+    std::lock_guard lock(mu_);
+    run->progress = p;
+  });
+  job_logger.info("site.run_ended", {{"job", run->job.name},
+                                     {"exit_code", outcome.exit_code},
+                                     {"error", outcome.error}});
+  finish_run(run, outcome);
+}
+
+Result<std::string> SiteService::log_tail(const std::string& name, size_t max_bytes) const {
+  std::filesystem::path dir;
+  {
+    std::lock_guard lock(mu_);
+    if (config_.find(name) == nullptr) {
+      return make_error(ErrorCode::kNotFound, "no job named '" + name + "' in " + config_.file.string());
+    }
+    dir = log_dir_;
+  }
+  return JobLog::tail(dir, name, max_bytes);
+}
+
+void SiteService::finish_run(Run* run, const RunOutcome& outcome) {
+  RunRecord r;
+  {
+    std::lock_guard lock(mu_);
+    r.id = run->history_id;
+    r.job = run->job.name;
+    r.started = run->started;
+    r.ended = clock_.wall();
+    r.result = result_of(outcome);
+    if (r.result == "cancelled" && run->cancel_reason.starts_with("timed out")) r.result = "failed";
+    r.files = outcome.files;
+    r.bytes = outcome.bytes;
+    r.total_files = outcome.total_files;
+    r.total_bytes = outcome.total_bytes;
+    r.exit_code = outcome.exit_code;
+    r.error = !run->cancel_reason.empty() ? run->cancel_reason : outcome.error;
+  }
+  run_hooks(r.result == "success" ? run->job.exec_on_success : run->job.exec_on_failure,
+            run->job, r, logger_);
+  std::lock_guard lock(mu_);
+  if (r.id != 0) {
+    if (Status st = history_.end(r); !st.ok()) {
+      logger_.error("site.history", {{"job", r.job}, {"error", st.error().message}});
+    }
+  }
+  Record& rec = records_[r.job];
+  rec.runs.push_back(r);
+  if (rec.runs.size() > kKeptRuns) rec.runs.erase(rec.runs.begin());
+  rec.runs_total[r.result]++;
+  logger_.log(r.result == "success" ? LogLevel::kInfo : LogLevel::kWarn, "site.run_ended",
+              {{"job", r.job}, {"result", r.result}, {"exit_code", r.exit_code},
+               {"files", r.files}, {"bytes", r.bytes}, {"error", r.error}});
+  scheduler_.finished(r.job, ended_of(r.result));
+  run->done = true;
+  changed_.notify_all();
+}
+
+void SiteService::reap_locked() {
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (!it->second->done) {
+      ++it;
+      continue;
+    }
+    finished_.push_back(std::move(it->second));
+    it = running_.erase(it);
+  }
+  for (auto& run : finished_) {
+    if (run->thread.joinable()) run->thread.join();  // done: the thread is past its last lock
+  }
+  finished_.clear();
+}
+
+void SiteService::cancel_locked(Run& run, const std::string& reason) {
+  if (run.cancel_reason.empty()) run.cancel_reason = reason;
+  run.cancel->store(true);
+  logger_.info("site.run_cancelled", {{"job", run.job.name}, {"reason", reason}});
+}
+
+void SiteService::stop() {
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  for (auto& [name, run] : running_) cancel_locked(*run, "cancelled: depot is stopping");
+  changed_.notify_all();
+  changed_.wait(lock, [&] {
+    return std::all_of(running_.begin(), running_.end(), [](const auto& r) { return r.second->done; });
+  });
+  reap_locked();
+  std::thread loop = std::move(loop_);
+  lock.unlock();
+  if (loop.joinable()) loop.join();
+}
+
+void SiteService::wait_idle() {
+  std::unique_lock lock(mu_);
+  changed_.wait(lock, [&] {
+    return std::all_of(running_.begin(), running_.end(), [](const auto& r) { return r.second->done; });
+  });
+  reap_locked();
+}
+
+void SiteService::reload(const SiteConfig& config) {
+  std::lock_guard lock(mu_);
+  for (const char* what : {"listen", "data_root", "state_dir", "control_socket"}) {
+    bool same = (std::string_view(what) == "listen" && config.listen == config_.listen) ||
+                (std::string_view(what) == "data_root" && config.data_root == config_.data_root) ||
+                (std::string_view(what) == "state_dir" && config.state_dir == config_.state_dir) ||
+                (std::string_view(what) == "control_socket" &&
+                 config.control_socket == config_.control_socket);
+    if (!same) logger_.warn("site.reload_needs_restart", {{"setting", what}});
+  }
+  SiteConfig next = config;
+  next.listen = config_.listen;
+  next.data_root = config_.data_root;
+  next.state_dir = config_.state_dir;
+  next.control_socket = config_.control_socket;
+  config_ = std::move(next);
+  for (auto& [name, run] : running_) {
+    if (config_.find(name) == nullptr) cancel_locked(*run, "cancelled: removed from the configuration");
+  }
+  for (const JobConfig& job : config_.jobs) {
+    if (!records_.count(job.name)) {
+      auto runs = history_.recent(job.name, kKeptRuns);
+      records_[job.name].runs = runs.ok() ? std::move(*runs) : std::vector<RunRecord>{};
+    }
+  }
+  scheduler_.configure(plans_locked(), config_.max_concurrent, config_.jitter);
+  logger_.info("site.reloaded", {{"jobs", static_cast<uint64_t>(config_.jobs.size())}});
+  changed_.notify_all();
+}
+
+Status SiteService::control(std::string_view op, const std::string& name) {
+  std::lock_guard lock(mu_);
+  if (config_.find(name) == nullptr) {
+    return make_error(ErrorCode::kNotFound, "no job named '" + name + "' in " + config_.file.string());
+  }
+  auto running = running_.find(name);
+  bool is_running = running != running_.end() && !running->second->done;
+  if (op == "start") {
+    if (!scheduler_.start(name)) {
+      return make_error(ErrorCode::kRefused, name + (is_running ? " is running" : " is disabled"));
+    }
+  } else if (op == "stop") {
+    scheduler_.pause(name);
+    if (is_running) cancel_locked(*running->second, "cancelled: stopped by an operator");
+  } else if (op == "disable" || op == "enable") {
+    bool enable = op == "enable";
+    if (Status st = history_.set_disabled(name, !enable); !st.ok()) return st;
+    scheduler_.set_enabled(name, enable);
+    if (!enable && is_running) cancel_locked(*running->second, "cancelled: disabled by an operator");
+  } else {
+    return make_error(ErrorCode::kInvalidArgument, "unknown operation '" + std::string(op) + "'");
+  }
+  logger_.info("site.control", {{"job", name}, {"op", op}});
+  changed_.notify_all();
+  return {};
+}
+
+JobStatus SiteService::status_of_locked(const JobConfig& job) const {
+  JobStatus s;
+  s.name = job.name;
+  s.registry = job.registry;
+  s.upstream = job.upstream;
+  s.dest = job.dest;
+  auto rec = records_.find(job.name);
+  if (rec != records_.end()) {
+    s.runs = rec->second.runs;
+    s.runs_total = rec->second.runs_total;
+  }
+  for (auto it = s.runs.rbegin(); it != s.runs.rend(); ++it) {
+    if (!s.last && it->result != "running") s.last = *it;
+    if (!s.last_good && it->result == "success") s.last_good = *it;
+  }
+  if (s.last) {
+    s.last_started = s.last->started;
+    s.last_ended = s.last->ended;
+    s.status = s.last->result == "success" ? "success"
+               : s.last->result == "cancelled" ? "paused" : "failed";
+  }
+  if (s.last_good) s.last_update = s.last_good->ended;
+  auto times = scheduler_.times(job.name);
+  if (times) {
+    s.next_schedule = times->next;
+    s.queued = times->queued;
+    if (times->phase == JobPhase::kPaused) s.status = "paused";
+    if (times->phase == JobPhase::kDisabled) s.status = "disabled";
+  }
+  auto run = running_.find(job.name);
+  if (run != running_.end() && !run->second->done) {
+    s.status = "syncing";
+    s.last_started = run->second->started;
+    s.phase = run->second->progress.phase;
+    s.progress_files = run->second->progress.files_done;
+    s.progress_files_total = run->second->progress.files_total;
+    s.progress_bytes = run->second->progress.bytes_done;
+  }
+  return s;
+}
+
+std::vector<JobStatus> SiteService::snapshot() const {
+  std::lock_guard lock(mu_);
+  std::vector<JobStatus> out;
+  for (const JobConfig& job : config_.jobs) out.push_back(status_of_locked(job));
+  return out;
+}
+
+}  // namespace depot::site

@@ -1,0 +1,192 @@
+#include "site/site_config.h"
+
+#include <gtest/gtest.h>
+
+namespace depot::site {
+namespace {
+
+Result<SiteConfig> parse(const std::string& text) { return parse_site_config(text, "/etc/depot.toml"); }
+
+std::string problems(const std::string& text) {
+  auto c = parse(text);
+  EXPECT_FALSE(c.ok()) << text;
+  return c.ok() ? "" : c.error().message;
+}
+
+constexpr const char* kGood = R"(
+listen = "127.0.0.1:0"
+data_root = "/srv/mirror"
+max_concurrent = 3
+retry = 4
+timeout = "6h"
+jitter = "5m"
+
+[[mirror]]
+name = "debian"
+registry = "apt"
+upstream = "http://deb.example/debian"
+interval = "6h"
+dist = ["bookworm", "bookworm-updates"]
+component = "main"
+arch = ["amd64"]
+contents = true
+retry = 1
+exec_on_success = "echo done"
+
+[[mirror]]
+name = "conda"
+registry = "conda"
+upstream = "https://conda.example/conda-forge"
+dir = "/data/conda"
+interval = "30m"
+subdir = ["noarch"]
+max_concurrency = 16
+no-delete = true
+enabled = false
+
+[serve]
+cache-size = "10G"
+index-ttl = 60
+
+[[upstream]]
+prefix = "/pypi/"
+url = "https://pypi.example/"
+)";
+
+TEST(SiteConfigTest, ReadsEverySection) {
+  auto c = parse(kGood);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->listen, "127.0.0.1:0");
+  EXPECT_EQ(c->server.host, "127.0.0.1");
+  EXPECT_EQ(c->data_root, "/srv/mirror");
+  EXPECT_EQ(c->state_dir, "/srv/mirror/.depot-site");
+  EXPECT_EQ(c->log_dir, "/srv/mirror/.depot-site/logs");
+  EXPECT_EQ(c->control_socket, "/srv/mirror/.depot-site/control.sock");
+  EXPECT_EQ(c->max_concurrent, 3);
+  EXPECT_EQ(c->timeout, std::chrono::hours(6));
+  EXPECT_EQ(c->jitter, std::chrono::minutes(5));
+  ASSERT_EQ(c->jobs.size(), 2u);
+  const JobConfig& deb = c->jobs[0];
+  EXPECT_EQ(deb.dest, "/srv/mirror/debian");
+  EXPECT_TRUE(deb.served);
+  EXPECT_EQ(deb.schedule.text(), "6h");
+  EXPECT_EQ(deb.source.list("dist"), (std::vector<std::string>{"bookworm", "bookworm-updates"}));
+  EXPECT_EQ(deb.source.list("component"), (std::vector<std::string>{"main"}));
+  EXPECT_EQ(deb.source.value("contents"), "yes");
+  EXPECT_EQ(deb.retry, 1);
+  EXPECT_EQ(deb.timeout, std::chrono::hours(6));  // the site's
+  EXPECT_EQ(deb.exec_on_success, (std::vector<std::string>{"echo done"}));
+  EXPECT_EQ(deb.line, 9);
+  const JobConfig& conda = c->jobs[1];
+  EXPECT_EQ(conda.dest, "/data/conda");
+  EXPECT_FALSE(conda.served);  // outside data_root
+  EXPECT_EQ(conda.retry, 4);
+  EXPECT_EQ(conda.engine.max_concurrency, 16);  // '_' stands for '-'
+  EXPECT_TRUE(conda.engine.no_delete);
+  EXPECT_FALSE(conda.enabled);
+  EXPECT_EQ(c->serve.cache_size, 10ull << 30);
+  EXPECT_EQ(c->serve.index_ttl, std::chrono::seconds(60));
+  ASSERT_EQ(c->serve.upstreams.size(), 1u);
+  EXPECT_EQ(c->serve.upstreams[0].prefix, "pypi");
+  EXPECT_EQ(c->serve.upstreams[0].url, "https://pypi.example");
+  EXPECT_EQ(c->serve.upstreams[0].registry, "pypi");
+  EXPECT_NE(c->find("conda"), nullptr);
+  EXPECT_EQ(c->find("nope"), nullptr);
+}
+
+TEST(SiteConfigTest, ErrorsNameTheFileTheLineAndTheKey) {
+  std::string p = problems(R"(data_root = "/srv"
+colour = "blue"
+
+[[mirror]]
+name = "debian"
+registry = "apt"
+upstream = "http://deb.example/debian"
+interval = "6h"
+distt = ["bookworm"]
+retry = "three"
+)");
+  EXPECT_NE(p.find("/etc/depot.toml:2: colour: unknown key"), std::string::npos) << p;
+  EXPECT_NE(p.find("/etc/depot.toml:9: mirror 'debian'.distt: not an option of registry apt"),
+            std::string::npos) << p;
+  EXPECT_NE(p.find("/etc/depot.toml:10: mirror 'debian'.retry: expected an integer"),
+            std::string::npos) << p;
+}
+
+TEST(SiteConfigTest, RegistryOptionsAreTheRegistrysOwn) {
+  std::string p = problems(R"(data_root = "/srv"
+[[mirror]]
+name = "conda"
+registry = "conda"
+upstream = "http://conda.example/c"
+interval = "1h"
+dist = ["bookworm"]
+)");
+  EXPECT_NE(p.find(":7: mirror 'conda'.dist: not an option of registry conda"), std::string::npos) << p;
+}
+
+TEST(SiteConfigTest, TwoJobsOnOneDirectoryAreRefused) {
+  std::string p = problems(R"(data_root = "/srv"
+[[mirror]]
+name = "a"
+registry = "conda"
+upstream = "http://x.example/a"
+interval = "1h"
+dir = "same"
+
+[[mirror]]
+name = "b"
+registry = "conda"
+upstream = "http://x.example/b"
+interval = "1h"
+dir = "/srv/same/"
+
+[[mirror]]
+name = "c"
+registry = "conda"
+upstream = "http://x.example/c"
+interval = "1h"
+dir = "same/inner"
+)");
+  EXPECT_NE(p.find(":9: mirror 'b'.dir: the same directory as mirror 'a' (line 2)"), std::string::npos) << p;
+  EXPECT_NE(p.find(":16: mirror 'c'.dir: overlaps the directory of mirror 'a' (line 2)"), std::string::npos) << p;
+}
+
+TEST(SiteConfigTest, MissingAndMalformedValues) {
+  std::string p = problems(R"(listen = "nowhere"
+[[mirror]]
+name = "../x"
+registry = "nosuch"
+upstream = "ftp://x"
+)");
+  EXPECT_NE(p.find(":1: listen: expected HOST:PORT"), std::string::npos) << p;
+  EXPECT_NE(p.find("mirror.name: '../x'"), std::string::npos) << p;
+  EXPECT_NE(p.find("'nosuch' is not a registry depot mirrors"), std::string::npos) << p;
+  EXPECT_NE(p.find("upstream: expected an http:// or https:// URL"), std::string::npos) << p;
+  EXPECT_NE(p.find("interval: missing"), std::string::npos) << p;
+  EXPECT_NE(p.find("data_root: missing"), std::string::npos) << p;
+}
+
+TEST(SiteConfigTest, BadScheduleAndSyntaxErrors) {
+  std::string p = problems(R"(data_root = "/srv"
+[[mirror]]
+name = "a"
+registry = "conda"
+upstream = "http://x.example/a"
+interval = "soon"
+)");
+  EXPECT_NE(p.find(":6: mirror 'a'.interval: "), std::string::npos) << p;
+  p = problems("data_root = \n");
+  EXPECT_NE(p.find("/etc/depot.toml:1: "), std::string::npos) << p;
+}
+
+TEST(SiteConfigTest, JobNames) {
+  EXPECT_TRUE(valid_job_name("debian-security_2.x"));
+  EXPECT_FALSE(valid_job_name(""));
+  EXPECT_FALSE(valid_job_name(".hidden"));
+  EXPECT_FALSE(valid_job_name("a/b"));
+  EXPECT_FALSE(valid_job_name(std::string(65, 'a')));
+}
+
+}  // namespace
+}  // namespace depot::site
