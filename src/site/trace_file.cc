@@ -57,8 +57,9 @@ std::string master_serial(const fs::path& trace_dir) {
   if (!text.ok()) return "";
   std::istringstream in(*text);
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("Archive serial:", 0) == 0) {
-      std::string v = line.substr(15);
+    constexpr std::string_view kKey = "Archive serial:";
+    if (line.starts_with(kKey)) {
+      std::string v = line.substr(kKey.size());
       v.erase(0, v.find_first_not_of(' '));
       if (!v.empty()) return v;
     }
@@ -95,10 +96,10 @@ Result<std::string> trace_list(const fs::path& trace_dir) {
   for (fs::directory_iterator it(trace_dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (name[0] == '_' || name[0] == '.' || name.ends_with(kTempSuffix)) continue;
-    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
-    auto mtime = it->last_write_time(ec);
-    if (ec) break;
-    files.emplace_back(mtime, name);
+    std::error_code gone;  // a file removed while listing is left out
+    if (!it->is_regular_file(gone) || it->is_symlink(gone)) continue;
+    auto mtime = it->last_write_time(gone);
+    if (!gone) files.emplace_back(mtime, name);
   }
   if (ec) return make_error(ErrorCode::kIo, trace_dir.string() + ": listing: " + ec.message());
   std::sort(files.begin(), files.end());
@@ -177,8 +178,11 @@ Status check_site_name(std::string_view site) {
 
 Status write_trace(const fs::path& mirror_dir, std::string_view site, const TraceInfo& info) {
   DEPOT_TRY(check_site_name(site));
-  fs::path dir = mirror_dir / "project" / "trace";
   std::error_code ec;
+  if (!fs::is_directory(mirror_dir, ec)) {
+    return make_error(ErrorCode::kNotFound, mirror_dir.string() + ": no such mirror directory");
+  }
+  fs::path dir = mirror_dir / "project" / "trace";
   fs::create_directories(dir, ec);
   if (ec) return make_error(ErrorCode::kIo, dir.string() + ": creating: " + ec.message());
   TraceInfo filled = info;

@@ -55,9 +55,10 @@ std::string render_trace(const TraceInfo& info);
 // not ending in ".new" or "-stage1" (names the checkers skip or the archive owns).
 Status check_site_name(std::string_view site);
 
-// Writes <mirror_dir>/project/trace/<site> (creating the directories), then _hierarchy,
+// Writes <mirror_dir>/project/trace/<site> (creating project/trace), then _hierarchy,
 // _hierarchy.mirror and _traces, each atomically (temporary "<name>.new", which the checkers
-// skip). Errors name the file and the cause; kInvalidArgument for a bad site name.
+// skip). Errors name the file and the cause: kInvalidArgument for a bad site name, kNotFound
+// when `mirror_dir` is not a directory, kIo otherwise.
 Status write_trace(const std::filesystem::path& mirror_dir, std::string_view site,
                    const TraceInfo& info);
 

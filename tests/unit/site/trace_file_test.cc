@@ -132,8 +132,14 @@ TEST(TraceFile, WithoutAnArchiveTraceThereIsNoSerialAndTheHostDefaults) {
   EXPECT_EQ(text.find("Running on host: \n"), std::string::npos);
 }
 
-TEST(TraceFile, AnUnwritableMirrorNamesTheDirectory) {
+TEST(TraceFile, AnUnwritableOrMissingMirrorNamesTheDirectory) {
   testing::TempDir dir;
+  Status missing = write_trace(dir.path() / "nowhere", "box", sample());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message.find("nowhere"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir.path() / "nowhere"));
+
   ASSERT_TRUE(write_whole_file(dir.path() / "project", "a file, not a directory").ok());
   Status st = write_trace(dir.path(), "box", sample());
   ASSERT_FALSE(st.ok());
