@@ -9,6 +9,7 @@ screenshot goes to $DEPOT_TEST_ARTIFACTS (else <build>/test-artifacts) as status
 import http.server
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -22,6 +23,10 @@ PAGE = REPO / "src" / "site" / "status_page.html"
 HOSTILE_ERROR = ('rsync: connection refused <script>window.__pwned = 1</script>'
                  '<img src=x onerror="window.__pwned = 2"> & "quoted"')
 REFRESH_WAIT = 13  # the page re-fetches every 10 s
+# The policy the page is served with (depot should send the same): nothing but its own inline
+# script and style, and fetches of its own origin.
+CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+       "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'")
 
 
 def serve_status_page(root):
@@ -35,10 +40,22 @@ def serve_status_page(root):
         def __init__(self, *a, **kw):
             super().__init__(*a, directory=str(root), **kw)
 
+        def end_headers(self):
+            self.send_header("Content-Security-Policy", CSP)
+            self.send_header("X-Content-Type-Options", "nosniff")
+            super().end_headers()
+
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # a browser hanging up
+                super().handle_error(request, client_address)
+
+    httpd = Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
 
