@@ -20,6 +20,7 @@ PACKAGES=(
   ceph-mon ceph-osd radosgw rclone  # S3 tests: RADOS Gateway on loopback; S3 bench peer
   faketime  # S3 error scenario: depot signing with a clock an hour off
   libsystemd-dev  # depot run: sd_notify readiness and watchdog under systemd (src/site)
+  chromium chromium-driver  # status page scenario: headless Chromium through WebDriver
 )
 
 missing=()

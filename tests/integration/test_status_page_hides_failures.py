@@ -1,0 +1,235 @@
+"""Proves impossible: the status page of `depot run` (/_depot/) hiding a failed job, running
+script from job data, or going stale without saying so. Headless Chromium opens the page with a
+fixture status.json (a job with 12 runs, a failed job whose error carries markup, a syncing
+job) and checks every job has a row, the failure is marked and its error shown literally with
+no script run, the history plot has one point per run, the page picks up a changed status.json
+by itself without a reload, and a failing fetch shows a banner while keeping the rows. A
+screenshot goes to $DEPOT_TEST_ARTIFACTS (else <build>/test-artifacts) as status_page.png."""
+
+import http.server
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from pathlib import Path
+
+from browser import Browser, require_browser
+from depot_harness import REPO
+
+PAGE = REPO / "src" / "site" / "status_page.html"
+HOSTILE_ERROR = ('rsync: connection refused <script>window.__pwned = 1</script>'
+                 '<img src=x onerror="window.__pwned = 2"> & "quoted"')
+REFRESH_WAIT = 13  # the page re-fetches every 10 s
+# The policy the page is served with (depot should send the same): nothing but its own inline
+# script and style, and fetches of its own origin.
+CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+       "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'")
+
+
+def serve_status_page(root):
+    """Serves `root`/_depot/{index.html,status.json} on 127.0.0.1 port 0 from a thread.
+    Returns (page URL, stop). To be replaced by `depot run` serving the same paths."""
+    site = Path(root) / "_depot"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "index.html").write_bytes(PAGE.read_bytes())
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def end_headers(self):
+            self.send_header("Content-Security-Policy", CSP)
+            self.send_header("X-Content-Type-Options", "nosniff")
+            super().end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # a browser hanging up
+                super().handle_error(request, client_address)
+
+    httpd = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    def stop():
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+    return "http://127.0.0.1:%d/_depot/" % httpd.server_address[1], stop
+
+
+def stamp(ts):
+    return time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(ts)) if ts else ""
+
+
+def job(name, status, registry, upstream, now, runs, error="", exit_code=0):
+    last_ok = max([r["ended_ts"] for r in runs if r["result"] == "success"] or [0])
+    last = runs[-1] if runs else {}
+    started = now - 95 if status == "syncing" else last.get("started_ts", 0)
+    j = {"name": name, "status": status, "is_master": True, "upstream": upstream,
+         "size": "%.1fG" % (sum(r["bytes"] for r in runs) / 2**30) if runs else "0",
+         "last_update_ts": last_ok, "last_started_ts": started,
+         "last_ended_ts": last.get("ended_ts", 0), "next_schedule_ts": now + 3 * 3600 + 120,
+         "registry": registry, "files": 1234 * len(runs), "bytes": sum(r["bytes"] for r in runs),
+         "duration": last.get("duration", 0), "error": error, "exit_code": exit_code,
+         "runs": runs}
+    for k in ("last_update", "last_started", "last_ended", "next_schedule"):
+        j[k] = stamp(j[k + "_ts"])
+    return j
+
+
+def runs(now, n, failed=(), every=6 * 3600):
+    out = []
+    for i in range(n):
+        start = now - (n - i) * every
+        ok = i not in failed
+        dur = 40.0 + 25 * (i % 5) + (3 * i if ok else -30)
+        out.append({"started_ts": start, "ended_ts": start + int(dur),
+                    "result": "success" if ok else "failed", "files": 100 + 7 * i,
+                    "bytes": (5 + (i * 37) % 60) * 2**20 if ok else 2**20, "duration": dur,
+                    "exit_code": 0 if ok else 4, "error": "" if ok else "upstream timed out"})
+    return out
+
+
+def fixture(now, syncing_done=False):
+    return [
+        job("debian", "success", "apt", "http://deb.example/debian", now,
+            runs(now, 12, failed=(4, 9))),
+        job("pypi-<b>bold</b>", "failed", "pypi", "javascript:window.__pwned = 3", now,
+            runs(now, 5, failed=(4,)), error=HOSTILE_ERROR, exit_code=4),
+        job("conda-forge", "success" if syncing_done else "syncing", "conda",
+            "https://conda.example/conda-forge", now, runs(now, 3)),
+    ]
+
+
+_artifacts = None
+
+
+def artifacts_dir():
+    """$DEPOT_TEST_ARTIFACTS, else <dir of $DEPOT_BIN>/test-artifacts, else one temp dir that
+    is kept (it holds what the test leaves to look at)."""
+    global _artifacts
+    if _artifacts is None:
+        if os.environ.get("DEPOT_TEST_ARTIFACTS"):
+            _artifacts = Path(os.environ["DEPOT_TEST_ARTIFACTS"])
+        elif os.environ.get("DEPOT_BIN"):
+            _artifacts = Path(os.environ["DEPOT_BIN"]).resolve().parent / "test-artifacts"
+        else:
+            _artifacts = Path(tempfile.mkdtemp(prefix="depot-artifacts-"))
+        _artifacts.mkdir(parents=True, exist_ok=True)
+    return _artifacts
+
+
+class StatusPageHidesFailures(unittest.TestCase):
+    maxDiff = 4000
+
+    def setUp(self):
+        require_browser()
+        self._tmp = tempfile.TemporaryDirectory(prefix="depot-it-")
+        self.addCleanup(self._tmp.cleanup)
+        self.root = Path(self._tmp.name)
+        self.now = int(time.time())
+        self.write_status(fixture(self.now))
+        self.url, stop = serve_status_page(self.root)
+        self.addCleanup(stop)
+        self.b = Browser()
+        self.addCleanup(self.b.quit)
+        self.b.get(self.url)
+        self.b.wait_for('body[data-state="loaded"]', timeout=15)
+
+    def write_status(self, jobs):
+        path = self.root / "_depot" / "status.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(jobs))
+        os.replace(tmp, path)  # the page never reads half a file
+
+    def row(self, name):
+        return self.b.find('tr[data-job="%s"]' % name.replace('"', '\\"'))
+
+    def statuses(self):
+        return self.b.execute("return Object.fromEntries([...document.querySelectorAll("
+                              "'tr[data-job]')].map(r => [r.dataset.job, r.dataset.status]))")
+
+    def test_every_job_has_a_row_and_the_failure_shows_literally(self):
+        self.assertEqual(self.statuses(), {"debian": "success", "pypi-<b>bold</b>": "failed",
+                                           "conda-forge": "syncing"})
+        failed = self.row("pypi-<b>bold</b>")
+        text = self.b.text(failed)
+        self.assertIn("pypi-<b>bold</b>", text, "the job name is shown as text")
+        self.assertIn(HOSTILE_ERROR, text, "the error text is shown literally")
+        self.assertIn("failed", self.b.attribute(failed, "class").split())
+        bad, ok = self.b.execute(
+            "const bg = n => getComputedStyle([...document.querySelectorAll('tr[data-job]')]"
+            ".find(r => r.dataset.job === n).cells[0]).backgroundColor;"
+            "return [bg(arguments[0]), bg(arguments[1])]", "pypi-<b>bold</b>", "debian")
+        self.assertNotEqual(bad, ok, "the failed row does not stand out")
+        self.assertIsNone(self.b.execute("return window.__pwned === undefined ? null : "
+                                         "String(window.__pwned)"), "script from job data ran")
+        self.assertEqual(self.b.find_all("script"), self.b.find_all("head script, body > script"),
+                         "a <script> element was created from job data")
+        self.assertEqual(self.b.find_all('a[href^="javascript:"]'), [],
+                         "a javascript: upstream became a link")
+        self.save_screenshot("status_page.png")
+
+    def test_history_has_a_point_per_run_and_marks_failures(self):
+        plot = '.history[data-job="debian"]'
+        self.assertEqual(len(self.b.find_all(plot + " circle")), 12)
+        self.assertEqual(len(self.b.find_all(plot + " circle.failed")), 2, "runs 4 and 9 failed")
+        self.assertEqual(len(self.b.find_all('.history[data-job="conda-forge"] circle')), 3)
+
+    def test_page_updates_itself_without_reload(self):
+        self.b.set_window_size(1280, 300)  # short enough to scroll
+        scrolled = self.b.execute("window.__marker = 'still here'; window.scrollTo(0, 60);"
+                                  " return window.scrollY")
+        self.assertEqual(scrolled, 60, "the fixture page is too short to test scrolling")
+        self.write_status(fixture(self.now, syncing_done=True))
+        t0 = time.monotonic()
+        self.b.wait_until(lambda: self.statuses().get("conda-forge") == "success",
+                          REFRESH_WAIT, "conda-forge to turn success without reload")
+        print("page picked up the change after %.1fs" % (time.monotonic() - t0))
+        self.assertEqual(self.b.execute("return window.__marker"), "still here", "page reloaded")
+        self.assertEqual(self.b.execute("return window.scrollY"), 60, "scroll position lost")
+        self.assertEqual(len(self.statuses()), 3)
+
+    def test_failing_fetch_shows_banner_and_keeps_rows(self):
+        banner = self.b.find("#banner")
+        self.assertFalse(self.b.displayed(banner), "banner shown while fetches succeed")
+        (self.root / "_depot" / "status.json").unlink()
+        self.b.wait_until(lambda: self.b.displayed(banner), REFRESH_WAIT, "the error banner")
+        self.assertIn("status.json", self.b.text(banner))
+        self.assertIn("404", self.b.text(banner))
+        self.assertEqual(len(self.statuses()), 3, "rows kept after a failed fetch")
+        self.save_screenshot("status_page_fetch_failed.png")
+
+    def test_fits_wide_and_narrow_windows(self):
+        for width in (1280, 400):
+            self.b.set_window_size(width, 900)
+            page, view, table, box = self.b.execute(
+                "const w = document.querySelector('.wrap'); return [document.documentElement"
+                ".scrollWidth, window.innerWidth, w.scrollWidth, w.clientWidth]")
+            self.assertLessEqual(page, view, "the page scrolls sideways at %dpx" % width)
+            self.assertLessEqual(table, box, "the table scrolls sideways at %dpx" % width)
+            self.assertIn(HOSTILE_ERROR, self.b.text(self.row("pypi-<b>bold</b>")))
+        self.save_screenshot("status_page_narrow.png")
+
+    def save_screenshot(self, name):
+        png = self.b.screenshot()
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n", "screenshot is not a PNG")
+        self.assertGreater(len(png), 10_000, "screenshot of %d bytes looks blank" % len(png))
+        path = artifacts_dir() / name
+        path.write_bytes(png)
+        print("screenshot: %s (%d bytes)" % (path, len(png)))
+        return path
+
+
+if __name__ == "__main__":
+    unittest.main()
