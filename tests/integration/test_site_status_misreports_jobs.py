@@ -1,0 +1,206 @@
+"""depot run: one process serves a site's trees and runs its mirror jobs on schedules.
+
+Three conda jobs against fixture upstreams (one fine, one whose upstream fails, one slow):
+status.json must show success, failed (with the failure's reason) and syncing as they happen,
+/metrics must carry the per-job series, `depot ctl` must list and control the jobs, SIGHUP must
+add and remove jobs, SIGTERM in the middle of the slow job must leave its tree consistent and
+the next start must converge, and a config with two jobs on one directory must be refused at
+load.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+from depot_harness import DepotTestCase, depot_bin, mcc, terminate
+
+
+def job_toml(name, upstream, dir_=None, interval="1h", extra=""):
+    text = ('[[mirror]]\nname = "%s"\nregistry = "conda"\nupstream = "%s"\ninterval = "%s"\n'
+            % (name, upstream, interval))
+    if dir_:
+        text += 'dir = "%s"\n' % dir_
+    return text + extra + "\n"
+
+
+class SiteRunTest(DepotTestCase):
+    def setUp(self):
+        super().setUp()
+        for channel in ("good", "broken", "slow", "later"):
+            mcc.generate(str(self.up), channel, "noarch", count=6, min_size=2048,
+                         max_size=8192)
+        self.data = self.tmp / "data"
+        self.config = self.tmp / "depot.toml"
+        self.proc = None
+        self.port = None
+
+    def site_config(self, jobs):
+        head = ('listen = "127.0.0.1:0"\ndata_root = "%s"\nmax_concurrent = 3\nretry = 0\n'
+                'log_format = "json"\n\n' % self.data)
+        self.config.write_text(head + "".join(jobs))
+
+    def upstream(self, channel):
+        return "%s/%s/noarch" % (self.server.base, channel)
+
+    def start_site(self):
+        port_file = self.tmp / "site.port"
+        if port_file.exists():
+            port_file.unlink()
+        self.log = open(self.tmp / "site.stderr", "ab")
+        self.proc = subprocess.Popen([depot_bin(), "run", "--config", str(self.config),
+                                      "--port-file", str(port_file)],
+                                     stdout=subprocess.DEVNULL, stderr=self.log,
+                                     stdin=subprocess.DEVNULL)
+        self.addCleanup(self.stop_site)
+        deadline = time.monotonic() + 30
+        while not port_file.exists():
+            self.assertIsNone(self.proc.poll(), "depot run exited: " + self.stderr())
+            self.assertLess(time.monotonic(), deadline, "no port file")
+            time.sleep(0.05)
+        self.port = int(port_file.read_text())
+
+    def stop_site(self):
+        if self.proc is not None:
+            terminate(self.proc, timeout=30)
+            self.proc = None
+            self.log.close()
+
+    def stderr(self):
+        return (self.tmp / "site.stderr").read_text(errors="replace")[-4000:]
+
+    def get(self, path):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path), timeout=10) as r:
+            return r.status, r.read()
+
+    def status(self):
+        return {j["name"]: j for j in json.loads(self.get("/_depot/status.json")[1])}
+
+    def wait_status(self, want, timeout=60):
+        """Polls status.json until every job named in `want` has that status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.status()
+            if all(name in st and st[name]["status"] == s for name, s in want.items()):
+                return st
+            if time.monotonic() > deadline:
+                self.fail("status never reached %s: %s\n%s" % (
+                    want, {n: j["status"] for n, j in st.items()}, self.stderr()))
+            time.sleep(0.2)
+
+    def ctl(self, *args):
+        return self.depot("ctl", "--config", self.config, *args)
+
+    def test_status_follows_jobs_and_a_stop_leaves_trees_consistent(self):
+        self.server.set_rules([
+            {"glob": "/broken/*", "action": "error", "status": 500},
+            {"glob": "/slow/noarch/*.conda", "action": "slow", "bps": 2000},
+            {"glob": "/slow/noarch/*.tar.bz2", "action": "slow", "bps": 2000},
+        ])
+        self.site_config([job_toml("good", self.upstream("good")),
+                          job_toml("broken", self.upstream("broken")),
+                          job_toml("slow", self.upstream("slow"))])
+        self.start_site()
+        st = self.wait_status({"good": "success", "broken": "failed", "slow": "syncing"})
+
+        # tunasync's fields, and depot's own.
+        good, broken = st["good"], st["broken"]
+        for key in ("name", "status", "last_update", "last_update_ts", "last_started",
+                    "last_started_ts", "last_ended", "last_ended_ts", "next_schedule",
+                    "next_schedule_ts", "upstream", "size", "is_master"):
+            self.assertIn(key, good)
+        self.assertGreater(good["last_update_ts"], 0)
+        self.assertAlmostEqual(good["next_schedule_ts"] - good["last_started_ts"], 3600, delta=2)
+        self.assertEqual(good["exit_code"], 0)
+        self.assertGreater(good["size_bytes"], 0)
+        self.assertEqual(len(good["runs"]), 1)
+        self.assertEqual(broken["exit_code"], 3)
+        self.assertIn("/broken/noarch/", broken["error"])
+        self.assertIn("500", broken["error"])
+        self.assertEqual(broken["last_update_ts"], 0)
+
+        # The tree is served by the same process, and the page and metrics are there.
+        self.assertEqual(self.get("/good/repodata.json")[0], 200)
+        code, page = self.get("/_depot/")
+        self.assertEqual(code, 200)
+        self.assertIn(b"status.json", page)
+        metrics = self.get("/metrics")[1].decode()
+        self.assertIn('depot_job_status{job="broken",status="failed"} 1', metrics)
+        self.assertIn('depot_job_status{job="slow",status="syncing"} 1', metrics)
+        self.assertIn('depot_job_runs_total{job="good",result="success"} 1', metrics)
+        self.assertIn("depot_serve_requests_total", metrics)
+
+        # depot ctl: list, logs, start of a running job refused.
+        res = self.ctl("list")
+        self.assertExit(res, 0)
+        self.assertRegex(res.out, r"broken\s+failed")
+        listed = json.loads(self.ctl("list", "--json").out)
+        self.assertEqual({j["name"] for j in listed}, {"good", "broken", "slow"})
+        res = self.ctl("logs", "good")
+        self.assertExit(res, 0)
+        self.assertIn("site.run_started", res.out)
+        self.assertExit(self.ctl("start", "slow"), 1)
+        self.assertExit(self.ctl("start", "nope"), 2)
+
+        # SIGTERM in the middle of the slow job: a clean stop, nothing half-published.
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(timeout=30), 0, self.stderr())
+        self.proc = None
+        self.log.close()
+        slow_dir = self.data / "slow"
+        self.assertFalse((slow_dir / "repodata.json").exists(),
+                         "a root was published before every package arrived")
+
+        # The next start resumes the cut-off run and converges.
+        self.server.clear_rules()
+        self.start_site()
+        st = self.wait_status({"slow": "success"})
+        self.assertEqual([r["result"] for r in st["slow"]["runs"]], ["cancelled", "success"])
+        self.assertIn("stopping", st["slow"]["runs"][0]["error"])
+        want = mcc.expected_files(str(self.up), "slow", "noarch")
+        got = self.tree(slow_dir)
+        self.assertEqual({n: got.get(n) for n in want}, want)
+
+    def test_reload_adds_and_removes_jobs(self):
+        self.site_config([job_toml("good", self.upstream("good")),
+                          job_toml("broken", self.upstream("broken"))])
+        self.start_site()
+        self.wait_status({"good": "success", "broken": "success"})
+        self.site_config([job_toml("good", self.upstream("good")),
+                          job_toml("later", self.upstream("later"))])
+        self.proc.send_signal(signal.SIGHUP)
+        st = self.wait_status({"later": "success"})
+        self.assertEqual(set(st), {"good", "later"})
+        self.assertEqual(len(st["good"]["runs"]), 1, "a kept job keeps its schedule")
+        # A broken config is refused and the running one kept.
+        self.config.write_text("bogus = 1\n" + self.config.read_text())
+        res = self.ctl("reload")  # ctl reads the config too, and says what is wrong
+        self.assertExit(res, 2)
+        self.assertIn("depot.toml:1: bogus: unknown key", res.err)
+        socket = self.data / ".depot-site" / "control.sock"
+        res = self.depot("ctl", "--socket", socket, "reload")
+        self.assertExit(res, 2)
+        self.assertIn("depot.toml:1: bogus: unknown key", res.err)
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        self.assertIsNone(self.proc.poll())
+        self.assertEqual(set(self.status()), {"good", "later"})
+        self.assertIn("site.reload_refused", self.stderr())
+
+    def test_two_jobs_on_one_directory_are_refused_at_load(self):
+        self.site_config([job_toml("a", self.upstream("good"), dir_="same"),
+                          job_toml("b", self.upstream("later"), dir_=str(self.data / "same"))])
+        for cmd in (["check-config", str(self.config)], ["run", "--config", str(self.config)]):
+            res = self.depot(*cmd, timeout=30)
+            self.assertExit(res, 2)
+            self.assertRegex(res.err, r"depot\.toml:\d+: mirror 'b'\.dir: the same directory as "
+                                      r"mirror 'a'")
+        self.assertFalse(self.data.exists(), "nothing may be created for a refused config")
+
+
+if __name__ == "__main__":
+    unittest.main()
