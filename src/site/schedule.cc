@@ -212,6 +212,7 @@ Result<Schedule> Schedule::parse(std::string_view raw) {
     return s;
   }
   DEPOT_ASSIGN_OR_RETURN(s.cron_, parse_cron(text));
+  s.interval_ = seconds::zero();  // marks it cron; the default schedule is an interval
   s.period_ = s.cron_period();
   return s;
 }

@@ -81,6 +81,17 @@ TEST(Schedule, IntervalForms) {
   EXPECT_EQ(parsed("  1h30m\t").text(), "1h30m");
 }
 
+TEST(Schedule, DefaultIsEveryHourAndParsingCronReplacesIt) {
+  const Schedule hourly;
+  EXPECT_FALSE(hourly.is_cron());
+  EXPECT_EQ(hourly.text(), "1h");
+  EXPECT_EQ(hourly.period(), seconds{3600});
+  EXPECT_EQ(format(hourly.next_after(at("2026-03-01 10:20"))), "2026-03-01 11:20");
+  const Schedule cron = parsed("*/15 * * * *");
+  EXPECT_TRUE(cron.is_cron());
+  EXPECT_EQ(format(cron.next_after(at("2026-03-01 10:20"))), "2026-03-01 10:30");
+}
+
 TEST(Schedule, IntervalNextAfterAddsTheIntervalExactly) {
   EXPECT_EQ(format(parsed("90s").next_after(at("2026-12-31 23:59:17"))), "2027-01-01 00:00:47");
   EXPECT_EQ(format(parsed("1h30m").next_after(at("2026-03-01 10:00"))), "2026-03-01 11:30");
