@@ -17,6 +17,7 @@
 #include "site/site_config.h"
 #include "site/site_routes.h"
 #include "site/site_service.h"
+#include "site/systemd_notify.h"
 
 namespace depot {
 namespace {
@@ -138,14 +139,27 @@ int run_site(const RunArgs& a) {
   if (!cfg->listen.empty()) {
     if (int code = open_server(*cfg, svc, a, logger, server); code >= 0) return code;
   }
-  svc.start();
+  const auto watchdog = site::systemd::watchdog_interval();
+  svc.start([watchdog, last = std::chrono::steady_clock::time_point{}]() mutable {
+    auto now = std::chrono::steady_clock::now();
+    if (watchdog.count() <= 0 || now - last < watchdog) return;
+    last = now;
+    (void)site::systemd::watchdog();
+  });
+  (void)site::systemd::ready();
+  (void)site::systemd::status(std::to_string(cfg->jobs.size()) + " jobs");
   logger.info("run.started", {{"config", a.config},
                               {"jobs", static_cast<uint64_t>(cfg->jobs.size())},
                               {"control_socket", cfg->control_socket}});
   std::thread control_thread([&] { (*control)->run(); });
   std::thread signals([&] {
-    handle_signals(set, [&] { (void)reload(); }, [&] {
+    handle_signals(set, [&] {
+      (void)site::systemd::reloading();
+      (void)reload();
+      (void)site::systemd::ready();
+    }, [&] {
       logger.info("run.stopping", {});
+      (void)site::systemd::stopping();
       svc.stop();
       (*control)->stop();
       if (server.http) server.http->stop();

@@ -44,6 +44,8 @@ MirrorOptions mirror_options(const site::JobConfig& job) {
   o.download.low_speed_time = std::chrono::seconds(static_cast<int64_t>(e.stall_timeout));
   o.no_delete = e.no_delete;
   o.delete_limit = e.delete_limit;
+  const RegistryDescriptor* d = find_registry(job.registry);
+  if (d != nullptr && d->mirror_trace) o.foreign_prefixes.push_back("project/trace/");
   return o;
 }
 

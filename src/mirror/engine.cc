@@ -435,7 +435,13 @@ MirrorReport MirrorRun::run() {
   if (auto st = open_state(); !st.ok()) {
     return fail(busy_ ? MirrorOutcome::kBusy : MirrorOutcome::kStorage, st.error());
   }
-  if (auto s = target_.list([&](const RelPath& p, const FileStat& st) { on_disk_[p.str()] = st; });
+  auto foreign = [&](const std::string& rel) {
+    return std::any_of(opts_.foreign_prefixes.begin(), opts_.foreign_prefixes.end(),
+                       [&](const std::string& prefix) { return rel.starts_with(prefix); });
+  };
+  if (auto s = target_.list([&](const RelPath& p, const FileStat& st) {
+        if (!foreign(p.str())) on_disk_[p.str()] = st;
+      });
       !s.ok()) {
     return fail(MirrorOutcome::kStorage, s.error());
   }

@@ -52,6 +52,9 @@ struct MirrorOptions {
   // Superseded index files the source keeps (apt: under dists/, by-hash files above all) stay
   // this long, so a client holding the previous root can still fetch what it names.
   std::chrono::seconds index_grace = std::chrono::hours(24);
+  // Files below these prefixes ("project/trace/") belong to someone else (a site's trace
+  // files): never stale, never removed.
+  std::vector<std::string> foreign_prefixes;
   // Cap on an index file whose size the source does not know (roots, PyPI pages).
   uint64_t max_index_size = 2ull << 30;
 };

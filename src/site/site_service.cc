@@ -1,10 +1,14 @@
 #include "site/site_service.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "core/subprocess.h"
 #include "core/units.h"
 #include "site/job_log.h"
+#include "site/trace_file.h"
+#include "sources/registry.h"
 
 namespace depot::site {
 namespace {
@@ -57,6 +61,34 @@ void run_hooks(const std::vector<std::string>& commands, const JobConfig& job,
   }
 }
 
+// The site's name in trace files: site_name, else the host name.
+std::string trace_site_name(const SiteConfig& c) {
+  if (!c.site_name.empty()) return c.site_name;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "depot";
+  return host;
+}
+
+// Debian's trace file, for registries that want one and a mirror on local disk.
+void write_mirror_trace(const JobConfig& job, const std::string& site, WallTime started,
+                        WallTime ended, const RunOutcome& o, Logger& log) {
+  const RegistryDescriptor* d = find_registry(job.registry);
+  if (d == nullptr || !d->mirror_trace || !std::filesystem::path(job.dest).is_absolute()) return;
+  TraceInfo info;
+  info.started = started;
+  info.ended = ended;
+  info.software = "depot 0.1.0";
+  std::string_view host = job.upstream;
+  if (size_t at = host.find("://"); at != std::string_view::npos) host.remove_prefix(at + 3);
+  info.upstream = std::string(host.substr(0, host.find('/')));
+  info.arch_include = job.source.list("arch");
+  info.bytes = o.bytes;
+  info.seconds = std::chrono::duration<double>(ended - started).count();
+  if (Status st = write_trace(job.dest, site, info); !st.ok()) {
+    log.warn("site.trace_failed", {{"job", job.name}, {"error", st.error().message}});
+  }
+}
+
 }  // namespace
 
 SiteService::SiteService(const SiteConfig& config, JobRunner& runner, History history,
@@ -70,7 +102,8 @@ SiteService::SiteService(const SiteConfig& config, JobRunner& runner, History hi
       log_dir_(config.log_dir),
       log_keep_(config.log_keep),
       log_format_(config.log_format),
-      log_level_(config.log_level) {}
+      log_level_(config.log_level),
+      site_name_(trace_site_name(config)) {}
 
 Result<std::unique_ptr<SiteService>> SiteService::open(const SiteConfig& config,
                                                        JobRunner& runner, Clock& clock,
@@ -111,9 +144,10 @@ std::vector<JobPlan> SiteService::plans_locked() {
   return plans;
 }
 
-void SiteService::start() {
+void SiteService::start(std::function<void()> heartbeat) {
   std::lock_guard lock(mu_);
   if (loop_.joinable() || stopping_) return;
+  heartbeat_ = std::move(heartbeat);
   loop_ = std::thread([this] { loop(); });
 }
 
@@ -123,6 +157,7 @@ void SiteService::loop() {
   while (!stopping_) {
     lock.unlock();
     tick();
+    if (heartbeat_) heartbeat_();
     lock.lock();
     WallTime now = clock_.wall();
     if (now - last_prune > kPruneEvery) {
@@ -180,6 +215,9 @@ void SiteService::run_job(Run* run) {
     std::lock_guard lock(mu_);
     run->progress = p;
   });
+  if (outcome.exit_code == 0 && !outcome.cancelled) {
+    write_mirror_trace(run->job, site_name_, run->started, clock_.wall(), outcome, job_logger);
+  }
   job_logger.info("site.run_ended", {{"job", run->job.name},
                                      {"exit_code", outcome.exit_code},
                                      {"error", outcome.error}});

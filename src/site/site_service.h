@@ -8,10 +8,13 @@
 // (`/bin/sh -c`, with DEPOT_JOB_NAME, DEPOT_JOB_DIR, DEPOT_JOB_RESULT, DEPOT_JOB_EXIT_CODE,
 // DEPOT_JOB_SIZE, DEPOT_JOB_ERROR and tunasync's TUNASYNC_MIRROR_NAME, TUNASYNC_WORKING_DIR,
 // TUNASYNC_JOB_EXIT_STATUS in the environment), and handed back to the scheduler.
+// A successful run of a registry that wants Debian's mirror trace files (apt) writes
+// project/trace/<site_name> into a mirror on local disk.
 // A run longer than the job's timeout is cancelled and counts as failed.
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,7 +44,9 @@ class SiteService {
 
   // Starts the scheduling thread: it starts due runs, cancels runs past their timeout and
   // prunes the history, waking at least once a second.
-  void start();
+  // `heartbeat` (may be empty) is called by the scheduling thread at every pass, about once a
+  // second: a systemd watchdog ping that stops when scheduling stalls.
+  void start(std::function<void()> heartbeat = nullptr);
   // Cancels every running run and waits for each to record its end; stops the scheduling
   // thread. Idempotent.
   void stop();
@@ -105,10 +110,12 @@ class SiteService {
   std::map<std::string, Record> records_;
   bool stopping_ = false;
   std::thread loop_;
+  std::function<void()> heartbeat_;
   // Job logs; fixed at start (a reload does not move them).
   const std::filesystem::path log_dir_;
   const int log_keep_;
   const std::string log_format_, log_level_;
+  const std::string site_name_;  // in trace files
 };
 
 }  // namespace depot::site

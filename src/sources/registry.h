@@ -165,6 +165,9 @@ struct RegistryDescriptor {
   SourceFactory factory;      // empty: served and cached, not mirrored yet
   std::vector<RegistryOption> options;
   PathRules paths;
+  // A site (`depot run`) writes Debian's mirror trace files (project/trace/, ftpsync's format)
+  // into this registry's mirrors after each successful sync; the engine leaves them alone.
+  bool mirror_trace = false;
 };
 
 // Every registry, in name order.

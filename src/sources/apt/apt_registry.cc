@@ -137,6 +137,7 @@ Result<NamedFiles> read_package_index(std::string_view key, const std::filesyste
 RegistryDescriptor descriptor() {
   RegistryDescriptor d;
   d.name = "apt";
+  d.mirror_trace = true;
   d.upstream_help = "an apt archive root (the directory holding dists/)";
   d.factory = make_apt_source;
   d.options = {

@@ -50,7 +50,8 @@ class EngineTest : public ::testing::Test {
   }
   static std::string url(const std::string& name) { return kUp + "/" + name; }
 
-  MirrorReport mirror(bool force = false, bool rebuild_state = false) {
+  MirrorReport mirror(bool force = false, bool rebuild_state = false,
+                      std::vector<std::string> foreign = {}) {
     SourceOptions source_opts;
     source_opts.upstream = kUp;
     auto source = make_source("conda", source_opts);
@@ -62,6 +63,7 @@ class EngineTest : public ::testing::Test {
     opts.download.retry.max_attempts = 2;
     opts.force = force;
     opts.rebuild_state = rebuild_state;
+    opts.foreign_prefixes = std::move(foreign);
     MirrorParts parts{**source, target_, script_.factory()};
     return run_mirror(opts, parts, null_logger(), system_clock());
   }
@@ -161,6 +163,18 @@ TEST_F(EngineTest, StaleFilesRemovedAfterIndexWithGuard) {
   ASSERT_EQ(forced.outcome, MirrorOutcome::kComplete) << forced.error;
   EXPECT_EQ(forced.files_removed, 28u);
   EXPECT_EQ(files(), (std::set<std::string>{"p0-1-0.conda", "p1-1-0.conda", "repodata.json"}));
+}
+
+TEST_F(EngineTest, FilesBelowForeignPrefixesAreNeverStale) {
+  publish({{"a-1-0.conda", "alpha"}});
+  ASSERT_EQ(mirror().outcome, MirrorOutcome::kComplete);
+  target_.put("project/trace/mirror.example", "Sat Dec  5 05:00:00 UTC 2026\n");
+  target_.put("project/stray", "x");
+  MirrorReport r = mirror(false, false, {"project/trace/"});
+  ASSERT_EQ(r.outcome, MirrorOutcome::kComplete) << r.error;
+  EXPECT_EQ(r.files_removed, 1u);  // project/stray
+  EXPECT_TRUE(exists("project/trace/mirror.example"));
+  EXPECT_FALSE(exists("project/stray"));
 }
 
 TEST_F(EngineTest, SeveralDownloadLoopsShareTheWork) {
