@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/unique_fd.h"
 #include "serve/cache_store.h"
@@ -59,6 +61,8 @@ struct Answer {
   // live in `prepared`.
   std::shared_ptr<const PreparedFile> prepared;
   int retry_after = 0;  // seconds, for a Retry-After header (503); 0: none
+  // Further header fields of a kText answer (a LocalRoutes page's Cache-Control, ...).
+  std::vector<std::pair<std::string, std::string>> fields;
   // The client's interest in `download` (or in the download that produced this answer): dropped
   // with the answer, and a download no one is interested in may be cancelled.
   std::shared_ptr<Download::Interest> interest;

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/logger.h"
 #include "core/result.h"
@@ -45,6 +47,7 @@ class LocalRoutes {
     std::string content_type;
     std::string body;
     std::string redirect;  // set: a 301 to this location instead of a body
+    std::vector<std::pair<std::string, std::string>> fields;  // further header fields
   };
   virtual ~LocalRoutes() = default;
   // The page at the raw request target `target`; nullopt when it is not one of these routes.

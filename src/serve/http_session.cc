@@ -196,6 +196,7 @@ Answer local_answer(LocalRoutes::Page page) {
   a.kind = Answer::Kind::kText;
   a.content_type = std::move(page.content_type);
   a.text = std::move(page.body);
+  a.fields = std::move(page.fields);
   return a;
 }
 

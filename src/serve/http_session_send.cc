@@ -76,6 +76,7 @@ void Session::respond(Answer a) {
       base_headers(small_.base(), 200);
       cache_headers(small_.base());  // a rewritten document says where it came from
       small_.set(http::field::content_type, answer_.content_type);
+      for (const auto& [name, value] : answer_.fields) small_.set(name, value);
       small_.content_length(answer_.text.size());
       if (!head_only_) small_.body() = std::move(answer_.text);
       return write_small();

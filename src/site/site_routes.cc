@@ -45,18 +45,27 @@ size_t bytes_param(std::string_view query) {
   return std::clamp<size_t>(n, 1, 16u << 20);
 }
 
+// The page needs its own inline script and style and fetches status.json from its origin.
+constexpr const char* kPageSecurityPolicy =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'";
+
 }  // namespace
 
 std::string_view status_page_html() { return kStatusPageHtml; }
 
 std::optional<LocalRoutes::Page> SiteRoutes::page(std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
-  if (path == "/_depot") return Page{"", "", "/_depot/"};
+  if (path == "/_depot") return Page{"", "", "/_depot/", {}};
   if (path == "/_depot/status.json") {
-    return Page{"application/json", render_status_json(service_.snapshot()) + "\n", ""};
+    return Page{"application/json", render_status_json(service_.snapshot()) + "\n", "",
+                {{"Cache-Control", "no-store"}, {"Access-Control-Allow-Origin", "*"}}};
   }
   if (path == "/_depot/" || path == "/_depot/index.html") {
-    return Page{"text/html; charset=utf-8", std::string(status_page_html()), ""};
+    return Page{"text/html; charset=utf-8", std::string(status_page_html()), "",
+                {{"Cache-Control", "no-cache"},
+                 {"X-Content-Type-Options", "nosniff"},
+                 {"Content-Security-Policy", kPageSecurityPolicy}}};
   }
   return std::nullopt;
 }
