@@ -4,7 +4,9 @@ fixture status.json (a job with 12 runs, a failed job whose error carries markup
 job) and checks every job has a row, the failure is marked and its error shown literally with
 no script run, the history plot has one point per run, the page picks up a changed status.json
 by itself without a reload, and a failing fetch shows a banner while keeping the rows. A
-screenshot goes to $DEPOT_TEST_ARTIFACTS (else <build>/test-artifacts) as status_page.png."""
+screenshot goes to $DEPOT_TEST_ARTIFACTS (else <build>/test-artifacts) as status_page.png.
+StatusPageOfDepotRun opens the page `depot run` itself serves, over real jobs (one fine with
+several runs, one whose upstream fails, one syncing): status_page_depot_run.png."""
 
 import http.server
 import json
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from browser import Browser, require_browser
 from depot_harness import REPO
+from site_harness import SiteCase, job_toml
 
 PAGE = REPO / "src" / "site" / "status_page.html"
 HOSTILE_ERROR = ('rsync: connection refused <script>window.__pwned = 1</script>'
@@ -229,6 +232,48 @@ class StatusPageHidesFailures(unittest.TestCase):
         path.write_bytes(png)
         print("screenshot: %s (%d bytes)" % (path, len(png)))
         return path
+
+
+class StatusPageOfDepotRun(SiteCase):
+    def test_the_page_depot_run_serves_shows_its_jobs(self):
+        require_browser()
+        self.server.set_rules([
+            {"glob": "/broken/*", "action": "error", "status": 500},
+            {"glob": "/slow/noarch/*.conda", "action": "slow", "bps": 500},
+            {"glob": "/slow/noarch/*.tar.bz2", "action": "slow", "bps": 500},
+        ])
+        self.site_config([job_toml("good", self.upstream("good")),
+                          job_toml("broken", self.upstream("broken")),
+                          job_toml("slow", self.upstream("slow"))])
+        self.start_site()
+        self.wait_status({"good": "success", "broken": "failed", "slow": "syncing"})
+        for n in range(2, 6):  # more runs of good, for its plot
+            self.assertExit(self.ctl("start", "good"), 0)
+            deadline = time.monotonic() + 30
+            while len(self.status()["good"]["runs"]) < n:
+                self.assertLess(time.monotonic(), deadline, "run %d of good never ended" % n)
+                time.sleep(0.1)
+        code, _ = self.get("/_depot/")
+        self.assertEqual(code, 200)
+        with Browser() as b:
+            b.get("http://127.0.0.1:%d/_depot/" % self.port)
+            b.wait_for('body[data-state="loaded"]', timeout=15)
+            rows = b.execute("return Object.fromEntries([...document.querySelectorAll("
+                             "'tr[data-job]')].map(r => [r.dataset.job, r.dataset.status]))")
+            self.assertEqual(rows, {"good": "success", "broken": "failed", "slow": "syncing"})
+            broken = b.find('tr[data-job="broken"]')
+            self.assertIn("failed", b.attribute(broken, "class").split())
+            self.assertIn("/broken/noarch/", b.text(broken), "the failure's reason is shown")
+            self.assertEqual(len(b.find_all('.history[data-job="good"] circle')), 5)
+            self.assertRegex(b.text(b.find('tr[data-job="good"]')), r"\b[1-9][0-9]* files",
+                             "the mirror's file count")
+            self.assertEqual(len(b.find_all('.history[data-job="broken"] circle.failed')), 1)
+            png = b.screenshot()
+            self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+            self.assertGreater(len(png), 10_000)
+            path = artifacts_dir() / "status_page_depot_run.png"
+            path.write_bytes(png)
+            print("screenshot: %s (%d bytes)" % (path, len(png)))
 
 
 if __name__ == "__main__":
