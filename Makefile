@@ -1,6 +1,7 @@
 # make demo: install missing deps, build, mirror -> verify -> real client (apt-get, cargo) round trips on bundled fixtures,
 #            an apt mirror written into a RADOS Gateway bucket served back to apt-get, and a 3-node
-#            cluster (gateway, 2 copies) serving apt-get while a node dies and its copies are repaired.
+#            cluster (gateway, 2 copies) serving apt-get while a node dies and its copies are repaired,
+#            and last `depot run` on a demo site config (3 scheduled jobs): the status page's URL and JSON.
 # make test: install missing deps, build (release + ASan/UBSan), run every test in both, and run
 #            every fuzz target briefly (fuzz-smoke).
 # make fuzz: build the libFuzzer targets (clang, ASan+UBSan) and run each for FUZZ_SECONDS.
@@ -45,6 +46,7 @@ demo: build
 	DEPOT_BIN=$(BUILD)/depot python3 ./scripts/demo_crates.py
 	DEPOT_BIN=$(BUILD)/depot python3 ./scripts/demo_s3.py
 	DEPOT_BIN=$(BUILD)/depot python3 ./scripts/demo_cluster.py
+	DEPOT_BIN=$(BUILD)/depot python3 ./scripts/demo_site.py
 
 test-release: build
 	cd $(BUILD) && ctest $(CTEST_ARGS)
