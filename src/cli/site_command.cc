@@ -11,8 +11,10 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/incoming_watcher.h"
 #include "cli/site_runner.h"
 #include "pool/control_api.h"
+#include "pool/daemon.h"
 #include "serve/http_server.h"
 #include "site/site_config.h"
 #include "site/site_routes.h"
@@ -81,6 +83,52 @@ int open_server(const site::SiteConfig& cfg, site::SiteService& service, const R
   return -1;
 }
 
+// The publish daemon of [publish], started, with its incoming directory watched.
+struct Publisher {
+  std::unique_ptr<pool::Daemon> daemon;
+  std::unique_ptr<IncomingWatcher> incoming;
+  void stop() {
+    if (incoming) incoming->stop();
+    if (daemon) daemon->stop();
+  }
+};
+
+pool::DaemonOptions daemon_options(const site::PublishConfig& p) {
+  pool::DaemonOptions o;
+  o.root = p.root;
+  o.workers = static_cast<unsigned>(p.workers);
+  o.publish.public_dir = p.public_dir;
+  o.publish.grace = p.grace;
+  o.publish.architectures = p.architectures;
+  o.publish.index.write_xz = !p.no_xz;
+  o.publish.index.xz_preset = static_cast<unsigned>(p.xz_preset);
+  o.publish.index.gzip_level = p.gzip_level;
+  if (!p.signing_key.empty()) o.publish.index.signing = pool::SigningKey{p.gnupg_home, p.signing_key};
+  return o;
+}
+
+int open_publisher(const site::PublishConfig& p, Logger& logger, Publisher& out) {
+  auto daemon = pool::Daemon::open(daemon_options(p), logger);
+  if (!daemon.ok()) {
+    logger.error("run.publish_failed", {{"root", p.root.string()}, {"error", daemon.error().message}});
+    return kExitStorage;
+  }
+  out.daemon = std::move(*daemon);
+  if (Status st = out.daemon->start(); !st.ok()) {
+    logger.error("run.publish_failed", {{"error", st.error().message}});
+    return kExitStorage;
+  }
+  if (!p.incoming.empty()) {
+    out.incoming = std::make_unique<IncomingWatcher>(p.incoming, p.incoming_repo, *out.daemon, logger);
+    if (Status st = out.incoming->start(); !st.ok()) {
+      logger.error("run.publish_failed", {{"error", st.error().message}});
+      return kExitStorage;
+    }
+  }
+  logger.info("run.publishing", {{"root", p.root.string()}, {"public", p.public_dir.string()}});
+  return -1;
+}
+
 // Waits for SIGHUP (reload) and SIGINT/SIGTERM (stop); `stop` ends the process's loops.
 void handle_signals(const sigset_t& set, const std::function<void()>& reload,
                     const std::function<void()>& stop) {
@@ -125,9 +173,17 @@ int run_site(const RunArgs& a) {
     svc.reload(*next);
     return {};
   };
+  Publisher publisher;
+  if (cfg->publish.enabled) {
+    if (int code = open_publisher(cfg->publish, logger, publisher); code >= 0) return code;
+  }
+  // One socket: /site/... is the site's, everything else the publish daemon's when there is one.
   auto control = pool::ControlServer::listen(
       cfg->control_socket,
       [&](const pool::ControlRequest& r, pool::ControlReply reply) {
+        if (publisher.daemon && !r.target.starts_with("/site/")) {
+          return publisher.daemon->handle(r, std::move(reply));
+        }
         reply(site::site_control(svc, reload, r));
       },
       logger);
@@ -169,6 +225,7 @@ int run_site(const RunArgs& a) {
   control_thread.join();
   signals.join();
   svc.stop();
+  publisher.stop();
   control->reset();
   logger.info("run.stopped", {});
   std::fflush(stdout);

@@ -377,6 +377,37 @@ void read_upstream(const toml::table& t, SiteConfig& site, Problems& p) {
   site.serve.upstreams.push_back(u);
 }
 
+void read_publish(const toml::table& t, SiteConfig& site, Problems& p) {
+  PublishConfig& pub = site.publish;
+  pub.enabled = true;
+  Reader r(t, "publish", p);
+  std::string root, incoming;
+  r.text("root", root);
+  r.text("prefix", pub.prefix);
+  r.integer("workers", pub.workers, 1, 256);
+  r.text("signing-key", pub.signing_key);
+  r.text("gnupg-home", pub.gnupg_home);
+  r.duration("grace", pub.grace);
+  r.strings("arch", pub.architectures);
+  r.flag("no-xz", pub.no_xz);
+  r.integer("xz-preset", pub.xz_preset, 0, 9);
+  r.integer("gzip-level", pub.gzip_level, 1, 9);
+  r.text("incoming", pub.incoming);
+  r.text("incoming-repo", pub.incoming_repo);
+  r.unknown();
+  while (pub.prefix.ends_with('/')) pub.prefix.pop_back();
+  while (pub.prefix.starts_with('/')) pub.prefix.erase(0, 1);
+  if (!valid_job_name(pub.prefix)) {
+    p.add(t.source(), "publish.prefix", "'" + pub.prefix + "': one path segment of A-Z a-z 0-9 . _ -");
+  }
+  if (site.data_root.empty()) p.add(t.source(), "publish", "needs a data_root to publish into");
+  if (!pub.incoming.empty() && pub.incoming_repo.empty()) {
+    p.add(t.source(), "publish.incoming", "needs incoming-repo");
+  }
+  pub.root = !root.empty() ? fs::absolute(root).lexically_normal() : site.state_dir / "publish";
+  pub.public_dir = site.data_root / pub.prefix;
+}
+
 // Applies `fn` to every table of the array `key` ([[key]]); anything else is a problem.
 void each_table(const toml::table& root, std::string_view key, Problems& p,
                 const std::function<void(const toml::table&)>& fn) {
@@ -468,10 +499,19 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   each_table(t, "upstream", p, [&](const toml::table& u) { read_upstream(u, site, p); });
   top.find("upstream");
   if (const auto* pub = top.find("publish")) {
-    p.add(pub->source(), "publish", "not supported by this version yet; run `depot daemon`");
+    if (pub->is_table()) read_publish(*pub->as_table(), site, p);
+    else p.add(pub->source(), "publish", "expected a table: [publish]");
   }
   top.unknown();
   check_overlaps(site.jobs, p, t.source());
+  if (site.publish.enabled) {
+    for (const JobConfig& job : site.jobs) {
+      if (job.dest != site.publish.public_dir.string()) continue;
+      toml::source_region r = t.source();
+      r.begin.line = static_cast<toml::source_index>(job.line);
+      p.add(r, "mirror '" + job.name + "'.dir", "is where [publish] publishes: " + job.dest);
+    }
+  }
   if (!p.empty()) return make_error(ErrorCode::kInvalidArgument, p.text());
   return site;
 }

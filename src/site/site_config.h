@@ -54,6 +54,24 @@ struct JobConfig {
   int line = 0;  // line of its [[mirror]] header
 };
 
+// [publish]: the publish daemon (`depot daemon`) hosted in the same process; its control API
+// shares the site's control socket, and its repositories are published into data_root/PREFIX
+// so the site's server serves them.
+struct PublishConfig {
+  bool enabled = false;
+  std::filesystem::path root;  // pool/, depot.db, jobs.db; default state_dir/publish
+  std::string prefix = "hosted";
+  std::filesystem::path public_dir;  // data_root/prefix
+  int workers = 2;
+  std::string signing_key, gnupg_home;
+  std::chrono::seconds grace{3600};
+  std::vector<std::string> architectures;
+  bool no_xz = false;
+  int xz_preset = 6;
+  int gzip_level = 9;
+  std::string incoming, incoming_repo;  // a directory whose new .debs go to that repository
+};
+
 struct SiteConfig {
   std::filesystem::path file;
   std::string listen;  // HOST:PORT; "" when the site serves nothing
@@ -72,6 +90,7 @@ struct SiteConfig {
   std::vector<JobConfig> jobs;
   ServiceOptions serve;  // [serve] and [[upstream]]; root = data_root
   ServerOptions server;  // listen and the connection settings of [serve]
+  PublishConfig publish;
 
   const JobConfig* find(std::string_view name) const;
 };

@@ -5,7 +5,8 @@ status.json must show success, failed (with the failure's reason) and syncing as
 /metrics must carry the per-job series, `depot ctl` must list and control the jobs, SIGHUP must
 add and remove jobs, SIGTERM in the middle of the slow job must leave its tree consistent and
 the next start must converge, and a config with two jobs on one directory must be refused at
-load.
+load. With a [publish] table the same process hosts the publish daemon on the same control
+socket, and apt-get installs what it published from the site's server.
 """
 
 import json
@@ -13,8 +14,13 @@ import signal
 import time
 import unittest
 
-from depot_harness import mcc
+import subprocess
+
+from apt_harness import AptClient
+from depot_harness import depot_bin, mcc
 from site_harness import SiteCase, job_toml
+
+import make_apt_repo as mar  # noqa: E402
 
 
 class SiteRunTest(SiteCase):
@@ -123,6 +129,40 @@ class SiteRunTest(SiteCase):
             self.assertRegex(res.err, r"depot\.toml:\d+: mirror 'b'\.dir: the same directory as "
                                       r"mirror 'a'")
         self.assertFalse(self.data.exists(), "nothing may be created for a refused config")
+
+
+    def test_publish_table_hosts_the_daemon_on_the_same_socket_and_server(self):
+        gnupg, keyring = self.tmp / "gnupg", self.tmp / "key.gpg"
+        mar.make_key(gnupg, keyring)
+        self.site_config([job_toml("good", self.upstream("good")),
+                          '[publish]\nprefix = "hosted"\nsigning-key = "archive@depot.test"\n'
+                          'gnupg-home = "%s"\n' % gnupg])
+        self.start_site()
+        self.wait_status({"good": "success"})
+        socket = self.data / ".depot-site" / "control.sock"
+
+        def repo(*args):
+            p = subprocess.run([depot_bin(), "repo", *args, "--socket", str(socket)],
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, "depot repo %s: %s%s" % (args, p.stdout, p.stderr))
+
+        debs = self.tmp / "debs"
+        debs.mkdir()
+        repo("create", "internal")
+        repo("import", "internal", str(mar.build_deb(debs, "tool", "1.0", payload=2048)))
+        self.assertExit(self.ctl("list"), 0)  # the site's routes answer on the same socket
+        apt = AptClient(self.tmp / "apt", "http://127.0.0.1:%d/hosted/internal" % self.port,
+                        keyring, dist="internal")
+        ok, out = apt.update()
+        self.assertTrue(ok, "apt-get update from the site's server failed:\n" + out)
+        ok, out = apt.install("tool=1.0")
+        self.assertTrue(ok, out)
+        self.assertEqual(apt.installed(), {"tool": "1.0"})
+        # A mirror job cannot take the directory the daemon publishes into.
+        self.site_config([job_toml("hosted", self.upstream("good")), '[publish]\n'])
+        res = self.depot("check-config", self.config)
+        self.assertExit(res, 2)
+        self.assertIn("mirror 'hosted'.dir: is where [publish] publishes", res.err)
 
 
 if __name__ == "__main__":

@@ -180,6 +180,39 @@ interval = "soon"
   EXPECT_NE(p.find("/etc/depot.toml:1: "), std::string::npos) << p;
 }
 
+TEST(SiteConfigTest, PublishTableHostsTheDaemon) {
+  auto c = parse(R"(data_root = "/srv"
+[publish]
+prefix = "/hosted/"
+signing-key = "archive@example.org"
+grace = "2h"
+arch = ["amd64", "arm64"]
+no_xz = true
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->publish.enabled);
+  EXPECT_EQ(c->publish.prefix, "hosted");
+  EXPECT_EQ(c->publish.public_dir, "/srv/hosted");
+  EXPECT_EQ(c->publish.root, "/srv/.depot-site/publish");
+  EXPECT_EQ(c->publish.grace, std::chrono::hours(2));
+  EXPECT_EQ(c->publish.architectures, (std::vector<std::string>{"amd64", "arm64"}));
+  EXPECT_TRUE(c->publish.no_xz);
+  EXPECT_FALSE(parse("data_root = \"/srv\"\n").value().publish.enabled);
+  std::string p = problems(R"(data_root = "/srv"
+[[mirror]]
+name = "hosted"
+registry = "conda"
+upstream = "http://x.example/a"
+interval = "1h"
+[publish]
+incoming = "/srv/incoming"
+colour = "red"
+)");
+  EXPECT_NE(p.find(":2: mirror 'hosted'.dir: is where [publish] publishes"), std::string::npos) << p;
+  EXPECT_NE(p.find("publish.incoming: needs incoming-repo"), std::string::npos) << p;
+  EXPECT_NE(p.find(":9: publish.colour: unknown key"), std::string::npos) << p;
+}
+
 TEST(SiteConfigTest, JobNames) {
   EXPECT_TRUE(valid_job_name("debian-security_2.x"));
   EXPECT_FALSE(valid_job_name(""));
