@@ -30,9 +30,11 @@ class SiteCase(DepotTestCase):
         self.proc = None
         self.port = None
 
-    def site_config(self, jobs):
+    def site_config(self, jobs, top=""):
+        """Writes depot.toml: the test's top-level settings, `top` (more of them), then `jobs`
+        (the text of [[mirror]] and other tables)."""
         head = ('listen = "127.0.0.1:0"\ndata_root = "%s"\nmax_concurrent = 3\nretry = 0\n'
-                'log_format = "json"\n\n' % self.data)
+                'log_format = "json"\n%s\n' % (self.data, top))
         self.config.write_text(head + "".join(jobs))
 
     def upstream(self, channel):

@@ -6,17 +6,19 @@ status.json must show success, failed (with the failure's reason) and syncing as
 add and remove jobs, SIGTERM in the middle of the slow job must leave its tree consistent and
 the next start must converge, and a config with two jobs on one directory must be refused at
 load. With a [publish] table the same process hosts the publish daemon on the same control
-socket, and apt-get installs what it published from the site's server.
+socket, and apt-get installs what it published from the site's server. An apt job writes
+Debian's trace file, served, and rewritten (not removed as stale) by the next run.
 """
 
 import json
+import os
 import signal
 import time
 import unittest
 
 import subprocess
 
-from apt_harness import AptClient
+from apt_harness import AptClient, serve_demo_archive
 from depot_harness import depot_bin, mcc
 from site_harness import SiteCase, job_toml
 
@@ -163,6 +165,38 @@ class SiteRunTest(SiteCase):
         res = self.depot("check-config", self.config)
         self.assertExit(res, 2)
         self.assertIn("mirror 'hosted'.dir: is where [publish] publishes", res.err)
+
+
+    def test_apt_jobs_write_a_trace_file_the_next_run_keeps(self):
+        os.environ["DEMO_APT_PACKAGES"] = "5"
+        self.addCleanup(os.environ.pop, "DEMO_APT_PACKAGES", None)
+        (self.tmp / "archive").mkdir()
+        archive, keyring, _ = serve_demo_archive(self.tmp / "archive")
+        self.addCleanup(archive.stop)
+        apt_job = ('[[mirror]]\nname = "debian"\nregistry = "apt"\nupstream = "%s"\n'
+                   'interval = "1h"\ndist = ["stable"]\narch = ["amd64"]\nkeyring = "%s"\n\n'
+                   % (archive.base, keyring))
+        self.site_config([apt_job], top='site_name = "mirror.depot.test"\n')
+        self.start_site()
+        st = self.wait_status({"debian": "success"})
+        trace = self.data / "debian" / "project" / "trace" / "mirror.depot.test"
+        first = trace.read_text()
+        self.assertRegex(first.splitlines()[0], r"^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d UTC \d{4}$")
+        self.assertIn("Creator: depot", first)
+        self.assertIn("Architectures-Configuration: INCLUDE amd64", first)
+        self.assertIn("Upstream-mirror: 127.0.0.1", first)
+        self.assertEqual(self.get("/debian/project/trace/mirror.depot.test")[0], 200)
+        time.sleep(1.1)  # the next trace's date differs
+        self.assertExit(self.ctl("start", "debian"), 0)
+        deadline = time.monotonic() + 60
+        while len(self.status()["debian"]["runs"]) < 2:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        st = self.status()["debian"]
+        self.assertEqual(st["runs"][-1]["result"], "success", st)
+        self.assertEqual(st["runs"][-1]["exit_code"], 0, "the trace files counted as stale")
+        self.assertTrue(trace.exists(), "the next run removed the trace file")
+        self.assertNotEqual(trace.read_text(), first, "the trace file was not rewritten")
 
 
 if __name__ == "__main__":
