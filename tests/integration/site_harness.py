@@ -2,6 +2,7 @@
 starting and stopping the process by PID, reading /_depot/status.json."""
 
 import json
+import os
 import subprocess
 import time
 import urllib.request
@@ -40,7 +41,8 @@ class SiteCase(DepotTestCase):
     def upstream(self, channel):
         return "%s/%s/noarch" % (self.server.base, channel)
 
-    def start_site(self):
+    def start_site(self, env=None):
+        """Starts `depot run` (with `env` added to the environment) and waits for its port."""
         port_file = self.tmp / "site.port"
         if port_file.exists():
             port_file.unlink()
@@ -48,7 +50,8 @@ class SiteCase(DepotTestCase):
         self.proc = subprocess.Popen([depot_bin(), "run", "--config", str(self.config),
                                       "--port-file", str(port_file)],
                                      stdout=subprocess.DEVNULL, stderr=self.log,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     env=dict(os.environ, **(env or {})))
         self.addCleanup(self.stop_site)
         deadline = time.monotonic() + 30
         while not port_file.exists():

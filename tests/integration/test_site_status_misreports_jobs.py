@@ -7,12 +7,14 @@ add and remove jobs, SIGTERM in the middle of the slow job must leave its tree c
 the next start must converge, and a config with two jobs on one directory must be refused at
 load. With a [publish] table the same process hosts the publish daemon on the same control
 socket, and apt-get installs what it published from the site's server. An apt job writes
-Debian's trace file, served, and rewritten (not removed as stale) by the next run.
+Debian's trace file, served, and rewritten (not removed as stale) by the next run. Under
+systemd (NOTIFY_SOCKET) depot run says READY, STATUS, WATCHDOG, RELOADING and STOPPING.
 """
 
 import json
 import os
 import signal
+import socket
 import time
 import unittest
 
@@ -197,6 +199,41 @@ class SiteRunTest(SiteCase):
         self.assertEqual(st["runs"][-1]["exit_code"], 0, "the trace files counted as stale")
         self.assertTrue(trace.exists(), "the next run removed the trace file")
         self.assertNotEqual(trace.read_text(), first, "the trace file was not rewritten")
+
+
+    def test_systemd_hears_ready_reloading_watchdog_and_stopping(self):
+        path = str(self.tmp / "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(path)
+        sock.settimeout(10)
+        self.site_config([job_toml("good", self.upstream("good"))])
+        self.start_site(env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"})
+        got = []
+
+        def until(text):
+            while not any(text in m for m in got):
+                try:
+                    got.append(sock.recv(4096).decode())
+                except socket.timeout:
+                    self.fail("no %r from depot run; got %s\n%s" % (text, got, self.stderr()))
+
+        until("READY=1")
+        until("STATUS=")
+        self.assertIn("STATUS=1 jobs", got)
+        until("WATCHDOG=1")  # every second (half of WATCHDOG_USEC) from the scheduling thread
+        count = sum(m == "WATCHDOG=1" for m in got)
+        self.proc.send_signal(signal.SIGHUP)
+        until("RELOADING=1")
+        self.assertRegex(next(m for m in got if "RELOADING=1" in m), r"MONOTONIC_USEC=\d+")
+        got.clear()
+        until("READY=1")  # after the reload
+        self.proc.send_signal(signal.SIGTERM)
+        until("STOPPING=1")
+        self.assertEqual(self.proc.wait(timeout=30), 0)
+        self.proc = None
+        self.log.close()
+        self.assertGreaterEqual(count, 1)
 
 
 if __name__ == "__main__":
