@@ -260,6 +260,10 @@ JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
   rr.strings("exec_on_success", job.exec_on_success);
   rr.strings("exec_on_failure", job.exec_on_failure);
   rr.flag("enabled", job.enabled);
+  rr.text("size", job.size);
+  if (job.size != "index" && job.size != "disk" && job.size != "off") {
+    p.add(t["size"].node()->source(), rr.name("size"), "expected index, disk or off");
+  }
   read_engine(rr, job.engine);
 
   const RegistryDescriptor* reg = find_registry(job.registry);

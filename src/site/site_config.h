@@ -51,6 +51,10 @@ struct JobConfig {
   std::chrono::seconds timeout{0};  // a run longer than this is cancelled; 0: none
   std::vector<std::string> exec_on_success, exec_on_failure;  // each run by /bin/sh -c
   bool enabled = true;
+  // How the mirror's size is reported (status JSON, metrics, hooks): "index" (what the
+  // upstream state declares, no I/O), "disk" (files under dest on local disk, .depot* excluded,
+  // counted after each successful run) or "off".
+  std::string size = "index";
   int line = 0;  // line of its [[mirror]] header
 };
 

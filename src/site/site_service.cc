@@ -61,6 +61,34 @@ void run_hooks(const std::vector<std::string>& commands, const JobConfig& job,
   }
 }
 
+// Bytes and files below `dir`, leaving out depot's own .depot* entries at the top.
+std::pair<uint64_t, uint64_t> disk_usage(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  uint64_t bytes = 0, files = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it.depth() == 0 && it->path().filename().string().starts_with(".depot")) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    std::error_code stat_ec;
+    if (it->is_regular_file(stat_ec)) {
+      bytes += it->file_size(stat_ec);
+      ++files;
+    }
+  }
+  return {bytes, files};
+}
+
+// The size the job's `size` setting asks for.
+void apply_size_setting(const JobConfig& job, RunOutcome& o) {
+  if (job.size == "off") {
+    o.total_bytes = o.total_files = 0;
+  } else if (job.size == "disk" && std::filesystem::path(job.dest).is_absolute() && o.exit_code == 0) {
+    std::tie(o.total_bytes, o.total_files) = disk_usage(job.dest);
+  }
+}
+
 // The site's name in trace files: site_name, else the host name.
 std::string trace_site_name(const SiteConfig& c) {
   if (!c.site_name.empty()) return c.site_name;
@@ -215,6 +243,7 @@ void SiteService::run_job(Run* run) {
     std::lock_guard lock(mu_);
     run->progress = p;
   });
+  apply_size_setting(run->job, outcome);
   if (outcome.exit_code == 0 && !outcome.cancelled) {
     write_mirror_trace(run->job, site_name_, run->started, clock_.wall(), outcome, job_logger);
   }

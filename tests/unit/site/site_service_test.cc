@@ -237,6 +237,28 @@ TEST_F(SiteServiceTest, HooksSeeTheRunInTheirEnvironmentAndLogsAreKept) {
   EXPECT_EQ(svc->log_tail("nope", 10).error().code, ErrorCode::kNotFound);
 }
 
+TEST_F(SiteServiceTest, SizeIsTheIndexesTheDisksOrNone) {
+  SiteConfig c = config({"ok", "ok-disk", "ok-off"});
+  c.jobs[1].size = "disk";
+  c.jobs[2].size = "off";
+  c.max_concurrent = 3;
+  std::filesystem::path dest = c.jobs[1].dest;
+  std::filesystem::create_directories(dest / "pool" / "main");
+  std::filesystem::create_directories(dest / ".depot");
+  ASSERT_TRUE(write_whole_file(dest / "pool" / "main" / "a.deb", std::string(1000, 'a')).ok());
+  ASSERT_TRUE(write_whole_file(dest / "Release", std::string(24, 'r')).ok());
+  ASSERT_TRUE(write_whole_file(dest / ".depot" / "state.db", std::string(5000, 's')).ok());
+  auto svc = open(c);
+  svc->tick();
+  svc->wait_idle();
+  auto all = svc->snapshot();
+  for (const auto& s : all) ASSERT_TRUE(s.last_good.has_value()) << s.name;
+  EXPECT_EQ(of(all, "ok").last_good->total_bytes, 1u << 20);  // as the run declared
+  EXPECT_EQ(of(all, "ok-disk").last_good->total_bytes, 1024u);
+  EXPECT_EQ(of(all, "ok-disk").last_good->total_files, 2u);
+  EXPECT_EQ(of(all, "ok-off").last_good->total_bytes, 0u);
+}
+
 TEST_F(SiteServiceTest, ARunPastItsTimeoutIsCancelledAndFails) {
   SiteConfig c = config({"slow"});
   c.jobs[0].timeout = minutes(30);
