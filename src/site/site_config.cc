@@ -507,6 +507,13 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
     else p.add(pub->source(), "publish", "expected a table: [publish]");
   }
   top.unknown();
+  for (const char* key : {"listen", "data_root", "state_dir", "log_dir", "control_socket",
+                          "log_format", "log_level", "site_name", "log_keep", "serve", "upstream",
+                          "publish"}) {
+    std::ostringstream text;
+    if (const toml::node* n = t.get(key)) n->visit([&](const auto& v) { text << "= " << v; });
+    site.process_settings[key] = text.str();
+  }
   check_overlaps(site.jobs, p, t.source());
   if (site.publish.enabled) {
     for (const JobConfig& job : site.jobs) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,10 @@ struct SiteConfig {
   ServiceOptions serve;  // [serve] and [[upstream]]; root = data_root
   ServerOptions server;  // listen and the connection settings of [serve]
   PublishConfig publish;
+  // Settings a running process keeps until it restarts (listen, data_root, state_dir, log_dir,
+  // control_socket, log_format, log_level, site_name, log_keep, [serve], [[upstream]],
+  // [publish]), each as written, for reload to tell what changed.
+  std::map<std::string, std::string> process_settings;
 
   const JobConfig* find(std::string_view name) const;
 };

@@ -347,19 +347,20 @@ void SiteService::wait_idle() {
 
 void SiteService::reload(const SiteConfig& config) {
   std::lock_guard lock(mu_);
-  for (const char* what : {"listen", "data_root", "state_dir", "control_socket"}) {
-    bool same = (std::string_view(what) == "listen" && config.listen == config_.listen) ||
-                (std::string_view(what) == "data_root" && config.data_root == config_.data_root) ||
-                (std::string_view(what) == "state_dir" && config.state_dir == config_.state_dir) ||
-                (std::string_view(what) == "control_socket" &&
-                 config.control_socket == config_.control_socket);
-    if (!same) logger_.warn("site.reload_needs_restart", {{"setting", what}});
+  for (const auto& [key, text] : config.process_settings) {
+    auto old = config_.process_settings.find(key);
+    if (old == config_.process_settings.end() || old->second != text) {
+      logger_.warn("site.reload_needs_restart", {{"setting", key}});
+    }
   }
-  SiteConfig next = config;
-  next.listen = config_.listen;
-  next.data_root = config_.data_root;
-  next.state_dir = config_.state_dir;
-  next.control_socket = config_.control_socket;
+  // Only the jobs and their scheduling change; the rest stays as the process started.
+  SiteConfig next = config_;
+  next.jobs = config.jobs;
+  next.max_concurrent = config.max_concurrent;
+  next.retry = config.retry;
+  next.timeout = config.timeout;
+  next.jitter = config.jitter;
+  next.history_days = config.history_days;
   config_ = std::move(next);
   for (auto& [name, run] : running_) {
     if (config_.find(name) == nullptr) cancel_locked(*run, "cancelled: removed from the configuration");

@@ -52,8 +52,9 @@ class SiteService {
   void stop();
   // Applies a new configuration: new jobs are scheduled, removed jobs stop (a running run is
   // cancelled), kept ones keep their times and a running run continues with the settings it
-  // started with. Settings of the process (listen, data_root, state_dir, control socket) need
-  // a restart: they are logged and kept.
+  // started with. Besides the jobs, max_concurrent, retry, timeout, jitter and history_days
+  // apply; the process's settings (SiteConfig::process_settings) need a restart: each one
+  // changed is logged (site.reload_needs_restart) and kept.
   void reload(const SiteConfig& config);
   // "start", "stop" (pause, cancelling a running run), "disable" (remembered across restarts),
   // "enable". kNotFound for an unknown job, kInvalidArgument for an unknown operation,

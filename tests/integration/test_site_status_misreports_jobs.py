@@ -104,10 +104,12 @@ class SiteRunTest(SiteCase):
         self.start_site()
         self.wait_status({"good": "success", "broken": "success"})
         self.site_config([job_toml("good", self.upstream("good")),
-                          job_toml("later", self.upstream("later"))])
+                          job_toml("later", self.upstream("later"))],
+                         top="[serve]\nindex-ttl = 5\n")
         self.proc.send_signal(signal.SIGHUP)
         st = self.wait_status({"later": "success"})
         self.assertEqual(set(st), {"good", "later"})
+        self.assertRegex(self.stderr(), r'"event":"site.reload_needs_restart".*"setting":"serve"')
         self.assertEqual(len(st["good"]["runs"]), 1, "a kept job keeps its schedule")
         # A broken config is refused and the running one kept.
         self.config.write_text("bogus = 1\n" + self.config.read_text())

@@ -213,6 +213,16 @@ colour = "red"
   EXPECT_NE(p.find(":9: publish.colour: unknown key"), std::string::npos) << p;
 }
 
+TEST(SiteConfigTest, ProcessSettingsAreKeptAsWrittenForReload) {
+  auto a = parse(kGood);
+  auto b = parse(std::string(kGood) + "\n[publish]\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->process_settings.at("listen"), b->process_settings.at("listen"));
+  EXPECT_EQ(a->process_settings.at("serve"), b->process_settings.at("serve"));
+  EXPECT_NE(a->process_settings.at("publish"), b->process_settings.at("publish"));
+  EXPECT_NE(a->process_settings.at("serve").find("cache-size"), std::string::npos);
+}
+
 TEST(SiteConfigTest, JobNames) {
   EXPECT_TRUE(valid_job_name("debian-security_2.x"));
   EXPECT_FALSE(valid_job_name(""));
