@@ -42,8 +42,7 @@ void print_jobs(const Json& jobs) {
     if (j.value("queued", false)) status += "*";
     std::printf("%-20s %-9s %-17s %-17s %-10s %s\n", j.value("name", "").c_str(), status.c_str(),
                 when(j.value("last_update_ts", int64_t{0})).c_str(),
-                when(j.value("next_schedule_ts", int64_t{0})).c_str(),
-                j.value("size", "").c_str(),
+                when(j.value("next_schedule_ts", int64_t{0})).c_str(), j.value("size", "").c_str(),
                 j.value("status", "") == "failed" ? j.value("error", "").c_str() : "");
   }
 }
@@ -66,8 +65,9 @@ int run(const CtlArgs& a) {
   std::string method = a.op == "list" || a.op == "logs" ? "GET" : "POST";
   std::string target = a.op == "list"     ? "/site/jobs"
                        : a.op == "reload" ? "/site/reload"
-                       : a.op == "logs"   ? "/site/jobs/" + a.name + "/log?bytes=" + std::to_string(a.bytes)
-                                          : "/site/jobs/" + a.name + "/" + a.op;
+                       : a.op == "logs"
+                           ? "/site/jobs/" + a.name + "/log?bytes=" + std::to_string(a.bytes)
+                           : "/site/jobs/" + a.name + "/" + a.op;
   auto reply = pool::control_call(socket, method, target, "", std::chrono::seconds(60));
   if (!reply.ok()) {
     std::fprintf(stderr, "depot ctl: %s\n", reply.error().message.c_str());
@@ -97,7 +97,8 @@ int run(const CtlArgs& a) {
 
 void add_ctl_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<CtlArgs>();
-  CLI::App* cmd = app.add_subcommand("ctl", "Control a running `depot run` over its control socket");
+  CLI::App* cmd =
+      app.add_subcommand("ctl", "Control a running `depot run` over its control socket");
   cmd->add_option("op", args->op, "list, start, stop, disable, enable, logs or reload")
       ->required()
       ->check(CLI::IsMember({"list", "start", "stop", "disable", "enable", "logs", "reload"}));

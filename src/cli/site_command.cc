@@ -42,8 +42,8 @@ int check_config(const std::string& file) {
                 j.enabled ? "" : " (disabled)");
   }
   if (!cfg->listen.empty()) {
-    std::printf("serves %s on %s; control socket %s\n", cfg->data_root.c_str(),
-                cfg->listen.c_str(), cfg->control_socket.c_str());
+    std::printf("serves %s on %s; control socket %s\n", cfg->data_root.c_str(), cfg->listen.c_str(),
+                cfg->control_socket.c_str());
   }
   return kExitComplete;
 }
@@ -71,7 +71,8 @@ int open_server(const site::SiteConfig& cfg, site::SiteService& service, const R
   out.cache = std::move(*cache);
   out.routes = std::make_unique<site::SiteRoutes>(service);
   ServerOptions sopts = cfg.server;
-  if (sopts.threads <= 0) sopts.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (sopts.threads <= 0)
+    sopts.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   out.http = std::make_unique<HttpServer>(sopts, *out.cache, out.metrics, nullptr, logger, nullptr,
                                           out.routes.get());
   auto port = out.http->listen();
@@ -103,14 +104,16 @@ pool::DaemonOptions daemon_options(const site::PublishConfig& p) {
   o.publish.index.write_xz = !p.no_xz;
   o.publish.index.xz_preset = static_cast<unsigned>(p.xz_preset);
   o.publish.index.gzip_level = p.gzip_level;
-  if (!p.signing_key.empty()) o.publish.index.signing = pool::SigningKey{p.gnupg_home, p.signing_key};
+  if (!p.signing_key.empty())
+    o.publish.index.signing = pool::SigningKey{p.gnupg_home, p.signing_key};
   return o;
 }
 
 int open_publisher(const site::PublishConfig& p, Logger& logger, Publisher& out) {
   auto daemon = pool::Daemon::open(daemon_options(p), logger);
   if (!daemon.ok()) {
-    logger.error("run.publish_failed", {{"root", p.root.string()}, {"error", daemon.error().message}});
+    logger.error("run.publish_failed",
+                 {{"root", p.root.string()}, {"error", daemon.error().message}});
     return kExitStorage;
   }
   out.daemon = std::move(*daemon);
@@ -119,7 +122,8 @@ int open_publisher(const site::PublishConfig& p, Logger& logger, Publisher& out)
     return kExitStorage;
   }
   if (!p.incoming.empty()) {
-    out.incoming = std::make_unique<IncomingWatcher>(p.incoming, p.incoming_repo, *out.daemon, logger);
+    out.incoming =
+        std::make_unique<IncomingWatcher>(p.incoming, p.incoming_repo, *out.daemon, logger);
     if (Status st = out.incoming->start(); !st.ok()) {
       logger.error("run.publish_failed", {{"error", st.error().message}});
       return kExitStorage;
@@ -209,17 +213,20 @@ int run_site(const RunArgs& a) {
                               {"control_socket", cfg->control_socket}});
   std::thread control_thread([&] { (*control)->run(); });
   std::thread signals([&] {
-    handle_signals(set, [&] {
-      (void)site::systemd::reloading();
-      (void)reload();
-      (void)site::systemd::ready();
-    }, [&] {
-      logger.info("run.stopping", {});
-      (void)site::systemd::stopping();
-      svc.stop();
-      (*control)->stop();
-      if (server.http) server.http->stop();
-    });
+    handle_signals(
+        set,
+        [&] {
+          (void)site::systemd::reloading();
+          (void)reload();
+          (void)site::systemd::ready();
+        },
+        [&] {
+          logger.info("run.stopping", {});
+          (void)site::systemd::stopping();
+          svc.stop();
+          (*control)->stop();
+          if (server.http) server.http->stop();
+        });
   });
   if (server.http) server.http->run();
   control_thread.join();
@@ -239,16 +246,18 @@ int run_site(const RunArgs& a) {
 void add_site_commands(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* run = app.add_subcommand(
-      "run", "Run a site from one config file: serve its trees and run every mirror job on its "
-             "schedule, with status JSON, a status page, metrics and a control socket");
+      "run",
+      "Run a site from one config file: serve its trees and run every mirror job on its "
+      "schedule, with status JSON, a status page, metrics and a control socket");
   run->add_option("--config,-c", args->config, "The site's depot.toml")->capture_default_str();
   run->add_option("--port-file", args->port_file, "Write the bound port to this file");
   run->callback([args, &exit_code] { exit_code = run_site(*args); });
 
   auto file = std::make_shared<std::string>("/etc/depot/depot.toml");
-  CLI::App* check = app.add_subcommand(
-      "check-config", "Check a site's depot.toml without running anything; exit 2 lists every "
-                      "problem as FILE:LINE: KEY: what is wrong");
+  CLI::App* check =
+      app.add_subcommand("check-config",
+                         "Check a site's depot.toml without running anything; exit 2 lists every "
+                         "problem as FILE:LINE: KEY: what is wrong");
   check->add_option("config", *file, "The depot.toml to check")->capture_default_str();
   check->callback([file, &exit_code] { exit_code = check_config(*file); });
 }

@@ -17,7 +17,8 @@ class CancellingDownloader final : public Downloader {
   void run(std::span<DownloadJob> jobs, const DoneFn& on_done,
            const ProgressFn& on_progress) override {
     if (cancel_->load()) {
-      for (size_t i = 0; i < jobs.size(); ++i) on_done(i, make_error(ErrorCode::kRefused, "cancelled"));
+      for (size_t i = 0; i < jobs.size(); ++i)
+        on_done(i, make_error(ErrorCode::kRefused, "cancelled"));
       return;
     }
     for (DownloadJob& j : jobs) j.request.cancel = cancel_;
@@ -40,7 +41,8 @@ MirrorOptions mirror_options(const site::JobConfig& job) {
   o.download.initial_concurrency = std::min(o.download.initial_concurrency, e.max_concurrency);
   o.transfer_threads = static_cast<size_t>(e.threads);
   o.download.retry.max_attempts = e.file_retries + 1;
-  o.download.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(e.connect_timeout * 1000));
+  o.download.connect_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(e.connect_timeout * 1000));
   o.download.low_speed_time = std::chrono::seconds(static_cast<int64_t>(e.stall_timeout));
   o.no_delete = e.no_delete;
   o.delete_limit = e.delete_limit;
@@ -70,7 +72,8 @@ class MirrorJobRunner final : public site::JobRunner {
   explicit MirrorJobRunner(Clock& clock) : clock_(clock) {}
 
   site::RunOutcome run(const site::JobConfig& job, const std::shared_ptr<std::atomic<bool>>& cancel,
-                       Logger& log, const std::function<void(const site::RunProgress&)>& progress) override {
+                       Logger& log,
+                       const std::function<void(const site::RunProgress&)>& progress) override {
     auto failed = [&](MirrorOutcome code, const Error& e) {
       MirrorReport r;
       r.outcome = code;
@@ -87,7 +90,7 @@ class MirrorJobRunner final : public site::JobRunner {
     auto target = open_target(job.dest, ta);
     if (!target.ok()) {
       return failed(target.error().code == ErrorCode::kInvalidArgument ? MirrorOutcome::kBadRequest
-                                                                        : MirrorOutcome::kStorage,
+                                                                       : MirrorOutcome::kStorage,
                     target.error());
     }
     MirrorOptions opts = mirror_options(job);

@@ -24,7 +24,7 @@ struct RunRecord {
   std::string job;
   WallTime started{};
   std::optional<WallTime> ended;
-  std::string result = "running";  // running, success, failed, cancelled
+  std::string result = "running";             // running, success, failed, cancelled
   uint64_t files = 0, bytes = 0;              // downloaded by the run
   uint64_t total_files = 0, total_bytes = 0;  // the mirror after the run (0: unknown)
   int exit_code = 0;

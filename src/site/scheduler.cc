@@ -11,10 +11,14 @@ constexpr std::chrono::seconds kFirstRetry{60};
 
 const char* phase_name(JobPhase p) {
   switch (p) {
-    case JobPhase::kWaiting: return "waiting";
-    case JobPhase::kRunning: return "running";
-    case JobPhase::kPaused: return "paused";
-    case JobPhase::kDisabled: return "disabled";
+    case JobPhase::kWaiting:
+      return "waiting";
+    case JobPhase::kRunning:
+      return "running";
+    case JobPhase::kPaused:
+      return "paused";
+    case JobPhase::kDisabled:
+      return "disabled";
   }
   return "?";
 }
@@ -144,8 +148,10 @@ bool Scheduler::set_enabled(const std::string& name, bool enabled) {
   if (job.plan.enabled == enabled) return true;
   job.plan.enabled = enabled;
   job.paused = false;
-  if (enabled) schedule_next(job, clock_.wall());
-  else job.times.next.reset();
+  if (enabled)
+    schedule_next(job, clock_.wall());
+  else
+    job.times.next.reset();
   return true;
 }
 

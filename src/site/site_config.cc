@@ -49,7 +49,8 @@ std::string dashed(std::string_view key) {
 // rest.
 class Reader {
  public:
-  Reader(const toml::table& t, std::string where, Problems& p) : t_(t), where_(std::move(where)), p_(p) {}
+  Reader(const toml::table& t, std::string where, Problems& p)
+      : t_(t), where_(std::move(where)), p_(p) {}
 
   // `key`, or its spelling with '_' for '-'.
   const toml::node* find(std::string_view key) {
@@ -68,21 +69,26 @@ class Reader {
   }
   void text(std::string_view key, std::string& out) {
     if (const auto* n = find(key)) {
-      if (auto v = n->value<std::string>()) out = *v;
-      else wrong(*n, key, "expected a string");
+      if (auto v = n->value<std::string>())
+        out = *v;
+      else
+        wrong(*n, key, "expected a string");
     }
   }
   void flag(std::string_view key, bool& out) {
     if (const auto* n = find(key)) {
-      if (auto v = n->value<bool>()) out = *v;
-      else wrong(*n, key, "expected true or false");
+      if (auto v = n->value<bool>())
+        out = *v;
+      else
+        wrong(*n, key, "expected true or false");
     }
   }
   void integer(std::string_view key, int& out, int lo, int hi) {
     if (const auto* n = find(key)) {
       auto v = n->is_integer() ? n->value<int64_t>() : std::nullopt;
       if (!v || *v < lo || *v > hi) {
-        wrong(*n, key, "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+        wrong(*n, key,
+              "expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
       } else {
         out = static_cast<int>(*v);
       }
@@ -104,10 +110,13 @@ class Reader {
   void duration(std::string_view key, std::chrono::seconds& out) {
     if (const auto* n = find(key)) {
       std::optional<std::chrono::seconds> d;
-      if (auto i = n->value<int64_t>(); i && n->is_integer() && *i >= 0) d = std::chrono::seconds(*i);
+      if (auto i = n->value<int64_t>(); i && n->is_integer() && *i >= 0)
+        d = std::chrono::seconds(*i);
       if (auto s = n->value<std::string>()) d = parse_duration(*s);
-      if (!d) wrong(*n, key, "expected a duration such as \"90s\", \"30m\", \"6h\" or \"1d\"");
-      else out = *d;
+      if (!d)
+        wrong(*n, key, "expected a duration such as \"90s\", \"30m\", \"6h\" or \"1d\"");
+      else
+        out = *d;
     }
   }
   // A string or an array of strings.
@@ -118,15 +127,18 @@ class Reader {
     const auto* arr = n->as_array();
     if (arr != nullptr) {
       for (const auto& el : *arr) {
-        if (auto s = el.value<std::string>()) out.push_back(*s);
-        else return wrong(el, key, "expected strings");
+        if (auto s = el.value<std::string>())
+          out.push_back(*s);
+        else
+          return wrong(el, key, "expected strings");
       }
       return;
     }
     wrong(*n, key, "expected a string or an array of strings");
   }
   // Every key not read, or not accepted by `extra`, is a problem.
-  void unknown(const std::function<bool(std::string_view key, const toml::node&)>& extra = nullptr) {
+  void unknown(
+      const std::function<bool(std::string_view key, const toml::node&)>& extra = nullptr) {
     for (const auto& [k, v] : t_) {
       if (known_.count(std::string(k.str()))) continue;
       if (extra && extra(k.str(), v)) continue;
@@ -247,7 +259,8 @@ JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
   if (job.name.empty()) {
     p.add(t.source(), "mirror", "needs a name");
   } else if (!valid_job_name(job.name)) {
-    p.add(t.source(), "mirror.name", "'" + job.name + "': 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'");
+    p.add(t.source(), "mirror.name",
+          "'" + job.name + "': 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'");
   }
   rr.find("name");
   rr.text("registry", job.registry);
@@ -275,13 +288,16 @@ JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
     p.add(t["registry"].node()->source(), rr.name("registry"),
           "'" + job.registry + "' is not a registry depot mirrors (" + names + ")");
   }
-  if (job.upstream.empty()) p.add(t.source(), rr.name("upstream"), "missing");
+  if (job.upstream.empty())
+    p.add(t.source(), rr.name("upstream"), "missing");
   else if (!is_http_url(job.upstream)) {
-    p.add(t["upstream"].node()->source(), rr.name("upstream"), "expected an http:// or https:// URL");
+    p.add(t["upstream"].node()->source(), rr.name("upstream"),
+          "expected an http:// or https:// URL");
   }
   job.source.upstream = job.upstream;
   if (interval.empty()) {
-    p.add(t.source(), rr.name("interval"), "missing (a duration such as \"6h\" or a cron expression)");
+    p.add(t.source(), rr.name("interval"),
+          "missing (a duration such as \"6h\" or a cron expression)");
   } else if (auto s = Schedule::parse(interval); !s.ok()) {
     p.add(t["interval"].node()->source(), rr.name("interval"), s.error().message);
   } else {
@@ -308,15 +324,17 @@ JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
 }
 
 // Two jobs writing one directory, or one inside the other, would remove each other's files.
-void check_overlaps(const std::vector<JobConfig>& jobs, Problems& p, const toml::source_region& at) {
+void check_overlaps(const std::vector<JobConfig>& jobs, Problems& p,
+                    const toml::source_region& at) {
   for (size_t i = 0; i < jobs.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       const std::string &a = jobs[i].dest, &b = jobs[j].dest;
       if (jobs[i].name == jobs[j].name && !jobs[i].name.empty()) {
         toml::source_region r = at;
         r.begin.line = static_cast<toml::source_index>(jobs[i].line);
-        p.add(r, "mirror.name", "'" + jobs[i].name + "' is used twice (also at line " +
-                                    std::to_string(jobs[j].line) + ")");
+        p.add(r, "mirror.name",
+              "'" + jobs[i].name + "' is used twice (also at line " + std::to_string(jobs[j].line) +
+                  ")");
         continue;
       }
       auto inside = [](const std::string& x, const std::string& y) {
@@ -349,8 +367,10 @@ void read_serve(const toml::table& t, SiteConfig& site, Problems& p) {
   r.number("send-timeout", send, 0.1, 86400);
   r.unknown();
   if (!cache_dir.empty()) site.serve.cache_dir = cache_dir;
-  if (auto size = parse_bytes(cache_size)) site.serve.cache_size = *size;
-  else p.add(t.source(), "serve.cache-size", "not a size: " + cache_size);
+  if (auto size = parse_bytes(cache_size))
+    site.serve.cache_size = *size;
+  else
+    p.add(t.source(), "serve.cache-size", "not a size: " + cache_size);
   site.serve.index_ttl = std::chrono::seconds(static_cast<int64_t>(index_ttl));
   site.serve.negative_ttl = std::chrono::seconds(static_cast<int64_t>(negative_ttl));
   site.server.idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(idle * 1000));
@@ -367,7 +387,8 @@ void read_upstream(const toml::table& t, SiteConfig& site, Problems& p) {
   while (u.prefix.starts_with('/')) u.prefix.erase(0, 1);
   while (u.prefix.ends_with('/')) u.prefix.pop_back();
   while (u.url.ends_with('/')) u.url.pop_back();
-  if (u.prefix.empty() || u.prefix.find("..") != std::string::npos || u.prefix.starts_with(".depot")) {
+  if (u.prefix.empty() || u.prefix.find("..") != std::string::npos ||
+      u.prefix.starts_with(".depot")) {
     p.add(t.source(), "upstream.prefix", "missing or unsafe: '" + u.prefix + "'");
   }
   if (!is_http_url(u.url)) p.add(t.source(), "upstream.url", "expected an http:// or https:// URL");
@@ -402,7 +423,8 @@ void read_publish(const toml::table& t, SiteConfig& site, Problems& p) {
   while (pub.prefix.ends_with('/')) pub.prefix.pop_back();
   while (pub.prefix.starts_with('/')) pub.prefix.erase(0, 1);
   if (!valid_job_name(pub.prefix)) {
-    p.add(t.source(), "publish.prefix", "'" + pub.prefix + "': one path segment of A-Z a-z 0-9 . _ -");
+    p.add(t.source(), "publish.prefix",
+          "'" + pub.prefix + "': one path segment of A-Z a-z 0-9 . _ -");
   }
   if (site.data_root.empty()) p.add(t.source(), "publish", "needs a data_root to publish into");
   if (!pub.incoming.empty() && pub.incoming_repo.empty()) {
@@ -441,8 +463,10 @@ void read_top(Reader& r, SiteConfig& site) {
   r.integer("log_keep", site.log_keep, 0, 1000);
   r.text("site_name", site.site_name);
   if (!data_root.empty()) site.data_root = fs::absolute(data_root).lexically_normal();
-  if (!state_dir.empty()) site.state_dir = fs::absolute(state_dir).lexically_normal();
-  else if (!site.data_root.empty()) site.state_dir = site.data_root / ".depot-site";
+  if (!state_dir.empty())
+    site.state_dir = fs::absolute(state_dir).lexically_normal();
+  else if (!site.data_root.empty())
+    site.state_dir = site.data_root / ".depot-site";
   site.log_dir = !log_dir.empty() ? fs::absolute(log_dir) : site.state_dir / "logs";
   if (site.control_socket.empty() && !site.state_dir.empty()) {
     site.control_socket = (site.state_dir / "control.sock").string();
@@ -483,9 +507,9 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   try {
     t = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
-                          std::string(e.description()));
+    return make_error(ErrorCode::kInvalidArgument, file.string() + ":" +
+                                                       std::to_string(e.source().begin.line) +
+                                                       ": " + std::string(e.description()));
   }
   Problems p(file.string());
   SiteConfig site;
@@ -494,22 +518,27 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   read_top(top, site);
   check_top(t, site, p);
   site.serve.root = site.data_root;
-  each_table(t, "mirror", p, [&](const toml::table& m) { site.jobs.push_back(read_job(m, site, p)); });
+  each_table(t, "mirror", p,
+             [&](const toml::table& m) { site.jobs.push_back(read_job(m, site, p)); });
   top.find("mirror");
   if (const auto* s = top.find("serve")) {
-    if (s->is_table()) read_serve(*s->as_table(), site, p);
-    else p.add(s->source(), "serve", "expected a table: [serve]");
+    if (s->is_table())
+      read_serve(*s->as_table(), site, p);
+    else
+      p.add(s->source(), "serve", "expected a table: [serve]");
   }
   each_table(t, "upstream", p, [&](const toml::table& u) { read_upstream(u, site, p); });
   top.find("upstream");
   if (const auto* pub = top.find("publish")) {
-    if (pub->is_table()) read_publish(*pub->as_table(), site, p);
-    else p.add(pub->source(), "publish", "expected a table: [publish]");
+    if (pub->is_table())
+      read_publish(*pub->as_table(), site, p);
+    else
+      p.add(pub->source(), "publish", "expected a table: [publish]");
   }
   top.unknown();
-  for (const char* key : {"listen", "data_root", "state_dir", "log_dir", "control_socket",
-                          "log_format", "log_level", "site_name", "log_keep", "serve", "upstream",
-                          "publish"}) {
+  for (const char* key :
+       {"listen", "data_root", "state_dir", "log_dir", "control_socket", "log_format", "log_level",
+        "site_name", "log_keep", "serve", "upstream", "publish"}) {
     std::ostringstream text;
     if (const toml::node* n = t.get(key)) n->visit([&](const auto& v) { text << "= " << v; });
     site.process_settings[key] = text.str();

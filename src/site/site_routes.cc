@@ -14,10 +14,10 @@ pool::ControlResponse json_reply(int status, const Json& body) {
 }
 
 pool::ControlResponse error_reply(const Error& e) {
-  int status = e.code == ErrorCode::kNotFound           ? 404
-               : e.code == ErrorCode::kRefused          ? 409
-               : e.code == ErrorCode::kInvalidArgument  ? 400
-                                                        : 500;
+  int status = e.code == ErrorCode::kNotFound          ? 404
+               : e.code == ErrorCode::kRefused         ? 409
+               : e.code == ErrorCode::kInvalidArgument ? 400
+                                                       : 500;
   return json_reply(status, {{"error", e.message}});
 }
 
@@ -58,11 +58,15 @@ std::optional<LocalRoutes::Page> SiteRoutes::page(std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
   if (path == "/_depot") return Page{"", "", "/_depot/", {}};
   if (path == "/_depot/status.json") {
-    return Page{"application/json", render_status_json(service_.snapshot()) + "\n", "",
+    return Page{"application/json",
+                render_status_json(service_.snapshot()) + "\n",
+                "",
                 {{"Cache-Control", "no-store"}, {"Access-Control-Allow-Origin", "*"}}};
   }
   if (path == "/_depot/" || path == "/_depot/index.html") {
-    return Page{"text/html; charset=utf-8", std::string(status_page_html()), "",
+    return Page{"text/html; charset=utf-8",
+                std::string(status_page_html()),
+                "",
                 {{"Cache-Control", "no-cache"},
                  {"X-Content-Type-Options", "nosniff"},
                  {"Content-Security-Policy", kPageSecurityPolicy}}};

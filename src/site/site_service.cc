@@ -28,28 +28,28 @@ Scheduler::Ended ended_of(const std::string& result) {
 }
 
 // Runs each hook command with the run's facts in its environment; failures are logged.
-void run_hooks(const std::vector<std::string>& commands, const JobConfig& job,
-               const RunRecord& r, Logger& log) {
+void run_hooks(const std::vector<std::string>& commands, const JobConfig& job, const RunRecord& r,
+               Logger& log) {
   for (const std::string& cmd : commands) {
-    std::vector<std::string> argv = {
-        "env",
-        "DEPOT_JOB_NAME=" + job.name,
-        "DEPOT_JOB_DIR=" + job.dest,
-        "DEPOT_JOB_RESULT=" + r.result,
-        "DEPOT_JOB_EXIT_CODE=" + std::to_string(r.exit_code),
-        "DEPOT_JOB_SIZE=" + std::to_string(r.total_bytes),
-        "DEPOT_JOB_ERROR=" + r.error,
-        "TUNASYNC_MIRROR_NAME=" + job.name,
-        "TUNASYNC_WORKING_DIR=" + job.dest,
-        "TUNASYNC_JOB_EXIT_STATUS=" + std::to_string(r.exit_code),
-        "/bin/sh",
-        "-c",
-        cmd};
+    std::vector<std::string> argv = {"env",
+                                     "DEPOT_JOB_NAME=" + job.name,
+                                     "DEPOT_JOB_DIR=" + job.dest,
+                                     "DEPOT_JOB_RESULT=" + r.result,
+                                     "DEPOT_JOB_EXIT_CODE=" + std::to_string(r.exit_code),
+                                     "DEPOT_JOB_SIZE=" + std::to_string(r.total_bytes),
+                                     "DEPOT_JOB_ERROR=" + r.error,
+                                     "TUNASYNC_MIRROR_NAME=" + job.name,
+                                     "TUNASYNC_WORKING_DIR=" + job.dest,
+                                     "TUNASYNC_JOB_EXIT_STATUS=" + std::to_string(r.exit_code),
+                                     "/bin/sh",
+                                     "-c",
+                                     cmd};
     ProcessOptions opts;
     opts.timeout = std::chrono::minutes(10);
     auto done = run_process(argv, opts);
     if (!done.ok()) {
-      log.error("site.hook_failed", {{"job", job.name}, {"command", cmd}, {"error", done.error().message}});
+      log.error("site.hook_failed",
+                {{"job", job.name}, {"command", cmd}, {"error", done.error().message}});
     } else if (done->exit_code != 0) {
       log.error("site.hook_failed", {{"job", job.name},
                                      {"command", cmd},
@@ -84,7 +84,8 @@ std::pair<uint64_t, uint64_t> disk_usage(const std::filesystem::path& dir) {
 void apply_size_setting(const JobConfig& job, RunOutcome& o) {
   if (job.size == "off") {
     o.total_bytes = o.total_files = 0;
-  } else if (job.size == "disk" && std::filesystem::path(job.dest).is_absolute() && o.exit_code == 0) {
+  } else if (job.size == "disk" && std::filesystem::path(job.dest).is_absolute() &&
+             o.exit_code == 0) {
     std::tie(o.total_bytes, o.total_files) = disk_usage(job.dest);
   }
 }
@@ -119,8 +120,8 @@ void write_mirror_trace(const JobConfig& job, const std::string& site, WallTime 
 
 }  // namespace
 
-SiteService::SiteService(const SiteConfig& config, JobRunner& runner, History history,
-                         Clock& clock, Logger& logger)
+SiteService::SiteService(const SiteConfig& config, JobRunner& runner, History history, Clock& clock,
+                         Logger& logger)
     : config_(config),
       runner_(runner),
       history_(std::move(history)),
@@ -133,9 +134,8 @@ SiteService::SiteService(const SiteConfig& config, JobRunner& runner, History hi
       log_level_(config.log_level),
       site_name_(trace_site_name(config)) {}
 
-Result<std::unique_ptr<SiteService>> SiteService::open(const SiteConfig& config,
-                                                       JobRunner& runner, Clock& clock,
-                                                       Logger& logger) {
+Result<std::unique_ptr<SiteService>> SiteService::open(const SiteConfig& config, JobRunner& runner,
+                                                       Clock& clock, Logger& logger) {
   auto history = History::open(config.state_dir / "history.db", clock.wall());
   if (!history.ok()) return history.error();
   std::unique_ptr<SiteService> s(
@@ -232,24 +232,26 @@ void SiteService::start_due_locked() {
 
 void SiteService::run_job(Run* run) {
   auto log = JobLog::open(log_dir_, run->job.name, static_cast<unsigned>(log_keep_));
-  if (!log.ok()) logger_.warn("site.job_log", {{"job", run->job.name}, {"error", log.error().message}});
+  if (!log.ok())
+    logger_.warn("site.job_log", {{"job", run->job.name}, {"error", log.error().message}});
   Logger job_logger(parse_log_level(log_level_), parse_log_format(log_format_),
                     log.ok() ? log->file() : stderr);
   job_logger.info("site.run_started", {{"job", run->job.name},
                                        {"registry", run->job.registry},
                                        {"upstream", run->job.upstream},
                                        {"dir", run->job.dest}});
-  RunOutcome outcome = runner_.run(run->job, run->cancel, job_logger, [this, run](const RunProgress& p) {
-    std::lock_guard lock(mu_);
-    run->progress = p;
-  });
+  RunOutcome outcome =
+      runner_.run(run->job, run->cancel, job_logger, [this, run](const RunProgress& p) {
+        std::lock_guard lock(mu_);
+        run->progress = p;
+      });
   apply_size_setting(run->job, outcome);
   if (outcome.exit_code == 0 && !outcome.cancelled) {
     write_mirror_trace(run->job, site_name_, run->started, clock_.wall(), outcome, job_logger);
   }
-  job_logger.info("site.run_ended", {{"job", run->job.name},
-                                     {"exit_code", outcome.exit_code},
-                                     {"error", outcome.error}});
+  job_logger.info(
+      "site.run_ended",
+      {{"job", run->job.name}, {"exit_code", outcome.exit_code}, {"error", outcome.error}});
   finish_run(run, outcome);
 }
 
@@ -258,7 +260,8 @@ Result<std::string> SiteService::log_tail(const std::string& name, size_t max_by
   {
     std::lock_guard lock(mu_);
     if (config_.find(name) == nullptr) {
-      return make_error(ErrorCode::kNotFound, "no job named '" + name + "' in " + config_.file.string());
+      return make_error(ErrorCode::kNotFound,
+                        "no job named '" + name + "' in " + config_.file.string());
     }
     dir = log_dir_;
   }
@@ -282,8 +285,8 @@ void SiteService::finish_run(Run* run, const RunOutcome& outcome) {
     r.exit_code = outcome.exit_code;
     r.error = !run->cancel_reason.empty() ? run->cancel_reason : outcome.error;
   }
-  run_hooks(r.result == "success" ? run->job.exec_on_success : run->job.exec_on_failure,
-            run->job, r, logger_);
+  run_hooks(r.result == "success" ? run->job.exec_on_success : run->job.exec_on_failure, run->job,
+            r, logger_);
   std::lock_guard lock(mu_);
   if (r.id != 0) {
     if (Status st = history_.end(r); !st.ok()) {
@@ -295,8 +298,12 @@ void SiteService::finish_run(Run* run, const RunOutcome& outcome) {
   if (rec.runs.size() > kKeptRuns) rec.runs.erase(rec.runs.begin());
   rec.runs_total[r.result]++;
   logger_.log(r.result == "success" ? LogLevel::kInfo : LogLevel::kWarn, "site.run_ended",
-              {{"job", r.job}, {"result", r.result}, {"exit_code", r.exit_code},
-               {"files", r.files}, {"bytes", r.bytes}, {"error", r.error}});
+              {{"job", r.job},
+               {"result", r.result},
+               {"exit_code", r.exit_code},
+               {"files", r.files},
+               {"bytes", r.bytes},
+               {"error", r.error}});
   scheduler_.finished(r.job, ended_of(r.result));
   run->done = true;
   changed_.notify_all();
@@ -329,7 +336,8 @@ void SiteService::stop() {
   for (auto& [name, run] : running_) cancel_locked(*run, "cancelled: depot is stopping");
   changed_.notify_all();
   changed_.wait(lock, [&] {
-    return std::all_of(running_.begin(), running_.end(), [](const auto& r) { return r.second->done; });
+    return std::all_of(running_.begin(), running_.end(),
+                       [](const auto& r) { return r.second->done; });
   });
   reap_locked();
   std::thread loop = std::move(loop_);
@@ -340,7 +348,8 @@ void SiteService::stop() {
 void SiteService::wait_idle() {
   std::unique_lock lock(mu_);
   changed_.wait(lock, [&] {
-    return std::all_of(running_.begin(), running_.end(), [](const auto& r) { return r.second->done; });
+    return std::all_of(running_.begin(), running_.end(),
+                       [](const auto& r) { return r.second->done; });
   });
   reap_locked();
 }
@@ -363,7 +372,8 @@ void SiteService::reload(const SiteConfig& config) {
   next.history_days = config.history_days;
   config_ = std::move(next);
   for (auto& [name, run] : running_) {
-    if (config_.find(name) == nullptr) cancel_locked(*run, "cancelled: removed from the configuration");
+    if (config_.find(name) == nullptr)
+      cancel_locked(*run, "cancelled: removed from the configuration");
   }
   for (const JobConfig& job : config_.jobs) {
     if (!records_.count(job.name)) {
@@ -379,7 +389,8 @@ void SiteService::reload(const SiteConfig& config) {
 Status SiteService::control(std::string_view op, const std::string& name) {
   std::lock_guard lock(mu_);
   if (config_.find(name) == nullptr) {
-    return make_error(ErrorCode::kNotFound, "no job named '" + name + "' in " + config_.file.string());
+    return make_error(ErrorCode::kNotFound,
+                      "no job named '" + name + "' in " + config_.file.string());
   }
   auto running = running_.find(name);
   bool is_running = running != running_.end() && !running->second->done;
@@ -394,7 +405,8 @@ Status SiteService::control(std::string_view op, const std::string& name) {
     bool enable = op == "enable";
     if (Status st = history_.set_disabled(name, !enable); !st.ok()) return st;
     scheduler_.set_enabled(name, enable);
-    if (!enable && is_running) cancel_locked(*running->second, "cancelled: disabled by an operator");
+    if (!enable && is_running)
+      cancel_locked(*running->second, "cancelled: disabled by an operator");
   } else {
     return make_error(ErrorCode::kInvalidArgument, "unknown operation '" + std::string(op) + "'");
   }
@@ -421,8 +433,9 @@ JobStatus SiteService::status_of_locked(const JobConfig& job) const {
   if (s.last) {
     s.last_started = s.last->started;
     s.last_ended = s.last->ended;
-    s.status = s.last->result == "success" ? "success"
-               : s.last->result == "cancelled" ? "paused" : "failed";
+    s.status = s.last->result == "success"     ? "success"
+               : s.last->result == "cancelled" ? "paused"
+                                               : "failed";
   }
   if (s.last_good) s.last_update = s.last_good->ended;
   auto times = scheduler_.times(job.name);

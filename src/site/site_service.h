@@ -82,7 +82,7 @@ class SiteService {
     std::thread thread;
     bool done = false;
   };
-  struct Record {  // what the service keeps of a job between runs
+  struct Record {                 // what the service keeps of a job between runs
     std::vector<RunRecord> runs;  // the last kKeptRuns, oldest first
     std::map<std::string, uint64_t> runs_total;
   };

@@ -77,11 +77,12 @@ template <typename Fn>
 void family(std::string& out, const char* name, const char* type, const char* help,
             const std::vector<JobStatus>& jobs, Fn value) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  for (const JobStatus& s : jobs) value(s, [&](const std::string& labels, double v) {
-    char num[64];
-    std::snprintf(num, sizeof num, "%.17g", v);
-    out += std::string(name) + "{job=\"" + s.name + "\"" + labels + "} " + num + "\n";
-  });
+  for (const JobStatus& s : jobs)
+    value(s, [&](const std::string& labels, double v) {
+      char num[64];
+      std::snprintf(num, sizeof num, "%.17g", v);
+      out += std::string(name) + "{job=\"" + s.name + "\"" + labels + "} " + num + "\n";
+    });
 }
 
 }  // namespace
@@ -106,7 +107,9 @@ std::string render_job_metrics(const std::vector<JobStatus>& jobs) {
   std::string out;
   family(out, "depot_job_last_success_timestamp_seconds", "gauge",
          "End of the job's last successful run (Unix seconds; 0: never).", jobs,
-         [](const JobStatus& s, const Emit& e) { e("", static_cast<double>(seconds_of(s.last_update))); });
+         [](const JobStatus& s, const Emit& e) {
+           e("", static_cast<double>(seconds_of(s.last_update)));
+         });
   family(out, "depot_job_last_duration_seconds", "gauge", "Duration of the job's last run.", jobs,
          [](const JobStatus& s, const Emit& e) { e("", s.last ? duration_of(*s.last) : 0.0); });
   family(out, "depot_job_last_downloaded_bytes", "gauge", "Bytes the job's last run downloaded.",
@@ -129,8 +132,8 @@ std::string render_job_metrics(const std::vector<JobStatus>& jobs) {
          });
   family(out, "depot_job_running", "gauge", "1 while the job runs.", jobs,
          [](const JobStatus& s, const Emit& e) { e("", s.status == "syncing" ? 1 : 0); });
-  family(out, "depot_job_runs_total", "counter", "Runs since the process started, by result.",
-         jobs, [](const JobStatus& s, const Emit& e) {
+  family(out, "depot_job_runs_total", "counter", "Runs since the process started, by result.", jobs,
+         [](const JobStatus& s, const Emit& e) {
            for (const char* r : {"success", "failed", "cancelled"}) {
              auto it = s.runs_total.find(r);
              e(std::string(",result=\"") + r + "\"",

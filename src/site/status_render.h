@@ -18,12 +18,12 @@ struct JobStatus {
   std::string name, registry, upstream, dest;
   // tunasync's: none (never ran), success, failed, syncing, paused, disabled.
   std::string status = "none";
-  bool queued = false;  // due, waiting for a free slot
+  bool queued = false;                  // due, waiting for a free slot
   std::optional<WallTime> last_update;  // end of the last successful run
   std::optional<WallTime> last_started, last_ended, next_schedule;
-  std::optional<RunRecord> last;        // the last finished run
-  std::optional<RunRecord> last_good;   // the last successful run
-  std::vector<RunRecord> runs;          // the last runs, oldest first
+  std::optional<RunRecord> last;       // the last finished run
+  std::optional<RunRecord> last_good;  // the last successful run
+  std::vector<RunRecord> runs;         // the last runs, oldest first
   // While syncing: the run's progress.
   std::string phase;
   uint64_t progress_files = 0, progress_files_total = 0, progress_bytes = 0;

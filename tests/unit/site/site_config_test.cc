@@ -5,7 +5,9 @@
 namespace depot::site {
 namespace {
 
-Result<SiteConfig> parse(const std::string& text) { return parse_site_config(text, "/etc/depot.toml"); }
+Result<SiteConfig> parse(const std::string& text) {
+  return parse_site_config(text, "/etc/depot.toml");
+}
 
 std::string problems(const std::string& text) {
   auto c = parse(text);
@@ -108,9 +110,11 @@ retry = "three"
 )");
   EXPECT_NE(p.find("/etc/depot.toml:2: colour: unknown key"), std::string::npos) << p;
   EXPECT_NE(p.find("/etc/depot.toml:9: mirror 'debian'.distt: not an option of registry apt"),
-            std::string::npos) << p;
+            std::string::npos)
+      << p;
   EXPECT_NE(p.find("/etc/depot.toml:10: mirror 'debian'.retry: expected an integer"),
-            std::string::npos) << p;
+            std::string::npos)
+      << p;
 }
 
 TEST(SiteConfigTest, RegistryOptionsAreTheRegistrysOwn) {
@@ -122,7 +126,8 @@ upstream = "http://conda.example/c"
 interval = "1h"
 dist = ["bookworm"]
 )");
-  EXPECT_NE(p.find(":7: mirror 'conda'.dist: not an option of registry conda"), std::string::npos) << p;
+  EXPECT_NE(p.find(":7: mirror 'conda'.dist: not an option of registry conda"), std::string::npos)
+      << p;
 }
 
 TEST(SiteConfigTest, TwoJobsOnOneDirectoryAreRefused) {
@@ -148,8 +153,12 @@ upstream = "http://x.example/c"
 interval = "1h"
 dir = "same/inner"
 )");
-  EXPECT_NE(p.find(":9: mirror 'b'.dir: the same directory as mirror 'a' (line 2)"), std::string::npos) << p;
-  EXPECT_NE(p.find(":16: mirror 'c'.dir: overlaps the directory of mirror 'a' (line 2)"), std::string::npos) << p;
+  EXPECT_NE(p.find(":9: mirror 'b'.dir: the same directory as mirror 'a' (line 2)"),
+            std::string::npos)
+      << p;
+  EXPECT_NE(p.find(":16: mirror 'c'.dir: overlaps the directory of mirror 'a' (line 2)"),
+            std::string::npos)
+      << p;
 }
 
 TEST(SiteConfigTest, MissingAndMalformedValues) {
@@ -208,7 +217,8 @@ interval = "1h"
 incoming = "/srv/incoming"
 colour = "red"
 )");
-  EXPECT_NE(p.find(":2: mirror 'hosted'.dir: is where [publish] publishes"), std::string::npos) << p;
+  EXPECT_NE(p.find(":2: mirror 'hosted'.dir: is where [publish] publishes"), std::string::npos)
+      << p;
   EXPECT_NE(p.find("publish.incoming: needs incoming-repo"), std::string::npos) << p;
   EXPECT_NE(p.find(":9: publish.colour: unknown key"), std::string::npos) << p;
 }

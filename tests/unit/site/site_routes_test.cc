@@ -1,6 +1,7 @@
 #include "site/site_routes.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "support/temp_dir.h"

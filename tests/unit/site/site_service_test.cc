@@ -186,7 +186,7 @@ TEST_F(SiteServiceTest, ControlStartsStopsDisablesAndEnables) {
     auto s = runner.started();
     return std::count(s.begin(), s.end(), name);
   };
-  svc->tick();  // both start
+  svc->tick();                                                                 // both start
   EXPECT_EQ(svc->control("start", "slow").error().code, ErrorCode::kRefused);  // running
   ASSERT_TRUE(svc->control("stop", "slow").ok());
   svc->wait_idle();
@@ -220,8 +220,11 @@ TEST_F(SiteServiceTest, ControlStartsStopsDisablesAndEnables) {
 TEST_F(SiteServiceTest, HooksSeeTheRunInTheirEnvironmentAndLogsAreKept) {
   SiteConfig c = config({"ok", "bad"});
   std::string out = (dir.path() / "hook.out").string();
-  c.jobs[0].exec_on_success = {"echo \"$DEPOT_JOB_NAME $DEPOT_JOB_RESULT $DEPOT_JOB_SIZE $TUNASYNC_JOB_EXIT_STATUS\" >> " + out};
-  c.jobs[1].exec_on_failure = {"echo \"$DEPOT_JOB_NAME $DEPOT_JOB_RESULT $DEPOT_JOB_EXIT_CODE\" >> " + out};
+  c.jobs[0].exec_on_success = {
+      "echo \"$DEPOT_JOB_NAME $DEPOT_JOB_RESULT $DEPOT_JOB_SIZE $TUNASYNC_JOB_EXIT_STATUS\" >> " +
+      out};
+  c.jobs[1].exec_on_failure = {
+      "echo \"$DEPOT_JOB_NAME $DEPOT_JOB_RESULT $DEPOT_JOB_EXIT_CODE\" >> " + out};
   c.jobs[1].exec_on_success = {"echo wrong >> " + out};
   auto svc = open(c);
   svc->tick();
