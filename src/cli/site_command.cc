@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "cli/cli_util.h"
@@ -161,39 +163,47 @@ int run_site(const RunArgs& a) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto runner = make_mirror_job_runner(system_clock());
-  auto service = site::SiteService::open(*cfg, *runner, system_clock(), logger);
-  if (!service.ok()) {
-    logger.error("run.failed", {{"error", service.error().message}});
-    return kExitStorage;
-  }
-  site::SiteService& svc = **service;
-  auto reload = [&]() -> Status {
-    auto next = site::load_site_config(a.config);
-    if (!next.ok()) {
-      logger.error("site.reload_refused", {{"error", next.error().message}});
-      return next.error();
-    }
-    svc.reload(*next);
-    return {};
-  };
+  // The control socket comes first: a second `depot run` of the same site stops there, before
+  // it touches the history or the publish daemon's job queue. Requests wait until run().
+  std::unique_ptr<site::SiteService> service;
   Publisher publisher;
-  if (cfg->publish.enabled) {
-    if (int code = open_publisher(cfg->publish, logger, publisher); code >= 0) return code;
-  }
-  // One socket: /site/... is the site's, everything else the publish daemon's when there is one.
+  std::function<Status()> reload;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(cfg->control_socket).parent_path(), ec);
   auto control = pool::ControlServer::listen(
       cfg->control_socket,
       [&](const pool::ControlRequest& r, pool::ControlReply reply) {
         if (publisher.daemon && !r.target.starts_with("/site/")) {
           return publisher.daemon->handle(r, std::move(reply));
         }
-        reply(site::site_control(svc, reload, r));
+        reply(site::site_control(*service, reload, r));
       },
       logger);
   if (!control.ok()) {
     logger.error("run.failed", {{"error", control.error().message}});
     return kExitBusy;
+  }
+  auto runner = make_mirror_job_runner(system_clock());
+  auto opened = site::SiteService::open(*cfg, *runner, system_clock(), logger);
+  if (!opened.ok()) {
+    logger.error("run.failed", {{"error", opened.error().message}});
+    return kExitStorage;
+  }
+  service = std::move(*opened);
+  site::SiteService& svc = *service;
+  reload = [&]() -> Status {
+    auto next = site::load_site_config(a.config);
+    if (!next.ok()) {
+      logger.error("site.reload_refused", {{"error", next.error().message}});
+      return next.error();
+    }
+    Status st = svc.reload(*next);
+    if (!st.ok()) logger.error("site.reload_refused", {{"error", st.error().message}});
+    return st;
+  };
+  // One socket: /site/... is the site's, everything else the publish daemon's when there is one.
+  if (cfg->publish.enabled) {
+    if (int code = open_publisher(cfg->publish, logger, publisher); code >= 0) return code;
   }
   SiteServer server;
   if (!cfg->listen.empty()) {

@@ -91,18 +91,6 @@ Result<std::vector<RunRecord>> History::recent(const std::string& job, int limit
   return out;
 }
 
-Result<std::optional<RunRecord>> History::last_success(const std::string& job) {
-  auto s = db_.prepare(std::string("SELECT ") + kColumns +
-                       " FROM runs WHERE job = ?1 AND result = 'success' ORDER BY started_ms "
-                       "DESC, id DESC LIMIT 1");
-  if (!s.ok()) return s.error();
-  s->bind(1, job);
-  auto row = s->step();
-  if (!row.ok()) return row.error();
-  if (!*row) return std::optional<RunRecord>();
-  return std::optional<RunRecord>(read_run(*s));
-}
-
 Status History::prune(WallTime cutoff) {
   auto s = db_.prepare(
       "DELETE FROM runs WHERE started_ms < ?1 AND id NOT IN "

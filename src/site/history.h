@@ -41,8 +41,6 @@ class History {
   Status end(const RunRecord& r);
   // The last `limit` runs of `job`, oldest first.
   Result<std::vector<RunRecord>> recent(const std::string& job, int limit);
-  // The last successful run of `job`.
-  Result<std::optional<RunRecord>> last_success(const std::string& job);
   // Removes runs started before `cutoff`, keeping each job's last run of every result.
   Status prune(WallTime cutoff);
 

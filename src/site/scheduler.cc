@@ -56,10 +56,10 @@ void Scheduler::configure(const std::vector<JobPlan>& jobs, int max_concurrent,
       if (rescheduled && !job.times.next_is_retry) schedule_next(job, now);
     } else {
       job.plan = plan;
-      if (!plan.last_started || !plan.last_succeeded) {
+      if (!plan.last_ended || !plan.last_succeeded) {
         job.times.next = jittered(now);
       } else {
-        job.times.next = jittered(plan.schedule.next_after(*plan.last_started));
+        job.times.next = jittered(plan.schedule.next_after(*plan.last_ended));
       }
     }
     next.emplace(plan.name, std::move(job));
@@ -177,15 +177,6 @@ std::vector<std::string> Scheduler::names() const {
     if (!job.removed) out.push_back(name);
   }
   return out;
-}
-
-std::optional<WallTime> Scheduler::next_due() const {
-  std::optional<WallTime> best;
-  for (const auto& [name, job] : jobs_) {
-    if (phase(job) != JobPhase::kWaiting || !job.times.next) continue;
-    if (!best || *job.times.next < *best) best = job.times.next;
-  }
-  return best;
 }
 
 }  // namespace depot::site

@@ -27,10 +27,11 @@ struct JobPlan {
   Schedule schedule;
   int retry = 2;
   bool enabled = true;
-  // The last run before this process (from the history): its start and whether it succeeded.
-  // None: the job runs at once. A run that did not succeed (failed, cut off by a stop) is
-  // resumed at once; a successful one is followed at the schedule's next time after its start.
-  std::optional<WallTime> last_started;
+  // The last run before this process (from the history): its end and whether it succeeded.
+  // None: the job runs at once. A run that did not succeed (failed, cut off by a stop or a
+  // crash) is resumed at once; a successful one is followed at the schedule's next time after
+  // its end, as within a process.
+  std::optional<WallTime> last_ended;
   bool last_succeeded = false;
 };
 
@@ -69,8 +70,6 @@ class Scheduler {
   std::optional<JobTimes> times(const std::string& name) const;
   std::vector<std::string> names() const;
   int running() const { return running_; }
-  // The earliest time a waiting job is due; none when no job waits.
-  std::optional<WallTime> next_due() const;
 
  private:
   struct Job {

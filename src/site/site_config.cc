@@ -111,7 +111,7 @@ class Reader {
     if (const auto* n = find(key)) {
       std::optional<std::chrono::seconds> d;
       if (auto i = n->value<int64_t>(); i && n->is_integer() && *i >= 0)
-        d = std::chrono::seconds(*i);
+        d = parse_duration(std::to_string(*i));  // bounded as the text forms are
       if (auto s = n->value<std::string>()) d = parse_duration(*s);
       if (!d)
         wrong(*n, key, "expected a duration such as \"90s\", \"30m\", \"6h\" or \"1d\"");
@@ -323,6 +323,38 @@ JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
   return job;
 }
 
+bool inside(const std::string& x, const std::string& y) {
+  return x == y || (x.size() > y.size() && x.starts_with(y) && x[y.size()] == '/');
+}
+
+// A job's directory must not hold, or lie in, a directory the process writes itself: its
+// stale-file removal would delete them, or they its files.
+void check_reserved(const SiteConfig& site, Problems& p, const toml::source_region& at) {
+  std::vector<std::pair<std::string, fs::path>> reserved = {{"state_dir", site.state_dir},
+                                                            {"log_dir", site.log_dir}};
+  if (!site.data_root.empty()) {
+    reserved.emplace_back("the cache directory", site.serve.cache_dir.empty()
+                                                     ? site.data_root / ".depot-cache"
+                                                     : site.serve.cache_dir);
+  }
+  if (site.publish.enabled) {
+    reserved.emplace_back("where [publish] publishes", site.publish.public_dir);
+    reserved.emplace_back("[publish] root", site.publish.root);
+  }
+  for (const JobConfig& job : site.jobs) {
+    if (job.dest.empty() || is_remote_dest(job.dest)) continue;
+    for (const auto& [what, dir] : reserved) {
+      if (dir.empty()) continue;
+      std::string d = fs::absolute(dir).lexically_normal().string();
+      while (d.size() > 1 && d.ends_with('/')) d.pop_back();
+      if (d.empty() || !(inside(job.dest, d) || inside(d, job.dest))) continue;
+      toml::source_region r = at;
+      r.begin.line = static_cast<toml::source_index>(job.line);
+      p.add(r, "mirror '" + job.name + "'.dir", "overlaps " + what + " " + d + ": " + job.dest);
+    }
+  }
+}
+
 // Two jobs writing one directory, or one inside the other, would remove each other's files.
 void check_overlaps(const std::vector<JobConfig>& jobs, Problems& p,
                     const toml::source_region& at) {
@@ -337,9 +369,6 @@ void check_overlaps(const std::vector<JobConfig>& jobs, Problems& p,
                   ")");
         continue;
       }
-      auto inside = [](const std::string& x, const std::string& y) {
-        return x == y || (x.size() > y.size() && x.starts_with(y) && x[y.size()] == '/');
-      };
       if (a.empty() || b.empty() || !(inside(a, b) || inside(b, a))) continue;
       toml::source_region r = at;
       r.begin.line = static_cast<toml::source_index>(jobs[i].line);
@@ -544,14 +573,7 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
     site.process_settings[key] = text.str();
   }
   check_overlaps(site.jobs, p, t.source());
-  if (site.publish.enabled) {
-    for (const JobConfig& job : site.jobs) {
-      if (job.dest != site.publish.public_dir.string()) continue;
-      toml::source_region r = t.source();
-      r.begin.line = static_cast<toml::source_index>(job.line);
-      p.add(r, "mirror '" + job.name + "'.dir", "is where [publish] publishes: " + job.dest);
-    }
-  }
+  check_reserved(site, p, t.source());
   if (!p.empty()) return make_error(ErrorCode::kInvalidArgument, p.text());
   return site;
 }

@@ -86,7 +86,7 @@ pool::ControlResponse site_control(SiteService& service, const ReloadFn& reload,
   }
   if (path == "/site/reload" && request.method == "POST") {
     if (Status st = reload(); !st.ok()) return error_reply(st.error());
-    return json_reply(200, {{"ok", true}, {"jobs", service.config().jobs.size()}});
+    return json_reply(200, {{"ok", true}, {"jobs", service.job_count()}});
   }
   std::string name, op;
   if (!split_job_target(path, name, op)) {

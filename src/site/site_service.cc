@@ -9,6 +9,7 @@
 #include "site/job_log.h"
 #include "site/trace_file.h"
 #include "sources/registry.h"
+#include "transfer/http_util.h"
 
 namespace depot::site {
 namespace {
@@ -37,7 +38,7 @@ void run_hooks(const std::vector<std::string>& commands, const JobConfig& job, c
                                      "DEPOT_JOB_RESULT=" + r.result,
                                      "DEPOT_JOB_EXIT_CODE=" + std::to_string(r.exit_code),
                                      "DEPOT_JOB_SIZE=" + std::to_string(r.total_bytes),
-                                     "DEPOT_JOB_ERROR=" + r.error,
+                                     "DEPOT_JOB_ERROR=" + redact_credentials(r.error),
                                      "TUNASYNC_MIRROR_NAME=" + job.name,
                                      "TUNASYNC_WORKING_DIR=" + job.dest,
                                      "TUNASYNC_JOB_EXIT_STATUS=" + std::to_string(r.exit_code),
@@ -109,7 +110,9 @@ void write_mirror_trace(const JobConfig& job, const std::string& site, WallTime 
   info.software = "depot 0.1.0";
   std::string_view host = job.upstream;
   if (size_t at = host.find("://"); at != std::string_view::npos) host.remove_prefix(at + 3);
-  info.upstream = std::string(host.substr(0, host.find('/')));
+  host = host.substr(0, host.find('/'));
+  if (size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+  info.upstream = std::string(host);
   info.arch_include = job.source.list("arch");
   info.bytes = o.bytes;
   info.seconds = std::chrono::duration<double>(ended - started).count();
@@ -164,7 +167,7 @@ std::vector<JobPlan> SiteService::plans_locked() {
     if (disabled.ok() && disabled->count(job.name)) p.enabled = false;
     const auto& runs = records_[job.name].runs;
     if (!runs.empty()) {
-      p.last_started = runs.back().started;
+      p.last_ended = runs.back().ended.value_or(runs.back().started);
       p.last_succeeded = runs.back().result == "success";
     }
     plans.push_back(std::move(p));
@@ -200,9 +203,8 @@ void SiteService::tick() {
   std::lock_guard lock(mu_);
   if (stopping_) return;
   reap_locked();
-  const WallTime now = clock_.wall();
   for (auto& [name, run] : running_) {
-    if (run->job.timeout.count() > 0 && now - run->started > run->job.timeout &&
+    if (run->job.timeout.count() > 0 && clock_.now() - run->started_steady > run->job.timeout &&
         run->cancel_reason.empty()) {
       cancel_locked(*run, "timed out after " + format_duration(run->job.timeout));
     }
@@ -220,6 +222,7 @@ void SiteService::start_due_locked() {
     auto run = std::make_unique<Run>();
     run->job = *job;
     run->started = clock_.wall();
+    run->started_steady = clock_.now();
     auto id = history_.begin(name, run->started);
     if (!id.ok()) logger_.error("site.history", {{"job", name}, {"error", id.error().message}});
     run->history_id = id.ok() ? *id : 0;
@@ -283,27 +286,30 @@ void SiteService::finish_run(Run* run, const RunOutcome& outcome) {
     r.total_files = outcome.total_files;
     r.total_bytes = outcome.total_bytes;
     r.exit_code = outcome.exit_code;
-    r.error = !run->cancel_reason.empty() ? run->cancel_reason : outcome.error;
-  }
-  run_hooks(r.result == "success" ? run->job.exec_on_success : run->job.exec_on_failure, run->job,
-            r, logger_);
-  std::lock_guard lock(mu_);
-  if (r.id != 0) {
-    if (Status st = history_.end(r); !st.ok()) {
-      logger_.error("site.history", {{"job", r.job}, {"error", st.error().message}});
+    r.error = outcome.cancelled && !run->cancel_reason.empty() ? run->cancel_reason : outcome.error;
+    if (r.id != 0) {  // recorded before the hooks, which may take minutes
+      if (Status st = history_.end(r); !st.ok()) {
+        logger_.error("site.history", {{"job", r.job}, {"error", st.error().message}});
+      }
     }
+    Record& rec = records_[r.job];
+    rec.runs.push_back(r);
+    if (rec.runs.size() > kKeptRuns) rec.runs.erase(rec.runs.begin());
+    rec.runs_total[r.result]++;
   }
-  Record& rec = records_[r.job];
-  rec.runs.push_back(r);
-  if (rec.runs.size() > kKeptRuns) rec.runs.erase(rec.runs.begin());
-  rec.runs_total[r.result]++;
   logger_.log(r.result == "success" ? LogLevel::kInfo : LogLevel::kWarn, "site.run_ended",
               {{"job", r.job},
                {"result", r.result},
                {"exit_code", r.exit_code},
                {"files", r.files},
                {"bytes", r.bytes},
-               {"error", r.error}});
+               {"error", redact_credentials(r.error)}});
+  // A cancelled run (a stop, a shutdown, a removal) runs no hook.
+  if (r.result != "cancelled") {
+    run_hooks(r.result == "success" ? run->job.exec_on_success : run->job.exec_on_failure,
+              run->job, r, logger_);
+  }
+  std::lock_guard lock(mu_);
   scheduler_.finished(r.job, ended_of(r.result));
   run->done = true;
   changed_.notify_all();
@@ -354,8 +360,19 @@ void SiteService::wait_idle() {
   reap_locked();
 }
 
-void SiteService::reload(const SiteConfig& config) {
+size_t SiteService::job_count() const {
   std::lock_guard lock(mu_);
+  return config_.jobs.size();
+}
+
+Status SiteService::reload(const SiteConfig& config) {
+  std::lock_guard lock(mu_);
+  if (config.data_root != config_.data_root || config.state_dir != config_.state_dir) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      config.file.string() + ": data_root or state_dir changed (jobs would write "
+                                             "where nothing is served): restart depot run to "
+                                             "apply it; the running configuration is kept");
+  }
   for (const auto& [key, text] : config.process_settings) {
     auto old = config_.process_settings.find(key);
     if (old == config_.process_settings.end() || old->second != text) {
@@ -384,6 +401,7 @@ void SiteService::reload(const SiteConfig& config) {
   scheduler_.configure(plans_locked(), config_.max_concurrent, config_.jitter);
   logger_.info("site.reloaded", {{"jobs", static_cast<uint64_t>(config_.jobs.size())}});
   changed_.notify_all();
+  return {};
 }
 
 Status SiteService::control(std::string_view op, const std::string& name) {
@@ -426,17 +444,18 @@ JobStatus SiteService::status_of_locked(const JobConfig& job) const {
     s.runs = rec->second.runs;
     s.runs_total = rec->second.runs_total;
   }
+  const RunRecord* decided = nullptr;  // the last run that succeeded or failed
   for (auto it = s.runs.rbegin(); it != s.runs.rend(); ++it) {
     if (!s.last && it->result != "running") s.last = *it;
     if (!s.last_good && it->result == "success") s.last_good = *it;
+    if (!decided && (it->result == "success" || it->result == "failed")) decided = &*it;
   }
   if (s.last) {
     s.last_started = s.last->started;
     s.last_ended = s.last->ended;
-    s.status = s.last->result == "success"     ? "success"
-               : s.last->result == "cancelled" ? "paused"
-                                               : "failed";
   }
+  // A cancelled run (a stop, a restart) says nothing of the mirror: the run before it does.
+  if (decided) s.status = decided->result;
   if (s.last_good) s.last_update = s.last_good->ended;
   auto times = scheduler_.times(job.name);
   if (times) {

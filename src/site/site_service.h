@@ -55,7 +55,9 @@ class SiteService {
   // started with. Besides the jobs, max_concurrent, retry, timeout, jitter and history_days
   // apply; the process's settings (SiteConfig::process_settings) need a restart: each one
   // changed is logged (site.reload_needs_restart) and kept.
-  void reload(const SiteConfig& config);
+  // A new data_root or state_dir (where every job's directory and the history live) is refused
+  // (kInvalidArgument) and nothing changes.
+  Status reload(const SiteConfig& config);
   // "start", "stop" (pause, cancelling a running run), "disable" (remembered across restarts),
   // "enable". kNotFound for an unknown job, kInvalidArgument for an unknown operation,
   // kRefused when the operation does not apply (start of a disabled or running job).
@@ -64,7 +66,7 @@ class SiteService {
   std::vector<JobStatus> snapshot() const;
   // The tail of a job's log; kNotFound for an unknown job.
   Result<std::string> log_tail(const std::string& name, size_t max_bytes) const;
-  const SiteConfig& config() const { return config_; }
+  size_t job_count() const;
 
   // One pass of the scheduling thread's work; for tests driving a fake clock.
   void tick();
@@ -77,6 +79,7 @@ class SiteService {
     std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
     std::string cancel_reason;  // "" until cancelled
     WallTime started{};
+    SteadyTime started_steady{};  // timeouts are measured on the steady clock
     int64_t history_id = 0;
     RunProgress progress;
     std::thread thread;

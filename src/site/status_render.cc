@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/units.h"
+#include "transfer/http_util.h"
 
 namespace depot::site {
 namespace {
@@ -34,7 +35,7 @@ Json run_json(const RunRecord& r) {
   j["bytes"] = r.bytes;
   j["duration"] = duration_of(r);
   j["exit_code"] = r.exit_code;
-  j["error"] = r.error;
+  j["error"] = redact_credentials(r.error);
   return j;
 }
 
@@ -43,7 +44,7 @@ Json job_json(const JobStatus& s) {
   j["name"] = s.name;
   j["status"] = s.status;
   j["is_master"] = true;
-  j["upstream"] = s.upstream;
+  j["upstream"] = redact_credentials(s.upstream);
   uint64_t size = s.last_good ? s.last_good->total_bytes : 0;
   j["size"] = size > 0 ? format_bytes(size) : "unknown";
   put_time(j, "last_update", s.last_update);
@@ -57,7 +58,7 @@ Json job_json(const JobStatus& s) {
   j["files"] = s.last ? s.last->files : 0;
   j["bytes"] = s.last ? s.last->bytes : 0;
   j["duration"] = s.last ? duration_of(*s.last) : 0.0;
-  j["error"] = s.last ? s.last->error : "";
+  j["error"] = s.last ? redact_credentials(s.last->error) : "";
   j["exit_code"] = s.last ? s.last->exit_code : 0;
   j["queued"] = s.queued;
   if (s.status == "syncing") {

@@ -117,4 +117,25 @@ bool parse_host_port(std::string_view text, std::string& host, uint16_t& port) {
   return true;
 }
 
+std::string redact_credentials(std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  for (size_t sep; (sep = text.find("://", pos)) != std::string_view::npos;) {
+    size_t host = sep + 3;
+    size_t end = text.find_first_of("/?# \t\r\n\"'<>", host);
+    std::string_view authority = text.substr(host, end == std::string_view::npos ? end : end - host);
+    size_t at = authority.rfind('@');
+    out.append(text.substr(pos, host - pos));
+    if (at != std::string_view::npos) {
+      out.append("***");
+      out.append(authority.substr(at));
+    } else {
+      out.append(authority);
+    }
+    pos = host + authority.size();
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
 }  // namespace depot

@@ -36,4 +36,8 @@ std::string sigv4_canonical_url(std::string_view url);
 // "HOST:PORT", "[V6]:PORT" or ":PORT" (any address) into host and port; false when malformed.
 bool parse_host_port(std::string_view text, std::string& host, uint16_t& port);
 
+// `text` with the user information of every URL in it ("https://user:token@host/...") replaced
+// by "***", for what is shown or published (status pages, trace files, logs).
+std::string redact_credentials(std::string_view text);
+
 }  // namespace depot

@@ -31,8 +31,8 @@ class SiteRunTest(SiteCase):
     def test_status_follows_jobs_and_a_stop_leaves_trees_consistent(self):
         self.server.set_rules([
             {"glob": "/broken/*", "action": "error", "status": 500},
-            {"glob": "/slow/noarch/*.conda", "action": "slow", "bps": 2000},
-            {"glob": "/slow/noarch/*.tar.bz2", "action": "slow", "bps": 2000},
+            {"glob": "/slow/noarch/*.conda", "action": "slow", "bps": 200},
+            {"glob": "/slow/noarch/*.tar.bz2", "action": "slow", "bps": 200},
         ])
         self.site_config([job_toml("good", self.upstream("good")),
                           job_toml("broken", self.upstream("broken")),
@@ -121,10 +121,12 @@ class SiteRunTest(SiteCase):
         self.assertExit(res, 2)
         self.assertIn("depot.toml:1: bogus: unknown key", res.err)
         self.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while "site.reload_refused" not in self.stderr():
+            self.assertLess(time.monotonic(), deadline, "SIGHUP with a bad config: " + self.stderr())
+            time.sleep(0.1)
         self.assertIsNone(self.proc.poll())
         self.assertEqual(set(self.status()), {"good", "later"})
-        self.assertIn("site.reload_refused", self.stderr())
 
     def test_two_jobs_on_one_directory_are_refused_at_load(self):
         self.site_config([job_toml("a", self.upstream("good"), dir_="same"),
@@ -168,7 +170,7 @@ class SiteRunTest(SiteCase):
         self.site_config([job_toml("hosted", self.upstream("good")), '[publish]\n'])
         res = self.depot("check-config", self.config)
         self.assertExit(res, 2)
-        self.assertIn("mirror 'hosted'.dir: is where [publish] publishes", res.err)
+        self.assertIn("mirror 'hosted'.dir: overlaps where [publish] publishes", res.err)
 
 
     def test_apt_jobs_write_a_trace_file_the_next_run_keeps(self):
@@ -224,7 +226,8 @@ class SiteRunTest(SiteCase):
         until("STATUS=")
         self.assertIn("STATUS=1 jobs", got)
         until("WATCHDOG=1")  # every second (half of WATCHDOG_USEC) from the scheduling thread
-        count = sum(m == "WATCHDOG=1" for m in got)
+        got.remove("WATCHDOG=1")
+        until("WATCHDOG=1")  # and again: the pings go on
         self.proc.send_signal(signal.SIGHUP)
         until("RELOADING=1")
         self.assertRegex(next(m for m in got if "RELOADING=1" in m), r"MONOTONIC_USEC=\d+")
@@ -235,7 +238,6 @@ class SiteRunTest(SiteCase):
         self.assertEqual(self.proc.wait(timeout=30), 0)
         self.proc = None
         self.log.close()
-        self.assertGreaterEqual(count, 1)
 
 
 if __name__ == "__main__":

@@ -50,10 +50,10 @@ TEST_F(SchedulerTest, NewJobsRunAtOnceThenOnTheirSchedule) {
 
 TEST_F(SchedulerTest, ASuccessfulRunBeforeTheProcessIsFollowedOnSchedule) {
   JobPlan p = plan("a", "6h");
-  p.last_started = now() - hours(2);
+  p.last_ended = now() - hours(2);
   p.last_succeeded = true;
   JobPlan q = plan("b", "6h");
-  q.last_started = now() - hours(2);
+  q.last_ended = now() - hours(2);
   q.last_succeeded = false;  // failed or cut off: resumed at once
   s.configure({p, q}, 2, seconds(0));
   EXPECT_EQ(due(), (std::vector<std::string>{"b"}));
@@ -170,15 +170,6 @@ TEST_F(SchedulerTest, PauseStartDisableEnable) {
   EXPECT_EQ(*s.times("a")->next, now() + hours(1));
   EXPECT_FALSE(s.start("nope"));
   EXPECT_FALSE(s.pause("nope"));
-}
-
-TEST_F(SchedulerTest, NextDueIsTheEarliestWaitingJob) {
-  s.configure({plan("a", "1h"), plan("b", "30m")}, 2, seconds(0));
-  ASSERT_EQ(due().size(), 2u);
-  EXPECT_FALSE(s.next_due().has_value());
-  s.finished("a", Ended::kSucceeded);
-  s.finished("b", Ended::kSucceeded);
-  EXPECT_EQ(*s.next_due(), now() + minutes(30));
 }
 
 }  // namespace

@@ -217,7 +217,7 @@ interval = "1h"
 incoming = "/srv/incoming"
 colour = "red"
 )");
-  EXPECT_NE(p.find(":2: mirror 'hosted'.dir: is where [publish] publishes"), std::string::npos)
+  EXPECT_NE(p.find(":2: mirror 'hosted'.dir: overlaps where [publish] publishes /srv/hosted"), std::string::npos)
       << p;
   EXPECT_NE(p.find("publish.incoming: needs incoming-repo"), std::string::npos) << p;
   EXPECT_NE(p.find(":9: publish.colour: unknown key"), std::string::npos) << p;
@@ -231,6 +231,39 @@ TEST(SiteConfigTest, ProcessSettingsAreKeptAsWrittenForReload) {
   EXPECT_EQ(a->process_settings.at("serve"), b->process_settings.at("serve"));
   EXPECT_NE(a->process_settings.at("publish"), b->process_settings.at("publish"));
   EXPECT_NE(a->process_settings.at("serve").find("cache-size"), std::string::npos);
+}
+
+TEST(SiteConfigTest, AJobMayNotHoldOrLieInTheProcesssOwnDirectories) {
+  std::string p = problems(R"(data_root = "/srv"
+[[mirror]]
+name = "all"
+registry = "conda"
+upstream = "http://x.example/a"
+interval = "1h"
+dir = "."
+[[mirror]]
+name = "sub"
+registry = "conda"
+upstream = "http://x.example/b"
+interval = "1h"
+dir = "hosted/sub"
+[publish]
+)");
+  EXPECT_NE(p.find(":2: mirror 'all'.dir: overlaps state_dir /srv/.depot-site: /srv"),
+            std::string::npos) << p;
+  EXPECT_NE(p.find(":2: mirror 'all'.dir: overlaps the cache directory /srv/.depot-cache"),
+            std::string::npos) << p;
+  EXPECT_NE(p.find(":8: mirror 'sub'.dir: overlaps where [publish] publishes /srv/hosted"),
+            std::string::npos) << p;
+  p = problems(R"(data_root = "/srv"
+state_dir = "/srv/deb/state"
+[[mirror]]
+name = "deb"
+registry = "conda"
+upstream = "http://x.example/a"
+interval = "1h"
+)");
+  EXPECT_NE(p.find("mirror 'deb'.dir: overlaps state_dir /srv/deb/state"), std::string::npos) << p;
 }
 
 TEST(SiteConfigTest, JobNames) {

@@ -50,5 +50,15 @@ TEST(HttpUtil, SigV4CanonicalUrlReencodesThePathOnly) {
   EXPECT_EQ(sigv4_canonical_url("http://h//a%c3%BC"), "http://h//a%C3%BC");
 }
 
+TEST(HttpUtil, RedactCredentialsHidesUserInformationOfEveryUrl) {
+  EXPECT_EQ(redact_credentials("https://bearer:TOKEN@esm.ubuntu.com/apps/ubuntu/dists/x: HTTP 401"),
+            "https://***@esm.ubuntu.com/apps/ubuntu/dists/x: HTTP 401");
+  EXPECT_EQ(redact_credentials("a http://u@h:80 and http://h/p?x=a@b then s3://k:s@b/key"),
+            "a http://***@h:80 and http://h/p?x=a@b then s3://***@b/key");
+  EXPECT_EQ(redact_credentials("no url here"), "no url here");
+  EXPECT_EQ(redact_credentials("http://plain.example/"), "http://plain.example/");
+  EXPECT_EQ(redact_credentials("broken://"), "broken://");
+}
+
 }  // namespace
 }  // namespace depot
