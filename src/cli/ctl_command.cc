@@ -51,15 +51,19 @@ int run(const CtlArgs& a) {
   std::string socket = a.socket;
   if (socket.empty()) {
     auto cfg = site::load_site_config(a.config);
-    if (!cfg.ok()) {
+    if (!cfg.ok()) {  // said, and the socket still found when the file names it
       std::fprintf(stderr, "depot ctl: %s\n", cfg.error().message.c_str());
-      return kExitUsage;
+      auto located = site::locate_control_socket(a.config);
+      if (!located.ok() || a.op == "reload") return kExitUsage;
+      socket = *located;
+    } else {
+      socket = cfg->control_socket;
     }
-    socket = cfg->control_socket;
   }
   bool needs_name = a.op != "list" && a.op != "reload";
-  if (needs_name && a.name.empty()) {
-    std::fprintf(stderr, "depot ctl %s: NAME is required\n", a.op.c_str());
+  if (needs_name && !site::valid_job_name(a.name)) {
+    std::fprintf(stderr, "depot ctl %s: NAME is required: 1 to 64 of A-Z a-z 0-9 . _ -\n",
+                 a.op.c_str());
     return kExitUsage;
   }
   std::string method = a.op == "list" || a.op == "logs" ? "GET" : "POST";

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/units.h"
+#include "site/trace_file.h"
 #include "sources/registry.h"
 #include "transfer/http_util.h"
 
@@ -39,6 +40,11 @@ class Problems {
   std::vector<std::string> lines_;
 };
 
+// Relative paths are taken from the config file's directory.
+fs::path from_config(const SiteConfig& site, const std::string& path) {
+  return (site.file.parent_path() / path).lexically_normal();
+}
+
 std::string dashed(std::string_view key) {
   std::string out(key);
   std::replace(out.begin(), out.end(), '_', '-');
@@ -59,7 +65,10 @@ class Reader {
     known_.insert(std::string(key));
     known_.insert(alt);
     const toml::node* n = t_.get(key);
-    return n != nullptr ? n : t_.get(alt);
+    const toml::node* other = alt == key ? nullptr : t_.get(alt);
+    if (n != nullptr && other != nullptr)
+      wrong(*other, alt, "given twice (also as " + std::string(key) + ")");
+    return n != nullptr ? n : other;
   }
   void wrong(const toml::node& n, std::string_view key, std::string_view what) {
     p_.add(n.source(), name(key), what);
@@ -459,7 +468,8 @@ void read_publish(const toml::table& t, SiteConfig& site, Problems& p) {
   if (!pub.incoming.empty() && pub.incoming_repo.empty()) {
     p.add(t.source(), "publish.incoming", "needs incoming-repo");
   }
-  pub.root = !root.empty() ? fs::absolute(root).lexically_normal() : site.state_dir / "publish";
+  pub.root = !root.empty() ? from_config(site, root) : site.state_dir / "publish";
+  if (!pub.incoming.empty()) pub.incoming = from_config(site, pub.incoming).string();
   pub.public_dir = site.data_root / pub.prefix;
 }
 
@@ -491,13 +501,16 @@ void read_top(Reader& r, SiteConfig& site) {
   r.integer("history_days", site.history_days, 1, 36500);
   r.integer("log_keep", site.log_keep, 0, 1000);
   r.text("site_name", site.site_name);
-  if (!data_root.empty()) site.data_root = fs::absolute(data_root).lexically_normal();
-  if (!state_dir.empty())
-    site.state_dir = fs::absolute(state_dir).lexically_normal();
-  else if (!site.data_root.empty())
+  if (!data_root.empty()) site.data_root = from_config(site, data_root);
+  if (!state_dir.empty()) {
+    site.state_dir = from_config(site, state_dir);
+  } else if (!site.data_root.empty()) {
     site.state_dir = site.data_root / ".depot-site";
-  site.log_dir = !log_dir.empty() ? fs::absolute(log_dir) : site.state_dir / "logs";
-  if (site.control_socket.empty() && !site.state_dir.empty()) {
+  }
+  site.log_dir = !log_dir.empty() ? from_config(site, log_dir) : site.state_dir / "logs";
+  if (!site.control_socket.empty()) {
+    site.control_socket = from_config(site, site.control_socket).string();
+  } else if (!site.state_dir.empty()) {
     site.control_socket = (site.state_dir / "control.sock").string();
   }
 }
@@ -505,6 +518,14 @@ void read_top(Reader& r, SiteConfig& site) {
 void check_top(const toml::table& t, SiteConfig& site, Problems& p) {
   if (site.log_format != "text" && site.log_format != "json") {
     p.add(t["log_format"].node()->source(), "log_format", "expected text or json");
+  }
+  static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};
+  if (!kLevels.count(site.log_level)) {
+    p.add(t["log_level"].node()->source(), "log_level", "expected debug, info, warn or error");
+  }
+  if (!site.site_name.empty() && !check_site_name(site.site_name).ok()) {
+    p.add(t["site_name"].node()->source(), "site_name",
+          check_site_name(site.site_name).error().message);
   }
   if (!site.listen.empty() && !parse_host_port(site.listen, site.server.host, site.server.port)) {
     p.add(t["listen"].node()->source(), "listen", "expected HOST:PORT");
@@ -576,6 +597,27 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   check_reserved(site, p, t.source());
   if (!p.empty()) return make_error(ErrorCode::kInvalidArgument, p.text());
   return site;
+}
+
+Result<std::string> locate_control_socket(const fs::path& file) {
+  toml::table t;
+  try {
+    t = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    return make_error(ErrorCode::kInvalidArgument, file.string() + ":" +
+                                                       std::to_string(e.source().begin.line) +
+                                                       ": " + std::string(e.description()));
+  }
+  Problems ignored(file.string());
+  SiteConfig site;
+  site.file = fs::absolute(file);
+  Reader top(t, "", ignored);
+  read_top(top, site);
+  if (site.control_socket.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      file.string() + ": names no control_socket, state_dir or data_root");
+  }
+  return site.control_socket;
 }
 
 Result<SiteConfig> load_site_config(const fs::path& file) {

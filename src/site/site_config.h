@@ -110,6 +110,11 @@ Result<SiteConfig> parse_site_config(std::string_view text, const std::filesyste
 // Reads and parses `file`.
 Result<SiteConfig> load_site_config(const std::filesystem::path& file);
 
+// The control socket `file` names (control_socket, else state_dir's or data_root's default),
+// read from the top-level settings alone: a file with problems elsewhere still names it, so
+// `depot ctl` reaches a running site whose file is being edited. Errors: unreadable or not TOML.
+Result<std::string> locate_control_socket(const std::filesystem::path& file);
+
 // 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'.
 bool valid_job_name(std::string_view name);
 

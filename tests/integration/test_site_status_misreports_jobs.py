@@ -116,6 +116,10 @@ class SiteRunTest(SiteCase):
         res = self.ctl("reload")  # ctl reads the config too, and says what is wrong
         self.assertExit(res, 2)
         self.assertIn("depot.toml:1: bogus: unknown key", res.err)
+        res = self.ctl("list", "--json")  # the socket is still found in the broken file
+        self.assertExit(res, 0)
+        self.assertIn("bogus: unknown key", res.err)
+        self.assertEqual({j["name"] for j in json.loads(res.out)}, {"good", "later"})
         socket = self.data / ".depot-site" / "control.sock"
         res = self.depot("ctl", "--socket", socket, "reload")
         self.assertExit(res, 2)

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/file_io.h"
+#include "support/temp_dir.h"
+
 namespace depot::site {
 namespace {
 
@@ -217,7 +220,8 @@ interval = "1h"
 incoming = "/srv/incoming"
 colour = "red"
 )");
-  EXPECT_NE(p.find(":2: mirror 'hosted'.dir: overlaps where [publish] publishes /srv/hosted"), std::string::npos)
+  EXPECT_NE(p.find(":2: mirror 'hosted'.dir: overlaps where [publish] publishes /srv/hosted"),
+            std::string::npos)
       << p;
   EXPECT_NE(p.find("publish.incoming: needs incoming-repo"), std::string::npos) << p;
   EXPECT_NE(p.find(":9: publish.colour: unknown key"), std::string::npos) << p;
@@ -250,11 +254,14 @@ dir = "hosted/sub"
 [publish]
 )");
   EXPECT_NE(p.find(":2: mirror 'all'.dir: overlaps state_dir /srv/.depot-site: /srv"),
-            std::string::npos) << p;
+            std::string::npos)
+      << p;
   EXPECT_NE(p.find(":2: mirror 'all'.dir: overlaps the cache directory /srv/.depot-cache"),
-            std::string::npos) << p;
+            std::string::npos)
+      << p;
   EXPECT_NE(p.find(":8: mirror 'sub'.dir: overlaps where [publish] publishes /srv/hosted"),
-            std::string::npos) << p;
+            std::string::npos)
+      << p;
   p = problems(R"(data_root = "/srv"
 state_dir = "/srv/deb/state"
 [[mirror]]
@@ -264,6 +271,46 @@ upstream = "http://x.example/a"
 interval = "1h"
 )");
   EXPECT_NE(p.find("mirror 'deb'.dir: overlaps state_dir /srv/deb/state"), std::string::npos) << p;
+}
+
+TEST(SiteConfigTest, RelativePathsAreTheConfigFilesAndKeysOnce) {
+  auto c = parse_site_config(
+      "data_root = \"data\"\nlog_dir = \"../log\"\ncontrol_socket = \"run/s.sock\"\n",
+      "/etc/depot/depot.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->data_root, "/etc/depot/data");
+  EXPECT_EQ(c->log_dir, "/etc/log");
+  EXPECT_EQ(c->control_socket, "/etc/depot/run/s.sock");
+  std::string p = problems(R"(data_root = "/srv"
+log_level = "loud"
+site_name = "../x"
+[[mirror]]
+name = "a"
+registry = "conda"
+upstream = "http://x.example/a"
+interval = "1h"
+max-concurrency = 4
+max_concurrency = 8
+timeout = 99999999999999
+)");
+  EXPECT_NE(p.find(":2: log_level: expected debug, info, warn or error"), std::string::npos) << p;
+  EXPECT_NE(p.find(":3: site_name: "), std::string::npos) << p;
+  EXPECT_NE(p.find(":10: mirror 'a'.max_concurrency: given twice (also as max-concurrency)"),
+            std::string::npos)
+      << p;
+  EXPECT_NE(p.find(":11: mirror 'a'.timeout: expected a duration"), std::string::npos) << p;
+}
+
+TEST(SiteConfigTest, TheControlSocketIsFoundInAFileWithProblems) {
+  testing::TempDir dir;
+  auto file = dir.path() / "depot.toml";
+  ASSERT_TRUE(write_whole_file(file, "data_root = \"d\"\nbogus = 1\n[[mirror]]\nname = 3\n").ok());
+  EXPECT_FALSE(load_site_config(file).ok());
+  auto socket = locate_control_socket(file);
+  ASSERT_TRUE(socket.ok()) << socket.error().message;
+  EXPECT_EQ(*socket, (dir.path() / "d" / ".depot-site" / "control.sock").string());
+  ASSERT_TRUE(write_whole_file(file, "x = [").ok());
+  EXPECT_FALSE(locate_control_socket(file).ok());
 }
 
 TEST(SiteConfigTest, JobNames) {
