@@ -571,11 +571,15 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   each_table(t, "mirror", p,
              [&](const toml::table& m) { site.jobs.push_back(read_job(m, site, p)); });
   top.find("mirror");
-  if (const auto* s = top.find("serve")) {
-    if (s->is_table())
+  if (const auto* s = top.find("serve")) {  // [serve], or one [[serve]]: one server
+    const auto* arr = s->as_array();
+    if (s->is_table()) {
       read_serve(*s->as_table(), site, p);
-    else
-      p.add(s->source(), "serve", "expected a table: [serve]");
+    } else if (arr != nullptr && arr->is_array_of_tables() && arr->size() == 1) {
+      read_serve(*arr->get(0)->as_table(), site, p);
+    } else {
+      p.add(s->source(), "serve", "expected one table: [serve] (one server per process)");
+    }
   }
   each_table(t, "upstream", p, [&](const toml::table& u) { read_upstream(u, site, p); });
   top.find("upstream");

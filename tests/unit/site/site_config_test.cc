@@ -301,6 +301,14 @@ timeout = 99999999999999
   EXPECT_NE(p.find(":11: mirror 'a'.timeout: expected a duration"), std::string::npos) << p;
 }
 
+TEST(SiteConfigTest, ServeIsOneTableEitherWay) {
+  auto c = parse("data_root = \"/srv\"\n[[serve]]\nindex-ttl = 7\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->serve.index_ttl, std::chrono::seconds(7));
+  std::string p = problems("data_root = \"/srv\"\n[[serve]]\n[[serve]]\n");
+  EXPECT_NE(p.find("serve: expected one table"), std::string::npos) << p;
+}
+
 TEST(SiteConfigTest, TheControlSocketIsFoundInAFileWithProblems) {
   testing::TempDir dir;
   auto file = dir.path() / "depot.toml";
