@@ -117,31 +117,6 @@ void print_summary(const MirrorArgs& a, const MirrorReport& r) {
   std::fflush(stdout);
 }
 
-// Appends the items of `file` (one per line; '#' starts a comment) to `out`.
-bool read_list_file(const std::string& flag, const std::string& file,
-                    std::vector<std::string>& out) {
-  std::ifstream in(file);
-  if (!in) {
-    std::fprintf(stderr, "depot mirror: %s %s: cannot read\n", flag.c_str(), file.c_str());
-    return false;
-  }
-  std::string line;
-  while (std::getline(in, line)) {
-    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-    const auto first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos) continue;
-    out.push_back(line.substr(first, line.find_last_not_of(" \t\r") + 1 - first));
-  }
-  return true;
-}
-
-const RegistryOption* option_of(const RegistryDescriptor& r, const std::string& flag) {
-  for (const RegistryOption& o : r.options) {
-    if (o.flag == flag) return &o;
-  }
-  return nullptr;
-}
-
 // Fills `out` from the registry options given on the command line; one that registry `r` does
 // not take is a usage error.
 bool apply_registry_options(const RegistryArgs& ra, const RegistryDescriptor& r,
@@ -149,7 +124,7 @@ bool apply_registry_options(const RegistryArgs& ra, const RegistryDescriptor& r,
   using Kind = RegistryOption::Kind;
   for (const auto& [flag, slot] : ra.by_flag) {
     if (slot.option->count() == 0) continue;
-    const RegistryOption* o = option_of(r, flag);
+    const RegistryOption* o = find_option(r, flag);
     if (o == nullptr) {
       std::fprintf(stderr, "depot mirror %s: %s is not an option of %s (%s)\n", r.name.c_str(),
                    flag.c_str(), r.name.c_str(), slot.help.c_str());
@@ -161,7 +136,10 @@ bool apply_registry_options(const RegistryArgs& ra, const RegistryDescriptor& r,
         list.insert(list.end(), slot.items.begin(), slot.items.end());
         break;
       case Kind::kListFile:
-        if (!read_list_file(flag, slot.value, list)) return false;
+        if (Status st = append_list_file(slot.value, list); !st.ok()) {
+          std::fprintf(stderr, "depot mirror: %s %s\n", flag.c_str(), st.error().message.c_str());
+          return false;
+        }
         break;
       case Kind::kValue:
       case Kind::kFile:

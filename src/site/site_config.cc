@@ -177,13 +177,6 @@ void read_engine(Reader& r, EngineSettings& e) {
   r.text("state", e.state_dir);
 }
 
-const RegistryOption* registry_option(const RegistryDescriptor& d, std::string_view key) {
-  for (const RegistryOption& o : d.options) {
-    if (o.flag == "--" + dashed(key)) return &o;
-  }
-  return nullptr;
-}
-
 // Reads list files and fills SourceOptions from a registry option's value.
 bool apply_option(const RegistryOption& o, const toml::node& n, SourceOptions& out,
                   std::string& why) {
@@ -206,14 +199,8 @@ bool apply_option(const RegistryOption& o, const toml::node& n, SourceOptions& o
     case Kind::kListFile: {
       auto file = n.value<std::string>();
       if (!file) return why = "expected a file name", false;
-      std::ifstream in(*file);
-      if (!in) return why = *file + ": cannot read", false;
-      for (std::string line; std::getline(in, line);) {
-        if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-        auto first = line.find_first_not_of(" \t\r");
-        if (first == std::string::npos) continue;
-        list.push_back(line.substr(first, line.find_last_not_of(" \t\r") + 1 - first));
-      }
+      if (Status st = append_list_file(*file, list); !st.ok())
+        return why = st.error().message, false;
       break;
     }
     case Kind::kValue:
@@ -320,7 +307,7 @@ JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
   resolve_dest(site, dir, job);
   rr.unknown([&](std::string_view key, const toml::node& n) {
     if (reg == nullptr) return true;  // the registry's problem is already reported
-    const RegistryOption* o = registry_option(*reg, key);
+    const RegistryOption* o = find_option(*reg, "--" + dashed(key));
     if (o == nullptr) {
       p.add(n.source(), rr.name(key), "not an option of registry " + reg->name);
       return true;

@@ -1,5 +1,7 @@
 #include "sources/registry.h"
 
+#include <fstream>
+
 namespace depot {
 
 std::vector<std::string_view> split_path(std::string_view rel) {
@@ -38,6 +40,25 @@ bool ends_with_any(std::string_view name, std::initializer_list<std::string_view
     if (name.ends_with(s)) return true;
   }
   return false;
+}
+
+const RegistryOption* find_option(const RegistryDescriptor& d, std::string_view flag) {
+  for (const RegistryOption& o : d.options) {
+    if (o.flag == flag) return &o;
+  }
+  return nullptr;
+}
+
+Status append_list_file(const std::filesystem::path& file, std::vector<std::string>& out) {
+  std::ifstream in(file);
+  if (!in) return make_error(ErrorCode::kInvalidArgument, file.string() + ": cannot read");
+  for (std::string line; std::getline(in, line);) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    out.push_back(line.substr(first, line.find_last_not_of(" \t\r") + 1 - first));
+  }
+  return {};
 }
 
 }  // namespace depot

@@ -170,6 +170,12 @@ struct RegistryDescriptor {
   bool mirror_trace = false;
 };
 
+// The option of `d` spelled `flag` ("--dist"); null when it has none.
+const RegistryOption* find_option(const RegistryDescriptor& d, std::string_view flag);
+// Appends the items of a list file (RegistryOption::Kind::kListFile: one per line, '#' starts a
+// comment, blank lines skipped) to `out`; an error names `file`.
+Status append_list_file(const std::filesystem::path& file, std::vector<std::string>& out);
+
 // Every registry, in name order.
 const std::vector<const RegistryDescriptor*>& registries();
 const RegistryDescriptor* find_registry(std::string_view name);
