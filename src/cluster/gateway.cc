@@ -78,6 +78,7 @@ void Gateway::check(size_t i) {
       v.capacity = st->capacity;
       v.used = st->used;
       v.free = st->free;
+      v.size = st->size;
       v.inflight = st->inflight;
       v.files = st->files;
       v.hops = st->hops;
@@ -145,7 +146,7 @@ std::vector<size_t> Gateway::ranked(std::string_view path, bool all) const {
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < node_count(); ++i) {
       const NodeView& v = nodes_[i]->view;
-      const uint64_t weight = v.capacity > 0 ? v.capacity : v.used + v.free;
+      const uint64_t weight = v.capacity > 0 ? v.capacity : v.size > 0 ? v.size : v.used + v.free;
       const bool places = !v.draining && !v.removed;
       w.push_back({v.name, !places ? 0.0 : weight > 0 ? static_cast<double>(weight) : 1.0});
     }

@@ -77,6 +77,7 @@ struct NodeView {
   bool synced = false;
   std::string last_error;    // of the last missed check
   uint64_t capacity = 0, used = 0, free = 0, inflight = 0, files = 0;
+  uint64_t size = 0;         // NodeStatus::size: what placement weighs it by
   uint32_t hops = 0;         // gateways behind it (0: a storage node or a bucket)
   uint64_t reserved = 0;     // bytes this gateway's uploads in progress hold on it
   int64_t cursor = 0;        // inventory read up to

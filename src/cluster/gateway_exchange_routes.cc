@@ -288,7 +288,8 @@ bool Exchange::cluster_status() {
     nodes.push_back({{"name", v.name},         {"url", v.url},           {"up", v.up},
                      {"draining", v.draining},
                      {"missed", v.missed},     {"error", v.last_error},  {"capacity", v.capacity},
-                     {"used", v.used},         {"free", v.free},         {"inflight", v.inflight},
+                     {"used", v.used},         {"free", v.free},         {"size", v.size},
+                     {"inflight", v.inflight},
                      {"reserved", v.reserved}, {"files", v.files},       {"cursor", v.cursor},
                      {"hops", v.hops}});
   }
@@ -319,7 +320,7 @@ bool Exchange::metrics() {
 
 bool Exchange::node_status() {
   // As a node of another gateway: what it can hold once every path has R copies.
-  uint64_t capacity = 0, used = 0, free = 0, inflight = 0, files = 0;
+  uint64_t capacity = 0, used = 0, free = 0, size = 0, inflight = 0, files = 0;
   uint32_t nearest = UINT32_MAX;
   const auto r = static_cast<uint64_t>(gw_.options().copies);
   for (const NodeView& v : gw_.nodes()) {
@@ -327,6 +328,7 @@ bool Exchange::node_status() {
     capacity += v.capacity;
     used += v.used;
     free += v.free;
+    size += v.capacity > 0 ? v.capacity : v.size;
     inflight += v.inflight;
     files += v.files;
     nearest = std::min(nearest, v.hops);
@@ -335,6 +337,7 @@ bool Exchange::node_status() {
                               {"capacity", capacity / r},
                               {"used", used / r},
                               {"free", free / r},
+                              {"size", size / r},
                               {"inflight_bytes", inflight / r},
                               {"files", files / r},
                               {"hops", nearest == UINT32_MAX ? 1u

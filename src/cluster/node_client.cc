@@ -154,6 +154,7 @@ NodeStatus status_of(const nlohmann::json& j) {
   s.capacity = j.at("capacity").get<uint64_t>();
   s.used = j.at("used").get<uint64_t>();
   s.free = j.at("free").get<uint64_t>();
+  s.size = j.value("size", uint64_t{0});
   s.inflight = j.at("inflight_bytes").get<uint64_t>();
   s.files = j.at("files").get<uint64_t>();
   s.hops = j.value("hops", 0u);

@@ -65,6 +65,7 @@ Result<NodeStatus> S3Node::status(std::string_view) const {
   s.used = used_;
   s.files = known_.size();
   s.free = opts_.capacity == 0 ? kUnboundedFree : opts_.capacity - std::min(opts_.capacity, used_);
+  s.size = opts_.capacity == 0 ? kUnboundedFree : opts_.capacity;
   return s;
 }
 

@@ -194,6 +194,7 @@ NodeReply NodeApi::status() {
   if (!s.ok()) return from_error(s.error(), "status");
   nlohmann::ordered_json j{{"name", s->name},     {"capacity", s->capacity},
                            {"used", s->used},     {"free", s->free},
+                           {"size", s->size},
                            {"inflight_bytes", s->inflight}, {"files", s->files},
                            {"hops", s->hops}};
   return json_reply(200, j);

@@ -323,8 +323,17 @@ Result<ChangePage> NodeStore::changes(int64_t since, size_t limit) {
 
 Result<NodeStatus> NodeStore::status() {
   DEPOT_ASSIGN_OR_RETURN(uint64_t disk_free, free_bytes());
+  uint64_t size = opts_.capacity;
+  if (size == 0) {
+    struct statvfs vfs {};
+    if (::fstatvfs(root_fd_.get(), &vfs) != 0) {
+      return io_error("statvfs " + opts_.root.string(), errno);
+    }
+    size = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+  }
   std::lock_guard lock(mu_);
-  return NodeStatus{opts_.name, opts_.capacity, used_, disk_free, reserved_, files_};
+  NodeStatus s{opts_.name, opts_.capacity, used_, disk_free, size, reserved_, files_};
+  return s;
 }
 
 Result<int64_t> NodeStore::record(const std::string& path, bool deleted, uint64_t size,

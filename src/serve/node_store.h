@@ -74,6 +74,9 @@ struct NodeStatus {
   uint64_t capacity = 0;  // 0: none
   uint64_t used = 0;      // bytes of the files in the inventory
   uint64_t free = 0;      // bytes free on the disk (see NodeOptions::free_bytes)
+  // Bytes the node offers in all: the capacity, else its disk's size. Placement weighs nodes
+  // by it, so it must not move as the disk fills (0 from a node too old to report it).
+  uint64_t size = 0;
   uint64_t inflight = 0;  // bytes reserved by uploads in progress
   uint64_t files = 0;
   // Gateways between this node and the copies it serves: 0 for a storage node or a bucket;

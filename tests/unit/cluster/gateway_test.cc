@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -134,6 +136,35 @@ TEST_F(GatewayTest, AnUploadLandsOnTheRPlacementNodes) {
   std::sort(placement.begin(), placement.end());
   EXPECT_EQ(holders("pool/a.deb"), placement);
   EXPECT_EQ(read("pool/a.deb").value(), body);
+}
+
+// Placement weighs a node by its size, not by its free space: other tenants of a shared disk
+// filling it must not move where paths belong.
+TEST_F(GatewayTest, PlacementDoesNotMoveAsTheDisksFill) {
+  auto free = std::make_shared<std::array<std::atomic<uint64_t>, 3>>();
+  for (size_t i = 0; i < 3; ++i) {
+    (*free)[i] = uint64_t{100} << 30;
+    nodes_[i]->stop();
+    nodes_[i]->free_bytes = [free, i]() -> Result<uint64_t> { return (*free)[i].load(); };
+    nodes_[i]->start();
+  }
+  Gateway& gw = start_gateway();
+  auto placements = [&] {
+    std::vector<std::vector<std::string>> out;
+    for (int k = 0; k < 200; ++k) {
+      out.push_back(gw.whereis("pool/f" + std::to_string(k)).value().placement);
+    }
+    return out;
+  };
+  const auto before = placements();
+  (*free)[0] = uint64_t{1} << 30;
+  (*free)[1] = uint64_t{50} << 30;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (gw.nodes()[1].free != uint64_t{50} << 30 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(milliseconds(20));  // checks every 50 ms read the new figures
+  }
+  ASSERT_EQ(gw.nodes()[0].free, uint64_t{1} << 30);
+  EXPECT_EQ(placements(), before);
 }
 
 TEST_F(GatewayTest, AReadFailsOverToTheNextHolder) {

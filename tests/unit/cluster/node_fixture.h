@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -37,6 +38,7 @@ class InProcessNode {
     no.root = root_;
     no.name = name_;
     no.capacity = capacity_;
+    no.free_bytes = free_bytes;
     store_ = std::move(NodeStore::open(no, null_logger()).value());
     auth_ = std::move(AuthTable::parse(std::string("gateway:") + sha256_hex(kNodeToken) +
                                            ":full\n",
@@ -65,6 +67,9 @@ class InProcessNode {
     api_.reset();
     store_.reset();
   }
+
+  // The disk's free space as the node reports it; null: statvfs. Set before start().
+  std::function<Result<uint64_t>()> free_bytes;
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   const std::string& name() const { return name_; }

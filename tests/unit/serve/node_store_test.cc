@@ -1,6 +1,7 @@
 #include "serve/node_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/statvfs.h>
 
 #include <atomic>
 #include <filesystem>
@@ -141,6 +142,16 @@ TEST_F(NodeStoreTest, OverwriteReplacesAndAccountsSize) {
   EXPECT_EQ(read_file(root_ / "f"), "much newer");
   EXPECT_EQ(s->status()->used, 10u);
   EXPECT_EQ(s->status()->files, 1u);
+}
+
+// The size placement weighs a node by: the capacity, else the disk's size, whatever is free.
+TEST_F(NodeStoreTest, SizeIsTheCapacityElseTheDisksSize) {
+  free_ = 12345;
+  struct statvfs vfs {};
+  ASSERT_EQ(::statvfs(root_.c_str(), &vfs), 0);
+  EXPECT_EQ(open()->status()->size, static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize);
+  EXPECT_EQ(open(100)->status()->size, 100u);
+  EXPECT_EQ(open(100)->status()->free, 12345u);
 }
 
 TEST_F(NodeStoreTest, CapacityCountsUploadsInFlight) {
