@@ -70,6 +70,10 @@ struct ServeArgs {
   std::string node;  // --node NAME: a storage node
   std::string auth_file;
   std::string capacity = "0";
+  std::string prefetch_budget = "0";
+  int prefetch_concurrency = 2;
+  std::string prefetch_window = "30d";
+  std::string usage_from;
 };
 
 std::chrono::seconds seconds_of(double s) {
@@ -221,6 +225,15 @@ int run(const ServeArgs& a) {
   auto size = parse_bytes(a.cache_size);
   if (!size) return usage("--cache-size: not a size: " + a.cache_size);
   so.cache_size = *size;
+  auto budget = parse_bytes(a.prefetch_budget);
+  if (!budget) return usage("--prefetch-budget: not a size: " + a.prefetch_budget);
+  so.prefetch.budget_per_hour = *budget;
+  so.prefetch.concurrency = a.prefetch_concurrency;
+  auto window = parse_duration(a.prefetch_window);
+  if (!window || window->count() <= 0) {
+    return usage("--prefetch-window: not a duration: " + a.prefetch_window);
+  }
+  so.prefetch_window = *window;
   so.index_ttl = seconds_of(a.index_ttl);
   so.negative_ttl = seconds_of(a.negative_ttl);
   so.health.cooldown = seconds_of(a.circuit_cooldown);
@@ -254,6 +267,12 @@ int run(const ServeArgs& a) {
   if (!send_rate) return usage("--min-send-rate: not a size: " + a.min_send_rate);
   server_opts.min_send_rate = *send_rate;
   server_opts.max_connections = a.max_connections;
+  auto usage_from = parse_cidr_list(a.usage_from);
+  if (!usage_from.ok()) return usage("--usage-from: " + usage_from.error().message);
+  server_opts.usage_from = std::move(*usage_from);
+  if (!server_opts.usage_from.empty() && so.prefetch.budget_per_hour == 0) {
+    return usage("--usage-from needs --prefetch-budget: usage reports feed the prefetch");
+  }
   raise_descriptor_limit();
 
   std::error_code ec;
@@ -347,6 +366,24 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--index-ttl", args->index_ttl,
                   "Seconds before an index file is revalidated upstream")
       ->capture_default_str();
+  cmd->add_option("--prefetch-budget", args->prefetch_budget,
+                  "Usage-driven prefetch: bytes per hour (e.g. 2G) the cache may fetch ahead of "
+                  "clients: when a package index read again names a new file of a package a "
+                  "client fetched within --prefetch-window, it is fetched in the background "
+                  "(0: off)")
+      ->capture_default_str();
+  cmd->add_option("--prefetch-concurrency", args->prefetch_concurrency,
+                  "Prefetches that may run at once")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--prefetch-window", args->prefetch_window,
+                  "How long a package stays wanted after a client last fetched it (e.g. 30d, "
+                  "12h)")
+      ->capture_default_str();
+  cmd->add_option("--usage-from", args->usage_from,
+                  "Networks (ADDRESS[/BITS],...) whose clients may POST /_depot/v1/usage, "
+                  "{\"prefix\": P, \"packages\": [NAMES]}: their installed packages count as "
+                  "used for prefetch below the upstream prefix P");
   cmd->add_option("--negative-ttl", args->negative_ttl,
                   "Seconds an upstream 404 is remembered")
       ->capture_default_str();

@@ -43,6 +43,8 @@ CacheService::~CacheService() {
     relearn_.request_stop();
     relearn_.join();
   }
+  prefetcher_.reset();  // its jobs hold requests of this service
+  if (usage_) (void)usage_->flush();
   // Joins the workers before the store and the maps go. Each pool's last callbacks may still
   // use what is reset after it: tier reads hand over to upstream, upstream fetches offer blobs
   // to the tier writer, which reads the store.
@@ -76,6 +78,7 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
       s->health_.push_back(std::make_unique<UpstreamHealth>(options.health, s->clock_));
     }
     if (options.tier) s->start_tier(options);
+    if (Status st = s->start_prefetch(); !st.ok()) return st.error();
     metrics.cache_limit_bytes = static_cast<int64_t>(options.cache_size);
     // The packages the cached indexes name stay verified after a restart; read in the
     // background so that serving starts at once.
@@ -115,6 +118,7 @@ void CacheService::tick() {
   metrics_.cache_files = static_cast<int64_t>(store_->file_count());
   metrics_.evictions = store_->evictions();
   metrics_.known_pool_files = static_cast<int64_t>(packages_.size());
+  prefetch_tick();
   std::lock_guard lock(mu_);
   auto now = Steady::now();
   for (auto it = negative_.begin(); it != negative_.end();) {
@@ -124,6 +128,7 @@ void CacheService::tick() {
 
 std::optional<Answer> CacheService::resolve(const ServeRequest& request, const Later& later,
                                             std::shared_ptr<PendingAnswer>* pending) {
+  note_request(request);
   bool fall_through = false;
   if (auto local = resolve_local(request, &fall_through)) return local;
   if (!fall_through) return error_answer(404, "not found");
@@ -485,9 +490,11 @@ void CacheService::finish(const std::shared_ptr<Fetch>& f, const Result<FetchRes
     if (stored && PoolIndex::may_name_packages(key)) {
       // After the readers are released: the packages this index names are verified when
       // fetched.
-      auto learnt = packages_.learn(key, meta.sha256, cache_path(key));
+      NamedFiles added;
+      auto learnt = packages_.learn(key, meta.sha256, cache_path(key), prefetcher_ ? &added : nullptr);
       if (learnt.ok()) {
         log_.debug("pool_index_learnt", {{"path", key}, {"files", static_cast<uint64_t>(*learnt)}});
+        if (!added.empty()) prefetch_new_files(key, added);
       } else {
         log_.debug("pool_index_skipped", {{"path", key}, {"error", learnt.error().message}});
       }

@@ -29,8 +29,10 @@
 #include "serve/open_file_cache.h"
 #include "serve/page_rewrite.h"
 #include "serve/pool_index.h"
+#include "serve/prefetcher.h"
 #include "serve/root_index.h"
 #include "serve/upstream_health.h"
+#include "serve/usage_table.h"
 #include "transfer/downloader.h"
 
 namespace depot {
@@ -72,6 +74,11 @@ struct ServiceOptions {
   int tier_writers = 4;             // threads copying blobs to the tier
   size_t tier_queue = 10000;        // blobs waiting to be copied, at most
   Clock* clock = nullptr;           // null: the system clock
+  // Usage-driven prefetch: when a package index read again names files new to it, those of
+  // packages clients asked for within `prefetch_window` are fetched ahead of them (usage is kept
+  // in <cache_dir>/usage.db). A budget of 0: off, and no use is counted.
+  PrefetchOptions prefetch;
+  std::chrono::seconds prefetch_window{std::chrono::hours(24 * 30)};
 };
 
 struct ServeRequest {
@@ -79,6 +86,7 @@ struct ServeRequest {
   bool trailing_slash = false;
   std::string accept;          // the client's Accept header
   std::string host;            // the client's Host header (untrusted)
+  bool prefetch = false;       // a fetch ahead of clients: no use of a package, no prefetch hit
 };
 
 // A request waiting for its upstream answer. cancel() when its client went away: the request's
@@ -109,8 +117,13 @@ class CacheService {
                                 std::shared_ptr<PendingAnswer>* pending = nullptr);
 
   // Periodic housekeeping (about once a second): persists the LRU order, refreshes gauges,
-  // fails misses that waited too long for an upstream worker, forgets old path failures.
+  // fails misses that waited too long for an upstream worker, forgets old path failures,
+  // starts and finishes prefetches.
   void tick();
+
+  // Uses of packages `names` below the upstream whose prefix is `scope` (a client's report of
+  // what it has installed). kRefused when prefetch is off, kNotFound for an unknown scope.
+  Status record_usage(std::string_view scope, const std::vector<std::string>& names);
 
  private:
   struct Fetch;
@@ -176,6 +189,14 @@ class CacheService {
                      CacheOutcome outcome, bool have_cached, bool stale_ok);
   void evict_root_siblings(const std::string& key);
   bool negative(const std::string& key);
+  // Usage-driven prefetch (cache_prefetch.cc).
+  class PrefetchAdapter;
+  Status start_prefetch();
+  // The upstream below which `key` lies and the package its file belongs to, if any.
+  std::optional<std::pair<size_t, std::string>> package_of(std::string_view key) const;
+  void note_request(const ServeRequest& request);  // a use, and maybe a prefetch hit
+  void prefetch_new_files(const std::string& index_key, const NamedFiles& added);
+  void prefetch_tick();
 
   ServiceOptions opts_;
   Clock& clock_;
@@ -196,6 +217,10 @@ class CacheService {
   std::map<std::string, std::shared_ptr<Download>, std::less<>> inflight_;
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> negative_;
   std::map<std::string, std::string, std::less<>> page_digests_;  // rel -> sha256 from pages
+  std::unique_ptr<UsageTable> usage_;  // these three: set when prefetch is on
+  std::unique_ptr<PrefetchTarget> prefetch_target_;  // a PrefetchAdapter
+  std::unique_ptr<Prefetcher> prefetcher_;
+  SteadyTime usage_flushed_{};  // tick()'s thread only
 };
 
 }  // namespace depot

@@ -18,6 +18,7 @@
 #include "core/logger.h"
 #include "core/result.h"
 #include "serve/access_log.h"
+#include "serve/cidr.h"
 #include "serve/cache_service.h"
 #include "serve/metrics.h"
 #include "serve/node_api.h"
@@ -37,6 +38,8 @@ struct ServerOptions {
   // Connections beyond this are closed as soon as they are accepted. 0: derived from the
   // descriptor limit (RLIMIT_NOFILE).
   int max_connections = 0;
+  // Networks whose clients may POST usage reports (/_depot/v1/usage); empty: none.
+  std::vector<Cidr> usage_from;
 };
 
 // Pages the server's owner adds (`depot run`'s status JSON and page under /_depot/), answered

@@ -133,6 +133,7 @@ void Session::read_request() {
 }
 
 void Session::on_header(beast::error_code ec) {
+  if (!ec && is_usage_report()) return start_usage_report();
   if (!ec && srv_.node != nullptr) {
     auto target = parser_->get().target();
     if (NodeApi::handles(std::string_view(target.data(), target.size()))) return handle_node();

@@ -46,6 +46,8 @@ inline constexpr size_t kUploadChunk = 256 * 1024;  // upload bytes read per soc
 // A refused upload's body up to this size is read and dropped before the answer, so a client
 // that sends it without waiting for 100 Continue gets the answer rather than a broken pipe.
 inline constexpr uint64_t kDiscardLimit = 16 << 20;
+inline constexpr std::string_view kUsagePath = "/_depot/v1/usage";
+inline constexpr uint64_t kUsageBodyLimit = 4 << 20;  // a usage report's body, at most
 
 // "Date:" value, formatted once per second per thread.
 const std::string& date_now();
@@ -148,6 +150,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void finish_upload();
   void send_node_reply(NodeReply reply);
 
+  // --- http_session_usage.cc: clients' usage reports ---
+  bool is_usage_report() const;
+  void start_usage_report();
+  void on_usage_report(beast::error_code ec);
+
   tcp::socket sock_;
   asio::steady_timer timer_;
   SessionContext& srv_;
@@ -180,6 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<NodeUpload> upload_;
   std::optional<NodeReply> refused_;  // a refused upload's answer, sent once its body is read
   std::vector<char> upload_buf_;
+  std::optional<http::request_parser<http::string_body>> usage_parser_;  // a usage report's
 };
 
 }  // namespace depot::session_detail

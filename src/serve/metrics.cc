@@ -127,6 +127,23 @@ std::string render_prometheus(const ServeMetrics& m) {
   counter(out, "tier_dropped_total",
           "Blobs not copied to the shared cache tier because its queue was full.",
           m.tier_dropped);
+  counter(out, "prefetches_queued_total",
+          "Files queued to be fetched ahead of clients (usage-driven prefetch).",
+          m.prefetch_queued);
+  header(out, "prefetches_total", "counter", "Prefetches that ended, by result.");
+  sample(out, "prefetches_total", "{result=\"done\"}", m.prefetch_done.load());
+  sample(out, "prefetches_total", "{result=\"failed\"}", m.prefetch_failed.load());
+  counter(out, "prefetches_refused_total",
+          "Files not queued for prefetch: larger than the hourly budget, or the queue full.",
+          m.prefetch_refused);
+  counter(out, "prefetched_bytes_total", "Bytes of the files prefetched.", m.prefetch_bytes);
+  counter(out, "prefetch_hits_total", "Client requests for a file a prefetch fetched.",
+          m.prefetch_hits);
+  gauge(out, "prefetch_waiting", "Files queued for prefetch, waiting for budget or a slot.",
+        m.prefetch_waiting);
+  gauge(out, "prefetch_running", "Prefetches in progress.", m.prefetch_running);
+  gauge(out, "usage_packages", "Packages clients used within the prefetch window.",
+        m.usage_names);
   gauge(out, "upstream_inflight", "Upstream downloads in progress.", m.inflight_downloads);
   gauge(out, "upstream_queued", "Upstream downloads waiting for a free worker.",
         m.upstream_queued);

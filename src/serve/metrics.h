@@ -47,6 +47,16 @@ struct ServeMetrics {
   Counter tier_stored{0};            // blobs copied to the tier
   Counter tier_stored_bytes{0};
   Counter tier_dropped{0};           // blobs not copied: the write-behind queue was full
+  // Usage-driven prefetch (--prefetch-budget).
+  Counter prefetch_queued{0};        // files queued to be fetched ahead of clients
+  Counter prefetch_done{0};          // of those, fetched (or found cached)
+  Counter prefetch_failed{0};
+  Counter prefetch_refused{0};       // not queued: larger than the budget, or the queue full
+  Counter prefetch_bytes{0};         // bytes of the files prefetched
+  Counter prefetch_hits{0};          // client requests for a file a prefetch fetched
+  std::atomic<int64_t> prefetch_waiting{0};  // gauge: queued, waiting for budget or a slot
+  std::atomic<int64_t> prefetch_running{0};  // gauge
+  std::atomic<int64_t> usage_names{0};       // gauge: packages used within the window
   std::atomic<int64_t> inflight_downloads{0};  // gauge
   std::atomic<int64_t> upstream_queued{0};     // gauge: misses waiting for an upstream worker
   std::atomic<int64_t> open_connections{0};    // gauge

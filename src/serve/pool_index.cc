@@ -13,8 +13,15 @@ const RegistryDescriptor* PoolIndex::registry_of(std::string_view key) {
   return nullptr;
 }
 
+std::string PoolIndex::family_of(std::string_view key) {
+  size_t by_hash = key.find("/by-hash/");
+  if (by_hash != std::string_view::npos) return std::string(key.substr(0, by_hash + 1));
+  size_t slash = key.rfind('/');
+  return slash == std::string_view::npos ? std::string() : std::string(key.substr(0, slash + 1));
+}
+
 Result<size_t> PoolIndex::learn(std::string_view key, const std::string& sha256,
-                                const std::filesystem::path& file) {
+                                const std::filesystem::path& file, NamedFiles* added) {
   {
     std::lock_guard lock(mu_);
     if (!sha256.empty() && read_.count(sha256)) return size_t{0};
@@ -27,8 +34,13 @@ Result<size_t> PoolIndex::learn(std::string_view key, const std::string& sha256,
   if (files_.size() + found->size() > kMaxFiles) {
     files_.clear();
     read_.clear();
+    families_.clear();
   }
-  for (auto& [rel, named] : *found) files_[std::move(rel)] = std::move(named);
+  const bool baseline = families_.insert(family_of(key)).second;
+  for (auto& [rel, named] : *found) {
+    auto [it, fresh] = files_.insert_or_assign(std::move(rel), std::move(named));
+    if (fresh && !baseline && added != nullptr) added->emplace_back(it->first, it->second);
+  }
   if (!sha256.empty()) read_.insert(sha256);
   return found->size();
 }

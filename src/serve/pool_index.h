@@ -27,8 +27,14 @@ class PoolIndex {
   // Reads the index `file` (any compression) cached as `key`, whose body has digest `sha256`
   // (a version already read is skipped), and records every package file it names. Returns how
   // many it recorded. A file that is not such an index is an error and records nothing.
+  // `added`, when given, receives the files it names that were not known before, provided an
+  // earlier index of its family (its directory, by-hash/ left out) was read: a family's first
+  // index is a baseline, naming nothing new.
   Result<size_t> learn(std::string_view key, const std::string& sha256,
-                       const std::filesystem::path& file);
+                       const std::filesystem::path& file, NamedFiles* added = nullptr);
+  // "dists/x/main/binary-amd64/" for ".../binary-amd64/Packages.xz" and for
+  // ".../binary-amd64/by-hash/SHA256/<hex>".
+  static std::string family_of(std::string_view key);
 
   std::optional<NamedIndex> find(std::string_view rel) const;
   size_t size() const;
@@ -38,6 +44,7 @@ class PoolIndex {
   mutable std::mutex mu_;
   std::unordered_map<std::string, NamedIndex> files_;
   std::set<std::string> read_;  // sha256 of the indexes already read
+  std::set<std::string> families_;  // families with an index read
 };
 
 }  // namespace depot

@@ -377,10 +377,15 @@ void check_overlaps(const std::vector<JobConfig>& jobs, Problems& p,
 
 void read_serve(const toml::table& t, SiteConfig& site, Problems& p) {
   Reader r(t, "serve", p);
-  std::string cache_dir, cache_size = "0";
+  std::string cache_dir, cache_size = "0", prefetch_budget = "0", prefetch_window = "30d";
+  std::string usage_from;
   double index_ttl = 300, negative_ttl = 60, idle = 60, send = 60;
   r.text("cache-dir", cache_dir);
   r.text("cache-size", cache_size);
+  r.text("prefetch-budget", prefetch_budget);
+  r.integer("prefetch-concurrency", site.serve.prefetch.concurrency, 1, 64);
+  r.text("prefetch-window", prefetch_window);
+  r.text("usage-from", usage_from);
   r.number("index-ttl", index_ttl, 0, 86400.0 * 365);
   r.number("negative-ttl", negative_ttl, 0, 86400.0 * 365);
   r.text("public-url", site.serve.public_url);
@@ -396,6 +401,18 @@ void read_serve(const toml::table& t, SiteConfig& site, Problems& p) {
     site.serve.cache_size = *size;
   else
     p.add(t.source(), "serve.cache-size", "not a size: " + cache_size);
+  if (auto budget = parse_bytes(prefetch_budget))
+    site.serve.prefetch.budget_per_hour = *budget;
+  else
+    p.add(t.source(), "serve.prefetch-budget", "not a size: " + prefetch_budget);
+  if (auto window = parse_duration(prefetch_window); window && window->count() > 0)
+    site.serve.prefetch_window = *window;
+  else
+    p.add(t.source(), "serve.prefetch-window", "not a duration: " + prefetch_window);
+  if (auto nets = parse_cidr_list(usage_from); nets.ok())
+    site.server.usage_from = std::move(*nets);
+  else
+    p.add(t.source(), "serve.usage-from", nets.error().message);
   site.serve.index_ttl = std::chrono::seconds(static_cast<int64_t>(index_ttl));
   site.serve.negative_ttl = std::chrono::seconds(static_cast<int64_t>(negative_ttl));
   site.server.idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(idle * 1000));

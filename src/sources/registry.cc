@@ -42,6 +42,16 @@ bool ends_with_any(std::string_view name, std::initializer_list<std::string_view
   return false;
 }
 
+std::string_view drop_dash_fields(std::string_view stem, int fields) {
+  size_t end = stem.size();
+  for (int i = 0; i < fields; ++i) {
+    size_t dash = stem.rfind('-', end == 0 ? 0 : end - 1);
+    if (dash == std::string_view::npos || dash == 0) return {};
+    end = dash;
+  }
+  return stem.substr(0, end);
+}
+
 const RegistryOption* find_option(const RegistryDescriptor& d, std::string_view flag) {
   for (const RegistryOption& o : d.options) {
     if (o.flag == flag) return &o;

@@ -116,6 +116,10 @@ struct PathRules {
   std::function<bool(std::string_view key)> names_packages;
   std::function<Result<NamedFiles>(std::string_view key, const std::filesystem::path& file)>
       read_package_index;
+  // The package a file of this registry belongs to, from its file name (apt's
+  // "hello_2.10-3_amd64.deb" -> "hello"); nullopt for a file that is no package of it. A
+  // cache counts clients' use of packages by it. Empty function: none.
+  std::function<std::optional<std::string>(std::string_view file_name)> package_name;
 
   // Directory pages: every variant, and those answering a client's Accept, best first. A
   // cache fetches the page from the directory's URL and stores it rewritten.
@@ -187,5 +191,8 @@ bool all_hex(std::string_view s);                                // non-empty, [
 bool has_ancestor(PathParts parts, std::string_view dir);
 std::string_view parent_name(PathParts parts);  // "" for a top-level file
 bool ends_with_any(std::string_view name, std::initializer_list<std::string_view> suffixes);
+// `stem` without its last `fields` '-'-separated fields ("a-b-1.0-2", 2 -> "a-b"); "" when it
+// has no more than that many fields.
+std::string_view drop_dash_fields(std::string_view stem, int fields);
 
 }  // namespace depot

@@ -28,6 +28,14 @@ class DnfClient:
         self.url = url
 
     def download(self, *packages, timeout=120):
+        return self.run("download", "--destdir", str(self.root / "out"), *packages,
+                        timeout=timeout)
+
+    def makecache(self, timeout=120):
+        """dnf makecache --refresh: reads the repository's metadata, downloads no package."""
+        return self.run("makecache", timeout=timeout)
+
+    def run(self, *args, timeout=120):
         cmd = ["dnf", "-y", "--refresh",
                "--installroot=%s" % (self.root / "installroot"),
                "--releasever=1",
@@ -36,8 +44,7 @@ class DnfClient:
                "--setopt=gpgcheck=0",
                "--setopt=retries=1",
                "--setopt=keepcache=0",
-               "--repofrompath=m,%s" % self.url, "--repo=m",
-               "download", "--destdir", str(self.root / "out")] + list(packages)
+               "--repofrompath=m,%s" % self.url, "--repo=m"] + list(args)
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            stdin=subprocess.DEVNULL, timeout=timeout,
                            env=dict(os.environ, LC_ALL="C.UTF-8"))

@@ -132,6 +132,13 @@ Result<NamedFiles> read_package_index(std::string_view key, const std::filesyste
   return out;
 }
 
+std::optional<std::string> package_name(std::string_view name) {
+  if (!ends_with_any(name, {".deb", ".udeb", ".ddeb"})) return std::nullopt;
+  size_t under = name.find('_');
+  if (under == 0 || under == std::string_view::npos) return std::nullopt;
+  return std::string(name.substr(0, under));
+}
+
 }  // namespace
 
 RegistryDescriptor descriptor() {
@@ -169,6 +176,7 @@ RegistryDescriptor descriptor() {
   d.paths.self_named = self_named;
   d.paths.names_packages = names_packages;
   d.paths.read_package_index = read_package_index;
+  d.paths.package_name = package_name;
   return d;
 }
 

@@ -14,6 +14,21 @@ bool is_blob(PathParts parts) {
   return name.ends_with(".conda") || (name.ends_with(".tar.bz2") && !name.starts_with("repodata"));
 }
 
+// NAME-VERSION-BUILD.conda (or .tar.bz2)
+std::optional<std::string> package_name(std::string_view name) {
+  std::string_view stem;
+  if (name.ends_with(".conda")) {
+    stem = name.substr(0, name.size() - 6);
+  } else if (name.ends_with(".tar.bz2") && !name.starts_with("repodata")) {
+    stem = name.substr(0, name.size() - 8);
+  } else {
+    return std::nullopt;
+  }
+  std::string_view n = drop_dash_fields(stem, 2);
+  if (n.empty()) return std::nullopt;
+  return std::string(n);
+}
+
 bool names_packages(std::string_view key) {
   std::string_view name = rel_filename(key);
   return name.starts_with("repodata.json") || name.starts_with("current_repodata.json");
@@ -52,6 +67,7 @@ RegistryDescriptor descriptor() {
   d.paths.types = {{"conda", "application/octet-stream"}};
   d.paths.names_packages = names_packages;
   d.paths.read_package_index = read_package_index;
+  d.paths.package_name = package_name;
   return d;
 }
 

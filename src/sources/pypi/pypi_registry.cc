@@ -5,12 +5,29 @@
 
 #include "sources/pypi/page_rewrite.h"
 #include "sources/pypi/pypi_source.h"
+#include "sources/pypi/simple_index.h"
 
 namespace depot::pypi {
 namespace {
 
 bool is_blob(PathParts parts) {
   return ends_with_any(parts.back(), {".whl", ".metadata"}) || has_ancestor(parts, "packages");
+}
+
+// A wheel's name is its first '-' field (PEP 427), an sdist's all but its last (PEP 625);
+// normalised as the project's simple page is (PEP 503).
+std::optional<std::string> package_name(std::string_view name) {
+  std::string_view n;
+  if (name.ends_with(".whl")) {
+    size_t dash = name.find('-');
+    if (dash != std::string_view::npos) n = name.substr(0, dash);
+  } else {
+    for (std::string_view ext : {".tar.gz", ".zip", ".tar.bz2"}) {
+      if (name.ends_with(ext)) n = drop_dash_fields(name.substr(0, name.size() - ext.size()), 1);
+    }
+  }
+  if (n.empty()) return std::nullopt;
+  return normalize_name(n);
 }
 
 constexpr PageVariant kJson{"index.v1_json", kSimpleJson, kSimpleJson};
@@ -49,6 +66,7 @@ RegistryDescriptor descriptor() {
   d.paths.page_variants = {kJson, kHtml};
   d.paths.pages_for = pages_for;
   d.paths.rewrite_page = rewrite_page;
+  d.paths.package_name = package_name;
   return d;
 }
 

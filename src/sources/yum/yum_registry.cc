@@ -50,6 +50,17 @@ NamedFiles read_root(std::string_view root_rel, std::string_view text) {
   return out;
 }
 
+// NAME-VERSION-RELEASE.ARCH.rpm
+std::optional<std::string> package_name(std::string_view name) {
+  if (!name.ends_with(".rpm")) return std::nullopt;
+  std::string_view stem = name.substr(0, name.size() - 4);
+  size_t dot = stem.rfind('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::string_view n = drop_dash_fields(stem.substr(0, dot), 2);
+  if (n.empty()) return std::nullopt;
+  return std::string(n);
+}
+
 bool names_packages(std::string_view key) {
   return in_repodata(key) && rel_filename(key).find("primary.xml") != std::string_view::npos;
 }
@@ -91,6 +102,7 @@ RegistryDescriptor descriptor() {
   d.paths.read_root = read_root;
   d.paths.names_packages = names_packages;
   d.paths.read_package_index = read_package_index;
+  d.paths.package_name = package_name;
   return d;
 }
 

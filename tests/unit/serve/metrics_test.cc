@@ -80,6 +80,15 @@ TEST(Metrics, RendersEveryMetricAtZero) {
                           "depot_serve_tier_stored_total",
                           "depot_serve_tier_stored_bytes_total",
                           "depot_serve_tier_dropped_total",
+                          "depot_serve_prefetches_queued_total",
+                          "depot_serve_prefetches_total{result=\"done\"}",
+                          "depot_serve_prefetches_total{result=\"failed\"}",
+                          "depot_serve_prefetches_refused_total",
+                          "depot_serve_prefetched_bytes_total",
+                          "depot_serve_prefetch_hits_total",
+                          "depot_serve_prefetch_waiting",
+                          "depot_serve_prefetch_running",
+                          "depot_serve_usage_packages",
                           "depot_serve_upstream_inflight",
                           "depot_serve_upstream_queued",
                           "depot_serve_open_connections",
@@ -90,7 +99,7 @@ TEST(Metrics, RendersEveryMetricAtZero) {
     ASSERT_TRUE(s.count(key)) << key;
     EXPECT_EQ(s[key], "0") << key;
   }
-  EXPECT_EQ(s.size(), 5u + 7u + 19u + 7u);
+  EXPECT_EQ(s.size(), 5u + 7u + 19u + 7u + 9u);
 }
 
 TEST(Metrics, ReflectsUpdates) {

@@ -76,5 +76,28 @@ TEST(PoolIndex, SomethingElseIsNotLearnt) {
   EXPECT_EQ(idx.size(), 0u);
 }
 
+TEST(PoolIndex, FilesNewToAFamilyReadBeforeAreReportedAsAdded) {
+  testing::TempDir dir;
+  std::string hex(64, 'c');
+  auto stanza = [&](const std::string& name) {
+    return "Package: " + name + "\nVersion: 1\nFilename: pool/" + name + "_1_all.deb\nSize: 10\nSHA256: " +
+           hex + "\n\n";
+  };
+  std::ofstream(dir.path() / "v1") << stanza("a");
+  std::ofstream(dir.path() / "v2") << stanza("a") << stanza("b");
+  PoolIndex idx;
+  NamedFiles added;
+  ASSERT_TRUE(idx.learn("d/dists/s/main/binary-all/Packages", "v1", dir.path() / "v1", &added).ok());
+  EXPECT_TRUE(added.empty()) << "a family's first index is a baseline";
+  ASSERT_TRUE(idx.learn("d/dists/s/main/binary-all/by-hash/SHA256/" + hex, "v2", dir.path() / "v2",
+                        &added)
+                  .ok());
+  ASSERT_EQ(added.size(), 1u);
+  EXPECT_EQ(added[0].first, "d/pool/b_1_all.deb");
+  EXPECT_EQ(PoolIndex::family_of("d/dists/s/main/binary-all/by-hash/SHA256/ab"),
+            "d/dists/s/main/binary-all/");
+  EXPECT_EQ(PoolIndex::family_of("el/repodata/x-primary.xml"), "el/repodata/");
+}
+
 }  // namespace
 }  // namespace depot

@@ -79,5 +79,34 @@ TEST(Registry, PathHelpers) {
   EXPECT_FALSE(ends_with_any("a.tar", {".zip", ".gz"}));
 }
 
+TEST(Registry, DropDashFields) {
+  EXPECT_EQ(drop_dash_fields("a-b-1.0-2", 2), "a-b");
+  EXPECT_EQ(drop_dash_fields("a-1.0-2", 2), "a");
+  EXPECT_EQ(drop_dash_fields("1.0-2", 2), "");
+  EXPECT_EQ(drop_dash_fields("-1.0-2", 2), "");
+  EXPECT_EQ(drop_dash_fields("name-1.0", 1), "name");
+  EXPECT_EQ(drop_dash_fields("", 1), "");
+}
+
+// What usage-driven prefetch counts a file as: its registry's package.
+TEST(Registry, PackageNames) {
+  auto name = [](std::string_view registry, std::string_view file) {
+    return find_registry(registry)->paths.package_name(file).value_or("<none>");
+  };
+  EXPECT_EQ(name("apt", "hello_2.10-3_amd64.deb"), "hello");
+  EXPECT_EQ(name("apt", "libc6-udeb_2.36-9_amd64.udeb"), "libc6-udeb");
+  EXPECT_EQ(name("apt", "_1.0_all.deb"), "<none>");
+  EXPECT_EQ(name("apt", "hello_2.10.dsc"), "<none>");
+  EXPECT_EQ(name("yum", "python3-libs-3.12.1-2.fc39.x86_64.rpm"), "python3-libs");
+  EXPECT_EQ(name("yum", "bash-5.2-1.src.rpm"), "bash");
+  EXPECT_EQ(name("yum", "norelease.x86_64.rpm"), "<none>");
+  EXPECT_EQ(name("conda", "numpy-base-1.26.0-py311h_0.conda"), "numpy-base");
+  EXPECT_EQ(name("conda", "zlib-1.3-h0_1.tar.bz2"), "zlib");
+  EXPECT_EQ(name("conda", "repodata.json"), "<none>");
+  EXPECT_EQ(name("pypi", "Typing_Extensions-4.9.0-py3-none-any.whl"), "typing-extensions");
+  EXPECT_EQ(name("pypi", "zope.interface-6.1.tar.gz"), "zope-interface");
+  EXPECT_EQ(name("pypi", "noversion.zip"), "<none>");
+}
+
 }  // namespace
 }  // namespace depot
