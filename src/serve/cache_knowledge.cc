@@ -88,9 +88,24 @@ bool CacheService::rewrite_page(const std::shared_ptr<Fetch>& f, const FetchResu
   f->page_fd.reset(::fcntl(out->fd.get(), F_DUPFD_CLOEXEC, 0));
   store_->discard_partial(std::move(f->partial));
   f->partial = std::move(*out);
-  std::lock_guard lock(mu_);
-  if (page_digests_.size() > 1000000) page_digests_.clear();
-  for (auto& [rel, sha] : page->digests) page_digests_[rel] = sha;
+  NamedFiles added;  // files a page read before did not link to: new releases
+  {
+    std::lock_guard lock(mu_);
+    if (page_digests_.size() > 1000000) {
+      page_digests_.clear();
+      page_families_.clear();
+    }
+    const bool baseline = page_families_.insert(std::string(rel_parent(f->key))).second;
+    for (auto& [rel, sha] : page->digests) {
+      auto [it, fresh] = page_digests_.insert_or_assign(rel, sha);
+      if (fresh && !baseline && prefetcher_) {
+        NamedFile n;
+        n.digests.sha256 = it->second;
+        added.emplace_back(rel, std::move(n));
+      }
+    }
+  }
+  if (!added.empty()) prefetch_new_files(f->key, added);
   return true;
 }
 

@@ -50,6 +50,14 @@ class StateJob final : public PrefetchJob {
     if (pending) pending->cancel();
   }
   std::optional<bool> finished() override { return state_->finished(); }
+  uint64_t bytes() override {
+    std::lock_guard lock(state_->mu);
+    if (!state_->answer) return 0;
+    if (state_->answer->kind == Answer::Kind::kFile) return state_->answer->size;
+    if (!state_->answer->download) return 0;
+    const int64_t total = state_->answer->download->snapshot().total;
+    return total > 0 ? static_cast<uint64_t>(total) : 0;
+  }
 
  private:
   std::shared_ptr<PrefetchState> state_;
@@ -119,10 +127,8 @@ void CacheService::prefetch_new_files(const std::string& index_key, const NamedF
   size_t queued = 0;
   for (const auto& [rel, named] : added) {
     auto p = package_of(rel);
-    if (!p || !named.size || !usage_->recently_used(opts_.upstreams[p->first].prefix, p->second)) {
-      continue;
-    }
-    if (prefetcher_->offer(rel, *named.size) == Prefetcher::Offer::kQueued) ++queued;
+    if (!p || !usage_->recently_used(opts_.upstreams[p->first].prefix, p->second)) continue;
+    if (prefetcher_->offer(rel, named.size.value_or(0)) == Prefetcher::Offer::kQueued) ++queued;
   }
   if (queued > 0) {
     log_.info("prefetch_queued", {{"index", index_key}, {"files", static_cast<uint64_t>(queued)}});

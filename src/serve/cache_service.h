@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -217,6 +218,7 @@ class CacheService {
   std::map<std::string, std::shared_ptr<Download>, std::less<>> inflight_;
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> negative_;
   std::map<std::string, std::string, std::less<>> page_digests_;  // rel -> sha256 from pages
+  std::set<std::string, std::less<>> page_families_;  // directories with a page read
   std::unique_ptr<UsageTable> usage_;  // these three: set when prefetch is on
   std::unique_ptr<PrefetchTarget> prefetch_target_;  // a PrefetchAdapter
   std::unique_ptr<Prefetcher> prefetcher_;

@@ -69,8 +69,10 @@ void Prefetcher::poll() {
         continue;
       }
       if (*end) {
+        const uint64_t got = it->size > 0 ? it->size : it->job->bytes();
+        if (it->size == 0) tokens_ -= static_cast<double>(got);  // charged now
         counts_.done++;
-        counts_.bytes += it->size;
+        counts_.bytes += got;
         if (known_.count(it->key)) remember(it->key);  // else a client took it already
       } else {
         counts_.failed++;
@@ -81,7 +83,7 @@ void Prefetcher::poll() {
     refill();
     while (!waiting_.empty() &&
            running_.size() < static_cast<size_t>(opts_.concurrency) &&
-           tokens_ >= static_cast<double>(waiting_.front().size)) {
+           tokens_ >= static_cast<double>(waiting_.front().size) && tokens_ > 0) {
       tokens_ -= static_cast<double>(waiting_.front().size);
       to_start.push_back(waiting_.front().key);
       running_.push_back({waiting_.front().key, waiting_.front().size, nullptr});

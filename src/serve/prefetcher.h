@@ -2,7 +2,9 @@
 // Prefetcher: fetches files ahead of the clients that will ask for them (usage-driven prefetch),
 // at most `concurrency` at once and within a byte budget per hour: a token bucket that holds at
 // most one hour's budget and refills continuously. Files wait in a bounded queue, oldest first,
-// until the budget covers them; a file larger than a whole hour's budget is refused at once.
+// until the budget covers them; a file larger than a whole hour's budget is refused at once. A
+// file of unknown size starts while the budget is not spent and is charged when it ends, so the
+// budget may be overdrawn by at most one such file per slot (the debt is paid by the refill).
 // Thread-safe. poll() (about once a second) starts and finishes the jobs; it never blocks.
 
 #include <chrono>
@@ -31,6 +33,7 @@ class PrefetchJob {
  public:
   virtual ~PrefetchJob() = default;
   virtual std::optional<bool> finished() = 0;
+  virtual uint64_t bytes() = 0;  // of the file, once finished() said true
 };
 
 // Starts fetching a file for the cache; never null. Called without the prefetcher's lock.
@@ -50,7 +53,7 @@ class Prefetcher {
 
   Prefetcher(PrefetchOptions options, Clock& clock, PrefetchTarget& target);
 
-  // Queues `key` of `size` bytes. kKnown: queued, running or prefetched already.
+  // Queues `key` of `size` bytes (0: unknown). kKnown: queued, running or prefetched already.
   Offer offer(const std::string& key, uint64_t size);
   // True once when a client asks for a file this prefetcher fetched or is fetching (counted as
   // a prefetch hit); false for every other file.

@@ -3,7 +3,8 @@ version of a package clients use, the first client to upgrade must not wait on u
 real apt-get and dnf read the new indexes through the cache; depot fetches the new versions of
 the packages they had fetched (and only those) in the background, within the byte budget; the
 upgrade that follows is a cache hit, upstream sees one request per new file, and /metrics counts
-the prefetches and their hits. Clients on allowed networks may also report what they have
+the prefetches and their hits. The same for pip: a PyPI page read again that links a new
+wheel of a project pip fetched. Clients on allowed networks may also report what they have
 installed (POST /_depot/v1/usage); others are refused."""
 
 import http.client
@@ -12,6 +13,7 @@ import time
 import unittest
 
 from apt_harness import AptClient, AptTestCase, mar
+from pypi_harness import PypiTestCase
 from serve_harness import ServeMixin, fetch, metric, parse_prometheus
 from yum_harness import DnfClient, YumTestCase, myr
 
@@ -164,6 +166,41 @@ class DnfUpgradeWaitsOnUpstream(Waits, ServeMixin, YumTestCase):
         ok, out = dnf.download("pkg01-2.0")
         self.assertTrue(ok, out + self.serve_info())
         self.assertIn("pkg01-2.0-1.noarch.rpm", dnf.downloaded())
+        self.assertEqual(len(self.upstream_gets(new)), 1, self.server.log())
+        self.assertEqual(metric(samples(srv), "depot_serve_prefetch_hits_total"), 1)
+
+
+JSON = "application/vnd.pypi.simple.v1+json"
+
+
+class PipUpgradeWaitsOnUpstream(Waits, ServeMixin, PypiTestCase):
+    def test_new_wheel_of_a_used_project_is_a_hit(self):
+        v1 = [("tiny-alpha", "1.0", None, None, None), ("tiny.gamma", "0.1", None, None, None)]
+        self.gen_index(projects=v1)
+        srv = self.start_serve(self.mirror, "--upstream", "/pypi=" + self.server.base,
+                               "--index-ttl", "1", "--prefetch-budget", "10M")
+        index = srv.base + "/pypi/simple/"
+        ok, out = self.pip("download", "--no-deps", "--index-url", index, "-d", self.tmp / "d1",
+                           "tiny-alpha")
+        self.assertTrue(ok, out + self.serve_info())
+        for project in ("tiny-alpha", "tiny-gamma"):  # pages read once: the baseline
+            self.assertEqual(fetch(srv.base, "/pypi/simple/%s/" % project,
+                                   headers={"Accept": JSON}).status, 200)
+        self.gen_index(projects=v1 + [("tiny-alpha", "2.0", None, None, None),
+                                      ("tiny.gamma", "0.2", None, None, None)])
+        time.sleep(1.5)
+        self.server.clear_log()
+        for project in ("tiny-alpha", "tiny-gamma"):  # what `pip index versions` reads
+            self.assertEqual(fetch(srv.base, "/pypi/simple/%s/" % project,
+                                   headers={"Accept": JSON}).status, 200)
+        self.wait_prefetched(srv, 1)
+        new = "tiny_alpha-2.0-py3-none-any.whl"
+        self.assertEqual(len(self.upstream_gets(new)), 1, self.server.log())
+        self.assertEqual(self.upstream_gets("tiny_gamma-0.2-py3-none-any.whl"), [])
+        ok, out = self.pip("download", "--no-deps", "--index-url", index, "-d", self.tmp / "d2",
+                           "tiny-alpha==2.0")
+        self.assertTrue(ok, out + self.serve_info())
+        self.assertTrue((self.tmp / "d2" / new).is_file(), out)
         self.assertEqual(len(self.upstream_gets(new)), 1, self.server.log())
         self.assertEqual(metric(samples(srv), "depot_serve_prefetch_hits_total"), 1)
 

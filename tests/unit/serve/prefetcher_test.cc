@@ -13,14 +13,17 @@ using std::chrono::minutes;
 class FakeTarget final : public PrefetchTarget {
  public:
   struct Job final : PrefetchJob {
-    explicit Job(std::optional<bool>* end) : end_(end) {}
+    Job(std::optional<bool>* end, uint64_t* bytes) : end_(end), bytes_(bytes) {}
     std::optional<bool> finished() override { return *end_; }
+    uint64_t bytes() override { return *bytes_; }
     std::optional<bool>* end_;
+    uint64_t* bytes_;
   };
   std::unique_ptr<PrefetchJob> start(const std::string& key) override {
     started.push_back(key);
-    return std::make_unique<Job>(&ends[key]);
+    return std::make_unique<Job>(&ends[key], &sizes[key]);
   }
+  std::map<std::string, uint64_t> sizes;  // what a job of unknown size turns out to fetch
   std::vector<std::string> started;
   std::map<std::string, std::optional<bool>> ends;
 };
@@ -80,6 +83,25 @@ TEST_F(PrefetcherTest, TheHourlyBudgetHoldsFilesBackUntilItRefills) {
   p.poll();
   EXPECT_EQ(t_.started.size(), 5u);
   EXPECT_EQ(p.counts().refused, 1u);
+}
+
+TEST_F(PrefetcherTest, AFileOfUnknownSizeIsChargedWhenItEnds) {
+  Prefetcher& p = make(100, 1);
+  p.offer("a", 0);
+  p.offer("b", 0);
+  p.poll();
+  EXPECT_EQ(t_.started.size(), 1u);
+  t_.sizes["a"] = 130;  // overdraws the budget by 30
+  t_.ends["a"] = true;
+  p.poll();
+  EXPECT_EQ(t_.started.size(), 1u) << "b started on an overdrawn budget";
+  EXPECT_EQ(p.counts().bytes, 130u);
+  clock_.advance(minutes(18));  // +30: the debt is paid, nothing is left
+  p.poll();
+  EXPECT_EQ(t_.started.size(), 1u);
+  clock_.advance(minutes(1));
+  p.poll();
+  EXPECT_EQ(t_.started.size(), 2u);
 }
 
 TEST_F(PrefetcherTest, AClientAskingForAPrefetchedFileIsOneHit) {
