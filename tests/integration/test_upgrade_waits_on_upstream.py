@@ -39,7 +39,8 @@ class Waits:
         end = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > end:
-                self.fail("timed out waiting for " + what + self.serve_info())
+                self.fail("timed out waiting for %s\nupstream log: %s%s"
+                          % (what, self.server.log(), self.serve_info()))
             time.sleep(0.1)
 
     def wait_prefetched(self, srv, n):
@@ -62,6 +63,7 @@ class AptUpgradeWaitsOnUpstream(Waits, ServeMixin, AptTestCase):
     def new_generation(self):
         # pkg0003, pkg0005 and pkg0007 move to 2.0; pkg0012 appears.
         moved = ("pkg0003", "pkg0005", "pkg0007")
+        time.sleep(1.1)  # a Release Date (seconds) later than the last one: apt wants it newer
         self.build_upstream([(n, "2.0" if n in moved else v, a) for n, v, a in self.packages(13)])
         time.sleep(1.5)  # past --index-ttl
 
