@@ -8,6 +8,7 @@
 
 #include "core/rel_path.h"
 #include "serve/cache_service.h"
+#include "serve/upstream_pool.h"
 #include "sources/registry.h"
 
 namespace depot {
@@ -149,7 +150,7 @@ Status CacheService::record_usage(std::string_view scope, const std::vector<std:
 
 void CacheService::prefetch_tick() {
   if (!prefetcher_) return;
-  prefetcher_->poll();
+  prefetcher_->poll(pool_->queued() > 0);
   const Prefetcher::Counts c = prefetcher_->counts();
   metrics_.prefetch_queued = c.queued;
   metrics_.prefetch_done = c.done;

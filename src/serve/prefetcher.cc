@@ -58,7 +58,7 @@ void Prefetcher::remember(const std::string& key) {
   }
 }
 
-void Prefetcher::poll() {
+void Prefetcher::poll(bool clients_waiting) {
   std::vector<std::string> to_start;
   {
     std::lock_guard lock(mu_);
@@ -81,7 +81,7 @@ void Prefetcher::poll() {
       it = running_.erase(it);
     }
     refill();
-    while (!waiting_.empty() &&
+    while (!clients_waiting && !waiting_.empty() &&
            running_.size() < static_cast<size_t>(opts_.concurrency) &&
            tokens_ >= static_cast<double>(waiting_.front().size) && tokens_ > 0) {
       tokens_ -= static_cast<double>(waiting_.front().size);

@@ -58,8 +58,9 @@ class Prefetcher {
   // True once when a client asks for a file this prefetcher fetched or is fetching (counted as
   // a prefetch hit); false for every other file.
   bool take_hit(std::string_view key);
-  // Finishes the jobs that ended and starts queued ones the budget and concurrency allow.
-  void poll();
+  // Finishes the jobs that ended and starts queued ones the budget and concurrency allow;
+  // none while `clients_waiting` (clients' misses queued for an upstream worker come first).
+  void poll(bool clients_waiting = false);
   Counts counts() const;
   bool enabled() const { return opts_.budget_per_hour > 0; }
 

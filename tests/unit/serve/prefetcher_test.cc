@@ -85,6 +85,15 @@ TEST_F(PrefetcherTest, TheHourlyBudgetHoldsFilesBackUntilItRefills) {
   EXPECT_EQ(p.counts().refused, 1u);
 }
 
+TEST_F(PrefetcherTest, NothingStartsWhileClientsWaitForUpstream) {
+  Prefetcher& p = make(1000);
+  p.offer("a", 1);
+  p.poll(/*clients_waiting=*/true);
+  EXPECT_TRUE(t_.started.empty());
+  p.poll(false);
+  EXPECT_EQ(t_.started.size(), 1u);
+}
+
 TEST_F(PrefetcherTest, AFileOfUnknownSizeIsChargedWhenItEnds) {
   Prefetcher& p = make(100, 1);
   p.offer("a", 0);
