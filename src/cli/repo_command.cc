@@ -64,21 +64,25 @@ void print_changes(const json& result) {
   if (dry) std::printf("(dry run: nothing was changed)\n");
 }
 
+// "  base: URL DIST comp1,comp2" per base of a GET /repos/R answer.
+void print_bases(const json& repo) {
+  for (const auto& b : repo.value("bases", json::array())) {
+    std::string comps;
+    for (const auto& c : b.value("components", json::array())) {
+      if (c.is_string()) comps += (comps.empty() ? "" : ",") + c.get<std::string>();
+    }
+    std::printf("  base: %s %s %s\n", b.value("url", "").c_str(), b.value("dist", "").c_str(),
+                comps.c_str());
+  }
+}
+
 void print_repo(const json& r) {
   std::printf("%s\n", r.value("name", "").c_str());
   std::string archs;
   for (const auto& a : r.value("architectures", json::array())) archs += " " + a.get<std::string>();
   std::printf("  architectures:%s\n", archs.empty() ? " (none yet)" : archs.c_str());
-  const json bases = r.value("bases", json::array());
-  if (bases.empty()) std::printf("  bases: none\n");
-  for (const auto& b : bases) {
-    std::string comps;
-    for (const auto& c : b.value("components", json::array())) {
-      comps += (comps.empty() ? "" : ",") + c.get<std::string>();
-    }
-    std::printf("  base: %s %s %s\n", b.value("url", "").c_str(), b.value("dist", "").c_str(),
-                comps.c_str());
-  }
+  if (r.value("bases", json::array()).empty()) std::printf("  bases: none\n");
+  print_bases(r);
 }
 
 // Sends one request and prints the answer; returns the exit code.
@@ -132,6 +136,22 @@ int call(const ClientArgs& c, const char* method, const std::string& target, jso
   }
   if (ok) return kExitComplete;
   return r->status == 400 || r->status == 404 ? kExitUsage : kExitFilesFailed;
+}
+
+// `depot repo list` for people: each repository with its bases.
+int list_repos(const ClientArgs& c) {
+  auto names = pool::control_call(socket_path(c), "GET", "/repos", "");
+  json list = names.ok() ? json::parse(names->body, nullptr, false) : json();
+  if (!names.ok() || names->status != 200 || !list.is_array()) return call(c, "GET", "/repos");
+  for (const auto& name : list) {
+    if (!name.is_string()) continue;
+    const std::string n = name.get<std::string>();
+    auto r = pool::control_call(socket_path(c), "GET", "/repos/" + n, "");
+    json info = r.ok() ? json::parse(r->body, nullptr, false) : json();
+    std::printf("%s\n", n.c_str());
+    if (info.is_object()) print_bases(info);
+  }
+  return kExitComplete;
 }
 
 }  // namespace
@@ -222,7 +242,13 @@ void add_repo_command(CLI::App& app, int& exit_code) {
   });
 
   CLI::App* ls = repo->add_subcommand("list", "List repositories");
-  ls->callback([=, &exit_code] { exit_code = call(*c, "GET", "/repos"); });
+  ls->callback([=, &exit_code] {
+    if (c->json_out) {
+      exit_code = call(*c, "GET", "/repos");
+      return;
+    }
+    exit_code = list_repos(*c);
+  });
 
   CLI::App* packages = repo->add_subcommand("packages", "List the packages of a repository");
   packages->add_option("name", *name)->required();
