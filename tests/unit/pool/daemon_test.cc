@@ -134,6 +134,42 @@ TEST_F(DaemonTest, WrongTypesAre400NamingTheField) {
   }
 }
 
+TEST_F(DaemonTest, BasesAreStoredShownAndReplaced) {
+  ASSERT_TRUE(daemon_->start().ok());
+  json base{{"url", "/srv/mirror"}, {"dist", "bookworm"}, {"components", {"main", "contrib"}}};
+  ControlResponse r = call("POST", "/repos", json{{"name", "main"}, {"bases", {base}}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call("GET", "/repos/main");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["bases"], json::array({base})) << r.body;
+  r = call("POST", "/repos/main/bases", R"({"bases":[]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(call("GET", "/repos/main").body)["bases"], json::array());
+  EXPECT_EQ(call("GET", "/repos/nope").status, 404);
+}
+
+TEST_F(DaemonTest, DryRunsAreJobsOfTheirOwnKindThatPublishNothing) {
+  ASSERT_TRUE(daemon_->start().ok());
+  ASSERT_EQ(call("POST", "/repos", R"({"name":"main"})").status, 200);
+  ASSERT_EQ(call("POST", "/repos", R"({"name":"src"})").status, 200);
+  for (const char* action : {"pull", "promote"}) {
+    std::string body = std::string(action) == "pull"
+                           ? R"({"from":"src","dry_run":true})"
+                           : R"({"from":"src","packages":["x"],"dry_run":true})";
+    ControlResponse r = call("POST", std::string("/repos/main/") + action, body);
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["kind"], std::string(action) + "_dry_run") << r.body;
+    if (std::string(action) == "pull") {
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(j["result"]["dry_run"], true) << r.body;
+      EXPECT_FALSE(j["result"].contains("published")) << r.body;
+    } else {
+      EXPECT_EQ(r.status, 422) << r.body;  // src holds no x: the same answer as without dry_run
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "root" / "public" / "main"));
+}
+
 TEST_F(DaemonTest, MessagesQuoteAShortEscapedPrefixOfClientText) {
   std::string long_name = "\x1b[31m\"" + std::string(4000, 'A');
   const ControlResponse answers[] = {
