@@ -46,7 +46,8 @@ class ArchiveReader {
     const std::string at = where(rel);
     if (!is_url(root_)) {
       std::error_code ec;
-      if (!std::filesystem::exists(at, ec)) return make_error(ErrorCode::kNotFound, at + ": no such file");
+      if (!std::filesystem::exists(at, ec))
+        return make_error(ErrorCode::kNotFound, at + ": no such file");
       return read_whole_file(at, at, kMaxIndexBytes);
     }
     if (!downloader_) {
@@ -115,9 +116,8 @@ Result<BasePackages> parse_base_packages(std::string_view bytes, const std::stri
     return {};
   });
   auto source = memory_source(std::make_shared<const std::string>(bytes));
-  DEPOT_TRY(read_decompressed(*source, name, [&](std::string_view chunk) {
-    return parser.feed(chunk);
-  }));
+  DEPOT_TRY(
+      read_decompressed(*source, name, [&](std::string_view chunk) { return parser.feed(chunk); }));
   DEPOT_TRY(parser.finish());
   return out;
 }
@@ -149,8 +149,8 @@ Result<std::vector<std::shared_ptr<const BasePackages>>> BaseIndexCache::load(
       }
       Key key{base.url, base.dist, comp, arch};
       const std::string& want = variants.front()->digests.sha256;
-      if (auto it = entries_.find(key); it != entries_.end() && !want.empty() &&
-                                        it->second.sha256 == want) {
+      if (auto it = entries_.find(key);
+          it != entries_.end() && !want.empty() && it->second.sha256 == want) {
         ++stats_.cache_hits;
         out.push_back(it->second.packages);
         continue;
@@ -171,7 +171,8 @@ Result<std::vector<std::shared_ptr<const BasePackages>>> BaseIndexCache::load(
                           what + ": " + at + ": sha256 differs from its Release");
       }
       if (bytes->size() != used->size) {
-        return make_error(ErrorCode::kSizeMismatch, what + ": " + at + ": size differs from its Release");
+        return make_error(ErrorCode::kSizeMismatch,
+                          what + ": " + at + ": size differs from its Release");
       }
       auto parsed = parse_base_packages(*bytes, at, next_id_);
       if (!parsed.ok()) return named(what, parsed.error());
@@ -179,7 +180,8 @@ Result<std::vector<std::shared_ptr<const BasePackages>>> BaseIndexCache::load(
       auto shared = std::make_shared<const BasePackages>(std::move(*parsed));
       entries_[key] = {used->digests.sha256, shared};
       ++stats_.indexes_read;
-      log_.info("base_index_read", {{"url", at}, {"packages", static_cast<uint64_t>(shared->size())}});
+      log_.info("base_index_read",
+                {{"url", at}, {"packages", static_cast<uint64_t>(shared->size())}});
       out.push_back(std::move(shared));
     }
   }

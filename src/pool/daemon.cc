@@ -304,7 +304,8 @@ Status Daemon::register_handlers() {
     o.allow_unresolved = flag(a, "allow_unresolved");
     std::vector<std::shared_ptr<const BasePackages>> held;
     if (o.with_deps) DEPOT_TRY(base_packages(dest, src, {}, held, o.base));
-    DEPOT_ASSIGN_OR_RETURN(ChangeReport c, store_->promote(dest, src, strings_of(a, "packages"), o));
+    DEPOT_ASSIGN_OR_RETURN(ChangeReport c,
+                           store_->promote(dest, src, strings_of(a, "packages"), o));
     if (o.dry_run) return json{{"dry_run", true}, {"repo", dest}, {"changes", change_json(c)}};
     return published(dest, change_json(c));
   };

@@ -102,7 +102,7 @@ class Daemon {
   Result<Routed> route_repo(const ControlRequest& request, const std::vector<std::string>& path);
   Result<Routed> submit(const std::string& kind, const std::string& args, bool wait);
   Result<PublishReport> publish(const std::string& repo);  // under store_mu_
-  void prune_jobs();
+  void prune_jobs();  // finished jobs older than opts_.job_history; at start and after publishes
   // The packages of `repo`'s bases for `archs` (plus the architectures of `repo` and `other`
   // when given), appended to `out`; `held` keeps them alive. Under store_mu_.
   Status base_packages(const std::string& repo, const std::string& other,
@@ -114,7 +114,7 @@ class Daemon {
   // listing them unless `allow_unresolved`. Under store_mu_.
   Result<std::vector<UnresolvedRelation>> check_import(
       const std::string& repo, const std::vector<std::pair<Package, std::string>>& debs,
-      const std::vector<StoredPackage>& current, bool allow_unresolved);  // finished jobs older than opts_.job_history; at start and after publishes
+      const std::vector<StoredPackage>& current, bool allow_unresolved);
 
   DaemonOptions opts_;
   Logger& log_;

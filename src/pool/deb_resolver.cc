@@ -102,8 +102,8 @@ Result<std::vector<UnresolvedRelation>> unresolved_relations(
       if (!value) continue;
       auto groups = parse_relations(*value);
       if (!groups.ok()) {
-        return make_error(ErrorCode::kParse, describe(*sp) + " " + f + ": " +
-                                                 groups.error().message);
+        return make_error(ErrorCode::kParse,
+                          describe(*sp) + " " + f + ": " + groups.error().message);
       }
       for (const RelationGroup& g : *groups) {
         for (const std::string& ctx : contexts_from.contexts(*sp)) {

@@ -54,8 +54,8 @@ Status insert_bases(db::Connection& c, int64_t rid, const std::vector<BaseSpec>&
 std::string BaseSpec::to_string() const { return url + " " + dist + " " + join(components, ","); }
 
 std::string UnresolvedRelation::to_string() const {
-  return package.name + " " + package.version + " (" + package.architecture + ") " + field +
-         " '" + relation + "' for " + arch;
+  return package.name + " " + package.version + " (" + package.architecture + ") " + field + " '" +
+         relation + "' for " + arch;
 }
 
 Status validate_base(const BaseSpec& b) {
@@ -77,7 +77,8 @@ Status validate_base(const BaseSpec& b) {
 
 Status PoolStore::create_repo(std::string_view name, const std::vector<BaseSpec>& bases) {
   if (!valid_repo_name(name)) {
-    return make_error(ErrorCode::kInvalidArgument, "not a valid repository name: " + std::string(name));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "not a valid repository name: " + std::string(name));
   }
   for (const BaseSpec& b : bases) DEPOT_TRY(validate_base(b));
   db::Transaction txn(impl_->conn);
@@ -85,8 +86,8 @@ Status PoolStore::create_repo(std::string_view name, const std::vector<BaseSpec>
   if (impl_->repo_id(name).ok()) {
     return make_error(ErrorCode::kRefused, "repository " + std::string(name) + " exists");
   }
-  DEPOT_ASSIGN_OR_RETURN(auto st, impl_->conn.prepare(
-                                      "INSERT INTO repos (name, created_at) VALUES (?1, ?2)"));
+  DEPOT_ASSIGN_OR_RETURN(
+      auto st, impl_->conn.prepare("INSERT INTO repos (name, created_at) VALUES (?1, ?2)"));
   st.bind(1, name).bind(2, unix_seconds(std::chrono::system_clock::now()));
   DEPOT_TRY(st.exec());
   DEPOT_TRY(insert_bases(impl_->conn, impl_->conn.last_insert_rowid(), bases));
@@ -126,10 +127,10 @@ Status PoolStore::set_bases(std::string_view repo, const std::vector<BaseSpec>& 
 
 Result<std::vector<std::string>> PoolStore::architectures(std::string_view repo) {
   DEPOT_ASSIGN_OR_RETURN(int64_t rid, impl_->repo_id(repo));
-  DEPOT_ASSIGN_OR_RETURN(auto st, impl_->conn.prepare(std::string("SELECT DISTINCT "
-                                                                  "p.architecture ") +
-                                                      kRepoMembers +
-                                                      " AND p.architecture != 'all' ORDER BY 1"));
+  DEPOT_ASSIGN_OR_RETURN(
+      auto st, impl_->conn.prepare(std::string("SELECT DISTINCT "
+                                               "p.architecture ") +
+                                   kRepoMembers + " AND p.architecture != 'all' ORDER BY 1"));
   st.bind(1, rid);
   return st.first_column_texts();
 }
