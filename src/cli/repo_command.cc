@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -26,6 +27,62 @@ std::string socket_path(const ClientArgs& c) {
   if (!c.socket.empty()) return c.socket;
   if (const char* env = std::getenv("DEPOT_SOCKET"); env && *env) return env;
   return "/run/depot.sock";
+}
+
+// A dry-run job's result (or a pull/promote/import result with warnings), for people: one line
+// per change, then the unresolved relations.
+void print_changes(const json& result) {
+  const json changes = result.contains("changes") ? result["changes"] : result;
+  auto list = [&](const char* key) { return changes.value(key, json::array()); };
+  std::set<std::string> replaced_to, replaced_from;
+  for (const auto& r : list("replaced")) {
+    replaced_to.insert(r.value("to", ""));
+    replaced_from.insert(r.value("from", ""));
+  }
+  const bool dry = result.value("dry_run", false);
+  size_t n = 0;
+  for (const auto& a : list("added")) {
+    if (a.is_string() && !replaced_to.count(a.get<std::string>())) {
+      std::printf("add      %s\n", a.get<std::string>().c_str()), ++n;
+    }
+  }
+  for (const auto& r : list("replaced")) {
+    std::printf("replace  %s -> %s\n", r.value("from", "").c_str(), r.value("to", "").c_str()), ++n;
+  }
+  for (const auto& a : list("removed")) {
+    if (a.is_string() && !replaced_from.count(a.get<std::string>())) {
+      std::printf("remove   %s\n", a.get<std::string>().c_str()), ++n;
+    }
+  }
+  for (const auto& a : list("imported")) {
+    if (a.is_string()) std::printf("import   %s\n", a.get<std::string>().c_str()), ++n;
+  }
+  for (const auto& u : list("unresolved")) {
+    if (u.is_string()) std::printf("warning: unresolved: %s\n", u.get<std::string>().c_str());
+  }
+  if (n == 0) std::printf("no changes\n");
+  if (dry) std::printf("(dry run: nothing was changed)\n");
+}
+
+// "  base: URL DIST comp1,comp2" per base of a GET /repos/R answer.
+void print_bases(const json& repo) {
+  for (const auto& b : repo.value("bases", json::array())) {
+    std::string comps;
+    for (const auto& c : b.value("components", json::array())) {
+      if (c.is_string()) comps += (comps.empty() ? "" : ",") + c.get<std::string>();
+    }
+    std::printf("  base: %s %s %s\n", b.value("url", "").c_str(), b.value("dist", "").c_str(),
+                comps.c_str());
+  }
+}
+
+void print_repo(const json& r) {
+  std::printf("%s\n", r.value("name", "").c_str());
+  std::string archs;
+  for (const auto& a : r.value("architectures", json::array())) archs += " " + a.get<std::string>();
+  std::printf("  architectures:%s\n", archs.empty() ? " (none yet)" : archs.c_str());
+  if (r.value("bases", json::array()).empty()) std::printf("  bases: none\n");
+  print_bases(r);
 }
 
 // Sends one request and prints the answer; returns the exit code.
@@ -68,11 +125,33 @@ int call(const ClientArgs& c, const char* method, const std::string& target, jso
         std::printf("%s\n", item.dump().c_str());
       }
     }
+  } else if (out.contains("bases") && out.contains("name")) {
+    print_repo(out);
+  } else if (out.contains("result") && out["result"].is_object() &&
+             (out["result"].value("dry_run", false) ||
+              !out["result"].value("unresolved", json::array()).empty())) {
+    print_changes(out["result"]);
   } else {
     std::printf("%s\n", out.dump(2).c_str());
   }
   if (ok) return kExitComplete;
   return r->status == 400 || r->status == 404 ? kExitUsage : kExitFilesFailed;
+}
+
+// `depot repo list` for people: each repository with its bases.
+int list_repos(const ClientArgs& c) {
+  auto names = pool::control_call(socket_path(c), "GET", "/repos", "");
+  json list = names.ok() ? json::parse(names->body, nullptr, false) : json();
+  if (!names.ok() || names->status != 200 || !list.is_array()) return call(c, "GET", "/repos");
+  for (const auto& name : list) {
+    if (!name.is_string()) continue;
+    const std::string n = name.get<std::string>();
+    auto r = pool::control_call(socket_path(c), "GET", "/repos/" + n, "");
+    json info = r.ok() ? json::parse(r->body, nullptr, false) : json();
+    std::printf("%s\n", n.c_str());
+    if (info.is_object()) print_bases(info);
+  }
+  return kExitComplete;
 }
 
 }  // namespace
@@ -92,13 +171,84 @@ void add_repo_command(CLI::App& app, int& exit_code) {
   auto list = std::make_shared<std::vector<std::string>>();
   auto with_deps = std::make_shared<bool>(false);
   auto dry_run = std::make_shared<bool>(false);
+  auto allow_unresolved = std::make_shared<bool>(false);
+  auto base_urls = std::make_shared<std::vector<std::string>>();
+  auto base_dists = std::make_shared<std::vector<std::string>>();
+  auto base_comps = std::make_shared<std::vector<std::string>>();
+  auto base_options = [=](CLI::App* sub) {
+    sub->add_option("--base", *base_urls,
+                    "A base distribution its packages may depend on: an apt archive's directory "
+                    "(e.g. made by depot mirror apt) or http(s) URL (repeatable)");
+    sub->add_option("--base-dist", *base_dists,
+                    "Distribution of the bases (one for all, or one per --base)");
+    sub->add_option("--base-component", *base_comps,
+                    "Components of the bases (repeatable or comma list; default main)")
+        ->delimiter(',');
+  };
+  // The "bases" body field from the --base options; an error message when they do not fit.
+  auto bases_body = [=](json& body) -> std::string {
+    if (base_urls->empty()) {
+      return base_dists->empty() && base_comps->empty() ? "" : "--base-dist and "
+                                                                "--base-component need --base";
+    }
+    if (base_dists->size() != 1 && base_dists->size() != base_urls->size()) {
+      return "give one --base-dist for all bases or one per --base";
+    }
+    json bases = json::array();
+    std::vector<std::string> comps = base_comps->empty() ? std::vector<std::string>{"main"}
+                                                         : *base_comps;
+    for (size_t i = 0; i < base_urls->size(); ++i) {
+      std::string url = (*base_urls)[i];
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        url = fs::absolute(url).lexically_normal().string();
+      }
+      bases.push_back({{"url", url},
+                       {"dist", (*base_dists)[base_dists->size() == 1 ? 0 : i]},
+                       {"components", comps}});
+    }
+    body["bases"] = bases;
+    return "";
+  };
 
   CLI::App* create = repo->add_subcommand("create", "Create a repository");
   create->add_option("name", *name)->required();
-  create->callback([=, &exit_code] { exit_code = call(*c, "POST", "/repos", {{"name", *name}}); });
+  base_options(create);
+  create->callback([=, &exit_code] {
+    json body{{"name", *name}};
+    if (std::string err = bases_body(body); !err.empty()) {
+      std::fprintf(stderr, "depot: repo create: %s\n", err.c_str());
+      exit_code = kExitUsage;
+      return;
+    }
+    exit_code = call(*c, "POST", "/repos", body);
+  });
+
+  CLI::App* show = repo->add_subcommand("show", "Show a repository: its architectures and bases");
+  show->add_option("name", *name)->required();
+  show->callback([=, &exit_code] { exit_code = call(*c, "GET", "/repos/" + *name); });
+
+  CLI::App* set_bases = repo->add_subcommand(
+      "set-bases", "Replace a repository's base distributions (none without --base)");
+  set_bases->add_option("name", *name)->required();
+  base_options(set_bases);
+  set_bases->callback([=, &exit_code] {
+    json body{{"bases", json::array()}};
+    if (std::string err = bases_body(body); !err.empty()) {
+      std::fprintf(stderr, "depot: repo set-bases: %s\n", err.c_str());
+      exit_code = kExitUsage;
+      return;
+    }
+    exit_code = call(*c, "POST", "/repos/" + *name + "/bases", body);
+  });
 
   CLI::App* ls = repo->add_subcommand("list", "List repositories");
-  ls->callback([=, &exit_code] { exit_code = call(*c, "GET", "/repos"); });
+  ls->callback([=, &exit_code] {
+    if (c->json_out) {
+      exit_code = call(*c, "GET", "/repos");
+      return;
+    }
+    exit_code = list_repos(*c);
+  });
 
   CLI::App* packages = repo->add_subcommand("packages", "List the packages of a repository");
   packages->add_option("name", *name)->required();
@@ -108,10 +258,14 @@ void add_repo_command(CLI::App& app, int& exit_code) {
   CLI::App* import = repo->add_subcommand("import", "Import .deb files and publish");
   import->add_option("name", *name)->required();
   import->add_option("files", *list)->required();
+  import->add_flag("--allow-unresolved", *allow_unresolved,
+                   "Accept Depends the repository and its bases do not satisfy (warnings)");
   import->callback([=, &exit_code] {
     std::vector<std::string> files;
     for (const auto& f : *list) files.push_back(fs::absolute(f).string());
-    exit_code = call(*c, "POST", "/repos/" + *name + "/import", {{"files", files}});
+    json body{{"files", files}};
+    if (*allow_unresolved) body["allow_unresolved"] = true;
+    exit_code = call(*c, "POST", "/repos/" + *name + "/import", body);
   });
 
   CLI::App* publish = repo->add_subcommand("publish", "Publish a repository again");
@@ -122,18 +276,30 @@ void add_repo_command(CLI::App& app, int& exit_code) {
   CLI::App* pull = repo->add_subcommand("pull", "Pull every newer version from SRC into DEST");
   pull->add_option("dest", *name)->required();
   pull->add_option("src", *other)->required();
+  pull->add_flag("--dry-run", *dry_run, "List what would be added, replaced and removed; change "
+                                        "nothing");
   pull->callback([=, &exit_code] {
-    exit_code = call(*c, "POST", "/repos/" + *name + "/pull", {{"from", *other}});
+    json body{{"from", *other}};
+    if (*dry_run) body["dry_run"] = true;
+    exit_code = call(*c, "POST", "/repos/" + *name + "/pull", body);
   });
 
   CLI::App* promote = repo->add_subcommand("promote", "Promote named packages from SRC to DEST");
   promote->add_option("dest", *name)->required();
   promote->add_option("src", *other)->required();
   promote->add_option("packages", *list)->required();
-  promote->add_flag("--with-deps", *with_deps, "Also their Depends/Pre-Depends closure in SRC");
+  promote->add_flag("--with-deps", *with_deps,
+                    "Also their Depends/Pre-Depends closure in SRC; every relation must then "
+                    "resolve in DEST or its bases");
+  promote->add_flag("--allow-unresolved", *allow_unresolved,
+                    "Accept relations nothing satisfies (reported as warnings)");
+  promote->add_flag("--dry-run", *dry_run, "List what would be added, replaced and removed; "
+                                           "change nothing");
   promote->callback([=, &exit_code] {
-    exit_code = call(*c, "POST", "/repos/" + *name + "/promote",
-                     {{"from", *other}, {"packages", *list}, {"with_deps", *with_deps}});
+    json body{{"from", *other}, {"packages", *list}, {"with_deps", *with_deps}};
+    if (*allow_unresolved) body["allow_unresolved"] = true;
+    if (*dry_run) body["dry_run"] = true;
+    exit_code = call(*c, "POST", "/repos/" + *name + "/promote", body);
   });
 
   CLI::App* snapshot = repo->add_subcommand("snapshot", "Take an immutable snapshot");
@@ -161,8 +327,8 @@ void add_repo_command(CLI::App& app, int& exit_code) {
   gc->add_flag("--dry-run", *dry_run, "Only report");
   gc->callback([=, &exit_code] { exit_code = call(*c, "POST", "/gc", {{"dry_run", *dry_run}}); });
 
-  for (CLI::App* sub : {create, ls, packages, import, publish, pull, promote, snapshot, snapshots,
-                        rollback, gc}) {
+  for (CLI::App* sub : {create, show, set_bases, ls, packages, import, publish, pull, promote,
+                        snapshot, snapshots, rollback, gc}) {
     common(sub);
   }
 

@@ -2,12 +2,14 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "pool/deb_reader.h"
+#include "pool/deb_resolver.h"
 
 namespace depot::pool {
 namespace {
@@ -16,13 +18,52 @@ using json = nlohmann::json;
 
 constexpr size_t kLargeJobArgs = 1 << 20;
 
+std::string ref_text(const PackageRef& r) {
+  return r.name + " " + r.version + " " + r.architecture;
+}
+
+json unresolved_json(const std::vector<UnresolvedRelation>& v) {
+  json a = json::array();
+  for (const UnresolvedRelation& u : v) a.push_back(u.to_string());
+  return a;
+}
+
 json change_json(const ChangeReport& c) {
   auto refs = [](const std::vector<PackageRef>& v) {
     json a = json::array();
-    for (const PackageRef& r : v) a.push_back(r.name + " " + r.version + " " + r.architecture);
+    for (const PackageRef& r : v) a.push_back(ref_text(r));
     return a;
   };
-  return json{{"added", refs(c.added)}, {"removed", refs(c.removed)}};
+  json replaced = json::array();
+  for (const Replacement& r : c.replaced) {
+    replaced.push_back({{"from", ref_text(r.from)}, {"to", ref_text(r.to)}});
+  }
+  return json{{"added", refs(c.added)},
+              {"removed", refs(c.removed)},
+              {"replaced", replaced},
+              {"unresolved", unresolved_json(c.unresolved)}};
+}
+
+std::vector<std::string> strings_of(const json& a, const char* key) {
+  std::vector<std::string> out;
+  if (auto it = a.find(key); it != a.end() && it->is_array()) {
+    for (const auto& n : *it) {
+      if (n.is_string()) out.push_back(n.get<std::string>());
+    }
+  }
+  return out;
+}
+
+// The bases of job arguments, as the routes checked them.
+std::vector<BaseSpec> bases_of(const json& a) {
+  std::vector<BaseSpec> out;
+  if (auto it = a.find("bases"); it != a.end() && it->is_array()) {
+    for (const auto& b : *it) {
+      if (!b.is_object()) continue;
+      out.push_back({b.value("url", ""), b.value("dist", ""), strings_of(b, "components")});
+    }
+  }
+  return out;
 }
 
 // The JSON arguments of a job; a malformed document is a kInvalidArgument error.
@@ -50,6 +91,7 @@ Daemon::Daemon(const DaemonOptions& options, Logger& logger) : opts_(options), l
   chunks_ = std::make_unique<ChunkCache>(opts_.root / "cache" / "index-chunks");
   opts_.publish.index.pool = work_.get();
   opts_.publish.index.cache = chunks_.get();
+  bases_ = std::make_unique<BaseIndexCache>(logger);
 }
 
 Daemon::~Daemon() { stop(); }
@@ -96,6 +138,72 @@ Result<PublishReport> Daemon::publish(const std::string& repo) {
   return r;
 }
 
+Result<std::vector<UnresolvedRelation>> Daemon::check_import(
+    const std::string& repo, const std::vector<std::pair<Package, std::string>>& debs,
+    const std::vector<StoredPackage>& current, bool allow_unresolved) {
+  std::vector<StoredPackage> incoming;
+  std::vector<std::string> archs;
+  for (const auto& [p, file] : debs) {
+    incoming.push_back({0, p});
+    archs.push_back(p.architecture);
+  }
+  DEPOT_ASSIGN_OR_RETURN(std::vector<BaseSpec> bases, store_->bases(repo));
+  if (bases.empty()) return std::vector<UnresolvedRelation>{};  // no bases: no check
+  std::vector<std::shared_ptr<const BasePackages>> held;
+  std::vector<const StoredPackage*> available;
+  DEPOT_TRY(base_packages(repo, "", archs, held, available));
+  // The repository after the import: a newer import replaces older versions of its key.
+  std::map<std::pair<std::string, std::string>, std::string> newest;
+  for (const StoredPackage& sp : incoming) {
+    auto [it, fresh] = newest.emplace(std::pair{sp.package.name, sp.package.architecture},
+                                      sp.package.version);
+    if (!fresh && compare_versions(sp.package.version, it->second) > 0) {
+      it->second = sp.package.version;
+    }
+  }
+  for (const StoredPackage& sp : current) {
+    auto it = newest.find({sp.package.name, sp.package.architecture});
+    if (it == newest.end() || compare_versions(sp.package.version, it->second) >= 0) {
+      available.push_back(&sp);
+    }
+  }
+  std::vector<const StoredPackage*> added;
+  for (const StoredPackage& sp : incoming) added.push_back(&sp);
+  available.insert(available.end(), added.begin(), added.end());
+  Resolver in_repo(available);
+  DEPOT_ASSIGN_OR_RETURN(auto unresolved, unresolved_relations(added, in_repo, in_repo));
+  if (unresolved.empty() || allow_unresolved) return unresolved;
+  std::string msg = "import into " + repo + ": " + std::to_string(unresolved.size()) +
+                    " unresolved relation(s): neither the imported packages nor " + repo +
+                    " nor its bases satisfy them (--allow-unresolved accepts):";
+  for (const UnresolvedRelation& u : unresolved) msg += "\n  " + u.to_string();
+  return make_error(ErrorCode::kRefused, msg);
+}
+
+Status Daemon::base_packages(const std::string& repo, const std::string& other,
+                             std::vector<std::string> archs,
+                             std::vector<std::shared_ptr<const BasePackages>>& held,
+                             std::vector<const StoredPackage*>& out) {
+  DEPOT_ASSIGN_OR_RETURN(std::vector<BaseSpec> bases, store_->bases(repo));
+  if (bases.empty()) return {};
+  for (const std::string& r : {repo, other}) {
+    if (r.empty()) continue;
+    DEPOT_ASSIGN_OR_RETURN(std::vector<std::string> a, store_->architectures(r));
+    archs.insert(archs.end(), a.begin(), a.end());
+  }
+  std::sort(archs.begin(), archs.end());
+  archs.erase(std::unique(archs.begin(), archs.end()), archs.end());
+  std::erase(archs, std::string("all"));
+  for (const BaseSpec& b : bases) {
+    DEPOT_ASSIGN_OR_RETURN(auto indexes, bases_->load(b, archs));
+    for (auto& index : indexes) {
+      for (const StoredPackage& sp : *index) out.push_back(&sp);
+      held.push_back(std::move(index));
+    }
+  }
+  return {};
+}
+
 Status Daemon::register_handlers() {
   auto add = [&](const char* kind, std::function<Result<json>(const json&)> fn) {
     return jobs_->register_handler(
@@ -123,8 +231,12 @@ Status Daemon::register_handlers() {
     if (existing.ok() && std::find(existing->begin(), existing->end(), name) != existing->end()) {
       return json{{"repo", name}, {"created", false}};  // a re-run after a crash
     }
-    DEPOT_TRY(store_->create_repo(name));
+    DEPOT_TRY(store_->create_repo(name, bases_of(a)));
     return json{{"repo", name}, {"created", true}};
+  }));
+  DEPOT_TRY(add("set_bases", [this](const json& a) -> Result<json> {
+    DEPOT_TRY(store_->set_bases(str(a, "repo"), bases_of(a)));
+    return json{{"repo", str(a, "repo")}, {"bases", a.value("bases", json::array())}};
   }));
   DEPOT_TRY(add("import", [this, published](const json& a) -> Result<json> {
     std::string repo = str(a, "repo");
@@ -155,6 +267,8 @@ Status Daemon::register_handlers() {
     for (const StoredPackage& sp : current) {
       held[{sp.package.name, sp.package.architecture}].push_back(&sp);
     }
+    DEPOT_ASSIGN_OR_RETURN(std::vector<UnresolvedRelation> unresolved,
+                           check_import(repo, debs, current, flag(a, "allow_unresolved")));
     std::vector<PoolStore::ImportItem> items;
     for (const auto& [p, file] : debs) items.push_back({&p, file});
     DEPOT_ASSIGN_OR_RETURN(std::vector<int64_t> add_ids, store_->import_many(items));
@@ -169,28 +283,36 @@ Status Daemon::register_handlers() {
       }
     }
     DEPOT_TRY(store_->change_membership(repo, add_ids, remove_ids));
-    return published(repo, json{{"repo", repo}, {"imported", imported}});
+    return published(repo, json{{"repo", repo}, {"imported", imported},
+                                {"unresolved", unresolved_json(unresolved)}});
   }));
   DEPOT_TRY(add("publish", [published](const json& a) -> Result<json> {
     return published(str(a, "repo"), json::object());
   }));
-  DEPOT_TRY(add("pull", [this, published](const json& a) -> Result<json> {
+  auto pull = [this, published](const json& a) -> Result<json> {
     std::string dest = str(a, "repo");
-    DEPOT_ASSIGN_OR_RETURN(ChangeReport c, store_->pull(dest, str(a, "from")));
+    bool dry_run = flag(a, "dry_run");
+    DEPOT_ASSIGN_OR_RETURN(ChangeReport c, store_->pull(dest, str(a, "from"), dry_run));
+    if (dry_run) return json{{"dry_run", true}, {"repo", dest}, {"changes", change_json(c)}};
     return published(dest, change_json(c));
-  }));
-  DEPOT_TRY(add("promote", [this, published](const json& a) -> Result<json> {
-    std::string dest = str(a, "repo");
-    std::vector<std::string> names;
-    if (auto it = a.find("packages"); it != a.end() && it->is_array()) {
-      for (const auto& n : *it) {
-        if (n.is_string()) names.push_back(n.get<std::string>());
-      }
-    }
-    bool deps = flag(a, "with_deps");
-    DEPOT_ASSIGN_OR_RETURN(ChangeReport c, store_->promote(dest, str(a, "from"), names, deps));
+  };
+  auto promote = [this, published](const json& a) -> Result<json> {
+    std::string dest = str(a, "repo"), src = str(a, "from");
+    PromoteOptions o;
+    o.with_deps = flag(a, "with_deps");
+    o.dry_run = flag(a, "dry_run");
+    o.allow_unresolved = flag(a, "allow_unresolved");
+    std::vector<std::shared_ptr<const BasePackages>> held;
+    if (o.with_deps) DEPOT_TRY(base_packages(dest, src, {}, held, o.base));
+    DEPOT_ASSIGN_OR_RETURN(ChangeReport c,
+                           store_->promote(dest, src, strings_of(a, "packages"), o));
+    if (o.dry_run) return json{{"dry_run", true}, {"repo", dest}, {"changes", change_json(c)}};
     return published(dest, change_json(c));
-  }));
+  };
+  DEPOT_TRY(add("pull", pull));
+  DEPOT_TRY(add("promote", promote));
+  DEPOT_TRY(add("pull_dry_run", pull));
+  DEPOT_TRY(add("promote_dry_run", promote));
   DEPOT_TRY(add("snapshot", [this](const json& a) -> Result<json> {
     DEPOT_ASSIGN_OR_RETURN(std::string name, store_->snapshot(str(a, "repo"), str(a, "name")));
     return json{{"repo", str(a, "repo")}, {"snapshot", name}};

@@ -16,12 +16,21 @@
 // repository name):
 //   GET  /status                              daemon and queue summary
 //   GET  /repos                               repository names
-//   POST /repos                {"name"}       create
+//   POST /repos                {"name", "bases"?: [{"url", "dist", "components": []}]}  create
+//   GET  /repos/R                             R's name, bases and architectures
+//   POST /repos/R/bases        {"bases": []}  replace R's bases
 //   GET  /repos/R/packages                    packages of R
-//   POST /repos/R/import       {"files": []}  import .debs into R and publish R
+//   POST /repos/R/import       {"files": [], "allow_unresolved"?}
+//                                             import .debs into R and publish R
 //   POST /repos/R/publish                     publish R again
-//   POST /repos/R/pull         {"from"}       pull newer versions from another repository
-//   POST /repos/R/promote      {"from", "packages": [], "with_deps"}
+//   POST /repos/R/pull         {"from", "dry_run"?}  pull newer versions from another repository
+//   POST /repos/R/promote      {"from", "packages": [], "with_deps", "allow_unresolved"?,
+//                               "dry_run"?}
+// Relations (import into a repository with bases, promote --with-deps) must resolve against
+// the source, the destination and its bases (BaseIndexCache), else the job fails listing every
+// unresolved one; "allow_unresolved" turns them into warnings in the result. "dry_run" runs a
+// job of kind pull_dry_run/promote_dry_run that reports added, replaced and removed packages
+// and changes nothing (no membership change, no publication).
 //   GET  /repos/R/snapshots                   snapshots of R
 //   POST /repos/R/snapshots    {"name"?}      take a snapshot
 //   POST /repos/R/rollback     {"snapshot"}   republish R as a snapshot had it
@@ -37,11 +46,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/logger.h"
 #include "core/result.h"
 #include "core/work_pool.h"
+#include "pool/base_index.h"
 #include "pool/chunk_cache.h"
 #include "pool/control_api.h"
 #include "pool/job_queue.h"
@@ -92,6 +103,18 @@ class Daemon {
   Result<Routed> submit(const std::string& kind, const std::string& args, bool wait);
   Result<PublishReport> publish(const std::string& repo);  // under store_mu_
   void prune_jobs();  // finished jobs older than opts_.job_history; at start and after publishes
+  // The packages of `repo`'s bases for `archs` (plus the architectures of `repo` and `other`
+  // when given), appended to `out`; `held` keeps them alive. Under store_mu_.
+  Status base_packages(const std::string& repo, const std::string& other,
+                       std::vector<std::string> archs,
+                       std::vector<std::shared_ptr<const BasePackages>>& held,
+                       std::vector<const StoredPackage*>& out);
+  // The relations of the imported `debs` that neither they, `repo` after the import (without
+  // the versions they replace) nor its bases satisfy; none when `repo` has no bases. kRefused
+  // listing them unless `allow_unresolved`. Under store_mu_.
+  Result<std::vector<UnresolvedRelation>> check_import(
+      const std::string& repo, const std::vector<std::pair<Package, std::string>>& debs,
+      const std::vector<StoredPackage>& current, bool allow_unresolved);
 
   DaemonOptions opts_;
   Logger& log_;
@@ -102,6 +125,7 @@ class Daemon {
   std::unique_ptr<JobQueue> jobs_;
   std::unique_ptr<WorkPool> work_;
   std::unique_ptr<ChunkCache> chunks_;
+  std::unique_ptr<BaseIndexCache> bases_;
 };
 
 }  // namespace depot::pool

@@ -90,6 +90,37 @@ Result<std::string> repo_name(std::string name, std::string_view field) {
   return invalid(std::string(field) + ": not a valid repository name: " + quote_input(name));
 }
 
+// The "bases" field of a body: an array of {"url", "dist", "components": [...]} objects, each
+// checked (validate_base); absent is none. Returns it as job arguments.
+Result<json> bases_field(const json& body) {
+  auto it = body.find("bases");
+  if (it == body.end()) return json::array();
+  if (!it->is_array()) return invalid("field \"bases\" must be an array");
+  json out = json::array();
+  for (const json& b : *it) {
+    if (!b.is_object()) return invalid("field \"bases\": each base must be an object");
+    BodyFields f(b);
+    DEPOT_TRY(f.only({"url", "dist", "components"}));
+    BaseSpec spec;
+    DEPOT_ASSIGN_OR_RETURN(spec.url, f.string("url"));
+    DEPOT_ASSIGN_OR_RETURN(spec.dist, f.string("dist"));
+    DEPOT_ASSIGN_OR_RETURN(spec.components, f.strings("components"));
+    if (Status st = validate_base(spec); !st.ok()) {
+      return invalid("field \"bases\": " + quote_input(st.error().message, 200));
+    }
+    out.push_back({{"url", spec.url}, {"dist", spec.dist}, {"components", spec.components}});
+  }
+  return out;
+}
+
+json bases_json(const std::vector<BaseSpec>& bases) {
+  json a = json::array();
+  for (const BaseSpec& b : bases) {
+    a.push_back({{"url", b.url}, {"dist", b.dist}, {"components", b.components}});
+  }
+  return a;
+}
+
 std::string dump(const json& args) {
   return args.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -176,6 +207,13 @@ Result<Daemon::Routed> Daemon::route_repo(const ControlRequest& r,
     }
     DEPOT_ASSIGN_OR_RETURN(std::string repo, repo_name(p[1], "repository"));
     json a = json::array();
+    if (p.size() == 2) {
+      DEPOT_ASSIGN_OR_RETURN(std::vector<BaseSpec> bases, reader_->bases(repo));
+      DEPOT_ASSIGN_OR_RETURN(std::vector<std::string> archs, reader_->architectures(repo));
+      return Routed{reply(200, json{{"name", repo},
+                                    {"bases", bases_json(bases)},
+                                    {"architectures", archs}})};
+    }
     if (p.size() == 3 && p[2] == "packages") {
       DEPOT_ASSIGN_OR_RETURN(std::vector<StoredPackage> list, reader_->list(repo));
       for (const StoredPackage& sp : list) a.push_back(package_json(sp));
@@ -195,27 +233,40 @@ Result<Daemon::Routed> Daemon::route_repo(const ControlRequest& r,
   BodyFields f(body);
   DEPOT_ASSIGN_OR_RETURN(bool wait, f.boolean("wait", true));
   if (p.size() == 1) {
-    DEPOT_TRY(f.only({"name", "wait"}));
+    DEPOT_TRY(f.only({"name", "bases", "wait"}));
     DEPOT_ASSIGN_OR_RETURN(std::string name, f.string("name"));
     DEPOT_ASSIGN_OR_RETURN(name, repo_name(std::move(name), "field \"name\""));
-    return submit("create_repo", dump(json{{"name", name}}), wait);
+    DEPOT_ASSIGN_OR_RETURN(json bases, bases_field(body));
+    return submit("create_repo", dump(json{{"name", name}, {"bases", bases}}), wait);
   }
   DEPOT_ASSIGN_OR_RETURN(std::string repo, repo_name(p[1], "repository"));
   const std::string action = p.size() == 3 ? p[2] : "";
   json args{{"repo", repo}};
+  std::string kind = action == "snapshots" ? "snapshot" : action;
   if (action == "import") {
-    DEPOT_TRY(f.only({"files", "wait"}));
+    DEPOT_TRY(f.only({"files", "allow_unresolved", "wait"}));
     DEPOT_ASSIGN_OR_RETURN(args["files"], f.strings("files"));
+    DEPOT_ASSIGN_OR_RETURN(args["allow_unresolved"], f.boolean("allow_unresolved", false));
   } else if (action == "publish") {
     DEPOT_TRY(f.only({"wait"}));
+  } else if (action == "bases") {
+    DEPOT_TRY(f.only({"bases", "wait"}));
+    DEPOT_ASSIGN_OR_RETURN(args["bases"], bases_field(body));
+    kind = "set_bases";
   } else if (action == "pull" || action == "promote") {
-    if (action == "pull") DEPOT_TRY(f.only({"from", "wait"}));
-    if (action == "promote") DEPOT_TRY(f.only({"from", "packages", "with_deps", "wait"}));
+    if (action == "pull") DEPOT_TRY(f.only({"from", "dry_run", "wait"}));
+    if (action == "promote") {
+      DEPOT_TRY(f.only({"from", "packages", "with_deps", "allow_unresolved", "dry_run", "wait"}));
+    }
     DEPOT_ASSIGN_OR_RETURN(std::string from, f.string("from"));
     DEPOT_ASSIGN_OR_RETURN(args["from"], repo_name(std::move(from), "field \"from\""));
+    DEPOT_ASSIGN_OR_RETURN(bool dry_run, f.boolean("dry_run", false));
+    args["dry_run"] = dry_run;
+    if (dry_run) kind = action + "_dry_run";  // a job that changes nothing
     if (action == "promote") {
       DEPOT_ASSIGN_OR_RETURN(args["packages"], f.strings("packages"));
       DEPOT_ASSIGN_OR_RETURN(args["with_deps"], f.boolean("with_deps", false));
+      DEPOT_ASSIGN_OR_RETURN(args["allow_unresolved"], f.boolean("allow_unresolved", false));
     }
   } else if (action == "snapshots") {
     DEPOT_TRY(f.only({"name", "wait"}));
@@ -227,7 +278,7 @@ Result<Daemon::Routed> Daemon::route_repo(const ControlRequest& r,
   } else {
     return Routed{error_reply(404, "no such route: " + quote_input(r.target))};
   }
-  return submit(action == "snapshots" ? "snapshot" : action, dump(args), wait);
+  return submit(kind, dump(args), wait);
 }
 
 }  // namespace depot::pool

@@ -23,6 +23,7 @@
 #include "pool_schema_v1_sql.h"
 #include "pool_schema_v2_sql.h"
 #include "pool_schema_v3_sql.h"
+#include "pool_schema_v4_sql.h"
 
 namespace depot::pool {
 namespace fs = std::filesystem;
@@ -95,7 +96,7 @@ Result<std::unique_ptr<PoolStore>> PoolStore::open(const fs::path& root, Logger&
   fs::create_directories(root / "pool" / ".tmp", ec);
   if (ec) return make_error(ErrorCode::kIo, (root / "pool").string() + ": " + ec.message());
   DEPOT_ASSIGN_OR_RETURN(db::Connection conn, db::Connection::open(root / "depot.db"));
-  DEPOT_TRY(conn.migrate({kPoolSchemaV1, kPoolSchemaV2, kPoolSchemaV3}));
+  DEPOT_TRY(conn.migrate({kPoolSchemaV1, kPoolSchemaV2, kPoolSchemaV3, kPoolSchemaV4}));
   DEPOT_TRY(convert_json_fields(conn, logger));
   return std::unique_ptr<PoolStore>(
       new PoolStore(std::make_unique<Impl>(root, std::move(conn), logger)));
@@ -275,19 +276,6 @@ Result<int64_t> PoolStore::Impl::repo_id(std::string_view name) {
   DEPOT_ASSIGN_OR_RETURN(bool row, st.step());
   if (!row) return make_error(ErrorCode::kNotFound, "no repository named " + std::string(name));
   return st.column_int(0);
-}
-
-Status PoolStore::create_repo(std::string_view name) {
-  if (!valid_repo_name(name)) {
-    return make_error(ErrorCode::kInvalidArgument, "not a valid repository name: " + std::string(name));
-  }
-  if (impl_->repo_id(name).ok()) {
-    return make_error(ErrorCode::kRefused, "repository " + std::string(name) + " exists");
-  }
-  DEPOT_ASSIGN_OR_RETURN(auto st, impl_->conn.prepare(
-                                      "INSERT INTO repos (name, created_at) VALUES (?1, ?2)"));
-  st.bind(1, name).bind(2, now_unix());
-  return st.exec();
 }
 
 Result<std::vector<std::string>> PoolStore::repos() {

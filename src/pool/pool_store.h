@@ -6,7 +6,7 @@
 //   pool/<sha256[0:2]>/<sha256[2:4]>/<sha256>   package files, read-only, one per content
 //   pool/.tmp/                                  imports in progress (emptied by gc)
 //   depot.db                                    SQLite, schema in pool_schema_v1.sql and
-//                                               its migrations (v2: snapshots)
+//                                               its migrations (v2: snapshots, v4: bases)
 // A file is stored once however many packages and repositories name it. Reference counts
 // (blobs.refcount = repository and snapshot memberships of the packages in that file) change in
 // the same transaction as the memberships. Not thread-safe: one owner (the daemon's mutation
@@ -54,12 +54,50 @@ struct PackageRef {
   bool operator==(const PackageRef&) const = default;
 };
 
-// What pull, promote and rollback changed in the destination, each list ordered by name,
-// architecture, version.
+// A removed version and the version that replaces it (same name and architecture).
+struct Replacement {
+  PackageRef from, to;
+};
+
+// A Depends/Pre-Depends entry that nothing satisfies.
+struct UnresolvedRelation {
+  PackageRef package;    // the depender
+  std::string field;     // "Depends" | "Pre-Depends"
+  std::string relation;  // the entry, alternatives included: "a (>= 1) | b"
+  std::string arch;      // the architecture it was resolved for
+  // "app 1.0 (amd64) Depends 'a (>= 1) | b' for amd64"
+  std::string to_string() const;
+};
+
+// What pull, promote and rollback changed (or, dry-run, would change) in the destination,
+// each list ordered by name, architecture, version. `removed` includes the replaced versions.
 struct ChangeReport {
   std::vector<PackageRef> added;
   std::vector<PackageRef> removed;
+  std::vector<Replacement> replaced;  // pull and promote: which removal each addition replaces
+  std::vector<UnresolvedRelation> unresolved;  // accepted with allow_unresolved
   bool empty() const { return added.empty() && removed.empty(); }
+};
+
+// A base distribution of a repository: an apt archive (a directory made by `depot mirror apt`,
+// or an http(s) URL) whose packages the repository's packages may depend on.
+struct BaseSpec {
+  std::string url;                      // absolute directory or http(s) URL of the archive root
+  std::string dist;                     // dists/<dist>/
+  std::vector<std::string> components;  // at least one
+  bool operator==(const BaseSpec&) const = default;
+  std::string to_string() const;        // "URL DIST comp1,comp2"
+};
+
+// Checks a base's fields: kInvalidArgument naming the problem.
+Status validate_base(const BaseSpec& base);
+
+struct PromoteOptions {
+  bool with_deps = false;         // the Depends/Pre-Depends closure in src too
+  bool dry_run = false;           // the report of what would change; nothing changes
+  bool allow_unresolved = false;  // unresolved relations go to the report instead of kRefused
+  // Packages of dest's base distributions (BaseIndexCache): they satisfy relations, never move.
+  std::vector<const StoredPackage*> base;
 };
 
 struct SnapshotInfo {
@@ -96,8 +134,15 @@ class PoolStore {
 
   // Repository names: [a-z0-9][a-z0-9._+-]*, at most 64 bytes.
   static bool valid_repo_name(std::string_view name);
-  Status create_repo(std::string_view name);  // kRefused when it exists
+  // kRefused when it exists; `bases` (validate_base) are stored with it (repo_bases.cc).
+  Status create_repo(std::string_view name, const std::vector<BaseSpec>& bases = {});
   Result<std::vector<std::string>> repos();
+  // The base distributions of `repo` in the order given; kNotFound for an unknown repo.
+  Result<std::vector<BaseSpec>> bases(std::string_view repo);
+  // Replaces the bases of `repo` (one transaction).
+  Status set_bases(std::string_view repo, const std::vector<BaseSpec>& bases);
+  // The architectures of `repo`'s packages, "all" excepted, sorted.
+  Result<std::vector<std::string>> architectures(std::string_view repo);
 
   // Adds and removes packages (by id) in one transaction; refcounts follow. Adding a package
   // already in the repo or removing one that is not is a no-op. Unknown repo or package:
@@ -120,8 +165,8 @@ class PoolStore {
   // For every (format, name, architecture) of `src` whose newest version there is newer than
   // every version `dest` holds (or dest holds none): adds that version to dest and removes
   // dest's versions of it. Dest versions that are newer or equal stay. kNotFound for an
-  // unknown repository.
-  Result<ChangeReport> pull(std::string_view dest, std::string_view src);
+  // unknown repository. With `dry_run`, only the report: nothing changes.
+  Result<ChangeReport> pull(std::string_view dest, std::string_view src, bool dry_run = false);
 
   // Promotes the newest version in `src` of each named package, for every architecture src has
   // it in, and with `with_deps` the closure of their Depends and Pre-Depends resolved inside
@@ -130,8 +175,16 @@ class PoolStore {
   // pull's replacement rule. A dependency src cannot satisfy is accepted only when dest, as it
   // will be after the change, satisfies it; otherwise kRefused naming the package and the
   // relation. A name src does not hold: kNotFound. A malformed relation field: kParse.
+  // opts.base packages satisfy relations like dest's do. Every unresolved relation is listed in
+  // the kRefused message (or, with allow_unresolved, in the report).
   Result<ChangeReport> promote(std::string_view dest, std::string_view src,
-                               const std::vector<std::string>& names, bool with_deps);
+                               const std::vector<std::string>& names, const PromoteOptions& opts);
+  Result<ChangeReport> promote(std::string_view dest, std::string_view src,
+                               const std::vector<std::string>& names, bool with_deps) {
+    PromoteOptions o;
+    o.with_deps = with_deps;
+    return promote(dest, src, names, o);
+  }
 
   // Records the current membership of `repo` as an immutable snapshot and returns its name.
   // An empty `name` becomes "<repo>-YYYYMMDD-HHMMSS" (UTC) with "-2", "-3"... appended when

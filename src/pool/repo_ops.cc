@@ -11,6 +11,8 @@
 //   (packages of it or "all"); one of an arch "all" package once for every architecture the
 //   source holds (for "all" alone when it holds no other). ":native" is the same as no
 //   qualifier, ":any" accepts every architecture (preferring the depender's), ":<arch>" that one.
+// - Every relation of the closure must then hold in dest as it will be after the change, together
+//   with dest's base distributions (PromoteOptions::base); every one that does not is listed.
 
 #include <algorithm>
 #include <ctime>
@@ -22,6 +24,7 @@
 #include "core/text.h"
 #include "pool/deb_reader.h"
 #include "pool/deb_relations.h"
+#include "pool/deb_resolver.h"
 #include "pool/paragraph.h"
 #include "pool/pool_store.h"
 #include "pool/pool_store_impl.h"
@@ -88,101 +91,27 @@ Plan plan_replace(const std::vector<const StoredPackage*>& candidates,
     for (const StoredPackage* d : it->second) {
       plan.remove.push_back(d->id);
       plan.report.removed.push_back(ref_of(*d));
+      plan.report.replaced.push_back({ref_of(*d), ref_of(*c)});
     }
   }
   sort_refs(plan.report.added);
   sort_refs(plan.report.removed);
+  std::sort(plan.report.replaced.begin(), plan.report.replaced.end(),
+            [](const Replacement& a, const Replacement& b) {
+              if (a.to.name != b.to.name) return a.to.name < b.to.name;
+              if (a.to.architecture != b.to.architecture) {
+                return a.to.architecture < b.to.architecture;
+              }
+              return compare_versions(a.from.version, b.from.version) < 0;
+            });
   return plan;
 }
-
-// Answers "which package satisfies this relation" over one set of packages.
-class Resolver {
- public:
-  explicit Resolver(const std::vector<const StoredPackage*>& pkgs) {
-    for (const StoredPackage* sp : pkgs) {
-      if (sp->package.format != "deb") continue;
-      by_name_[sp->package.name].push_back(sp);
-      if (sp->package.architecture != "all") archs_.insert(sp->package.architecture);
-      const std::string* provides = field(sp->package, "Provides");
-      if (!provides) continue;
-      auto groups = parse_relations(*provides);
-      if (!groups.ok()) continue;  // a malformed Provides provides nothing
-      for (const RelationGroup& g : *groups) {
-        for (const Relation& r : g.alternatives) providers_[r.name].push_back({sp, r});
-      }
-    }
-  }
-
-  // Architectures in which a relation of `sp` is resolved.
-  std::vector<std::string> contexts(const StoredPackage& sp) const {
-    if (sp.package.architecture != "all") return {sp.package.architecture};
-    if (archs_.empty()) return {"all"};
-    return {archs_.begin(), archs_.end()};
-  }
-
-  // The package satisfying `rel` for architecture `ctx`, or nullptr.
-  const StoredPackage* resolve(const Relation& rel, const std::string& ctx) const {
-    const StoredPackage* best = nullptr;
-    auto consider = [&](const StoredPackage* sp) {
-      if (!arch_ok(rel, ctx, sp->package.architecture)) return;
-      if (!best || better(*sp, *best, ctx)) best = sp;
-    };
-    if (auto it = by_name_.find(rel.name); it != by_name_.end()) {
-      for (const StoredPackage* sp : it->second) {
-        if (version_satisfies(sp->package.version, rel.op, rel.version)) consider(sp);
-      }
-    }
-    if (best) return best;
-    if (auto it = providers_.find(rel.name); it != providers_.end()) {
-      for (const auto& [sp, provided] : it->second) {
-        if (rel.op != VersionOp::kNone &&
-            (provided.op != VersionOp::kEqual ||
-             !version_satisfies(provided.version, rel.op, rel.version))) {
-          continue;
-        }
-        consider(sp);
-      }
-    }
-    return best;
-  }
-
- private:
-  static bool native(const std::string& ctx, const std::string& arch) {
-    return ctx == "all" || arch == ctx || arch == "all";
-  }
-  static bool arch_ok(const Relation& rel, const std::string& ctx, const std::string& arch) {
-    if (rel.arch_qualifier.empty() || rel.arch_qualifier == "native") return native(ctx, arch);
-    if (rel.arch_qualifier == "any") return true;
-    return arch == rel.arch_qualifier || arch == "all";
-  }
-  // Preference: the depender's architecture (or "all") first, then the newest version, then
-  // the exact architecture, then the lowest id (deterministic).
-  static bool better(const StoredPackage& a, const StoredPackage& b, const std::string& ctx) {
-    bool na = native(ctx, a.package.architecture), nb = native(ctx, b.package.architecture);
-    if (na != nb) return na;
-    int c = compare_versions(a.package.version, b.package.version);
-    if (c != 0) return c > 0;
-    bool ea = a.package.architecture == ctx, eb = b.package.architecture == ctx;
-    if (ea != eb) return ea;
-    return a.id < b.id;
-  }
-
-  std::map<std::string, std::vector<const StoredPackage*>> by_name_;
-  std::map<std::string, std::vector<std::pair<const StoredPackage*, Relation>>> providers_;
-  std::set<std::string> archs_;
-};
-
-constexpr const char* kDependencyFields[] = {"Pre-Depends", "Depends"};
 
 std::vector<const StoredPackage*> pointers(const std::vector<StoredPackage>& v) {
   std::vector<const StoredPackage*> out;
   out.reserve(v.size());
   for (const StoredPackage& sp : v) out.push_back(&sp);
   return out;
-}
-
-std::string describe(const StoredPackage& sp) {
-  return sp.package.name + " " + sp.package.version + " (" + sp.package.architecture + ")";
 }
 
 // The repository name rules with room for a timestamp: [a-z0-9][a-z0-9._+-]*, at most 128 bytes.
@@ -206,7 +135,7 @@ constexpr const char* kSnapshotRefs =
 
 }  // namespace
 
-Result<ChangeReport> PoolStore::pull(std::string_view dest, std::string_view src) {
+Result<ChangeReport> PoolStore::pull(std::string_view dest, std::string_view src, bool dry_run) {
   db::Transaction txn(impl_->conn);
   DEPOT_TRY(txn.begin());
   DEPOT_ASSIGN_OR_RETURN(int64_t dest_id, impl_->repo_id(dest));
@@ -216,6 +145,7 @@ Result<ChangeReport> PoolStore::pull(std::string_view dest, std::string_view src
   std::vector<const StoredPackage*> candidates;
   for (const auto& [key, sp] : newest_by_key(src_pkgs)) candidates.push_back(sp);
   Plan plan = plan_replace(candidates, dest_pkgs);
+  if (dry_run) return std::move(plan.report);  // the transaction rolls back
   DEPOT_TRY(impl_->apply_membership(dest_id, plan.add, plan.remove));
   DEPOT_TRY(txn.commit());
   impl_->log.info("repo_pull", {{"dest", std::string(dest)}, {"src", std::string(src)},
@@ -225,7 +155,8 @@ Result<ChangeReport> PoolStore::pull(std::string_view dest, std::string_view src
 }
 
 Result<ChangeReport> PoolStore::promote(std::string_view dest, std::string_view src,
-                                        const std::vector<std::string>& names, bool with_deps) {
+                                        const std::vector<std::string>& names,
+                                        const PromoteOptions& opts) {
   db::Transaction txn(impl_->conn);
   DEPOT_TRY(txn.begin());
   DEPOT_ASSIGN_OR_RETURN(int64_t dest_id, impl_->repo_id(dest));
@@ -249,15 +180,9 @@ Result<ChangeReport> PoolStore::promote(std::string_view dest, std::string_view 
       return make_error(ErrorCode::kNotFound, "promote: " + src_name + " holds no package " + name);
     }
   }
-  // Their closure in src, with every relation parsed once for the check against dest below.
-  struct Relations {
-    const StoredPackage* pkg;
-    const char* field;
-    std::vector<RelationGroup> groups;
-  };
-  std::vector<Relations> relations;
+  // Their closure in src.
   Resolver in_src(pointers(src_pkgs));
-  for (size_t i = 0; with_deps && i < queue.size(); ++i) {
+  for (size_t i = 0; opts.with_deps && i < queue.size(); ++i) {
     const StoredPackage& sp = *queue[i];
     if (sp.package.format != "deb") continue;
     for (const char* f : kDependencyFields) {
@@ -278,7 +203,6 @@ Result<ChangeReport> PoolStore::promote(std::string_view dest, std::string_view 
           }
         }
       }
-      relations.push_back({&sp, f, std::move(*groups)});
     }
   }
   // One version per key: the newest chosen.
@@ -291,44 +215,45 @@ Result<ChangeReport> PoolStore::promote(std::string_view dest, std::string_view 
   for (const auto& [key, sp] : per_key) candidates.push_back(sp);
   Plan plan = plan_replace(candidates, dest_pkgs);
 
-  // Every relation of the closure must hold in dest as it will be.
-  if (with_deps) {
+  // Every relation of what is added must hold in dest as it will be, with its bases.
+  if (opts.with_deps) {
     std::set<int64_t> removed(plan.remove.begin(), plan.remove.end());
     std::set<int64_t> added(plan.add.begin(), plan.add.end());
-    std::vector<const StoredPackage*> after;
+    std::vector<const StoredPackage*> after = opts.base, moved;
     for (const StoredPackage& sp : dest_pkgs) {
       if (!removed.count(sp.id)) after.push_back(&sp);
     }
-    for (const StoredPackage& sp : src_pkgs) {
-      if (added.count(sp.id)) after.push_back(&sp);
+    for (const StoredPackage* sp : queue) {
+      if (added.count(sp->id)) moved.push_back(sp);  // closure order: the named ones first
     }
+    after.insert(after.end(), moved.begin(), moved.end());
     Resolver in_dest(after);
-    for (const Relations& r : relations) {
-      if (!added.count(r.pkg->id)) continue;  // dest keeps an equal or newer version
-      for (const RelationGroup& g : r.groups) {
-        for (const std::string& ctx : in_src.contexts(*r.pkg)) {
-          bool in_dest_ok = false, in_src_ok = false;
-          for (const Relation& alt : g.alternatives) {
-            in_dest_ok = in_dest_ok || in_dest.resolve(alt, ctx);
-            in_src_ok = in_src_ok || in_src.resolve(alt, ctx);
-          }
-          if (in_dest_ok) continue;
-          std::string why = in_src_ok ? dest_name + " would not satisfy it after the change "
-                                                    "(it keeps a version that does not)"
-                                      : "neither " + src_name + " nor " + dest_name +
-                                            " satisfies it";
-          return make_error(ErrorCode::kRefused,
-                            "promote to " + dest_name + ": " + describe(*r.pkg) + " " + r.field +
-                                " '" + g.to_string() + "' for " + ctx + ": " + why);
-        }
+    DEPOT_ASSIGN_OR_RETURN(plan.report.unresolved, unresolved_relations(moved, in_dest, in_src));
+    if (!plan.report.unresolved.empty() && !opts.allow_unresolved) {
+      std::string msg = "promote from " + src_name + " to " + dest_name + ": " +
+                        std::to_string(plan.report.unresolved.size()) +
+                        " unresolved relation(s): neither " + src_name + " nor " + dest_name +
+                        " after the change" + (opts.base.empty() ? "" : " nor its bases") +
+                        " satisfies them (--allow-unresolved accepts):";
+      for (const UnresolvedRelation& u : plan.report.unresolved) {
+        auto g = parse_relations(u.relation);
+        bool in_src_ok = g.ok() && g->size() == 1 && in_src.satisfies(g->front(), u.arch);
+        msg += "\n  " + u.to_string() +
+               (in_src_ok ? " (" + src_name + " has it; " + dest_name + " keeps a version that "
+                                                                        "does not)"
+                          : "");
       }
+      return make_error(ErrorCode::kRefused, msg);
     }
   }
+  if (opts.dry_run) return std::move(plan.report);  // the transaction rolls back
   DEPOT_TRY(impl_->apply_membership(dest_id, plan.add, plan.remove));
   DEPOT_TRY(txn.commit());
   impl_->log.info("repo_promote", {{"dest", dest_name}, {"src", src_name},
                                    {"added", static_cast<uint64_t>(plan.add.size())},
-                                   {"removed", static_cast<uint64_t>(plan.remove.size())}});
+                                   {"removed", static_cast<uint64_t>(plan.remove.size())},
+                                   {"unresolved",
+                                    static_cast<uint64_t>(plan.report.unresolved.size())}});
   return std::move(plan.report);
 }
 

@@ -99,6 +99,20 @@ TEST_F(DaemonTest, WrongTypesAre400NamingTheField) {
       {"POST", "/repos/main/promote", R"({"from":"x","packages":["a"],"with_deps":1})",
        "with_deps"},
       {"POST", "/repos/main/promote", R"({"from":"x","packages":"a"})", "packages"},
+      {"POST", "/repos/main/promote", R"({"from":"x","packages":["a"],"dry_run":1})",
+       "dry_run"},
+      {"POST", "/repos/main/promote", R"({"from":"x","packages":["a"],"allow_unresolved":0})",
+       "allow_unresolved"},
+      {"POST", "/repos/main/pull", R"({"from":"x","dry_run":"yes"})", "dry_run"},
+      {"POST", "/repos", R"({"name":"ok","bases":{}})", "bases"},
+      {"POST", "/repos",
+       R"({"name":"ok","bases":[{"url":"rel/dir","dist":"d","components":["m"]}]})",
+       "absolute directory"},
+      {"POST", "/repos", R"({"name":"ok","bases":[{"url":"/m","dist":"d"}]})", "components"},
+      {"POST", "/repos",
+       R"({"name":"ok","bases":[{"url":"/m","dist":"d","components":["m"],"x":1}]})", "x"},
+      {"POST", "/repos/main/bases", R"({"bases":[{"url":"/m","dist":"../..","components":["m"]}]})",
+       "distribution"},
       {"POST", "/repos/main/snapshots", R"({"name":{}})", "name"},
       {"POST", "/repos/main/rollback", R"({"snapshot":null})", "snapshot"},
       {"POST", "/gc", R"({"dry_run":"no"})", "dry_run"},
@@ -119,6 +133,42 @@ TEST_F(DaemonTest, WrongTypesAre400NamingTheField) {
   for (const char* body : {"[1,2]", "{\"name\":", "\xff", "5"}) {
     EXPECT_EQ(call("POST", "/repos", body).status, 400) << body;
   }
+}
+
+TEST_F(DaemonTest, BasesAreStoredShownAndReplaced) {
+  ASSERT_TRUE(daemon_->start().ok());
+  json base{{"url", "/srv/mirror"}, {"dist", "bookworm"}, {"components", {"main", "contrib"}}};
+  ControlResponse r = call("POST", "/repos", json{{"name", "main"}, {"bases", {base}}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call("GET", "/repos/main");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["bases"], json::array({base})) << r.body;
+  r = call("POST", "/repos/main/bases", R"({"bases":[]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(call("GET", "/repos/main").body)["bases"], json::array());
+  EXPECT_EQ(call("GET", "/repos/nope").status, 404);
+}
+
+TEST_F(DaemonTest, DryRunsAreJobsOfTheirOwnKindThatPublishNothing) {
+  ASSERT_TRUE(daemon_->start().ok());
+  ASSERT_EQ(call("POST", "/repos", R"({"name":"main"})").status, 200);
+  ASSERT_EQ(call("POST", "/repos", R"({"name":"src"})").status, 200);
+  for (const char* action : {"pull", "promote"}) {
+    std::string body = std::string(action) == "pull"
+                           ? R"({"from":"src","dry_run":true})"
+                           : R"({"from":"src","packages":["x"],"dry_run":true})";
+    ControlResponse r = call("POST", std::string("/repos/main/") + action, body);
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["kind"], std::string(action) + "_dry_run") << r.body;
+    if (std::string(action) == "pull") {
+      ASSERT_EQ(r.status, 200) << r.body;
+      EXPECT_EQ(j["result"]["dry_run"], true) << r.body;
+      EXPECT_FALSE(j["result"].contains("published")) << r.body;
+    } else {
+      EXPECT_EQ(r.status, 422) << r.body;  // src holds no x: the same answer as without dry_run
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "root" / "public" / "main"));
 }
 
 TEST_F(DaemonTest, MessagesQuoteAShortEscapedPrefixOfClientText) {

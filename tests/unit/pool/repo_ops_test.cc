@@ -94,7 +94,7 @@ class RepoOpsTest : public ::testing::Test {
   std::map<int64_t, std::string> shas_;
 };
 
-TEST_F(RepoOpsTest, SchemaIsMigratedToV3) { EXPECT_EQ(raw().schema_version(), 3); }
+TEST_F(RepoOpsTest, SchemaIsMigratedToV4) { EXPECT_EQ(raw().schema_version(), 4); }
 
 TEST_F(RepoOpsTest, PullReplacesOlderVersionsAndKeepsNewerOnes) {
   int64_t a1 = add("a", "1", "amd64"), e1 = add("e", "1.0", "amd64");
@@ -220,6 +220,104 @@ TEST_F(RepoOpsTest, PromoteFailingMidwayChangesNothing) {
   ASSERT_FALSE(store_->promote("stable", "unstable", {"app"}, true).ok());
   EXPECT_EQ(contents("stable"), (std::vector<std::string>{"app 1 amd64"}));
   EXPECT_TRUE(refcounts_consistent());
+}
+
+// A base distribution's package (as BaseIndexCache gives them: negative ids, no file).
+StoredPackage base_pkg(int64_t id, const std::string& name, const std::string& version,
+                       const std::string& arch, const Fields& extra = {}) {
+  StoredPackage sp{id, depot::testing::deb_record(name, version, arch)};
+  sp.package.fields = extra;
+  return sp;
+}
+
+TEST_F(RepoOpsTest, PromoteResolvesAgainstTheBaseWithoutMovingIt) {
+  put("unstable", {add("app", "1", "amd64",
+                       {{"Depends", "libc6 (>= 2.36), mta, lib | other"}}),
+                   add("lib", "1", "amd64", {{"Pre-Depends", "dpkg (>= 1.20)"}})});
+  std::vector<StoredPackage> base{base_pkg(-1, "libc6", "2.36-9", "amd64"),
+                                  base_pkg(-2, "exim4", "4.96", "amd64", {{"Provides", "mta"}}),
+                                  base_pkg(-3, "dpkg", "1.21.22", "amd64")};
+  PromoteOptions o;
+  o.with_deps = true;
+  auto refused = store_->promote("stable", "unstable", {"app"}, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kRefused);
+  // Every unresolved relation is listed, not just the first.
+  for (const char* want : {"app 1 (amd64) Depends 'libc6 (>= 2.36)' for amd64",
+                           "app 1 (amd64) Depends 'mta' for amd64",
+                           "lib 1 (amd64) Pre-Depends 'dpkg (>= 1.20)' for amd64"}) {
+    EXPECT_NE(refused.error().message.find(want), std::string::npos) << refused.error().message;
+  }
+  EXPECT_TRUE(contents("stable").empty());
+
+  for (const StoredPackage& sp : base) o.base.push_back(&sp);
+  auto r = store_->promote("stable", "unstable", {"app"}, o);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(names(r->added), (std::vector<std::string>{"app 1 amd64", "lib 1 amd64"}));
+  EXPECT_TRUE(r->unresolved.empty());
+  EXPECT_EQ(contents("stable"), (std::vector<std::string>{"app 1 amd64", "lib 1 amd64"}));
+  EXPECT_TRUE(refcounts_consistent());
+}
+
+TEST_F(RepoOpsTest, PromoteWithAllowUnresolvedReportsThemAsWarnings) {
+  put("unstable", {add("app", "1", "amd64", {{"Depends", "nowhere (>= 2), libc6"}})});
+  std::vector<StoredPackage> base{base_pkg(-1, "libc6", "2.36", "amd64")};
+  PromoteOptions o;
+  o.with_deps = o.allow_unresolved = true;
+  o.base = {&base[0]};
+  auto r = store_->promote("stable", "unstable", {"app"}, o);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->unresolved.size(), 1u);
+  EXPECT_EQ(r->unresolved[0].to_string(), "app 1 (amd64) Depends 'nowhere (>= 2)' for amd64");
+  EXPECT_EQ(contents("stable"), (std::vector<std::string>{"app 1 amd64"}));
+}
+
+TEST_F(RepoOpsTest, DryRunReportsAddReplaceRemoveAndChangesNothing) {
+  int64_t a1 = add("a", "1", "amd64");
+  put("unstable", {add("a", "2", "amd64"), add("b", "1", "all"),
+                   add("app", "3", "amd64", {{"Depends", "dep"}}), add("dep", "1", "amd64")});
+  put("stable", {a1, add("a", "0.5", "amd64"), add("app", "2", "amd64")});
+  const auto before = contents("stable");
+  auto version_of = [&] {
+    auto c = raw();
+    auto st = c.prepare("SELECT COUNT(*), COALESCE(SUM(refcount), 0) FROM blobs");
+    EXPECT_TRUE(st.ok() && *st->step());
+    return std::pair{st->column_int(0), st->column_int(1)};
+  };
+  const auto refs_before = version_of();
+
+  auto pull = store_->pull("stable", "unstable", true);
+  ASSERT_TRUE(pull.ok()) << pull.error().to_string();
+  EXPECT_EQ(names(pull->added), (std::vector<std::string>{"a 2 amd64", "app 3 amd64", "b 1 all",
+                                                          "dep 1 amd64"}));
+  EXPECT_EQ(names(pull->removed),
+            (std::vector<std::string>{"a 0.5 amd64", "a 1 amd64", "app 2 amd64"}));
+  std::vector<std::string> replaced;
+  for (const Replacement& r : pull->replaced) {
+    replaced.push_back(r.from.name + " " + r.from.version + " -> " + r.to.version);
+  }
+  EXPECT_EQ(replaced, (std::vector<std::string>{"a 0.5 -> 2", "a 1 -> 2", "app 2 -> 3"}));
+  EXPECT_EQ(contents("stable"), before);
+
+  PromoteOptions o;
+  o.with_deps = o.dry_run = true;
+  auto promote = store_->promote("stable", "unstable", {"app"}, o);
+  ASSERT_TRUE(promote.ok()) << promote.error().to_string();
+  EXPECT_EQ(names(promote->added), (std::vector<std::string>{"app 3 amd64", "dep 1 amd64"}));
+  EXPECT_EQ(names(promote->removed), (std::vector<std::string>{"app 2 amd64"}));
+  EXPECT_EQ(contents("stable"), before);
+  EXPECT_EQ(version_of(), refs_before);
+  EXPECT_TRUE(refcounts_consistent());
+
+  // A dry run that would be refused is refused the same way.
+  put("unstable", {add("app", "4", "amd64", {{"Depends", "nowhere"}})});
+  auto bad = store_->promote("stable", "unstable", {"app"}, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("'nowhere'"), std::string::npos) << bad.error().message;
+  // And the real thing still works afterwards (the dry runs left no transaction open).
+  ASSERT_TRUE(store_->pull("stable", "unstable").ok());
+  EXPECT_EQ(contents("stable"), (std::vector<std::string>{"a 2 amd64", "app 4 amd64",
+                                                         "b 1 all", "dep 1 amd64"}));
 }
 
 TEST_F(RepoOpsTest, SnapshotRollbackAndGcKeepSnapshotOnlyFiles) {
