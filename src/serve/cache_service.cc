@@ -62,7 +62,12 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
                           std::strerror(errno));
   }
   s->root_fd_.reset(fd);
-  if (!options.upstreams.empty()) {
+  if (options.proxy.enabled) {
+    for (const ProxyHost& h : options.proxy.allow) {
+      s->opts_.upstreams.push_back(UpstreamConfig{h.prefix(), h.url()});
+    }
+  }
+  if (!s->opts_.upstreams.empty()) {
     CacheStore::Options co;
     co.dir = options.cache_dir.empty() ? options.root / ".depot-cache" : options.cache_dir;
     s->opts_.cache_dir = co.dir;
@@ -72,7 +77,7 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
     s->store_ = std::move(*store);
     s->pool_ = std::make_unique<UpstreamPool>(options.upstream_workers, options.download,
                                               s->clock_, logger);
-    for (size_t i = 0; i < options.upstreams.size(); ++i) {
+    for (size_t i = 0; i < s->opts_.upstreams.size(); ++i) {
       s->health_.push_back(std::make_unique<UpstreamHealth>(options.health, s->clock_));
     }
     if (options.tier) s->start_tier(options);
@@ -269,7 +274,12 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
     } else if (cls == FileClass::kBlob) {
       fresh = true;
     } else {
-      fresh = now_unix() - meta->validated_at < opts_.index_ttl.count();
+      int64_t ttl = opts_.index_ttl.count();
+      if (request.max_age) {
+        int64_t floor = opts_.proxy.revalidate_after.count();
+        ttl = std::min(ttl, std::max(*request.max_age, floor));
+      }
+      fresh = now_unix() - meta->validated_at < ttl;
     }
     if (fresh) {
       if (auto a = open_cached(key, CacheOutcome::kHit, false, &*meta)) return a;

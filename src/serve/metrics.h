@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace depot {
 
@@ -21,6 +22,12 @@ enum class CacheOutcome {
 };
 constexpr int kCacheOutcomeCount = 7;
 const char* cache_outcome_name(CacheOutcome o);  // "-", "MIRROR", "HIT", "REVALIDATED", ...
+
+// Why the proxy refused a request: a host not allowed, a scheme other than http://, CONNECT,
+// a malformed target (userinfo, a bad host, a Host header naming another host).
+inline constexpr const char* kProxyRefusals[4] = {"host", "scheme", "connect", "malformed"};
+// The index of `reason` in kProxyRefusals (an unknown one counts as "malformed").
+int proxy_refusal_index(std::string_view reason);
 
 struct ServeMetrics {
   using Counter = std::atomic<uint64_t>;
@@ -47,6 +54,10 @@ struct ServeMetrics {
   Counter tier_stored{0};            // blobs copied to the tier
   Counter tier_stored_bytes{0};
   Counter tier_dropped{0};           // blobs not copied: the write-behind queue was full
+  // The forward proxy (--proxy): absolute-form requests answered for an allow-listed host,
+  // and requests refused, by kProxyRefusals reason.
+  Counter proxy_requests{0};
+  std::array<Counter, 4> proxy_refused{};
   std::atomic<int64_t> inflight_downloads{0};  // gauge
   std::atomic<int64_t> upstream_queued{0};     // gauge: misses waiting for an upstream worker
   std::atomic<int64_t> open_connections{0};    // gauge
