@@ -231,6 +231,21 @@ class ProxyStampedeAndHostiles(ProxyCase, DepotTestCase):
         self.assertEqual(r.header("X-Depot-Cache"), "HIT", r)
         self.assertEqual(self.upstream_gets()["/pool/big_1.0_amd64.deb"], 1)
 
+    def test_index_served_stale_while_upstream_fails(self):
+        (self.up / "dists" / "s").mkdir(parents=True)
+        (self.up / "dists" / "s" / "InRelease").write_bytes(b"signed root\n")
+        srv = self.start_proxy("--proxy-revalidate-after", "0")
+        url = "%s/dists/s/InRelease" % self.server.base
+        r = fetch(srv.base, url, headers={"Cache-Control": "max-age=0"})
+        self.assertEqual((r.status, r.body), (200, b"signed root\n"), r)
+        self.server.set_rules([{"glob": "/dists/s/InRelease", "action": "error", "status": 503}])
+        time.sleep(1.1)  # past validated_at's second
+        self.server.clear_log()
+        r = fetch(srv.base, url, headers={"Cache-Control": "max-age=0"})
+        self.assertEqual((r.status, r.body), (200, b"signed root\n"), r)
+        self.assertEqual(r.header("X-Depot-Stale"), "1", r)
+        self.assertGreaterEqual(self.upstream_gets()["/dists/s/InRelease"], 1, "not revalidated")
+
     def test_pipelined_answers_stay_in_order(self):
         for name in ("a", "b", "c"):
             (self.up / name).write_bytes(name.encode() * (1000 + ord(name)))
