@@ -64,7 +64,9 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
   s->root_fd_.reset(fd);
   if (options.proxy.enabled) {
     for (const ProxyHost& h : options.proxy.allow) {
-      s->opts_.upstreams.push_back(UpstreamConfig{h.prefix(), h.url()});
+      UpstreamConfig u{h.prefix(), h.url()};
+      u.proxied = true;
+      s->opts_.upstreams.push_back(std::move(u));
     }
   }
   if (!s->opts_.upstreams.empty()) {
@@ -336,7 +338,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
       // A page a registry rewrites (PyPI's); a document is none, whatever its name.
       bool document = document_rules(key, up) != nullptr;
       auto variant = document ? std::nullopt : page_variant(rel_filename(key));
-      bool page = variant && variant->first->paths.rewrite_page;
+      bool page = variant && variant->first->paths.rewrite_page && !opts_.upstreams[up].proxied;
       bool whole = cls == FileClass::kRoot || page || document;  // read first
       d = std::make_shared<Download>(key, UniqueFd(dup_fd), !whole);
       f = std::make_shared<Fetch>();
@@ -362,6 +364,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
       if (page && url_rest.empty()) f->request.url = u.url + "/";
       if (!origin_url.empty()) f->request.url = origin_url;
       f->request.accept = accept;
+      f->request.follow_redirects = !u.proxied;
       if (expected) {
         f->request.expected = expected->digests;
         f->request.expected_size = expected->size;

@@ -298,6 +298,11 @@ class ProxyStampedeAndHostiles(ProxyCase, DepotTestCase):
         self.assertEqual((r.status, r.body), (200, b"listed\n"), r)
         r = fetch(srv.base, "/_proxy/127.0.0.1:%d/ok.txt" % up)
         self.assertEqual((r.status, r.body), (200, b"listed\n"), r)
+        # A listed host redirecting elsewhere is not followed.
+        self.server.set_rules([{"glob": "/redir", "action": "redirect",
+                                "location": "http://127.0.0.1:%d/x" % tp}])
+        r = fetch(srv.base, "http://127.0.0.1:%d/redir" % up)
+        self.assertEqual(r.status, 502, r)
         time.sleep(0.3)
         try:
             conn, _ = trap.accept()
