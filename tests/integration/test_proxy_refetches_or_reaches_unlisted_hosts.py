@@ -46,8 +46,17 @@ class ProxyCase(ServeMixin):
                                 "--access-log", self.tmp / (name + ".access.log"), *extra,
                                 name=name)
 
-    def access_log(self, name="serve"):
-        return (self.tmp / (name + ".access.log")).read_text()
+    def assertLogged(self, text, why="", name="serve"):
+        """`text` appears in the access log within 5 s (a line is written once its answer has
+        left, which may be after the client got it)."""
+        path = self.tmp / (name + ".access.log")
+        deadline = time.monotonic() + 5
+        while True:
+            log = path.read_text() if path.exists() else ""
+            if text in log or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertIn(text, log, why)
 
     def upstream_gets(self):
         return Counter(e["path"] for e in self.server.log() if e["method"] == "GET")
@@ -89,8 +98,7 @@ class AptThroughProxy(ProxyCase, AptTestCase):
         cached = Path(srv.root) / ".depot-cache" / "files" / "_proxy" / (
             "127.0.0.1:%d" % self.server.port)
         self.assertTrue((cached / mar.pool_path("pkg0004", "1.0", "amd64")).is_file())
-        log = self.access_log()
-        self.assertIn("GET http://127.0.0.1:%d/dists/" % self.server.port, log)
+        self.assertLogged("GET http://127.0.0.1:%d/dists/" % self.server.port)
 
     def test_apt_index_storm_costs_one_revalidation(self):
         """apt sends Cache-Control: max-age=0 on indexes: the proxy revalidates InRelease
@@ -124,8 +132,7 @@ class AptThroughProxy(ProxyCase, AptTestCase):
         self.server.clear_log()
         self.install_through(self.apt_client("apt-squid", squid_port), "pkg0002")
         self.assertIn("/" + mar.pool_path("pkg0002", "1.0", "amd64"), self.upstream_gets())
-        log = self.access_log()
-        self.assertIn("pkg0002_1.0_amd64.deb", log, "squid did not go through depot")
+        self.assertLogged("pkg0002_1.0_amd64.deb", "squid did not go through depot")
         self.assertGreater(metric(proxy_metrics(srv), "depot_serve_proxy_requests_total"), 0)
 
     def start_squid(self, parent_port):
@@ -199,8 +206,7 @@ class DnfThroughProxy(ProxyCase, YumTestCase):
         self.assertTrue(any(p.endswith("repomd.xml") for p in gets), "dnf went around: %s" % gets)
         twice = {p: n for p, n in gets.items() if n > 1 and not p.endswith("repomd.xml")}
         self.assertEqual(twice, {}, "fetched upstream more than once: %s" % gets)
-        log = self.access_log()
-        self.assertIn("GET http://127.0.0.1:%d/repodata/repomd.xml" % self.server.port, log)
+        self.assertLogged("GET http://127.0.0.1:%d/repodata/repomd.xml" % self.server.port)
 
 
 class ProxyStampedeAndHostiles(ProxyCase, DepotTestCase):
