@@ -21,9 +21,14 @@ ProxyOptions allowing(const char* list) {
 
 const std::vector<std::string> kSelf = {"127.0.0.1:3142", "localhost:3142"};
 
-TargetRoute route(std::string_view target, std::string_view host = "",
-                  const ProxyOptions& o = allowing("deb.example.org,127.0.0.1:8080,[::1]:8080")) {
-  return route_request_target(target, host, o, kSelf);
+// TargetRoute::host points into the options: they outlive every route taken.
+const ProxyOptions& listed() {
+  static const ProxyOptions o = allowing("deb.example.org,127.0.0.1:8080,[::1]:8080");
+  return o;
+}
+
+TargetRoute route(std::string_view target, std::string_view host = "") {
+  return route_request_target(target, host, listed(), kSelf);
 }
 
 TEST(ProxyTarget, ParsesAllowListEntries) {
@@ -154,9 +159,9 @@ TEST(ProxyTarget, WithoutTheProxyOnlyItselfIsServed) {
   EXPECT_EQ(r.status, 403);
   EXPECT_NE(r.message.find("no proxy"), std::string::npos) << r.message;
   // An allow-list without the switch proxies nothing.
-  ProxyOptions listed = allowing("deb.example.org");
-  listed.enabled = false;
-  EXPECT_EQ(route_request_target("http://deb.example.org/m", "", listed, kSelf).kind,
+  ProxyOptions switched_off = allowing("deb.example.org");
+  switched_off.enabled = false;
+  EXPECT_EQ(route_request_target("http://deb.example.org/m", "", switched_off, kSelf).kind,
             TargetRoute::Kind::kRefused);
 }
 
