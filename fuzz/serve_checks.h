@@ -14,12 +14,33 @@
 #include "serve/http_semantics.h"
 #include "serve/page_rewrite.h"
 #include "serve/pool_index.h"
+#include "serve/proxy_target.h"
 #include "serve/request_path.h"
 #include "serve/root_index.h"
 
 namespace depot::fuzz {
 
+// The forward proxy: a proxied target decodes to a path under its allow-listed host's prefix.
+inline void check_proxy_route(std::string_view target) {
+  static const ProxyOptions proxy = [] {
+    ProxyOptions o;
+    o.enabled = true;
+    o.allow = *parse_proxy_allow("deb.example.org,127.0.0.1:8080,[::1]:8080");
+    return o;
+  }();
+  static const std::vector<std::string> self = {"127.0.0.1:3142"};
+  TargetRoute r = route_request_target(target, "", proxy, self);
+  if (r.kind != TargetRoute::Kind::kProxied) return;
+  check(r.host != nullptr, "proxy_target: proxied without a host");
+  auto path = parse_request_target(r.target);
+  if (!path.ok()) return;
+  const std::string prefix = r.host->prefix();
+  check(path->rel == prefix || path->rel.starts_with(prefix + "/"),
+        "proxy_target: a proxied path left its host's prefix");
+}
+
 inline void check_target(std::string_view target) {
+  check_proxy_route(target);
   auto path = parse_request_target(target);
   if (!path.ok()) return;
   const std::string& rel = path->rel;

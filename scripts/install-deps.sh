@@ -21,6 +21,7 @@ PACKAGES=(
   faketime  # S3 error scenario: depot signing with a clock an hour off
   libsystemd-dev  # depot run: sd_notify readiness and watchdog under systemd (src/site)
   chromium chromium-driver  # status page scenario: headless Chromium through WebDriver
+  squid  # proxy scenario: Debian's squid with depot serve --proxy as its parent
 )
 
 missing=()
@@ -39,7 +40,7 @@ echo "install-deps: installing ${missing[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-# nginx and apt-cacher-ng must not start a system service; tests and benchmarks start their own
+# nginx, apt-cacher-ng and squid must not start a system service; tests and benchmarks start their own
 # instances (policy-rc.d 101 = "do not start").
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null

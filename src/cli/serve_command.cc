@@ -28,6 +28,7 @@
 #include "cli/target_options.h"
 #include "serve/http_server.h"
 #include "serve/node_api.h"
+#include "serve/proxy_target.h"
 #include "sources/registry.h"
 #include "transfer/http_util.h"
 
@@ -74,6 +75,9 @@ struct ServeArgs {
   int prefetch_concurrency = 2;
   std::string prefetch_window = "30d";
   std::string usage_from;
+  bool proxy = false;
+  std::vector<std::string> proxy_allow;
+  double proxy_revalidate_after = 30;
 };
 
 std::chrono::seconds seconds_of(double s) {
@@ -114,6 +118,20 @@ bool parse_upstream(const std::string& text, UpstreamConfig& out, std::string& w
   std::string_view last = std::string_view(prefix).substr(prefix.rfind('/') + 1);
   out.registry = !kind.empty() ? kind : find_registry(last) ? std::string(last) : "";
   return true;
+}
+
+// --proxy, --proxy-allow and --proxy-revalidate-after into `so.proxy`; "" or what is wrong.
+std::string configure_proxy(const ServeArgs& a, ServiceOptions& so) {
+  if (!a.proxy) return a.proxy_allow.empty() ? "" : "--proxy-allow needs --proxy";
+  if (a.proxy_allow.empty()) return "--proxy needs --proxy-allow HOST[:PORT],...";
+  so.proxy.enabled = true;
+  so.proxy.revalidate_after = seconds_of(a.proxy_revalidate_after);
+  for (const std::string& list : a.proxy_allow) {
+    auto hosts = parse_proxy_allow(list);
+    if (!hosts.ok()) return "--proxy-allow " + list + ": " + hosts.error().message;
+    so.proxy.allow.insert(so.proxy.allow.end(), hosts->begin(), hosts->end());
+  }
+  return proxy_prefix_conflict(so.upstreams);
 }
 
 // Connections and downloads each hold descriptors: use every one the hard limit allows.
@@ -205,6 +223,7 @@ int run(const ServeArgs& a) {
     if (!parse_upstream(u, cfg, why)) return usage("--upstream " + u + ": " + why);
     so.upstreams.push_back(cfg);
   }
+  if (std::string why = configure_proxy(a, so); !why.empty()) return usage(why);
   if (!a.cache_dir.empty()) so.cache_dir = a.cache_dir;
   std::unique_ptr<CacheTier> tier;  // outlives the service (the process ends by _exit)
   if (!a.cache_bucket.empty()) {
@@ -458,6 +477,19 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--capacity", args->capacity,
                   "Bytes a storage node accepts, e.g. 200G; uploads in flight count (0: only "
                   "the disk's free space)")
+      ->capture_default_str();
+  cmd->add_flag("--proxy", args->proxy,
+                "Also be a caching forward proxy (apt's Acquire::http::Proxy, dnf's proxy=) for "
+                "the --proxy-allow hosts: absolute-form http:// requests are cached under "
+                "/_proxy/HOST[:PORT]/ like an --upstream; other hosts, https:// and CONNECT "
+                "are refused");
+  cmd->add_option("--proxy-allow", args->proxy_allow,
+                  "HOST[:PORT],... the proxy fetches from (repeatable; the port is part of the "
+                  "name: deb.example.org, mirror:8080, [2001:db8::1]:8080)");
+  cmd->add_option("--proxy-revalidate-after", args->proxy_revalidate_after,
+                  "Seconds a root or index stays fresh against a proxy client's "
+                  "Cache-Control: max-age=0 or no-cache (at most one conditional request "
+                  "upstream per file per this period); --index-ttl still bounds it")
       ->capture_default_str();
   add_log_options(*cmd, args->log_format, args->log_level,
                   "Log format on stderr: text or json (one JSON object per event)");

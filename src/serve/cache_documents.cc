@@ -22,6 +22,7 @@ std::string_view below_prefix(std::string_view key, const UpstreamConfig& u) {
 
 // Whether registry `r`'s documents and blob origins apply below upstream `u`.
 bool applies(const RegistryDescriptor& r, const UpstreamConfig& u) {
+  if (u.proxied) return false;
   return u.registry.empty() ? !r.paths.cache_route : r.name == u.registry;
 }
 

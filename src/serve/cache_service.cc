@@ -64,7 +64,14 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
                           std::strerror(errno));
   }
   s->root_fd_.reset(fd);
-  if (!options.upstreams.empty()) {
+  if (options.proxy.enabled) {
+    for (const ProxyHost& h : options.proxy.allow) {
+      UpstreamConfig u{h.prefix(), h.url()};
+      u.proxied = true;
+      s->opts_.upstreams.push_back(std::move(u));
+    }
+  }
+  if (!s->opts_.upstreams.empty()) {
     CacheStore::Options co;
     co.dir = options.cache_dir.empty() ? options.root / ".depot-cache" : options.cache_dir;
     s->opts_.cache_dir = co.dir;
@@ -74,7 +81,7 @@ Result<std::unique_ptr<CacheService>> CacheService::create(const ServiceOptions&
     s->store_ = std::move(*store);
     s->pool_ = std::make_unique<UpstreamPool>(options.upstream_workers, options.download,
                                               s->clock_, logger);
-    for (size_t i = 0; i < options.upstreams.size(); ++i) {
+    for (size_t i = 0; i < s->opts_.upstreams.size(); ++i) {
       s->health_.push_back(std::make_unique<UpstreamHealth>(options.health, s->clock_));
     }
     if (options.tier) s->start_tier(options);
@@ -274,7 +281,12 @@ std::optional<Answer> CacheService::resolve_cached(const ServeRequest& request,
     } else if (cls == FileClass::kBlob) {
       fresh = true;
     } else {
-      fresh = now_unix() - meta->validated_at < opts_.index_ttl.count();
+      int64_t ttl = opts_.index_ttl.count();
+      if (request.max_age) {
+        int64_t floor = opts_.proxy.revalidate_after.count();
+        ttl = std::min(ttl, std::max(*request.max_age, floor));
+      }
+      fresh = now_unix() - meta->validated_at < ttl;
     }
     if (fresh) {
       if (auto a = open_cached(key, CacheOutcome::kHit, false, &*meta)) return a;
@@ -331,7 +343,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
       // A page a registry rewrites (PyPI's); a document is none, whatever its name.
       bool document = document_rules(key, up) != nullptr;
       auto variant = document ? std::nullopt : page_variant(rel_filename(key));
-      bool page = variant && variant->first->paths.rewrite_page;
+      bool page = variant && variant->first->paths.rewrite_page && !opts_.upstreams[up].proxied;
       bool whole = cls == FileClass::kRoot || page || document;  // read first
       d = std::make_shared<Download>(key, UniqueFd(dup_fd), !whole);
       f = std::make_shared<Fetch>();
@@ -357,6 +369,7 @@ std::optional<Answer> CacheService::fetch(const std::string& key, size_t up,
       if (page && url_rest.empty()) f->request.url = u.url + "/";
       if (!origin_url.empty()) f->request.url = origin_url;
       f->request.accept = accept;
+      f->request.follow_redirects = !u.proxied;
       if (expected) {
         f->request.expected = expected->digests;
         f->request.expected_size = expected->size;

@@ -31,6 +31,7 @@
 #include "serve/page_rewrite.h"
 #include "serve/pool_index.h"
 #include "serve/prefetcher.h"
+#include "serve/proxy_target.h"
 #include "serve/root_index.h"
 #include "serve/upstream_health.h"
 #include "serve/usage_table.h"
@@ -57,6 +58,9 @@ struct ServiceOptions {
   // would end within this time; otherwise it is cancelled.
   std::chrono::seconds abandoned_finish{30};
   bool autoindex = false;
+  // The forward proxy: each allow-listed host becomes one more upstream, prefix
+  // "_proxy/<authority>", URL "http://<authority>" (added by create()).
+  ProxyOptions proxy;
   // The URL clients reach this server at (documents such as crates' config.json name it);
   // "": http:// and each request's Host header.
   std::string public_url;
@@ -88,6 +92,10 @@ struct ServeRequest {
   std::string accept;          // the client's Accept header
   std::string host;            // the client's Host header (untrusted)
   bool prefetch = false;       // a fetch ahead of clients: no use of a package, no prefetch hit
+  // The age of a root or unnamed index the client accepts (its Cache-Control, see
+  // client_max_age), never below ProxyOptions::revalidate_after; nullopt: --index-ttl alone.
+  // Blobs and indexes checked against their root ignore it.
+  std::optional<int64_t> max_age;
 };
 
 // A request waiting for its upstream answer. cancel() when its client went away: the request's
@@ -116,6 +124,9 @@ class CacheService {
   // request is cancelled through `*pending` (set when nullopt is returned and `pending` given).
   std::optional<Answer> resolve(const ServeRequest& request, const Later& later,
                                 std::shared_ptr<PendingAnswer>* pending = nullptr);
+
+  const ProxyOptions& proxy() const { return opts_.proxy; }
+  const std::string& public_url() const { return opts_.public_url; }
 
   // Periodic housekeeping (about once a second): persists the LRU order, refreshes gauges,
   // fails misses that waited too long for an upstream worker, forgets old path failures,

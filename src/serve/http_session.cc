@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <limits>
 
+#include "core/rel_path.h"
 #include "serve/http_session_impl.h"
 #include "serve/page_rewrite.h"
+#include "serve/proxy_target.h"
 #include "serve/request_path.h"
 
 namespace depot {
@@ -228,11 +230,30 @@ void Session::handle() {
     keep_alive_ = false;
     return send_error(400, *bad);
   }
+  if (req.method() == http::verb::connect) {
+    srv_.metrics.proxy_refused[proxy_refusal_index("connect")]++;
+    keep_alive_ = false;  // the client may go on with bytes meant for a tunnel
+    return send_error(405,
+                      "CONNECT " + quote_untrusted(target_) +
+                          " refused: depot proxies http:// URLs only; reach https:// "
+                          "hosts directly (apt: Acquire::https::Proxy \"DIRECT\";)",
+                      {{"Allow", "GET, HEAD"}});
+  }
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     send_error(405, "only GET and HEAD are supported", {{"Allow", "GET, HEAD"}});
     return;
   }
-  if (target_ == "/metrics") {
+  if (!target_.starts_with('/') && self_.empty()) self_ = self_names();
+  TargetRoute route = route_request_target(target_, header_or_empty(req, http::field::host),
+                                           srv_.service.proxy(), self_);
+  if (route.kind == TargetRoute::Kind::kRefused) {
+    srv_.metrics.proxy_refused[proxy_refusal_index(route.reason)]++;
+    return send_error(route.status, route.message);
+  }
+  const bool proxied = route.kind == TargetRoute::Kind::kProxied;
+  if (proxied) srv_.metrics.proxy_requests++;
+  const std::string& target = route.target;
+  if (target == "/metrics") {
     Answer a;
     a.kind = Answer::Kind::kText;
     a.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -242,9 +263,9 @@ void Session::handle() {
     return;
   }
   if (srv_.routes != nullptr) {
-    if (auto page = srv_.routes->page(target_)) return respond(local_answer(std::move(*page)));
+    if (auto page = srv_.routes->page(target)) return respond(local_answer(std::move(*page)));
   }
-  auto path = parse_request_target(canonical_target(target_));
+  auto path = parse_request_target(canonical_target(target));
   if (!path.ok()) {
     if (path.error().code == ErrorCode::kNotFound) {
       send_error(404, "not found");
@@ -259,6 +280,10 @@ void Session::handle() {
   sr.trailing_slash = path->trailing_slash;
   sr.accept = std::string(header_or_empty(req, http::field::accept));
   sr.host = std::string(header_or_empty(req, http::field::host));
+  if (proxied) {
+    sr.max_age = client_max_age(header_or_empty(req, http::field::cache_control),
+                                header_or_empty(req, http::field::pragma));
+  }
   auto self = shared_from_this();
   auto later = [self](Answer a) {
     asio::post(self->sock_.get_executor(),
@@ -268,6 +293,17 @@ void Session::handle() {
   if (auto a = srv_.service.resolve(sr, later, &pending)) return respond(std::move(*a));
   pending_ = std::move(pending);
   disarm();
+}
+
+std::vector<std::string> Session::self_names() {
+  beast::error_code ec;
+  auto local = sock_.local_endpoint(ec);
+  if (ec) return {};
+  auto address = local.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  return self_authorities(address.to_string(ec), local.port(), srv_.service.public_url());
 }
 
 RequestFraming Session::framing_of(const http::request<http::empty_body>& req) {

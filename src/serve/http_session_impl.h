@@ -108,6 +108,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Records the request line and the headers the answer and the access log use.
   void note_request();
   void handle();
+  // The authorities naming this server (proxy_target.h), for absolute-form targets.
+  std::vector<std::string> self_names();
   static RequestFraming framing_of(const http::request<http::empty_body>& req);
   void done_response();
   // Metrics and the access log line of the request just answered (or abandoned).
@@ -161,6 +163,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buf_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::string remote_, method_, target_, user_agent_, referer_;
+  std::vector<std::string> self_;  // self_names(), computed at the first absolute-form target
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_only_ = false;

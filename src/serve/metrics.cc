@@ -70,6 +70,13 @@ const char* cache_outcome_name(CacheOutcome o) {
   return "-";
 }
 
+int proxy_refusal_index(std::string_view reason) {
+  for (int i = 0; i < 4; ++i) {
+    if (reason == kProxyRefusals[i]) return i;
+  }
+  return 3;
+}
+
 std::string render_prometheus(const ServeMetrics& m) {
   std::string out;
   out.reserve(4096);
@@ -144,6 +151,16 @@ std::string render_prometheus(const ServeMetrics& m) {
   gauge(out, "prefetch_running", "Prefetches in progress.", m.prefetch_running);
   gauge(out, "usage_packages", "Packages clients used within the prefetch window.",
         m.usage_names);
+  counter(out, "proxy_requests_total",
+          "Absolute-form requests answered for a host on the proxy's allow-list.",
+          m.proxy_requests);
+  header(out, "proxy_refused_total", "counter",
+         "Proxy requests refused, by reason (host not allowed, scheme, CONNECT, malformed).");
+  for (int i = 0; i < 4; ++i) {
+    std::string labels = std::string("{reason=\"") + kProxyRefusals[i] + "\"}";
+    sample(out, "proxy_refused_total", labels.c_str(),
+           m.proxy_refused[i].load(std::memory_order_relaxed));
+  }
   gauge(out, "upstream_inflight", "Upstream downloads in progress.", m.inflight_downloads);
   gauge(out, "upstream_queued", "Upstream downloads waiting for a free worker.",
         m.upstream_queued);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace depot {
 
@@ -21,6 +22,12 @@ enum class CacheOutcome {
 };
 constexpr int kCacheOutcomeCount = 7;
 const char* cache_outcome_name(CacheOutcome o);  // "-", "MIRROR", "HIT", "REVALIDATED", ...
+
+// Why the proxy refused a request: a host not allowed, a scheme other than http://, CONNECT,
+// a malformed target (userinfo, a bad host, a Host header naming another host).
+inline constexpr const char* kProxyRefusals[4] = {"host", "scheme", "connect", "malformed"};
+// The index of `reason` in kProxyRefusals (an unknown one counts as "malformed").
+int proxy_refusal_index(std::string_view reason);
 
 struct ServeMetrics {
   using Counter = std::atomic<uint64_t>;
@@ -57,6 +64,10 @@ struct ServeMetrics {
   std::atomic<int64_t> prefetch_waiting{0};  // gauge: queued, waiting for budget or a slot
   std::atomic<int64_t> prefetch_running{0};  // gauge
   std::atomic<int64_t> usage_names{0};       // gauge: packages used within the window
+  // The forward proxy (--proxy): absolute-form requests answered for an allow-listed host,
+  // and requests refused, by kProxyRefusals reason.
+  Counter proxy_requests{0};
+  std::array<Counter, 4> proxy_refused{};
   std::atomic<int64_t> inflight_downloads{0};  // gauge
   std::atomic<int64_t> upstream_queued{0};     // gauge: misses waiting for an upstream worker
   std::atomic<int64_t> open_connections{0};    // gauge

@@ -20,6 +20,10 @@ struct UpstreamConfig {
   // PathRules::cache_route apply below the prefix. "": every registry's documents but those of
   // registries with a cache_route.
   std::string registry = {};
+  // A --proxy-allow host: plain files only (no registry documents, pages or blob origins, which
+  // could name other hosts) and upstream redirects are not followed (they could lead off the
+  // allow-list).
+  bool proxied = false;
 };
 
 // The local request path ("/prefix/rest") of an absolute URL under one of `upstreams` (the

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/units.h"
+#include "serve/proxy_target.h"
 #include "site/trace_file.h"
 #include "sources/registry.h"
 #include "transfer/http_util.h"
@@ -375,6 +376,32 @@ void check_overlaps(const std::vector<JobConfig>& jobs, Problems& p,
   }
 }
 
+// proxy, proxy-allow (a string "a,b:8080" or an array of them), proxy-revalidate-after: as
+// serve's flags.
+void read_proxy(Reader& r, const toml::table& t, SiteConfig& site, Problems& p) {
+  ProxyOptions& proxy = site.serve.proxy;
+  std::vector<std::string> allow;
+  double revalidate = 30;
+  r.flag("proxy", proxy.enabled);
+  r.strings("proxy-allow", allow);
+  r.number("proxy-revalidate-after", revalidate, 0, 86400);
+  proxy.revalidate_after = std::chrono::seconds(static_cast<int64_t>(revalidate));
+  for (const std::string& list : allow) {
+    auto hosts = parse_proxy_allow(list);
+    if (!hosts.ok()) {
+      p.add(t.source(), "serve.proxy-allow", hosts.error().message);
+      continue;
+    }
+    proxy.allow.insert(proxy.allow.end(), hosts->begin(), hosts->end());
+  }
+  if (proxy.enabled && proxy.allow.empty()) {
+    p.add(t.source(), "serve.proxy", "needs proxy-allow = [\"HOST[:PORT]\", ...]");
+  }
+  if (!proxy.enabled && !allow.empty()) {
+    p.add(t.source(), "serve.proxy-allow", "needs proxy = true");
+  }
+}
+
 void read_serve(const toml::table& t, SiteConfig& site, Problems& p) {
   Reader r(t, "serve", p);
   std::string cache_dir, cache_size = "0", prefetch_budget = "0", prefetch_window = "30d";
@@ -395,6 +422,7 @@ void read_serve(const toml::table& t, SiteConfig& site, Problems& p) {
   r.integer("max-connections", site.server.max_connections, 0, 1 << 20);
   r.number("idle-timeout", idle, 0.1, 86400);
   r.number("send-timeout", send, 0.1, 86400);
+  read_proxy(r, t, site, p);
   r.unknown();
   if (!cache_dir.empty()) site.serve.cache_dir = cache_dir;
   if (auto size = parse_bytes(cache_size))
@@ -587,6 +615,10 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   }
   each_table(t, "upstream", p, [&](const toml::table& u) { read_upstream(u, site, p); });
   top.find("upstream");
+  if (site.serve.proxy.enabled) {
+    std::string why = proxy_prefix_conflict(site.serve.upstreams);
+    if (!why.empty()) p.add(t.source(), "upstream.prefix", why);
+  }
   if (const auto* pub = top.find("publish")) {
     if (pub->is_table())
       read_publish(*pub->as_table(), site, p);

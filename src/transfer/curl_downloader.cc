@@ -279,6 +279,7 @@ void CurlDownloader::start(size_t index, Host* host) {
   t->headers = apply_sigv4(e, scope, t->headers);
   t->url = scope ? sigv4_canonical_url(req.url) : req.url;
   curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, req.cancel ? 0L : 1L);
   // Waiting to multiplex only pays off where HTTP/2 may be negotiated (TLS).

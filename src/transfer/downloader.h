@@ -47,6 +47,8 @@ struct FetchRequest {
   std::string if_modified_since;
   // Accept header value; empty sends curl's default.
   std::string accept;
+  // False: a 3xx answer fails (kHttp) and its Location is never asked.
+  bool follow_redirects = true;
   // Called on the downloader's thread before the first body byte of each 2xx attempt (again
   // after a retry). An empty body never calls it. Must not throw.
   std::function<void(const ResponseStart&)> on_start;

@@ -21,11 +21,12 @@ class DnfClient:
     system repositories), one repository given by URL; `dnf download` comes from
     dnf-plugins-core and checks each rpm against primary's checksum."""
 
-    def __init__(self, root, url):
+    def __init__(self, root, url, setopts=()):
         self.root = Path(root)
         for d in ("installroot", "reposdir", "out"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
         self.url = url
+        self.setopts = ["--setopt=%s" % o for o in setopts]  # e.g. "proxy=http://..."
 
     def download(self, *packages, timeout=120):
         return self.run("download", "--destdir", str(self.root / "out"), *packages,
@@ -43,7 +44,7 @@ class DnfClient:
                "--setopt=cachedir=/var/cache/dnf",      # inside the installroot
                "--setopt=gpgcheck=0",
                "--setopt=retries=1",
-               "--setopt=keepcache=0",
+               "--setopt=keepcache=0", *self.setopts,
                "--repofrompath=m,%s" % self.url, "--repo=m"] + list(args)
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            stdin=subprocess.DEVNULL, timeout=timeout,

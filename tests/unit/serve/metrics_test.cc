@@ -89,6 +89,11 @@ TEST(Metrics, RendersEveryMetricAtZero) {
                           "depot_serve_prefetch_waiting",
                           "depot_serve_prefetch_running",
                           "depot_serve_usage_packages",
+                          "depot_serve_proxy_requests_total",
+                          "depot_serve_proxy_refused_total{reason=\"host\"}",
+                          "depot_serve_proxy_refused_total{reason=\"scheme\"}",
+                          "depot_serve_proxy_refused_total{reason=\"connect\"}",
+                          "depot_serve_proxy_refused_total{reason=\"malformed\"}",
                           "depot_serve_upstream_inflight",
                           "depot_serve_upstream_queued",
                           "depot_serve_open_connections",
@@ -99,7 +104,7 @@ TEST(Metrics, RendersEveryMetricAtZero) {
     ASSERT_TRUE(s.count(key)) << key;
     EXPECT_EQ(s[key], "0") << key;
   }
-  EXPECT_EQ(s.size(), 5u + 7u + 19u + 7u + 9u);
+  EXPECT_EQ(s.size(), 5u + 7u + 19u + 5u + 7u + 9u);
 }
 
 TEST(Metrics, ReflectsUpdates) {

@@ -309,6 +309,28 @@ TEST(SiteConfigTest, ServeIsOneTableEitherWay) {
   EXPECT_NE(p.find("serve: expected one table"), std::string::npos) << p;
 }
 
+TEST(SiteConfigTest, ServeTakesTheProxyOptions) {
+  auto c = parse(
+      "data_root = \"/srv\"\n[serve]\nproxy = true\n"
+      "proxy-allow = [\"deb.example.org\", \"a:8080,[::1]:81\"]\n"
+      "proxy-revalidate-after = 10\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->serve.proxy.enabled);
+  ASSERT_EQ(c->serve.proxy.allow.size(), 3u);
+  EXPECT_EQ(c->serve.proxy.allow[2].authority, "[::1]:81");
+  EXPECT_EQ(c->serve.proxy.revalidate_after, std::chrono::seconds(10));
+  std::string p = problems("data_root = \"/srv\"\n[serve]\nproxy = true\n");
+  EXPECT_NE(p.find("serve.proxy: needs proxy-allow"), std::string::npos) << p;
+  p = problems("data_root = \"/srv\"\n[serve]\nproxy = true\nproxy-allow = \"a@b\"\n");
+  EXPECT_NE(p.find("serve.proxy-allow: host \"a@b\""), std::string::npos) << p;
+  p = problems("data_root = \"/srv\"\n[serve]\nproxy-allow = \"a\"\n");
+  EXPECT_NE(p.find("needs proxy = true"), std::string::npos) << p;
+  p = problems(
+      "data_root = \"/srv\"\n[serve]\nproxy = true\nproxy-allow = \"a\"\n"
+      "[[upstream]]\nprefix = \"_proxy/a\"\nurl = \"http://x\"\n");
+  EXPECT_NE(p.find("/_proxy/ is where the proxy keeps its hosts"), std::string::npos) << p;
+}
+
 TEST(SiteConfigTest, TheControlSocketIsFoundInAFileWithProblems) {
   testing::TempDir dir;
   auto file = dir.path() / "depot.toml";
