@@ -200,14 +200,22 @@ class AptUpdateDownloadsWholeIndex(PublishTestCase):
         self.assertEqual(self.lists_packages(b), (self.bin / "Packages").read_bytes())
 
         # K bounds the chain.
-        for i, name in enumerate(["pkg0001", "pkg0002", "pkg0003"]):
+        for name in ["pkg0001", "pkg0002"]:
             self.change(name, "1.1")
         idx = self.index()
         self.assertEqual(len(idx["SHA256-Patches"]), K)
         self.assertEqual(len(list((self.bin / "Packages.diff").glob("*.gz"))), K)
-        out, _ = self.update(a)
-        self.assertIn("pkgAcqIndexMergeDiffs", out)  # 3 links behind: still by pdiff
+        out, (n, targets) = self.update(a)  # K links behind: the whole chain
+        self.assertIn("pkgAcqIndexMergeDiffs", out)
+        self.assertNotIn("Falling back", out)
+        patches = [t for t, s, _ in targets if ".diff/" in t and t.endswith(".gz")]
+        self.assertEqual(len(patches), K, targets)
         self.assertEqual(self.lists_packages(a), (self.bin / "Packages").read_bytes())
+        self.change("pkg0003", "1.1")
+        self.assertEqual(len(self.index()["SHA256-Patches"]), K)
+        out, _ = self.update(fresh)  # K + 1 behind: its version is no longer in History
+        self.assertIn("Falling back to normal index file acquire", out)
+        self.assertEqual(self.lists_packages(fresh), (self.bin / "Packages").read_bytes())
 
     def test_damaged_link_not_published(self):
         d = self.daemon
