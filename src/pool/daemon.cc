@@ -134,7 +134,7 @@ Status Daemon::register_pdiff_handlers() {
                                    {"indexes_changed", u.indexes_changed},
                                    {"links_built", u.links_built},
                                    {"links_dropped", u.links_dropped}});
-        if (u.indexes_changed > 0 && !out["superseded"].get<bool>()) {
+        if (!out["superseded"].get<bool>() && pdiffs_->publication_due(repo, dists)) {
           DEPOT_ASSIGN_OR_RETURN(int64_t id, jobs_->submit("publish_pdiffs", a.dump()));
           out["publish_job"] = id;
         }

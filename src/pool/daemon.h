@@ -30,7 +30,8 @@
 //   GET  /jobs/ID                             one job
 // Index deltas (pdiffs): after a publication of R commits, a "pdiff" job on the worker lane
 // records its Packages files in the PdiffStore (<root>/pdiff/) and builds the missing links; when
-// an index file changed it queues "publish_pdiffs" (mutation lane), which publishes R again
+// the generation's Packages.diff/ differ from what is due (PdiffStore::publication_due) it
+// queues "publish_pdiffs" (mutation lane), which publishes R again
 // (same packages) with Packages.diff/ beside each Packages whose Index is current. Every
 // publication includes those still current. Both stop (done, "superseded") when a newer
 // publication of R landed meanwhile.

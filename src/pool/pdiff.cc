@@ -108,6 +108,29 @@ std::vector<std::string> read_lines(const fs::path& file) {
 
 }  // namespace
 
+namespace {
+
+// "<component>/binary-<arch>/" of each Packages file under dists_dir, sorted.
+std::vector<std::string> packages_dirs(const fs::path& dists_dir, std::error_code& ec) {
+  std::vector<std::string> dirs;
+  for (auto comp = fs::directory_iterator(dists_dir, ec);
+       !ec && comp != fs::directory_iterator(); comp.increment(ec)) {
+    std::error_code ec2;
+    if (!comp->is_directory(ec2)) continue;
+    for (auto bin = fs::directory_iterator(comp->path(), ec2);
+         !ec2 && bin != fs::directory_iterator(); bin.increment(ec2)) {
+      const std::string name = bin->path().filename().string();
+      if (name.starts_with("binary-") && fs::is_regular_file(bin->path() / "Packages", ec2)) {
+        dirs.push_back(comp->path().filename().string() + "/" + name + "/");
+      }
+    }
+  }
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+}  // namespace
+
 PdiffStore::PdiffStore(fs::path dir, unsigned generations, Logger& logger)
     : dir_(std::move(dir)), generations_(std::max(1u, generations)), log_(logger) {}
 
@@ -118,19 +141,8 @@ Result<PdiffUpdate> PdiffStore::update(const std::string& suite, const fs::path&
   std::error_code ec;
   for (const char* sub : {"links", "texts", "repos"}) fs::create_directories(dir_ / sub, ec);
   if (ec) return make_error(ErrorCode::kIo, dir_.string() + ": " + ec.message());
-  std::vector<std::string> dirs;  // "<component>/binary-<arch>/"
-  for (const auto& comp : fs::directory_iterator(dists_dir, ec)) {
-    if (!comp.is_directory()) continue;
-    std::error_code ec2;
-    for (const auto& bin : fs::directory_iterator(comp.path(), ec2)) {
-      const std::string name = bin.path().filename().string();
-      if (name.starts_with("binary-") && fs::is_regular_file(bin.path() / "Packages", ec2)) {
-        dirs.push_back(comp.path().filename().string() + "/" + name + "/");
-      }
-    }
-  }
+  const std::vector<std::string> dirs = packages_dirs(dists_dir, ec);
   if (ec) return make_error(ErrorCode::kIo, dists_dir.string() + ": " + ec.message());
-  std::sort(dirs.begin(), dirs.end());
   for (const std::string& d : dirs) {
     if (!still_current()) {
       report.superseded = true;
@@ -282,6 +294,23 @@ void PdiffStore::prune_texts() {
   for (const auto& e : fs::directory_iterator(dir_ / "texts", ec)) {
     if (!named.contains(e.path().filename().string())) fs::remove(e.path(), ec);
   }
+}
+
+bool PdiffStore::publication_due(const std::string& suite, const fs::path& dists_dir) const {
+  std::error_code ec;
+  for (const std::string& d : packages_dirs(dists_dir, ec)) {
+    auto text = read_whole_file(dists_dir / d / "Packages", (dists_dir / d / "Packages").string());
+    if (!text.ok()) return false;  // the generation is going: nothing to do for it
+    Digests digests;
+    digests.sha256 = sha256_hex(*text);
+    std::string want;
+    for (const IndexExtra& e : files_for(suite, d, digests)) {
+      if (e.in_release) want = *e.content;
+    }
+    auto have = read_whole_file(dists_dir / d / "Packages.diff" / "Index", "Index");
+    if (want != (have.ok() ? *have : std::string())) return true;
+  }
+  return false;
 }
 
 std::vector<IndexExtra> PdiffStore::files_for(const std::string& suite, const std::string& dir,

@@ -57,6 +57,12 @@ class PdiffStore {
   std::vector<IndexExtra> files_for(const std::string& suite, const std::string& dir,
                                     const Digests& packages) const;
 
+  // True when a publication now would put other Packages.diff/ files than the generation at
+  // `dists_dir` has for some Packages file (its Index differs from files_for()'s, or either
+  // lacks one): the follow-up publication is due. Decided from the files alone, so a job
+  // re-run after a crash decides the same.
+  bool publication_due(const std::string& suite, const std::filesystem::path& dists_dir) const;
+
   const std::filesystem::path& dir() const { return dir_; }
 
  private:

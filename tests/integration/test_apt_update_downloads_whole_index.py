@@ -167,6 +167,9 @@ class AptUpdateDownloadsWholeIndex(PublishTestCase):
 
         # One package changes: a delta of one link, published after the change.
         self.change("pkg1234", "1.1")
+        jobs = self.idle()
+        pdiff = next(j for j in jobs if j["kind"] == "pdiff")
+        print("pdiff job (one new link, %d stanzas): %d ms" % (COUNT, pdiff["duration_ms"]))
         idx = self.index()
         self.assertIsNotNone(idx, "no Packages.diff/Index after the follow-up publication")
         self.assertEqual(len(idx["SHA256-Patches"]), 1)

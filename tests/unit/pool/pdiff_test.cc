@@ -140,6 +140,22 @@ TEST_F(PdiffTest, DamagedLinkIsDroppedWithOlderOnes) {
   EXPECT_EQ(parse_index(f.at("Packages.diff/Index")).history.at(0).at(0), sha256_hex(packages(2)));
 }
 
+TEST_F(PdiffTest, PublicationIsDueUntilTheTreeHasTheIndex) {
+  PdiffStore store(dir_.path() / "state", 14, logger_);
+  const fs::path dists = dir_.path() / "dists" / "r";
+  publish(store, packages(1));
+  EXPECT_FALSE(store.publication_due("r", dists));  // nothing to publish yet
+  publish(store, packages(2));
+  EXPECT_TRUE(store.publication_due("r", dists));
+  const auto f = files(store, packages(2));
+  fs::create_directories(dists / "main" / "binary-amd64" / "Packages.diff");
+  ASSERT_TRUE(write_whole_file(dists / "main" / "binary-amd64" / "Packages.diff" / "Index",
+                               f.at("Packages.diff/Index")).ok());
+  EXPECT_FALSE(store.publication_due("r", dists));
+  publish(store, packages(2));  // unchanged: still nothing due (a re-run after a crash too)
+  EXPECT_FALSE(store.publication_due("r", dists));
+}
+
 TEST_F(PdiffTest, SupersededRunStops) {
   PdiffStore store(dir_.path() / "state", 14, logger_);
   const fs::path dists = dir_.path() / "dists" / "r";
