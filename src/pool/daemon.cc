@@ -127,14 +127,18 @@ Status Daemon::register_pdiff_handlers() {
         }
         const fs::path dists = pub / ".generations" / repo / std::to_string(gen) / "dists" / repo;
         DEPOT_ASSIGN_OR_RETURN(PdiffUpdate u, pdiffs_->update(repo, dists, current));
-        json out{{"repo", repo},           {"generation", gen},
-                 {"indexes_changed", u.indexes_changed}, {"links_built", u.links_built},
-                 {"links_dropped", u.links_dropped},     {"superseded", u.superseded || !current()}};
+        const bool superseded = u.superseded || !current();
+        json out{{"repo", repo},
+                 {"generation", gen},
+                 {"indexes_changed", u.indexes_changed},
+                 {"links_built", u.links_built},
+                 {"links_dropped", u.links_dropped},
+                 {"superseded", superseded}};
         log_.info("pdiffs_built", {{"repo", repo}, {"generation", gen},
                                    {"indexes_changed", u.indexes_changed},
                                    {"links_built", u.links_built},
                                    {"links_dropped", u.links_dropped}});
-        if (!out["superseded"].get<bool>() && pdiffs_->publication_due(repo, dists)) {
+        if (!superseded && pdiffs_->publication_due(repo, dists)) {
           DEPOT_ASSIGN_OR_RETURN(int64_t id, jobs_->submit("publish_pdiffs", a.dump()));
           out["publish_job"] = id;
         }

@@ -50,7 +50,8 @@ Result<std::string> gunzip_bytes(std::string_view gz, std::string_view what) {
   }
   const bool whole = rc == Z_STREAM_END && z.avail_in == 0;
   inflateEnd(&z);
-  if (!whole) return make_error(ErrorCode::kParse, std::string(what) + ": not one whole gzip stream");
+  if (!whole)
+    return make_error(ErrorCode::kParse, std::string(what) + ": not one whole gzip stream");
   return out;
 }
 
@@ -113,8 +114,8 @@ namespace {
 // "<component>/binary-<arch>/" of each Packages file under dists_dir, sorted.
 std::vector<std::string> packages_dirs(const fs::path& dists_dir, std::error_code& ec) {
   std::vector<std::string> dirs;
-  for (auto comp = fs::directory_iterator(dists_dir, ec);
-       !ec && comp != fs::directory_iterator(); comp.increment(ec)) {
+  for (auto comp = fs::directory_iterator(dists_dir, ec); !ec && comp != fs::directory_iterator();
+       comp.increment(ec)) {
     std::error_code ec2;
     if (!comp->is_directory(ec2)) continue;
     for (auto bin = fs::directory_iterator(comp->path(), ec2);
@@ -148,16 +149,17 @@ Result<PdiffUpdate> PdiffStore::update(const std::string& suite, const fs::path&
       report.superseded = true;
       break;
     }
-    DEPOT_ASSIGN_OR_RETURN(std::string text, read_whole_file(dists_dir / d / "Packages",
-                                                             (dists_dir / d / "Packages").string()));
+    DEPOT_ASSIGN_OR_RETURN(
+        std::string text,
+        read_whole_file(dists_dir / d / "Packages", (dists_dir / d / "Packages").string()));
     DEPOT_TRY(record(suite, d, text, report));
   }
   prune_texts();
   return report;
 }
 
-Status PdiffStore::record(const std::string& suite, const std::string& dir,
-                          const std::string& text, PdiffUpdate& report) {
+Status PdiffStore::record(const std::string& suite, const std::string& dir, const std::string& text,
+                          PdiffUpdate& report) {
   const fs::path state = dir_ / "repos" / suite / dir;
   std::vector<Version> history;
   for (const std::string& line : read_lines(state / "history")) {
@@ -178,8 +180,8 @@ Status PdiffStore::record(const std::string& suite, const std::string& dir,
   if (history.size() >= 2) {
     auto built = build_link(history[history.size() - 2], history.back());
     if (!built.ok()) {
-      log_.warn("pdiff_link_skipped", {{"suite", suite}, {"index", dir + "Packages"},
-                                       {"error", built.error().message}});
+      log_.warn("pdiff_link_skipped",
+                {{"suite", suite}, {"index", dir + "Packages"}, {"error", built.error().message}});
     } else if (*built) {
       report.links_built++;
     }
@@ -241,8 +243,10 @@ Status PdiffStore::write_index(const fs::path& state, const std::vector<Version>
       std::string cur = std::move(*text);
       for (size_t j = i; j + 1 < n && verified.ok(); ++j) {
         auto next = apply_ed_patch(cur, links[j].patch, (dir_ / "links" / id).string());
-        if (!next.ok()) verified = next.error();
-        else cur = std::move(*next);
+        if (!next.ok())
+          verified = next.error();
+        else
+          cur = std::move(*next);
       }
       if (verified.ok() && sha256_hex(cur) != history[n - 1].sha256) {
         verified = make_error(ErrorCode::kParse, file.string() + ": the chain from " +
@@ -331,7 +335,9 @@ std::vector<IndexExtra> PdiffStore::files_for(const std::string& suite, const st
     auto gz = read_whole_file(link, link.string());
     if (!gz.ok() || sha256_hex(*gz) != p.gz_sha256) {
       log_.warn("pdiff_link_changed",
-                {{"link", link.string()}, {"suite", suite}, {"index", dir + "Packages"},
+                {{"link", link.string()},
+                 {"suite", suite},
+                 {"index", dir + "Packages"},
                  {"error", gz.ok() ? std::string("sha256 differs from the one recorded")
                                    : gz.error().message}});
       return {};

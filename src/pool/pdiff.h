@@ -33,8 +33,8 @@ namespace depot::pool {
 struct PdiffUpdate {
   uint64_t indexes_changed = 0;  // index files rewritten (a new Packages version recorded)
   uint64_t links_built = 0;
-  uint64_t links_dropped = 0;   // failed verification or could not be read
-  bool superseded = false;      // stopped because still_current() said no
+  uint64_t links_dropped = 0;  // failed verification or could not be read
+  bool superseded = false;     // stopped because still_current() said no
 };
 
 class PdiffStore {

@@ -179,6 +179,7 @@ class AptUpdateDownloadsWholeIndex(PublishTestCase):
         self.assertIn("main/binary-amd64/Packages\n", release["SHA256"] + "\n")
         out, (delta_bytes, targets) = self.update(a)
         self.assertIn("pkgAcqIndexMergeDiffs", out)
+        self.assertIn("rred", out)
         self.assertNotIn("Falling back", out)
         self.assertTrue(any(".diff/" in t and t.endswith(".gz") for t, s, n in targets), targets)
         self.assertFalse(any(t.endswith(("/Packages.xz", "/Packages.gz", "/Packages"))

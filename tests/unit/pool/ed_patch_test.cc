@@ -19,8 +19,9 @@ std::string stanzas(int n, int bump = 0, int skip = -1) {
   std::string out;
   for (int i = 0; i < n; ++i) {
     if (i == skip) continue;
-    out += "Package: p" + std::to_string(i) + "\nVersion: " +
-           std::to_string(bump > 0 && i % bump == 0 ? 2 : 1) + ".0\nDescription: x\n more\n\n";
+    out += "Package: p" + std::to_string(i) +
+           "\nVersion: " + std::to_string(bump > 0 && i % bump == 0 ? 2 : 1) +
+           ".0\nDescription: x\n more\n\n";
   }
   return out;
 }
@@ -39,16 +40,16 @@ TEST(EdPatch, AppliesAppendChangeDeleteInDescendingOrder) {
 TEST(EdPatch, RefusesWhatRredRefuses) {
   const std::string base = "a\nb\nc\n";
   for (const char* bad : {
-           "1s/.//\n",          // GNU diff's escape of a "." line
-           "1,2w\n",            // unknown command
-           "1d\n2d\n",          // ascending
-           "2d\n2d\n",          // same line twice
-           "4d\n",              // past the end
-           "0d\n",              // line 0
-           "2c\nx\n",           // text block not ended
-           "1d",                // no final LF
-           "2,1d\n",            // reversed range
-           "1,2a\nx\n.\n",      // a takes one line number
+           "1s/.//\n",      // GNU diff's escape of a "." line
+           "1,2w\n",        // unknown command
+           "1d\n2d\n",      // ascending
+           "2d\n2d\n",      // same line twice
+           "4d\n",          // past the end
+           "0d\n",          // line 0
+           "2c\nx\n",       // text block not ended
+           "1d",            // no final LF
+           "2,1d\n",        // reversed range
+           "1,2a\nx\n.\n",  // a takes one line number
        }) {
     auto out = apply_ed_patch(base, bad, "bad");
     EXPECT_FALSE(out.ok()) << bad;
@@ -75,8 +76,8 @@ TEST(EdPatch, BareDotLines) {
 TEST(EdPatch, DiffOutputAppliesHereAndWithRred) {
   TempDir dir;
   const std::string old_text = stanzas(3000);
-  const std::string cases[] = {stanzas(3000, 500), stanzas(3000, 0, 1234), stanzas(3001),
-                               stanzas(2000, 7), "", old_text};
+  const std::string cases[] = {
+      stanzas(3000, 500), stanzas(3000, 0, 1234), stanzas(3001), stanzas(2000, 7), "", old_text};
   const fs::path a = dir.path() / "old", b = dir.path() / "new", p = dir.path() / "patch";
   ASSERT_TRUE(write_whole_file(a, old_text).ok());
   const bool have_rred = fs::exists("/usr/lib/apt/methods/rred");

@@ -39,11 +39,16 @@ ParsedIndex parse_index(const std::string& text) {
     std::istringstream words(line);
     std::vector<std::string> w;
     for (std::string x; words >> x;) w.push_back(x);
-    if (line.starts_with("SHA256-Current:")) out.current = w.at(1);
-    else if (line == "SHA256-History:") section = &out.history;
-    else if (line == "SHA256-Patches:") section = &out.patches;
-    else if (line == "SHA256-Download:") section = &out.download;
-    else if (line.starts_with(" ") && section) section->push_back(w);
+    if (line.starts_with("SHA256-Current:"))
+      out.current = w.at(1);
+    else if (line == "SHA256-History:")
+      section = &out.history;
+    else if (line == "SHA256-Patches:")
+      section = &out.patches;
+    else if (line == "SHA256-Download:")
+      section = &out.download;
+    else if (line.starts_with(" ") && section)
+      section->push_back(w);
   }
   return out;
 }
@@ -105,7 +110,7 @@ TEST_F(PdiffTest, ChainGrowsIsBoundedAndLinksAreBuiltOnce) {
   auto f = files(store, packages(2));
   ASSERT_EQ(f.size(), 2u);
   EXPECT_EQ(check_chains(f), 1u);
-  EXPECT_TRUE(files(store, packages(1)).empty());  // Current of another version
+  EXPECT_TRUE(files(store, packages(1)).empty());              // Current of another version
   EXPECT_EQ(publish(store, packages(2)).indexes_changed, 0u);  // unchanged: index kept
   for (int v = 3; v <= 6; ++v) EXPECT_EQ(publish(store, packages(v)).links_built, 1u);
   f = files(store, packages(6));
@@ -150,10 +155,38 @@ TEST_F(PdiffTest, PublicationIsDueUntilTheTreeHasTheIndex) {
   const auto f = files(store, packages(2));
   fs::create_directories(dists / "main" / "binary-amd64" / "Packages.diff");
   ASSERT_TRUE(write_whole_file(dists / "main" / "binary-amd64" / "Packages.diff" / "Index",
-                               f.at("Packages.diff/Index")).ok());
+                               f.at("Packages.diff/Index"))
+                  .ok());
   EXPECT_FALSE(store.publication_due("r", dists));
   publish(store, packages(2));  // unchanged: still nothing due (a re-run after a crash too)
   EXPECT_FALSE(store.publication_due("r", dists));
+}
+
+// A publication that changed one index builds a link for that index only.
+TEST_F(PdiffTest, OnlyChangedIndexesGetLinks) {
+  PdiffStore store(dir_.path() / "state", 14, logger_);
+  const fs::path dists = dir_.path() / "dists" / "r";
+  auto put = [&](const char* arch, const std::string& text) {
+    fs::create_directories(dists / "main" / arch);
+    ASSERT_TRUE(write_whole_file(dists / "main" / arch / "Packages", text).ok());
+  };
+  auto run = [&] {
+    auto u = store.update("r", dists, [] { return true; });
+    EXPECT_TRUE(u.ok());
+    return u.ok() ? *u : PdiffUpdate{};
+  };
+  put("binary-amd64", packages(1));
+  put("binary-arm64", packages(1, 300));
+  EXPECT_EQ(run().indexes_changed, 2u);
+  put("binary-arm64", packages(2, 300));
+  PdiffUpdate u = run();
+  EXPECT_EQ(u.indexes_changed, 1u);
+  EXPECT_EQ(u.links_built, 1u);
+  EXPECT_TRUE(
+      fs::exists(dir_.path() / "state" / "repos" / "r" / "main" / "binary-arm64" / "index"));
+  EXPECT_FALSE(
+      fs::exists(dir_.path() / "state" / "repos" / "r" / "main" / "binary-amd64" / "index"));
+  EXPECT_EQ(run().indexes_changed, 0u);
 }
 
 TEST_F(PdiffTest, SupersededRunStops) {
