@@ -25,9 +25,10 @@ std::string pdiff_patch_name(int64_t unix_seconds) {
   return buf;
 }
 
-std::string gzip_bytes(std::string_view data) {
-  auto chunk = gzip_chunk(data, 9);
-  const GzipChunk* parts[] = {&*chunk};  // level 9 is valid: never an error
+std::string gzip_bytes(std::string_view data, int level) {
+  auto chunk = gzip_chunk(data, level);
+  if (!chunk.ok()) chunk = gzip_chunk(data, 9);
+  const GzipChunk* parts[] = {&*chunk};
   return gzip_assemble(parts);
 }
 
@@ -140,7 +141,8 @@ Result<PdiffUpdate> PdiffStore::update(const std::string& suite, const fs::path&
   std::lock_guard lock(mu_);
   PdiffUpdate report;
   std::error_code ec;
-  for (const char* sub : {"links", "texts", "repos"}) fs::create_directories(dir_ / sub, ec);
+  fs::remove_all(dir_ / "tmp", ec);
+  for (const char* sub : {"links", "texts", "repos", "tmp"}) fs::create_directories(dir_ / sub, ec);
   if (ec) return make_error(ErrorCode::kIo, dir_.string() + ": " + ec.message());
   const std::vector<std::string> dirs = packages_dirs(dists_dir, ec);
   if (ec) return make_error(ErrorCode::kIo, dists_dir.string() + ": " + ec.message());
@@ -173,12 +175,12 @@ Status PdiffStore::record(const std::string& suite, const std::string& dir, cons
                   .count()};
   if (!history.empty() && history.back().sha256 == now.sha256) return ok_status();
   if (!history.empty()) now.seconds = std::max(now.seconds, history.back().seconds + 1);
-  const fs::path text_file = dir_ / "texts" / now.sha256;
+  const fs::path text_file = text_path(now.sha256);
   std::error_code ec;
-  if (!fs::exists(text_file, ec)) DEPOT_TRY(write_file_atomic(text_file, text));
+  if (!fs::exists(text_file, ec)) DEPOT_TRY(write_file_atomic(text_file, gzip_bytes(text, 1)));
   history.push_back(now);
   if (history.size() >= 2) {
-    auto built = build_link(history[history.size() - 2], history.back());
+    auto built = build_link(history[history.size() - 2], history.back(), text);
     if (!built.ok()) {
       log_.warn("pdiff_link_skipped",
                 {{"suite", suite}, {"index", dir + "Packages"}, {"error", built.error().message}});
@@ -201,19 +203,40 @@ Status PdiffStore::record(const std::string& suite, const std::string& dir, cons
   return ok_status();
 }
 
-// Builds link from -> to unless it exists: false when it did. Checked by applying it before it
-// is stored.
-Result<bool> PdiffStore::build_link(const Version& from, const Version& to) {
+fs::path PdiffStore::text_path(const std::string& sha256) const {
+  return dir_ / "texts" / (sha256 + ".gz");
+}
+
+Result<std::string> PdiffStore::read_text(const std::string& sha256) const {
+  const fs::path file = text_path(sha256);
+  DEPOT_ASSIGN_OR_RETURN(std::string gz, read_whole_file(file, file.string()));
+  return gunzip_bytes(gz, file.string());
+}
+
+// Builds link from -> to (`to_text`) unless it exists: false when it did. Checked by applying
+// it before it is stored. diff reads both texts from plain files under tmp/, removed after.
+Result<bool> PdiffStore::build_link(const Version& from, const Version& to,
+                                    const std::string& to_text) {
   const fs::path file = dir_ / "links" / (link_id(from.sha256, to.sha256) + ".gz");
   std::error_code ec;
   if (fs::exists(file, ec)) return false;
-  const fs::path a = dir_ / "texts" / from.sha256, b = dir_ / "texts" / to.sha256;
+  DEPOT_ASSIGN_OR_RETURN(std::string base, read_text(from.sha256));
+  const fs::path a = dir_ / "tmp" / from.sha256, b = dir_ / "tmp" / to.sha256;
+  struct Remove {
+    const fs::path &a, &b;
+    ~Remove() {
+      std::error_code ignored;
+      fs::remove(a, ignored);
+      fs::remove(b, ignored);
+    }
+  } remove{a, b};
+  DEPOT_TRY(write_whole_file(a, base));
+  DEPOT_TRY(write_whole_file(b, to_text));
   DEPOT_ASSIGN_OR_RETURN(std::string patch, make_ed_patch(a, b));
-  DEPOT_ASSIGN_OR_RETURN(std::string base, read_whole_file(a, a.string()));
   DEPOT_ASSIGN_OR_RETURN(std::string out, apply_ed_patch(base, patch, "diff --ed output"));
   if (sha256_hex(out) != to.sha256) {
     return make_error(ErrorCode::kInternal,
-                      "diff --ed " + a.string() + " " + b.string() + " does not apply back");
+                      "diff --ed of " + from.sha256 + " and " + to.sha256 + " does not apply back");
   }
   DEPOT_TRY(write_file_atomic(file, gzip_bytes(patch)));
   return true;
@@ -234,9 +257,7 @@ Status PdiffStore::write_index(const fs::path& state, const std::vector<Version>
     if (!fs::exists(file, ec)) break;  // never built (logged then)
     auto gz = read_whole_file(file, file.string());
     auto patch = gz.ok() ? gunzip_bytes(*gz, file.string()) : Result<std::string>(gz.error());
-    const fs::path base_file = dir_ / "texts" / history[i].sha256;
-    auto text = patch.ok() ? read_whole_file(base_file, base_file.string())
-                           : Result<std::string>(patch.error());
+    auto text = patch.ok() ? read_text(history[i].sha256) : Result<std::string>(patch.error());
     Status verified = text.ok() ? ok_status() : Status(text.error());
     if (text.ok()) {  // the chain from this start to Current, as a client applies it
       links[i] = {*patch, *gz};
@@ -296,7 +317,7 @@ void PdiffStore::prune_texts() {
   }
   if (ec) return;  // never remove what a history may name
   for (const auto& e : fs::directory_iterator(dir_ / "texts", ec)) {
-    if (!named.contains(e.path().filename().string())) fs::remove(e.path(), ec);
+    if (!named.contains(e.path().filename().string().substr(0, 64))) fs::remove(e.path(), ec);
   }
 }
 

@@ -4,7 +4,8 @@
 // version i+1, and Packages.diff/Index lists the links oldest first. State directory:
 //   links/<from-sha256>-<to-sha256>.gz   one link, gzip of its ed patch: built once (content
 //                                        addressed), reused by every later Index, never pruned
-//   texts/<sha256>                       the Packages versions some history still names
+//   texts/<sha256>.gz                    the Packages versions some history still names (gzip -1)
+//   tmp/                                 plain texts while diff runs (emptied by update())
 //   repos/<suite>/<dir>/history          "<sha256> <size> <unix seconds>" per version, oldest
 //                                        first, at most generations + 1 of them
 //   repos/<suite>/<dir>/index            what to publish for <dir>: "current <sha256>", then
@@ -73,7 +74,9 @@ class PdiffStore {
   };
   Status record(const std::string& suite, const std::string& dir, const std::string& text,
                 PdiffUpdate& report);
-  Result<bool> build_link(const Version& from, const Version& to);
+  Result<bool> build_link(const Version& from, const Version& to, const std::string& to_text);
+  std::filesystem::path text_path(const std::string& sha256) const;
+  Result<std::string> read_text(const std::string& sha256) const;
   Status write_index(const std::filesystem::path& state, const std::vector<Version>& history,
                      PdiffUpdate& report);
   void prune_texts();
@@ -88,7 +91,7 @@ class PdiffStore {
 std::string pdiff_patch_name(int64_t unix_seconds);
 
 // gzip (no name, mtime 0) and gunzip of a whole buffer; gunzip errors are kParse naming `what`.
-std::string gzip_bytes(std::string_view data);
+std::string gzip_bytes(std::string_view data, int level = 9);
 Result<std::string> gunzip_bytes(std::string_view gz, std::string_view what);
 
 }  // namespace depot::pool

@@ -119,6 +119,12 @@ TEST_F(PdiffTest, ChainGrowsIsBoundedAndLinksAreBuiltOnce) {
   u = publish(store, packages(5));
   EXPECT_EQ(u.links_built, 1u);
   EXPECT_EQ(check_chains(files(store, packages(5))), 3u);
+  // Texts of versions no history names are gone; no diff input is left behind.
+  auto count = [](const fs::path& d) {
+    return std::distance(fs::directory_iterator(d), fs::directory_iterator());
+  };
+  EXPECT_EQ(count(dir_.path() / "state" / "texts"), 3);  // history: v4 v5 v6 v5
+  EXPECT_EQ(count(dir_.path() / "state" / "tmp"), 0);
   // Patch names are unique and increasing.
   ParsedIndex idx = parse_index(files(store, packages(5)).at("Packages.diff/Index"));
   for (size_t i = 1; i < idx.patches.size(); ++i) {
