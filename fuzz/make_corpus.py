@@ -304,6 +304,13 @@ def chunk_seeds(c):
     c.add("chunk_decode", "empty-gzip", head(b"G", 0, 0, b""))
 
 
+def ed_patch_seeds(c):
+    # base NUL script
+    c.add("ed_patch", "acd", b"a\nb\nc\nd\ne\n\0" b"5a\nf\ng\n.\n3,4c\nC\n.\n1d\n0a\nstart\n.\n")
+    c.add("ed_patch", "packages",
+          b"Package: a\nVersion: 1\n\nPackage: b\nVersion: 1\n\n\0" b"5c\nVersion: 2\n.\n")
+
+
 def main():
     corpus_dir = HERE / "corpus"
     # Generated seeds are replaced; "regress-*" files (fixed crash inputs) are kept.
@@ -323,6 +330,7 @@ def main():
         yum_seeds(c, work)
     serve_seeds(c)
     chunk_seeds(c)
+    ed_patch_seeds(c)
     print("make_corpus: %d bytes in %s" % (c.total, corpus_dir))
 
 

@@ -28,6 +28,7 @@ struct DaemonArgs {
   unsigned workers = std::max(1u, std::thread::hardware_concurrency());
   std::string signing_key, gnupg_home;
   double grace = 3600;
+  unsigned pdiff_generations = 14;
   std::vector<std::string> archs;
   bool no_xz = false;
   unsigned xz_preset = 6;
@@ -43,6 +44,7 @@ int run(const DaemonArgs& a) {
   pool::DaemonOptions opts;
   opts.root = a.root;
   opts.workers = a.workers;
+  opts.pdiff_generations = a.pdiff_generations;
   opts.publish.public_dir = fs::path(a.root) / "public";
   opts.publish.grace = std::chrono::seconds(static_cast<int64_t>(a.grace));
   opts.publish.architectures = a.archs;
@@ -127,6 +129,10 @@ void add_daemon_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--gnupg-home", args->gnupg_home, "gpg home holding the signing key");
   cmd->add_option("--grace", args->grace,
                   "Seconds an older publication stays reachable after it is replaced")
+      ->capture_default_str();
+  cmd->add_option("--pdiff-generations", args->pdiff_generations,
+                  "Index deltas (Packages.diff/) for this many past Packages versions; 0: none")
+      ->check(CLI::Range(0u, 1000u))
       ->capture_default_str();
   cmd->add_option("--arch", args->archs, "Architectures to publish (default: the packages')")
       ->delimiter(',');

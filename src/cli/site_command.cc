@@ -102,6 +102,7 @@ pool::DaemonOptions daemon_options(const site::PublishConfig& p) {
   o.workers = static_cast<unsigned>(p.workers);
   o.publish.public_dir = p.public_dir;
   o.publish.grace = p.grace;
+  o.pdiff_generations = static_cast<unsigned>(p.pdiff_generations);
   o.publish.architectures = p.architectures;
   o.publish.index.write_xz = !p.no_xz;
   o.publish.index.xz_preset = static_cast<unsigned>(p.xz_preset);

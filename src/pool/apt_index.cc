@@ -228,6 +228,7 @@ Result<std::vector<PublishedFile>> finish_publication(PreparedPublication prepar
     Digests digests;
   };
   std::vector<Pending> pending;
+  std::vector<PublishedFile> unlisted;  // extras not named in Release
   const PackagesOptions packages_opts{.gzip_level = opts.gzip_level,
                                       .write_xz = opts.write_xz,
                                       .xz_preset = opts.xz_preset,
@@ -242,9 +243,18 @@ Result<std::vector<PublishedFile>> finish_publication(PreparedPublication prepar
       stats->reused += pf.reused;
     }
     auto shared = [](std::string& s) { return std::make_shared<const std::string>(std::move(s)); };
+    Digests text_digests = pf.text_digests;
     pending.push_back({index.dir + "Packages", shared(pf.text), pf.text_digests});
     pending.push_back({index.dir + "Packages.gz", shared(pf.gz), {}});
     if (opts.write_xz) pending.push_back({index.dir + "Packages.xz", shared(pf.xz), {}});
+    if (!opts.extras) continue;
+    for (IndexExtra& e : opts.extras(rel.suite, index.dir, text_digests)) {
+      if (e.in_release) {
+        pending.push_back({index.dir + e.path, std::move(e.content), {}});
+      } else {
+        unlisted.push_back({dists + index.dir + e.path, std::move(e.content)});
+      }
+    }
   }
   std::vector<std::function<void()>> hashing;
   for (Pending& f : pending) {
@@ -267,6 +277,7 @@ Result<std::vector<PublishedFile>> finish_publication(PreparedPublication prepar
     }
     listed.push_back({f.path, f.content->size(), std::move(f.digests)});
   }
+  for (PublishedFile& f : unlisted) files.push_back(std::move(f));
   std::string release = render_release(rel, listed);
   if (opts.signing) {
     DEPOT_ASSIGN_OR_RETURN(ReleaseSignatures sigs, sign_release(release, *opts.signing));

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -78,6 +79,19 @@ struct ComponentPackages {
   std::vector<const PackageText*> packages;
 };
 
+// A file published beside one Packages file (the Packages.diff/ of pdiffs), its path relative
+// to the Packages file's directory.
+struct IndexExtra {
+  std::string path;  // e.g. "Packages.diff/Index"
+  std::shared_ptr<const std::string> content;
+  bool in_release = false;  // listed in Release (with by-hash copies) when true
+};
+// Asked once per Packages file of a publication: the suite, the directory relative to
+// dists/<suite>/ (e.g. "main/binary-amd64/") and the Packages file's digests. Called from the
+// publishing thread.
+using IndexExtras = std::function<std::vector<IndexExtra>(
+    const std::string& suite, const std::string& dir, const Digests& packages)>;
+
 struct PublishOptions {
   int gzip_level = 9;
   bool write_xz = true;  // Packages.xz (the slow part) can be left out
@@ -85,6 +99,7 @@ struct PublishOptions {
   std::optional<SigningKey> signing;  // InRelease and Release.gpg when set
   const ChunkCache* cache = nullptr;  // compressed chunks of earlier publications
   WorkPool* pool = nullptr;           // compression and hashing run here (else inline)
+  IndexExtras extras;                 // files beside each Packages file (none when unset)
 };
 
 // One file of a publication. By-hash copies share `content` with the file they copy.
@@ -97,6 +112,7 @@ struct PublishedFile {
 // not included), the Packages files built by build_packages_file:
 //   <component>/binary-<arch>/Packages, Packages.gz, Packages.xz (when write_xz),
 //   <component>/binary-<arch>/by-hash/{MD5Sum,SHA1,SHA256}/<hex> copies of those,
+//   what opts.extras gives for each Packages file (those in_release listed and by-hash too),
 //   Release, and InRelease and Release.gpg when signing.
 // <arch> ranges over info.architectures ("all" dropped) or, when that is empty, the sorted
 // architectures of the packages other than "all"; a package of architecture "all" is listed in

@@ -15,6 +15,7 @@ namespace depot::pool {
 namespace {
 
 using json = nlohmann::json;
+namespace fs = std::filesystem;
 
 constexpr size_t kLargeJobArgs = 1 << 20;
 
@@ -92,6 +93,14 @@ Daemon::Daemon(const DaemonOptions& options, Logger& logger) : opts_(options), l
   opts_.publish.index.pool = work_.get();
   opts_.publish.index.cache = chunks_.get();
   bases_ = std::make_unique<BaseIndexCache>(logger);
+  if (opts_.pdiff_generations > 0) {
+    pdiffs_ = std::make_unique<PdiffStore>(opts_.root / "pdiff", opts_.pdiff_generations, log_);
+    opts_.publish.index.extras = [p = pdiffs_.get()](const std::string& suite,
+                                                     const std::string& dir,
+                                                     const Digests& packages) {
+      return p->files_for(suite, dir, packages);
+    };
+  }
 }
 
 Daemon::~Daemon() { stop(); }
@@ -121,7 +130,7 @@ void Daemon::stop() {
   if (jobs_) jobs_->stop();
 }
 
-Result<PublishReport> Daemon::publish(const std::string& repo) {
+Result<PublishReport> Daemon::publish(const std::string& repo, bool pdiffs) {
   DEPOT_ASSIGN_OR_RETURN(PublishReport r, publish_repo(*store_, repo, opts_.publish));
   log_.info("published", {{"repo", repo},
                           {"generation", r.generation},
@@ -135,6 +144,10 @@ Result<PublishReport> Daemon::publish(const std::string& repo) {
     log_.info("chunk_cache_pruned", {{"files", n}});
   }
   prune_jobs();
+  if (pdiffs && pdiffs_) {
+    auto id = jobs_->submit("pdiff", json{{"repo", repo}, {"generation", r.generation}}.dump());
+    if (!id.ok()) log_.warn("pdiff_not_queued", {{"repo", repo}, {"error", id.error().message}});
+  }
   return r;
 }
 
@@ -202,6 +215,56 @@ Status Daemon::base_packages(const std::string& repo, const std::string& other,
     }
   }
   return {};
+}
+
+Status Daemon::register_pdiff_handlers() {
+  auto generation_of = [](const json& a) -> uint64_t {
+    auto it = a.find("generation");
+    return it != a.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+  };
+  // Worker lane: builds links and index files; no store access.
+  DEPOT_TRY(jobs_->register_handler(
+      "pdiff", JobLane::kWorker, [this, generation_of](const Job& job) -> Result<std::string> {
+        DEPOT_ASSIGN_OR_RETURN(json a, args_of(job));
+        const std::string repo = str(a, "repo");
+        const uint64_t gen = generation_of(a);
+        const fs::path& pub = opts_.publish.public_dir;
+        auto current = [&] { return published_generation(pub, repo) == gen; };
+        if (!pdiffs_ || !PoolStore::valid_repo_name(repo) || !current()) {
+          return json{{"repo", repo}, {"superseded", true}}.dump();
+        }
+        const fs::path dists = pub / ".generations" / repo / std::to_string(gen) / "dists" / repo;
+        DEPOT_ASSIGN_OR_RETURN(PdiffUpdate u, pdiffs_->update(repo, dists, current));
+        const bool superseded = u.superseded || !current();
+        json out{{"repo", repo},
+                 {"generation", gen},
+                 {"indexes_changed", u.indexes_changed},
+                 {"links_built", u.links_built},
+                 {"links_dropped", u.links_dropped},
+                 {"superseded", superseded}};
+        log_.info("pdiffs_built", {{"repo", repo}, {"generation", gen},
+                                   {"indexes_changed", u.indexes_changed},
+                                   {"links_built", u.links_built},
+                                   {"links_dropped", u.links_dropped}});
+        if (!superseded && pdiffs_->publication_due(repo, dists)) {
+          DEPOT_ASSIGN_OR_RETURN(int64_t id, jobs_->submit("publish_pdiffs", a.dump()));
+          out["publish_job"] = id;
+        }
+        return out.dump();
+      }));
+  // Mutation lane: the same packages published again, now with their Packages.diff/.
+  return jobs_->register_handler(
+      "publish_pdiffs", JobLane::kMutation,
+      [this, generation_of](const Job& job) -> Result<std::string> {
+        DEPOT_ASSIGN_OR_RETURN(json a, args_of(job));
+        const std::string repo = str(a, "repo");
+        std::lock_guard lock(store_mu_);
+        if (published_generation(opts_.publish.public_dir, repo) != generation_of(a)) {
+          return json{{"repo", repo}, {"superseded", true}}.dump();
+        }
+        DEPOT_ASSIGN_OR_RETURN(PublishReport r, publish(repo, /*pdiffs=*/false));
+        return json{{"repo", repo}, {"superseded", false}, {"generation", r.generation}}.dump();
+      });
 }
 
 Status Daemon::register_handlers() {
@@ -329,7 +392,7 @@ Status Daemon::register_handlers() {
                 {"refcounts_repaired", r.refcounts_repaired}, {"missing", r.missing},
                 {"clean", r.clean()}};
   }));
-  return {};
+  return register_pdiff_handlers();
 }
 
 Result<int64_t> Daemon::submit_import(const std::string& repo,

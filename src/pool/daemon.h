@@ -37,6 +37,13 @@
 //   POST /gc                   {"dry_run"?}   remove unreferenced pool files, repair drift
 //   GET  /jobs?state=S&limit=N                jobs, newest first (limit: default 100, 0 = all)
 //   GET  /jobs/ID                             one job
+// Index deltas (pdiffs): after a publication of R commits, a "pdiff" job on the worker lane
+// records its Packages files in the PdiffStore (<root>/pdiff/) and builds the missing links; when
+// the generation's Packages.diff/ differ from what is due (PdiffStore::publication_due) it
+// queues "publish_pdiffs" (mutation lane), which publishes R again
+// (same packages) with Packages.diff/ beside each Packages whose Index is current. Every
+// publication includes those still current. Both stop (done, "superseded") when a newer
+// publication of R landed meanwhile.
 // A waiting POST is answered 200 (job done), 422 (job failed) or 202 (the job queue stopped
 // first); with "wait": false, 202 once the job is queued.
 
@@ -56,6 +63,7 @@
 #include "pool/chunk_cache.h"
 #include "pool/control_api.h"
 #include "pool/job_queue.h"
+#include "pool/pdiff.h"
 #include "pool/pool_store.h"
 #include "pool/publisher.h"
 
@@ -72,6 +80,7 @@ struct DaemonOptions {
   PublishSettings publish;
   std::chrono::seconds chunk_cache_ttl{7 * 24 * 3600};  // unused chunks are pruned after this
   std::chrono::seconds job_history{30 * 24 * 3600};     // finished jobs are kept this long
+  unsigned pdiff_generations = 14;  // links a Packages.diff/Index lists at most; 0: no pdiffs
 };
 
 class Daemon {
@@ -101,7 +110,9 @@ class Daemon {
   Result<Routed> route_jobs(const ControlRequest& request, const std::vector<std::string>& path);
   Result<Routed> route_repo(const ControlRequest& request, const std::vector<std::string>& path);
   Result<Routed> submit(const std::string& kind, const std::string& args, bool wait);
-  Result<PublishReport> publish(const std::string& repo);  // under store_mu_
+  // Under store_mu_. With `pdiffs`, queues the pdiff job of the new generation.
+  Result<PublishReport> publish(const std::string& repo, bool pdiffs = true);
+  Status register_pdiff_handlers();
   void prune_jobs();  // finished jobs older than opts_.job_history; at start and after publishes
   // The packages of `repo`'s bases for `archs` (plus the architectures of `repo` and `other`
   // when given), appended to `out`; `held` keeps them alive. Under store_mu_.
@@ -126,6 +137,7 @@ class Daemon {
   std::unique_ptr<WorkPool> work_;
   std::unique_ptr<ChunkCache> chunks_;
   std::unique_ptr<BaseIndexCache> bases_;
+  std::unique_ptr<PdiffStore> pdiffs_;  // null when opts_.pdiff_generations == 0
 };
 
 }  // namespace depot::pool

@@ -172,6 +172,10 @@ Status write_manifest(const fs::path& path, const Manifest& m) {
 
 }  // namespace
 
+uint64_t published_generation(const fs::path& public_dir, std::string_view repo) {
+  return current_generation(public_dir / std::string(repo));
+}
+
 Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
                                    const PublishSettings& settings) {
   PublishReport report;

@@ -64,6 +64,9 @@ struct PublishReport {
   } ms;
 };
 
+// The generation <public_dir>/<repo> points at, or 0 when it is not published.
+uint64_t published_generation(const std::filesystem::path& public_dir, std::string_view repo);
+
 Result<PublishReport> publish_repo(PoolStore& store, std::string_view repo,
                                    const PublishSettings& settings);
 

@@ -487,6 +487,7 @@ void read_publish(const toml::table& t, SiteConfig& site, Problems& p) {
   r.flag("no-xz", pub.no_xz);
   r.integer("xz-preset", pub.xz_preset, 0, 9);
   r.integer("gzip-level", pub.gzip_level, 1, 9);
+  r.integer("pdiff-generations", pub.pdiff_generations, 0, 1000);
   r.text("incoming", pub.incoming);
   r.text("incoming-repo", pub.incoming_repo);
   r.unknown();

@@ -74,6 +74,7 @@ struct PublishConfig {
   bool no_xz = false;
   int xz_preset = 6;
   int gzip_level = 9;
+  int pdiff_generations = 14;  // Packages.diff/ links per index; 0: none
   std::string incoming, incoming_repo;  // a directory whose new .debs go to that repository
 };
 

@@ -37,6 +37,8 @@ class Daemon:
         cmd = [depot_bin(), "daemon", "--root", str(self.root), "--socket", str(self.socket),
                "--signing-key", KEY_ID, "--gnupg-home", str(self.gnupghome), "--arch", "amd64",
                "--workers", "2"] + self.extra
+        if "--pdiff-generations" not in self.extra:  # no follow-up publications unless asked
+            cmd += ["--pdiff-generations", "0"]
         with open(self.workdir / "daemon.log", "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
