@@ -331,6 +331,23 @@ TEST(SiteConfigTest, ServeTakesTheProxyOptions) {
   EXPECT_NE(p.find("/_proxy/ is where the proxy keeps its hosts"), std::string::npos) << p;
 }
 
+TEST(SiteConfigTest, ServeTakesThePrefetchOptions) {
+  auto c = parse(
+      "data_root = \"/srv\"\n[serve]\nprefetch-budget = \"2G\"\nprefetch-concurrency = 3\n"
+      "prefetch-window = \"7d\"\nusage-from = \"10.0.0.0/8, 127.0.0.1\"\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->serve.prefetch.budget_per_hour, uint64_t{2} << 30);
+  EXPECT_EQ(c->serve.prefetch.concurrency, 3);
+  EXPECT_EQ(c->serve.prefetch_window, std::chrono::hours(24 * 7));
+  EXPECT_EQ(c->server.usage_from.size(), 2u);
+  std::string p = problems(
+      "data_root = \"/srv\"\n[serve]\nprefetch-budget = \"lots\"\nprefetch-window = \"0s\"\n"
+      "usage-from = \"10.0.0.0/99\"\n");
+  EXPECT_NE(p.find("serve.prefetch-budget: not a size: lots"), std::string::npos) << p;
+  EXPECT_NE(p.find("serve.prefetch-window: must be longer than 0s"), std::string::npos) << p;
+  EXPECT_NE(p.find("serve.usage-from: '10.0.0.0/99' is not a network"), std::string::npos) << p;
+}
+
 TEST(SiteConfigTest, TheControlSocketIsFoundInAFileWithProblems) {
   testing::TempDir dir;
   auto file = dir.path() / "depot.toml";
