@@ -2,6 +2,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <span>
 
 namespace depot {
 namespace {
@@ -48,6 +49,16 @@ void gauge(std::string& out, const char* name, const char* help, const std::atom
   sample(out, name, g.load(std::memory_order_relaxed));
 }
 
+// One series per label value: NAME{KEY="values[i]"} counters[i].
+void labelled(std::string& out, const char* name, const char* help, const char* key,
+              std::span<const char* const> values, std::span<const ServeMetrics::Counter> counters) {
+  header(out, name, "counter", help);
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::string labels = std::string("{") + key + "=\"" + values[i] + "\"}";
+    sample(out, name, labels.c_str(), counters[i].load(std::memory_order_relaxed));
+  }
+}
+
 }  // namespace
 
 const char* cache_outcome_name(CacheOutcome o) {
@@ -86,13 +97,9 @@ std::string render_prometheus(const ServeMetrics& m) {
     std::snprintf(labels, sizeof labels, "{code=\"%dxx\"}", cls);
     sample(out, "requests_total", labels, m.requests_by_class[cls].load(std::memory_order_relaxed));
   }
-  header(out, "cache_requests_total", "counter",
-         "Requests by how they were answered (mirror tree, cache hit, miss, ...).");
-  for (int i = 0; i < kCacheOutcomeCount; ++i) {
-    std::string labels = std::string("{outcome=\"") + kOutcomeLabels[i] + "\"}";
-    sample(out, "cache_requests_total", labels.c_str(),
-           m.outcomes[i].load(std::memory_order_relaxed));
-  }
+  labelled(out, "cache_requests_total",
+           "Requests by how they were answered (mirror tree, cache hit, miss, ...).", "outcome",
+           kOutcomeLabels, m.outcomes);
   counter(out, "sent_bytes_total", "Body bytes written to clients.", m.bytes_sent);
   counter(out, "upstream_requests_total", "Upstream fetches started, revalidations included.",
           m.upstream_requests);
@@ -154,13 +161,9 @@ std::string render_prometheus(const ServeMetrics& m) {
   counter(out, "proxy_requests_total",
           "Absolute-form requests answered for a host on the proxy's allow-list.",
           m.proxy_requests);
-  header(out, "proxy_refused_total", "counter",
-         "Proxy requests refused, by reason (host not allowed, scheme, CONNECT, malformed).");
-  for (int i = 0; i < 4; ++i) {
-    std::string labels = std::string("{reason=\"") + kProxyRefusals[i] + "\"}";
-    sample(out, "proxy_refused_total", labels.c_str(),
-           m.proxy_refused[i].load(std::memory_order_relaxed));
-  }
+  labelled(out, "proxy_refused_total",
+           "Proxy requests refused, by reason (host not allowed, scheme, CONNECT, malformed).",
+           "reason", kProxyRefusals, m.proxy_refused);
   gauge(out, "upstream_inflight", "Upstream downloads in progress.", m.inflight_downloads);
   gauge(out, "upstream_queued", "Upstream downloads waiting for a free worker.",
         m.upstream_queued);
