@@ -95,7 +95,7 @@ bool CacheService::rewrite_page(const std::shared_ptr<Fetch>& f, const FetchResu
       page_digests_.clear();
       page_families_.clear();
     }
-    const bool baseline = page_families_.insert(std::string(rel_parent(f->key))).second;
+    const bool baseline = page_families_.insert(PoolIndex::family_of(f->key)).second;
     for (auto& [rel, sha] : page->digests) {
       auto [it, fresh] = page_digests_.insert_or_assign(rel, sha);
       if (fresh && !baseline && prefetcher_) {

@@ -106,29 +106,31 @@ Status CacheService::start_prefetch() {
   return {};
 }
 
-std::optional<std::pair<size_t, std::string>> CacheService::package_of(std::string_view key) const {
-  size_t up = upstream_of(key);
-  if (up >= opts_.upstreams.size()) return std::nullopt;
+std::optional<std::string> CacheService::package_of(std::string_view key, size_t up) const {
   const std::string_view file = rel_filename(key);
   const std::string& bound = opts_.upstreams[up].registry;
   for (const RegistryDescriptor* r : registries()) {
     if (!r->paths.package_name || (!bound.empty() && r->name != bound)) continue;
-    if (auto name = r->paths.package_name(file)) return std::pair{up, std::move(*name)};
+    if (auto name = r->paths.package_name(file)) return name;
   }
   return std::nullopt;
 }
 
-void CacheService::note_request(const ServeRequest& request) {
+void CacheService::note_request(const ServeRequest& request, size_t up) {
   if (!prefetcher_ || request.prefetch) return;
-  if (prefetcher_->take_hit(request.rel)) metrics_.prefetch_hits++;
-  if (auto p = package_of(request.rel)) usage_->record(opts_.upstreams[p->first].prefix, p->second);
+  auto name = package_of(request.rel, up);
+  if (!name) return;  // only package files are prefetched, or counted as uses
+  prefetcher_->take_hit(request.rel);
+  usage_->record(opts_.upstreams[up].prefix, *name);
 }
 
 void CacheService::prefetch_new_files(const std::string& index_key, const NamedFiles& added) {
   size_t queued = 0;
   for (const auto& [rel, named] : added) {
-    auto p = package_of(rel);
-    if (!p || !usage_->recently_used(opts_.upstreams[p->first].prefix, p->second)) continue;
+    const size_t up = upstream_of(rel);
+    if (up >= opts_.upstreams.size()) continue;
+    auto name = package_of(rel, up);
+    if (!name || !usage_->recently_used(opts_.upstreams[up].prefix, *name)) continue;
     if (prefetcher_->offer(rel, named.size.value_or(0)) == Prefetcher::Offer::kQueued) ++queued;
   }
   if (queued > 0) {
@@ -157,6 +159,7 @@ void CacheService::prefetch_tick() {
   metrics_.prefetch_failed = c.failed;
   metrics_.prefetch_refused = c.refused;
   metrics_.prefetch_bytes = c.bytes;
+  metrics_.prefetch_hits = c.hits;
   metrics_.prefetch_waiting = c.waiting;
   metrics_.prefetch_running = c.running;
   metrics_.usage_names = static_cast<int64_t>(usage_->size());

@@ -135,11 +135,11 @@ void CacheService::tick() {
 
 std::optional<Answer> CacheService::resolve(const ServeRequest& request, const Later& later,
                                             std::shared_ptr<PendingAnswer>* pending) {
-  note_request(request);
   bool fall_through = false;
   if (auto local = resolve_local(request, &fall_through)) return local;
   if (!fall_through) return error_answer(404, "not found");
   if (size_t up = upstream_of(request.rel); up < opts_.upstreams.size()) {
+    note_request(request, up);
     bool handled = false;
     auto a = resolve_registry(request, up, later, pending, &handled);
     if (handled) return a;

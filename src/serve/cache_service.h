@@ -204,9 +204,10 @@ class CacheService {
   // Usage-driven prefetch (cache_prefetch.cc).
   class PrefetchAdapter;
   Status start_prefetch();
-  // The upstream below which `key` lies and the package its file belongs to, if any.
-  std::optional<std::pair<size_t, std::string>> package_of(std::string_view key) const;
-  void note_request(const ServeRequest& request);  // a use, and maybe a prefetch hit
+  // The package the file `key`, below upstream `up`, belongs to, if any.
+  std::optional<std::string> package_of(std::string_view key, size_t up) const;
+  // A client's request below upstream `up`: a use of a package, and maybe a prefetch hit.
+  void note_request(const ServeRequest& request, size_t up);
   void prefetch_new_files(const std::string& index_key, const NamedFiles& added);
   void prefetch_tick();
 

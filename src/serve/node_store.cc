@@ -140,12 +140,22 @@ Status NodeStore::clear_tmp() {
   return ok_status();
 }
 
-Result<uint64_t> NodeStore::free_bytes() const {
-  if (opts_.free_bytes) return opts_.free_bytes();
+Result<NodeStore::Disk> NodeStore::disk() const {
   struct statvfs vfs {};
   if (::fstatvfs(root_fd_.get(), &vfs) != 0) return io_error("statvfs " + opts_.root.string(),
                                                              errno);
-  return static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  Disk d{static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize,
+         static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize};
+  if (opts_.free_bytes) {
+    DEPOT_ASSIGN_OR_RETURN(d.free, opts_.free_bytes());
+  }
+  return d;
+}
+
+Result<uint64_t> NodeStore::free_bytes() const {
+  if (opts_.free_bytes) return opts_.free_bytes();
+  DEPOT_ASSIGN_OR_RETURN(Disk d, disk());
+  return d.free;
 }
 
 void NodeStore::release(uint64_t size, uint64_t unwritten) {
@@ -322,18 +332,10 @@ Result<ChangePage> NodeStore::changes(int64_t since, size_t limit) {
 }
 
 Result<NodeStatus> NodeStore::status() {
-  DEPOT_ASSIGN_OR_RETURN(uint64_t disk_free, free_bytes());
-  uint64_t size = opts_.capacity;
-  if (size == 0) {
-    struct statvfs vfs {};
-    if (::fstatvfs(root_fd_.get(), &vfs) != 0) {
-      return io_error("statvfs " + opts_.root.string(), errno);
-    }
-    size = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
-  }
+  DEPOT_ASSIGN_OR_RETURN(Disk d, disk());
+  const uint64_t size = opts_.capacity > 0 ? opts_.capacity : d.size;
   std::lock_guard lock(mu_);
-  NodeStatus s{opts_.name, opts_.capacity, used_, disk_free, size, reserved_, files_};
-  return s;
+  return NodeStatus{opts_.name, opts_.capacity, used_, d.free, size, reserved_, files_};
 }
 
 Result<int64_t> NodeStore::record(const std::string& path, bool deleted, uint64_t size,

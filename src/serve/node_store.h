@@ -175,6 +175,11 @@ class NodeStore {
   // Returns an upload's reservation (and what it did not write).
   void release(uint64_t size, uint64_t unwritten);
   void note_written(uint64_t n) { unwritten_.fetch_sub(n, std::memory_order_relaxed); }
+  struct Disk {
+    uint64_t free = 0;  // NodeOptions::free_bytes when set, else f_bavail
+    uint64_t size = 0;  // f_blocks
+  };
+  Result<Disk> disk() const;  // one statvfs of root
   Result<uint64_t> free_bytes() const;
 
   NodeOptions opts_;

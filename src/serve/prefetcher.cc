@@ -33,7 +33,7 @@ Prefetcher::Offer Prefetcher::offer(const std::string& key, uint64_t size) {
     return Offer::kQueueFull;
   }
   waiting_.push_back({key, size});
-  known_.insert(key);
+  known_.emplace(key, State::kWaiting);
   counts_.queued++;
   return Offer::kQueued;
 }
@@ -41,10 +41,8 @@ Prefetcher::Offer Prefetcher::offer(const std::string& key, uint64_t size) {
 bool Prefetcher::take_hit(std::string_view key) {
   std::lock_guard lock(mu_);
   auto it = known_.find(key);
-  if (it == known_.end()) return false;
-  const bool waiting = std::any_of(waiting_.begin(), waiting_.end(),
-                                   [&](const Waiting& w) { return w.key == key; });
-  if (waiting) return false;  // the client's own request fetches it
+  // A file still waiting is fetched by the client's own request.
+  if (it == known_.end() || it->second == State::kWaiting) return false;
   known_.erase(it);
   counts_.hits++;
   return true;
@@ -73,7 +71,10 @@ void Prefetcher::poll(bool clients_waiting) {
         if (it->size == 0) tokens_ -= static_cast<double>(got);  // charged now
         counts_.done++;
         counts_.bytes += got;
-        if (known_.count(it->key)) remember(it->key);  // else a client took it already
+        if (auto k = known_.find(it->key); k != known_.end()) {  // else a client took it
+          k->second = State::kPrefetched;
+          remember(it->key);
+        }
       } else {
         counts_.failed++;
         known_.erase(it->key);
@@ -86,6 +87,7 @@ void Prefetcher::poll(bool clients_waiting) {
            tokens_ >= static_cast<double>(waiting_.front().size) && tokens_ > 0) {
       tokens_ -= static_cast<double>(waiting_.front().size);
       to_start.push_back(waiting_.front().key);
+      known_[waiting_.front().key] = State::kRunning;
       running_.push_back({waiting_.front().key, waiting_.front().size, nullptr});
       waiting_.pop_front();
     }

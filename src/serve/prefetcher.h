@@ -13,7 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,7 +87,8 @@ class Prefetcher {
   SteadyTime refilled_;
   std::deque<Waiting> waiting_;
   std::vector<Running> running_;
-  std::set<std::string, std::less<>> known_;  // waiting, running or prefetched
+  enum class State { kWaiting, kRunning, kPrefetched };
+  std::map<std::string, State, std::less<>> known_;
   std::deque<std::string> prefetched_;        // the prefetched part of known_, oldest first
   Counts counts_;
 };
