@@ -77,7 +77,7 @@ struct ServeArgs {
   std::string usage_from;
   bool proxy = false;
   std::vector<std::string> proxy_allow;
-  double proxy_revalidate_after = 30;
+  double proxy_revalidate_after = static_cast<double>(ProxyOptions{}.revalidate_after.count());
 };
 
 std::chrono::seconds seconds_of(double s) {
@@ -126,11 +126,9 @@ std::string configure_proxy(const ServeArgs& a, ServiceOptions& so) {
   if (a.proxy_allow.empty()) return "--proxy needs --proxy-allow HOST[:PORT],...";
   so.proxy.enabled = true;
   so.proxy.revalidate_after = seconds_of(a.proxy_revalidate_after);
-  for (const std::string& list : a.proxy_allow) {
-    auto hosts = parse_proxy_allow(list);
-    if (!hosts.ok()) return "--proxy-allow " + list + ": " + hosts.error().message;
-    so.proxy.allow.insert(so.proxy.allow.end(), hosts->begin(), hosts->end());
-  }
+  auto hosts = parse_proxy_allow(a.proxy_allow);
+  if (!hosts.ok()) return "--proxy-allow: " + hosts.error().message;
+  so.proxy.allow = std::move(*hosts);
   return proxy_prefix_conflict(so.upstreams);
 }
 

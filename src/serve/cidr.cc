@@ -1,5 +1,7 @@
 #include "serve/cidr.h"
 
+#include "core/text.h"
+
 #include <arpa/inet.h>
 
 #include <charconv>
@@ -62,9 +64,7 @@ Result<std::vector<Cidr>> parse_cidr_list(std::string_view text) {
   std::vector<Cidr> out;
   while (!text.empty()) {
     size_t comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    std::string_view item = trim(text.substr(0, comma));
     if (!item.empty()) {
       DEPOT_ASSIGN_OR_RETURN(Cidr c, parse_cidr(item));
       out.push_back(c);

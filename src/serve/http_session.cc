@@ -243,16 +243,21 @@ void Session::handle() {
     send_error(405, "only GET and HEAD are supported", {{"Allow", "GET, HEAD"}});
     return;
   }
-  if (!target_.starts_with('/') && self_.empty()) self_ = self_names();
-  TargetRoute route = route_request_target(target_, header_or_empty(req, http::field::host),
-                                           srv_.service.proxy(), self_);
-  if (route.kind == TargetRoute::Kind::kRefused) {
-    srv_.metrics.proxy_refused[proxy_refusal_index(route.reason)]++;
-    return send_error(route.status, route.message);
+  // Origin-form targets (nearly every request) need no routing.
+  const bool absolute = !target_.starts_with('/');
+  TargetRoute route;
+  if (absolute) {
+    if (self_.empty()) self_ = self_names();
+    route = route_request_target(target_, header_or_empty(req, http::field::host),
+                                 srv_.service.proxy(), self_);
+    if (route.kind == TargetRoute::Kind::kRefused) {
+      srv_.metrics.proxy_refused[proxy_refusal_index(route.reason)]++;
+      return send_error(route.status, route.message);
+    }
   }
   const bool proxied = route.kind == TargetRoute::Kind::kProxied;
   if (proxied) srv_.metrics.proxy_requests++;
-  const std::string& target = route.target;
+  const std::string& target = absolute ? route.target : target_;
   if (target == "/metrics") {
     Answer a;
     a.kind = Answer::Kind::kText;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "serve/cidr.h"
 #include "serve/http_session_impl.h"
 
@@ -54,9 +55,7 @@ std::string read_report(const std::string& body, std::string& prefix,
   auto pk = j.find("packages");
   if (p == j.end() || !p->is_string()) return "\"prefix\" must be a string";
   if (pk == j.end() || !pk->is_array()) return "\"packages\" must be an array of names";
-  prefix = p->get<std::string>();
-  while (prefix.starts_with('/')) prefix.erase(0, 1);
-  while (prefix.ends_with('/')) prefix.pop_back();
+  prefix = std::string(trim(p->get<std::string>(), "/"));
   for (const auto& n : *pk) {
     if (!n.is_string()) return "\"packages\" must be an array of names";
     names.push_back(n.get<std::string>());

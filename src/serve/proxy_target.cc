@@ -7,6 +7,7 @@
 
 #include "core/rel_path.h"
 #include "core/text.h"
+#include "transfer/http_util.h"
 
 namespace depot {
 namespace {
@@ -94,6 +95,15 @@ Result<std::vector<ProxyHost>> parse_proxy_allow(std::string_view list) {
   return out;
 }
 
+Result<std::vector<ProxyHost>> parse_proxy_allow(const std::vector<std::string>& lists) {
+  std::vector<ProxyHost> out;
+  for (const std::string& list : lists) {
+    DEPOT_ASSIGN_OR_RETURN(std::vector<ProxyHost> hosts, parse_proxy_allow(list));
+    out.insert(out.end(), hosts.begin(), hosts.end());
+  }
+  return out;
+}
+
 std::string proxy_prefix_conflict(const std::vector<UpstreamConfig>& upstreams) {
   for (const UpstreamConfig& u : upstreams) {
     std::string_view p = u.prefix;
@@ -174,9 +184,8 @@ std::vector<std::string> self_authorities(std::string_view local_address, uint16
   char name[HOST_NAME_MAX + 1] = {};
   if (::gethostname(name, sizeof name - 1) == 0) add(name, port);
   if (public_url.starts_with("http://")) {
-    std::string_view auth = public_url.substr(7);
-    auth = auth.substr(0, auth.find('/'));
-    if (auto h = parse_proxy_host(auth); h.ok()) add(h->host, h->port);
+    std::string key = host_key(public_url);  // "http://host:port", userinfo and path left out
+    if (auto h = parse_proxy_host(std::string_view(key).substr(7)); h.ok()) add(h->host, h->port);
   }
   return out;
 }

@@ -35,6 +35,8 @@ struct ProxyHost {
 Result<ProxyHost> parse_proxy_host(std::string_view text);
 // A comma-separated list of hosts (blanks around entries ignored; empty entries refused).
 Result<std::vector<ProxyHost>> parse_proxy_allow(std::string_view list);
+// Every host of several such lists (repeated flags, a TOML array), in order.
+Result<std::vector<ProxyHost>> parse_proxy_allow(const std::vector<std::string>& lists);
 
 struct ProxyOptions {
   bool enabled = false;

@@ -15,18 +15,15 @@ namespace fs = std::filesystem;
 void read_proxy(Reader& r, const toml::table& t, SiteConfig& site, Problems& p) {
   ProxyOptions& proxy = site.serve.proxy;
   std::vector<std::string> allow;
-  double revalidate = 30;
+  auto revalidate = static_cast<double>(proxy.revalidate_after.count());
   r.flag("proxy", proxy.enabled);
   r.strings("proxy-allow", allow);
   r.number("proxy-revalidate-after", revalidate, 0, 86400);
   proxy.revalidate_after = std::chrono::seconds(static_cast<int64_t>(revalidate));
-  for (const std::string& list : allow) {
-    auto hosts = parse_proxy_allow(list);
-    if (!hosts.ok()) {
-      p.add(t.source(), "serve.proxy-allow", hosts.error().message);
-      continue;
-    }
-    proxy.allow.insert(proxy.allow.end(), hosts->begin(), hosts->end());
+  if (auto hosts = parse_proxy_allow(allow); hosts.ok()) {
+    proxy.allow = std::move(*hosts);
+  } else {
+    p.add(t.source(), "serve.proxy-allow", hosts.error().message);
   }
   if (proxy.enabled && proxy.allow.empty()) {
     p.add(t.source(), "serve.proxy", "needs proxy-allow = [\"HOST[:PORT]\", ...]");
