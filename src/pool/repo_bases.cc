@@ -7,6 +7,7 @@
 #include "db/sqlite.h"
 #include "pool/pool_store.h"
 #include "pool/pool_store_impl.h"
+#include "transfer/http_util.h"
 
 namespace depot::pool {
 namespace {
@@ -16,8 +17,6 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   for (const std::string& s : v) out += (out.empty() ? "" : sep) + s;
   return out;
 }
-
-bool is_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
 
 // A dist or component: a path segment of dists/, never "." or "..".
 bool valid_segment(std::string_view s, bool slash_ok) {
@@ -63,7 +62,7 @@ Status validate_base(const BaseSpec& b) {
     return make_error(ErrorCode::kInvalidArgument, "base " + b.to_string() + ": " + why);
   };
   if (b.url.empty()) return bad("no URL or directory");
-  if (!is_url(b.url) && !b.url.starts_with("/")) {
+  if (!is_http_url(b.url) && !b.url.starts_with("/")) {
     return bad("not an http(s) URL nor an absolute directory");
   }
   if (b.url.find_first_of(" \t\r\n") != std::string::npos) return bad("white space in the URL");
