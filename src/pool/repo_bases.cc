@@ -18,15 +18,16 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-// A dist or component: a path segment of dists/, never "." or "..".
-bool valid_segment(std::string_view s, bool slash_ok) {
+// A dist or component: a path under dists/ (slashes allowed, as in "bookworm/updates"), never
+// "." or "..".
+bool valid_segment(std::string_view s) {
   if (s.empty() || s.size() > 128 || s == "." || s == ".." || s.starts_with("../") ||
       s.find("/../") != std::string_view::npos || s.ends_with("/..")) {
     return false;
   }
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '+' || c == '-' || (slash_ok && c == '/');
+              c == '.' || c == '_' || c == '+' || c == '-' || c == '/';
     if (!ok) return false;
   }
   return true;
@@ -66,10 +67,10 @@ Status validate_base(const BaseSpec& b) {
     return bad("not an http(s) URL nor an absolute directory");
   }
   if (b.url.find_first_of(" \t\r\n") != std::string::npos) return bad("white space in the URL");
-  if (!valid_segment(b.dist, true)) return bad("not a valid distribution name");
+  if (!valid_segment(b.dist)) return bad("not a valid distribution name");
   if (b.components.empty()) return bad("no component");
   for (const std::string& comp : b.components) {
-    if (!valid_segment(comp, true)) return bad("not a valid component: " + comp);
+    if (!valid_segment(comp)) return bad("not a valid component: " + comp);
   }
   return {};
 }
