@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/byte_source.h"
+#include "core/clock.h"
 #include "core/digest.h"
 #include "core/file_io.h"
 #include "pool/chunked_compress.h"
@@ -158,10 +159,7 @@ Status PdiffStore::record(const std::string& suite, const std::string& dir, cons
     Version v;
     if (in >> v.sha256 >> v.size >> v.seconds) history.push_back(std::move(v));
   }
-  Version now{sha256_hex(text), text.size(),
-              std::chrono::duration_cast<std::chrono::seconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count()};
+  Version now{sha256_hex(text), text.size(), unix_seconds(std::chrono::system_clock::now())};
   if (!history.empty() && history.back().sha256 == now.sha256) return ok_status();
   if (!history.empty()) now.seconds = std::max(now.seconds, history.back().seconds + 1);
   const fs::path text_file = text_path(now.sha256);
