@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "db/sqlite.h"
@@ -56,6 +57,21 @@ std::string BaseSpec::to_string() const { return url + " " + dist + " " + join(c
 std::string UnresolvedRelation::to_string() const {
   return package.name + " " + package.version + " (" + package.architecture + ") " + field + " '" +
          relation + "' for " + arch;
+}
+
+void to_json(nlohmann::json& j, const BaseSpec& base) {
+  j = {{"url", base.url}, {"dist", base.dist}, {"components", base.components}};
+}
+
+void from_json(const nlohmann::json& j, BaseSpec& base) {
+  base.url = j.value("url", "");
+  base.dist = j.value("dist", "");
+  base.components.clear();
+  if (auto it = j.find("components"); it != j.end() && it->is_array()) {
+    for (const auto& c : *it) {
+      if (c.is_string()) base.components.push_back(c.get<std::string>());
+    }
+  }
 }
 
 Status validate_base(const BaseSpec& b) {
