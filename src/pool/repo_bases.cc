@@ -54,11 +54,6 @@ Status insert_bases(db::Connection& c, int64_t rid, const std::vector<BaseSpec>&
 
 std::string BaseSpec::to_string() const { return url + " " + dist + " " + join(components, ","); }
 
-std::string UnresolvedRelation::to_string() const {
-  return package.name + " " + package.version + " (" + package.architecture + ") " + field + " '" +
-         relation + "' for " + arch;
-}
-
 void to_json(nlohmann::json& j, const BaseSpec& base) {
   j = {{"url", base.url}, {"dist", base.dist}, {"components", base.components}};
 }
