@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "pool/control_api.h"
+#include "transfer/http_util.h"
 
 namespace depot {
 namespace {
@@ -199,7 +200,7 @@ void add_repo_command(CLI::App& app, int& exit_code) {
                                                          : *base_comps;
     for (size_t i = 0; i < base_urls->size(); ++i) {
       std::string url = (*base_urls)[i];
-      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      if (!is_http_url(url)) {
         url = fs::absolute(url).lexically_normal().string();
       }
       bases.push_back({{"url", url},

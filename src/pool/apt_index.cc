@@ -243,12 +243,11 @@ Result<std::vector<PublishedFile>> finish_publication(PreparedPublication prepar
       stats->reused += pf.reused;
     }
     auto shared = [](std::string& s) { return std::make_shared<const std::string>(std::move(s)); };
-    Digests text_digests = pf.text_digests;
     pending.push_back({index.dir + "Packages", shared(pf.text), pf.text_digests});
     pending.push_back({index.dir + "Packages.gz", shared(pf.gz), {}});
     if (opts.write_xz) pending.push_back({index.dir + "Packages.xz", shared(pf.xz), {}});
     if (!opts.extras) continue;
-    for (IndexExtra& e : opts.extras(rel.suite, index.dir, text_digests)) {
+    for (IndexExtra& e : opts.extras(rel.suite, index.dir, pf.text_digests)) {
       if (e.in_release) {
         pending.push_back({index.dir + e.path, std::move(e.content), {}});
       } else {

@@ -11,13 +11,12 @@
 #include "sources/apt/release.h"
 #include "sources/decompress.h"
 #include "transfer/downloader.h"
+#include "transfer/http_util.h"
 
 namespace depot::pool {
 namespace {
 
 constexpr uint64_t kMaxIndexBytes = 1ull << 30;
-
-bool is_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
 
 class StringSink : public ByteSink {
  public:
@@ -44,7 +43,7 @@ class ArchiveReader {
   // The bytes of `rel`; kNotFound when it does not exist.
   Result<std::string> read(const std::string& rel, const FetchRequest& extra = {}) {
     const std::string at = where(rel);
-    if (!is_url(root_)) {
+    if (!is_http_url(root_)) {
       std::error_code ec;
       if (!std::filesystem::exists(at, ec))
         return make_error(ErrorCode::kNotFound, at + ": no such file");

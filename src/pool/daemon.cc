@@ -61,7 +61,7 @@ std::vector<BaseSpec> bases_of(const json& a) {
   if (auto it = a.find("bases"); it != a.end() && it->is_array()) {
     for (const auto& b : *it) {
       if (!b.is_object()) continue;
-      out.push_back({b.value("url", ""), b.value("dist", ""), strings_of(b, "components")});
+      out.push_back(b.get<BaseSpec>());
     }
   }
   return out;

@@ -108,17 +108,9 @@ Result<json> bases_field(const json& body) {
     if (Status st = validate_base(spec); !st.ok()) {
       return invalid("field \"bases\": " + quote_input(st.error().message, 200));
     }
-    out.push_back({{"url", spec.url}, {"dist", spec.dist}, {"components", spec.components}});
+    out.push_back(spec);
   }
   return out;
-}
-
-json bases_json(const std::vector<BaseSpec>& bases) {
-  json a = json::array();
-  for (const BaseSpec& b : bases) {
-    a.push_back({{"url", b.url}, {"dist", b.dist}, {"components", b.components}});
-  }
-  return a;
 }
 
 std::string dump(const json& args) {
@@ -211,7 +203,7 @@ Result<Daemon::Routed> Daemon::route_repo(const ControlRequest& r,
       DEPOT_ASSIGN_OR_RETURN(std::vector<BaseSpec> bases, reader_->bases(repo));
       DEPOT_ASSIGN_OR_RETURN(std::vector<std::string> archs, reader_->architectures(repo));
       return Routed{reply(200, json{{"name", repo},
-                                    {"bases", bases_json(bases)},
+                                    {"bases", json(bases)},
                                     {"architectures", archs}})};
     }
     if (p.size() == 3 && p[2] == "packages") {

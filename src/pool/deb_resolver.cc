@@ -34,6 +34,11 @@ PackageRef ref_of(const StoredPackage& sp) {
 
 }  // namespace
 
+std::string UnresolvedRelation::to_string() const {
+  return package.name + " " + package.version + " (" + package.architecture + ") " + field + " '" +
+         relation + "' for " + arch;
+}
+
 std::string describe(const StoredPackage& sp) {
   return sp.package.name + " " + sp.package.version + " (" + sp.package.architecture + ")";
 }

@@ -1,6 +1,5 @@
 #include "pool/ed_patch.h"
 
-#include <charconv>
 #include <vector>
 
 #include "core/file_io.h"
@@ -29,12 +28,6 @@ struct Command {
   std::vector<std::string_view> text;
 };
 
-bool parse_number(std::string_view s, uint64_t& out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
 // "N[,M]x" without its LF.
 bool parse_command(std::string_view line, Command& c) {
   if (line.size() < 2) return false;
@@ -42,10 +35,13 @@ bool parse_command(std::string_view line, Command& c) {
   if (c.op != 'a' && c.op != 'c' && c.op != 'd') return false;
   std::string_view nums = line.substr(0, line.size() - 1);
   size_t comma = nums.find(',');
-  if (!parse_number(nums.substr(0, comma), c.first)) return false;
-  c.last = c.first;
-  if (comma != std::string_view::npos && !parse_number(nums.substr(comma + 1), c.last)) {
-    return false;
+  auto first = parse_u64(nums.substr(0, comma));
+  if (!first) return false;
+  c.first = c.last = *first;
+  if (comma != std::string_view::npos) {
+    auto last = parse_u64(nums.substr(comma + 1));
+    if (!last) return false;
+    c.last = *last;
   }
   if (c.op == 'a' && comma != std::string_view::npos) return false;
   return c.last >= c.first && (c.op == 'a' || c.first >= 1);

@@ -1,17 +1,18 @@
 #include "pool/pdiff.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <set>
 #include <sstream>
 
+#include "core/byte_source.h"
+#include "core/clock.h"
 #include "core/digest.h"
 #include "core/file_io.h"
 #include "pool/chunked_compress.h"
 #include "pool/ed_patch.h"
+#include "sources/decompress.h"
 
 namespace depot::pool {
 namespace fs = std::filesystem;
@@ -33,26 +34,15 @@ std::string gzip_bytes(std::string_view data, int level) {
 }
 
 Result<std::string> gunzip_bytes(std::string_view gz, std::string_view what) {
-  z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
-    return make_error(ErrorCode::kInternal, std::string(what) + ": inflateInit2 failed");
-  }
-  std::string out;
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
-  z.avail_in = static_cast<uInt>(gz.size());
-  int rc = Z_OK;
-  char buf[1 << 16];
-  while (rc == Z_OK) {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - z.avail_out);
-    if (rc == Z_BUF_ERROR && z.avail_in == 0) break;
-  }
-  const bool whole = rc == Z_STREAM_END && z.avail_in == 0;
-  inflateEnd(&z);
-  if (!whole)
+  // read_decompressed also passes plain bytes through; only gzip is accepted here.
+  if (gz.size() < 2 || gz[0] != '\x1f' || gz[1] != '\x8b')
     return make_error(ErrorCode::kParse, std::string(what) + ": not one whole gzip stream");
+  std::string out;
+  auto source = memory_source(std::make_shared<const std::string>(gz));
+  DEPOT_TRY(read_decompressed(*source, std::string(what), [&](std::string_view chunk) {
+    out.append(chunk);
+    return ok_status();
+  }));
   return out;
 }
 
@@ -169,10 +159,7 @@ Status PdiffStore::record(const std::string& suite, const std::string& dir, cons
     Version v;
     if (in >> v.sha256 >> v.size >> v.seconds) history.push_back(std::move(v));
   }
-  Version now{sha256_hex(text), text.size(),
-              std::chrono::duration_cast<std::chrono::seconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count()};
+  Version now{sha256_hex(text), text.size(), unix_seconds(std::chrono::system_clock::now())};
   if (!history.empty() && history.back().sha256 == now.sha256) return ok_status();
   if (!history.empty()) now.seconds = std::max(now.seconds, history.back().seconds + 1);
   const fs::path text_file = text_path(now.sha256);

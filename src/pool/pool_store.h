@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,6 +92,11 @@ struct BaseSpec {
 
 // Checks a base's fields: kInvalidArgument naming the problem.
 Status validate_base(const BaseSpec& base);
+
+// A base as JSON: {"url", "dist", "components"} (requests, job arguments, replies). from_json
+// does not validate: an absent field reads as empty, non-strings in "components" are skipped.
+void to_json(nlohmann::json& j, const BaseSpec& base);
+void from_json(const nlohmann::json& j, BaseSpec& base);
 
 struct PromoteOptions {
   bool with_deps = false;         // the Depends/Pre-Depends closure in src too

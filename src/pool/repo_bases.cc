@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "db/sqlite.h"
 #include "pool/pool_store.h"
 #include "pool/pool_store_impl.h"
+#include "transfer/http_util.h"
 
 namespace depot::pool {
 namespace {
@@ -17,17 +19,16 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
-bool is_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
-
-// A dist or component: a path segment of dists/, never "." or "..".
-bool valid_segment(std::string_view s, bool slash_ok) {
+// A dist or component: a path under dists/ (slashes allowed, as in "bookworm/updates"), never
+// "." or "..".
+bool valid_segment(std::string_view s) {
   if (s.empty() || s.size() > 128 || s == "." || s == ".." || s.starts_with("../") ||
       s.find("/../") != std::string_view::npos || s.ends_with("/..")) {
     return false;
   }
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '+' || c == '-' || (slash_ok && c == '/');
+              c == '.' || c == '_' || c == '+' || c == '-' || c == '/';
     if (!ok) return false;
   }
   return true;
@@ -53,9 +54,19 @@ Status insert_bases(db::Connection& c, int64_t rid, const std::vector<BaseSpec>&
 
 std::string BaseSpec::to_string() const { return url + " " + dist + " " + join(components, ","); }
 
-std::string UnresolvedRelation::to_string() const {
-  return package.name + " " + package.version + " (" + package.architecture + ") " + field + " '" +
-         relation + "' for " + arch;
+void to_json(nlohmann::json& j, const BaseSpec& base) {
+  j = {{"url", base.url}, {"dist", base.dist}, {"components", base.components}};
+}
+
+void from_json(const nlohmann::json& j, BaseSpec& base) {
+  base.url = j.value("url", "");
+  base.dist = j.value("dist", "");
+  base.components.clear();
+  if (auto it = j.find("components"); it != j.end() && it->is_array()) {
+    for (const auto& c : *it) {
+      if (c.is_string()) base.components.push_back(c.get<std::string>());
+    }
+  }
 }
 
 Status validate_base(const BaseSpec& b) {
@@ -63,14 +74,14 @@ Status validate_base(const BaseSpec& b) {
     return make_error(ErrorCode::kInvalidArgument, "base " + b.to_string() + ": " + why);
   };
   if (b.url.empty()) return bad("no URL or directory");
-  if (!is_url(b.url) && !b.url.starts_with("/")) {
+  if (!is_http_url(b.url) && !b.url.starts_with("/")) {
     return bad("not an http(s) URL nor an absolute directory");
   }
   if (b.url.find_first_of(" \t\r\n") != std::string::npos) return bad("white space in the URL");
-  if (!valid_segment(b.dist, true)) return bad("not a valid distribution name");
+  if (!valid_segment(b.dist)) return bad("not a valid distribution name");
   if (b.components.empty()) return bad("no component");
   for (const std::string& comp : b.components) {
-    if (!valid_segment(comp, true)) return bad("not a valid component: " + comp);
+    if (!valid_segment(comp)) return bad("not a valid component: " + comp);
   }
   return {};
 }
