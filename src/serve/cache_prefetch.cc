@@ -120,7 +120,7 @@ void CacheService::note_request(const ServeRequest& request, size_t up) {
   if (!prefetcher_ || request.prefetch) return;
   auto name = package_of(request.rel, up);
   if (!name) return;  // only package files are prefetched, or counted as uses
-  prefetcher_->take_hit(request.rel);
+  if (prefetcher_->take_hit(request.rel)) metrics_.prefetch_hits++;  // at once, not at a tick
   usage_->record(opts_.upstreams[up].prefix, *name);
 }
 
@@ -159,7 +159,6 @@ void CacheService::prefetch_tick() {
   metrics_.prefetch_failed = c.failed;
   metrics_.prefetch_refused = c.refused;
   metrics_.prefetch_bytes = c.bytes;
-  metrics_.prefetch_hits = c.hits;
   metrics_.prefetch_waiting = c.waiting;
   metrics_.prefetch_running = c.running;
   metrics_.usage_names = static_cast<int64_t>(usage_->size());
