@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/daemon_options.h"
 #include "cli/exit_codes.h"
 #include "pool/control_api.h"
 #include "pool/daemon.h"
@@ -25,36 +26,22 @@ namespace fs = std::filesystem;
 
 struct DaemonArgs {
   std::string root, socket = "/run/depot.sock";
-  unsigned workers = std::max(1u, std::thread::hardware_concurrency());
-  std::string signing_key, gnupg_home;
+  site::PublishConfig publish;  // all but root, public_dir and grace, set from the others
   double grace = 3600;
-  unsigned pdiff_generations = 14;
-  std::vector<std::string> archs;
-  bool no_xz = false;
-  unsigned xz_preset = 6;
-  int gzip_level = 9;
-  std::string incoming, incoming_repo;
   size_t max_connections = 256;
   double idle_timeout = 60;
   std::string log_format = "text", log_level = "info";
+  DaemonArgs() { publish.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 };
 
 int run(const DaemonArgs& a) {
   Logger logger(parse_log_level(a.log_level), parse_log_format(a.log_format), stderr);
-  pool::DaemonOptions opts;
-  opts.root = a.root;
-  opts.workers = a.workers;
-  opts.pdiff_generations = a.pdiff_generations;
-  opts.publish.public_dir = fs::path(a.root) / "public";
-  opts.publish.grace = std::chrono::seconds(static_cast<int64_t>(a.grace));
-  opts.publish.architectures = a.archs;
-  opts.publish.index.write_xz = !a.no_xz;
-  opts.publish.index.xz_preset = a.xz_preset;
-  opts.publish.index.gzip_level = a.gzip_level;
-  if (!a.signing_key.empty()) {
-    opts.publish.index.signing = pool::SigningKey{a.gnupg_home, a.signing_key};
-  }
-  if (!a.incoming.empty() && a.incoming_repo.empty()) {
+  site::PublishConfig publish = a.publish;
+  publish.root = a.root;
+  publish.public_dir = fs::path(a.root) / "public";
+  publish.grace = std::chrono::seconds(static_cast<int64_t>(a.grace));
+  const pool::DaemonOptions opts = daemon_options(publish);
+  if (!publish.incoming.empty() && publish.incoming_repo.empty()) {
     logger.error("usage", {{"error", "--incoming needs --incoming-repo"}});
     return kExitUsage;
   }
@@ -90,8 +77,9 @@ int run(const DaemonArgs& a) {
     return kExitBusy;
   }
   std::unique_ptr<IncomingWatcher> incoming;
-  if (!a.incoming.empty()) {
-    incoming = std::make_unique<IncomingWatcher>(a.incoming, a.incoming_repo, d, logger);
+  if (!publish.incoming.empty()) {
+    incoming = std::make_unique<IncomingWatcher>(publish.incoming, publish.incoming_repo, d,
+                                                 logger);
     if (Status st = incoming->start(); !st.ok()) {
       logger.error("daemon_failed", {{"error", st.error().message}});
       return kExitStorage;
@@ -121,26 +109,26 @@ void add_daemon_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--root", args->root, "Root directory (pool/, depot.db, jobs.db, public/)")
       ->required();
   cmd->add_option("--socket", args->socket, "Control socket path")->capture_default_str();
-  cmd->add_option("--workers", args->workers,
+  cmd->add_option("--workers", args->publish.workers,
                   "Threads for slow work: reading imports, compressing and hashing indexes")
-      ->check(CLI::Range(1u, 256u))
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmd->add_option("--signing-key", args->signing_key, "gpg key id that signs Release files");
-  cmd->add_option("--gnupg-home", args->gnupg_home, "gpg home holding the signing key");
+  cmd->add_option("--signing-key", args->publish.signing_key, "gpg key id that signs Release files");
+  cmd->add_option("--gnupg-home", args->publish.gnupg_home, "gpg home holding the signing key");
   cmd->add_option("--grace", args->grace,
                   "Seconds an older publication stays reachable after it is replaced")
       ->capture_default_str();
-  cmd->add_option("--pdiff-generations", args->pdiff_generations,
+  cmd->add_option("--pdiff-generations", args->publish.pdiff_generations,
                   "Index deltas (Packages.diff/) for this many past Packages versions; 0: none")
-      ->check(CLI::Range(0u, 1000u))
+      ->check(CLI::Range(0, 1000))
       ->capture_default_str();
-  cmd->add_option("--arch", args->archs, "Architectures to publish (default: the packages')")
+  cmd->add_option("--arch", args->publish.architectures, "Architectures to publish (default: the packages')")
       ->delimiter(',');
-  cmd->add_flag("--no-xz", args->no_xz, "Do not write Packages.xz");
-  cmd->add_option("--xz-preset", args->xz_preset, "Packages.xz compression preset (xz -0..-9)")
-      ->check(CLI::Range(0u, 9u))
+  cmd->add_flag("--no-xz", args->publish.no_xz, "Do not write Packages.xz");
+  cmd->add_option("--xz-preset", args->publish.xz_preset, "Packages.xz compression preset (xz -0..-9)")
+      ->check(CLI::Range(0, 9))
       ->capture_default_str();
-  cmd->add_option("--gzip-level", args->gzip_level, "Packages.gz compression level (1..9)")
+  cmd->add_option("--gzip-level", args->publish.gzip_level, "Packages.gz compression level (1..9)")
       ->check(CLI::Range(1, 9))
       ->capture_default_str();
   cmd->add_option("--max-connections", args->max_connections,
@@ -153,8 +141,8 @@ void add_daemon_command(CLI::App& app, int& exit_code) {
                   "read its answer) before it is closed")
       ->check(CLI::Range(0.01, 86400.0))
       ->capture_default_str();
-  cmd->add_option("--incoming", args->incoming, "Directory whose new .debs are imported");
-  cmd->add_option("--incoming-repo", args->incoming_repo, "Repository --incoming imports into");
+  cmd->add_option("--incoming", args->publish.incoming, "Directory whose new .debs are imported");
+  cmd->add_option("--incoming-repo", args->publish.incoming_repo, "Repository --incoming imports into");
   add_log_options(*cmd, args->log_format, args->log_level,
                   "Log format on stderr: text or json (one JSON object per event)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });

@@ -13,24 +13,16 @@
 #include "cli/exit_codes.h"
 #include "cli/progress_line.h"
 #include "core/units.h"
-#include "mirror/engine.h"
+#include "cli/mirror_pass.h"
 #include "sources/registry.h"
-#include "cli/target_options.h"
 
 namespace depot {
 namespace {
 
 struct MirrorArgs {
   std::string kind, upstream, dir;
-  double index_grace_hours = 24;
-  int concurrency = 0;
-  int max_concurrency = DownloadOptions{}.max_concurrency;
-  int threads = 2;
-  int retries = 4;
-  double connect_timeout = 10;
-  int stall_timeout = 30;
-  bool no_delete = false, force = false, quiet = false, progress = false;
-  double delete_limit = 0.5;
+  site::EngineSettings engine;
+  bool force = false, quiet = false, progress = false;
   std::string log_format = "text", log_level = "info";
   TargetArgs target;
 };
@@ -154,41 +146,6 @@ bool apply_registry_options(const RegistryArgs& ra, const RegistryDescriptor& r,
   return true;
 }
 
-// Builds the source, target and downloader of the run and runs it; a source or target that
-// cannot be made is the run's failure.
-MirrorReport run_with_parts(const MirrorArgs& a, const MirrorOptions& opts,
-                            const SourceOptions& source_opts, Logger& logger,
-                            ProgressLine& progress) {
-  auto failed = [&](MirrorOutcome outcome, const Error& e) {
-    logger.error("mirror.failed", {{"reason", e.message}, {"code", static_cast<int>(outcome)}});
-    MirrorReport r;
-    r.outcome = outcome;
-    r.error = e.message;
-    return r;
-  };
-  auto source = make_source(a.kind, source_opts);
-  if (!source.ok()) return failed(MirrorOutcome::kBadRequest, source.error());
-  auto target = open_target(a.dir, a.target);
-  if (!target.ok()) {
-    return failed(target.error().code == ErrorCode::kInvalidArgument ? MirrorOutcome::kBadRequest
-                                                                      : MirrorOutcome::kStorage,
-                  target.error());
-  }
-  MirrorOptions run_opts = opts;
-  run_opts.state_dir = target->state_dir;
-  if (target->pending_in_memory) {
-    // Memory, not disk, holds the waiting batches: one waits while another commits.
-    run_opts.batch.bytes = std::min<uint64_t>(run_opts.batch.bytes, 32ull << 20);
-    run_opts.batch.max_queued = 1;
-  }
-  Clock& clock = system_clock();
-  MirrorParts parts{**source, *target->target, [&](const DownloadOptions& o) {
-                      return make_curl_downloader(o, clock, logger);
-                    }};
-  return run_mirror(run_opts, parts, logger, clock,
-                    [&](const MirrorProgress& p) { progress.update(p); });
-}
-
 int run(const MirrorArgs& a, const RegistryArgs& ra) {
   LogFormat fmt = parse_log_format(a.log_format);
   LogLevel lvl = parse_log_level(a.log_level);
@@ -197,29 +154,20 @@ int run(const MirrorArgs& a, const RegistryArgs& ra) {
   ProgressLine progress(stderr, system_clock(), (tty || a.progress) && !a.quiet && fmt == LogFormat::kText);
   logger.set_line_hooks([&] { progress.clear(); }, [&] { progress.redraw(); });
 
-  MirrorOptions opts;
-  opts.kind = a.kind;
-  opts.upstream = a.upstream;
-  SourceOptions source_opts;
-  source_opts.upstream = a.upstream;
+  MirrorPass pass;
+  pass.kind = a.kind;
+  pass.dest = a.dir;
+  pass.target = a.target;
+  pass.source.upstream = a.upstream;
   if (const RegistryDescriptor* r = find_registry(a.kind); r != nullptr && r->factory) {
-    if (!apply_registry_options(ra, *r, source_opts)) return kExitUsage;
+    if (!apply_registry_options(ra, *r, pass.source)) return kExitUsage;
   }  // else make_source names the known kinds
-  opts.index_grace = std::chrono::seconds(static_cast<int64_t>(a.index_grace_hours * 3600));
-  opts.rebuild_state = a.target.rebuild_state;
-  opts.download.fixed_concurrency = a.concurrency;
-  opts.download.max_concurrency = a.max_concurrency;
-  opts.download.initial_concurrency =
-      std::min(opts.download.initial_concurrency, a.max_concurrency);
-  opts.transfer_threads = static_cast<size_t>(a.threads);
-  opts.download.retry.max_attempts = a.retries + 1;
-  opts.download.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.connect_timeout * 1000));
-  opts.download.low_speed_time = std::chrono::seconds(a.stall_timeout);
-  opts.no_delete = a.no_delete;
-  opts.force = a.force;
-  if (a.force) source_opts.values["allow-older"] = "yes";
-  opts.delete_limit = a.delete_limit;
-  MirrorReport report = run_with_parts(a, opts, source_opts, logger, progress);
+  pass.options = engine_options(a.kind, a.upstream, a.engine);
+  pass.options.rebuild_state = a.target.rebuild_state;
+  pass.options.force = a.force;
+  if (a.force) pass.source.values["allow-older"] = "yes";
+  MirrorReport report = run_mirror_pass(pass, logger, system_clock(),
+                                        [&](const MirrorProgress& p) { progress.update(p); });
   progress.clear();
   logger.set_line_hooks(nullptr, nullptr);
   print_summary(a, report);
@@ -282,38 +230,38 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
       ->required();
   add_target_options(*cmd, args->target);
   add_registry_options(*cmd, *registry_args);
-  cmd->add_option("--index-grace", args->index_grace_hours,
+  cmd->add_option("--index-grace", args->engine.index_grace_hours,
                   "Hours to keep index files no index names any more (superseded by-hash files), "
                   "so clients holding the previous root can finish; 0 removes them at once")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 24.0 * 365));
-  cmd->add_option("--concurrency", args->concurrency,
+  cmd->add_option("--concurrency", args->engine.concurrency,
                   "Fixed number of parallel downloads per host (default: scales by itself)")
       ->check(CLI::Range(1, 1024));
-  cmd->add_option("--max-concurrency", args->max_concurrency,
+  cmd->add_option("--max-concurrency", args->engine.max_concurrency,
                   "Per-host cap of the self-scaling concurrency: it doubles from 8 while "
                   "throughput doubles, then grows in steps while they pay, and halves on "
                   "429/503/timeouts; lower it for a small server")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  cmd->add_option("--threads", args->threads,
+  cmd->add_option("--threads", args->engine.threads,
                   "Download loops, each on its own thread; per-host limits are shared among them")
       ->capture_default_str()
       ->check(CLI::Range(1, 16));
-  cmd->add_option("--retries", args->retries,
+  cmd->add_option("--retries", args->engine.file_retries,
                   "Retries of a transient failure per file, with exponential backoff")
       ->capture_default_str()
       ->check(CLI::Range(0, 100));
-  cmd->add_option("--connect-timeout", args->connect_timeout, "Connect timeout, seconds")
+  cmd->add_option("--connect-timeout", args->engine.connect_timeout, "Connect timeout, seconds")
       ->capture_default_str();
-  cmd->add_option("--stall-timeout", args->stall_timeout,
+  cmd->add_option("--stall-timeout", args->engine.stall_timeout,
                   "Fail (and retry) a transfer that receives nothing for this many seconds")
       ->capture_default_str();
-  cmd->add_flag("--no-delete", args->no_delete, "Keep files no index names any more");
+  cmd->add_flag("--no-delete", args->engine.no_delete, "Keep files no index names any more");
   cmd->add_flag("--force", args->force,
                 "Remove stale files even beyond --delete-limit, and accept an upstream root "
                 "dated before the mirrored one");
-  cmd->add_option("--delete-limit", args->delete_limit,
+  cmd->add_option("--delete-limit", args->engine.delete_limit,
                   "Refuse to remove more than this share of the mirror in one run "
                   "(removals of up to 10 files are always allowed)")
       ->capture_default_str()

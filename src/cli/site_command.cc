@@ -12,6 +12,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/daemon_options.h"
 #include "cli/exit_codes.h"
 #include "cli/incoming_watcher.h"
 #include "cli/site_runner.h"
@@ -95,22 +96,6 @@ struct Publisher {
     if (daemon) daemon->stop();
   }
 };
-
-pool::DaemonOptions daemon_options(const site::PublishConfig& p) {
-  pool::DaemonOptions o;
-  o.root = p.root;
-  o.workers = static_cast<unsigned>(p.workers);
-  o.publish.public_dir = p.public_dir;
-  o.publish.grace = p.grace;
-  o.pdiff_generations = static_cast<unsigned>(p.pdiff_generations);
-  o.publish.architectures = p.architectures;
-  o.publish.index.write_xz = !p.no_xz;
-  o.publish.index.xz_preset = static_cast<unsigned>(p.xz_preset);
-  o.publish.index.gzip_level = p.gzip_level;
-  if (!p.signing_key.empty())
-    o.publish.index.signing = pool::SigningKey{p.gnupg_home, p.signing_key};
-  return o;
-}
 
 int open_publisher(const site::PublishConfig& p, Logger& logger, Publisher& out) {
   auto daemon = pool::Daemon::open(daemon_options(p), logger);

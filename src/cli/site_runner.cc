@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include "cli/target_options.h"
-#include "mirror/engine.h"
+#include "cli/mirror_pass.h"
 #include "sources/registry.h"
 
 namespace depot {
@@ -30,27 +29,6 @@ class CancellingDownloader final : public Downloader {
   std::shared_ptr<std::atomic<bool>> cancel_;
 };
 
-MirrorOptions mirror_options(const site::JobConfig& job) {
-  const site::EngineSettings& e = job.engine;
-  MirrorOptions o;
-  o.kind = job.registry;
-  o.upstream = job.upstream;
-  o.index_grace = std::chrono::seconds(static_cast<int64_t>(e.index_grace_hours * 3600));
-  o.download.fixed_concurrency = e.concurrency;
-  o.download.max_concurrency = e.max_concurrency;
-  o.download.initial_concurrency = std::min(o.download.initial_concurrency, e.max_concurrency);
-  o.transfer_threads = static_cast<size_t>(e.threads);
-  o.download.retry.max_attempts = e.file_retries + 1;
-  o.download.connect_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(e.connect_timeout * 1000));
-  o.download.low_speed_time = std::chrono::seconds(static_cast<int64_t>(e.stall_timeout));
-  o.no_delete = e.no_delete;
-  o.delete_limit = e.delete_limit;
-  const RegistryDescriptor* d = find_registry(job.registry);
-  if (d != nullptr && d->mirror_trace) o.foreign_prefixes.push_back("project/trace/");
-  return o;
-}
-
 site::RunOutcome outcome_of(const MirrorReport& r, bool cancelled) {
   site::RunOutcome o;
   o.exit_code = static_cast<int>(r.outcome);
@@ -74,38 +52,24 @@ class MirrorJobRunner final : public site::JobRunner {
   site::RunOutcome run(const site::JobConfig& job, const std::shared_ptr<std::atomic<bool>>& cancel,
                        Logger& log,
                        const std::function<void(const site::RunProgress&)>& progress) override {
-    auto failed = [&](MirrorOutcome code, const Error& e) {
-      MirrorReport r;
-      r.outcome = code;
-      r.error = e.message;
-      log.error("mirror.failed", {{"job", job.name}, {"reason", e.message}});
-      return outcome_of(r, false);
-    };
-    auto source = make_source(job.registry, job.source);
-    if (!source.ok()) return failed(MirrorOutcome::kBadRequest, source.error());
-    TargetArgs ta;
-    ta.s3_endpoint = job.engine.s3_endpoint;
-    ta.s3_region = job.engine.s3_region;
-    ta.state_dir = job.engine.state_dir;
-    auto target = open_target(job.dest, ta);
-    if (!target.ok()) {
-      return failed(target.error().code == ErrorCode::kInvalidArgument ? MirrorOutcome::kBadRequest
-                                                                       : MirrorOutcome::kStorage,
-                    target.error());
-    }
-    MirrorOptions opts = mirror_options(job);
-    opts.state_dir = target->state_dir;
-    if (target->pending_in_memory) {
-      opts.batch.bytes = std::min<uint64_t>(opts.batch.bytes, 32ull << 20);
-      opts.batch.max_queued = 1;
-    }
-    MirrorParts parts{**source, *target->target, [&](const DownloadOptions& o) {
-                        return std::make_unique<CancellingDownloader>(
-                            make_curl_downloader(o, clock_, log), cancel);
-                      }};
-    MirrorReport r = run_mirror(opts, parts, log, clock_, [&](const MirrorProgress& p) {
-      progress({p.phase, p.files_done, p.files_total, p.bytes_done});
-    });
+    MirrorPass pass;
+    pass.kind = job.registry;
+    pass.dest = job.dest;
+    pass.source = job.source;
+    pass.options = engine_options(job.registry, job.upstream, job.engine);
+    const RegistryDescriptor* d = find_registry(job.registry);
+    if (d != nullptr && d->mirror_trace) pass.options.foreign_prefixes.push_back("project/trace/");
+    pass.target.s3_endpoint = job.engine.s3_endpoint;
+    pass.target.s3_region = job.engine.s3_region;
+    pass.target.state_dir = job.engine.state_dir;
+    MirrorReport r = run_mirror_pass(
+        pass, log, clock_,
+        [&](const MirrorProgress& p) {
+          progress({p.phase, p.files_done, p.files_total, p.bytes_done});
+        },
+        [&](std::unique_ptr<Downloader> inner) {
+          return std::make_unique<CancellingDownloader>(std::move(inner), cancel);
+        });
     return outcome_of(r, cancel->load());
   }
 
