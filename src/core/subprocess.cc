@@ -61,7 +61,12 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   sigemptyset(&none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+  if (opts.own_process_group) {
+    posix_spawnattr_setpgroup(&attr, 0);
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&attr, flags);
   int rc = ::posix_spawnp(&pid, prog.c_str(), &fa, &attr, args.data(), environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
@@ -103,7 +108,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
       }
     }
   }
-  if (!failure.empty()) ::kill(pid, SIGKILL);
+  if (!failure.empty()) ::kill(opts.own_process_group ? -pid : pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }

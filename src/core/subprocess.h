@@ -19,6 +19,9 @@ struct ProcessResult {
 struct ProcessOptions {
   std::chrono::milliseconds timeout{60000};  // killed (SIGKILL) when exceeded
   size_t max_output = 16u << 20;              // per stream; more is an error
+  // The child leads a process group of its own, and a timeout or flood kills the whole group:
+  // for shell commands whose children must not outlive them (hooks).
+  bool own_process_group = false;
 };
 
 // Runs argv[0] (looked up in PATH) with `argv`. An error only when it cannot be started, times

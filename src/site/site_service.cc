@@ -47,6 +47,7 @@ void run_hooks(const std::vector<std::string>& commands, const JobConfig& job, c
                                      cmd};
     ProcessOptions opts;
     opts.timeout = std::chrono::minutes(10);
+    opts.own_process_group = true;
     auto done = run_process(argv, opts);
     if (!done.ok()) {
       log.error("site.hook_failed",

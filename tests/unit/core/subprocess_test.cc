@@ -1,8 +1,15 @@
 #include "core/subprocess.h"
 
 #include <signal.h>
+#include <stdlib.h>
 
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
 
 namespace depot {
 namespace {
@@ -33,6 +40,37 @@ TEST(Subprocess, TimeoutKillsTheChild) {
   auto r = run_process({"sleep", "30"}, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("timed out"), std::string::npos);
+}
+
+// True once `pid` has exited (gone, or a zombie waiting for its new parent to reap it).
+bool exited(const std::string& pid) {
+  std::ifstream stat("/proc/" + pid + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+}
+
+TEST(Subprocess, ATimeoutKillsTheWholeGroupOfAChildLeadingOne) {
+  char dir_template[] = "/tmp/depot-subprocess-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string pid_file = std::string(dir_template) + "/pid";
+  ProcessOptions o;
+  o.timeout = std::chrono::milliseconds(500);
+  o.own_process_group = true;
+  auto r = run_process({"sh", "-c", "sleep 30 & echo $! > " + pid_file + "; wait"}, o);
+  ASSERT_FALSE(r.ok());
+  std::string grandchild;
+  std::ifstream(pid_file) >> grandchild;
+  ASSERT_FALSE(grandchild.empty());
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = exited(grandchild);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!gone) ::kill(std::stoi(grandchild), SIGKILL);
+  EXPECT_TRUE(gone) << "the hook's own child outlived the timeout";
+  std::filesystem::remove_all(dir_template);
 }
 
 TEST(Subprocess, OutputFloodIsCut) {
