@@ -105,6 +105,7 @@ void resolve_dest(const SiteConfig& site, const std::string& dir, JobConfig& job
   if (!site.data_root.empty()) {
     auto rel = p.lexically_relative(site.data_root);
     job.served = !rel.empty() && *rel.begin() != ".." && rel != ".";
+    if (job.served) job.url_path = rel.generic_string() + "/";
   }
 }
 
@@ -335,6 +336,7 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   read_top(top, site);
   check_top(t, site, p);
   site.serve.root = site.data_root;
+  site.serve.autoindex = true;  // a site's users browse its trees; [serve] autoindex = false
   each_table(t, "mirror", p,
              [&](const toml::table& m) { site.jobs.push_back(read_job(m, site, p)); });
   top.find("mirror");

@@ -45,6 +45,7 @@ struct JobConfig {
   // data_root/NAME), or an s3:// or cluster+http(s):// destination as written.
   std::string dest;
   bool served = false;  // dest is a directory below data_root, so the server serves it
+  std::string url_path;  // when served: dest relative to data_root with a trailing '/' ("debian/")
   Schedule schedule;
   SourceOptions source;  // upstream and the registry's options
   EngineSettings engine;
@@ -94,7 +95,7 @@ struct SiteConfig {
   int log_keep = 10;      // rotated logs kept per job
   std::string site_name;  // trace files name the mirror with it; default the host name
   std::vector<JobConfig> jobs;
-  ServiceOptions serve;  // [serve] and [[upstream]]; root = data_root
+  ServiceOptions serve;  // [serve] and [[upstream]]; root = data_root; autoindex by default
   ServerOptions server;  // listen and the connection settings of [serve]
   PublishConfig publish;
   // Settings a running process keeps until it restarts (listen, data_root, state_dir, log_dir,

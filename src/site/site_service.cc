@@ -440,6 +440,7 @@ JobStatus SiteService::status_of_locked(const JobConfig& job) const {
   s.registry = job.registry;
   s.upstream = job.upstream;
   s.dest = job.dest;
+  s.path = job.url_path;
   auto rec = records_.find(job.name);
   if (rec != records_.end()) {
     s.runs = rec->second.runs;

@@ -53,6 +53,7 @@ Json job_json(const JobStatus& s) {
   put_time(j, "next_schedule", s.next_schedule);
   j["registry"] = s.registry;
   j["dir"] = s.dest;
+  j["path"] = s.path;
   j["size_bytes"] = size;
   j["total_files"] = s.last_good ? s.last_good->total_files : 0;
   j["files"] = s.last ? s.last->files : 0;

@@ -16,6 +16,7 @@ namespace depot::site {
 
 struct JobStatus {
   std::string name, registry, upstream, dest;
+  std::string path;  // where the server serves the tree, relative to its root ("debian/"); "" if not
   // tunasync's: none (never ran), success, failed, syncing, paused, disabled.
   std::string status = "none";
   bool queued = false;                  // due, waiting for a free slot
@@ -33,7 +34,7 @@ struct JobStatus {
 
 // A JSON array, one object per job: name, status, is_master, upstream, size, last_update(_ts),
 // last_started(_ts), last_ended(_ts), next_schedule(_ts) as tunasync writes them ("2006-01-02
-// 15:04:05 +0000" and Unix seconds, 0 for never), then registry, dir, files, bytes, duration,
+// 15:04:05 +0000" and Unix seconds, 0 for never), then registry, dir, path, files, bytes, duration,
 // error, exit_code, queued, progress and runs (oldest first).
 std::string render_status_json(const std::vector<JobStatus>& jobs);
 

@@ -103,7 +103,7 @@ def runs(now, n, failed=(), every=6 * 3600):
 
 
 def fixture(now, syncing_done=False):
-    return [
+    jobs = [
         job("debian", "success", "apt", "http://deb.example/debian", now,
             runs(now, 12, failed=(4, 9))),
         job("pypi-<b>bold</b>", "failed", "pypi", "javascript:window.__pwned = 3", now,
@@ -111,6 +111,10 @@ def fixture(now, syncing_done=False):
         job("conda-forge", "success" if syncing_done else "syncing", "conda",
             "https://conda.example/conda-forge", now, runs(now, 3)),
     ]
+    # Where the server serves each tree: plain relative paths become links, others stay text.
+    for j, path in zip(jobs, ["debian/", "javascript:alert(1)//", "../../elsewhere/"]):
+        j["path"] = path
+    return jobs
 
 
 _artifacts = None
@@ -181,6 +185,9 @@ class StatusPageHidesFailures(unittest.TestCase):
                          "a <script> element was created from job data")
         self.assertEqual(self.b.find_all('a[href^="javascript:"]'), [],
                          "a javascript: upstream became a link")
+        trees = self.b.execute("return [...document.querySelectorAll('.name a')].map(a => a.href)")
+        self.assertEqual(trees, [self.url.replace("/_depot/", "/debian/")],
+                         "only the plain relative path links the job to its tree")
         self.save_screenshot("status_page.png")
 
     def test_history_has_a_point_per_run_and_marks_failures(self):
@@ -268,6 +275,14 @@ class StatusPageOfDepotRun(SiteCase):
             self.assertRegex(b.text(b.find('tr[data-job="good"]')), r"\b[1-9][0-9]* files",
                              "the mirror's file count")
             self.assertEqual(len(b.find_all('.history[data-job="broken"] circle.failed')), 1)
+            trees = b.execute("return Object.fromEntries([...document.querySelectorAll("
+                              "'tr[data-job] .name a')].map(a => [a.textContent, a.href]))")
+            base = "http://127.0.0.1:%d/" % self.port
+            self.assertEqual(trees, {n: base + n + "/" for n in ("good", "broken", "slow")},
+                             "each job's name links to the tree the same server serves")
+            code, listing = self.get("/good/")
+            self.assertEqual(code, 200, "the linked tree is served beside the page")
+            self.assertIn(b"repodata.json", listing, "a site lists its trees' directories")
             png = b.screenshot()
             self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
             self.assertGreater(len(png), 10_000)

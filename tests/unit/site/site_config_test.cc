@@ -74,6 +74,7 @@ TEST(SiteConfigTest, ReadsEverySection) {
   const JobConfig& deb = c->jobs[0];
   EXPECT_EQ(deb.dest, "/srv/mirror/debian");
   EXPECT_TRUE(deb.served);
+  EXPECT_EQ(deb.url_path, "debian/");
   EXPECT_EQ(deb.schedule.text(), "6h");
   EXPECT_EQ(deb.source.list("dist"), (std::vector<std::string>{"bookworm", "bookworm-updates"}));
   EXPECT_EQ(deb.source.list("component"), (std::vector<std::string>{"main"}));
@@ -85,12 +86,14 @@ TEST(SiteConfigTest, ReadsEverySection) {
   const JobConfig& conda = c->jobs[1];
   EXPECT_EQ(conda.dest, "/data/conda");
   EXPECT_FALSE(conda.served);  // outside data_root
+  EXPECT_EQ(conda.url_path, "");
   EXPECT_EQ(conda.retry, 4);
   EXPECT_EQ(conda.engine.max_concurrency, 16);  // '_' stands for '-'
   EXPECT_TRUE(conda.engine.no_delete);
   EXPECT_FALSE(conda.enabled);
   EXPECT_EQ(c->serve.cache_size, 10ull << 30);
   EXPECT_EQ(c->serve.index_ttl, std::chrono::seconds(60));
+  EXPECT_TRUE(c->serve.autoindex);  // a site's default
   ASSERT_EQ(c->serve.upstreams.size(), 1u);
   EXPECT_EQ(c->serve.upstreams[0].prefix, "pypi");
   EXPECT_EQ(c->serve.upstreams[0].url, "https://pypi.example");
