@@ -6,9 +6,10 @@
 #            every fuzz target briefly (fuzz-smoke).
 # make fuzz: build the libFuzzer targets (clang, ASan+UBSan) and run each for FUZZ_SECONDS.
 .PHONY: all deps build build-asan build-fuzz demo test test-release test-asan fuzz fuzz-smoke \
-        bench bench-latency clean
+        bench bench-latency install clean
 
 BUILD      ?= build
+PREFIX     ?= /usr/local
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -56,6 +57,11 @@ test-asan: build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_ARGS)
 
 test: test-release test-asan fuzz-smoke
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the stripped binary, the systemd unit (its
+# ExecStart naming PREFIX/bin/depot), the sysusers file and the docs.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX) --strip
 
 # Every fuzz target for FUZZ_SECONDS each, over its working corpus in $(BUILD_FUZZ)/corpus/
 # (kept between runs) plus the seeds in fuzz/corpus/; crashes in $(BUILD_FUZZ)/crashes/.
