@@ -1,13 +1,15 @@
 """Proves impossible: an install (`cmake --install`, as `make install` runs it) that leaves a
 site unable to start under systemd: the binary missing or not running, the unit naming another
 binary, a unit systemd-analyze rejects or whose hardening regressed, no sysusers entry for its
-user, or a documented depot.toml that `depot check-config` refuses."""
+user, or a documented depot.toml that `depot check-config` refuses or that names a directory
+depot must write which the unit's sandbox (ProtectSystem=strict) leaves read-only."""
 
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import tomllib
 import unittest
 from pathlib import Path
 
@@ -80,6 +82,28 @@ class InstallLeavesServiceUnusable(unittest.TestCase):
         res = self.run_tool(str(self.prefix / "bin" / "depot"), "check-config", str(config))
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertIn("OK: 1 jobs", res.stdout)
+
+    def test_the_documented_config_writes_only_where_the_unit_allows(self):
+        unit = self.unit.read_text()
+        writable = ["/" + base + "/" + name for base, key in
+                    (("var/lib", "StateDirectory"), ("var/log", "LogsDirectory"),
+                     ("run", "RuntimeDirectory"))
+                    for name in re.findall(r"(?m)^%s=(.+)$" % key, unit)]
+        for line in re.findall(r"(?m)^ReadWritePaths=(.+)$", unit):
+            writable += [p.lstrip("-") for p in line.split()]
+        doc = (REPO / "docs" / "site.md").read_text()
+        cfg = tomllib.loads(re.search(r"```toml\n(.*?)```", doc, re.S).group(1))
+        publish = cfg.get("publish", {})
+        written = {"data_root": cfg["data_root"], "state_dir": cfg["state_dir"],
+                   "log_dir": cfg["log_dir"],
+                   "control_socket": os.path.dirname(cfg["control_socket"]),
+                   "publish.root": publish["root"], "publish.gnupg-home": publish["gnupg-home"],
+                   "publish.incoming": publish["incoming"]}
+        for key, path in written.items():
+            with self.subTest(key=key):
+                self.assertTrue(any(path == w or path.startswith(w + "/") for w in writable),
+                                "%s = %s is read-only under the unit (writable: %s)"
+                                % (key, path, writable))
 
 
 if __name__ == "__main__":
