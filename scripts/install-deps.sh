@@ -20,6 +20,7 @@ PACKAGES=(
   ceph-mon ceph-osd radosgw rclone  # S3 tests: RADOS Gateway on loopback; S3 bench peer
   faketime  # S3 error scenario: depot signing with a clock an hour off
   libsystemd-dev  # depot run: sd_notify readiness and watchdog under systemd (src/site)
+  libhowardhinnant-date-dev tzdata  # depot run: cron schedules in a time zone (src/site)
   chromium chromium-driver  # status page scenario: headless Chromium through WebDriver
   squid  # proxy scenario: Debian's squid with depot serve --proxy as its parent
 )

@@ -40,8 +40,11 @@ int check_config(const std::string& file) {
   }
   std::printf("%s: OK: %zu jobs\n", file.c_str(), cfg->jobs.size());
   for (const site::JobConfig& j : cfg->jobs) {
+    const std::string when = j.schedule.text() + (j.schedule.is_cron() && !j.schedule.zone().empty()
+                                                      ? " (" + j.schedule.zone() + ")"
+                                                      : "");
     std::printf("  %-20s %-6s %-14s %s <- %s%s\n", j.name.c_str(), j.registry.c_str(),
-                j.schedule.text().c_str(), j.dest.c_str(), j.upstream.c_str(),
+                when.c_str(), j.dest.c_str(), j.upstream.c_str(),
                 j.enabled ? "" : " (disabled)");
   }
   if (!cfg->listen.empty()) {

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <date/tz.h>
+
 #include "core/text.h"
 
 namespace depot::site {
@@ -198,13 +200,32 @@ bool some_date_exists(uint64_t months, uint64_t days_of_month) {
   return false;
 }
 
+// The tz database's zone `name`; nullptr for UTC.
+Result<const date::time_zone*> find_zone(std::string_view name) {
+  if (name.empty() || name == "UTC" || name == "Etc/UTC") return nullptr;
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception& e) {
+    return invalid("time zone '" + std::string(name) + "': not in the system's tz database (" +
+                   e.what() + "); use a name such as Europe/Berlin or UTC");
+  }
+}
+
 }  // namespace
 
-Result<Schedule> Schedule::parse(std::string_view raw) {
+Status check_time_zone(std::string_view zone) {
+  auto found = find_zone(zone);
+  if (!found.ok()) return found.error();
+  return {};
+}
+
+Result<Schedule> Schedule::parse(std::string_view raw, std::string_view zone) {
   const std::string_view text = trim(raw, kBlanks);
   if (text.empty()) return invalid_schedule(text, "empty: expected an interval or cron expression");
   Schedule s;
   s.text_ = std::string(text);
+  DEPOT_ASSIGN_OR_RETURN(s.zone_, find_zone(zone));
+  if (s.zone_ != nullptr) s.zone_name_ = std::string(zone);
   const bool interval = (text[0] >= '0' && text[0] <= '9') || text[0] == '-';
   if (interval && text.find_first_of(kBlanks) == std::string_view::npos) {
     DEPOT_ASSIGN_OR_RETURN(s.interval_, parse_interval(text));
@@ -268,8 +289,23 @@ bool Schedule::day_matches(sys_days day) const {
   return cron_.either_day ? dom || dow : dom && dow;
 }
 
-// Skips a whole month or day as soon as it cannot match.
+// In a zone: the next wall-clock match whose instant lies after `after` (a repeated hour's
+// times map to their first instant, which may not; skipped ones map to the change).
 WallTime Schedule::next_cron(WallTime after) const {
+  if (zone_ == nullptr) return next_wall(after);
+  const auto local = zone_->to_local(floor<seconds>(after));
+  WallTime wall{local.time_since_epoch()};
+  while (true) {
+    wall = next_wall(wall);
+    if (wall == WallTime::max()) return wall;
+    const date::local_time<minutes> at{floor<minutes>(wall).time_since_epoch()};
+    const WallTime instant = zone_->to_sys(at, date::choose::earliest);
+    if (instant > after) return instant;
+  }
+}
+
+// Skips a whole month or day as soon as it cannot match.
+WallTime Schedule::next_wall(WallTime after) const {
   const std::array<uint64_t, 5>& mask = cron_.mask;
   sys_time<minutes> t = floor<minutes>(after) + minutes{1};
   while (true) {
@@ -304,7 +340,7 @@ seconds Schedule::cron_period() const {
   }
   const sys_days end = sys_days{std::chrono::year{2028} / 1 / 1};
   const auto next_day = [&](sys_days d) {
-    return floor<days>(next_cron(d + days{1} - minutes{1}));
+    return floor<days>(next_wall(d + days{1} - minutes{1}));
   };
   int64_t closest_days = std::numeric_limits<int64_t>::max();
   sys_days day = next_day(sys_days{std::chrono::year{2000} / 1 / 1} - days{1});

@@ -50,7 +50,8 @@ void Scheduler::configure(const std::vector<JobPlan>& jobs, int max_concurrent,
     if (old != jobs_.end()) {
       job = std::move(old->second);
       jobs_.erase(old);
-      bool rescheduled = job.plan.schedule.text() != plan.schedule.text();
+      bool rescheduled = job.plan.schedule.text() != plan.schedule.text() ||
+                         job.plan.schedule.zone() != plan.schedule.zone();
       job.plan = plan;
       job.removed = false;
       if (rescheduled && !job.times.next_is_retry) schedule_next(job, now);

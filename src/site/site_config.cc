@@ -127,9 +127,10 @@ JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
   rr.find("name");
   rr.text("registry", job.registry);
   rr.text("upstream", job.upstream);
-  std::string dir, interval;
+  std::string dir, interval, zone = site.timezone;
   rr.text("dir", dir);
   rr.text("interval", interval);
+  rr.text("timezone", zone);
   rr.integer("retry", job.retry, 0, 100);
   rr.duration("timeout", job.timeout);
   rr.strings("exec_on_success", job.exec_on_success);
@@ -157,10 +158,16 @@ JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
           "expected an http:// or https:// URL");
   }
   job.source.upstream = job.upstream;
+  if (Status st = check_time_zone(zone); !st.ok()) {
+    if (t.contains("timezone")) {
+      p.add(t["timezone"].node()->source(), rr.name("timezone"), st.error().message);
+    }
+    zone.clear();  // a wrong site-wide zone is reported once, by check_top
+  }
   if (interval.empty()) {
     p.add(t.source(), rr.name("interval"),
           "missing (a duration such as \"6h\" or a cron expression)");
-  } else if (auto s = Schedule::parse(interval); !s.ok()) {
+  } else if (auto s = Schedule::parse(interval, zone); !s.ok()) {
     p.add(t["interval"].node()->source(), rr.name("interval"), s.error().message);
   } else {
     job.schedule = *s;
@@ -269,6 +276,7 @@ void read_top(Reader& r, SiteConfig& site) {
   r.integer("history_days", site.history_days, 1, 36500);
   r.integer("log_keep", site.log_keep, 0, 1000);
   r.text("site_name", site.site_name);
+  r.text("timezone", site.timezone);
   if (!data_root.empty()) site.data_root = from_config(site, data_root);
   if (!state_dir.empty()) {
     site.state_dir = from_config(site, state_dir);
@@ -294,6 +302,9 @@ void check_top(const toml::table& t, SiteConfig& site, Problems& p) {
   if (!site.site_name.empty() && !check_site_name(site.site_name).ok()) {
     p.add(t["site_name"].node()->source(), "site_name",
           check_site_name(site.site_name).error().message);
+  }
+  if (Status st = check_time_zone(site.timezone); !st.ok()) {
+    p.add(t["timezone"].node()->source(), "timezone", st.error().message);
   }
   if (!site.listen.empty() && !parse_host_port(site.listen, site.server.host, site.server.port)) {
     p.add(t["listen"].node()->source(), "listen", "expected HOST:PORT");

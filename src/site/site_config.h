@@ -94,6 +94,7 @@ struct SiteConfig {
   int history_days = 90;
   int log_keep = 10;      // rotated logs kept per job
   std::string site_name;  // trace files name the mirror with it; default the host name
+  std::string timezone;   // cron schedules' zone ("Europe/Berlin"), per job too; "": UTC
   std::vector<JobConfig> jobs;
   ServiceOptions serve;  // [serve] and [[upstream]]; root = data_root; autoindex by default
   ServerOptions server;  // listen and the connection settings of [serve]

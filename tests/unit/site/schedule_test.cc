@@ -208,6 +208,58 @@ TEST(Schedule, SevenIsSunday) {
   EXPECT_EQ(next("@weekly", "2026-03-08 00:00"), "2026-03-15 00:00");
 }
 
+// The first `count` firings of `text` in `zone` strictly after `from` (UTC), in UTC.
+std::vector<std::string> zoned(const std::string& text, const std::string& zone,
+                               const std::string& from, int count) {
+  Result<Schedule> s = Schedule::parse(text, zone);
+  EXPECT_TRUE(s.ok()) << text << " in " << zone << ": " << s.error().message;
+  std::vector<std::string> out;
+  WallTime t = at(from);
+  for (int i = 0; s.ok() && i < count; ++i) out.push_back(format(t = s->next_after(t)));
+  return out;
+}
+
+TEST(Schedule, CronInAZoneFollowsItsWallClock) {
+  // Kolkata is UTC+5:30 all year: 03:00 there is 21:30 UTC the day before.
+  EXPECT_EQ(zoned("0 3 * * *", "Asia/Kolkata", "2026-12-05 00:00", 2),
+            (std::vector<std::string>{"2026-12-05 21:30", "2026-12-06 21:30"}));
+  // Berlin: UTC+1 in winter, UTC+2 in summer.
+  EXPECT_EQ(zoned("0 4 * * 1", "Europe/Berlin", "2026-12-05 00:00", 1),
+            (std::vector<std::string>{"2026-12-07 03:00"}));
+  EXPECT_EQ(zoned("0 4 * * 1", "Europe/Berlin", "2026-07-01 00:00", 1),
+            (std::vector<std::string>{"2026-07-06 02:00"}));
+  // "UTC" and "" are UTC; intervals ignore the zone.
+  EXPECT_EQ(zoned("0 3 * * *", "UTC", "2026-12-05 00:00", 1),
+            (std::vector<std::string>{"2026-12-05 03:00"}));
+  EXPECT_EQ(zoned("90m", "Asia/Kolkata", "2026-12-05 00:00", 1),
+            (std::vector<std::string>{"2026-12-05 01:30"}));
+}
+
+TEST(Schedule, ATimeTheClocksSkipFiresAtTheChangeAndARepeatedOneOnce) {
+  // 2026-03-29 02:00 CET becomes 03:00 CEST (01:00 UTC): 02:30 never happens that night.
+  EXPECT_EQ(zoned("30 2 * * *", "Europe/Berlin", "2026-03-28 12:00", 3),
+            (std::vector<std::string>{"2026-03-29 01:00", "2026-03-30 00:30",
+                                      "2026-03-31 00:30"}));
+  // 2026-10-25 03:00 CEST becomes 02:00 CET (01:00 UTC): 02:30 happens twice, fires once.
+  EXPECT_EQ(zoned("30 2 * * *", "Europe/Berlin", "2026-10-24 12:00", 3),
+            (std::vector<std::string>{"2026-10-25 00:30", "2026-10-26 01:30",
+                                      "2026-10-27 01:30"}));
+  // Asked from inside the repeated hour (its second 02:10, 01:10 UTC): the next day's.
+  EXPECT_EQ(zoned("30 2 * * *", "Europe/Berlin", "2026-10-25 01:10", 1),
+            (std::vector<std::string>{"2026-10-26 01:30"}));
+}
+
+TEST(Schedule, AnUnknownZoneIsNamed) {
+  Result<Schedule> s = Schedule::parse("0 3 * * *", "Mars/Olympus_Mons");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(s.error().message, HasSubstr("time zone 'Mars/Olympus_Mons'"));
+  EXPECT_TRUE(check_time_zone("").ok());
+  EXPECT_TRUE(check_time_zone("UTC").ok());
+  EXPECT_TRUE(check_time_zone("America/New_York").ok());
+  EXPECT_FALSE(check_time_zone("../../etc/passwd").ok());
+}
+
 TEST(Schedule, Macros) {
   EXPECT_EQ(next("@hourly", "2026-03-02 10:00"), "2026-03-02 11:00");
   EXPECT_EQ(next("@midnight", "2026-03-02 10:00"), "2026-03-03 00:00");

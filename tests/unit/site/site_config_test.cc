@@ -195,6 +195,49 @@ interval = "soon"
   EXPECT_NE(p.find("/etc/depot.toml:1: "), std::string::npos) << p;
 }
 
+TEST(SiteConfigTest, CronSchedulesTakeTheSitesZoneOrTheJobsOwn) {
+  auto c = parse(R"(data_root = "/srv"
+timezone = "Europe/Berlin"
+[[mirror]]
+name = "a"
+registry = "conda"
+upstream = "http://x.example/a"
+interval = "0 4 * * *"
+[[mirror]]
+name = "b"
+registry = "conda"
+upstream = "http://x.example/b"
+interval = "0 4 * * *"
+timezone = "UTC"
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->timezone, "Europe/Berlin");
+  EXPECT_EQ(c->jobs[0].schedule.zone(), "Europe/Berlin");
+  EXPECT_EQ(c->jobs[1].schedule.zone(), "");
+  const WallTime noon = std::chrono::sys_days{std::chrono::year{2026} / 12 / 5} + std::chrono::hours{12};
+  EXPECT_EQ(c->jobs[0].schedule.next_after(noon), noon + std::chrono::hours{15});  // 04:00 CET
+  EXPECT_EQ(c->jobs[1].schedule.next_after(noon), noon + std::chrono::hours{16});
+
+  std::string p = problems(R"(data_root = "/srv"
+timezone = "Europe/Nowhere"
+[[mirror]]
+name = "a"
+registry = "conda"
+upstream = "http://x.example/a"
+interval = "0 4 * * *"
+[[mirror]]
+name = "b"
+registry = "conda"
+upstream = "http://x.example/b"
+interval = "0 4 * * *"
+timezone = "Atlantis"
+)");
+  EXPECT_NE(p.find("/etc/depot.toml:2: timezone: time zone 'Europe/Nowhere'"), std::string::npos) << p;
+  EXPECT_NE(p.find("/etc/depot.toml:13: mirror 'b'.timezone: time zone 'Atlantis'"),
+            std::string::npos) << p;
+  EXPECT_EQ(p.find("mirror 'a'"), std::string::npos) << "the site's zone is reported once: " << p;
+}
+
 TEST(SiteConfigTest, PublishTableHostsTheDaemon) {
   auto c = parse(R"(data_root = "/srv"
 [publish]
