@@ -64,7 +64,9 @@ std::optional<uint64_t> parse_bytes(std::string_view text) {
   else if (suffix == "G") mult = 1024.0 * 1024 * 1024;
   else if (suffix == "T") mult = 1024.0 * 1024 * 1024 * 1024;
   else return std::nullopt;
-  return static_cast<uint64_t>(v * mult);
+  const double bytes = v * mult;
+  if (!(bytes < 18446744073709551616.0)) return std::nullopt;  // 2^64; also NaN, infinity
+  return static_cast<uint64_t>(bytes);
 }
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view text) {

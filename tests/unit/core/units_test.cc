@@ -21,6 +21,11 @@ TEST(Units, ParseBytes) {
   EXPECT_FALSE(parse_bytes("").has_value());
   EXPECT_FALSE(parse_bytes("G").has_value());
   EXPECT_FALSE(parse_bytes("5X").has_value());
+  EXPECT_FALSE(parse_bytes("18446744073709551616").has_value());  // 2^64
+  EXPECT_FALSE(parse_bytes("99999999999999999999T").has_value());
+  EXPECT_FALSE(parse_bytes("1" + std::string(400, '0')).has_value());  // beyond double
+  EXPECT_EQ(parse_bytes("16383P").has_value(), false);  // no P suffix
+  EXPECT_EQ(parse_bytes("16777215T"), 16777215ull << 40);
 }
 
 TEST(Units, FormatDuration) {
