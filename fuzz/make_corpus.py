@@ -311,6 +311,19 @@ def ed_patch_seeds(c):
           b"Package: a\nVersion: 1\n\nPackage: b\nVersion: 1\n\n\0" b"5c\nVersion: 2\n.\n")
 
 
+def site_config_seeds(c):
+    docs = (HERE.parent / "docs" / "site.md").read_text()
+    example = docs.split("```toml\n", 1)[1].split("```", 1)[0]
+    c.add("site_config", "documented", example.encode())
+    c.add("site_config", "cron-zone",
+          b'0 */6 * * 1-5\ndata_root = "/srv"\ntimezone = "Europe/Berlin"\n'
+          b'[[mirror]]\nname = "a"\nregistry = "apt"\nupstream = "http://x.example/debian"\n'
+          b'interval = "30 2 * * sun"\ndist = ["bookworm"]\n'
+          b'[[mirror]]\nname = "b"\nregistry = "conda"\nupstream = "http://x.example/c"\n'
+          b'dir = "b"\ninterval = "1h30m"\ntimezone = "Asia/Kolkata"\n')
+    c.add("site_config", "interval", b"@weekly\n")
+
+
 def main():
     corpus_dir = HERE / "corpus"
     # Generated seeds are replaced; "regress-*" files (fixed crash inputs) are kept.
@@ -331,6 +344,7 @@ def main():
     serve_seeds(c)
     chunk_seeds(c)
     ed_patch_seeds(c)
+    site_config_seeds(c)
     print("make_corpus: %d bytes in %s" % (c.total, corpus_dir))
 
 

@@ -20,14 +20,29 @@
 
 namespace depot::site::detail {
 
-// Collects "FILE:LINE: KEY: message" problems.
+// `text` on one line: control bytes (a newline in a quoted key or value, in toml++'s
+// descriptions) as \xNN, so every problem stays one line.
+inline std::string one_line(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// Collects "FILE:LINE: KEY: message" problems, each on one line.
 class Problems {
  public:
   explicit Problems(std::string file) : file_(std::move(file)) {}
   void add(const toml::source_region& where, std::string_view key, std::string_view what) {
     std::string line = file_ + ":" + std::to_string(where.begin.line) + ": ";
-    if (!key.empty()) line += std::string(key) + ": ";
-    lines_.push_back(line + std::string(what));
+    if (!key.empty()) line += one_line(key) + ": ";
+    lines_.push_back(line + one_line(what));
   }
   bool empty() const { return lines_.empty(); }
   std::string text() const {

@@ -336,9 +336,9 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   try {
     t = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
-    return make_error(ErrorCode::kInvalidArgument, file.string() + ":" +
-                                                       std::to_string(e.source().begin.line) +
-                                                       ": " + std::string(e.description()));
+    return make_error(ErrorCode::kInvalidArgument,
+                      file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
+                          detail::one_line(e.description()));
   }
   Problems p(file.string());
   SiteConfig site;
@@ -392,9 +392,9 @@ Result<std::string> locate_control_socket(const fs::path& file) {
   try {
     t = toml::parse_file(file.string());
   } catch (const toml::parse_error& e) {
-    return make_error(ErrorCode::kInvalidArgument, file.string() + ":" +
-                                                       std::to_string(e.source().begin.line) +
-                                                       ": " + std::string(e.description()));
+    return make_error(ErrorCode::kInvalidArgument,
+                      file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
+                          detail::one_line(e.description()));
   }
   Problems ignored(file.string());
   SiteConfig site;

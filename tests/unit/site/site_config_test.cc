@@ -193,6 +193,17 @@ interval = "soon"
   EXPECT_NE(p.find(":6: mirror 'a'.interval: "), std::string::npos) << p;
   p = problems("data_root = \n");
   EXPECT_NE(p.find("/etc/depot.toml:1: "), std::string::npos) << p;
+  // Every problem is one line: newlines in toml++'s description or in a quoted key or value.
+  p = problems("x = t\n");
+  EXPECT_EQ(p.find('\n'), std::string::npos) << p;
+  EXPECT_EQ(p.rfind("/etc/depot.toml:1: ", 0), 0u) << p;
+  p = problems("data_root = \"/srv\"\n\"odd\\nkey\" = 1\n[[mirror]]\nname = \"a\\nb\"\n");
+  for (size_t at = 0; at < p.size(); at = p.find('\n', at) + 1) {
+    EXPECT_EQ(p.compare(at, 16, "/etc/depot.toml:"), 0) << p;
+    if (p.find('\n', at) == std::string::npos) break;
+  }
+  EXPECT_NE(p.find("odd\\x0akey"), std::string::npos) << p;
+  EXPECT_NE(p.find("'a\\x0ab'"), std::string::npos) << p;
 }
 
 TEST(SiteConfigTest, CronSchedulesTakeTheSitesZoneOrTheJobsOwn) {
