@@ -146,6 +146,7 @@ int run_site(const RunArgs& a) {
     return kExitUsage;
   }
   Logger logger(parse_log_level(cfg->log_level), parse_log_format(cfg->log_format), stderr);
+  logger.set_value_filter(redact_credentials);  // upstream URLs may carry user:token@
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);

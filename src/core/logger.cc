@@ -94,7 +94,16 @@ void Logger::log(LogLevel level, std::string_view event, const std::vector<LogFi
   char ts[64];
   std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  std::string line = format_line(format_, level, event, fields, ts);
+  std::string line;
+  if (filter_) {
+    std::vector<LogField> filtered = fields;
+    for (LogField& f : filtered) {
+      if (!f.is_number) f.value = filter_(f.value);
+    }
+    line = format_line(format_, level, event, filtered, ts);
+  } else {
+    line = format_line(format_, level, event, fields, ts);
+  }
   line += '\n';
   std::lock_guard lock(mu_);
   if (before_) before_();

@@ -53,6 +53,11 @@ class Logger {
   // Called before each log line is written and after, under the logger's lock; lets a
   // progress line on the same terminal be cleared and redrawn.
   void set_line_hooks(std::function<void()> before, std::function<void()> after);
+  // Rewrites every text field's value before it is written (e.g. to hide credentials in URLs).
+  // Set it before the logger is shared: it is read without the lock.
+  void set_value_filter(std::function<std::string(std::string_view)> filter) {
+    filter_ = std::move(filter);
+  }
 
   // Formats one event; exposed for tests.
   static std::string format_line(LogFormat format, LogLevel level, std::string_view event,
@@ -64,6 +69,7 @@ class Logger {
   LogFormat format_;
   FILE* out_;
   std::function<void()> before_, after_;
+  std::function<std::string(std::string_view)> filter_;
 };
 
 // Logger that discards everything (for tests and library defaults).

@@ -28,26 +28,43 @@ Scheduler::Ended ended_of(const std::string& result) {
   return Scheduler::Ended::kFailed;
 }
 
-// Runs each hook command with the run's facts in its environment; failures are logged.
-void run_hooks(const std::vector<std::string>& commands, const JobConfig& job, const RunRecord& r,
-               Logger& log) {
+// What a hook is told of its run.
+struct HookFacts {
+  const RunRecord& run;
+  uint64_t size = 0;  // bytes of the mirror as last good (also after a failed run)
+  std::filesystem::path log_dir;
+  const std::atomic<bool>* cancel = nullptr;  // a stop or shutdown kills the hook
+};
+
+// Runs each hook command with the run's facts in its environment (depot's names and
+// tunasync's), in a process group of its own; failures are logged.
+void run_hooks(const std::vector<std::string>& commands, const JobConfig& job,
+               const HookFacts& f, Logger& log) {
+  const RunRecord& r = f.run;
   for (const std::string& cmd : commands) {
-    std::vector<std::string> argv = {"env",
-                                     "DEPOT_JOB_NAME=" + job.name,
-                                     "DEPOT_JOB_DIR=" + job.dest,
-                                     "DEPOT_JOB_RESULT=" + r.result,
-                                     "DEPOT_JOB_EXIT_CODE=" + std::to_string(r.exit_code),
-                                     "DEPOT_JOB_SIZE=" + std::to_string(r.total_bytes),
-                                     "DEPOT_JOB_ERROR=" + redact_credentials(r.error),
-                                     "TUNASYNC_MIRROR_NAME=" + job.name,
-                                     "TUNASYNC_WORKING_DIR=" + job.dest,
-                                     "TUNASYNC_JOB_EXIT_STATUS=" + std::to_string(r.exit_code),
-                                     "/bin/sh",
-                                     "-c",
-                                     cmd};
+    std::vector<std::string> argv = {
+        "env",
+        "-u",
+        "NOTIFY_SOCKET",  // systemd's, for depot alone
+        "DEPOT_JOB_NAME=" + job.name,
+        "DEPOT_JOB_DIR=" + job.dest,
+        "DEPOT_JOB_RESULT=" + r.result,
+        "DEPOT_JOB_EXIT_CODE=" + std::to_string(r.exit_code),
+        "DEPOT_JOB_SIZE=" + std::to_string(f.size),
+        "DEPOT_JOB_ERROR=" + redact_credentials(r.error),
+        "TUNASYNC_MIRROR_NAME=" + job.name,
+        "TUNASYNC_WORKING_DIR=" + job.dest,
+        "TUNASYNC_UPSTREAM_URL=" + redact_credentials(job.upstream),
+        "TUNASYNC_LOG_DIR=" + f.log_dir.string(),
+        "TUNASYNC_LOG_FILE=" + (f.log_dir / (job.name + ".log")).string(),
+        std::string("TUNASYNC_JOB_EXIT_STATUS=") + (r.result == "success" ? "success" : "failure"),
+        "/bin/sh",
+        "-c",
+        cmd};
     ProcessOptions opts;
     opts.timeout = std::chrono::minutes(10);
     opts.own_process_group = true;
+    opts.cancel = f.cancel;
     auto done = run_process(argv, opts);
     if (!done.ok()) {
       log.error("site.hook_failed",
@@ -240,6 +257,7 @@ void SiteService::run_job(Run* run) {
     logger_.warn("site.job_log", {{"job", run->job.name}, {"error", log.error().message}});
   Logger job_logger(parse_log_level(log_level_), parse_log_format(log_format_),
                     log.ok() ? log->file() : stderr);
+  job_logger.set_value_filter(redact_credentials);  // the engine logs URLs as they are
   job_logger.info("site.run_started", {{"job", run->job.name},
                                        {"registry", run->job.registry},
                                        {"upstream", run->job.upstream},
@@ -274,6 +292,7 @@ Result<std::string> SiteService::log_tail(const std::string& name, size_t max_by
 
 void SiteService::finish_run(Run* run, const RunOutcome& outcome) {
   RunRecord r;
+  uint64_t hook_size = 0;
   {
     std::lock_guard lock(mu_);
     r.id = run->history_id;
@@ -287,13 +306,21 @@ void SiteService::finish_run(Run* run, const RunOutcome& outcome) {
     r.total_files = outcome.total_files;
     r.total_bytes = outcome.total_bytes;
     r.exit_code = outcome.exit_code;
-    r.error = outcome.cancelled && !run->cancel_reason.empty() ? run->cancel_reason : outcome.error;
+    r.error = redact_credentials(
+        outcome.cancelled && !run->cancel_reason.empty() ? run->cancel_reason : outcome.error);
     if (r.id != 0) {  // recorded before the hooks, which may take minutes
       if (Status st = history_.end(r); !st.ok()) {
         logger_.error("site.history", {{"job", r.job}, {"error", st.error().message}});
       }
     }
     Record& rec = records_[r.job];
+    for (auto it = rec.runs.rbegin(); it != rec.runs.rend() && r.result != "success"; ++it) {
+      if (it->result == "success") {
+        hook_size = it->total_bytes;
+        break;
+      }
+    }
+    if (r.result == "success") hook_size = r.total_bytes;
     rec.runs.push_back(r);
     if (rec.runs.size() > kKeptRuns) rec.runs.erase(rec.runs.begin());
     rec.runs_total[r.result]++;
@@ -308,7 +335,7 @@ void SiteService::finish_run(Run* run, const RunOutcome& outcome) {
   // A cancelled run (a stop, a shutdown, a removal) runs no hook.
   if (r.result != "cancelled") {
     run_hooks(r.result == "success" ? run->job.exec_on_success : run->job.exec_on_failure,
-              run->job, r, logger_);
+              run->job, HookFacts{r, hook_size, log_dir_, run->cancel.get()}, logger_);
   }
   std::lock_guard lock(mu_);
   scheduler_.finished(r.job, ended_of(r.result));

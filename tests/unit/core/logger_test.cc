@@ -48,5 +48,21 @@ TEST(Logger, LevelFilterAndHooks) {
   EXPECT_EQ(j["event"], "kept");
 }
 
+TEST(Logger, TheValueFilterRewritesTextFieldsOnly) {
+  testing::MemStream mem;
+  {
+    Logger logger(LogLevel::kInfo, LogFormat::kJson, mem.file());
+    logger.set_value_filter([](std::string_view v) {
+      std::string s(v);
+      if (auto at = s.find("secret"); at != std::string::npos) s.replace(at, 6, "***");
+      return s;
+    });
+    logger.info("e", {{"url", "http://u:secret@h/"}, {"n", 42}});
+  }
+  auto j = nlohmann::json::parse(mem.str());
+  EXPECT_EQ(j["url"], "http://u:***@h/");
+  EXPECT_EQ(j["n"], 42);
+}
+
 }  // namespace
 }  // namespace depot

@@ -1,10 +1,12 @@
 #include "core/subprocess.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -100,6 +102,44 @@ TEST(Subprocess, TheChildHasDefaultSignalsWhateverThisProcessIgnoresOrBlocks) {
     unsigned long long mask = std::stoull(r->out.substr(at + 8, 16), nullptr, 16);
     EXPECT_EQ(mask & 0x1001ull, 0u) << line << ": " << r->out;
   }
+}
+
+TEST(Subprocess, TheChildInheritsNoDescriptorButItsPipes) {
+  // Opened without O_CLOEXEC, as a listening socket or a connection may be.
+  const int fd = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(fd, 3);
+  auto r = run_process({"ls", "/proc/self/fd"});
+  ::close(fd);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // 0, 1, 2 and ls's own handle on the directory it lists.
+  EXPECT_EQ(r->out, "0\n1\n2\n3\n") << "inherited: " << r->out;
+}
+
+TEST(Subprocess, ReturnsWhenTheChildExitsThoughItsChildHoldsThePipes) {
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run_process({"sh", "-c", "echo started; sleep 3 & exit 7"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->exit_code, 7);
+  EXPECT_EQ(r->out, "started\n");
+  EXPECT_LT(took, std::chrono::seconds(2)) << "waited for the background child";
+}
+
+TEST(Subprocess, ACancelKillsTheWholeGroup) {
+  std::atomic<bool> cancel{false};
+  ProcessOptions o;
+  o.own_process_group = true;
+  o.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run_process({"sh", "-c", "sleep 30; echo not killed"}, o);
+  canceller.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("cancelled"), std::string::npos) << r.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 TEST(Subprocess, StdinIsEmpty) {

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
 #include <fstream>
 #include <set>
 
@@ -16,7 +19,8 @@ using std::chrono::hours;
 using std::chrono::minutes;
 using testing::TempDir;
 
-// Runs by job name: "ok" succeeds, "bad" fails, "slow" waits until released or cancelled.
+// Runs by job name: "ok" succeeds, "bad" fails, "slow" waits until released or cancelled,
+// "flaky" succeeds once and then fails.
 class ScriptedRunner final : public JobRunner {
  public:
   RunOutcome run(const JobConfig& job, const std::shared_ptr<std::atomic<bool>>& cancel,
@@ -39,9 +43,14 @@ class ScriptedRunner final : public JobRunner {
         return o;
       }
     }
-    if (job.name.starts_with("bad")) {
+    bool flaky_failure = false;
+    if (job.name.starts_with("flaky")) {
+      std::lock_guard lock(mu_);
+      flaky_failure = ++flaky_runs_ > 1;
+    }
+    if (job.name.starts_with("bad") || flaky_failure) {
       o.exit_code = 3;
-      o.error = "http://up.example/dists/x/InRelease: 500 Internal Server Error";
+      o.error = "http://user:tok3n@up.example/dists/x/InRelease: 500 Internal Server Error";
       return o;
     }
     o.files = 2;
@@ -69,6 +78,7 @@ class ScriptedRunner final : public JobRunner {
   std::mutex mu_;
   std::condition_variable cv_;
   bool released_ = false;
+  int flaky_runs_ = 0;
   std::vector<std::string> started_;
 };
 
@@ -227,21 +237,75 @@ TEST_F(SiteServiceTest, HooksSeeTheRunInTheirEnvironmentAndLogsAreKept) {
   c.jobs[0].exec_on_success = {
       "echo \"$DEPOT_JOB_NAME $DEPOT_JOB_RESULT $DEPOT_JOB_SIZE $TUNASYNC_JOB_EXIT_STATUS\" >> " +
       out};
-  c.jobs[1].exec_on_failure = {
-      "echo \"$DEPOT_JOB_NAME $DEPOT_JOB_RESULT $DEPOT_JOB_EXIT_CODE\" >> " + out};
+  c.jobs[1].exec_on_failure = {"echo \"$DEPOT_JOB_NAME $DEPOT_JOB_RESULT $DEPOT_JOB_EXIT_CODE "
+                               "$TUNASYNC_JOB_EXIT_STATUS $TUNASYNC_LOG_FILE "
+                               "notify=$NOTIFY_SOCKET\" >> " + out};
   c.jobs[1].exec_on_success = {"echo wrong >> " + out};
+  ::setenv("NOTIFY_SOCKET", "/run/systemd/notify", 1);  // depot's own, never a hook's
   auto svc = open(c);
   svc->tick();
   svc->wait_idle();
+  ::unsetenv("NOTIFY_SOCKET");
   auto text = read_whole_file(out, out);
   ASSERT_TRUE(text.ok());
-  EXPECT_NE(text->find("ok success 1048576 0\n"), std::string::npos) << *text;
-  EXPECT_NE(text->find("bad failed 3\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("ok success 1048576 success\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("bad failed 3 failure " + (c.log_dir / "bad.log").string() + " notify=\n"),
+            std::string::npos) << *text;
   EXPECT_EQ(text->find("wrong"), std::string::npos);
   auto log = svc->log_tail("ok", 4096);
   ASSERT_TRUE(log.ok()) << log.error().message;
   EXPECT_NE(log->find("scripted.run"), std::string::npos) << *log;
   EXPECT_EQ(svc->log_tail("nope", 10).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SiteServiceTest, AFailedRunsHookSeesTheSizeOfTheTreeStillServed) {
+  SiteConfig c = config({"flaky"});
+  std::string out = (dir.path() / "hook.out").string();
+  c.jobs[0].exec_on_failure = {"echo \"$DEPOT_JOB_RESULT $DEPOT_JOB_SIZE\" >> " + out};
+  auto svc = open(c);
+  svc->tick();
+  svc->wait_idle();
+  ASSERT_TRUE(svc->control("start", "flaky").ok());
+  svc->tick();
+  svc->wait_idle();
+  auto text = read_whole_file(out, out);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "failed 1048576\n");
+}
+
+TEST_F(SiteServiceTest, CredentialsInUpstreamsReachNoLogNorHistory) {
+  SiteConfig c = config({"bad"});
+  c.jobs[0].upstream = "http://user:tok3n@up.example/bad";
+  {
+    auto svc = open(c);
+    svc->tick();
+    svc->wait_idle();
+    auto log = svc->log_tail("bad", 1 << 16);
+    ASSERT_TRUE(log.ok());
+    EXPECT_EQ(log->find("tok3n"), std::string::npos) << *log;
+    EXPECT_NE(log->find("up.example"), std::string::npos) << *log;
+    EXPECT_EQ(of(svc->snapshot(), "bad").last->error.find("tok3n"), std::string::npos);
+  }
+  auto history = read_whole_file(c.state_dir / "history.db", "history.db");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->find("tok3n"), std::string::npos) << "the history keeps the credentials";
+}
+
+TEST_F(SiteServiceTest, AStopEndsARunningHookAndWhatItStarted) {
+  SiteConfig c = config({"ok"});
+  const auto started = dir.path() / "hook.started";
+  c.jobs[0].exec_on_success = {"touch " + started.string() + "; sleep 60 & sleep 60"};
+  auto svc = open(c);
+  svc->tick();
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!std::filesystem::exists(started)) {
+    ASSERT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10)) << "no hook ran";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(svc->control("stop", "ok").ok());
+  svc->wait_idle();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_EQ(of(svc->snapshot(), "ok").status, "paused");
 }
 
 TEST_F(SiteServiceTest, SizeIsTheIndexesTheDisksOrNone) {
