@@ -69,18 +69,24 @@ def serve_status_page(root):
     return "http://127.0.0.1:%d/_depot/" % httpd.server_address[1], stop
 
 
+# A time that never happened, as tunasync and depot write it: Go's zero time.
+GO_ZERO, GO_ZERO_TS = "0001-01-01 00:00:00 +0000", -62135596800
+
+
 def stamp(ts):
-    return time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(ts)) if ts else ""
+    return time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(ts)) if ts > 0 else GO_ZERO
 
 
 def job(name, status, registry, upstream, now, runs, error="", exit_code=0):
-    last_ok = max([r["ended_ts"] for r in runs if r["result"] == "success"] or [0])
+    last_ok = max([r["ended_ts"] for r in runs if r["result"] == "success"] or [GO_ZERO_TS])
     last = runs[-1] if runs else {}
-    started = now - 95 if status == "syncing" else last.get("started_ts", 0)
+    started = now - 95 if status == "syncing" else last.get("started_ts", GO_ZERO_TS)
+    # While a job syncs tunasync (and depot) has no next run for it.
+    next_run = GO_ZERO_TS if status == "syncing" else now + 3 * 3600 + 120
     j = {"name": name, "status": status, "is_master": True, "upstream": upstream,
          "size": "%.1fG" % (sum(r["bytes"] for r in runs) / 2**30) if runs else "0",
          "last_update_ts": last_ok, "last_started_ts": started,
-         "last_ended_ts": last.get("ended_ts", 0), "next_schedule_ts": now + 3 * 3600 + 120,
+         "last_ended_ts": last.get("ended_ts", GO_ZERO_TS), "next_schedule_ts": next_run,
          "registry": registry, "files": 1234 * len(runs), "bytes": sum(r["bytes"] for r in runs),
          "duration": last.get("duration", 0), "error": error, "exit_code": exit_code,
          "runs": runs}
@@ -230,6 +236,26 @@ class StatusPageHidesFailures(unittest.TestCase):
             self.assertLessEqual(table, box, "the table scrolls sideways at %dpx" % width)
             self.assertIn(HOSTILE_ERROR, self.b.text(self.row("pypi-<b>bold</b>")))
         self.save_screenshot("status_page_narrow.png")
+
+    def test_never_happened_times_read_never(self):
+        fresh = job("fresh", "none", "apt", "http://deb.example/fresh", self.now, [])
+        fresh["next_schedule_ts"], fresh["next_schedule"] = GO_ZERO_TS, GO_ZERO
+        old_style = job("old-style", "none", "apt", "http://deb.example/old", self.now, [])
+        for k in ("last_update", "last_started", "last_ended", "next_schedule"):
+            old_style[k + "_ts"], old_style[k] = 0, ""  # depot before it wrote Go's zero time
+        self.write_status(fixture(self.now) + [fresh, old_style])
+        self.b.get(self.url)
+        self.b.wait_for('tr[data-job="old-style"]', timeout=15)
+        for name in ("fresh", "old-style"):
+            text = self.b.text(self.row(name))
+            self.assertIn("never", text, name)
+            self.assertIn("not scheduled", text, name)
+        self.assertIn("after this run", self.b.text(self.row("conda-forge")),
+                      "a syncing job's next run")
+        body = self.b.text(self.b.find("body"))
+        for year in ("0001-", "1970-", "0000-"):
+            self.assertNotIn(year, body, "a never-happened time shown as a date")
+        self.assertNotRegex(body, r"\b\d{4,} ?d ago", "a never-happened time shown as an age")
 
     def save_screenshot(self, name):
         png = self.b.screenshot()
