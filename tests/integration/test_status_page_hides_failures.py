@@ -257,6 +257,32 @@ class StatusPageHidesFailures(unittest.TestCase):
             self.assertNotIn(year, body, "a never-happened time shown as a date")
         self.assertNotRegex(body, r"\b\d{4,} ?d ago", "a never-happened time shown as an age")
 
+    def test_long_upstream_and_error_keep_every_plot_at_its_width(self):
+        long_url = ("https://mirrors.example.org/" + "/".join(
+            "segment%02d-%s" % (i, "x" * 14) for i in range(8)) + "/" + "y" * 300)[:300]
+        long_error = ("rsync: [receiver] failed to fetch %s/" % long_url +
+                      "z" * 1200 + " " + "0123456789" * 40)[:2000]
+        wide = job("wide", "failed", "apt", long_url, self.now, runs(self.now, 6, failed=(5,)),
+                   error=long_error, exit_code=3)
+        self.write_status(fixture(self.now) + [wide])
+        self.b.get(self.url)
+        self.b.wait_for('tr[data-job="wide"]', timeout=15)
+        self.b.set_window_size(1280, 900)
+        widths = self.b.execute(
+            "return Object.fromEntries([...document.querySelectorAll('svg.history')]"
+            ".map(s => [s.dataset.job, s.getBoundingClientRect().width]))")
+        self.assertEqual(len(widths), 4)
+        for name, w in widths.items():
+            self.assertAlmostEqual(w, 200, delta=0.5, msg="%s's plot squeezed: %s" % (name, widths))
+        page, view, table, box = self.b.execute(
+            "const w = document.querySelector('.wrap'); return [document.documentElement"
+            ".scrollWidth, window.innerWidth, w.scrollWidth, w.clientWidth]")
+        self.assertLessEqual(page, view, "the page scrolls sideways")
+        self.assertLessEqual(table, box, "the table scrolls sideways")
+        text = self.b.text(self.row("wide"))
+        self.assertIn(long_error[:60], text)
+        self.save_screenshot("status_page_long_texts.png")
+
     def save_screenshot(self, name):
         png = self.b.screenshot()
         self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n", "screenshot is not a PNG")
