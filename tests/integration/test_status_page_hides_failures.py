@@ -253,9 +253,9 @@ class StatusPageHidesFailures(unittest.TestCase):
         self.assertIn("after this run", self.b.text(self.row("conda-forge")),
                       "a syncing job's next run")
         body = self.b.text(self.b.find("body"))
-        for year in ("0001-", "1970-", "0000-"):
-            self.assertNotIn(year, body, "a never-happened time shown as a date")
-        self.assertNotRegex(body, r"\b\d{4,} ?d ago", "a never-happened time shown as an age")
+        self.assertNotRegex(body, r"\b(0*1|1970)-01-01\b",
+                            "a never-happened time shown as a date")
+        self.assertNotRegex(body, r"\d{4,}\s*d ago", "a never-happened time shown as an age")
 
     def test_long_upstream_and_error_keep_every_plot_at_its_width(self):
         long_url = ("https://mirrors.example.org/" + "/".join(
