@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -31,12 +31,11 @@ struct CtlArgs {
 // stdout (as `depot repo --json` prints the daemon's error object). Returns `code`.
 int fail(const CtlArgs& a, bool with_op, const std::string& message, int code) {
   if (a.json) {
-    std::printf("%s\n", Json{{"error", message}}.dump(-1, ' ', false,
-                                                        Json::error_handler_t::replace)
-                            .c_str());
+    std::printf(
+        "%s\n",
+        Json{{"error", message}}.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
   } else {
-    std::fprintf(stderr, "depot ctl%s: %s\n", with_op ? (" " + a.op).c_str() : "",
-                 message.c_str());
+    std::fprintf(stderr, "depot ctl%s: %s\n", with_op ? (" " + a.op).c_str() : "", message.c_str());
   }
   return code;
 }
@@ -79,8 +78,8 @@ std::optional<std::string> usage_problem(const CtlArgs& a) {
   }
   if (a.name.empty()) return "NAME is required";
   if (!site::valid_job_name(a.name)) {
-    return "'" + a.name + "' is not a job name: 1 to 64 of A-Z a-z 0-9 . _ -, not starting "
-           "with '.'";
+    return "'" + a.name +
+           "' is not a job name: 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'";
   }
   return std::nullopt;
 }
@@ -155,10 +154,9 @@ void add_ctl_command(CLI::App& app, int& exit_code) {
       ->required()
       ->check(CLI::IsMember({"list", "start", "stop", "disable", "enable", "logs", "reload"}));
   cmd->add_option("name", args->name, "The job (all but list and reload)");
-  CLI::Option* config =
-      cmd->add_option("--config,-c", args->config,
-                      "The site's depot.toml (names the control socket)")
-          ->capture_default_str();
+  CLI::Option* config = cmd->add_option("--config,-c", args->config,
+                                        "The site's depot.toml (names the control socket)")
+                            ->capture_default_str();
   cmd->add_option("--socket", args->socket,
                   "The control socket (default: --config's, else $DEPOT_SOCKET, else "
                   "/etc/depot/depot.toml's)");

@@ -273,7 +273,8 @@ class StatusPageHidesFailures(unittest.TestCase):
             ".map(s => [s.dataset.job, s.getBoundingClientRect().width]))")
         self.assertEqual(len(widths), 4)
         for name, w in widths.items():
-            self.assertAlmostEqual(w, 200, delta=0.5, msg="%s's plot squeezed: %s" % (name, widths))
+            self.assertAlmostEqual(w, 200, delta=0.5,
+                                   msg="%s's plot squeezed: %s" % (name, widths))
         page, view, table, box = self.b.execute(
             "const w = document.querySelector('.wrap'); return [document.documentElement"
             ".scrollWidth, window.innerWidth, w.scrollWidth, w.clientWidth]")
