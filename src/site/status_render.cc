@@ -12,18 +12,22 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-int64_t seconds_of(const std::optional<WallTime>& t) {
-  return t ? std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count() : 0;
+int64_t seconds_of(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
+
+// 0 for never: depot's own fields and /metrics.
+int64_t seconds_of(const std::optional<WallTime>& t) { return t ? seconds_of(*t) : 0; }
 
 double duration_of(const RunRecord& r) {
   if (!r.ended) return 0;
   return std::chrono::duration<double>(*r.ended - r.started).count();
 }
 
+// A tunasync time field and its _ts twin; never is Go's zero time, as tunasync writes it.
 void put_time(Json& j, const char* key, const std::optional<WallTime>& t) {
-  j[key] = t ? tunasync_time(*t) : tunasync_time(WallTime{});
-  j[std::string(key) + "_ts"] = seconds_of(t);
+  j[key] = t ? tunasync_time(*t) : kTunasyncNever;
+  j[std::string(key) + "_ts"] = t ? seconds_of(*t) : kTunasyncNeverTs;
 }
 
 Json run_json(const RunRecord& r) {

@@ -16,7 +16,8 @@ namespace depot::site {
 
 struct JobStatus {
   std::string name, registry, upstream, dest;
-  std::string path;  // where the server serves the tree, relative to its root ("debian/"); "" if not
+  std::string
+      path;  // where the server serves the tree, relative to its root ("debian/"); "" if not
   // tunasync's: none (never ran), success, failed, syncing, paused, disabled.
   std::string status = "none";
   bool queued = false;                  // due, waiting for a free slot
@@ -32,10 +33,16 @@ struct JobStatus {
   std::map<std::string, uint64_t> runs_total;
 };
 
+// A time that never happened (no success yet; no next run while syncing, paused or disabled), as
+// tunasync writes it: Go's zero time, 0001-01-01 00:00:00 UTC.
+inline constexpr const char* kTunasyncNever = "0001-01-01 00:00:00 +0000";
+inline constexpr int64_t kTunasyncNeverTs = -62135596800;
+
 // A JSON array, one object per job: name, status, is_master, upstream, size, last_update(_ts),
 // last_started(_ts), last_ended(_ts), next_schedule(_ts) as tunasync writes them ("2006-01-02
-// 15:04:05 +0000" and Unix seconds, 0 for never), then registry, dir, path, files, bytes, duration,
-// error, exit_code, queued, progress and runs (oldest first).
+// 15:04:05 +0000" and Unix seconds; kTunasyncNever(Ts) for never), then registry, dir, path,
+// files, bytes, duration, error, exit_code, queued, progress and runs (oldest first; a running
+// run's ended_ts is 0).
 std::string render_status_json(const std::vector<JobStatus>& jobs);
 
 // Prometheus text series per job: depot_job_last_success_timestamp_seconds,

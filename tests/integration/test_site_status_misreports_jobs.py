@@ -26,6 +26,9 @@ from site_harness import SiteCase, job_toml
 
 import make_apt_repo as mar  # noqa: E402
 
+# tunasync's "never" (Go's zero time.Time): internal/status_web.go formats it so.
+GO_ZERO, GO_ZERO_TS = "0001-01-01 00:00:00 +0000", -62135596800
+
 
 class SiteRunTest(SiteCase):
     def test_status_follows_jobs_and_a_stop_leaves_trees_consistent(self):
@@ -54,7 +57,12 @@ class SiteRunTest(SiteCase):
         self.assertEqual(broken["exit_code"], 3)
         self.assertIn("/broken/noarch/", broken["error"])
         self.assertIn("500", broken["error"])
-        self.assertEqual(broken["last_update_ts"], 0)
+        # Never happened: Go's zero time, as tunasync writes it (mirror-web reads these).
+        self.assertEqual(broken["last_update_ts"], GO_ZERO_TS)
+        self.assertEqual(broken["last_update"], GO_ZERO)
+        slow = st["slow"]  # syncing: no next run yet, as tunasync says while a job syncs
+        self.assertEqual((slow["next_schedule"], slow["next_schedule_ts"]), (GO_ZERO, GO_ZERO_TS))
+        self.assertGreater(slow["last_started_ts"], 0)
 
         # The tree is served by the same process, and the page and metrics are there.
         self.assertEqual(self.get("/good/repodata.json")[0], 200)
@@ -77,7 +85,7 @@ class SiteRunTest(SiteCase):
         self.assertExit(res, 0)
         self.assertIn("site.run_started", res.out)
         self.assertExit(self.ctl("start", "slow"), 1)
-        self.assertExit(self.ctl("start", "nope"), 2)
+        self.check_ctl_messages()
 
         # SIGTERM in the middle of the slow job: a clean stop, nothing half-published.
         self.proc.send_signal(signal.SIGTERM)
@@ -98,6 +106,74 @@ class SiteRunTest(SiteCase):
         got = self.tree(slow_dir)
         self.assertEqual({n: got.get(n) for n in want}, want)
 
+    def check_ctl_messages(self):
+        """ctl's refusals: what is wrong, exit 2 for the command line, JSON with --json."""
+        res = self.ctl("start", "nope")
+        self.assertExit(res, 2)
+        self.assertIn("the running site has no job named 'nope'", res.err)
+        self.assertIn("nor has %s" % self.config, res.err)
+        res = self.ctl("start", "../x")
+        self.assertExit(res, 2)
+        self.assertIn("'../x' is not a job name", res.err)
+        self.assertNotIn("required", res.err)
+        res = self.ctl("start")
+        self.assertExit(res, 2)
+        self.assertIn("NAME is required", res.err)
+        for op in ("list", "reload"):
+            res = self.ctl(op, "extra")
+            self.assertExit(res, 2)
+            self.assertIn("unexpected argument 'extra'", res.err)
+        for args, code, says in ((("start", "nope", "--json"), 2, "no job named 'nope'"),
+                                 (("start", "../x", "--json"), 2, "not a job name"),
+                                 (("start", "slow", "--json"), 1, "slow is running")):
+            res = self.ctl(*args)
+            self.assertExit(res, code)
+            self.assertIn(says, json.loads(res.out)["error"], res)
+            self.assertEqual(res.err, "", "with --json the error is only the JSON object")
+        # The socket: --socket, else --config's, else $DEPOT_SOCKET (as `depot repo`).
+        sock = self.data / ".depot-site" / "control.sock"
+        dead = self.tmp / "dead.sock"
+
+        def ctl_env(env, *args):
+            p = subprocess.run([depot_bin(), "ctl", *args], capture_output=True, text=True,
+                               timeout=60, env=dict(os.environ, **env))
+            return p.returncode, p.stdout, p.stderr
+
+        code, out, err = ctl_env({"DEPOT_SOCKET": str(sock)}, "list", "--json")
+        self.assertEqual(code, 0, err)
+        self.assertEqual({j["name"] for j in json.loads(out)}, {"good", "broken", "slow"})
+        code, out, err = ctl_env({"DEPOT_SOCKET": str(dead)}, "list")
+        self.assertEqual(code, 5, out + err)
+        self.assertIn(str(dead), err)
+        self.assertIn("DEPOT_SOCKET", err, "the hint names what ctl reads")
+        code, out, err = ctl_env({"DEPOT_SOCKET": str(dead)}, "--config", str(self.config),
+                                 "list")  # --config wins over the environment
+        self.assertEqual(code, 0, err)
+        code, out, err = ctl_env({}, "--socket", str(dead), "list", "--json")
+        self.assertEqual(code, 5)
+        self.assertIn(str(dead), json.loads(out)["error"])
+
+    def test_ctl_list_shows_a_job_waiting_for_a_slot_as_queued(self):
+        self.server.set_rules([{"glob": "/%s/noarch/*.%s" % (c, ext), "action": "slow", "bps": 200}
+                               for c in ("slow", "later") for ext in ("conda", "tar.bz2")])
+        self.site_config([job_toml("slow", self.upstream("slow")),
+                          job_toml("later", self.upstream("later"))])
+        self.config.write_text(self.config.read_text().replace("max_concurrent = 3",
+                                                               "max_concurrent = 1"))
+        self.start_site()
+        deadline = time.monotonic() + 30
+        while True:
+            st = self.status()
+            waiting = [n for n, j in st.items() if j["queued"]]
+            if waiting and any(j["status"] == "syncing" for j in st.values()):
+                break
+            self.assertLess(time.monotonic(), deadline, "no job queued: %s" % st)
+            time.sleep(0.1)
+        res = self.ctl("list")
+        self.assertExit(res, 0)
+        self.assertRegex(res.out, r"(?m)^%s\s+queued\s" % waiting[0])
+        self.assertNotIn("none*", res.out)
+
     def test_reload_adds_and_removes_jobs(self):
         self.site_config([job_toml("good", self.upstream("good")),
                           job_toml("broken", self.upstream("broken"))])
@@ -106,6 +182,10 @@ class SiteRunTest(SiteCase):
         self.site_config([job_toml("good", self.upstream("good")),
                           job_toml("later", self.upstream("later"))],
                          top="[serve]\nindex-ttl = 5\n")
+        res = self.ctl("start", "later")  # in the file, not yet in the running site
+        self.assertExit(res, 2)
+        self.assertIn("the running site has no job named 'later'", res.err)
+        self.assertIn("not loaded yet; run `depot ctl reload`", res.err)
         self.proc.send_signal(signal.SIGHUP)
         st = self.wait_status({"later": "success"})
         self.assertEqual(set(st), {"good", "later"})

@@ -69,18 +69,24 @@ def serve_status_page(root):
     return "http://127.0.0.1:%d/_depot/" % httpd.server_address[1], stop
 
 
+# A time that never happened, as tunasync and depot write it: Go's zero time.
+GO_ZERO, GO_ZERO_TS = "0001-01-01 00:00:00 +0000", -62135596800
+
+
 def stamp(ts):
-    return time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(ts)) if ts else ""
+    return time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(ts)) if ts > 0 else GO_ZERO
 
 
 def job(name, status, registry, upstream, now, runs, error="", exit_code=0):
-    last_ok = max([r["ended_ts"] for r in runs if r["result"] == "success"] or [0])
+    last_ok = max([r["ended_ts"] for r in runs if r["result"] == "success"] or [GO_ZERO_TS])
     last = runs[-1] if runs else {}
-    started = now - 95 if status == "syncing" else last.get("started_ts", 0)
+    started = now - 95 if status == "syncing" else last.get("started_ts", GO_ZERO_TS)
+    # While a job syncs tunasync (and depot) has no next run for it.
+    next_run = GO_ZERO_TS if status == "syncing" else now + 3 * 3600 + 120
     j = {"name": name, "status": status, "is_master": True, "upstream": upstream,
          "size": "%.1fG" % (sum(r["bytes"] for r in runs) / 2**30) if runs else "0",
          "last_update_ts": last_ok, "last_started_ts": started,
-         "last_ended_ts": last.get("ended_ts", 0), "next_schedule_ts": now + 3 * 3600 + 120,
+         "last_ended_ts": last.get("ended_ts", GO_ZERO_TS), "next_schedule_ts": next_run,
          "registry": registry, "files": 1234 * len(runs), "bytes": sum(r["bytes"] for r in runs),
          "duration": last.get("duration", 0), "error": error, "exit_code": exit_code,
          "runs": runs}
@@ -230,6 +236,53 @@ class StatusPageHidesFailures(unittest.TestCase):
             self.assertLessEqual(table, box, "the table scrolls sideways at %dpx" % width)
             self.assertIn(HOSTILE_ERROR, self.b.text(self.row("pypi-<b>bold</b>")))
         self.save_screenshot("status_page_narrow.png")
+
+    def test_never_happened_times_read_never(self):
+        fresh = job("fresh", "none", "apt", "http://deb.example/fresh", self.now, [])
+        fresh["next_schedule_ts"], fresh["next_schedule"] = GO_ZERO_TS, GO_ZERO
+        old_style = job("old-style", "none", "apt", "http://deb.example/old", self.now, [])
+        for k in ("last_update", "last_started", "last_ended", "next_schedule"):
+            old_style[k + "_ts"], old_style[k] = 0, ""  # depot before it wrote Go's zero time
+        self.write_status(fixture(self.now) + [fresh, old_style])
+        self.b.get(self.url)
+        self.b.wait_for('tr[data-job="old-style"]', timeout=15)
+        for name in ("fresh", "old-style"):
+            text = self.b.text(self.row(name))
+            self.assertIn("never", text, name)
+            self.assertIn("not scheduled", text, name)
+        self.assertIn("after this run", self.b.text(self.row("conda-forge")),
+                      "a syncing job's next run")
+        body = self.b.text(self.b.find("body"))
+        self.assertNotRegex(body, r"\b(0*1|1970)-01-01\b",
+                            "a never-happened time shown as a date")
+        self.assertNotRegex(body, r"\d{4,}\s*d ago", "a never-happened time shown as an age")
+
+    def test_long_upstream_and_error_keep_every_plot_at_its_width(self):
+        long_url = ("https://mirrors.example.org/" + "/".join(
+            "segment%02d-%s" % (i, "x" * 14) for i in range(8)) + "/" + "y" * 300)[:300]
+        long_error = ("rsync: [receiver] failed to fetch %s/" % long_url +
+                      "z" * 1200 + " " + "0123456789" * 40)[:2000]
+        wide = job("wide", "failed", "apt", long_url, self.now, runs(self.now, 6, failed=(5,)),
+                   error=long_error, exit_code=3)
+        self.write_status(fixture(self.now) + [wide])
+        self.b.get(self.url)
+        self.b.wait_for('tr[data-job="wide"]', timeout=15)
+        self.b.set_window_size(1280, 900)
+        widths = self.b.execute(
+            "return Object.fromEntries([...document.querySelectorAll('svg.history')]"
+            ".map(s => [s.dataset.job, s.getBoundingClientRect().width]))")
+        self.assertEqual(len(widths), 4)
+        for name, w in widths.items():
+            self.assertAlmostEqual(w, 200, delta=0.5,
+                                   msg="%s's plot squeezed: %s" % (name, widths))
+        page, view, table, box = self.b.execute(
+            "const w = document.querySelector('.wrap'); return [document.documentElement"
+            ".scrollWidth, window.innerWidth, w.scrollWidth, w.clientWidth]")
+        self.assertLessEqual(page, view, "the page scrolls sideways")
+        self.assertLessEqual(table, box, "the table scrolls sideways")
+        text = self.b.text(self.row("wide"))
+        self.assertIn(long_error[:60], text)
+        self.save_screenshot("status_page_long_texts.png")
 
     def save_screenshot(self, name):
         png = self.b.screenshot()
