@@ -1,7 +1,8 @@
 #pragma once
 // Private to src/site/site_config*.cc: problems collected as "FILE:LINE: KEY: message", typed
-// reads of one table's keys, and the readers of the [serve], [[upstream]] and [publish] tables
-// (site_config_serve.cc). Not thread-safe.
+// reads of one table's keys, the readers of [[mirror]] (site_config_job.cc), [serve],
+// [[upstream]] and [publish] (site_config_serve.cc), and the checks across jobs
+// (site_config_checks.cc). Not thread-safe.
 
 #include <toml++/toml.h>
 
@@ -178,6 +179,14 @@ inline std::filesystem::path from_config(const SiteConfig& site, const std::stri
   return (site.file.parent_path() / path).lexically_normal();
 }
 
+bool is_remote_dest(std::string_view dest);
+// One [[mirror]] table.
+JobConfig read_job(const toml::table& t, const SiteConfig& site, Problems& p);
+// Across the jobs (site_config_checks.cc): names and directories used twice, directories the
+// process writes itself; problems at the jobs' [[mirror]] lines (`at` is the file's region).
+void check_jobs(const SiteConfig& site, Problems& p, const toml::source_region& at);
+
+// [serve], [[upstream]] and [publish] (site_config_serve.cc).
 void read_serve(const toml::table& t, SiteConfig& site, Problems& p);
 void read_upstream(const toml::table& t, SiteConfig& site, Problems& p);
 void read_publish(const toml::table& t, SiteConfig& site, Problems& p);
