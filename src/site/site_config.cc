@@ -18,10 +18,12 @@ namespace depot::site {
 namespace {
 
 using detail::from_config;
+using detail::JobLines;
 using detail::Problems;
 using detail::Reader;
 
 namespace fs = std::filesystem;
+
 // Applies `fn` to every table of the array `key` ([[key]]); anything else is a problem.
 void each_table(const toml::table& root, std::string_view key, Problems& p,
                 const std::function<void(const toml::table&)>& fn) {
@@ -65,27 +67,27 @@ void read_top(Reader& r, SiteConfig& site) {
   }
 }
 
-void check_top(const toml::table& t, SiteConfig& site, Problems& p) {
+void check_top(Reader& r, SiteConfig& site) {
   if (site.log_format != "text" && site.log_format != "json") {
-    p.add(t["log_format"].node()->source(), "log_format", "expected text or json");
+    r.problem("log_format", "expected text or json");
   }
   static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};
-  if (!kLevels.count(site.log_level)) {
-    p.add(t["log_level"].node()->source(), "log_level", "expected debug, info, warn or error");
-  }
+  if (!kLevels.count(site.log_level)) r.problem("log_level", "expected debug, info, warn or error");
   if (!site.site_name.empty() && !check_site_name(site.site_name).ok()) {
-    p.add(t["site_name"].node()->source(), "site_name",
-          check_site_name(site.site_name).error().message);
+    r.problem("site_name", check_site_name(site.site_name).error().message);
   }
   if (Status st = check_time_zone(site.timezone); !st.ok()) {
-    p.add(t["timezone"].node()->source(), "timezone", st.error().message);
+    r.problem("timezone", st.error().message);
   }
   if (!site.listen.empty() && !parse_host_port(site.listen, site.server.host, site.server.port)) {
-    p.add(t["listen"].node()->source(), "listen", "expected HOST:PORT");
+    r.problem("listen", "expected HOST:PORT");
   }
-  if (site.state_dir.empty()) p.add(t.source(), "state_dir", "missing, and there is no data_root");
-  if (!site.listen.empty() && site.data_root.empty()) {
-    p.add(t.source(), "data_root", "missing: the server serves the data_root");
+  const bool no_data_root = site.data_root.empty() && !r.bad("data_root");
+  if (site.state_dir.empty() && no_data_root && !r.bad("state_dir")) {
+    r.problem("state_dir", "missing, and there is no data_root");
+  }
+  if (!site.listen.empty() && no_data_root) {
+    r.problem("data_root", "missing: the server serves the data_root");
   }
 }
 
@@ -119,11 +121,14 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   site.file = file;
   Reader top(t, "", p);
   read_top(top, site);
-  check_top(t, site, p);
+  check_top(top, site);
+  const bool no_data_root = site.data_root.empty() && !top.bad("data_root");
   site.serve.root = site.data_root;
   site.serve.autoindex = true;  // a site's users browse its trees; [serve] autoindex = false
-  each_table(t, "mirror", p,
-             [&](const toml::table& m) { site.jobs.push_back(detail::read_job(m, site, p)); });
+  std::vector<JobLines> job_lines;
+  each_table(t, "mirror", p, [&](const toml::table& m) {
+    site.jobs.push_back(detail::read_job(m, site, no_data_root, p, job_lines.emplace_back()));
+  });
   top.find("mirror");
   if (const auto* s = top.find("serve")) {  // [serve], or one [[serve]]: one server
     const auto* arr = s->as_array();
@@ -135,15 +140,17 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
       p.add(s->source(), "serve", "expected one table: [serve] (one server per process)");
     }
   }
-  each_table(t, "upstream", p, [&](const toml::table& u) { read_upstream(u, site, p); });
+  std::vector<int> prefix_lines;
+  each_table(t, "upstream", p,
+             [&](const toml::table& u) { read_upstream(u, site, p, prefix_lines); });
   top.find("upstream");
-  if (site.serve.proxy.enabled) {
-    std::string why = proxy_prefix_conflict(site.serve.upstreams);
-    if (!why.empty()) p.add(t.source(), "upstream.prefix", why);
+  for (size_t i = 0; site.serve.proxy.enabled && i < site.serve.upstreams.size(); ++i) {
+    std::string why = proxy_prefix_conflict({site.serve.upstreams[i]});
+    if (!why.empty()) p.add(prefix_lines[i], "upstream.prefix", why);
   }
   if (const auto* pub = top.find("publish")) {
     if (pub->is_table())
-      read_publish(*pub->as_table(), site, p);
+      read_publish(*pub->as_table(), site, no_data_root, p);
     else
       p.add(pub->source(), "publish", "expected a table: [publish]");
   }
@@ -152,10 +159,11 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
        {"listen", "data_root", "state_dir", "log_dir", "control_socket", "log_format", "log_level",
         "site_name", "log_keep", "serve", "upstream", "publish"}) {
     std::ostringstream text;
-    if (const toml::node* n = t.get(key)) n->visit([&](const auto& v) { text << "= " << v; });
+    std::string written = top.spelling(key);  // either spelling, as one setting
+    if (const toml::node* n = t.get(written)) n->visit([&](const auto& v) { text << "= " << v; });
     site.process_settings[key] = text.str();
   }
-  detail::check_jobs(site, p, t.source());
+  detail::check_jobs(site, job_lines, p);
   if (!p.empty()) return make_error(ErrorCode::kInvalidArgument, p.text());
   return site;
 }

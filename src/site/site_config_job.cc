@@ -86,6 +86,71 @@ void resolve_dest(const SiteConfig& site, const std::string& dir, JobConfig& job
   }
 }
 
+// name, registry, upstream.
+void read_identity(const toml::table& t, Reader& r, Reader& rr, JobConfig& job, Problems& p) {
+  if (!r.has("name")) {
+    p.add(t.source(), "mirror", "needs a name");
+  } else if (!r.bad("name") && !valid_job_name(job.name)) {
+    r.problem("name", "'" + job.name + "': 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'");
+  }
+  rr.find("name");
+  rr.text("registry", job.registry);
+  rr.text("upstream", job.upstream);
+  if (!rr.has("upstream")) {
+    rr.problem("upstream", "missing");
+  } else if (!rr.bad("upstream") && !is_http_url(job.upstream)) {
+    rr.problem("upstream", "expected an http:// or https:// URL");
+  }
+  job.source.upstream = job.upstream;
+}
+
+const RegistryDescriptor* check_registry(Reader& rr, const JobConfig& job) {
+  const RegistryDescriptor* reg = find_registry(job.registry);
+  if (!rr.has("registry")) {
+    rr.problem("registry", "missing");
+  } else if (!rr.bad("registry") && (reg == nullptr || !reg->factory)) {
+    std::string names;
+    for (const auto& n : source_names()) names += (names.empty() ? "" : ", ") + n;
+    rr.problem("registry",
+               "'" + job.registry + "' is not a registry depot mirrors (" + names + ")");
+  }
+  return reg;
+}
+
+// interval and timezone.
+void read_schedule(Reader& rr, const SiteConfig& site, JobConfig& job) {
+  std::string interval, zone = site.timezone;
+  rr.text("interval", interval, "a duration such as \"1h\" or a cron expression");
+  rr.text("timezone", zone);
+  if (Status st = check_time_zone(zone); !st.ok()) {
+    if (rr.has("timezone")) rr.problem("timezone", st.error().message);
+    zone.clear();  // a wrong site-wide zone is reported once, by check_top
+  }
+  if (!rr.has("interval")) {
+    rr.problem("interval", "missing (a duration such as \"6h\" or a cron expression)");
+  } else if (rr.bad("interval")) {
+    return;
+  } else if (auto s = Schedule::parse(interval, zone); !s.ok()) {
+    rr.problem("interval", s.error().message);
+  } else {
+    job.schedule = *s;
+  }
+}
+
+// dir: where the job writes.
+void read_dir(Reader& rr, const SiteConfig& site, bool no_data_root, JobConfig& job) {
+  std::string dir;
+  rr.text("dir", dir);
+  // A wrong dir, or none and no name to default to, is reported already: no dest to check.
+  if (rr.bad("dir") || (!rr.has("dir") && !valid_job_name(job.name))) return;
+  if (no_data_root && !rr.has("dir")) {
+    rr.problem("dir", "missing, and there is no data_root to put the job in");
+  } else if (no_data_root && !is_remote_dest(dir) && fs::path(dir).is_relative()) {
+    rr.problem("dir", "relative, and there is no data_root");
+  }
+  resolve_dest(site, dir, job);
+}
+
 }  // namespace
 
 bool is_remote_dest(std::string_view dest) {
@@ -93,7 +158,8 @@ bool is_remote_dest(std::string_view dest) {
          dest.starts_with("cluster+https://");
 }
 
-JobConfig read_job(const toml::table& t, const SiteConfig& site, Problems& p) {
+JobConfig read_job(const toml::table& t, const SiteConfig& site, bool no_data_root, Problems& p,
+                   JobLines& lines) {
   JobConfig job;
   job.line = static_cast<int>(t.source().begin.line);
   job.retry = site.retry;
@@ -102,66 +168,23 @@ JobConfig read_job(const toml::table& t, const SiteConfig& site, Problems& p) {
   r.text("name", job.name);
   Reader named(t, "mirror '" + job.name + "'", p);
   Reader& rr = job.name.empty() ? r : named;
-  if (job.name.empty()) {
-    p.add(t.source(), "mirror", "needs a name");
-  } else if (!valid_job_name(job.name)) {
-    p.add(t.source(), "mirror.name",
-          "'" + job.name + "': 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'");
-  }
-  rr.find("name");
-  rr.text("registry", job.registry);
-  rr.text("upstream", job.upstream);
-  std::string dir, interval, zone = site.timezone;
-  rr.text("dir", dir);
-  rr.text("interval", interval);
-  rr.text("timezone", zone);
+  read_identity(t, r, rr, job, p);
+  const RegistryDescriptor* reg = check_registry(rr, job);
+  read_schedule(rr, site, job);
+  read_dir(rr, site, no_data_root, job);
   rr.integer("retry", job.retry, 0, 100);
   rr.duration("timeout", job.timeout);
   rr.strings("exec_on_success", job.exec_on_success);
   rr.strings("exec_on_failure", job.exec_on_failure);
   rr.flag("enabled", job.enabled);
   rr.text("size", job.size);
-  if (job.size != "index" && job.size != "disk" && job.size != "off") {
-    p.add(t["size"].node()->source(), rr.name("size"), "expected index, disk or off");
+  if (!rr.bad("size") && job.size != "index" && job.size != "disk" && job.size != "off") {
+    rr.problem("size", "expected index, disk or off");
   }
   read_engine(rr, job.engine);
-
-  const RegistryDescriptor* reg = find_registry(job.registry);
-  if (job.registry.empty()) {
-    p.add(t.source(), rr.name("registry"), "missing");
-  } else if (reg == nullptr || !reg->factory) {
-    std::string names;
-    for (const auto& n : source_names()) names += (names.empty() ? "" : ", ") + n;
-    p.add(t["registry"].node()->source(), rr.name("registry"),
-          "'" + job.registry + "' is not a registry depot mirrors (" + names + ")");
-  }
-  if (job.upstream.empty())
-    p.add(t.source(), rr.name("upstream"), "missing");
-  else if (!is_http_url(job.upstream)) {
-    p.add(t["upstream"].node()->source(), rr.name("upstream"),
-          "expected an http:// or https:// URL");
-  }
-  job.source.upstream = job.upstream;
-  if (Status st = check_time_zone(zone); !st.ok()) {
-    if (t.contains("timezone")) {
-      p.add(t["timezone"].node()->source(), rr.name("timezone"), st.error().message);
-    }
-    zone.clear();  // a wrong site-wide zone is reported once, by check_top
-  }
-  if (interval.empty()) {
-    p.add(t.source(), rr.name("interval"),
-          "missing (a duration such as \"6h\" or a cron expression)");
-  } else if (auto s = Schedule::parse(interval, zone); !s.ok()) {
-    p.add(t["interval"].node()->source(), rr.name("interval"), s.error().message);
-  } else {
-    job.schedule = *s;
-  }
-  if (dir.empty() && site.data_root.empty()) {
-    p.add(t.source(), rr.name("dir"), "missing, and there is no data_root to put the job in");
-  } else if (!is_remote_dest(dir) && fs::path(dir).is_relative() && site.data_root.empty()) {
-    p.add(t["dir"].node()->source(), rr.name("dir"), "relative, and there is no data_root");
-  }
-  resolve_dest(site, dir, job);
+  lines.name = r.line("name");
+  lines.dir_given = r.has("dir");
+  lines.dir = lines.dir_given ? r.line("dir") : lines.name;
   rr.unknown([&](std::string_view key, const toml::node& n) {
     if (reg == nullptr) return true;  // the registry's problem is already reported
     const RegistryOption* o = find_option(*reg, "--" + dashed(key));
