@@ -43,8 +43,12 @@ int check_config(const std::string& file) {
     const std::string when = j.schedule.text() + (j.schedule.is_cron() && !j.schedule.zone().empty()
                                                       ? " (" + j.schedule.zone() + ")"
                                                       : "");
-    std::printf("  %-20s %-6s %-14s %s <- %s%s\n", j.name.c_str(), j.registry.c_str(),
+    // A local directory outside data_root is legitimate, but nothing serves it.
+    const bool unserved =
+        !j.served && !cfg->data_root.empty() && j.dest.find("://") == std::string::npos;
+    std::printf("  %-20s %-6s %-14s %s <- %s%s%s\n", j.name.c_str(), j.registry.c_str(),
                 when.c_str(), j.dest.c_str(), j.upstream.c_str(),
+                unserved ? " (not served: outside data_root)" : "",
                 j.enabled ? "" : " (disabled)");
   }
   if (!cfg->listen.empty()) {

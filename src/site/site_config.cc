@@ -9,244 +9,20 @@
 #include <set>
 #include <sstream>
 
-#include "core/units.h"
-#include "site/config_reader.h"
 #include "serve/proxy_target.h"
+#include "site/config_reader.h"
 #include "site/trace_file.h"
-#include "sources/registry.h"
 #include "transfer/http_util.h"
 
 namespace depot::site {
 namespace {
 
-using detail::dashed;
 using detail::from_config;
+using detail::JobLines;
 using detail::Problems;
 using detail::Reader;
 
 namespace fs = std::filesystem;
-
-
-void read_engine(Reader& r, EngineSettings& e) {
-  r.integer("concurrency", e.concurrency, 0, 1024);
-  r.integer("max-concurrency", e.max_concurrency, 1, 1024);
-  r.integer("threads", e.threads, 1, 16);
-  r.integer("retries", e.file_retries, 0, 100);
-  r.number("connect-timeout", e.connect_timeout, 0.1, 3600);
-  r.number("stall-timeout", e.stall_timeout, 1, 86400);
-  r.number("index-grace", e.index_grace_hours, 0, 24.0 * 365);
-  r.number("delete-limit", e.delete_limit, 0, 1);
-  r.flag("no-delete", e.no_delete);
-  r.text("s3-endpoint", e.s3_endpoint);
-  r.text("s3-region", e.s3_region);
-  r.text("state", e.state_dir);
-}
-
-// Reads list files and fills SourceOptions from a registry option's value.
-bool apply_option(const RegistryOption& o, const toml::node& n, SourceOptions& out,
-                  std::string& why) {
-  using Kind = RegistryOption::Kind;
-  auto& list = out.lists[o.key];
-  switch (o.kind) {
-    case Kind::kList:
-      if (auto s = n.value<std::string>()) {
-        list.push_back(*s);
-      } else if (const auto* arr = n.as_array()) {
-        for (const auto& el : *arr) {
-          auto s2 = el.value<std::string>();
-          if (!s2) return why = "expected strings", false;
-          list.push_back(*s2);
-        }
-      } else {
-        return why = "expected a string or an array of strings", false;
-      }
-      break;
-    case Kind::kListFile: {
-      auto file = n.value<std::string>();
-      if (!file) return why = "expected a file name", false;
-      if (Status st = append_list_file(*file, list); !st.ok())
-        return why = st.error().message, false;
-      break;
-    }
-    case Kind::kValue:
-    case Kind::kFile: {
-      auto v = n.value<std::string>();
-      if (!v) return why = "expected a string", false;
-      out.values[o.key] = *v;
-      break;
-    }
-    case Kind::kFlag: {
-      auto v = n.value<bool>();
-      if (!v) return why = "expected true or false", false;
-      if (*v) out.values[o.key] = "yes";
-      break;
-    }
-  }
-  if (list.empty()) out.lists.erase(o.key);
-  return true;
-}
-
-bool is_remote_dest(std::string_view dest) {
-  return dest.starts_with("s3://") || dest.starts_with("cluster+http://") ||
-         dest.starts_with("cluster+https://");
-}
-
-// Where the job writes, from its `dir` (see JobConfig::dest).
-void resolve_dest(const SiteConfig& site, const std::string& dir, JobConfig& job) {
-  if (is_remote_dest(dir)) {
-    job.dest = dir;
-    return;
-  }
-  fs::path p = dir.empty() ? site.data_root / job.name : fs::path(dir);
-  if (p.is_relative()) p = site.data_root / p;
-  p = p.lexically_normal();
-  if (p.has_filename() == false) p = p.parent_path();
-  job.dest = p.string();
-  if (!site.data_root.empty()) {
-    auto rel = p.lexically_relative(site.data_root);
-    job.served = !rel.empty() && *rel.begin() != ".." && rel != ".";
-    if (job.served) job.url_path = rel.generic_string() + "/";
-  }
-}
-
-JobConfig read_job(const toml::table& t, SiteConfig& site, Problems& p) {
-  JobConfig job;
-  job.line = static_cast<int>(t.source().begin.line);
-  job.retry = site.retry;
-  job.timeout = site.timeout;
-  Reader r(t, "mirror", p);
-  r.text("name", job.name);
-  Reader named(t, "mirror '" + job.name + "'", p);
-  Reader& rr = job.name.empty() ? r : named;
-  if (job.name.empty()) {
-    p.add(t.source(), "mirror", "needs a name");
-  } else if (!valid_job_name(job.name)) {
-    p.add(t.source(), "mirror.name",
-          "'" + job.name + "': 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'");
-  }
-  rr.find("name");
-  rr.text("registry", job.registry);
-  rr.text("upstream", job.upstream);
-  std::string dir, interval, zone = site.timezone;
-  rr.text("dir", dir);
-  rr.text("interval", interval);
-  rr.text("timezone", zone);
-  rr.integer("retry", job.retry, 0, 100);
-  rr.duration("timeout", job.timeout);
-  rr.strings("exec_on_success", job.exec_on_success);
-  rr.strings("exec_on_failure", job.exec_on_failure);
-  rr.flag("enabled", job.enabled);
-  rr.text("size", job.size);
-  if (job.size != "index" && job.size != "disk" && job.size != "off") {
-    p.add(t["size"].node()->source(), rr.name("size"), "expected index, disk or off");
-  }
-  read_engine(rr, job.engine);
-
-  const RegistryDescriptor* reg = find_registry(job.registry);
-  if (job.registry.empty()) {
-    p.add(t.source(), rr.name("registry"), "missing");
-  } else if (reg == nullptr || !reg->factory) {
-    std::string names;
-    for (const auto& n : source_names()) names += (names.empty() ? "" : ", ") + n;
-    p.add(t["registry"].node()->source(), rr.name("registry"),
-          "'" + job.registry + "' is not a registry depot mirrors (" + names + ")");
-  }
-  if (job.upstream.empty())
-    p.add(t.source(), rr.name("upstream"), "missing");
-  else if (!is_http_url(job.upstream)) {
-    p.add(t["upstream"].node()->source(), rr.name("upstream"),
-          "expected an http:// or https:// URL");
-  }
-  job.source.upstream = job.upstream;
-  if (Status st = check_time_zone(zone); !st.ok()) {
-    if (t.contains("timezone")) {
-      p.add(t["timezone"].node()->source(), rr.name("timezone"), st.error().message);
-    }
-    zone.clear();  // a wrong site-wide zone is reported once, by check_top
-  }
-  if (interval.empty()) {
-    p.add(t.source(), rr.name("interval"),
-          "missing (a duration such as \"6h\" or a cron expression)");
-  } else if (auto s = Schedule::parse(interval, zone); !s.ok()) {
-    p.add(t["interval"].node()->source(), rr.name("interval"), s.error().message);
-  } else {
-    job.schedule = *s;
-  }
-  if (dir.empty() && site.data_root.empty()) {
-    p.add(t.source(), rr.name("dir"), "missing, and there is no data_root to put the job in");
-  } else if (!is_remote_dest(dir) && fs::path(dir).is_relative() && site.data_root.empty()) {
-    p.add(t["dir"].node()->source(), rr.name("dir"), "relative, and there is no data_root");
-  }
-  resolve_dest(site, dir, job);
-  rr.unknown([&](std::string_view key, const toml::node& n) {
-    if (reg == nullptr) return true;  // the registry's problem is already reported
-    const RegistryOption* o = find_option(*reg, "--" + dashed(key));
-    if (o == nullptr) {
-      p.add(n.source(), rr.name(key), "not an option of registry " + reg->name);
-      return true;
-    }
-    std::string why;
-    if (!apply_option(*o, n, job.source, why)) p.add(n.source(), rr.name(key), why);
-    return true;
-  });
-  return job;
-}
-
-bool inside(const std::string& x, const std::string& y) {
-  return x == y || (x.size() > y.size() && x.starts_with(y) && x[y.size()] == '/');
-}
-
-// A job's directory must not hold, or lie in, a directory the process writes itself: its
-// stale-file removal would delete them, or they its files.
-void check_reserved(const SiteConfig& site, Problems& p, const toml::source_region& at) {
-  std::vector<std::pair<std::string, fs::path>> reserved = {{"state_dir", site.state_dir},
-                                                            {"log_dir", site.log_dir}};
-  if (!site.data_root.empty()) {
-    reserved.emplace_back("the cache directory", site.serve.cache_dir.empty()
-                                                     ? site.data_root / ".depot-cache"
-                                                     : site.serve.cache_dir);
-  }
-  if (site.publish.enabled) {
-    reserved.emplace_back("where [publish] publishes", site.publish.public_dir);
-    reserved.emplace_back("[publish] root", site.publish.root);
-  }
-  for (const JobConfig& job : site.jobs) {
-    if (job.dest.empty() || is_remote_dest(job.dest)) continue;
-    for (const auto& [what, dir] : reserved) {
-      if (dir.empty()) continue;
-      std::string d = fs::absolute(dir).lexically_normal().string();
-      while (d.size() > 1 && d.ends_with('/')) d.pop_back();
-      if (d.empty() || !(inside(job.dest, d) || inside(d, job.dest))) continue;
-      toml::source_region r = at;
-      r.begin.line = static_cast<toml::source_index>(job.line);
-      p.add(r, "mirror '" + job.name + "'.dir", "overlaps " + what + " " + d + ": " + job.dest);
-    }
-  }
-}
-
-// Two jobs writing one directory, or one inside the other, would remove each other's files.
-void check_overlaps(const std::vector<JobConfig>& jobs, Problems& p,
-                    const toml::source_region& at) {
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      const std::string &a = jobs[i].dest, &b = jobs[j].dest;
-      if (jobs[i].name == jobs[j].name && !jobs[i].name.empty()) {
-        toml::source_region r = at;
-        r.begin.line = static_cast<toml::source_index>(jobs[i].line);
-        p.add(r, "mirror.name",
-              "'" + jobs[i].name + "' is used twice (also at line " + std::to_string(jobs[j].line) +
-                  ")");
-        continue;
-      }
-      if (a.empty() || b.empty() || !(inside(a, b) || inside(b, a))) continue;
-      toml::source_region r = at;
-      r.begin.line = static_cast<toml::source_index>(jobs[i].line);
-      p.add(r, "mirror '" + jobs[i].name + "'.dir",
-            (a == b ? "the same directory as mirror '" : "overlaps the directory of mirror '") +
-                jobs[j].name + "' (line " + std::to_string(jobs[j].line) + "): " + a);
-    }
-  }
-}
 
 // Applies `fn` to every table of the array `key` ([[key]]); anything else is a problem.
 void each_table(const toml::table& root, std::string_view key, Problems& p,
@@ -291,27 +67,27 @@ void read_top(Reader& r, SiteConfig& site) {
   }
 }
 
-void check_top(const toml::table& t, SiteConfig& site, Problems& p) {
+void check_top(Reader& r, SiteConfig& site) {
   if (site.log_format != "text" && site.log_format != "json") {
-    p.add(t["log_format"].node()->source(), "log_format", "expected text or json");
+    r.problem("log_format", "expected text or json");
   }
   static const std::set<std::string> kLevels = {"debug", "info", "warn", "error"};
-  if (!kLevels.count(site.log_level)) {
-    p.add(t["log_level"].node()->source(), "log_level", "expected debug, info, warn or error");
-  }
+  if (!kLevels.count(site.log_level)) r.problem("log_level", "expected debug, info, warn or error");
   if (!site.site_name.empty() && !check_site_name(site.site_name).ok()) {
-    p.add(t["site_name"].node()->source(), "site_name",
-          check_site_name(site.site_name).error().message);
+    r.problem("site_name", check_site_name(site.site_name).error().message);
   }
   if (Status st = check_time_zone(site.timezone); !st.ok()) {
-    p.add(t["timezone"].node()->source(), "timezone", st.error().message);
+    r.problem("timezone", st.error().message);
   }
   if (!site.listen.empty() && !parse_host_port(site.listen, site.server.host, site.server.port)) {
-    p.add(t["listen"].node()->source(), "listen", "expected HOST:PORT");
+    r.problem("listen", "expected HOST:PORT");
   }
-  if (site.state_dir.empty()) p.add(t.source(), "state_dir", "missing, and there is no data_root");
-  if (!site.listen.empty() && site.data_root.empty()) {
-    p.add(t.source(), "data_root", "missing: the server serves the data_root");
+  const bool no_data_root = site.data_root.empty() && !r.bad("data_root");
+  if (site.state_dir.empty() && no_data_root && !r.bad("state_dir")) {
+    r.problem("state_dir", "missing, and there is no data_root");
+  }
+  if (!site.listen.empty() && no_data_root) {
+    r.problem("data_root", "missing: the server serves the data_root");
   }
 }
 
@@ -345,11 +121,14 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   site.file = file;
   Reader top(t, "", p);
   read_top(top, site);
-  check_top(t, site, p);
+  check_top(top, site);
+  const bool no_data_root = site.data_root.empty() && !top.bad("data_root");
   site.serve.root = site.data_root;
   site.serve.autoindex = true;  // a site's users browse its trees; [serve] autoindex = false
-  each_table(t, "mirror", p,
-             [&](const toml::table& m) { site.jobs.push_back(read_job(m, site, p)); });
+  std::vector<JobLines> job_lines;
+  each_table(t, "mirror", p, [&](const toml::table& m) {
+    site.jobs.push_back(detail::read_job(m, site, no_data_root, p, job_lines.emplace_back()));
+  });
   top.find("mirror");
   if (const auto* s = top.find("serve")) {  // [serve], or one [[serve]]: one server
     const auto* arr = s->as_array();
@@ -361,15 +140,17 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
       p.add(s->source(), "serve", "expected one table: [serve] (one server per process)");
     }
   }
-  each_table(t, "upstream", p, [&](const toml::table& u) { read_upstream(u, site, p); });
+  std::vector<int> prefix_lines;
+  each_table(t, "upstream", p,
+             [&](const toml::table& u) { read_upstream(u, site, p, prefix_lines); });
   top.find("upstream");
-  if (site.serve.proxy.enabled) {
-    std::string why = proxy_prefix_conflict(site.serve.upstreams);
-    if (!why.empty()) p.add(t.source(), "upstream.prefix", why);
+  for (size_t i = 0; site.serve.proxy.enabled && i < site.serve.upstreams.size(); ++i) {
+    std::string why = proxy_prefix_conflict({site.serve.upstreams[i]});
+    if (!why.empty()) p.add(prefix_lines[i], "upstream.prefix", why);
   }
   if (const auto* pub = top.find("publish")) {
     if (pub->is_table())
-      read_publish(*pub->as_table(), site, p);
+      read_publish(*pub->as_table(), site, no_data_root, p);
     else
       p.add(pub->source(), "publish", "expected a table: [publish]");
   }
@@ -378,11 +159,11 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
        {"listen", "data_root", "state_dir", "log_dir", "control_socket", "log_format", "log_level",
         "site_name", "log_keep", "serve", "upstream", "publish"}) {
     std::ostringstream text;
-    if (const toml::node* n = t.get(key)) n->visit([&](const auto& v) { text << "= " << v; });
+    std::string written = top.spelling(key);  // either spelling, as one setting
+    if (const toml::node* n = t.get(written)) n->visit([&](const auto& v) { text << "= " << v; });
     site.process_settings[key] = text.str();
   }
-  check_overlaps(site.jobs, p, t.source());
-  check_reserved(site, p, t.source());
+  detail::check_jobs(site, job_lines, p);
   if (!p.empty()) return make_error(ErrorCode::kInvalidArgument, p.text());
   return site;
 }

@@ -3,9 +3,10 @@
 // scheduled job, the server's [serve] table and [[upstream]] tables. Registry options of a job
 // use the command-line flag names without "--" ("dist", "crates-from", "with-deps"; '_' may
 // stand for '-'), taken from the registry descriptors. Loading checks everything it can without
-// I/O on the mirrors: unknown keys, wrong types, bad schedules, two jobs on one directory, and a
+// I/O on the mirrors (it resolves the symlinks of their directories): unknown keys, wrong types,
+// bad schedules, two jobs on one directory, a job served at the server's own paths, and a
 // registry option the registry does not have; every problem is reported as
-// "FILE:LINE: KEY: what is wrong", one per line. Plain data: immutable once loaded.
+// "FILE:LINE: KEY: what is wrong", one per line, by line. Plain data: immutable once loaded.
 
 #include <chrono>
 #include <filesystem>

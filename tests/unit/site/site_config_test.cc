@@ -3,20 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "core/file_io.h"
+#include "site_config_testing.h"
 #include "support/temp_dir.h"
 
 namespace depot::site {
 namespace {
-
-Result<SiteConfig> parse(const std::string& text) {
-  return parse_site_config(text, "/etc/depot.toml");
-}
-
-std::string problems(const std::string& text) {
-  auto c = parse(text);
-  EXPECT_FALSE(c.ok()) << text;
-  return c.ok() ? "" : c.error().message;
-}
 
 constexpr const char* kGood = R"(
 listen = "127.0.0.1:0"
@@ -136,37 +127,6 @@ dist = ["bookworm"]
       << p;
 }
 
-TEST(SiteConfigTest, TwoJobsOnOneDirectoryAreRefused) {
-  std::string p = problems(R"(data_root = "/srv"
-[[mirror]]
-name = "a"
-registry = "conda"
-upstream = "http://x.example/a"
-interval = "1h"
-dir = "same"
-
-[[mirror]]
-name = "b"
-registry = "conda"
-upstream = "http://x.example/b"
-interval = "1h"
-dir = "/srv/same/"
-
-[[mirror]]
-name = "c"
-registry = "conda"
-upstream = "http://x.example/c"
-interval = "1h"
-dir = "same/inner"
-)");
-  EXPECT_NE(p.find(":9: mirror 'b'.dir: the same directory as mirror 'a' (line 2)"),
-            std::string::npos)
-      << p;
-  EXPECT_NE(p.find(":16: mirror 'c'.dir: overlaps the directory of mirror 'a' (line 2)"),
-            std::string::npos)
-      << p;
-}
-
 TEST(SiteConfigTest, MissingAndMalformedValues) {
   std::string p = problems(R"(listen = "nowhere"
 [[mirror]]
@@ -225,7 +185,8 @@ timezone = "UTC"
   EXPECT_EQ(c->timezone, "Europe/Berlin");
   EXPECT_EQ(c->jobs[0].schedule.zone(), "Europe/Berlin");
   EXPECT_EQ(c->jobs[1].schedule.zone(), "");
-  const WallTime noon = std::chrono::sys_days{std::chrono::year{2026} / 12 / 5} + std::chrono::hours{12};
+  const WallTime noon =
+      std::chrono::sys_days{std::chrono::year{2026} / 12 / 5} + std::chrono::hours{12};
   EXPECT_EQ(c->jobs[0].schedule.next_after(noon), noon + std::chrono::hours{15});  // 04:00 CET
   EXPECT_EQ(c->jobs[1].schedule.next_after(noon), noon + std::chrono::hours{16});
 
@@ -243,9 +204,11 @@ upstream = "http://x.example/b"
 interval = "0 4 * * *"
 timezone = "Atlantis"
 )");
-  EXPECT_NE(p.find("/etc/depot.toml:2: timezone: time zone 'Europe/Nowhere'"), std::string::npos) << p;
+  EXPECT_NE(p.find("/etc/depot.toml:2: timezone: time zone 'Europe/Nowhere'"), std::string::npos)
+      << p;
   EXPECT_NE(p.find("/etc/depot.toml:13: mirror 'b'.timezone: time zone 'Atlantis'"),
-            std::string::npos) << p;
+            std::string::npos)
+      << p;
   EXPECT_EQ(p.find("mirror 'a'"), std::string::npos) << "the site's zone is reported once: " << p;
 }
 
@@ -277,7 +240,7 @@ interval = "1h"
 incoming = "/srv/incoming"
 colour = "red"
 )");
-  EXPECT_NE(p.find(":2: mirror 'hosted'.dir: overlaps where [publish] publishes /srv/hosted"),
+  EXPECT_NE(p.find(":3: mirror 'hosted'.dir: overlaps where [publish] publishes /srv/hosted"),
             std::string::npos)
       << p;
   EXPECT_NE(p.find("publish.incoming: needs incoming-repo"), std::string::npos) << p;
@@ -292,42 +255,6 @@ TEST(SiteConfigTest, ProcessSettingsAreKeptAsWrittenForReload) {
   EXPECT_EQ(a->process_settings.at("serve"), b->process_settings.at("serve"));
   EXPECT_NE(a->process_settings.at("publish"), b->process_settings.at("publish"));
   EXPECT_NE(a->process_settings.at("serve").find("cache-size"), std::string::npos);
-}
-
-TEST(SiteConfigTest, AJobMayNotHoldOrLieInTheProcesssOwnDirectories) {
-  std::string p = problems(R"(data_root = "/srv"
-[[mirror]]
-name = "all"
-registry = "conda"
-upstream = "http://x.example/a"
-interval = "1h"
-dir = "."
-[[mirror]]
-name = "sub"
-registry = "conda"
-upstream = "http://x.example/b"
-interval = "1h"
-dir = "hosted/sub"
-[publish]
-)");
-  EXPECT_NE(p.find(":2: mirror 'all'.dir: overlaps state_dir /srv/.depot-site: /srv"),
-            std::string::npos)
-      << p;
-  EXPECT_NE(p.find(":2: mirror 'all'.dir: overlaps the cache directory /srv/.depot-cache"),
-            std::string::npos)
-      << p;
-  EXPECT_NE(p.find(":8: mirror 'sub'.dir: overlaps where [publish] publishes /srv/hosted"),
-            std::string::npos)
-      << p;
-  p = problems(R"(data_root = "/srv"
-state_dir = "/srv/deb/state"
-[[mirror]]
-name = "deb"
-registry = "conda"
-upstream = "http://x.example/a"
-interval = "1h"
-)");
-  EXPECT_NE(p.find("mirror 'deb'.dir: overlaps state_dir /srv/deb/state"), std::string::npos) << p;
 }
 
 TEST(SiteConfigTest, RelativePathsAreTheConfigFilesAndKeysOnce) {
@@ -385,7 +312,10 @@ TEST(SiteConfigTest, ServeTakesTheProxyOptions) {
   p = problems(
       "data_root = \"/srv\"\n[serve]\nproxy = true\nproxy-allow = \"a\"\n"
       "[[upstream]]\nprefix = \"_proxy/a\"\nurl = \"http://x\"\n");
-  EXPECT_NE(p.find("/_proxy/ is where the proxy keeps its hosts"), std::string::npos) << p;
+  EXPECT_NE(p.find(":6: upstream.prefix: upstream prefix '_proxy/a': /_proxy/ is where the proxy "
+                   "keeps its hosts"),
+            std::string::npos)
+      << p;
 }
 
 TEST(SiteConfigTest, ServeTakesThePrefetchOptions) {
@@ -415,6 +345,92 @@ TEST(SiteConfigTest, TheControlSocketIsFoundInAFileWithProblems) {
   EXPECT_EQ(*socket, (dir.path() / "d" / ".depot-site" / "control.sock").string());
   ASSERT_TRUE(write_whole_file(file, "x = [").ok());
   EXPECT_FALSE(locate_control_socket(file).ok());
+}
+
+TEST(SiteConfigTest, AWrongValueIsReportedOnceWithAHint) {
+  std::string p = problems(
+      "data_root = \"/srv\"\n[[mirror]]\nname = \"a\"\nregistry = \"conda\"\n"
+      "upstream = \"http://x.example/a\"\ninterval = 3600\n");
+  EXPECT_EQ(p,
+            "/etc/depot.toml:6: mirror 'a'.interval: expected a string: a duration such as "
+            "\"1h\" or a cron expression");
+  p = problems(
+      "data_root = \"/srv\"\n[[mirror]]\nname = 3\nregistry = 4\nupstream = 5\n"
+      "interval = \"1h\"\n");
+  EXPECT_EQ(p,
+            "/etc/depot.toml:3: mirror.name: expected a string\n"
+            "/etc/depot.toml:4: mirror.registry: expected a string\n"
+            "/etc/depot.toml:5: mirror.upstream: expected a string");
+  p = problems("listen = \"127.0.0.1:0\"\ndata_root = 1\n" + job("a"));
+  EXPECT_EQ(p, "/etc/depot.toml:2: data_root: expected a string");
+  p = problems("data_root = \"/srv\"\n" + job("a", "dir = 1\nsize = 2\n"));
+  EXPECT_EQ(count(p, ": "), 2 * 2) << p;
+  p = problems(
+      "data_root = \"/srv\"\n[serve]\nproxy = true\nproxy-allow = 5\n"
+      "[[upstream]]\nprefix = 1\nurl = 2\n"
+      "[publish]\nincoming = \"/in\"\nincoming-repo = 3\n");
+  EXPECT_EQ(p,
+            "/etc/depot.toml:4: serve.proxy-allow: expected a string or an array of strings\n"
+            "/etc/depot.toml:6: upstream.prefix: expected a string\n"
+            "/etc/depot.toml:7: upstream.url: expected a string\n"
+            "/etc/depot.toml:10: publish.incoming-repo: expected a string");
+  // Absent, each is still missing.
+  p = problems("[[mirror]]\nname = \"a\"\n");
+  EXPECT_NE(p.find(":1: mirror 'a'.registry: missing"), std::string::npos) << p;
+  EXPECT_NE(p.find(":1: mirror 'a'.interval: missing"), std::string::npos) << p;
+  EXPECT_NE(p.find(":1: mirror 'a'.dir: missing, and there is no data_root"), std::string::npos)
+      << p;
+}
+
+TEST(SiteConfigTest, TheSitesDurationsNeedAUnit) {
+  std::string p =
+      problems("data_root = \"/srv\"\njitter = 7\ntimeout = \"300\"\n" + job("a", "timeout = 5\n"));
+  EXPECT_NE(p.find(":2: jitter: 7 needs a unit, in a string: \"7s\" for seconds, or \"30m\""),
+            std::string::npos)
+      << p;
+  EXPECT_NE(p.find(":3: timeout: 300 needs a unit"), std::string::npos) << p;
+  EXPECT_NE(p.find(":9: mirror 'a'.timeout: 5 needs a unit"), std::string::npos) << p;
+  auto c = parse("data_root = \"/srv\"\njitter = 0\ntimeout = \"0\"\n" +
+                 job("a", "timeout = \"90s\"\n") +
+                 "[serve]\nprefetch-window = 3600\n[publish]\ngrace = 60\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->jitter, std::chrono::seconds(0));
+  EXPECT_EQ(c->jobs[0].timeout, std::chrono::seconds(90));
+  // Keys named as `depot serve`'s and `depot daemon`'s flags take seconds, as the flags do.
+  EXPECT_EQ(c->serve.prefetch_window, std::chrono::seconds(3600));
+  EXPECT_EQ(c->publish.grace, std::chrono::seconds(60));
+}
+
+TEST(SiteConfigTest, EveryKeyTakesBothSpellings) {
+  auto c = parse(R"(data-root = "/srv"
+max-concurrent = 5
+log-level = "debug"
+history-days = 9
+[[mirror]]
+name = "a"
+registry = "conda"
+upstream = "http://x.example/a"
+interval = "1h"
+exec-on-success = "echo ok"
+exec-on-failure = ["echo no"]
+)");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->data_root, "/srv");
+  EXPECT_EQ(c->max_concurrent, 5);
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->history_days, 9);
+  EXPECT_EQ(c->jobs[0].exec_on_success, (std::vector<std::string>{"echo ok"}));
+  EXPECT_EQ(c->jobs[0].exec_on_failure, (std::vector<std::string>{"echo no"}));
+  auto d = parse("data_root = \"/srv\"\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(c->process_settings.at("data_root"), d->process_settings.at("data_root"));
+  std::string p = problems("data_root = \"/srv\"\nlog-level = 3\n" +
+                           job("a", "exec_on_success = \"x\"\nexec-on-success = \"y\"\n"));
+  EXPECT_NE(p.find(":2: log-level: expected a string"), std::string::npos) << p;
+  EXPECT_NE(p.find(":9: mirror 'a'.exec-on-success: given twice (also as exec_on_success)"),
+            std::string::npos)
+      << p;
+  EXPECT_EQ(count(p, "log"), 1) << p;
 }
 
 TEST(SiteConfigTest, JobNames) {
