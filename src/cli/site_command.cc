@@ -162,8 +162,14 @@ int run_site(const RunArgs& a) {
   std::unique_ptr<site::SiteService> service;
   Publisher publisher;
   std::function<Status()> reload;
+  const auto socket_dir = std::filesystem::path(cfg->control_socket).parent_path();
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(cfg->control_socket).parent_path(), ec);
+  std::filesystem::create_directories(socket_dir, ec);
+  if (ec) {  // a storage problem, not another depot run (exit 6)
+    logger.error("run.failed", {{"error", "cannot create " + socket_dir.string() +
+                                              " for the control socket: " + ec.message()}});
+    return kExitStorage;
+  }
   auto control = pool::ControlServer::listen(
       cfg->control_socket,
       [&](const pool::ControlRequest& r, pool::ControlReply reply) {

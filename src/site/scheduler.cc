@@ -32,6 +32,11 @@ WallTime Scheduler::jittered(WallTime t) {
   return t + std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(extra));
 }
 
+WallTime Scheduler::first_time(const JobPlan& plan, WallTime now) {
+  if (!plan.last_ended || !plan.last_succeeded) return jittered(now);
+  return jittered(plan.schedule.next_after(*plan.last_ended));
+}
+
 void Scheduler::schedule_next(Job& job, WallTime after) {
   job.times.next = jittered(job.plan.schedule.next_after(after));
   job.times.next_is_retry = false;
@@ -57,11 +62,7 @@ void Scheduler::configure(const std::vector<JobPlan>& jobs, int max_concurrent,
       if (rescheduled && !job.times.next_is_retry) schedule_next(job, now);
     } else {
       job.plan = plan;
-      if (!plan.last_ended || !plan.last_succeeded) {
-        job.times.next = jittered(now);
-      } else {
-        job.times.next = jittered(plan.schedule.next_after(*plan.last_ended));
-      }
+      job.times.next = first_time(plan, now);
     }
     next.emplace(plan.name, std::move(job));
   }
@@ -110,6 +111,8 @@ void Scheduler::finished(const std::string& name, Ended how) {
     return;
   }
   const WallTime now = clock_.wall();
+  job.plan.last_ended = now;
+  job.plan.last_succeeded = how == Ended::kSucceeded;
   if (how == Ended::kSucceeded) job.times.failures = 0;
   if (how == Ended::kFailed) ++job.times.failures;
   if (how != Ended::kFailed || job.retries >= job.plan.retry) {
@@ -150,7 +153,7 @@ bool Scheduler::set_enabled(const std::string& name, bool enabled) {
   job.plan.enabled = enabled;
   job.paused = false;
   if (enabled)
-    schedule_next(job, clock_.wall());
+    job.times.next = first_time(job.plan, clock_.wall());
   else
     job.times.next.reset();
   return true;

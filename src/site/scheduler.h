@@ -82,6 +82,9 @@ class Scheduler {
   };
   static JobPhase phase(const Job& job);
   WallTime jittered(WallTime t);
+  // When a job not seen running in this process runs first: now when it never ran or its last
+  // run did not succeed, else its schedule's next time after that run (jittered).
+  WallTime first_time(const JobPlan& plan, WallTime now);
   // Next scheduled time after `after` (jittered); the retries start over.
   void schedule_next(Job& job, WallTime after);
 

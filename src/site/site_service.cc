@@ -162,11 +162,7 @@ Result<std::unique_ptr<SiteService>> SiteService::open(const SiteConfig& config,
   std::unique_ptr<SiteService> s(
       new SiteService(config, runner, std::move(*history), clock, logger));
   std::lock_guard lock(s->mu_);
-  for (const JobConfig& job : config.jobs) {
-    auto runs = s->history_.recent(job.name, kKeptRuns);
-    if (!runs.ok()) return runs.error();
-    s->records_[job.name].runs = std::move(*runs);
-  }
+  if (Status st = s->prune_locked(); !st.ok()) return st.error();
   s->scheduler_.configure(s->plans_locked(), config.max_concurrent, config.jitter);
   return s;
 }
@@ -184,7 +180,11 @@ std::vector<JobPlan> SiteService::plans_locked() {
     p.enabled = job.enabled;
     if (disabled.ok() && disabled->count(job.name)) p.enabled = false;
     const auto& runs = records_[job.name].runs;
-    if (!runs.empty()) {
+    // A tree removed from the disk is mirrored again at once, whatever its last run did.
+    const std::filesystem::path dest(job.dest);
+    std::error_code ec;
+    const bool gone = dest.is_absolute() && !std::filesystem::exists(dest, ec) && !ec;
+    if (!runs.empty() && !gone) {
       p.last_ended = runs.back().ended.value_or(runs.back().started);
       p.last_succeeded = runs.back().result == "success";
     }
@@ -200,6 +200,16 @@ void SiteService::start(std::function<void()> heartbeat) {
   loop_ = std::thread([this] { loop(); });
 }
 
+Status SiteService::prune_locked() {
+  DEPOT_TRY(history_.prune(clock_.wall() - std::chrono::hours(24) * config_.history_days));
+  for (const JobConfig& job : config_.jobs) {
+    auto runs = history_.recent(job.name, kKeptRuns);
+    if (!runs.ok()) return runs.error();
+    records_[job.name].runs = std::move(*runs);
+  }
+  return {};
+}
+
 void SiteService::loop() {
   WallTime last_prune{};
   std::unique_lock lock(mu_);
@@ -211,7 +221,9 @@ void SiteService::loop() {
     WallTime now = clock_.wall();
     if (now - last_prune > kPruneEvery) {
       last_prune = now;
-      (void)history_.prune(now - std::chrono::hours(24) * config_.history_days);
+      if (Status st = prune_locked(); !st.ok()) {
+        logger_.error("site.history", {{"error", st.error().message}});
+      }
     }
     changed_.wait_for(lock, std::chrono::seconds(1));
   }

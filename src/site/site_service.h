@@ -95,6 +95,9 @@ class SiteService {
   std::vector<JobPlan> plans_locked();
   void start_due_locked();
   void cancel_locked(Run& run, const std::string& reason);
+  // Drops runs older than history_days from the history (each job's last run of every result
+  // stays) and reloads the recent runs kept in memory from it.
+  Status prune_locked();
   void run_job(Run* run);
   void finish_run(Run* run, const RunOutcome& outcome);
   void reap_locked();

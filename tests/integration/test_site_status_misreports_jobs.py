@@ -222,6 +222,13 @@ class SiteRunTest(SiteCase):
                                       r"mirror 'a'")
         self.assertFalse(self.data.exists(), "nothing may be created for a refused config")
 
+    def test_a_data_root_that_cannot_be_made_is_a_storage_error(self):
+        blocker = self.tmp / "a-file"
+        blocker.write_text("not a directory\n")
+        self.config.write_text('data_root = "%s"\n' % (blocker / "mirrors"))
+        res = self.depot("run", "--config", str(self.config), timeout=30)
+        self.assertExit(res, 5)  # not 6, "another depot run holds it"
+        self.assertIn(str(blocker / "mirrors"), res.err)
 
     def test_publish_table_hosts_the_daemon_on_the_same_socket_and_server(self):
         gnupg, keyring = self.tmp / "gnupg", self.tmp / "key.gpg"

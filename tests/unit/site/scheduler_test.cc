@@ -166,10 +166,27 @@ TEST_F(SchedulerTest, PauseStartDisableEnable) {
   EXPECT_FALSE(s.start("a"));
   clock.advance(hours(5));
   EXPECT_TRUE(due().empty());
+  // Enabled again: as at a start, its schedule's next time after its last run, here overdue.
   EXPECT_TRUE(s.set_enabled("a", true));
-  EXPECT_EQ(*s.times("a")->next, now() + hours(1));
+  EXPECT_EQ(*s.times("a")->next, now() - hours(4));
+  EXPECT_EQ(due(), (std::vector<std::string>{"a"}));
+  s.finished("a", Ended::kSucceeded);
+  EXPECT_TRUE(s.set_enabled("a", false));
+  clock.advance(minutes(10));
+  EXPECT_TRUE(s.set_enabled("a", true));  // ran 10 minutes ago: in 50
+  EXPECT_EQ(*s.times("a")->next, now() + minutes(50));
   EXPECT_FALSE(s.start("nope"));
   EXPECT_FALSE(s.pause("nope"));
+}
+
+TEST_F(SchedulerTest, AJobThatNeverRanRunsWhenEnabled) {
+  JobPlan p = plan("a", "0 3 * * *");
+  p.enabled = false;
+  s.configure({p}, 2, seconds(0));
+  clock.advance(hours(1));
+  EXPECT_TRUE(due().empty());
+  EXPECT_TRUE(s.set_enabled("a", true));
+  EXPECT_EQ(due(), (std::vector<std::string>{"a"}));
 }
 
 }  // namespace

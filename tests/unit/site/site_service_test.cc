@@ -308,6 +308,47 @@ TEST_F(SiteServiceTest, AStopEndsARunningHookAndWhatItStarted) {
   EXPECT_EQ(of(svc->snapshot(), "ok").status, "paused");
 }
 
+TEST_F(SiteServiceTest, RunsOlderThanTheHistoryKeepsAreGoneFromTheStatusToo) {
+  SiteConfig c = config({"ok"});
+  c.history_days = 90;
+  {
+    auto svc = open(c);
+    svc->tick();
+    svc->wait_idle();
+    clock.advance(hours(24) * 100);
+    ASSERT_TRUE(svc->control("start", "ok").ok());
+    svc->tick();
+    svc->wait_idle();
+    EXPECT_EQ(of(svc->snapshot(), "ok").runs.size(), 2u);
+  }
+  auto svc = open(c);  // the first run is 100 days old and not the last success
+  const auto runs = of(svc->snapshot(), "ok").runs;
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].started, clock.wall());
+}
+
+TEST_F(SiteServiceTest, ATreeRemovedFromTheDiskIsMirroredAgainAtStart) {
+  SiteConfig c = config({"ok"});
+  std::filesystem::create_directories(c.jobs[0].dest);
+  {
+    auto svc = open(c);
+    svc->tick();
+    svc->wait_idle();
+  }
+  clock.advance(minutes(5));
+  {
+    auto svc = open(c);  // succeeded 5 minutes ago: next in 55
+    svc->tick();
+    svc->wait_idle();
+    EXPECT_EQ(of(svc->snapshot(), "ok").runs.size(), 1u);
+  }
+  std::filesystem::remove_all(c.jobs[0].dest);
+  auto svc = open(c);
+  svc->tick();
+  svc->wait_idle();
+  EXPECT_EQ(of(svc->snapshot(), "ok").runs.size(), 2u) << "the missing tree waits for its schedule";
+}
+
 TEST_F(SiteServiceTest, SizeIsTheIndexesTheDisksOrNone) {
   SiteConfig c = config({"ok", "ok-disk", "ok-off"});
   c.jobs[1].size = "disk";
