@@ -24,6 +24,7 @@ struct CtlArgs {
   std::string socket;         // overrides the config's
   std::string op, name;
   bool json = false;
+  bool force = false;  // start only
   size_t bytes = 64 * 1024;
 };
 
@@ -76,6 +77,7 @@ std::optional<std::string> usage_problem(const CtlArgs& a) {
     if (!a.name.empty()) return "takes no NAME: unexpected argument '" + a.name + "'";
     return std::nullopt;
   }
+  if (a.force && a.op != "start") return "--force goes with start only";
   if (a.name.empty()) return "NAME is required";
   if (!site::valid_job_name(a.name)) {
     return "'" + a.name +
@@ -119,7 +121,7 @@ int run(const CtlArgs& a) {
                        : a.op == "reload" ? "/site/reload"
                        : a.op == "logs"
                            ? "/site/jobs/" + a.name + "/log?bytes=" + std::to_string(a.bytes)
-                           : "/site/jobs/" + a.name + "/" + a.op;
+                           : "/site/jobs/" + a.name + "/" + a.op + (a.force ? "?force=1" : "");
   auto reply = pool::control_call(socket, method, target, "", std::chrono::seconds(60));
   if (!reply.ok()) return fail(a, false, reply.error().message, kExitStorage);
   Json body = Json::parse(reply->body, nullptr, false);
@@ -162,6 +164,9 @@ void add_ctl_command(CLI::App& app, int& exit_code) {
                   "/etc/depot/depot.toml's)");
   cmd->add_option("--bytes", args->bytes, "logs: how much of the end of the log")
       ->capture_default_str();
+  cmd->add_flag("--force", args->force,
+                "start: this one run removes stale files beyond the job's delete-limit and "
+                "accepts an upstream root older than the mirrored one (`depot mirror --force`)");
   cmd->add_flag("--json", args->json,
                 "Print the answer as JSON (an error as {\"error\": ...} on stdout)");
   cmd->footer(

@@ -22,7 +22,7 @@ namespace {
 struct MirrorArgs {
   std::string kind, upstream, dir;
   site::EngineSettings engine;
-  bool force = false, quiet = false, progress = false;
+  bool quiet = false, progress = false;
   std::string log_format = "text", log_level = "info";
   TargetArgs target;
 };
@@ -164,8 +164,6 @@ int run(const MirrorArgs& a, const RegistryArgs& ra) {
   }  // else make_source names the known kinds
   pass.options = engine_options(a.kind, a.upstream, a.engine);
   pass.options.rebuild_state = a.target.rebuild_state;
-  pass.options.force = a.force;
-  if (a.force) pass.source.values["allow-older"] = "yes";
   MirrorReport report = run_mirror_pass(pass, logger, system_clock(),
                                         [&](const MirrorProgress& p) { progress.update(p); });
   progress.clear();
@@ -258,7 +256,7 @@ void add_mirror_command(CLI::App& app, int& exit_code) {
                   "Fail (and retry) a transfer that receives nothing for this many seconds")
       ->capture_default_str();
   cmd->add_flag("--no-delete", args->engine.no_delete, "Keep files no index names any more");
-  cmd->add_flag("--force", args->force,
+  cmd->add_flag("--force", args->engine.force,
                 "Remove stale files even beyond --delete-limit, and accept an upstream root "
                 "dated before the mirrored one");
   cmd->add_option("--delete-limit", args->engine.delete_limit,

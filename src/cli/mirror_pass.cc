@@ -20,6 +20,7 @@ MirrorOptions engine_options(const std::string& kind, const std::string& upstrea
   o.download.low_speed_time = std::chrono::seconds(static_cast<int64_t>(e.stall_timeout));
   o.no_delete = e.no_delete;
   o.delete_limit = e.delete_limit;
+  o.force = e.force;
   return o;
 }
 
@@ -33,7 +34,9 @@ MirrorReport run_mirror_pass(const MirrorPass& pass, Logger& logger, Clock& cloc
     r.error = e.message;
     return r;
   };
-  auto source = make_source(pass.kind, pass.source);
+  SourceOptions source_opts = pass.source;
+  if (pass.options.force) source_opts.values["allow-older"] = "yes";
+  auto source = make_source(pass.kind, source_opts);
   if (!source.ok()) return failed(MirrorOutcome::kBadRequest, source.error());
   auto target = open_target(pass.dest, pass.target);
   if (!target.ok()) {

@@ -29,7 +29,7 @@ class CancellingDownloader final : public Downloader {
   std::shared_ptr<std::atomic<bool>> cancel_;
 };
 
-site::RunOutcome outcome_of(const MirrorReport& r, bool cancelled) {
+site::RunOutcome outcome_of(const MirrorReport& r, bool cancelled, const std::string& name) {
   site::RunOutcome o;
   o.exit_code = static_cast<int>(r.outcome);
   o.error = r.error;
@@ -42,6 +42,9 @@ site::RunOutcome outcome_of(const MirrorReport& r, bool cancelled) {
   o.total_files = r.files_total;
   o.total_bytes = r.bytes_total;
   o.cancelled = cancelled && r.outcome != MirrorOutcome::kComplete;
+  if (r.error.find("--force") != std::string::npos) {  // the engine speaks to `depot mirror`
+    o.error += " (under depot run: `depot ctl start " + name + " --force` runs it once forced)";
+  }
   return o;
 }
 
@@ -70,7 +73,7 @@ class MirrorJobRunner final : public site::JobRunner {
         [&](std::unique_ptr<Downloader> inner) {
           return std::make_unique<CancellingDownloader>(std::move(inner), cancel);
         });
-    return outcome_of(r, cancel->load());
+    return outcome_of(r, cancel->load(), job.name);
   }
 
  private:

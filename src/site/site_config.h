@@ -34,6 +34,10 @@ struct EngineSettings {
   double index_grace_hours = 24;
   double delete_limit = 0.5;
   bool no_delete = false;
+  // Removes stale files beyond delete_limit and accepts an upstream root older than the
+  // mirrored one: `depot mirror --force`, or one run started by `depot ctl start --force`;
+  // never a depot.toml key.
+  bool force = false;
   std::string s3_endpoint, s3_region = "us-east-1";
   std::string state_dir;  // "" = the destination's default
 };

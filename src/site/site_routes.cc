@@ -98,7 +98,8 @@ pool::ControlResponse site_control(SiteService& service, const ReloadFn& reload,
     return json_reply(200, {{"log", *tail}});
   }
   if (request.method != "POST") return json_reply(405, {{"error", "use POST for " + op}});
-  if (Status st = service.control(op, name); !st.ok()) return error_reply(st.error());
+  const bool force = query == "force=1";
+  if (Status st = service.control(op, name, force); !st.ok()) return error_reply(st.error());
   return json_reply(200, {{"ok", true}});
 }
 

@@ -251,6 +251,7 @@ void SiteService::start_due_locked() {
     }
     auto run = std::make_unique<Run>();
     run->job = *job;
+    run->job.engine.force = forced_.erase(name) > 0;  // this run only
     run->started = clock_.wall();
     run->started_steady = clock_.now();
     auto id = history_.begin(name, run->started);
@@ -444,7 +445,7 @@ Status SiteService::reload(const SiteConfig& config) {
   return {};
 }
 
-Status SiteService::control(std::string_view op, const std::string& name) {
+Status SiteService::control(std::string_view op, const std::string& name, bool force) {
   std::lock_guard lock(mu_);
   if (config_.find(name) == nullptr) {
     return make_error(ErrorCode::kNotFound,
@@ -452,15 +453,21 @@ Status SiteService::control(std::string_view op, const std::string& name) {
   }
   auto running = running_.find(name);
   bool is_running = running != running_.end() && !running->second->done;
+  if (force && op != "start") {
+    return make_error(ErrorCode::kInvalidArgument, "only start takes force");
+  }
   if (op == "start") {
     if (!scheduler_.start(name)) {
       return make_error(ErrorCode::kRefused, name + (is_running ? " is running" : " is disabled"));
     }
+    if (force) forced_.insert(name);
   } else if (op == "stop") {
+    forced_.erase(name);
     scheduler_.pause(name);
     if (is_running) cancel_locked(*running->second, "cancelled: stopped by an operator");
   } else if (op == "disable" || op == "enable") {
     bool enable = op == "enable";
+    forced_.erase(name);
     if (Status st = history_.set_disabled(name, !enable); !st.ok()) return st;
     scheduler_.set_enabled(name, enable);
     if (!enable && is_running)
@@ -468,7 +475,7 @@ Status SiteService::control(std::string_view op, const std::string& name) {
   } else {
     return make_error(ErrorCode::kInvalidArgument, "unknown operation '" + std::string(op) + "'");
   }
-  logger_.info("site.control", {{"job", name}, {"op", op}});
+  logger_.info("site.control", {{"job", name}, {"op", std::string(op) + (force ? " --force" : "")}});
   changed_.notify_all();
   return {};
 }

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -61,7 +62,7 @@ class SiteService {
   // "start", "stop" (pause, cancelling a running run), "disable" (remembered across restarts),
   // "enable". kNotFound for an unknown job, kInvalidArgument for an unknown operation,
   // kRefused when the operation does not apply (start of a disabled or running job).
-  Status control(std::string_view op, const std::string& name);
+  Status control(std::string_view op, const std::string& name, bool force = false);
 
   std::vector<JobStatus> snapshot() const;
   // The tail of a job's log; kNotFound for an unknown job.
@@ -116,6 +117,7 @@ class SiteService {
   std::vector<std::unique_ptr<Run>> finished_;  // threads to join
   std::map<std::string, Record> records_;
   bool stopping_ = false;
+  std::set<std::string> forced_;  // started by `ctl start --force`: their next run is forced
   std::thread loop_;
   std::function<void()> heartbeat_;
   // Job logs; fixed at start (a reload does not move them).

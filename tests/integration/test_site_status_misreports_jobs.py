@@ -222,6 +222,26 @@ class SiteRunTest(SiteCase):
                                       r"mirror 'a'")
         self.assertFalse(self.data.exists(), "nothing may be created for a refused config")
 
+    def test_a_shrunken_upstream_waits_for_an_operators_forced_start(self):
+        # 30 packages, 29 then dropped: beyond the 10 files and 50% the guard lets go.
+        mcc.generate(str(self.up), "good", "noarch", count=30, min_size=512, max_size=1024)
+        self.site_config([job_toml("good", self.upstream("good"))])
+        self.start_site()
+        self.wait_status({"good": "success"})
+        mcc.next_generation(str(self.up), "good", "noarch", add=0, keep=1)
+        self.assertExit(self.ctl("start", "good"), 0)
+        st = self.wait_status({"good": "failed"})["good"]
+        self.assertEqual(st["exit_code"], 4, st)
+        self.assertIn("depot ctl start good --force", st["error"], "the way out is named")
+        self.assertExit(self.ctl("stop", "good", "--force"), 2)  # start only
+        self.assertExit(self.ctl("start", "good", "--force"), 0)
+        self.wait_status({"good": "success"})
+        kept = sorted(p.name for p in (self.data / "good").iterdir()
+                      if p.name.endswith((".conda", ".tar.bz2")))
+        self.assertEqual(len(kept), 1, "the forced run removed the stale packages: %s" % kept)
+        self.assertExit(self.ctl("start", "good"), 0)  # forced once only: nothing left to guard
+        self.wait_status({"good": "success"})
+
     def test_a_data_root_that_cannot_be_made_is_a_storage_error(self):
         blocker = self.tmp / "a-file"
         blocker.write_text("not a directory\n")

@@ -30,7 +30,7 @@ class ScriptedRunner final : public JobRunner {
     if (job.name.starts_with("slow")) progress({"download", 1, 4, 100});
     {
       std::lock_guard lock(mu_);
-      started_.push_back(job.name);
+      started_.push_back(job.name + (job.engine.force ? " forced" : ""));
       cv_.notify_all();
     }
     if (job.name.starts_with("slow")) {
@@ -306,6 +306,20 @@ TEST_F(SiteServiceTest, AStopEndsARunningHookAndWhatItStarted) {
   svc->wait_idle();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
   EXPECT_EQ(of(svc->snapshot(), "ok").status, "paused");
+}
+
+TEST_F(SiteServiceTest, AForcedStartForcesThatRunOnly) {
+  auto svc = open(config({"ok"}));
+  svc->tick();
+  svc->wait_idle();
+  EXPECT_EQ(svc->control("stop", "ok", true).error().code, ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(svc->control("start", "ok", true).ok());
+  svc->tick();
+  svc->wait_idle();
+  ASSERT_TRUE(svc->control("start", "ok").ok());
+  svc->tick();
+  svc->wait_idle();
+  EXPECT_EQ(runner.started(), (std::vector<std::string>{"ok", "ok forced", "ok"}));
 }
 
 TEST_F(SiteServiceTest, RunsOlderThanTheHistoryKeepsAreGoneFromTheStatusToo) {
