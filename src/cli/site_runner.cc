@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include <filesystem>
+
 #include "cli/mirror_pass.h"
+#include "site/upstream_trace.h"
 #include "sources/registry.h"
 
 namespace depot {
@@ -65,6 +68,8 @@ class MirrorJobRunner final : public site::JobRunner {
     pass.target.s3_endpoint = job.engine.s3_endpoint;
     pass.target.s3_region = job.engine.s3_region;
     pass.target.state_dir = job.engine.state_dir;
+    const bool traced = d != nullptr && d->mirror_trace &&
+                        std::filesystem::path(job.dest).is_absolute();
     MirrorReport r = run_mirror_pass(
         pass, log, clock_,
         [&](const MirrorProgress& p) {
@@ -73,6 +78,16 @@ class MirrorJobRunner final : public site::JobRunner {
         [&](std::unique_ptr<Downloader> inner) {
           return std::make_unique<CancellingDownloader>(std::move(inner), cancel);
         });
+    if (traced && r.outcome == MirrorOutcome::kComplete && !cancel->load()) {
+      // Before the site writes its own trace, which reads master and _hierarchy.mirror.
+      auto downloader = make_curl_downloader(DownloadOptions{}, clock_, log);
+      auto copied = site::copy_upstream_traces(
+          *downloader, job.upstream, std::filesystem::path(job.dest) / "project" / "trace", log,
+          cancel);
+      if (!copied.ok()) {
+        log.warn("site.upstream_traces_failed", {{"error", copied.error().message}});
+      }
+    }
     return outcome_of(r, cancel->load(), job.name);
   }
 

@@ -18,20 +18,6 @@ namespace {
 
 constexpr uint64_t kMaxIndexBytes = 1ull << 30;
 
-class StringSink : public ByteSink {
- public:
-  Status write(std::span<const std::byte> data) override {
-    out.append(reinterpret_cast<const char*>(data.data()), data.size());
-    return {};
-  }
-  Status reset() override {
-    out.clear();
-    return {};
-  }
-  uint64_t bytes_written() const override { return out.size(); }
-  std::string out;
-};
-
 // Reads files below an archive root, a directory or an http(s) URL. Not thread-safe.
 class ArchiveReader {
  public:

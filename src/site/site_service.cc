@@ -132,6 +132,7 @@ void write_mirror_trace(const JobConfig& job, const std::string& site, WallTime 
   if (size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
   info.upstream = std::string(host);
   info.arch_include = job.source.list("arch");
+  info.architectures = info.arch_include;  // what the mirror holds: what it was told to take
   info.bytes = o.bytes;
   info.seconds = std::chrono::duration<double>(ended - started).count();
   if (Status st = write_trace(job.dest, site, info); !st.ok()) {
@@ -205,6 +206,8 @@ Status SiteService::prune_locked() {
   for (const JobConfig& job : config_.jobs) {
     auto runs = history_.recent(job.name, kKeptRuns);
     if (!runs.ok()) return runs.error();
+    // A run going on now joins its record when it ends (finish_run).
+    std::erase_if(*runs, [](const RunRecord& r) { return r.result == "running"; });
     records_[job.name].runs = std::move(*runs);
   }
   return {};

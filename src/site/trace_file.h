@@ -7,8 +7,9 @@
 //                                "<site> <site> <host> <upstream>"; copied to _hierarchy.mirror
 //   project/trace/_traces        names of the trace files (not "_*", not temporaries), oldest first
 //
-// Not written: project/trace/master (the archive's own trace, synced from upstream, from which
-// "Archive serial" is read), the "-stage1" trace (depot has no two-stage rsync), and the
+// Not written here: project/trace/master (the archive's own trace, copied from upstream by
+// upstream_trace.h with the upstream's other traces, from which "Archive serial" is read), the
+// "-stage1" trace (depot has no two-stage rsync), and the
 // Archive-Update-in-Progress/-Required files (the sync lock, the caller's business).
 // Local mirror directories only: an S3 or cluster target has no place for them here.
 // Thread-safe for different mirror directories; one writer per mirror directory at a time.

@@ -290,6 +290,14 @@ class SiteRunTest(SiteCase):
         (self.tmp / "archive").mkdir()
         archive, keyring, _ = serve_demo_archive(self.tmp / "archive")
         self.addCleanup(archive.stop)
+        # The upstream's own traces, as a Debian mirror serves them.
+        up_trace = self.tmp / "archive" / "upstream" / "project" / "trace"
+        up_trace.mkdir(parents=True)
+        (up_trace / "master").write_text("Mon Nov 30 21:00:00 UTC 2026\n"
+                                         "Archive serial: 2026113003\n")
+        (up_trace / "ftp.upstream.test").write_text("Mon Nov 30 22:00:00 UTC 2026\n")
+        (up_trace / "_traces").write_text("ftp.upstream.test\n")
+        (up_trace / "_hierarchy").write_text("ftp.upstream.test ftp.upstream.test up 1.2.3.4\n")
         apt_job = ('[[mirror]]\nname = "debian"\nregistry = "apt"\nupstream = "%s"\n'
                    'interval = "1h"\ndist = ["stable"]\narch = ["amd64"]\nkeyring = "%s"\n\n'
                    % (archive.base, keyring))
@@ -302,6 +310,16 @@ class SiteRunTest(SiteCase):
         self.assertIn("Creator: depot", first)
         self.assertIn("Architectures-Configuration: INCLUDE amd64", first)
         self.assertIn("Upstream-mirror: 127.0.0.1", first)
+        self.assertIn("Architectures: amd64\n", first)
+        self.assertIn("Archive serial: 2026113003\n", first, "the upstream's master trace")
+        trace_dir = trace.parent
+        self.assertEqual((trace_dir / "ftp.upstream.test").read_text(),
+                         "Mon Nov 30 22:00:00 UTC 2026\n")
+        chain = (trace_dir / "_hierarchy").read_text().splitlines()
+        self.assertEqual(chain[0], "ftp.upstream.test ftp.upstream.test up 1.2.3.4")
+        self.assertTrue(chain[1].startswith("mirror.depot.test mirror.depot.test "), chain)
+        self.assertEqual(len(chain), 2, chain)
+        self.assertIn("ftp.upstream.test", (trace_dir / "_traces").read_text().split())
         self.assertEqual(self.get("/debian/project/trace/mirror.depot.test")[0], 200)
         time.sleep(1.1)  # the next trace's date differs
         self.assertExit(self.ctl("start", "debian"), 0)
@@ -314,6 +332,8 @@ class SiteRunTest(SiteCase):
         self.assertEqual(st["runs"][-1]["exit_code"], 0, "the trace files counted as stale")
         self.assertTrue(trace.exists(), "the next run removed the trace file")
         self.assertNotEqual(trace.read_text(), first, "the trace file was not rewritten")
+        self.assertEqual(len((trace_dir / "_hierarchy").read_text().splitlines()), 2,
+                         "the chain grew on a rerun")
 
 
     def test_systemd_hears_ready_reloading_watchdog_and_stopping(self):

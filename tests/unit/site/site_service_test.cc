@@ -341,6 +341,23 @@ TEST_F(SiteServiceTest, RunsOlderThanTheHistoryKeepsAreGoneFromTheStatusToo) {
   EXPECT_EQ(runs[0].started, clock.wall());
 }
 
+TEST_F(SiteServiceTest, APruneDuringARunKeepsOneRecordOfIt) {
+  auto svc = open(config({"slow"}));
+  svc->start();  // the loop starts the run, then prunes (its first pass) while it goes on
+  runner.wait_started(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  runner.release();
+  const auto t0 = std::chrono::steady_clock::now();
+  while (of(svc->snapshot(), "slow").status != "success") {
+    ASSERT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  svc->stop();
+  const auto runs = of(svc->snapshot(), "slow").runs;
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].result, "success");
+}
+
 TEST_F(SiteServiceTest, ATreeRemovedFromTheDiskIsMirroredAgainAtStart) {
   SiteConfig c = config({"ok"});
   std::filesystem::create_directories(c.jobs[0].dest);
