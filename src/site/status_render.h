@@ -16,8 +16,8 @@ namespace depot::site {
 
 struct JobStatus {
   std::string name, registry, upstream, dest;
-  std::string
-      path;  // where the server serves the tree, relative to its root ("debian/"); "" if not
+  // Where the server serves the tree, relative to its root ("debian/"); "" if it does not.
+  std::string path;
   // tunasync's: none (never ran), success, failed, syncing, paused, disabled.
   std::string status = "none";
   bool queued = false;                  // due, waiting for a free slot
