@@ -47,7 +47,7 @@ int check_config(const std::string& file) {
     const bool unserved =
         !j.served && !cfg->data_root.empty() && j.dest.find("://") == std::string::npos;
     std::printf("  %-20s %-6s %-14s %s <- %s%s%s\n", j.name.c_str(), j.registry.c_str(),
-                when.c_str(), j.dest.c_str(), j.upstream.c_str(),
+                when.c_str(), j.dest.c_str(), redact_credentials(j.upstream).c_str(),
                 unserved ? " (not served: outside data_root)" : "",
                 j.enabled ? "" : " (disabled)");
   }

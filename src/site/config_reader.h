@@ -71,6 +71,12 @@ inline std::string dashed(std::string_view key) {
   return out;
 }
 
+inline std::string underscored(std::string_view key) {
+  std::string out(key);
+  std::replace(out.begin(), out.end(), '-', '_');
+  return out;
+}
+
 inline int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
 
 // Typed reads of one table's keys. Every key has two spellings, '-' and '_' ("max-concurrency",
@@ -213,12 +219,6 @@ class Reader {
   }
 
  private:
-  static std::string underscored(std::string_view key) {
-    std::string out(key);
-    std::replace(out.begin(), out.end(), '-', '_');
-    return out;
-  }
-
   const toml::table& t_;
   std::string where_;
   Problems& p_;

@@ -189,7 +189,13 @@ JobConfig read_job(const toml::table& t, const SiteConfig& site, bool no_data_ro
     if (reg == nullptr) return true;  // the registry's problem is already reported
     const RegistryOption* o = find_option(*reg, "--" + dashed(key));
     if (o == nullptr) {
-      p.add(n.source(), rr.name(key), "not an option of registry " + reg->name);
+      static const std::set<std::string> kSiteWide = {
+          "listen",    "data_root", "state_dir",    "log_dir",  "control_socket",
+          "log_format", "log_level", "max_concurrent", "jitter", "history_days",
+          "log_keep",  "site_name"};
+      p.add(n.source(), rr.name(key),
+            kSiteWide.count(underscored(key)) ? "a site-wide setting: give it at the top level"
+                                              : "not an option of registry " + reg->name);
       return true;
     }
     std::string why;

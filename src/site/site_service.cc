@@ -66,6 +66,10 @@ void run_hooks(const std::vector<std::string>& commands, const JobConfig& job,
     opts.own_process_group = true;
     opts.cancel = f.cancel;
     auto done = run_process(argv, opts);
+    if (f.cancel != nullptr && f.cancel->load()) {  // the run itself stays as recorded
+      log.warn("site.hook_cancelled", {{"job", job.name}, {"command", cmd}});
+      return;
+    }
     if (!done.ok()) {
       log.error("site.hook_failed",
                 {{"job", job.name}, {"command", cmd}, {"error", done.error().message}});
@@ -329,6 +333,7 @@ void SiteService::finish_run(Run* run, const RunOutcome& outcome) {
         logger_.error("site.history", {{"job", r.job}, {"error", st.error().message}});
       }
     }
+    run->recorded = true;
     Record& rec = records_[r.job];
     for (auto it = rec.runs.rbegin(); it != rec.runs.rend() && r.result != "success"; ++it) {
       if (it->result == "success") {
@@ -377,7 +382,8 @@ void SiteService::reap_locked() {
 void SiteService::cancel_locked(Run& run, const std::string& reason) {
   if (run.cancel_reason.empty()) run.cancel_reason = reason;
   run.cancel->store(true);
-  logger_.info("site.run_cancelled", {{"job", run.job.name}, {"reason", reason}});
+  logger_.info(run.recorded ? "site.hooks_cancelled" : "site.run_cancelled",
+               {{"job", run.job.name}, {"reason", reason}});
 }
 
 void SiteService::stop() {

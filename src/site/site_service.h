@@ -79,6 +79,7 @@ class SiteService {
     JobConfig job;
     std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
     std::string cancel_reason;  // "" until cancelled
+    bool recorded = false;      // its end is in the history; only its hooks may still run
     WallTime started{};
     SteadyTime started_steady{};  // timeouts are measured on the steady clock
     int64_t history_id = 0;

@@ -122,8 +122,13 @@ registry = "conda"
 upstream = "http://conda.example/c"
 interval = "1h"
 dist = ["bookworm"]
+max-concurrent = 4
 )");
   EXPECT_NE(p.find(":7: mirror 'conda'.dist: not an option of registry conda"), std::string::npos)
+      << p;
+  EXPECT_NE(p.find(":8: mirror 'conda'.max-concurrent: a site-wide setting: give it at the top "
+                   "level"),
+            std::string::npos)
       << p;
 }
 
