@@ -12,28 +12,9 @@ namespace depot::site {
 namespace {
 
 TEST(SiteConfigTest, TwoJobsOnOneDirectoryAreRefused) {
-  std::string p = problems(R"(data_root = "/srv"
-[[mirror]]
-name = "a"
-registry = "conda"
-upstream = "http://x.example/a"
-interval = "1h"
-dir = "same"
-
-[[mirror]]
-name = "b"
-registry = "conda"
-upstream = "http://x.example/b"
-interval = "1h"
-dir = "/srv/same/"
-
-[[mirror]]
-name = "c"
-registry = "conda"
-upstream = "http://x.example/c"
-interval = "1h"
-dir = "same/inner"
-)");
+  std::string p = problems("data_root = \"/srv\"\n" + job("a", "dir = \"same\"\n\n") +
+                           job("b", "dir = \"/srv/same/\"\n\n") +
+                           job("c", "dir = \"same/inner\"\n"));
   // At the dir keys' lines.
   EXPECT_NE(p.find(":14: mirror 'b'.dir: the same directory as mirror 'a' (line 7): /srv/same\n"),
             std::string::npos)
@@ -44,21 +25,8 @@ dir = "same/inner"
 }
 
 TEST(SiteConfigTest, AJobMayNotHoldOrLieInTheProcesssOwnDirectories) {
-  std::string p = problems(R"(data_root = "/srv"
-[[mirror]]
-name = "all"
-registry = "conda"
-upstream = "http://x.example/a"
-interval = "1h"
-dir = "."
-[[mirror]]
-name = "sub"
-registry = "conda"
-upstream = "http://x.example/b"
-interval = "1h"
-dir = "hosted/sub"
-[publish]
-)");
+  std::string p = problems("data_root = \"/srv\"\n" + job("all", "dir = \".\"\n") +
+                           job("sub", "dir = \"hosted/sub\"\n") + "[publish]\n");
   EXPECT_NE(p.find(":7: mirror 'all'.dir: overlaps state_dir /srv/.depot-site: /srv"),
             std::string::npos)
       << p;

@@ -172,20 +172,8 @@ interval = "soon"
 }
 
 TEST(SiteConfigTest, CronSchedulesTakeTheSitesZoneOrTheJobsOwn) {
-  auto c = parse(R"(data_root = "/srv"
-timezone = "Europe/Berlin"
-[[mirror]]
-name = "a"
-registry = "conda"
-upstream = "http://x.example/a"
-interval = "0 4 * * *"
-[[mirror]]
-name = "b"
-registry = "conda"
-upstream = "http://x.example/b"
-interval = "0 4 * * *"
-timezone = "UTC"
-)");
+  auto c = parse("data_root = \"/srv\"\ntimezone = \"Europe/Berlin\"\n" +
+                 job("a", "", "0 4 * * *") + job("b", "timezone = \"UTC\"\n", "0 4 * * *"));
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->timezone, "Europe/Berlin");
   EXPECT_EQ(c->jobs[0].schedule.zone(), "Europe/Berlin");
@@ -195,20 +183,9 @@ timezone = "UTC"
   EXPECT_EQ(c->jobs[0].schedule.next_after(noon), noon + std::chrono::hours{15});  // 04:00 CET
   EXPECT_EQ(c->jobs[1].schedule.next_after(noon), noon + std::chrono::hours{16});
 
-  std::string p = problems(R"(data_root = "/srv"
-timezone = "Europe/Nowhere"
-[[mirror]]
-name = "a"
-registry = "conda"
-upstream = "http://x.example/a"
-interval = "0 4 * * *"
-[[mirror]]
-name = "b"
-registry = "conda"
-upstream = "http://x.example/b"
-interval = "0 4 * * *"
-timezone = "Atlantis"
-)");
+  std::string p = problems("data_root = \"/srv\"\ntimezone = \"Europe/Nowhere\"\n" +
+                           job("a", "", "0 4 * * *") +
+                           job("b", "timezone = \"Atlantis\"\n", "0 4 * * *"));
   EXPECT_NE(p.find("/etc/depot.toml:2: timezone: time zone 'Europe/Nowhere'"), std::string::npos)
       << p;
   EXPECT_NE(p.find("/etc/depot.toml:13: mirror 'b'.timezone: time zone 'Atlantis'"),

@@ -19,10 +19,13 @@ inline std::string problems(const std::string& text) {
   return c.ok() ? "" : c.error().message;
 }
 
-// One [[mirror]] of registry conda: `name`, then `extra` lines.
-inline std::string job(const std::string& name, const std::string& extra = "") {
+// One [[mirror]] of registry conda in five lines ([[mirror]], name, registry, upstream,
+// interval), then `extra` lines.
+inline std::string job(const std::string& name, const std::string& extra = "",
+                       const std::string& interval = "1h") {
   return "[[mirror]]\nname = \"" + name +
-         "\"\nregistry = \"conda\"\nupstream = \"http://x.example/c\"\ninterval = \"1h\"\n" + extra;
+         "\"\nregistry = \"conda\"\nupstream = \"http://x.example/c\"\ninterval = \"" +
+         interval + "\"\n" + extra;
 }
 
 // How often `what` occurs in `p`.
