@@ -80,8 +80,7 @@ std::optional<std::string> usage_problem(const CtlArgs& a) {
   if (a.force && a.op != "start") return "--force goes with start only";
   if (a.name.empty()) return "NAME is required";
   if (!site::valid_job_name(a.name)) {
-    return "'" + a.name +
-           "' is not a job name: 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'";
+    return "'" + a.name + "' is not a job name: " + site::kJobNameRule;
   }
   return std::nullopt;
 }

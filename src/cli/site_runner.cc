@@ -68,8 +68,7 @@ class MirrorJobRunner final : public site::JobRunner {
     pass.target.s3_endpoint = job.engine.s3_endpoint;
     pass.target.s3_region = job.engine.s3_region;
     pass.target.state_dir = job.engine.state_dir;
-    const bool traced = d != nullptr && d->mirror_trace &&
-                        std::filesystem::path(job.dest).is_absolute();
+    const bool traced = site::keeps_traces(job);
     MirrorReport r = run_mirror_pass(
         pass, log, clock_,
         [&](const MirrorProgress& p) {

@@ -91,6 +91,13 @@ void check_top(Reader& r, SiteConfig& site) {
   }
 }
 
+// A file that is no TOML, as FILE:LINE: what toml++ says.
+Error syntax_error(const fs::path& file, const toml::parse_error& e) {
+  Problems p(file.string());
+  p.add(e.source(), "", e.description());
+  return make_error(ErrorCode::kInvalidArgument, p.text());
+}
+
 }  // namespace
 
 bool valid_job_name(std::string_view name) {
@@ -112,9 +119,7 @@ Result<SiteConfig> parse_site_config(std::string_view text, const fs::path& file
   try {
     t = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
-                          detail::one_line(e.description()));
+    return syntax_error(file, e);
   }
   Problems p(file.string());
   SiteConfig site;
@@ -173,9 +178,7 @@ Result<std::string> locate_control_socket(const fs::path& file) {
   try {
     t = toml::parse_file(file.string());
   } catch (const toml::parse_error& e) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
-                          detail::one_line(e.description()));
+    return syntax_error(file, e);
   }
   Problems ignored(file.string());
   SiteConfig site;

@@ -123,7 +123,8 @@ Result<SiteConfig> load_site_config(const std::filesystem::path& file);
 // `depot ctl` reaches a running site whose file is being edited. Errors: unreadable or not TOML.
 Result<std::string> locate_control_socket(const std::filesystem::path& file);
 
-// 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'.
+// 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.' (kJobNameRule says it).
 bool valid_job_name(std::string_view name);
+inline constexpr const char* kJobNameRule = "1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'";
 
 }  // namespace depot::site

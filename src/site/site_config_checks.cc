@@ -13,15 +13,20 @@ bool inside(const std::string& x, const std::string& y) {
   return x == y || (x.size() > y.size() && x.starts_with(y) && x[y.size()] == '/');
 }
 
-// `path` absolute, with the symlinks of its existing part resolved, without a trailing '/'.
-std::string resolved(const fs::path& path) {
+// `path` absolute and normal, without a trailing '/'.
+std::string absolute_text(const fs::path& path) {
   std::error_code ec;
   fs::path abs = fs::absolute(path, ec);
-  if (ec) abs = path;
-  fs::path real = fs::weakly_canonical(abs, ec);
-  std::string out = (ec ? abs : real).lexically_normal().string();
+  std::string out = (ec ? path : abs).lexically_normal().string();
   while (out.size() > 1 && out.ends_with('/')) out.pop_back();
   return out;
+}
+
+// absolute_text of `path` with the symlinks of its existing part resolved.
+std::string resolved(const fs::path& path) {
+  std::error_code ec;
+  fs::path real = fs::weakly_canonical(absolute_text(path), ec);
+  return ec ? absolute_text(path) : absolute_text(real);
 }
 
 // `written`, followed by what it resolves to when that differs.
@@ -80,9 +85,7 @@ void check_reserved(const SiteConfig& site, const std::vector<JobLines>& lines, 
   std::vector<std::pair<std::string, Dir>> dirs;
   for (const auto& [what, dir] : reserved) {
     if (dir.empty()) continue;
-    std::string written = fs::absolute(dir).lexically_normal().string();
-    while (written.size() > 1 && written.ends_with('/')) written.pop_back();
-    dirs.emplace_back(what, Dir{written, resolved(dir)});
+    dirs.emplace_back(what, Dir{absolute_text(dir), resolved(dir)});
   }
   for (size_t i = 0; i < site.jobs.size(); ++i) {
     const JobConfig& job = site.jobs[i];

@@ -91,7 +91,7 @@ void read_identity(const toml::table& t, Reader& r, Reader& rr, JobConfig& job, 
   if (!r.has("name")) {
     p.add(t.source(), "mirror", "needs a name");
   } else if (!r.bad("name") && !valid_job_name(job.name)) {
-    r.problem("name", "'" + job.name + "': 1 to 64 of A-Z a-z 0-9 . _ -, not starting with '.'");
+    r.problem("name", "'" + job.name + "': " + kJobNameRule);
   }
   rr.find("name");
   rr.text("registry", job.registry);

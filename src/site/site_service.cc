@@ -8,7 +8,7 @@
 #include "core/units.h"
 #include "site/job_log.h"
 #include "site/trace_file.h"
-#include "sources/registry.h"
+#include "site/upstream_trace.h"
 #include "transfer/http_util.h"
 
 namespace depot::site {
@@ -124,8 +124,7 @@ std::string trace_site_name(const SiteConfig& c) {
 // Debian's trace file, for registries that want one and a mirror on local disk.
 void write_mirror_trace(const JobConfig& job, const std::string& site, WallTime started,
                         WallTime ended, const RunOutcome& o, Logger& log) {
-  const RegistryDescriptor* d = find_registry(job.registry);
-  if (d == nullptr || !d->mirror_trace || !std::filesystem::path(job.dest).is_absolute()) return;
+  if (!keeps_traces(job)) return;
   TraceInfo info;
   info.started = started;
   info.ended = ended;

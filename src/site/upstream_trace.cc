@@ -5,7 +5,9 @@
 
 #include "core/byte_sink.h"
 #include "core/file_io.h"
+#include "site/site_config.h"
 #include "site/trace_file.h"
+#include "sources/registry.h"
 #include "transfer/http_util.h"
 
 namespace depot::site {
@@ -45,6 +47,11 @@ std::vector<std::string> listed(const std::string& text, size_t max, Logger& log
 }
 
 }  // namespace
+
+bool keeps_traces(const JobConfig& job) {
+  const RegistryDescriptor* d = find_registry(job.registry);
+  return d != nullptr && d->mirror_trace && std::filesystem::path(job.dest).is_absolute();
+}
 
 Result<size_t> copy_upstream_traces(Downloader& downloader, const std::string& upstream,
                                     const std::filesystem::path& trace_dir, Logger& log,

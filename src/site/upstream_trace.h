@@ -16,6 +16,11 @@
 
 namespace depot::site {
 
+struct JobConfig;
+
+// The job keeps Debian trace files: its registry asks for them and it writes a local directory.
+bool keeps_traces(const JobConfig& job);
+
 struct UpstreamTraceLimits {
   uint64_t max_file_bytes = 64 * 1024;
   size_t max_files = 256;
